@@ -1,0 +1,33 @@
+#!/usr/bin/env node
+/**
+ * The reference zero-trust FHIR platform. Configuration comes from the `cdk.json` context key
+ * `zeroTrustFhir` (or `-c zeroTrustFhir='{"environment":"staging"}'`). Env-agnostic: no account,
+ * region or lookup is needed to synthesize.
+ */
+import { App } from 'aws-cdk-lib';
+import { parseZeroTrustFhirConfig, ZeroTrustFhirStack } from '../lib';
+import { applyCompliancePacks } from '../policies';
+
+export function buildApp(app: App = new App()): { app: App; stack: ZeroTrustFhirStack } {
+  const config = parseZeroTrustFhirConfig(app.node.tryGetContext('zeroTrustFhir'));
+  const stack = new ZeroTrustFhirStack(app, config.stackName, {
+    environment: config.environment,
+    maxAzs: config.maxAzs,
+    logRetention: config.logRetentionDays,
+    auditBucketRetentionDays: config.auditBucketRetentionDays,
+    alarmEmail: config.alarmEmail,
+    description: `zero-trust-fhir reference platform (${config.environment})`,
+  });
+  applyCompliancePacks(app);
+  return { app, stack };
+}
+
+if (require.main === module) {
+  try {
+    buildApp().app.synth();
+  } catch (err) {
+    // A configuration error is a message for the user, not a stack trace.
+    console.error((err as Error).message);
+    process.exit(1);
+  }
+}

@@ -1,0 +1,147 @@
+import * as logs from 'aws-cdk-lib/aws-logs';
+
+/** Where a stack runs. `production` turns on the controls that cannot be waived. */
+export type DeploymentEnvironment = 'sandbox' | 'staging' | 'production';
+
+export const DEPLOYMENT_ENVIRONMENTS: readonly DeploymentEnvironment[] = ['sandbox', 'staging', 'production'];
+
+/**
+ * HIPAA asks covered entities to keep the documentation of their security activities for six
+ * years (45 CFR 164.316(b)(2)(i)); the kit applies the same floor to every audit and access log.
+ */
+export const MIN_RETENTION_DAYS = 2192;
+
+/** CloudWatch Logs retention values (days) that meet the six-year floor. */
+export const ALLOWED_LOG_RETENTION_DAYS: readonly number[] = Object.values(logs.RetentionDays)
+  .filter((v): v is number => typeof v === 'number' && v >= MIN_RETENTION_DAYS)
+  .sort((a, b) => a - b);
+
+/**
+ * The reference app's configuration: the `cdk.json` context key `zeroTrustFhir`.
+ * Every field is validated by `parseZeroTrustFhirConfig`; the constructs enforce the same floors.
+ */
+export interface ZeroTrustFhirConfig {
+  /** CloudFormation stack name. */
+  readonly stackName: string;
+  readonly environment: DeploymentEnvironment;
+  /** Availability zones for the isolated subnets (2 or 3). */
+  readonly maxAzs: number;
+  /** Retention of every CloudWatch log group the kit creates, in days (one of CloudWatch's values, at least 2192). */
+  readonly logRetentionDays: logs.RetentionDays;
+  /** Object-lock default retention of the CloudTrail bucket, in days (at least 2192). */
+  readonly auditBucketRetentionDays: number;
+  /** Optional e-mail address subscribed to the security alarm topic. */
+  readonly alarmEmail?: string;
+}
+
+/** A configuration error that names the key at fault and what it accepts. */
+export class ConfigError extends Error {
+  constructor(key: string, problem: string, allowed: string) {
+    super(`Invalid configuration "zeroTrustFhir.${key}": ${problem}. Allowed: ${allowed}.`);
+    this.name = 'ConfigError';
+  }
+}
+
+const KNOWN_KEYS = ['stackName', 'environment', 'maxAzs', 'logRetentionDays', 'auditBucketRetentionDays', 'alarmEmail'];
+
+const DEFAULTS = {
+  stackName: 'ZeroTrustFhir',
+  environment: 'sandbox' as DeploymentEnvironment,
+  maxAzs: 2,
+  logRetentionDays: logs.RetentionDays.SIX_YEARS,
+  auditBucketRetentionDays: MIN_RETENTION_DAYS,
+};
+
+function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'a list';
+  return typeof value === 'string' ? `"${value.slice(0, 40)}"` : typeof value === 'object' ? 'an object' : String(value);
+}
+
+/**
+ * Validates the raw `zeroTrustFhir` context value (from `cdk.json` or `-c`). Numbers may arrive as
+ * strings when given with `-c key=value`; they are accepted only when they are whole numbers.
+ *
+ * @throws ConfigError naming the key, the problem and the allowed values.
+ */
+export function parseZeroTrustFhirConfig(raw: unknown): ZeroTrustFhirConfig {
+  if (raw === undefined) raw = {};
+  if (typeof raw === 'string') {
+    try {
+      raw = JSON.parse(raw);
+    } catch {
+      throw new ConfigError('', 'is not a JSON object', 'an object such as {"environment":"sandbox"}');
+    }
+  }
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+    throw new ConfigError('', `must be an object, got ${describe(raw)}`, 'an object such as {"environment":"sandbox"}');
+  }
+  const input = raw as Record<string, unknown>;
+  for (const key of Object.keys(input)) {
+    if (!KNOWN_KEYS.includes(key)) {
+      throw new ConfigError(key, 'is not a known key', KNOWN_KEYS.join(', '));
+    }
+  }
+
+  const stackName = input.stackName ?? DEFAULTS.stackName;
+  if (typeof stackName !== 'string' || !/^[A-Za-z][A-Za-z0-9-]{0,127}$/.test(stackName)) {
+    throw new ConfigError('stackName', `got ${describe(stackName)}`, 'a CloudFormation stack name: a letter, then letters, digits or hyphens, at most 128 characters');
+  }
+
+  const environment = input.environment ?? DEFAULTS.environment;
+  if (typeof environment !== 'string' || !(DEPLOYMENT_ENVIRONMENTS as readonly string[]).includes(environment)) {
+    throw new ConfigError('environment', `got ${describe(environment)}`, DEPLOYMENT_ENVIRONMENTS.join(' | '));
+  }
+
+  const maxAzs = wholeNumber('maxAzs', input.maxAzs ?? DEFAULTS.maxAzs, '2 or 3');
+  if (maxAzs < 2 || maxAzs > 3) {
+    throw new ConfigError('maxAzs', `got ${maxAzs}`, '2 or 3');
+  }
+
+  const allowedRetention = ALLOWED_LOG_RETENTION_DAYS.join(', ');
+  const logRetentionDays = wholeNumber('logRetentionDays', input.logRetentionDays ?? DEFAULTS.logRetentionDays, allowedRetention);
+  if (!ALLOWED_LOG_RETENTION_DAYS.includes(logRetentionDays)) {
+    const why = logRetentionDays < MIN_RETENTION_DAYS ? `${logRetentionDays} is under the six-year floor of ${MIN_RETENTION_DAYS} days` : `${logRetentionDays} is not a CloudWatch Logs retention value`;
+    throw new ConfigError('logRetentionDays', why, allowedRetention);
+  }
+
+  const auditBucketRetentionDays = wholeNumber('auditBucketRetentionDays', input.auditBucketRetentionDays ?? DEFAULTS.auditBucketRetentionDays, `a whole number of days from ${MIN_RETENTION_DAYS} to 36500`);
+  if (auditBucketRetentionDays < MIN_RETENTION_DAYS || auditBucketRetentionDays > 36500) {
+    throw new ConfigError('auditBucketRetentionDays', `got ${auditBucketRetentionDays}`, `a whole number of days from ${MIN_RETENTION_DAYS} to 36500`);
+  }
+
+  let alarmEmail: string | undefined;
+  if (input.alarmEmail !== undefined && input.alarmEmail !== '') {
+    if (typeof input.alarmEmail !== 'string' || !/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(input.alarmEmail) || input.alarmEmail.length > 254) {
+      throw new ConfigError('alarmEmail', `got ${describe(input.alarmEmail)}`, 'an e-mail address, or leave it out');
+    }
+    alarmEmail = input.alarmEmail;
+  }
+
+  return {
+    stackName,
+    environment: environment as DeploymentEnvironment,
+    maxAzs,
+    logRetentionDays: logRetentionDays as logs.RetentionDays,
+    auditBucketRetentionDays,
+    alarmEmail,
+  };
+}
+
+function wholeNumber(key: string, value: unknown, allowed: string): number {
+  const n = typeof value === 'string' && /^\d+$/.test(value.trim()) ? Number(value) : value;
+  if (typeof n !== 'number' || !Number.isInteger(n)) {
+    throw new ConfigError(key, `got ${describe(value)}, not a whole number`, allowed);
+  }
+  return n;
+}
+
+/**
+ * Throws when a retention given to a construct is under the six-year floor. `INFINITE` (never
+ * expire) is accepted.
+ */
+export function assertRetention(owner: string, prop: string, days: logs.RetentionDays | number): void {
+  if (days !== logs.RetentionDays.INFINITE && days < MIN_RETENTION_DAYS) {
+    throw new Error(`${owner}: ${prop} is ${days} days; HIPAA audit records are kept at least ${MIN_RETENTION_DAYS} days (six years). Set ${prop} to logs.RetentionDays.SIX_YEARS or longer.`);
+  }
+}
