@@ -1,16 +1,23 @@
 import { Validations } from 'aws-cdk-lib';
-import { AwsSolutionsChecks, HIPAASecurityChecks } from 'cdk-nag';
+import { AwsSolutionsChecks, HIPAASecurityChecks, NagPack } from 'cdk-nag';
 import { IConstruct } from 'constructs';
 
 /**
- * Registers the kit's compliance gate on an app (or stage): cdk-nag's `HIPAASecurityChecks` and
- * `AwsSolutionsChecks`, plus the kit's own `FHIR.HIPAA` pack. Every finding that is not
+ * The kit's compliance packs, new instances: cdk-nag's `HIPAASecurityChecks` and
+ * `AwsSolutionsChecks`, plus the kit's own `FHIR.HIPAA` pack. Tests run them directly with
+ * `pack.validateScope(scope)`.
+ */
+export function createCompliancePacks(scope?: IConstruct): NagPack[] {
+  return [new HIPAASecurityChecks(scope), new AwsSolutionsChecks(scope)];
+}
+
+/**
+ * Registers the kit's compliance gate on an app (or stage). Every finding that is not
  * acknowledged (`Validations.of(construct).acknowledge({ id, reason })`), warnings included, fails
  * the synth; findings land in `cdk.out/validation-report.json`.
  *
- * Call it once on the `App`, after or before building stacks: the packs run at synth time over
- * the whole construct tree.
+ * Call it once on the `App`: the packs run at synth time over the whole construct tree.
  */
 export function applyCompliancePacks(app: IConstruct): void {
-  Validations.of(app).addPlugins(new HIPAASecurityChecks(app), new AwsSolutionsChecks(app));
+  Validations.of(app).addPlugins(...createCompliancePacks(app));
 }
