@@ -1,0 +1,50 @@
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { Template } from 'aws-cdk-lib/assertions';
+import { buildApp } from '../bin/app';
+import { createCompliancePacks } from '../policies';
+import { createTestApp } from './helpers/app';
+
+// One synth of the reference app, with its compliance plugins, for the whole file.
+const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'ztf-ref-'));
+const { app, stack } = buildApp(createTestApp({ outdir }));
+const assembly = app.synth();
+
+describe('reference app', () => {
+  test('synthesizes with the compliance gate: zero unacknowledged findings in any plugin', () => {
+    const reportPath = path.join(assembly.directory, 'validation-report.json');
+    const report = fs.existsSync(reportPath) ? JSON.parse(fs.readFileSync(reportPath, 'utf8')) : { pluginReports: [] };
+    const violations = report.pluginReports.flatMap((r: { pluginName: string; violations: { ruleName: string }[] }) => r.violations.map((v) => `${r.pluginName}: ${v.ruleName}`));
+    expect(violations).toEqual([]);
+  });
+
+  test('each compliance pack, run directly, finds nothing unacknowledged', () => {
+    for (const pack of createCompliancePacks()) {
+      expect({ pack: pack.readPackName, violations: pack.validateScope(stack).violations.map((v) => v.ruleName) }).toEqual({ pack: pack.readPackName, violations: [] });
+    }
+  });
+
+  test('is env-agnostic: no account or region is baked in, no context lookup was needed', () => {
+    expect(stack.account).toMatch(/^\$\{Token/);
+    expect(stack.region).toMatch(/^\$\{Token/);
+    const missing = assembly.manifest.missing ?? [];
+    expect(missing).toEqual([]);
+  });
+
+  test('builds the stack named by cdk.json for the configured environment', () => {
+    expect(stack.stackName).toBe('ZeroTrustFhir');
+    expect(stack.deploymentEnvironment).toBe('sandbox');
+  });
+
+  test('holds the data tier: one datastore, one trail, three keys', () => {
+    const template = Template.fromStack(stack);
+    template.resourceCountIs('AWS::HealthLake::FHIRDatastore', 1);
+    template.resourceCountIs('AWS::CloudTrail::Trail', 1);
+    template.resourceCountIs('AWS::KMS::Key', 3);
+  });
+
+  test('bad configuration fails with a message naming the key', () => {
+    expect(() => buildApp(createTestApp({ context: { zeroTrustFhir: { environment: 'prod' } } }))).toThrow(/"zeroTrustFhir\.environment".*sandbox \| staging \| production/);
+  });
+});
