@@ -8,7 +8,12 @@ import { App } from 'aws-cdk-lib';
 import { parseZeroTrustFhirConfig, ZeroTrustFhirStack } from '../lib';
 import { applyCompliancePacks } from '../policies';
 
-export function buildApp(app: App = new App()): { app: App; stack: ZeroTrustFhirStack } {
+export interface BuildAppOptions {
+  /** Register the compliance packs on the app (the benchmark builds a baseline without them). @default true */
+  readonly withCompliancePacks?: boolean;
+}
+
+export function buildApp(app: App = new App(), options: BuildAppOptions = {}): { app: App; stack: ZeroTrustFhirStack } {
   const config = parseZeroTrustFhirConfig(app.node.tryGetContext('zeroTrustFhir'));
   const stack = new ZeroTrustFhirStack(app, config.stackName, {
     environment: config.environment,
@@ -18,7 +23,7 @@ export function buildApp(app: App = new App()): { app: App; stack: ZeroTrustFhir
     alarmEmail: config.alarmEmail,
     description: `zero-trust-fhir reference platform (${config.environment})`,
   });
-  applyCompliancePacks(app);
+  if (options.withCompliancePacks ?? true) applyCompliancePacks(app);
   return { app, stack };
 }
 

@@ -1,0 +1,195 @@
+/**
+ * SMART authorizer figures:
+ * 1. warm cost per token (the whole authorizer: header, RS256 verify, claims, scopes, in-memory
+ *    revocation, policy) vs a bare `crypto.verify` of the same token; target ≤ 1.5× at the median;
+ * 2. cold start: loading the deployed (esbuild) module and creating the authorizer with a
+ *    preloaded JWKS, measured in fresh child processes so nothing is cached; target printed only;
+ * 3. the esbuild-minified bundle of `lambdas/smart-authorizer/index.ts` (node22, `@aws-sdk/*`
+ *    external as the Lambda runtime provides it); target ≤ 150 KB.
+ */
+import { execFileSync } from 'child_process';
+import { createPublicKey, KeyObject, verify as cryptoVerify } from 'crypto';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import type { APIGatewayRequestAuthorizerEvent } from 'aws-lambda';
+import { CognitoJwtVerifier } from 'aws-jwt-verify';
+import type { Jwks } from 'aws-jwt-verify/jwk';
+import * as esbuild from 'esbuild';
+import { createAuthorizer } from '../lambdas/smart-authorizer/authorizer';
+import { InMemoryRevocationStore } from '../lambdas/shared/revocation';
+import { createTestIssuer } from '../test/lambdas/helpers/jwt';
+import { fmt, median, timeRuns } from './stats';
+
+const USER_POOL_ID = 'us-east-1_BenchPool1';
+const CLIENT_ID = 'bench-client';
+const METHOD_ARN = 'arn:aws:execute-api:us-east-1:123456789012:abc123/prod/GET/r4/Observation';
+const WARM_TARGET_RATIO = 1.5;
+const BUNDLE_TARGET_KB = 150;
+const ROOT = path.resolve(__dirname, '..');
+
+function eventFor(token: string): APIGatewayRequestAuthorizerEvent {
+  return {
+    type: 'REQUEST',
+    methodArn: METHOD_ARN,
+    resource: '/r4/{proxy+}',
+    path: '/r4/Observation',
+    httpMethod: 'GET',
+    headers: { Authorization: `Bearer ${token}` },
+    multiValueHeaders: { Authorization: [`Bearer ${token}`] },
+    pathParameters: null,
+    queryStringParameters: null,
+    multiValueQueryStringParameters: null,
+    stageVariables: null,
+    requestContext: {} as APIGatewayRequestAuthorizerEvent['requestContext'],
+  };
+}
+
+/** The least any verifier does: split the token, decode the signature, RSA-SHA256 verify. */
+function rawVerify(token: string, key: KeyObject): boolean {
+  const dot = token.lastIndexOf('.');
+  return cryptoVerify('sha256', Buffer.from(token.slice(0, dot)), key, Buffer.from(token.slice(dot + 1), 'base64url'));
+}
+
+async function warm(): Promise<void> {
+  const issuer = createTestIssuer({ userPoolId: USER_POOL_ID, clientId: CLIENT_ID });
+  const token = issuer.sign({
+    exp: Math.floor(Date.now() / 1000) + 3600,
+    patient: 'pat-1',
+    fhirUser: 'Patient/pat-1',
+    labels: 'N',
+    scope: 'launch/patient openid fhirUser offline_access patient/Observation.rs patient/Patient.r patient/Condition.rs patient/AllergyIntolerance.rs',
+  });
+  const authorize = createAuthorizer({
+    userPoolId: USER_POOL_ID,
+    clientIds: [CLIENT_ID],
+    jwks: issuer.jwks,
+    revocation: new InMemoryRevocationStore(),
+  });
+  const key = createPublicKey(issuer.publicKeyPem);
+  const event = eventFor(token);
+  if (!rawVerify(token, key)) throw new Error('raw verify failed');
+  await authorize(event); // must be allowed, or the figures mean nothing
+
+  // For context: the library's own verification of the same token, without the authorizer.
+  const library = CognitoJwtVerifier.create({ userPoolId: USER_POOL_ID, tokenUse: 'access', clientId: CLIENT_ID });
+  library.cacheJwks(issuer.jwks as unknown as Jwks);
+
+  // The machine is shared: interleave short rounds so load changes hit every side alike, and
+  // take the ratio per round (then its median) as well as the medians of all calls.
+  const rounds = 150;
+  const perRound = 20;
+  const authorizerRuns: number[] = [];
+  const libraryRuns: number[] = [];
+  const rawRuns: number[] = [];
+  const ratios: number[] = [];
+  await timeRuns(() => authorize(event), 500, 0); // JIT warm-up
+  await timeRuns(() => rawVerify(token, key), 500, 0);
+  for (let round = 0; round < rounds; round++) {
+    const a = await timeRuns(() => authorize(event), perRound, 2);
+    const l = await timeRuns(() => library.verifySync(token), perRound, 2);
+    const r = await timeRuns(() => rawVerify(token, key), perRound, 2);
+    authorizerRuns.push(...a);
+    libraryRuns.push(...l);
+    rawRuns.push(...r);
+    ratios.push(median(a) / median(r));
+  }
+  const a = median(authorizerRuns);
+  const l = median(libraryRuns);
+  const r = median(rawRuns);
+  const ratio = median(ratios);
+  console.log(`warm, per token (same token; ${rounds} interleaved rounds of ${perRound} calls each):`);
+  console.log(`  authorizer (whole handler)          ${fmt(a)} median`);
+  console.log(`  aws-jwt-verify verifySync alone     ${fmt(l)} median (${(l / r).toFixed(2)}× raw)`);
+  console.log(`  raw crypto.verify RS256             ${fmt(r)} median`);
+  console.log(
+    `  authorizer / raw                    ${ratio.toFixed(2)}× (median of per-round ratios; ${(a / r).toFixed(2)}× of overall medians) ` +
+      `target ≤ ${WARM_TARGET_RATIO}×: ${ratio <= WARM_TARGET_RATIO ? 'met' : 'NOT met'}`,
+  );
+}
+
+async function bundle(entry: string, outfile?: string): Promise<esbuild.BuildResult & { bytes: number }> {
+  const result = await esbuild.build({
+    entryPoints: [path.join(ROOT, entry)],
+    bundle: true,
+    minify: true,
+    platform: 'node',
+    target: 'node22',
+    format: 'cjs',
+    external: ['@aws-sdk/*'],
+    metafile: true,
+    write: outfile !== undefined,
+    outfile: outfile ?? 'out.js',
+    logLevel: 'silent',
+  });
+  const bytes = outfile ? fs.statSync(outfile).size : (result.outputFiles?.[0]?.contents.length ?? 0);
+  return { ...result, bytes };
+}
+
+/**
+ * Child script: load the bundle, create the authorizer (default Powertools logger, silenced by
+ * POWERTOOLS_LOG_LEVEL) with the JWKS, then verify one token.
+ */
+const CHILD = `
+const { performance } = require('perf_hooks');
+const [bundlePath, jwksJson, token, poolId, clientId, methodArn] = process.argv.slice(1);
+const t0 = performance.now();
+const mod = require(bundlePath);
+const authorize = mod.createAuthorizer({ userPoolId: poolId, clientIds: [clientId], jwks: JSON.parse(jwksJson) });
+const t1 = performance.now();
+authorize({ type: 'REQUEST', methodArn, headers: { Authorization: 'Bearer ' + token }, multiValueHeaders: null })
+  .then(() => {
+    const t2 = performance.now();
+    process.stdout.write(JSON.stringify({ setup: t1 - t0, first: t2 - t1 }));
+  }, (e) => { console.error(e.message); process.exit(1); });
+`;
+
+async function cold(): Promise<void> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'authorizer-bench-'));
+  try {
+    const file = path.join(dir, 'authorizer.js');
+    await bundle('lambdas/smart-authorizer/authorizer.ts', file);
+    const issuer = createTestIssuer({ userPoolId: USER_POOL_ID, clientId: CLIENT_ID });
+    const token = issuer.sign({ exp: Math.floor(Date.now() / 1000) + 3600 });
+    const setups: number[] = [];
+    const firsts: number[] = [];
+    const runs = 7;
+    for (let i = 0; i < runs; i++) {
+      const out = execFileSync(
+        process.execPath,
+        ['-e', CHILD, file, JSON.stringify(issuer.jwks), token, USER_POOL_ID, CLIENT_ID, METHOD_ARN],
+        { encoding: 'utf8', env: { ...process.env, POWERTOOLS_LOG_LEVEL: 'SILENT' } },
+      );
+      const { setup, first } = JSON.parse(out) as { setup: number; first: number };
+      setups.push(setup);
+      firsts.push(first);
+    }
+    console.log(`cold start (fresh node process, bundled module, median of ${runs}):`);
+    console.log(`  module load + verifier set-up (preloaded JWKS)  ${fmt(median(setups))}`);
+    console.log(`  first token verified (key import + verify)      ${fmt(median(firsts))}`);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function size(): Promise<void> {
+  const result = await bundle('lambdas/smart-authorizer/index.ts');
+  const kb = result.bytes / 1024;
+  console.log(`bundle lambdas/smart-authorizer/index.ts (esbuild minified, node22, @aws-sdk/* external):`);
+  console.log(`  ${kb.toFixed(1)} KB (target ≤ ${BUNDLE_TARGET_KB} KB) ${kb <= BUNDLE_TARGET_KB ? 'met' : 'NOT met'}`);
+  const output = Object.values(result.metafile?.outputs ?? {})[0];
+  const byPackage = new Map<string, number>();
+  for (const [input, { bytesInOutput }] of Object.entries(output?.inputs ?? {})) {
+    const m = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(input);
+    const key = m ? m[1] : 'project code';
+    byPackage.set(key, (byPackage.get(key) ?? 0) + bytesInOutput);
+  }
+  const top = [...byPackage.entries()].sort((x, y) => y[1] - x[1]).slice(0, 4);
+  console.log(`  largest parts: ${top.map(([k, v]) => `${k} ${(v / 1024).toFixed(1)} KB`).join(', ')}`);
+}
+
+export async function run(): Promise<void> {
+  await warm();
+  await cold();
+  await size();
+}

@@ -1,0 +1,126 @@
+/**
+ * Token revocation by `jti`.
+ *
+ * Cognito's own revocation (RevokeToken) does not make an access token's signature invalid, so
+ * the SMART façade's `/auth/revoke` records the token's `jti` here and the SMART authorizer
+ * refuses any token whose `jti` (or `origin_jti`, the refresh-token family) is recorded.
+ * An entry only needs to live until the revoked token would have expired anyway.
+ */
+import { DynamoDBClient, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
+
+export interface RevocationStore {
+  /** True when `jti` has been revoked and the revocation has not yet expired. Throws on store errors. */
+  isRevoked(jti: string): Promise<boolean>;
+  /** Records `jti` as revoked until `expiresAtEpochSeconds` (the token's `exp`). Idempotent. */
+  revoke(jti: string, expiresAtEpochSeconds: number): Promise<void>;
+}
+
+/** Seconds since the epoch; injectable so tests can move time. */
+export type EpochClock = () => number;
+
+const systemClock: EpochClock = () => Date.now() / 1000;
+
+function assertJti(jti: string): void {
+  if (typeof jti !== 'string' || jti.length === 0 || jti.length > 1024) {
+    throw new Error('jti must be a non-empty string of at most 1024 characters');
+  }
+}
+
+function assertExpiry(expiresAtEpochSeconds: number): void {
+  if (!Number.isFinite(expiresAtEpochSeconds)) throw new Error('expiresAtEpochSeconds must be a finite number');
+}
+
+/**
+ * A revocation store in this process's memory: for tests, local runs and the bench. Not shared
+ * between Lambda containers, so never the production store.
+ */
+export class InMemoryRevocationStore implements RevocationStore {
+  private readonly entries = new Map<string, number>();
+  private readonly now: EpochClock;
+
+  constructor(opts: { readonly now?: EpochClock } = {}) {
+    this.now = opts.now ?? systemClock;
+  }
+
+  public async isRevoked(jti: string): Promise<boolean> {
+    const expiresAt = this.entries.get(jti);
+    if (expiresAt === undefined) return false;
+    if (expiresAt > this.now()) return true;
+    this.entries.delete(jti);
+    return false;
+  }
+
+  public async revoke(jti: string, expiresAtEpochSeconds: number): Promise<void> {
+    assertJti(jti);
+    assertExpiry(expiresAtEpochSeconds);
+    const existing = this.entries.get(jti) ?? -Infinity;
+    this.entries.set(jti, Math.max(existing, expiresAtEpochSeconds));
+  }
+}
+
+/** Options of {@link DynamoRevocationStore}. */
+export interface DynamoRevocationStoreOptions {
+  /** Table with partition key `jti` (S) and TTL attribute `expiresAt` (N). */
+  readonly tableName: string;
+  /** @default - a new `DynamoDBClient` with the Lambda environment's region and credentials */
+  readonly client?: DynamoDBClient;
+  /** @default - the system clock */
+  readonly now?: EpochClock;
+}
+
+/**
+ * Revocations in a DynamoDB table (partition key `jti` (S), TTL attribute `expiresAt` (N)).
+ *
+ * `isRevoked` reads with a strongly consistent GetItem, because DynamoDB TTL deletes lazily the
+ * expiry is compared here too: an item whose `expiresAt` is in the future means revoked. An item
+ * whose `expiresAt` is missing or not a number also counts as revoked (fail closed). Errors from
+ * DynamoDB propagate, so the authorizer denies when the table cannot be read.
+ */
+export class DynamoRevocationStore implements RevocationStore {
+  private readonly tableName: string;
+  private readonly client: DynamoDBClient;
+  private readonly now: EpochClock;
+
+  constructor(opts: DynamoRevocationStoreOptions) {
+    if (!opts.tableName) throw new Error('tableName is required');
+    this.tableName = opts.tableName;
+    this.client = opts.client ?? new DynamoDBClient({});
+    this.now = opts.now ?? systemClock;
+  }
+
+  public async isRevoked(jti: string): Promise<boolean> {
+    assertJti(jti);
+    const out = await this.client.send(
+      new GetItemCommand({
+        TableName: this.tableName,
+        Key: { jti: { S: jti } },
+        ConsistentRead: true,
+        ProjectionExpression: 'expiresAt',
+      }),
+    );
+    if (!out.Item) return false;
+    const raw = out.Item.expiresAt?.N;
+    const expiresAt = raw === undefined ? NaN : Number(raw);
+    if (!Number.isFinite(expiresAt)) return true;
+    return expiresAt > this.now();
+  }
+
+  public async revoke(jti: string, expiresAtEpochSeconds: number): Promise<void> {
+    assertJti(jti);
+    assertExpiry(expiresAtEpochSeconds);
+    // TTL works in whole seconds; round up so the entry never lapses before the token does.
+    const expiresAt = Math.ceil(expiresAtEpochSeconds);
+    await this.client.send(
+      new PutItemCommand({
+        TableName: this.tableName,
+        Item: { jti: { S: jti }, expiresAt: { N: String(expiresAt) } },
+        // Never shorten an existing revocation.
+        ConditionExpression: 'attribute_not_exists(jti) OR expiresAt < :e',
+        ExpressionAttributeValues: { ':e': { N: String(expiresAt) } },
+      }),
+    ).catch((err: unknown) => {
+      if ((err as { name?: string } | null)?.name === 'ConditionalCheckFailedException') return undefined;
+      throw err;
+    });
+  }
+}
