@@ -1,0 +1,873 @@
+/**
+ * Turns an API Gateway proxy event (route `/r4/{proxy+}`) into a typed FHIR R4 interaction, or a
+ * typed error. Pure: no I/O, no clock, no logging.
+ *
+ * Everything that later leaves the Lambda is validated here: the resource type is an R4 type, ids
+ * and version ids are R4 ids that are safe URL segments, query parameter names and values are
+ * bounded, bodies are size-limited UTF-8 JSON objects whose `resourceType`/`id` agree with the
+ * path. The result carries the PARSED body and parameters: the proxy forwards
+ * `JSON.stringify(body)` and re-encoded parameters, never the raw input, so HealthLake sees
+ * exactly what the proxy checked (no duplicate-key or encoding differentials).
+ *
+ * Errors name the problem with a constant text from {@link REQUEST_ERRORS} and never echo input.
+ *
+ * @see https://hl7.org/fhir/R4/http.html
+ * @see https://hl7.org/fhir/R4/search.html
+ */
+import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
+import type { FhirInteraction } from '../shared/fhir-interactions';
+import { isValidId } from '../shared/fhir/references';
+import { isResourceType, type ResourceType } from '../shared/fhir/resource-types';
+import { errorResponse, type IssueType } from '../shared/operation-outcome';
+
+export interface RequestLimits {
+  /** Largest accepted body, in decoded bytes. @default 5 MiB */
+  readonly maxBodyBytes: number;
+  /** Most query (plus form) parameters, counting each value. @default 100 */
+  readonly maxParams: number;
+  /** Longest parameter value, in characters. @default 1024 */
+  readonly maxParamValueLength: number;
+  /** Longest parameter name (including modifiers and chains), in characters. @default 256 */
+  readonly maxParamNameLength: number;
+  /** Deepest JSON nesting accepted in a body. @default 64 */
+  readonly maxJsonDepth: number;
+}
+
+export const DEFAULT_REQUEST_LIMITS: RequestLimits = {
+  maxBodyBytes: 5 * 1024 * 1024,
+  maxParams: 100,
+  maxParamValueLength: 1024,
+  maxParamNameLength: 256,
+  maxJsonDepth: 64,
+};
+
+/** The fixed texts of every request error. Nothing else is ever sent back. */
+export const REQUEST_ERRORS = {
+  malformed: 'Malformed request',
+  methodNotAllowed: 'Method not allowed for this path',
+  unsupportedPath: 'Unsupported request path',
+  unknownResourceType: 'Unknown resource type in path',
+  invalidId: 'Invalid id',
+  invalidVersionId: 'Invalid version id',
+  invalidOperation: 'Invalid operation name',
+  tooManyParams: 'Too many query parameters',
+  invalidParamName: 'Invalid query parameter name',
+  paramTooLong: 'Query parameter value too long',
+  invalidParamValue: 'Invalid query parameter value',
+  unsupportedFormat: 'Unsupported _format',
+  missingCriteria: 'Conditional request without search criteria',
+  invalidHeader: 'Invalid conditional request header',
+  bodyNotAllowed: 'Request body not allowed',
+  bodyRequired: 'Request body required',
+  bodyTooLarge: 'Body too large',
+  unsupportedContentType: 'Unsupported Content-Type',
+  invalidEncoding: 'Invalid body encoding',
+  invalidJson: 'Body is not valid JSON',
+  notAnObject: 'Body must be a JSON object',
+  tooDeep: 'Body nesting too deep',
+  resourceTypeMismatch: 'Resource type in body does not match the path',
+  missingBodyId: 'Resource id required in body',
+  idMismatch: 'Resource id in body does not match the path',
+  invalidBodyId: 'Invalid id in body',
+  invalidBundleType: 'Bundle type must be batch or transaction',
+  invalidPatch: 'Invalid patch document',
+  invalidForm: 'Invalid form body',
+} as const;
+
+export type RequestErrorMessage = (typeof REQUEST_ERRORS)[keyof typeof REQUEST_ERRORS];
+
+export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+
+export interface RequestError {
+  readonly kind: 'error';
+  /** 400 malformed, 405 method not allowed, 413 body too large, 415 unsupported media type. */
+  readonly status: 400 | 405 | 413 | 415;
+  readonly code: IssueType;
+  readonly message: RequestErrorMessage;
+  /** On 405: the methods the path accepts (sent as `Allow`). */
+  readonly allow?: readonly HttpMethod[];
+}
+
+/** One search/query parameter, decoded, in request order (repeats are separate entries). */
+export interface SearchParam {
+  readonly name: string;
+  readonly value: string;
+}
+
+/** A JSON object body that names its resource type. */
+export type FhirJson = { readonly resourceType: string } & Readonly<Record<string, unknown>>;
+
+export interface JsonPatchOperation {
+  readonly op: 'add' | 'remove' | 'replace' | 'move' | 'copy' | 'test';
+  readonly path: string;
+  readonly [key: string]: unknown;
+}
+
+export type PatchDocument =
+  | { readonly format: 'json-patch'; readonly operations: readonly JsonPatchOperation[] }
+  | { readonly format: 'fhirpath-patch'; readonly parameters: FhirJson };
+
+interface RequestBase {
+  readonly method: HttpMethod;
+  /** Query parameters (for POST `_search`: query then form body), validated. */
+  readonly params: readonly SearchParam[];
+  /**
+   * The canonical relative path to forward, rebuilt from validated parts
+   * (e.g. `Observation/1/_history/2`, `Patient/$everything`, `` for the system level).
+   */
+  readonly path: string;
+  /**
+   * Validated conditional/preference headers to forward, canonically formatted:
+   * `If-Match`, `If-None-Match`, `If-Modified-Since`, `If-None-Exist`, `Prefer`.
+   */
+  readonly forwardHeaders: Readonly<Record<string, string>>;
+}
+
+export interface ReadRequest extends RequestBase {
+  readonly interaction: 'read';
+  readonly resourceType: ResourceType;
+  readonly id: string;
+}
+export interface VreadRequest extends RequestBase {
+  readonly interaction: 'vread';
+  readonly resourceType: ResourceType;
+  readonly id: string;
+  readonly versionId: string;
+}
+export interface UpdateRequest extends RequestBase {
+  readonly interaction: 'update';
+  readonly resourceType: ResourceType;
+  /** Absent for a conditional update (`PUT Type?criteria`). */
+  readonly id?: string;
+  readonly conditional: boolean;
+  readonly body: FhirJson;
+}
+export interface PatchRequest extends RequestBase {
+  readonly interaction: 'patch';
+  readonly resourceType: ResourceType;
+  /** Absent for a conditional patch (`PATCH Type?criteria`). */
+  readonly id?: string;
+  readonly conditional: boolean;
+  readonly patch: PatchDocument;
+}
+export interface DeleteRequest extends RequestBase {
+  readonly interaction: 'delete';
+  readonly resourceType: ResourceType;
+  /** Absent for a conditional delete (`DELETE Type?criteria`). */
+  readonly id?: string;
+  readonly conditional: boolean;
+}
+export interface CreateRequest extends RequestBase {
+  readonly interaction: 'create';
+  readonly resourceType: ResourceType;
+  readonly body: FhirJson;
+  /** The parsed `If-None-Exist` criteria of a conditional create. */
+  readonly ifNoneExist?: readonly SearchParam[];
+}
+export interface HistoryInstanceRequest extends RequestBase {
+  readonly interaction: 'history-instance';
+  readonly resourceType: ResourceType;
+  readonly id: string;
+}
+export interface HistoryTypeRequest extends RequestBase {
+  readonly interaction: 'history-type';
+  readonly resourceType: ResourceType;
+}
+export interface HistorySystemRequest extends RequestBase {
+  readonly interaction: 'history-system';
+}
+export interface SearchTypeRequest extends RequestBase {
+  readonly interaction: 'search-type';
+  readonly resourceType: ResourceType;
+  /** True for `POST Type/_search` (parameters may have come from the form body). */
+  readonly viaPost: boolean;
+}
+export interface SearchSystemRequest extends RequestBase {
+  readonly interaction: 'search-system';
+  readonly viaPost: boolean;
+}
+export interface CapabilitiesRequest extends RequestBase {
+  readonly interaction: 'capabilities';
+}
+export interface BundleRequest extends RequestBase {
+  readonly interaction: 'batch' | 'transaction';
+  readonly body: FhirJson & { readonly resourceType: 'Bundle'; readonly type: 'batch' | 'transaction' };
+}
+export interface OperationRequest extends RequestBase {
+  readonly interaction: 'operation';
+  /** The operation name without `$`, e.g. `everything`. */
+  readonly operation: string;
+  readonly level: 'system' | 'type' | 'instance';
+  readonly resourceType?: ResourceType;
+  readonly id?: string;
+  /** The POSTed input (Parameters or a resource); absent for GET or an empty POST. */
+  readonly body?: FhirJson;
+}
+
+export type ParsedRequest =
+  | ReadRequest
+  | VreadRequest
+  | UpdateRequest
+  | PatchRequest
+  | DeleteRequest
+  | CreateRequest
+  | HistoryInstanceRequest
+  | HistoryTypeRequest
+  | HistorySystemRequest
+  | SearchTypeRequest
+  | SearchSystemRequest
+  | CapabilitiesRequest
+  | BundleRequest
+  | OperationRequest;
+
+// Compile-time check that every ParsedRequest interaction is a shared FhirInteraction.
+const _interactionCheck: FhirInteraction = '' as ParsedRequest['interaction'];
+void _interactionCheck;
+
+export function isRequestError(value: ParsedRequest | RequestError): value is RequestError {
+  return (value as RequestError).kind === 'error';
+}
+
+/** The FHIR error response for a {@link RequestError} (with `Allow` on 405). */
+export function requestErrorResponse(error: RequestError): APIGatewayProxyResult {
+  return errorResponse(error.status, error.code, error.message, {
+    headers: error.allow ? { Allow: error.allow.join(', ') } : undefined,
+  });
+}
+
+/** Structure of a parameter name: `code[:modifier][.chain]`, e.g. `subject:Patient.name`. */
+export interface ParamNameParts {
+  /** The search parameter code, e.g. `subject`, `_has`, `_include`. */
+  readonly code: string;
+  /** Text after the first `:` up to the first `.` (a modifier or type, or the `_has` tail). */
+  readonly modifier?: string;
+  /** Text after the first `.`: a chained parameter, e.g. `name` or `organization.name`. */
+  readonly chain?: string;
+}
+
+/** Splits a (validated) parameter name into code, modifier and chain. */
+export function parseParamName(name: string): ParamNameParts {
+  if (name.startsWith('_has:')) return { code: '_has', modifier: name.slice(5) };
+  const m = /^([^:.]+)(?::([^.]*))?(?:\.(.*))?$/.exec(name);
+  if (!m) return { code: name };
+  return {
+    code: m[1],
+    ...(m[2] !== undefined ? { modifier: m[2] } : {}),
+    ...(m[3] !== undefined ? { chain: m[3] } : {}),
+  };
+}
+
+const PARAM_NAME = /^[A-Za-z_][A-Za-z0-9_\-.:]*$/;
+const OPERATION = /^\$[A-Za-z][A-Za-z0-9_-]{0,63}$/;
+const CONTROL_CHARS = /[\u0000-\u001f\u007f]/;
+const JSON_FORMATS = new Set(['json', 'application/json', 'application/fhir+json']);
+const JSON_PATCH_OPS = new Set(['add', 'remove', 'replace', 'move', 'copy', 'test']);
+/** Result/formatting parameters that do not select resources (not criteria for conditionals). */
+const NON_CRITERIA = new Set(['_format', '_pretty', '_summary', '_elements', '_count', '_sort', '_total']);
+const MAX_PATH_LENGTH = 1024;
+const MAX_HEADER_LENGTH = 4096;
+
+type Shape =
+  | { kind: 'system' }
+  | { kind: 'capabilities' }
+  | { kind: 'history-system' }
+  | { kind: 'search-system' }
+  | { kind: 'operation'; level: 'system'; operation: string }
+  | { kind: 'type'; resourceType: ResourceType }
+  | { kind: 'search-type'; resourceType: ResourceType }
+  | { kind: 'history-type'; resourceType: ResourceType }
+  | { kind: 'operation'; level: 'type'; resourceType: ResourceType; operation: string }
+  | { kind: 'instance'; resourceType: ResourceType; id: string }
+  | { kind: 'history-instance'; resourceType: ResourceType; id: string }
+  | { kind: 'vread'; resourceType: ResourceType; id: string; versionId: string }
+  | { kind: 'operation'; level: 'instance'; resourceType: ResourceType; id: string; operation: string };
+
+const ALLOWED: Record<Shape['kind'], readonly HttpMethod[]> = {
+  system: ['GET', 'POST'],
+  capabilities: ['GET'],
+  'history-system': ['GET'],
+  'search-system': ['POST'],
+  operation: ['GET', 'POST'],
+  type: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'],
+  'search-type': ['POST'],
+  'history-type': ['GET'],
+  instance: ['GET', 'PUT', 'PATCH', 'DELETE'],
+  'history-instance': ['GET'],
+  vread: ['GET'],
+};
+
+class Reject {
+  constructor(readonly error: RequestError) {}
+}
+
+function fail(status: RequestError['status'], code: IssueType, message: RequestErrorMessage): never {
+  throw new Reject({ kind: 'error', status, code, message });
+}
+
+/**
+ * Parses and validates an API Gateway proxy event into a FHIR R4 interaction.
+ * Returns a {@link RequestError} (never throws) for anything malformed or unsupported.
+ */
+export function parseFhirRequest(
+  event: APIGatewayProxyEvent,
+  limits: Partial<RequestLimits> = {},
+): ParsedRequest | RequestError {
+  const l: RequestLimits = { ...DEFAULT_REQUEST_LIMITS, ...limits };
+  try {
+    return parse(event, l);
+  } catch (e) {
+    if (e instanceof Reject) return e.error;
+    // Defensive: an unexpected failure is a malformed request, never a stack trace.
+    return { kind: 'error', status: 400, code: 'invalid', message: REQUEST_ERRORS.malformed };
+  }
+}
+
+function parse(event: APIGatewayProxyEvent, limits: RequestLimits): ParsedRequest {
+  const shape = parsePath(event.pathParameters?.proxy ?? '');
+  const method = String(event.httpMethod ?? '').toUpperCase();
+  const allowed = ALLOWED[shape.kind];
+  if (!(allowed as readonly string[]).includes(method)) {
+    throw new Reject({
+      kind: 'error',
+      status: 405,
+      code: 'not-supported',
+      message: REQUEST_ERRORS.methodNotAllowed,
+      allow: allowed,
+    });
+  }
+  const m = method as HttpMethod;
+  const headers = lowerCaseHeaders(event);
+  const query = queryParams(event, limits);
+  const forwardHeaders = conditionalHeaders(headers, m);
+  const base = (path: string, params: readonly SearchParam[] = query) => ({ method: m, params, path, forwardHeaders });
+
+  switch (shape.kind) {
+    case 'capabilities':
+      noBody(event);
+      return { interaction: 'capabilities', ...base('metadata') };
+    case 'history-system':
+      noBody(event);
+      return { interaction: 'history-system', ...base('_history') };
+    case 'search-system': {
+      const params = [...query, ...formParams(event, headers, limits)];
+      checkCount(params, limits);
+      return { interaction: 'search-system', viaPost: true, ...base('_search', params) };
+    }
+    case 'system': {
+      if (m === 'GET') {
+        noBody(event);
+        return { interaction: 'search-system', viaPost: false, ...base('') };
+      }
+      const body = jsonBody(event, headers, limits);
+      if (body.resourceType !== 'Bundle') fail(400, 'invalid', REQUEST_ERRORS.resourceTypeMismatch);
+      if (body.type !== 'batch' && body.type !== 'transaction') fail(400, 'invalid', REQUEST_ERRORS.invalidBundleType);
+      return {
+        interaction: body.type,
+        body: body as BundleRequest['body'],
+        ...base(''),
+      };
+    }
+    case 'operation': {
+      if (m === 'GET') noBody(event);
+      const opBody = m === 'POST' ? optionalJsonBody(event, headers, limits) : undefined;
+      const name = shape.operation.slice(1);
+      const common = { interaction: 'operation' as const, operation: name, ...(opBody ? { body: opBody } : {}) };
+      if (shape.level === 'system') return { ...common, level: 'system', ...base(shape.operation) };
+      if (shape.level === 'type') {
+        return {
+          ...common,
+          level: 'type',
+          resourceType: shape.resourceType,
+          ...base(`${shape.resourceType}/${shape.operation}`),
+        };
+      }
+      return {
+        ...common,
+        level: 'instance',
+        resourceType: shape.resourceType,
+        id: shape.id,
+        ...base(`${shape.resourceType}/${shape.id}/${shape.operation}`),
+      };
+    }
+    case 'search-type': {
+      const params = [...query, ...formParams(event, headers, limits)];
+      checkCount(params, limits);
+      return {
+        interaction: 'search-type',
+        resourceType: shape.resourceType,
+        viaPost: true,
+        ...base(`${shape.resourceType}/_search`, params),
+      };
+    }
+    case 'history-type':
+      noBody(event);
+      return { interaction: 'history-type', resourceType: shape.resourceType, ...base(`${shape.resourceType}/_history`) };
+    case 'history-instance':
+      noBody(event);
+      return {
+        interaction: 'history-instance',
+        resourceType: shape.resourceType,
+        id: shape.id,
+        ...base(`${shape.resourceType}/${shape.id}/_history`),
+      };
+    case 'vread':
+      noBody(event);
+      return {
+        interaction: 'vread',
+        resourceType: shape.resourceType,
+        id: shape.id,
+        versionId: shape.versionId,
+        ...base(`${shape.resourceType}/${shape.id}/_history/${shape.versionId}`),
+      };
+    case 'type':
+      return typeLevel(shape.resourceType, m, event, headers, query, limits, base);
+    case 'instance':
+      return instanceLevel(shape.resourceType, shape.id, m, event, headers, limits, base);
+  }
+}
+
+type BaseFn = (path: string, params?: readonly SearchParam[]) => RequestBase;
+
+function typeLevel(
+  resourceType: ResourceType,
+  method: HttpMethod,
+  event: APIGatewayProxyEvent,
+  headers: Record<string, string>,
+  query: readonly SearchParam[],
+  limits: RequestLimits,
+  base: BaseFn,
+): ParsedRequest {
+  const conditional = (): void => {
+    if (!query.some((p) => !NON_CRITERIA.has(p.name))) fail(400, 'invalid', REQUEST_ERRORS.missingCriteria);
+  };
+  switch (method) {
+    case 'GET':
+      noBody(event);
+      return { interaction: 'search-type', resourceType, viaPost: false, ...base(resourceType) };
+    case 'POST': {
+      const body = resourceBody(event, headers, limits, resourceType);
+      const ifNoneExist = headers['if-none-exist'];
+      if (ifNoneExist === undefined) return { interaction: 'create', resourceType, body, ...base(resourceType) };
+      const criteria = parseIfNoneExist(ifNoneExist, limits);
+      const b = base(resourceType);
+      return {
+        interaction: 'create',
+        resourceType,
+        body,
+        ifNoneExist: criteria,
+        ...b,
+        forwardHeaders: { ...b.forwardHeaders, 'If-None-Exist': encodeParams(criteria) },
+      };
+    }
+    case 'PUT': {
+      conditional();
+      const body = resourceBody(event, headers, limits, resourceType);
+      if (body.id !== undefined && !isValidId(body.id)) fail(400, 'invalid', REQUEST_ERRORS.invalidBodyId);
+      return { interaction: 'update', resourceType, conditional: true, body, ...base(resourceType) };
+    }
+    case 'PATCH':
+      conditional();
+      return {
+        interaction: 'patch',
+        resourceType,
+        conditional: true,
+        patch: patchBody(event, headers, limits),
+        ...base(resourceType),
+      };
+    case 'DELETE':
+      conditional();
+      noBody(event);
+      return { interaction: 'delete', resourceType, conditional: true, ...base(resourceType) };
+  }
+}
+
+function instanceLevel(
+  resourceType: ResourceType,
+  id: string,
+  method: HttpMethod,
+  event: APIGatewayProxyEvent,
+  headers: Record<string, string>,
+  limits: RequestLimits,
+  base: BaseFn,
+): ParsedRequest {
+  const path = `${resourceType}/${id}`;
+  switch (method) {
+    case 'PUT': {
+      const body = resourceBody(event, headers, limits, resourceType);
+      if (body.id === undefined) fail(400, 'invalid', REQUEST_ERRORS.missingBodyId);
+      if (!isValidId(body.id)) fail(400, 'invalid', REQUEST_ERRORS.invalidBodyId);
+      if (body.id !== id) fail(400, 'invalid', REQUEST_ERRORS.idMismatch);
+      return { interaction: 'update', resourceType, id, conditional: false, body, ...base(path) };
+    }
+    case 'PATCH':
+      return {
+        interaction: 'patch',
+        resourceType,
+        id,
+        conditional: false,
+        patch: patchBody(event, headers, limits),
+        ...base(path),
+      };
+    case 'DELETE':
+      noBody(event);
+      return { interaction: 'delete', resourceType, id, conditional: false, ...base(path) };
+    default:
+      // GET (POST is excluded by ALLOWED)
+      noBody(event);
+      return { interaction: 'read', resourceType, id, ...base(path) };
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Path
+
+function parsePath(raw: string): Shape {
+  if (typeof raw !== 'string' || raw.length > MAX_PATH_LENGTH) fail(400, 'invalid', REQUEST_ERRORS.unsupportedPath);
+  if (raw === '') return { kind: 'system' };
+  const segments = raw.split('/').map(decodeSegment);
+  if (segments.some((s) => s === '')) fail(400, 'invalid', REQUEST_ERRORS.unsupportedPath);
+  const [first, second, third, fourth] = segments;
+
+  if (segments.length === 1) {
+    if (first === 'metadata') return { kind: 'capabilities' };
+    if (first === '_history') return { kind: 'history-system' };
+    if (first === '_search') return { kind: 'search-system' };
+    if (first.startsWith('$')) return { kind: 'operation', level: 'system', operation: operationName(first) };
+  } else if (segments.length > 4) {
+    fail(400, 'invalid', REQUEST_ERRORS.unsupportedPath);
+  }
+  if (!isResourceType(first)) fail(400, 'invalid', REQUEST_ERRORS.unknownResourceType);
+  const resourceType = first;
+  if (segments.length === 1) return { kind: 'type', resourceType };
+  if (segments.length === 2) {
+    if (second === '_search') return { kind: 'search-type', resourceType };
+    if (second === '_history') return { kind: 'history-type', resourceType };
+    if (second.startsWith('$')) return { kind: 'operation', level: 'type', resourceType, operation: operationName(second) };
+    return { kind: 'instance', resourceType, id: validId(second) };
+  }
+  const id = validId(second);
+  if (segments.length === 3) {
+    if (third === '_history') return { kind: 'history-instance', resourceType, id };
+    if (third.startsWith('$')) {
+      return { kind: 'operation', level: 'instance', resourceType, id, operation: operationName(third) };
+    }
+    return fail(400, 'invalid', REQUEST_ERRORS.unsupportedPath);
+  }
+  if (third !== '_history') fail(400, 'invalid', REQUEST_ERRORS.unsupportedPath);
+  if (!isValidId(fourth)) fail(400, 'invalid', REQUEST_ERRORS.invalidVersionId);
+  return { kind: 'vread', resourceType, id, versionId: fourth };
+}
+
+function decodeSegment(segment: string): string {
+  if (!segment.includes('%')) return segment;
+  let decoded: string;
+  try {
+    decoded = decodeURIComponent(segment);
+  } catch {
+    return fail(400, 'invalid', REQUEST_ERRORS.unsupportedPath);
+  }
+  // Never decode twice: whatever is still encoded after one pass is refused by the validators.
+  return decoded;
+}
+
+function validId(value: string): string {
+  if (!isValidId(value)) fail(400, 'invalid', REQUEST_ERRORS.invalidId);
+  return value;
+}
+
+function operationName(segment: string): string {
+  if (!OPERATION.test(segment)) fail(400, 'invalid', REQUEST_ERRORS.invalidOperation);
+  return segment;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Query and form parameters
+
+function queryParams(event: APIGatewayProxyEvent, limits: RequestLimits): SearchParam[] {
+  const params: SearchParam[] = [];
+  const multi = event.multiValueQueryStringParameters;
+  const single = event.queryStringParameters;
+  if (multi) {
+    for (const [name, values] of Object.entries(multi)) {
+      for (const value of values ?? []) params.push({ name, value });
+    }
+  } else if (single) {
+    for (const [name, value] of Object.entries(single)) {
+      if (value !== undefined) params.push({ name, value });
+    }
+  }
+  return checkParams(params, limits);
+}
+
+function checkCount(params: readonly SearchParam[], limits: RequestLimits): void {
+  if (params.length > limits.maxParams) fail(400, 'too-costly', REQUEST_ERRORS.tooManyParams);
+}
+
+function checkParams(params: SearchParam[], limits: RequestLimits): SearchParam[] {
+  checkCount(params, limits);
+  for (const { name, value } of params) {
+    if (typeof name !== 'string' || name.length > limits.maxParamNameLength || !PARAM_NAME.test(name)) {
+      fail(400, 'invalid', REQUEST_ERRORS.invalidParamName);
+    }
+    if (typeof value !== 'string') fail(400, 'invalid', REQUEST_ERRORS.invalidParamValue);
+    if (value.length > limits.maxParamValueLength) fail(400, 'too-long', REQUEST_ERRORS.paramTooLong);
+    if (CONTROL_CHARS.test(value)) fail(400, 'invalid', REQUEST_ERRORS.invalidParamValue);
+    if (name === '_format' && !JSON_FORMATS.has(value.toLowerCase())) {
+      fail(400, 'not-supported', REQUEST_ERRORS.unsupportedFormat);
+    }
+  }
+  return params;
+}
+
+/** Splits `a=1&b=2` (form or header syntax) into decoded parameters. */
+function splitParams(text: string, plusIsSpace: boolean): SearchParam[] {
+  const params: SearchParam[] = [];
+  for (const pair of text.split('&')) {
+    if (pair === '') continue;
+    const eq = pair.indexOf('=');
+    const rawName = eq < 0 ? pair : pair.slice(0, eq);
+    const rawValue = eq < 0 ? '' : pair.slice(eq + 1);
+    const decode = (s: string): string => decodeURIComponent(plusIsSpace ? s.replace(/\+/g, ' ') : s);
+    params.push({ name: decode(rawName), value: decode(rawValue) });
+  }
+  return params;
+}
+
+function formParams(event: APIGatewayProxyEvent, headers: Record<string, string>, limits: RequestLimits): SearchParam[] {
+  const bytes = bodyBytes(event, limits);
+  if (bytes === undefined) return [];
+  const type = mediaType(headers);
+  if (type === undefined || type.type !== 'application/x-www-form-urlencoded' || !type.utf8) {
+    fail(415, 'not-supported', REQUEST_ERRORS.unsupportedContentType);
+  }
+  const text = utf8(bytes);
+  let params: SearchParam[];
+  try {
+    params = splitParams(text, true);
+  } catch {
+    return fail(400, 'invalid', REQUEST_ERRORS.invalidForm);
+  }
+  return checkParams(params, limits);
+}
+
+/** Re-encodes parameters as a query string (RFC 3986 percent-encoding, `%20` for spaces). */
+export function encodeParams(params: readonly SearchParam[]): string {
+  return params.map((p) => `${encodeURIComponent(p.name)}=${encodeURIComponent(p.value)}`).join('&');
+}
+
+// ---------------------------------------------------------------------------------------------
+// Headers
+
+function lowerCaseHeaders(event: APIGatewayProxyEvent): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(event.headers ?? {})) {
+    if (typeof value === 'string' && !(name.toLowerCase() in out)) out[name.toLowerCase()] = value;
+  }
+  for (const [name, values] of Object.entries(event.multiValueHeaders ?? {})) {
+    const key = name.toLowerCase();
+    if (!(key in out) && values && typeof values[0] === 'string') out[key] = values[0];
+  }
+  return out;
+}
+
+const WEAK_ETAG = /^W\/"([A-Za-z0-9\-.]{1,64})"$/;
+
+function conditionalHeaders(headers: Record<string, string>, method: HttpMethod): Record<string, string> {
+  const out: Record<string, string> = {};
+  const check = (name: string): string | undefined => {
+    const value = headers[name];
+    if (value === undefined) return undefined;
+    if (value.length > MAX_HEADER_LENGTH || CONTROL_CHARS.test(value)) fail(400, 'invalid', REQUEST_ERRORS.invalidHeader);
+    return value.trim();
+  };
+  const ifMatch = check('if-match');
+  if (ifMatch !== undefined && (method === 'PUT' || method === 'PATCH' || method === 'DELETE')) {
+    const m = WEAK_ETAG.exec(ifMatch) ?? /^"([A-Za-z0-9\-.]{1,64})"$/.exec(ifMatch);
+    if (!m || !isValidId(m[1])) fail(400, 'invalid', REQUEST_ERRORS.invalidHeader);
+    out['If-Match'] = `W/"${m[1]}"`;
+  }
+  const ifNoneMatch = check('if-none-match');
+  if (ifNoneMatch !== undefined && method === 'GET') {
+    const m = WEAK_ETAG.exec(ifNoneMatch) ?? /^"([A-Za-z0-9\-.]{1,64})"$/.exec(ifNoneMatch);
+    if (!m || !isValidId(m[1])) fail(400, 'invalid', REQUEST_ERRORS.invalidHeader);
+    out['If-None-Match'] = `W/"${m[1]}"`;
+  }
+  const ifModifiedSince = check('if-modified-since');
+  if (ifModifiedSince !== undefined && method === 'GET') {
+    const time = Date.parse(ifModifiedSince);
+    if (Number.isNaN(time) || ifModifiedSince.length > 64) fail(400, 'invalid', REQUEST_ERRORS.invalidHeader);
+    out['If-Modified-Since'] = new Date(time).toUTCString();
+  }
+  const prefer = check('prefer');
+  if (prefer !== undefined) {
+    const kept = prefer
+      .split(/[,;]/)
+      .map((p) => p.trim())
+      .filter((p) => /^(return=(minimal|representation|OperationOutcome)|handling=(strict|lenient))$/.test(p));
+    if (kept.length > 0) out['Prefer'] = kept.join(', ');
+  }
+  return out;
+}
+
+function parseIfNoneExist(value: string, limits: RequestLimits): SearchParam[] {
+  if (value.length > MAX_HEADER_LENGTH || CONTROL_CHARS.test(value)) fail(400, 'invalid', REQUEST_ERRORS.invalidHeader);
+  let params: SearchParam[];
+  try {
+    params = splitParams(value.trim().replace(/^\?/, ''), false);
+  } catch {
+    return fail(400, 'invalid', REQUEST_ERRORS.invalidHeader);
+  }
+  if (!params.some((p) => !NON_CRITERIA.has(p.name))) fail(400, 'invalid', REQUEST_ERRORS.invalidHeader);
+  return checkParams(params, limits);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Bodies
+
+interface MediaType {
+  type: string;
+  utf8: boolean;
+}
+
+function mediaType(headers: Record<string, string>): MediaType | undefined {
+  const raw = headers['content-type'];
+  if (raw === undefined) return undefined;
+  const [type, ...params] = raw.split(';').map((p) => p.trim());
+  let utf8 = true;
+  for (const param of params) {
+    const [key, value = ''] = param.split('=').map((p) => p.trim().toLowerCase());
+    if (key === 'charset' && value.replace(/"/g, '') !== 'utf-8') utf8 = false;
+  }
+  return { type: type.toLowerCase(), utf8 };
+}
+
+function hasBody(event: APIGatewayProxyEvent): boolean {
+  return typeof event.body === 'string' && event.body.length > 0;
+}
+
+function noBody(event: APIGatewayProxyEvent): void {
+  if (hasBody(event)) fail(400, 'invalid', REQUEST_ERRORS.bodyNotAllowed);
+}
+
+/** The body as bytes (decoded from base64 when flagged), size-checked; undefined when empty. */
+function bodyBytes(event: APIGatewayProxyEvent, limits: RequestLimits): Buffer | undefined {
+  if (!hasBody(event)) return undefined;
+  const body = event.body as string;
+  if (event.isBase64Encoded) {
+    // Check the encoded length first so a huge body is refused without decoding it.
+    if (Math.floor((body.length * 3) / 4) - 2 > limits.maxBodyBytes) fail(413, 'too-costly', REQUEST_ERRORS.bodyTooLarge);
+    if (body.length % 4 !== 0 || !/^[A-Za-z0-9+/]*={0,2}$/.test(body)) fail(400, 'invalid', REQUEST_ERRORS.invalidEncoding);
+    const bytes = Buffer.from(body, 'base64');
+    if (bytes.length > limits.maxBodyBytes) fail(413, 'too-costly', REQUEST_ERRORS.bodyTooLarge);
+    return bytes.length > 0 ? bytes : undefined;
+  }
+  if (body.length > limits.maxBodyBytes) fail(413, 'too-costly', REQUEST_ERRORS.bodyTooLarge);
+  const bytes = Buffer.from(body, 'utf8');
+  if (bytes.length > limits.maxBodyBytes) fail(413, 'too-costly', REQUEST_ERRORS.bodyTooLarge);
+  return bytes;
+}
+
+function utf8(bytes: Buffer): string {
+  try {
+    return new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(bytes);
+  } catch {
+    return fail(400, 'invalid', REQUEST_ERRORS.invalidEncoding);
+  }
+}
+
+function parseJson(bytes: Buffer, limits: RequestLimits): unknown {
+  let value: unknown;
+  try {
+    value = JSON.parse(utf8(bytes));
+  } catch (e) {
+    if (e instanceof Reject) throw e;
+    return fail(400, 'structure', REQUEST_ERRORS.invalidJson);
+  }
+  if (jsonDepth(value, limits.maxJsonDepth + 1) > limits.maxJsonDepth) fail(400, 'too-costly', REQUEST_ERRORS.tooDeep);
+  return value;
+}
+
+/** Nesting depth of a parsed JSON value, counting stops once `cap` is exceeded. */
+function jsonDepth(value: unknown, cap: number): number {
+  let max = 0;
+  const stack: Array<[unknown, number]> = [[value, 0]];
+  while (stack.length > 0) {
+    const [node, depth] = stack.pop() as [unknown, number];
+    if (typeof node !== 'object' || node === null) continue;
+    const d = depth + 1;
+    if (d > max) max = d;
+    if (max > cap) return max;
+    for (const child of Array.isArray(node) ? node : Object.values(node)) {
+      if (typeof child === 'object' && child !== null) stack.push([child, d]);
+    }
+  }
+  return max;
+}
+
+function isJsonType(type: MediaType | undefined): boolean {
+  return type !== undefined && type.utf8 && (type.type === 'application/fhir+json' || type.type === 'application/json');
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function jsonBody(event: APIGatewayProxyEvent, headers: Record<string, string>, limits: RequestLimits): FhirJson {
+  const bytes = bodyBytes(event, limits);
+  if (bytes === undefined) return fail(400, 'required', REQUEST_ERRORS.bodyRequired);
+  if (!isJsonType(mediaType(headers))) fail(415, 'not-supported', REQUEST_ERRORS.unsupportedContentType);
+  const value = parseJson(bytes, limits);
+  if (!isPlainObject(value) || typeof value.resourceType !== 'string') fail(400, 'structure', REQUEST_ERRORS.notAnObject);
+  return value as FhirJson;
+}
+
+/** The input of an operation POST: absent, or a JSON resource of an R4 type (usually Parameters). */
+function optionalJsonBody(
+  event: APIGatewayProxyEvent,
+  headers: Record<string, string>,
+  limits: RequestLimits,
+): FhirJson | undefined {
+  if (bodyBytes(event, limits) === undefined) return undefined;
+  const body = jsonBody(event, headers, limits);
+  if (!isResourceType(body.resourceType)) fail(400, 'invalid', REQUEST_ERRORS.resourceTypeMismatch);
+  return body;
+}
+
+function resourceBody(
+  event: APIGatewayProxyEvent,
+  headers: Record<string, string>,
+  limits: RequestLimits,
+  resourceType: ResourceType,
+): FhirJson {
+  const body = jsonBody(event, headers, limits);
+  if (body.resourceType !== resourceType) fail(400, 'invalid', REQUEST_ERRORS.resourceTypeMismatch);
+  return body;
+}
+
+function patchBody(event: APIGatewayProxyEvent, headers: Record<string, string>, limits: RequestLimits): PatchDocument {
+  const bytes = bodyBytes(event, limits);
+  if (bytes === undefined) return fail(400, 'required', REQUEST_ERRORS.bodyRequired);
+  const type = mediaType(headers);
+  if (type?.type === 'application/json-patch+json' && type.utf8) {
+    const value = parseJson(bytes, limits);
+    if (!Array.isArray(value) || value.length === 0) return fail(400, 'invalid', REQUEST_ERRORS.invalidPatch);
+    for (const op of value) {
+      if (
+        !isPlainObject(op) ||
+        typeof op.op !== 'string' ||
+        !JSON_PATCH_OPS.has(op.op) ||
+        typeof op.path !== 'string' ||
+        ((op.op === 'move' || op.op === 'copy') && typeof op.from !== 'string')
+      ) {
+        fail(400, 'invalid', REQUEST_ERRORS.invalidPatch);
+      }
+    }
+    return { format: 'json-patch', operations: value as JsonPatchOperation[] };
+  }
+  if (!isJsonType(type)) return fail(415, 'not-supported', REQUEST_ERRORS.unsupportedContentType);
+  const value = parseJson(bytes, limits);
+  if (!isPlainObject(value) || value.resourceType !== 'Parameters' || !Array.isArray(value.parameter)) {
+    return fail(400, 'invalid', REQUEST_ERRORS.invalidPatch);
+  }
+  return { format: 'fhirpath-patch', parameters: value as FhirJson };
+}

@@ -1,0 +1,87 @@
+/**
+ * FHIR R4 ids and literal references: the one parser the proxy uses to decide what a
+ * `Reference.reference` points at.
+ *
+ * @see https://hl7.org/fhir/R4/datatypes.html#id
+ * @see https://hl7.org/fhir/R4/references.html#literal
+ */
+import { isResourceType, type ResourceType } from './resource-types';
+
+/** The R4 `id` datatype: 1 to 64 of `A-Z a-z 0-9 - .` (also used for version ids). */
+export const FHIR_ID_PATTERN = /^[A-Za-z0-9\-.]{1,64}$/;
+
+/**
+ * True for a valid R4 id that is also safe as a URL path segment. R4 allows ids made only of
+ * dots, but `.` and `..` are dot-segments that a URL parser removes (`Patient/..` would become
+ * the type or base URL), so ids made only of dots are refused everywhere in the kit.
+ */
+export function isValidId(value: unknown): value is string {
+  return typeof value === 'string' && FHIR_ID_PATTERN.test(value) && !/^\.+$/.test(value);
+}
+
+/** A literal reference that points at a resource on this server. */
+export interface LocalReference {
+  readonly resourceType: ResourceType;
+  readonly id: string;
+  /** Present for version-specific references (`Type/id/_history/vid`). */
+  readonly versionId?: string;
+}
+
+export interface ReferenceOptions {
+  /**
+   * Absolute base URLs (e.g. the public `https://fhir.example.org/r4` and the datastore endpoint)
+   * under which an absolute reference counts as local. An absolute reference under any other
+   * base points at another server and is never treated as local.
+   * @default - none: only relative references are local
+   */
+  readonly baseUrls?: readonly string[];
+}
+
+const RELATIVE = /^([A-Z][A-Za-z]{0,63})\/([^/]+)(?:\/_history\/([^/]+))?$/;
+
+/**
+ * Normalizes a base URL for comparison: lower-case scheme and host, default port dropped, no
+ * trailing slash. Returns undefined when `url` is not an absolute http(s) URL.
+ */
+export function normalizeBaseUrl(url: string): string | undefined {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return undefined;
+  }
+  if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') return undefined;
+  if (parsed.search || parsed.hash || parsed.username || parsed.password) return undefined;
+  const path = parsed.pathname.replace(/\/+$/, '');
+  return `${parsed.protocol}//${parsed.host}${path}`;
+}
+
+/**
+ * Parses a literal reference (`Patient/123`, `Patient/123/_history/2`, or an absolute URL under
+ * one of `options.baseUrls`). Returns undefined for everything that does not identify a local
+ * resource: contained references (`#p1`), `urn:uuid:`/`urn:oid:` references, conditional
+ * references (`Patient?identifier=…`), absolute references to other servers, unknown resource
+ * types and invalid ids. Logical references (`Reference.identifier` only) are not literal
+ * references and are not handled here.
+ */
+export function parseReference(reference: unknown, options: ReferenceOptions = {}): LocalReference | undefined {
+  if (typeof reference !== 'string' || reference.length === 0 || reference.length > 4096) return undefined;
+  const match = RELATIVE.exec(reference) ?? RELATIVE.exec(relativeToBase(reference, options.baseUrls ?? []) ?? '');
+  if (!match) return undefined;
+  const [, type, id, versionId] = match;
+  if (!isResourceType(type) || !isValidId(id)) return undefined;
+  if (versionId !== undefined && !isValidId(versionId)) return undefined;
+  return versionId === undefined ? { resourceType: type, id } : { resourceType: type, id, versionId };
+}
+
+/** For an absolute reference under one of `baseUrls`, the part after the base; else undefined. */
+function relativeToBase(reference: string, baseUrls: readonly string[]): string | undefined {
+  if (!/^https?:\/\//i.test(reference)) return undefined;
+  const normalized = normalizeBaseUrl(reference);
+  if (normalized === undefined) return undefined;
+  for (const base of baseUrls) {
+    const b = normalizeBaseUrl(base);
+    if (b !== undefined && normalized.startsWith(`${b}/`)) return normalized.slice(b.length + 1);
+  }
+  return undefined;
+}

@@ -1,0 +1,733 @@
+/**
+ * A local FHIR R4 server standing in for AWS HealthLake in tests (node:http on 127.0.0.1, random
+ * port, base `http://127.0.0.1:<port>/datastore/<id>/r4/` like HealthLake's).
+ *
+ * - Verifies the SigV4 signature of EVERY request (service `healthlake`) by recomputing it with
+ *   `@smithy/signature-v4` from what was received, and answers 403 when it does not match.
+ * - Keeps resources in memory with versions and history; supports read, vread, create (server
+ *   assigned id, conditional with If-None-Exist), update (and conditional update), delete (and
+ *   conditional delete), history (instance, type), search (GET and POST `_search`) by `_id`,
+ *   `patient`/`subject`, `category`, `code`, with `_include`/`_revinclude` and `_count` paging
+ *   whose links use this server's own base URL, `metadata`, and batch/transaction Bundles.
+ * - Records every request it received (`requests`), signed or not, so tests can assert what the
+ *   proxy forwarded.
+ */
+import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Sha256 } from '@aws-crypto/sha256-js';
+import { SignatureV4 } from '@smithy/signature-v4';
+import type { AwsCredentialIdentity } from '@smithy/types';
+import { patientCompartmentPaths } from '../../lambdas/shared/fhir/patient-compartment';
+import { parseReference } from '../../lambdas/shared/fhir/references';
+import { isResourceType } from '../../lambdas/shared/fhir/resource-types';
+import { SEED_WRITES, type SeedWrite } from './fixtures/seed';
+
+// ---------------------------------------------------------------------------------------------
+// SigV4 verification
+
+export interface ReceivedRequest {
+  readonly method: string;
+  /** The raw path as received (still percent-encoded), without the query. */
+  readonly rawPath: string;
+  /** The raw query string (without `?`). */
+  readonly rawQuery: string;
+  readonly headers: Readonly<Record<string, string | string[] | undefined>>;
+  readonly body: Buffer;
+}
+
+export interface VerifyOptions {
+  readonly credentials: AwsCredentialIdentity;
+  readonly region: string;
+  /** @default 'healthlake' */
+  readonly service?: string;
+  /** Largest accepted clock difference. @default 5 minutes */
+  readonly maxSkewMs?: number;
+  /** @default - now */
+  readonly now?: Date;
+}
+
+const AUTH = /^AWS4-HMAC-SHA256 Credential=([^/,\s]+)\/(\d{8})\/([^/,\s]+)\/([^/,\s]+)\/aws4_request, SignedHeaders=([a-z0-9\-;]+), Signature=([0-9a-f]{64})$/;
+
+function header(headers: ReceivedRequest['headers'], name: string): string | undefined {
+  const value = headers[name];
+  return Array.isArray(value) ? value.join(',') : value;
+}
+
+/**
+ * Verifies a received request's SigV4 signature by re-signing what was received with the known
+ * credentials and comparing the `Authorization` header. Also checks the credential scope, the
+ * clock, the session token and that `x-amz-content-sha256` is the hash of the body received.
+ */
+export async function verifySigV4(req: ReceivedRequest, options: VerifyOptions): Promise<boolean> {
+  const service = options.service ?? 'healthlake';
+  const authorization = header(req.headers, 'authorization');
+  const amzDate = header(req.headers, 'x-amz-date');
+  if (!authorization || !amzDate) return false;
+  const m = AUTH.exec(authorization);
+  if (!m) return false;
+  const [, accessKeyId, shortDate, region, scopeService, signedHeaderList] = m;
+  if (accessKeyId !== options.credentials.accessKeyId || region !== options.region || scopeService !== service) {
+    return false;
+  }
+  const dm = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/.exec(amzDate);
+  if (!dm || `${dm[1]}${dm[2]}${dm[3]}` !== shortDate) return false;
+  const signingDate = new Date(Date.UTC(+dm[1], +dm[2] - 1, +dm[3], +dm[4], +dm[5], +dm[6]));
+  const now = (options.now ?? new Date()).getTime();
+  if (Math.abs(now - signingDate.getTime()) > (options.maxSkewMs ?? 5 * 60_000)) return false;
+
+  const signed = signedHeaderList.split(';');
+  if (!signed.includes('host') || !signed.includes('x-amz-date')) return false;
+  if (options.credentials.sessionToken !== undefined) {
+    if (header(req.headers, 'x-amz-security-token') !== options.credentials.sessionToken) return false;
+    if (!signed.includes('x-amz-security-token')) return false;
+  }
+  const bodyHash = createHash('sha256').update(req.body).digest('hex');
+  const contentSha = header(req.headers, 'x-amz-content-sha256');
+  if (contentSha !== undefined && contentSha !== bodyHash) return false;
+
+  const headers: Record<string, string> = {};
+  for (const name of signed) {
+    const value = header(req.headers, name);
+    if (value === undefined) return false;
+    headers[name] = value;
+  }
+  const query: Record<string, string | string[]> = {};
+  try {
+    for (const pair of req.rawQuery.split('&')) {
+      if (pair === '') continue;
+      const eq = pair.indexOf('=');
+      const name = decodeURIComponent(eq < 0 ? pair : pair.slice(0, eq));
+      const value = decodeURIComponent(eq < 0 ? '' : pair.slice(eq + 1));
+      const existing = query[name];
+      query[name] = existing === undefined ? value : Array.isArray(existing) ? [...existing, value] : [existing, value];
+    }
+  } catch {
+    return false;
+  }
+  const host = headers.host;
+  const signer = new SignatureV4({ service, region: options.region, credentials: options.credentials, sha256: Sha256 });
+  const expected = await signer.sign(
+    {
+      method: req.method,
+      protocol: 'http:',
+      hostname: host.replace(/:\d+$/, ''),
+      path: req.rawPath,
+      query,
+      headers,
+      body: req.body.length > 0 ? req.body : undefined,
+    },
+    { signingDate },
+  );
+  const a = Buffer.from(expected.headers.authorization ?? '');
+  const b = Buffer.from(authorization);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Store
+
+type Json = Record<string, unknown>;
+type Res = Json & { resourceType: string; id: string; meta?: Json };
+
+interface Version {
+  readonly type: string;
+  readonly id: string;
+  readonly resource?: Res;
+  readonly versionId: string;
+  readonly lastUpdated: string;
+  readonly method: 'POST' | 'PUT' | 'DELETE';
+}
+
+class Store {
+  private versions = new Map<string, Version[]>();
+  private clock = Date.UTC(2024, 0, 1);
+
+  snapshot(): Map<string, Version[]> {
+    return new Map([...this.versions].map(([k, v]) => [k, [...v]]));
+  }
+
+  restore(snapshot: Map<string, Version[]>): void {
+    this.versions = snapshot;
+  }
+
+  history(type: string, id: string): Version[] {
+    return this.versions.get(`${type}/${id}`) ?? [];
+  }
+
+  current(type: string, id: string): Version | undefined {
+    const list = this.history(type, id);
+    return list[list.length - 1];
+  }
+
+  live(type?: string): Res[] {
+    const out: Res[] = [];
+    for (const [key, list] of this.versions) {
+      const last = list[list.length - 1];
+      if (last.resource && (type === undefined || key.startsWith(`${type}/`))) out.push(last.resource);
+    }
+    return out;
+  }
+
+  allVersions(type: string): Version[] {
+    const out: Version[] = [];
+    for (const [key, list] of this.versions) if (key.startsWith(`${type}/`)) out.push(...list);
+    return out.sort((x, y) => y.lastUpdated.localeCompare(x.lastUpdated));
+  }
+
+  write(resource: Res, method: 'POST' | 'PUT'): Version {
+    const list = this.history(resource.resourceType, resource.id);
+    const versionId = String(list.length + 1);
+    const lastUpdated = this.tick();
+    const stored: Res = { ...structuredClone(resource), meta: { ...(resource.meta ?? {}), versionId, lastUpdated } };
+    const version: Version = { type: resource.resourceType, id: resource.id, resource: stored, versionId, lastUpdated, method };
+    this.versions.set(`${resource.resourceType}/${resource.id}`, [...list, version]);
+    return version;
+  }
+
+  remove(type: string, id: string): Version | undefined {
+    const list = this.history(type, id);
+    if (list.length === 0 || !list[list.length - 1].resource) return undefined;
+    const version: Version = { type, id, versionId: String(list.length + 1), lastUpdated: this.tick(), method: 'DELETE' };
+    this.versions.set(`${type}/${id}`, [...list, version]);
+    return version;
+  }
+
+  private tick(): string {
+    this.clock += 1000;
+    return new Date(this.clock).toISOString();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// FHIR handling
+
+interface Reply {
+  status: number;
+  headers?: Record<string, string>;
+  body?: unknown;
+}
+
+type Param = [name: string, value: string];
+
+function outcome(status: number, code: string, diagnostics: string): Reply {
+  return {
+    status,
+    body: { resourceType: 'OperationOutcome', issue: [{ severity: 'error', code, diagnostics }] },
+  };
+}
+
+function isObject(v: unknown): v is Json {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function valuesAt(root: unknown, path: string): unknown[] {
+  let current: unknown[] = [root];
+  for (const name of path.split('.')) {
+    const next: unknown[] = [];
+    for (const node of current) {
+      if (!isObject(node)) continue;
+      const v = node[name];
+      if (Array.isArray(v)) next.push(...v);
+      else if (v !== undefined) next.push(v);
+    }
+    current = next;
+  }
+  return current;
+}
+
+/** Element paths searched by a reference parameter (`patient`, `subject`, include targets). */
+function referencePaths(type: string, param: string): string[] {
+  if (param === 'subject') return ['subject'];
+  if (param === 'patient') {
+    return [...(patientCompartmentPaths(type, 'patient') ?? patientCompartmentPaths(type, 'subject') ?? [])];
+  }
+  if (param === 'performer' || param === 'requester' || param === 'encounter' || param === 'medication') {
+    return param === 'medication' ? ['medicationReference'] : [param];
+  }
+  return [];
+}
+
+function tokenMatches(element: unknown, value: string): boolean {
+  const bar = value.indexOf('|');
+  const system = bar < 0 ? undefined : value.slice(0, bar);
+  const code = bar < 0 ? value : value.slice(bar + 1);
+  return valuesAt(element, 'coding').some(
+    (c) => isObject(c) && c.code === code && (system === undefined || c.system === system),
+  );
+}
+
+export interface FhirServerOptions {
+  readonly credentials: AwsCredentialIdentity;
+  readonly region: string;
+  /** Load `test/e2e/fixtures/seed.ts`. @default true */
+  readonly seed?: boolean;
+}
+
+export interface RecordedRequest {
+  readonly method: string;
+  /** Path relative to the base, decoded (e.g. `Observation/1/_history/2`, `` for the system). */
+  readonly path: string;
+  /** Decoded query parameters in order (for POST `_search`: from the form body). */
+  readonly query: readonly Param[];
+  readonly rawQuery: string;
+  /** Parsed JSON body, or the raw text for non-JSON bodies; undefined when empty. */
+  readonly body?: unknown;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly signatureValid: boolean;
+}
+
+export interface FhirServer {
+  /** `http://127.0.0.1:<port>/datastore/<id>/r4/` (trailing slash, as HealthLake's). */
+  readonly baseUrl: string;
+  readonly requests: RecordedRequest[];
+  close(): Promise<void>;
+}
+
+const DATASTORE_ID = 'a1b2c3d4e5f60718293a4b5c6d7e8f90';
+const DEFAULT_COUNT = 50;
+
+export async function startFhirServer(options: FhirServerOptions): Promise<FhirServer> {
+  const store = new Store();
+  if (options.seed ?? true) applySeed(store, SEED_WRITES);
+  const requests: RecordedRequest[] = [];
+  const basePath = `/datastore/${DATASTORE_ID}/r4/`;
+  let baseUrl = '';
+
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      void onRequest(req, Buffer.concat(chunks), res).catch(() => {
+        send(res, outcome(500, 'exception', 'Internal error'));
+      });
+    });
+  });
+
+  async function onRequest(req: IncomingMessage, body: Buffer, res: ServerResponse): Promise<void> {
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    const rawPath = q < 0 ? url : url.slice(0, q);
+    const rawQuery = q < 0 ? '' : url.slice(q + 1);
+    const method = req.method ?? 'GET';
+    const signatureValid = await verifySigV4(
+      { method, rawPath, rawQuery, headers: req.headers, body },
+      { credentials: options.credentials, region: options.region },
+    );
+    const headers: Record<string, string> = {};
+    for (const [k, v] of Object.entries(req.headers)) if (v !== undefined) headers[k] = Array.isArray(v) ? v.join(',') : v;
+    const text = body.toString('utf8');
+    const contentType = (headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
+    let parsedBody: unknown = text.length > 0 ? text : undefined;
+    if (text.length > 0 && contentType.includes('json')) {
+      try {
+        parsedBody = JSON.parse(text);
+      } catch {
+        parsedBody = text;
+      }
+    }
+    let path: string;
+    let query: Param[];
+    try {
+      path = rawPath.startsWith(basePath)
+        ? decodeURIComponent(rawPath.slice(basePath.length))
+        : rawPath === basePath.slice(0, -1)
+          ? ''
+          : `\u0000${rawPath}`;
+      query = parseParams(rawQuery);
+      if (contentType === 'application/x-www-form-urlencoded') query = [...query, ...parseParams(text, true)];
+    } catch {
+      path = '\u0000';
+      query = [];
+    }
+    requests.push({ method, path, query, rawQuery, body: parsedBody, headers, signatureValid });
+
+    if (!signatureValid) return send(res, outcome(403, 'security', 'Invalid signature'));
+    if (path.startsWith('\u0000')) return send(res, outcome(404, 'not-found', 'Unknown path'));
+    send(res, handle(method, path, query, parsedBody, headers));
+  }
+
+  function send(res: ServerResponse, reply: Reply): void {
+    const payload = reply.body === undefined ? '' : JSON.stringify(reply.body);
+    res.writeHead(reply.status, {
+      ...(payload ? { 'Content-Type': 'application/fhir+json; charset=utf-8' } : {}),
+      ...reply.headers,
+    });
+    res.end(payload);
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Interactions
+
+  function handle(method: string, path: string, query: Param[], body: unknown, headers: Record<string, string>): Reply {
+    try {
+      return dispatch(method, path, query, body, headers);
+    } catch (e) {
+      if (e instanceof SearchError) return outcome(400, 'not-supported', 'Unsupported search parameter');
+      throw e;
+    }
+  }
+
+  function dispatch(method: string, path: string, query: Param[], body: unknown, headers: Record<string, string>): Reply {
+    const segments = path === '' ? [] : path.split('/');
+    const [type, second, third, fourth] = segments;
+    if (segments.length === 0) {
+      if (method === 'POST') return bundle(body);
+      return outcome(400, 'not-supported', 'System search not supported');
+    }
+    if (type === 'metadata' && segments.length === 1 && method === 'GET') return capabilities();
+    if (!isResourceType(type)) return outcome(404, 'not-found', 'Unknown resource type');
+    if (segments.length === 1) {
+      if (method === 'GET') return search(type, query);
+      if (method === 'POST') return create(type, body, headers['if-none-exist']);
+      if (method === 'PUT') return conditionalUpdate(type, query, body);
+      if (method === 'DELETE') return conditionalDelete(type, query);
+    }
+    if (segments.length === 2 && second === '_search' && method === 'POST') return search(type, query);
+    if (segments.length === 2 && second === '_history' && method === 'GET') return typeHistory(type, query);
+    if (segments.length === 2 && !second.startsWith('_') && !second.startsWith('$')) {
+      if (method === 'GET') return read(type, second);
+      if (method === 'PUT') return update(type, second, body, headers['if-match']);
+      if (method === 'DELETE') return remove(type, second);
+    }
+    if (segments.length === 3 && third === '_history' && method === 'GET') return instanceHistory(type, second, query);
+    if (segments.length === 4 && third === '_history' && method === 'GET') return vread(type, second, fourth);
+    return outcome(400, 'not-supported', 'Unsupported interaction');
+  }
+
+  function resourceReply(status: number, version: Version, type: string, id: string): Reply {
+    return {
+      status,
+      headers: {
+        ETag: `W/"${version.versionId}"`,
+        'Last-Modified': new Date(version.lastUpdated).toUTCString(),
+        ...(status === 201 ? { Location: `${baseUrl}${type}/${id}/_history/${version.versionId}` } : {}),
+      },
+      body: version.resource,
+    };
+  }
+
+  function read(type: string, id: string): Reply {
+    const current = store.current(type, id);
+    if (!current) return outcome(404, 'not-found', 'Resource not found');
+    if (!current.resource) return outcome(410, 'deleted', 'Resource deleted');
+    return resourceReply(200, current, type, id);
+  }
+
+  function vread(type: string, id: string, versionId: string): Reply {
+    const version = store.history(type, id).find((v) => v.versionId === versionId);
+    if (!version) return outcome(404, 'not-found', 'Version not found');
+    if (!version.resource) return outcome(410, 'deleted', 'Version deleted');
+    return resourceReply(200, version, type, id);
+  }
+
+  function create(type: string, body: unknown, ifNoneExist?: string): Reply {
+    if (!isObject(body) || body.resourceType !== type) return outcome(400, 'invalid', 'Invalid resource');
+    if (ifNoneExist !== undefined) {
+      const matches = filter(type, parseParams(ifNoneExist.replace(/^\?/, '')));
+      if (matches.length === 1) {
+        return resourceReply(200, store.current(type, matches[0].id) as Version, type, matches[0].id);
+      }
+      if (matches.length > 1) return outcome(412, 'duplicate', 'Multiple matches');
+    }
+    const id = randomUUID();
+    const version = store.write({ ...(body as Json), resourceType: type, id }, 'POST');
+    return resourceReply(201, version, type, id);
+  }
+
+  function update(type: string, id: string, body: unknown, ifMatch?: string): Reply {
+    if (!isObject(body) || body.resourceType !== type || body.id !== id) return outcome(400, 'invalid', 'Invalid resource');
+    const current = store.current(type, id);
+    if (ifMatch !== undefined && ifMatch !== `W/"${current?.versionId ?? ''}"`) {
+      return outcome(412, 'conflict', 'Version conflict');
+    }
+    const version = store.write(body as Res, 'PUT');
+    return resourceReply(current?.resource ? 200 : 201, version, type, id);
+  }
+
+  function conditionalUpdate(type: string, query: Param[], body: unknown): Reply {
+    const matches = filter(type, query);
+    if (matches.length > 1) return outcome(412, 'multiple-matches', 'Multiple matches');
+    if (!isObject(body)) return outcome(400, 'invalid', 'Invalid resource');
+    const id = matches.length === 1 ? matches[0].id : typeof body.id === 'string' ? body.id : randomUUID();
+    return update(type, id, { ...body, id }, undefined);
+  }
+
+  function remove(type: string, id: string): Reply {
+    store.remove(type, id);
+    return { status: 204 };
+  }
+
+  function conditionalDelete(type: string, query: Param[]): Reply {
+    const matches = filter(type, query);
+    if (matches.length > 1) return outcome(412, 'multiple-matches', 'Multiple matches');
+    for (const m of matches) store.remove(type, m.id);
+    return { status: 204 };
+  }
+
+  function capabilities(): Reply {
+    return {
+      status: 200,
+      body: {
+        resourceType: 'CapabilityStatement',
+        status: 'active',
+        date: '2024-01-01',
+        kind: 'instance',
+        fhirVersion: '4.0.1',
+        format: ['json'],
+        rest: [
+          {
+            mode: 'server',
+            resource: ['Patient', 'Observation', 'Condition', 'Encounter', 'MedicationRequest'].map((t) => ({
+              type: t,
+              interaction: ['read', 'vread', 'update', 'delete', 'history-instance', 'history-type', 'create', 'search-type'].map(
+                (code) => ({ code }),
+              ),
+            })),
+            interaction: [{ code: 'batch' }, { code: 'transaction' }],
+          },
+        ],
+      },
+    };
+  }
+
+  function historyBundle(versions: Version[], type: string, id: string | undefined, query: Param[]): Reply {
+    const count = Number(query.find(([n]) => n === '_count')?.[1] ?? versions.length);
+    const list = versions.slice(0, Number.isFinite(count) ? count : versions.length);
+    return {
+      status: 200,
+      body: {
+        resourceType: 'Bundle',
+        type: 'history',
+        total: versions.length,
+        link: [{ relation: 'self', url: `${baseUrl}${type}${id ? `/${id}` : ''}/_history` }],
+        entry: list.map((v) => {
+          const rid = v.id;
+          return {
+            fullUrl: `${baseUrl}${type}/${rid}`,
+            ...(v.resource ? { resource: v.resource } : {}),
+            request: { method: v.method, url: v.method === 'POST' ? type : `${type}/${rid}` },
+            response: { status: v.method === 'POST' ? '201' : v.method === 'DELETE' ? '204' : '200', etag: `W/"${v.versionId}"` },
+          };
+        }),
+      },
+    };
+  }
+
+  function instanceHistory(type: string, id: string, query: Param[]): Reply {
+    const versions = [...store.history(type, id)].reverse();
+    if (versions.length === 0) return outcome(404, 'not-found', 'Resource not found');
+    return historyBundle(versions, type, id, query);
+  }
+
+  function typeHistory(type: string, query: Param[]): Reply {
+    const versions = store.allVersions(type);
+    return historyBundle(versions, type, undefined, query);
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Search
+
+  function referenceMatches(value: unknown, wanted: string): boolean {
+    if (!isObject(value) || typeof value.reference !== 'string') return false;
+    const ref = parseReference(value.reference, { baseUrls: [baseUrl] });
+    if (!ref) return false;
+    const w = parseReference(wanted, { baseUrls: [baseUrl] });
+    if (w) return ref.resourceType === w.resourceType && ref.id === w.id;
+    return ref.id === wanted;
+  }
+
+  function filter(type: string, query: Param[]): Res[] {
+    let results = store.live(type).sort((a, b) => a.id.localeCompare(b.id));
+    for (const [name, value] of query) {
+      const alternatives = value.split(',');
+      if (name === '_id') results = results.filter((r) => alternatives.includes(r.id));
+      else if (name === 'patient' || name === 'subject') {
+        const paths = referencePaths(type, name);
+        if (paths.length === 0) throw new SearchError();
+        results = results.filter((r) =>
+          paths.some((p) => valuesAt(r, p).some((v) => alternatives.some((a) => referenceMatches(v, a)))),
+        );
+      } else if (name === 'category' || name === 'code') {
+        results = results.filter((r) =>
+          valuesAt(r, name).some((el) => alternatives.some((a) => tokenMatches(el, a))),
+        );
+      } else if (!['_count', 'page', '_include', '_revinclude', '_format', '_pretty', '_total'].includes(name)) {
+        throw new SearchError();
+      }
+    }
+    return results;
+  }
+
+  function search(type: string, query: Param[]): Reply {
+    const matches = filter(type, query);
+    const countParam = query.find(([n]) => n === '_count')?.[1];
+    const count = countParam === undefined ? DEFAULT_COUNT : Math.max(0, Math.min(1000, Number(countParam) || 0));
+    const pageToken = query.find(([n]) => n === 'page')?.[1];
+    let offset = 0;
+    if (pageToken !== undefined) {
+      const decoded = /^o(\d+)$/.exec(Buffer.from(pageToken, 'base64url').toString('utf8'));
+      if (!decoded) return outcome(400, 'invalid', 'Invalid page token');
+      offset = Number(decoded[1]);
+    }
+    const page = matches.slice(offset, offset + count);
+    const others = query.filter(([n]) => n !== 'page');
+    const link = (params: Param[]) =>
+      `${baseUrl}${type}${params.length ? `?${params.map(([n, v]) => `${encodeURIComponent(n)}=${encodeURIComponent(v)}`).join('&')}` : ''}`;
+    const links = [{ relation: 'self', url: link(query) }];
+    if (offset + count < matches.length) {
+      links.push({ relation: 'next', url: link([...others, ['page', Buffer.from(`o${offset + count}`).toString('base64url')]]) });
+    }
+    const included = includes(type, page, query);
+    return {
+      status: 200,
+      body: {
+        resourceType: 'Bundle',
+        type: 'searchset',
+        total: matches.length,
+        link: links,
+        entry: [
+          ...page.map((r) => ({ fullUrl: `${baseUrl}${r.resourceType}/${r.id}`, resource: r, search: { mode: 'match' } })),
+          ...included.map((r) => ({ fullUrl: `${baseUrl}${r.resourceType}/${r.id}`, resource: r, search: { mode: 'include' } })),
+        ],
+      },
+    };
+  }
+
+  function includes(type: string, page: Res[], query: Param[]): Res[] {
+    const seen = new Set(page.map((r) => `${r.resourceType}/${r.id}`));
+    const out: Res[] = [];
+    const add = (r: Res | undefined): void => {
+      if (r && !seen.has(`${r.resourceType}/${r.id}`)) {
+        seen.add(`${r.resourceType}/${r.id}`);
+        out.push(r);
+      }
+    };
+    for (const [name, value] of query) {
+      const [source, param, target] = value.split(':');
+      if (name === '_include' && source === type) {
+        for (const r of page) {
+          for (const path of referencePaths(type, param)) {
+            for (const v of valuesAt(r, path)) {
+              const ref = isObject(v) ? parseReference(v.reference, { baseUrls: [baseUrl] }) : undefined;
+              if (ref && (target === undefined || ref.resourceType === target)) {
+                add(store.current(ref.resourceType, ref.id)?.resource);
+              }
+            }
+          }
+        }
+      } else if (name === '_revinclude' && isResourceType(source)) {
+        const paths = referencePaths(source, param);
+        for (const candidate of store.live(source)) {
+          const hit = paths.some((p) =>
+            valuesAt(candidate, p).some((v) => page.some((r) => referenceMatches(v, `${r.resourceType}/${r.id}`))),
+          );
+          if (hit) add(candidate);
+        }
+      }
+    }
+    return out;
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Batch / transaction
+
+  function bundle(body: unknown): Reply {
+    if (!isObject(body) || body.resourceType !== 'Bundle' || (body.type !== 'batch' && body.type !== 'transaction')) {
+      return outcome(400, 'invalid', 'Expected a batch or transaction Bundle');
+    }
+    const transaction = body.type === 'transaction';
+    const entries = Array.isArray(body.entry) ? (body.entry as Json[]) : [];
+    // Resolve urn:uuid fullUrls of POST entries to server-assigned ids (transaction only).
+    const assigned = new Map<string, string>();
+    if (transaction) {
+      for (const e of entries) {
+        const req = isObject(e.request) ? e.request : {};
+        const resource = isObject(e.resource) ? e.resource : undefined;
+        if (req.method === 'POST' && typeof e.fullUrl === 'string' && e.fullUrl.startsWith('urn:uuid:') && resource) {
+          assigned.set(e.fullUrl, `${String(resource.resourceType)}/${randomUUID()}`);
+        }
+      }
+    }
+    const resolve = (value: unknown): unknown => {
+      if (typeof value === 'string') return assigned.get(value) ?? value;
+      if (Array.isArray(value)) return value.map(resolve);
+      if (isObject(value)) return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, resolve(v)]));
+      return value;
+    };
+    const snapshot = store.snapshot();
+    const responses: Json[] = [];
+    for (const e of entries) {
+      const req = isObject(e.request) ? e.request : {};
+      const method = typeof req.method === 'string' ? req.method : '';
+      const url = typeof req.url === 'string' ? req.url : '';
+      const q = url.indexOf('?');
+      const path = q < 0 ? url : url.slice(0, q);
+      const params = q < 0 ? [] : parseParams(url.slice(q + 1));
+      let resource = isObject(e.resource) ? (resolve(e.resource) as Json) : undefined;
+      let reply: Reply;
+      const preset = typeof e.fullUrl === 'string' ? assigned.get(e.fullUrl) : undefined;
+      if (method === 'POST' && preset && resource) {
+        const [, id] = preset.split('/');
+        resource = { ...resource, id };
+        const version = store.write(resource as Res, 'POST');
+        reply = resourceReply(201, version, String(resource.resourceType), id);
+      } else {
+        reply = handle(method, path, params, resource, {});
+      }
+      if (transaction && reply.status >= 400) {
+        store.restore(snapshot);
+        return outcome(400, 'processing', 'Transaction failed');
+      }
+      responses.push({
+        ...(reply.body !== undefined ? { resource: reply.body } : {}),
+        response: {
+          status: String(reply.status),
+          ...(reply.headers?.Location ? { location: reply.headers.Location } : {}),
+          ...(reply.headers?.ETag ? { etag: reply.headers.ETag } : {}),
+        },
+      });
+    }
+    return {
+      status: 200,
+      body: { resourceType: 'Bundle', type: transaction ? 'transaction-response' : 'batch-response', entry: responses },
+    };
+  }
+
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  baseUrl = `http://127.0.0.1:${port}${basePath}`;
+
+  return {
+    baseUrl,
+    requests,
+    close: () =>
+      new Promise<void>((resolve, reject) => {
+        server.closeAllConnections();
+        server.close((err) => (err ? reject(err) : resolve()));
+      }),
+  };
+}
+
+class SearchError extends Error {}
+
+function parseParams(text: string, plusIsSpace = false): Param[] {
+  const out: Param[] = [];
+  for (const pair of text.split('&')) {
+    if (pair === '') continue;
+    const eq = pair.indexOf('=');
+    const decode = (s: string) => decodeURIComponent(plusIsSpace ? s.replace(/\+/g, ' ') : s);
+    out.push([decode(eq < 0 ? pair : pair.slice(0, eq)), decode(eq < 0 ? '' : pair.slice(eq + 1))]);
+  }
+  return out;
+}
+
+function applySeed(store: Store, writes: readonly SeedWrite[]): void {
+  for (const w of writes) {
+    if ('put' in w) store.write(w.put as Res, 'PUT');
+    else {
+      const [type, id] = w.delete.split('/');
+      store.remove(type, id);
+    }
+  }
+}
