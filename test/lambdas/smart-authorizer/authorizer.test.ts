@@ -330,7 +330,8 @@ describe('createAuthorizer fetching the JWKS from 127.0.0.1', () => {
       userPoolId: USER_POOL_ID,
       clientIds: [CLIENT_ID],
       jwksUri: url,
-      jwksTimeoutMs: 300,
+      // Generous: the suite runs on 2 loaded cores; the hang test sets its own short timeout.
+      jwksTimeoutMs: 3000,
       revocation: new InMemoryRevocationStore(),
       logger: recordingLogger(),
       ...opts,
@@ -338,8 +339,9 @@ describe('createAuthorizer fetching the JWKS from 127.0.0.1', () => {
 
   it('hydrates once at cold start (one request for both Cognito issuer formats) and then verifies without fetching', async () => {
     const authorize = make();
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    expect(fetches).toBe(1); // before any request
+    // Hydration starts at construction, before any request: wait for it (bounded).
+    for (let i = 0; i < 100 && fetches === 0; i++) await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(fetches).toBe(1);
     await authorize(event(bearer(issuer.sign())));
     await authorize(event(bearer(issuer.sign())));
     expect(fetches).toBe(1);
