@@ -1,6 +1,7 @@
 import { Stack, StackProps } from 'aws-cdk-lib';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { setDeploymentEnvironment } from '../policies/environment';
 import { AuditTrail } from './audit-trail';
 import { DEPLOYMENT_ENVIRONMENTS, DeploymentEnvironment, MIN_RETENTION_DAYS } from './config';
 import { FhirDatastore } from './fhir-datastore';
@@ -73,6 +74,8 @@ export class ZeroTrustFhirStack extends Stack {
       throw new Error(`ZeroTrustFhirStack: environment "${String(environment)}" is not one of ${DEPLOYMENT_ENVIRONMENTS.join(' | ')}.`);
     }
     this.deploymentEnvironment = environment;
+    // The FHIR.HIPAA pack reads it: production-only rules, and no waivers of the non-waivable ones.
+    setDeploymentEnvironment(this, environment);
     const logRetention = props.logRetention ?? logs.RetentionDays.SIX_YEARS;
 
     this.keys = new FhirKeys(this, 'Keys');

@@ -4,6 +4,7 @@ import * as path from 'path';
 import { Template } from 'aws-cdk-lib/assertions';
 import { buildApp } from '../bin/app';
 import { createCompliancePacks } from '../policies';
+import { deploymentEnvironmentOf } from '../policies/environment';
 import { createTestApp } from './helpers/app';
 
 // One synth of the reference app, with its compliance plugins, for the whole file.
@@ -46,5 +47,22 @@ describe('reference app', () => {
 
   test('bad configuration fails with a message naming the key', () => {
     expect(() => buildApp(createTestApp({ context: { zeroTrustFhir: { environment: 'prod' } } }))).toThrow(/"zeroTrustFhir\.environment".*sandbox \| staging \| production/);
+  });
+});
+
+describe('reference app: deployment environment', () => {
+  test('the stack is marked with its environment for the FHIR.HIPAA pack', () => {
+    expect(deploymentEnvironmentOf(stack.datastore)).toBe('sandbox');
+  });
+});
+
+describe('reference app in production', () => {
+  test('passes every pack with production rules on (COMPLIANCE object lock, non-waivable rules)', () => {
+    const prod = buildApp(createTestApp({ context: { zeroTrustFhir: { environment: 'production', stackName: 'FhirProd' } } }));
+    expect(deploymentEnvironmentOf(prod.stack)).toBe('production');
+    for (const pack of createCompliancePacks()) {
+      expect({ pack: pack.readPackName, violations: pack.validateScope(prod.stack).violations.map((v) => v.ruleName) }).toEqual({ pack: pack.readPackName, violations: [] });
+    }
+    Template.fromStack(prod.stack).hasResourceProperties('AWS::S3::Bucket', { ObjectLockConfiguration: { Rule: { DefaultRetention: { Mode: 'COMPLIANCE' } } } });
   });
 });
