@@ -1,6 +1,7 @@
 import { Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks, HIPAASecurityChecks, NagPack } from 'cdk-nag';
 import { IConstruct } from 'constructs';
+import { FhirHipaaChecks } from './fhir-hipaa-checks';
 
 /**
  * The kit's compliance packs, new instances: cdk-nag's `HIPAASecurityChecks` and
@@ -8,7 +9,7 @@ import { IConstruct } from 'constructs';
  * `pack.validateScope(scope)`.
  */
 export function createCompliancePacks(scope?: IConstruct): NagPack[] {
-  return [new HIPAASecurityChecks(scope), new AwsSolutionsChecks(scope)];
+  return [new HIPAASecurityChecks(scope), new AwsSolutionsChecks(scope), new FhirHipaaChecks(scope)];
 }
 
 /**

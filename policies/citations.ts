@@ -1,0 +1,83 @@
+/**
+ * The one catalogue of the HIPAA Security Rule citations (45 CFR Part 164, Subpart C) that the
+ * kit's compliance rules cite, with the title each carries in the regulation.
+ *
+ * A rule names its citations by id (type-checked against this catalogue) and formats them with
+ * {@link controlIds}, so every `FHIR.HIPAA` finding ends the way cdk-nag's own HIPAA pack does:
+ * `(Control IDs: 164.312(b), 164.312(e)(1))`.
+ *
+ * @see https://www.ecfr.gov/current/title-45/subtitle-A/subchapter-C/part-164/subpart-C
+ */
+export const HIPAA_CITATIONS = {
+  '164.308(a)(1)(ii)(B)': 'Security management process: risk management',
+  '164.308(a)(1)(ii)(D)': 'Security management process: information system activity review',
+  '164.308(a)(3)(i)': 'Workforce security',
+  '164.308(a)(3)(ii)(A)': 'Workforce security: authorization and/or supervision',
+  '164.308(a)(4)(i)': 'Information access management',
+  '164.308(a)(4)(ii)(B)': 'Information access management: access authorization',
+  '164.308(a)(4)(ii)(C)': 'Information access management: access establishment and modification',
+  '164.308(a)(5)(ii)(B)': 'Security awareness and training: protection from malicious software',
+  '164.308(a)(5)(ii)(C)': 'Security awareness and training: log-in monitoring',
+  '164.308(a)(5)(ii)(D)': 'Security awareness and training: password management',
+  '164.308(a)(6)(ii)': 'Security incident procedures: response and reporting',
+  '164.308(a)(7)(i)': 'Contingency plan',
+  '164.308(a)(7)(ii)(A)': 'Contingency plan: data backup plan',
+  '164.308(b)(1)': 'Business associate contracts and other arrangements',
+  '164.312(a)(1)': 'Access control',
+  '164.312(a)(2)(i)': 'Access control: unique user identification',
+  '164.312(a)(2)(iii)': 'Access control: automatic logoff',
+  '164.312(a)(2)(iv)': 'Access control: encryption and decryption',
+  '164.312(b)': 'Audit controls',
+  '164.312(c)(1)': 'Integrity',
+  '164.312(c)(2)': 'Integrity: mechanism to authenticate electronic protected health information',
+  '164.312(d)': 'Person or entity authentication',
+  '164.312(e)(1)': 'Transmission security',
+  '164.312(e)(2)(i)': 'Transmission security: integrity controls',
+  '164.312(e)(2)(ii)': 'Transmission security: encryption',
+  '164.316(b)(2)(i)': 'Documentation: time limit (retain for six years)',
+} as const;
+
+/** A citation id of the catalogue, e.g. `164.312(b)`. */
+export type HipaaCitationId = keyof typeof HIPAA_CITATIONS;
+
+/** Every catalogued citation id, in the regulation's order. */
+export const HIPAA_CITATION_IDS: readonly HipaaCitationId[] = Object.keys(HIPAA_CITATIONS) as HipaaCitationId[];
+
+/** True when `id` is in the catalogue. */
+export function isHipaaCitation(id: string): id is HipaaCitationId {
+  return Object.prototype.hasOwnProperty.call(HIPAA_CITATIONS, id);
+}
+
+/** The title of a catalogued citation. */
+export function citationTitle(id: HipaaCitationId): string {
+  return HIPAA_CITATIONS[id];
+}
+
+/**
+ * Formats citations the way rule messages end: `(Control IDs: 164.312(b), 164.312(e)(1))`.
+ * Throws on an empty list or an id outside the catalogue (a rule must cite something real).
+ */
+export function controlIds(citations: readonly HipaaCitationId[]): string {
+  if (citations.length === 0) throw new Error('controlIds: a rule must cite at least one HIPAA control');
+  for (const id of citations) {
+    if (!isHipaaCitation(id)) throw new Error(`controlIds: "${String(id)}" is not in the HIPAA citation catalogue (policies/citations.ts)`);
+  }
+  return `(Control IDs: ${citations.join(', ')})`;
+}
+
+/** Appends {@link controlIds} to a rule's cause: `"<cause> (Control IDs: …)"`. */
+export function withCitations(cause: string, citations: readonly HipaaCitationId[]): string {
+  return `${cause.trim()} ${controlIds(citations)}`;
+}
+
+/**
+ * Reads the citations back out of a rule message that ends with `(Control IDs: …)`.
+ * Returns `undefined` when the message does not end that way.
+ */
+export function parseControlIds(message: string): string[] | undefined {
+  const marker = '(Control IDs: ';
+  const at = message.lastIndexOf(marker);
+  if (at < 0 || !message.endsWith(')')) return undefined;
+  const list = message.slice(at + marker.length, -1);
+  return list.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
+}

@@ -1,0 +1,416 @@
+import { CfnResource, PolicyValidationPluginReport, PolicyViolation, Stack, Validations } from 'aws-cdk-lib';
+import { NagMessageLevel, NagPack, NagPackProps, NagRuleResult } from 'cdk-nag';
+import { IConstruct } from 'constructs';
+import { HipaaCitationId, withCitations } from './citations';
+import { deploymentEnvironmentOf } from './environment';
+import { apigw, cloudtrail, cognito, healthlake, kms, lambda, logs, waf } from './rules';
+import { withCfnCache } from './rules/common/cfn';
+
+/** The pack's name and rule id prefix. */
+export const FHIR_HIPAA_PACK_NAME = 'FHIR.HIPAA';
+
+/** One rule of the pack: the check and what a finding says. */
+export interface FhirHipaaRule {
+  /** The check; its function name is the rule id suffix. */
+  readonly rule: (node: CfnResource) => NagRuleResult;
+  readonly level: NagMessageLevel;
+  /** What is wrong and which construct or prop fixes it (the finding's message, before the citations). */
+  readonly cause: string;
+  /** Why it matters. */
+  readonly explanation: string;
+  readonly citations: readonly HipaaCitationId[];
+  /** In a `production` stack an acknowledgement of this rule fails the synth. */
+  readonly nonWaivableInProduction?: boolean;
+}
+
+const E = NagMessageLevel.ERROR;
+
+/** Every rule of the pack, in the order they run. RULES.md documents exactly these. */
+export const FHIR_HIPAA_RULES: readonly FhirHipaaRule[] = [
+  // HealthLake
+  {
+    rule: healthlake.HealthLakeCMKEncryption,
+    level: E,
+    nonWaivableInProduction: true,
+    cause: 'The HealthLake datastore is not encrypted with a customer-managed KMS key: set `SseConfiguration.KmsEncryptionConfig` to `CmkType: CUSTOMER_MANAGED_KMS_KEY` with a `KmsKeyId` (FhirDatastore does, with `FhirKeys.data`).',
+    explanation: 'With an AWS-owned key the organisation cannot restrict, audit or revoke who decrypts PHI at rest; a customer-managed key puts every decryption under its key policy and in CloudTrail.',
+    citations: ['164.312(a)(1)', '164.312(a)(2)(iv)', '164.312(e)(2)(ii)'],
+  },
+  {
+    rule: healthlake.HealthLakeDataAccessScoped,
+    level: E,
+    cause: 'An IAM statement grants HealthLake data actions too broadly: name the actions (no `*`, `healthlake:*` or `NotAction`), the datastore ARN (no `Resource: *`) and an `aws:SourceVpce` condition; grant through `FhirDatastore.grantFhirAccess(grantee)`, which does all three.',
+    explanation: 'HealthLake calls signed with SigV4 bypass SMART checks, so only the FHIR proxy may make them, only on this datastore and only through the VPC endpoint; any broader grant is a path to PHI around the proxy.',
+    citations: ['164.308(a)(3)(i)', '164.308(a)(4)(i)', '164.308(a)(4)(ii)(B)', '164.308(a)(4)(ii)(C)', '164.312(a)(1)', '164.312(e)(1)'],
+  },
+  // API Gateway
+  {
+    rule: apigw.APIGWMethodAuthorization,
+    level: E,
+    nonWaivableInProduction: true,
+    cause: 'The API Gateway method has no CUSTOM or COGNITO_USER_POOLS authorizer and is not an allowed public route: attach the SMART authorizer (FhirGateway does for every non-public route), or for a public SMART route call `markPublicRoute(method, { method, path, reason })`.',
+    explanation: 'Every FHIR request must carry a verified SMART access token; only discovery and the OAuth endpoints that authenticate clients themselves may be reached without one.',
+    citations: ['164.308(a)(4)(ii)(B)', '164.312(a)(1)', '164.312(d)'],
+  },
+  {
+    rule: apigw.APIGWStageWAFAssociation,
+    level: E,
+    cause: 'The API Gateway stage is not associated with a WAFv2 web ACL: associate one (FhirFirewall creates the web ACL and its `AWS::WAFv2::WebACLAssociation` to the stage ARN).',
+    explanation: 'The web ACL blocks known bad inputs, SQL injection, bad-reputation sources and floods before they reach the authorizer and the proxy.',
+    citations: ['164.308(a)(1)(ii)(B)', '164.308(a)(5)(ii)(B)', '164.312(e)(1)'],
+  },
+  {
+    rule: apigw.APIGWStageThrottling,
+    level: E,
+    cause: 'The API Gateway stage does not throttle all methods: set `deployOptions.throttlingRateLimit` and `throttlingBurstLimit` (a `*` `/*` MethodSettings entry; FhirGateway enforces this).',
+    explanation: 'Stage-wide throttling bounds the load a single client or attacker can put on the authorizer, the proxy and HealthLake, keeping PHI available to everyone else.',
+    citations: ['164.308(a)(1)(ii)(B)', '164.308(a)(7)(i)'],
+  },
+  {
+    rule: apigw.APIGWAccessLogging,
+    level: E,
+    cause: 'The API Gateway stage access log is missing, unencrypted or incomplete: set `deployOptions.accessLogDestination` to a KMS-encrypted log group and `accessLogFormat` to JSON with `$context.requestId`, `$context.identity.sourceIp`, `$context.authorizer.principalId`, `$context.status` and `$context.tlsVersion` (FhirGateway enforces this).',
+    explanation: 'Access logs are the record of who called which route from where, with what outcome and over which TLS version; they must be complete to review activity and encrypted because they are sensitive.',
+    citations: ['164.308(a)(1)(ii)(D)', '164.308(a)(5)(ii)(C)', '164.312(a)(2)(iv)', '164.312(b)'],
+  },
+  {
+    rule: apigw.APIGWNoDataTrace,
+    level: E,
+    cause: 'API Gateway data tracing is enabled, which logs full request and response bodies (PHI): set `deployOptions.dataTraceEnabled: false` (FhirGateway enforces this).',
+    explanation: 'Data trace copies FHIR payloads into CloudWatch Logs, outside the datastore\'s access controls and the audit trail\'s minimum-necessary design.',
+    citations: ['164.308(a)(4)(i)', '164.312(a)(1)'],
+  },
+  {
+    rule: apigw.APIGWDomainTLSPolicy,
+    level: E,
+    nonWaivableInProduction: true,
+    cause: 'The API Gateway custom domain does not enforce TLS 1.2 or later: set `securityPolicy: SecurityPolicy.TLS_1_2` or a `SecurityPolicy_TLS13_*` policy (FhirGateway enforces this).',
+    explanation: 'TLS 1.0 and 1.1 have known weaknesses; PHI in transit needs TLS 1.2 or later.',
+    citations: ['164.312(e)(1)', '164.312(e)(2)(i)', '164.312(e)(2)(ii)'],
+  },
+  {
+    rule: apigw.APIGWExecuteApiEndpointDisabled,
+    level: E,
+    cause: 'The REST API is served through a custom domain but its default execute-api endpoint is still enabled: set `disableExecuteApiEndpoint: true` (FhirGateway does in production).',
+    explanation: 'The default endpoint is reachable without the custom domain\'s TLS policy and certificate, so clients (or attackers) could use a path the domain\'s controls do not cover.',
+    citations: ['164.312(a)(1)', '164.312(e)(1)'],
+  },
+  {
+    rule: apigw.APIGWNoCORSWildcard,
+    level: E,
+    nonWaivableInProduction: true,
+    cause: 'An API Gateway response allows any origin (`Access-Control-Allow-Origin: \'*\'`): list the registered SMART app origins instead (`allowOrigins` in `defaultCorsPreflightOptions`, never `Cors.ALL_ORIGINS`; FhirGateway builds its allow-list from the app registry).',
+    explanation: 'A wildcard origin lets any web page read FHIR responses with a token it obtained or was handed; CORS must name the registered apps.',
+    citations: ['164.312(a)(1)', '164.312(e)(1)'],
+  },
+  {
+    rule: apigw.APIGWAuthorizerCaching,
+    level: E,
+    cause: 'The API Gateway authorizer caches decisions for more than 300 seconds or not per bearer token: set `resultsCacheTtl` to at most 5 minutes and `identitySources` to `method.request.header.Authorization` (FhirGateway enforces this).',
+    explanation: 'A long cache keeps honouring revoked or expired tokens; a cache not keyed on the token could hand one caller\'s decision to another.',
+    citations: ['164.308(a)(4)(ii)(C)', '164.312(a)(1)', '164.312(d)'],
+  },
+  {
+    rule: apigw.APIGWGatewayResponseHSTS,
+    level: E,
+    cause: 'API Gateway\'s own error responses do not send HSTS: add `DEFAULT_4XX` and `DEFAULT_5XX` gateway responses (and give every gateway response) a `Strict-Transport-Security` header with `max-age` of at least a year (`api.addGatewayResponse`; FhirGateway does).',
+    explanation: 'Authorizer denials, throttling and WAF blocks are answered by API Gateway, not the proxy; without HSTS on them a browser client can be downgraded on its next request.',
+    citations: ['164.312(e)(1)', '164.312(e)(2)(ii)'],
+  },
+  // WAF
+  {
+    rule: waf.WAFv2ManagedRuleGroups,
+    level: E,
+    cause: 'The web ACL in front of the API does not block with the required AWS managed rule groups (Common, KnownBadInputs, SQLi, AmazonIpReputationList) and a rate-based rule, or overrides one of their rules to Count: use FhirFirewall, which configures all of them blocking.',
+    explanation: 'These rule groups stop common exploits, injection and known-bad sources before they reach the SMART authorizer; a Count override silently turns protection into logging.',
+    citations: ['164.308(a)(1)(ii)(B)', '164.308(a)(5)(ii)(B)', '164.308(a)(6)(ii)', '164.312(e)(1)'],
+  },
+  {
+    rule: waf.WAFv2LogRedaction,
+    level: E,
+    cause: 'The WAF logging configuration does not redact the `authorization` and `cookie` headers: add both as `SingleHeader` entries to `RedactedFields` (FhirFirewall does).',
+    explanation: 'WAF logs every request\'s headers; unredacted, they hold bearer tokens and session cookies anyone with log access could replay.',
+    citations: ['164.308(a)(5)(ii)(D)', '164.312(a)(1)', '164.312(b)'],
+  },
+  // Cognito
+  {
+    rule: cognito.CognitoMFARequired,
+    level: E,
+    cause: 'The Cognito user pool does not require MFA: set `mfa: cognito.Mfa.REQUIRED` (SmartIdentity enforces this).',
+    explanation: 'A password alone is not sufficient proof of identity for access to PHI.',
+    citations: ['164.308(a)(5)(ii)(D)', '164.312(d)'],
+  },
+  {
+    rule: cognito.CognitoThreatProtection,
+    level: E,
+    cause: 'The Cognito user pool is not on the Plus plan with threat protection enforced: set `featurePlan: FeaturePlan.PLUS` and `standardThreatProtectionMode: StandardThreatProtectionMode.FULL_FUNCTION` (`UserPoolAddOns.AdvancedSecurityMode: ENFORCED`; SmartIdentity enforces this).',
+    explanation: 'Threat protection detects compromised credentials and risky sign-ins and blocks or challenges them, and logs sign-in risk for review.',
+    citations: ['164.308(a)(5)(ii)(C)', '164.308(a)(6)(ii)', '164.312(d)'],
+  },
+  {
+    rule: cognito.CognitoDeletionProtection,
+    level: E,
+    cause: 'The Cognito user pool has no deletion protection: set `deletionProtection: true` (SmartIdentity enforces this).',
+    explanation: 'Deleting the pool deletes every user identity and breaks the link between audit records and people.',
+    citations: ['164.308(a)(7)(i)', '164.312(a)(2)(i)'],
+  },
+  {
+    rule: cognito.CognitoNoSelfSignUp,
+    level: E,
+    cause: 'The production Cognito user pool lets users sign themselves up: set `selfSignUpEnabled: false` (`AllowAdminCreateUserOnly: true`; SmartIdentity enforces this).',
+    explanation: 'In production every account must be provisioned by the organisation, so that each identity is authorised before it can request PHI.',
+    citations: ['164.308(a)(4)(ii)(B)', '164.308(a)(4)(ii)(C)', '164.312(a)(2)(i)'],
+  },
+  {
+    rule: cognito.CognitoClientNoImplicitFlow,
+    level: E,
+    nonWaivableInProduction: true,
+    cause: 'The Cognito app client allows the OAuth implicit grant: allow only `authorizationCodeGrant` with PKCE (SmartAppRegistry enforces this).',
+    explanation: 'The implicit grant returns tokens in the URL fragment without PKCE or client authentication, where browsers, logs and referrers leak them; SMART App Launch 2 forbids it.',
+    citations: ['164.312(d)', '164.312(e)(1)'],
+  },
+  {
+    rule: cognito.CognitoClientOAuthFlows,
+    level: E,
+    cause: 'The Cognito app client allows an OAuth flow other than `code`, or `client_credentials` without a client secret or with non-`system/` scopes: use `authorizationCodeGrant`, and `clientCredentials` only with `generateSecret: true` and `system/` scopes (SmartAppRegistry enforces this).',
+    explanation: 'Backend clients act with no user present, so they must authenticate with a secret and hold only system scopes; everything else must go through a user\'s authorization.',
+    citations: ['164.308(a)(4)(ii)(B)', '164.312(d)'],
+  },
+  {
+    rule: cognito.CognitoClientUserExistenceErrors,
+    level: E,
+    cause: 'The Cognito app client reveals whether a user exists: set `preventUserExistenceErrors: true` (SmartAppRegistry enforces this).',
+    explanation: 'Distinct errors for unknown users let an attacker enumerate patients and staff before guessing passwords.',
+    citations: ['164.308(a)(5)(ii)(C)', '164.312(d)'],
+  },
+  {
+    rule: cognito.CognitoClientTokenRevocation,
+    level: E,
+    cause: 'The Cognito app client cannot revoke its refresh tokens: set `enableTokenRevocation: true` (SmartAppRegistry enforces this).',
+    explanation: 'Withdrawing an app\'s or a user\'s access must end it: without revocation a refresh token keeps minting access tokens.',
+    citations: ['164.308(a)(4)(ii)(C)', '164.312(a)(1)'],
+  },
+  {
+    rule: cognito.CognitoClientTokenValidity,
+    level: E,
+    cause: 'The Cognito app client issues access or ID tokens valid for more than 60 minutes: set `accessTokenValidity` and `idTokenValidity` to at most `Duration.minutes(60)` (SmartAppRegistry sets them by risk tier).',
+    explanation: 'A bearer token is usable by whoever holds it until it expires; short lifetimes bound the damage of a leaked token and act as an automatic logoff.',
+    citations: ['164.312(a)(2)(iii)', '164.312(d)'],
+  },
+  {
+    rule: cognito.CognitoClientLaunchAttributesReadOnly,
+    level: E,
+    nonWaivableInProduction: true,
+    cause: 'The Cognito app client can write the SMART launch-context attributes (`custom:fhirUser`, `custom:patient`), or has no `WriteAttributes` list (all writable): set `writeAttributes` to a list without them (SmartAppRegistry does).',
+    explanation: 'The launch context decides whose record a token reaches; a client that can write it can point itself at any patient.',
+    citations: ['164.308(a)(4)(ii)(B)', '164.312(a)(1)', '164.312(c)(1)'],
+  },
+  {
+    rule: cognito.CognitoClientNoWildcardScopes,
+    level: E,
+    cause: 'The Cognito app client holds a wildcard-everything SMART scope (every resource type, every permission, e.g. `user/*.cruds`, `system/*.*`): register the resource types and permissions the app needs (SmartAppRegistry takes them from `policies/apps.json`).',
+    explanation: 'Least privilege: an app should reach only the FHIR resource types and interactions it was reviewed for.',
+    citations: ['164.308(a)(4)(i)', '164.308(a)(4)(ii)(B)', '164.312(a)(1)'],
+  },
+  {
+    rule: cognito.CognitoClientWildcardTypeScopes,
+    level: NagMessageLevel.WARN,
+    cause: 'The Cognito app client holds a SMART scope on every resource type (e.g. `patient/*.read`): prefer naming the resource types the app needs (SmartAppRegistry takes them from `policies/apps.json`).',
+    explanation: 'A type wildcard grants types the app was not reviewed for, including sensitive ones added later.',
+    citations: ['164.308(a)(4)(i)', '164.308(a)(4)(ii)(B)', '164.312(a)(1)'],
+  },
+  // KMS
+  {
+    rule: kms.KMSKeyRotation,
+    level: E,
+    cause: 'The symmetric KMS key does not rotate its key material: set `enableKeyRotation: true` (FhirKeys enforces this).',
+    explanation: 'Rotation limits how much data one key version protects and how long a compromised version stays useful.',
+    citations: ['164.312(a)(2)(iv)', '164.312(e)(2)(ii)'],
+  },
+  {
+    rule: kms.KMSKeyRetained,
+    level: E,
+    cause: 'The KMS key is deleted with its stack: set `removalPolicy: RemovalPolicy.RETAIN` (DeletionPolicy and UpdateReplacePolicy Retain; FhirKeys enforces this).',
+    explanation: 'Deleting a key makes everything it encrypted (PHI, audit logs) permanently unreadable.',
+    citations: ['164.308(a)(7)(i)', '164.308(a)(7)(ii)(A)', '164.312(c)(1)'],
+  },
+  {
+    rule: kms.KMSKeyPolicyNoWildcardPrincipal,
+    level: E,
+    cause: 'The KMS key policy allows a wildcard principal (`*`) without conditions: name the principals, or add conditions (FhirKeys scopes its key policies to the account and the services that use each key).',
+    explanation: 'A key policy open to `*` lets any AWS principal that can reach the key use it to decrypt.',
+    citations: ['164.308(a)(3)(i)', '164.308(a)(4)(ii)(B)', '164.312(a)(1)'],
+  },
+  // CloudWatch Logs
+  {
+    rule: logs.LogGroupCMKEncryption,
+    level: E,
+    cause: 'The CloudWatch log group is not encrypted with a customer-managed KMS key: set `encryptionKey` (the kit uses `FhirKeys.logs`).',
+    explanation: 'Logs hold identifiers, request metadata and audit events; encrypting them with a customer key keeps access under the key policy.',
+    citations: ['164.312(a)(2)(iv)', '164.312(e)(2)(ii)'],
+  },
+  {
+    rule: logs.LogGroupRetention,
+    level: E,
+    cause: 'The CloudWatch log group keeps its events for less than six years: set `retention` to `RetentionDays.SIX_YEARS` (2192 days) or longer (the kit\'s default), or acknowledge with the reason.',
+    explanation: 'HIPAA requires documentation of security activities, including audit records, to be kept for six years.',
+    citations: ['164.312(b)', '164.316(b)(2)(i)'],
+  },
+  // Lambda and VPC
+  {
+    rule: lambda.LambdaHealthLakeIsolated,
+    level: E,
+    cause: 'A Lambda function that can call HealthLake is not in a VPC, or runs in a subnet that routes to an internet or NAT gateway: run it in SegmentedNetwork\'s PRIVATE_ISOLATED subnets (`vpcSubnets: { subnetType: SubnetType.PRIVATE_ISOLATED }`; FhirGateway does for the proxy).',
+    explanation: 'The function holding HealthLake access must reach it only through the VPC endpoint; an internet route is an exfiltration path for PHI and lets the SourceVpce boundary be bypassed.',
+    citations: ['164.308(a)(3)(i)', '164.308(a)(4)(ii)(C)', '164.312(a)(1)', '164.312(e)(1)'],
+  },
+  {
+    rule: lambda.LambdaNoSecretsInEnvironment,
+    level: E,
+    cause: 'A Lambda environment variable holds what looks like a secret in plain text: store it in Secrets Manager (`secretsmanager.Secret`), pass its ARN in a variable ending `_ARN` and read it at run time.',
+    explanation: 'Environment variables are visible to anyone who can read the function configuration and end up in deployment artifacts and logs.',
+    citations: ['164.308(a)(3)(i)', '164.308(a)(5)(ii)(D)', '164.312(a)(1)'],
+  },
+  // CloudTrail
+  {
+    rule: cloudtrail.CloudTrailMultiRegion,
+    level: E,
+    cause: 'The CloudTrail trail does not record all regions: set `isMultiRegionTrail: true` (AuditTrail enforces this).',
+    explanation: 'Activity in a region the trail does not cover goes unrecorded, including an attacker\'s.',
+    citations: ['164.308(a)(1)(ii)(D)', '164.312(b)'],
+  },
+  {
+    rule: cloudtrail.CloudTrailCloudWatchLogs,
+    level: E,
+    cause: 'The CloudTrail trail does not deliver to CloudWatch Logs: set `sendToCloudWatchLogs: true` with a log group (AuditTrail does).',
+    explanation: 'The kit\'s metric filters and security alarms read the trail in CloudWatch Logs; without delivery incidents are not detected.',
+    citations: ['164.308(a)(1)(ii)(D)', '164.308(a)(6)(ii)', '164.312(b)'],
+  },
+  {
+    rule: cloudtrail.CloudTrailDataEvents,
+    level: E,
+    cause: 'The CloudTrail trail records no data events: add event selectors for data resources (`addEventSelector`, `addS3EventSelector`, or advanced selectors on `resources.type`; AuditTrail does).',
+    explanation: 'Management events show configuration changes only; data events show who read or wrote data, which the HIPAA activity review needs.',
+    citations: ['164.308(a)(1)(ii)(D)', '164.312(b)'],
+  },
+];
+
+/** `FHIR.HIPAA-<RuleName>` of a rule. */
+export function fhirHipaaRuleId(rule: FhirHipaaRule): string {
+  return `${FHIR_HIPAA_PACK_NAME}-${rule.rule.name}`;
+}
+
+/** The full `info` message of a rule: cause followed by `(Control IDs: …)`. */
+export function fhirHipaaRuleInfo(rule: FhirHipaaRule): string {
+  return withCitations(rule.cause, rule.citations);
+}
+
+/** Every rule id of the pack, in order. */
+export const FHIR_HIPAA_RULE_IDS: readonly string[] = FHIR_HIPAA_RULES.map(fhirHipaaRuleId);
+
+/** Rule ids that cannot be acknowledged in a `production` stack. */
+export const NON_WAIVABLE_IN_PRODUCTION: readonly string[] = FHIR_HIPAA_RULES
+  .filter((r) => r.nonWaivableInProduction).map(fhirHipaaRuleId);
+
+/**
+ * The kit's own compliance pack: checks the zero-trust SMART-on-FHIR controls that cdk-nag's
+ * `HIPAASecurityChecks` and `AwsSolutionsChecks` do not cover (see `policies/RULES.md`).
+ *
+ * Register with `Validations.of(app).addPlugins(new FhirHipaaChecks(app))` (`applyCompliancePacks`
+ * does). In a stack marked `production` (`setDeploymentEnvironment`), acknowledging one of
+ * {@link NON_WAIVABLE_IN_PRODUCTION} (`Validations.of(c).acknowledge({ id })`, granular ids
+ * included) adds a `fatal` violation, which CDK will not let any acknowledgement suppress.
+ */
+export class FhirHipaaChecks extends NagPack {
+  /** Every rule id of the pack, in order. */
+  public static readonly RULE_IDS: readonly string[] = FHIR_HIPAA_RULE_IDS;
+  /** Rule ids that cannot be acknowledged in production. */
+  public static readonly NON_WAIVABLE_IN_PRODUCTION: readonly string[] = NON_WAIVABLE_IN_PRODUCTION;
+
+  public readonly name = FHIR_HIPAA_PACK_NAME;
+  public override readonly ruleIds: string[] = [...FHIR_HIPAA_RULE_IDS];
+
+  constructor(scope?: IConstruct, props?: NagPackProps) {
+    super(scope, props);
+    this.packName = FHIR_HIPAA_PACK_NAME;
+  }
+
+  public override validateScope(scope: IConstruct): PolicyValidationPluginReport {
+    const report = withCfnCache(() => super.validateScope(scope));
+    const refused = refusedAcknowledgements(scope);
+    if (refused.length === 0) return report;
+    return { ...report, success: false, violations: [...report.violations, ...refused] };
+  }
+
+  protected checkResource(node: CfnResource): void {
+    for (const rule of FHIR_HIPAA_RULES) {
+      this.applyRule({
+        info: fhirHipaaRuleInfo(rule),
+        explanation: rule.explanation,
+        level: rule.level,
+        rule: rule.rule,
+        node,
+      });
+    }
+  }
+}
+
+/** An acknowledgement recorded on a construct: the rule id it names (prefix and `[finding]` removed) and the raw key. */
+interface Acknowledgement {
+  readonly construct: IConstruct;
+  readonly ruleId: string;
+  readonly acknowledgedId: string;
+  readonly reason: string;
+}
+
+/**
+ * The rule id an acknowledgement key names: `Annotation::FHIR.HIPAA-X[finding]` → `FHIR.HIPAA-X`.
+ * Namespace prefixes (`annotation::`, `Annotation::`, `FHIR.HIPAA::`) and granular suffixes are dropped.
+ */
+export function acknowledgedRuleId(key: string): string {
+  const bracket = key.indexOf('[');
+  let head = bracket < 0 ? key : key.slice(0, bracket);
+  const ns = head.lastIndexOf('::');
+  if (ns >= 0) head = head.slice(ns + 2);
+  return head;
+}
+
+function acknowledgementsOn(construct: IConstruct): Acknowledgement[] {
+  const out: Acknowledgement[] = [];
+  for (const entry of construct.node.metadata) {
+    if (entry.type !== Validations.ACKNOWLEDGED_RULES_METADATA_KEY || !entry.data || typeof entry.data !== 'object') continue;
+    for (const [key, reason] of Object.entries(entry.data as Record<string, unknown>)) {
+      const acknowledgedId = key.replace(/^[^[]*?::/, '');
+      out.push({ construct, ruleId: acknowledgedRuleId(key), acknowledgedId, reason: String(reason) });
+    }
+  }
+  return out;
+}
+
+/** True when the acknowledgement would apply to something in a production stack. */
+function reachesProduction(construct: IConstruct): boolean {
+  if (deploymentEnvironmentOf(construct) === 'production') return true;
+  return construct.node.findAll().some((c) => Stack.isStack(c) && deploymentEnvironmentOf(c) === 'production');
+}
+
+/** One `fatal` violation per acknowledgement of a non-waivable rule that reaches a production stack. */
+function refusedAcknowledgements(scope: IConstruct): PolicyViolation[] {
+  const ancestors: IConstruct[] = [];
+  for (let c = scope.node.scope; c; c = c.node.scope) ancestors.push(c);
+  const violations: PolicyViolation[] = [];
+  for (const construct of [...ancestors, ...scope.node.findAll()]) {
+    for (const ack of acknowledgementsOn(construct)) {
+      if (!NON_WAIVABLE_IN_PRODUCTION.includes(ack.ruleId) || !reachesProduction(construct)) continue;
+      const rule = FHIR_HIPAA_RULES.find((r) => fhirHipaaRuleId(r) === ack.ruleId);
+      violations.push({
+        ruleName: ack.ruleId,
+        severity: 'fatal',
+        description: `${ack.ruleId} is non-waivable in production: the acknowledgement "${ack.acknowledgedId}" `
+          + `on ${construct.node.path || '<app>'} ("${ack.reason}") is not accepted. Remove it and fix the finding. `
+          + `${rule ? fhirHipaaRuleInfo(rule) : ''}`.trim(),
+        violatingResources: [{ constructPath: construct.node.path, locations: ['Metadata'] }],
+      });
+    }
+  }
+  return violations;
+}

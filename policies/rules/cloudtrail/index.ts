@@ -1,0 +1,3 @@
+export * from './CloudTrailCloudWatchLogs';
+export * from './CloudTrailDataEvents';
+export * from './CloudTrailMultiRegion';

@@ -1,0 +1,2 @@
+export * from './HealthLakeCMKEncryption';
+export * from './HealthLakeDataAccessScoped';

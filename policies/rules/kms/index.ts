@@ -1,0 +1,3 @@
+export * from './KMSKeyPolicyNoWildcardPrincipal';
+export * from './KMSKeyRetained';
+export * from './KMSKeyRotation';

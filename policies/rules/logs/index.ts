@@ -1,0 +1,2 @@
+export * from './LogGroupCMKEncryption';
+export * from './LogGroupRetention';

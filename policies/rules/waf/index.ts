@@ -1,0 +1,2 @@
+export * from './WAFv2LogRedaction';
+export * from './WAFv2ManagedRuleGroups';

@@ -1,0 +1,354 @@
+import { Duration, Fn, Stack } from 'aws-cdk-lib';
+import * as apigw from 'aws-cdk-lib/aws-apigateway';
+import * as acm from 'aws-cdk-lib/aws-certificatemanager';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as wafv2 from 'aws-cdk-lib/aws-wafv2';
+import { PUBLIC_ROUTE_METADATA_KEY, markPublicRoute } from '../../../policies/public-routes';
+import { expectCompliant, expectNoncompliant, granularFindings, newStack, violatingPaths } from '../helpers';
+
+const ACCESS_LOG_FORMAT = JSON.stringify({
+  requestId: '$context.requestId',
+  sourceIp: '$context.identity.sourceIp',
+  principal: '$context.authorizer.principalId',
+  status: '$context.status',
+  tlsVersion: '$context.tlsVersion',
+});
+
+const HSTS = { 'Strict-Transport-Security': "'max-age=63072000; includeSubDomains'" };
+
+interface ApiFixture {
+  readonly stack: Stack;
+  readonly api: apigw.RestApi;
+  readonly fn: lambda.IFunction;
+  readonly authorizer: apigw.TokenAuthorizer;
+  readonly stage: apigw.CfnStage;
+}
+
+interface ApiOptions {
+  readonly deployOptions?: apigw.StageOptions;
+  readonly waf?: boolean;
+  readonly gatewayResponses?: boolean;
+  readonly restApiProps?: Partial<apigw.RestApiProps>;
+}
+
+/** A REST API that every API Gateway rule accepts; options take one control away. */
+function compliantApi(options: ApiOptions = {}): ApiFixture {
+  const stack = newStack();
+  const fn = new lambda.Function(stack, 'Fn', { runtime: lambda.Runtime.NODEJS_20_X, handler: 'index.handler', code: lambda.Code.fromInline('exports.handler = async () => ({})') });
+  const key = new kms.Key(stack, 'LogKey', { enableKeyRotation: true });
+  const logGroup = new logs.LogGroup(stack, 'AccessLogs', { encryptionKey: key, retention: logs.RetentionDays.SIX_YEARS });
+  const authorizer = new apigw.TokenAuthorizer(stack, 'Authorizer', { handler: fn, resultsCacheTtl: Duration.minutes(5) });
+  const api = new apigw.RestApi(stack, 'Api', {
+    deployOptions: {
+      throttlingRateLimit: 100,
+      throttlingBurstLimit: 200,
+      accessLogDestination: new apigw.LogGroupLogDestination(logGroup),
+      accessLogFormat: apigw.AccessLogFormat.custom(ACCESS_LOG_FORMAT),
+      ...options.deployOptions,
+    },
+    ...options.restApiProps,
+  });
+  const r4 = api.root.addResource('r4');
+  r4.addResource('{proxy+}').addMethod('ANY', new apigw.LambdaIntegration(fn), { authorizer });
+  const metadata = r4.addResource('metadata').addMethod('GET', new apigw.LambdaIntegration(fn));
+  markPublicRoute(metadata, { method: 'GET', path: '/r4/metadata', reason: 'SMART clients read the capability statement before they hold a token' });
+  if (options.gatewayResponses !== false) {
+    api.addGatewayResponse('Default4xx', { type: apigw.ResponseType.DEFAULT_4XX, responseHeaders: HSTS });
+    api.addGatewayResponse('Default5xx', { type: apigw.ResponseType.DEFAULT_5XX, responseHeaders: HSTS });
+  }
+  if (options.waf !== false) {
+    const acl = new wafv2.CfnWebACL(stack, 'Acl', {
+      scope: 'REGIONAL', defaultAction: { allow: {} }, rules: [],
+      visibilityConfig: { cloudWatchMetricsEnabled: true, metricName: 'acl', sampledRequestsEnabled: true },
+    });
+    new wafv2.CfnWebACLAssociation(stack, 'AclAssociation', { resourceArn: api.deploymentStage.stageArn, webAclArn: acl.attrArn });
+  }
+  return { stack, api, fn, authorizer, stage: api.deploymentStage.node.defaultChild as apigw.CfnStage };
+}
+
+describe('FHIR.HIPAA-APIGWMethodAuthorization', () => {
+  const rule = 'APIGWMethodAuthorization';
+
+  test('Noncompliance 1: a method without an authorizer and not marked public', () => {
+    const { stack, api, fn } = compliantApi();
+    api.root.addResource('admin').addMethod('GET', new apigw.LambdaIntegration(fn));
+    expect(violatingPaths(stack, rule)).toEqual(['Test/Api/Default/admin/GET/Resource']);
+  });
+
+  test('Noncompliance 2: AWS_IAM authorization', () => {
+    const { stack, api, fn } = compliantApi();
+    api.root.addResource('iam').addMethod('GET', new apigw.LambdaIntegration(fn), { authorizationType: apigw.AuthorizationType.IAM });
+    expectNoncompliant(stack, rule);
+  });
+
+  test('Noncompliance 3: a marker naming a route that is not an allowed public route', () => {
+    const { stack, api, fn } = compliantApi();
+    const method = api.root.getResource('r4')!.addResource('Patient').addMethod('GET', new apigw.LambdaIntegration(fn));
+    method.node.addMetadata(PUBLIC_ROUTE_METADATA_KEY, { method: 'GET', path: '/r4/Patient', reason: 'convenience' });
+    expectNoncompliant(stack, rule);
+  });
+
+  test('Noncompliance 4: an allowed public route marker on a method at another path', () => {
+    const { stack, api, fn } = compliantApi();
+    const method = api.root.getResource('r4')!.addResource('Observation').addMethod('GET', new apigw.LambdaIntegration(fn));
+    method.node.addMetadata(PUBLIC_ROUTE_METADATA_KEY, { method: 'GET', path: '/r4/metadata', reason: 'mislabelled' });
+    expectNoncompliant(stack, rule);
+  });
+
+  test('Noncompliance 5: CUSTOM without an AuthorizerId', () => {
+    const { stack, api, fn } = compliantApi();
+    const method = api.root.addResource('custom').addMethod('GET', new apigw.LambdaIntegration(fn));
+    const cfn = method.node.defaultChild as apigw.CfnMethod;
+    cfn.addPropertyOverride('AuthorizationType', 'CUSTOM');
+    expectNoncompliant(stack, rule);
+  });
+
+  test('Compliance: authorizer on FHIR routes, a marked public route, a CORS preflight', () => {
+    const { stack, api, fn } = compliantApi();
+    const token = api.root.addResource('auth').addResource('token');
+    token.addMethod('POST', new apigw.LambdaIntegration(fn));
+    markPublicRoute(token.node.findChild('POST'), { method: 'POST', path: '/auth/token', reason: 'OAuth token endpoint authenticates the client itself' });
+    token.addCorsPreflight({ allowOrigins: ['https://app.example.org'] });
+    expectCompliant(stack, rule);
+  });
+});
+
+describe('FHIR.HIPAA-APIGWStageWAFAssociation', () => {
+  const rule = 'APIGWStageWAFAssociation';
+  const acl = (stack: Stack, id = 'OtherAcl') => new wafv2.CfnWebACL(stack, id, {
+    scope: 'REGIONAL', defaultAction: { allow: {} },
+    visibilityConfig: { cloudWatchMetricsEnabled: true, metricName: id, sampledRequestsEnabled: true },
+  });
+
+  test('Noncompliance 1: no association', () => {
+    const { stack } = compliantApi({ waf: false });
+    expectNoncompliant(stack, rule);
+  });
+
+  test('Noncompliance 2: an association to another API\'s stage only', () => {
+    const { stack } = compliantApi({ waf: false });
+    const other = new apigw.RestApi(stack, 'Other');
+    other.root.addMethod('GET', new apigw.MockIntegration());
+    new wafv2.CfnWebACLAssociation(stack, 'Assoc', { resourceArn: other.deploymentStage.stageArn, webAclArn: acl(stack).attrArn });
+    expect(violatingPaths(stack, rule)).toEqual(['Test/Api/DeploymentStage.prod/Resource']);
+  });
+
+  test('Compliance 1: associated through stage.stageArn', () => {
+    const { stack } = compliantApi();
+    expectCompliant(stack, rule);
+  });
+
+  test('Compliance 2: associated through a joined ARN naming the literal stage name', () => {
+    const { stack, api } = compliantApi({ waf: false });
+    new wafv2.CfnWebACLAssociation(stack, 'Assoc', {
+      resourceArn: Fn.join('', ['arn:aws:apigateway:us-east-1::/restapis/', api.restApiId, '/stages/prod']),
+      webAclArn: acl(stack).attrArn,
+    });
+    expectCompliant(stack, rule);
+  });
+
+  test('Compliance 3: associated from another stack of the app', () => {
+    const { stack, api } = compliantApi({ waf: false });
+    const firewall = new Stack(stack.node.scope!, 'Firewall');
+    new wafv2.CfnWebACLAssociation(firewall, 'Assoc', { resourceArn: api.deploymentStage.stageArn, webAclArn: acl(firewall).attrArn });
+    expectCompliant(stack, rule);
+  });
+});
+
+describe('FHIR.HIPAA-APIGWStageThrottling', () => {
+  const rule = 'APIGWStageThrottling';
+
+  test('Noncompliance 1: no throttling', () => {
+    const { stack } = compliantApi({ deployOptions: { throttlingRateLimit: undefined, throttlingBurstLimit: undefined } });
+    expectNoncompliant(stack, rule);
+  });
+
+  test('Noncompliance 2: rate without burst', () => {
+    const { stack } = compliantApi({ deployOptions: { throttlingBurstLimit: undefined } });
+    expectNoncompliant(stack, rule);
+  });
+
+  test('Compliance: rate and burst on */*', () => {
+    expectCompliant(compliantApi().stack, rule);
+  });
+});
+
+describe('FHIR.HIPAA-APIGWAccessLogging', () => {
+  const rule = 'APIGWAccessLogging';
+
+  test('Noncompliance 1: no access log', () => {
+    const { stack, stage } = compliantApi();
+    stage.addPropertyDeletionOverride('AccessLogSetting');
+    expect(granularFindings(stack, rule)).toEqual(['NoAccessLogSetting']);
+  });
+
+  test('Noncompliance 2: log group without a KMS key', () => {
+    const stack = newStack();
+    const api = new apigw.RestApi(stack, 'Api', {
+      deployOptions: { accessLogDestination: new apigw.LogGroupLogDestination(new logs.LogGroup(stack, 'Plain')), accessLogFormat: apigw.AccessLogFormat.custom(ACCESS_LOG_FORMAT) },
+    });
+    api.root.addMethod('GET', new apigw.MockIntegration());
+    expect(granularFindings(stack, rule)).toEqual(['LogGroupNotEncrypted']);
+  });
+
+  test('Noncompliance 3: common log format, not JSON and missing fields', () => {
+    const { stack } = compliantApi({ deployOptions: { accessLogFormat: apigw.AccessLogFormat.clf() } });
+    expect(granularFindings(stack, rule)).toEqual(expect.arrayContaining(['FormatNotJson', 'MissingField::principal', 'MissingField::tlsVersion']));
+  });
+
+  test('Noncompliance 4: JSON without the principal and TLS version', () => {
+    const { stack } = compliantApi({ deployOptions: { accessLogFormat: apigw.AccessLogFormat.jsonWithStandardFields() } });
+    expect(granularFindings(stack, rule)).toEqual(['MissingField::principal', 'MissingField::tlsVersion']);
+  });
+
+  test('Noncompliance 5: a destination that is not a log group of the stack', () => {
+    const { stack, stage } = compliantApi();
+    stage.addPropertyOverride('AccessLogSetting.DestinationArn', 'arn:aws:firehose:us-east-1:111122223333:deliverystream/amazon-apigateway-x');
+    expect(granularFindings(stack, rule)).toEqual(['DestinationUnverifiable']);
+  });
+
+  test('Compliance: encrypted log group, JSON with every field', () => {
+    expectCompliant(compliantApi().stack, rule);
+  });
+});
+
+describe('FHIR.HIPAA-APIGWNoDataTrace', () => {
+  const rule = 'APIGWNoDataTrace';
+
+  test('Noncompliance 1: dataTraceEnabled on the stage', () => {
+    const { stack } = compliantApi({ deployOptions: { dataTraceEnabled: true } });
+    expectNoncompliant(stack, rule);
+  });
+
+  test('Noncompliance 2: data trace in a deployment\'s StageDescription', () => {
+    const stack = newStack();
+    const api = new apigw.CfnRestApi(stack, 'Api', { name: 'api' });
+    new apigw.CfnDeployment(stack, 'Deployment', { restApiId: api.ref, stageName: 'v1', stageDescription: { dataTraceEnabled: true } });
+    expectNoncompliant(stack, rule);
+  });
+
+  test('Noncompliance 3: one method setting traces', () => {
+    const { stack } = compliantApi({ deployOptions: { methodOptions: { '/r4/metadata/GET': { dataTraceEnabled: true } } } });
+    expectNoncompliant(stack, rule);
+  });
+
+  test('Compliance: no data trace anywhere', () => {
+    expectCompliant(compliantApi({ deployOptions: { dataTraceEnabled: false } }).stack, rule);
+  });
+});
+
+describe('FHIR.HIPAA-APIGWDomainTLSPolicy', () => {
+  const rule = 'APIGWDomainTLSPolicy';
+  const domain = (securityPolicy?: string) => {
+    const stack = newStack();
+    new apigw.CfnDomainName(stack, 'Domain', { domainName: 'fhir.example.org', regionalCertificateArn: 'arn:aws:acm:us-east-1:111122223333:certificate/x', securityPolicy });
+    return stack;
+  };
+
+  test('Noncompliance 1: TLS_1_0', () => expectNoncompliant(domain('TLS_1_0'), rule));
+  test('Noncompliance 2: no security policy (legacy default)', () => expectNoncompliant(domain(undefined), rule));
+  test('Compliance 1: TLS_1_2', () => expectCompliant(domain('TLS_1_2'), rule));
+  test('Compliance 2: an enhanced TLS 1.3 policy', () => expectCompliant(domain('SecurityPolicy_TLS13_1_3_2025_09'), rule));
+});
+
+describe('FHIR.HIPAA-APIGWExecuteApiEndpointDisabled', () => {
+  const rule = 'APIGWExecuteApiEndpointDisabled';
+  const mapped = (disable: boolean) => {
+    const { stack, api } = compliantApi({ restApiProps: { disableExecuteApiEndpoint: disable } });
+    const domain = new apigw.DomainName(stack, 'Domain', {
+      domainName: 'fhir.example.org', securityPolicy: apigw.SecurityPolicy.TLS_1_2,
+      certificate: acm.Certificate.fromCertificateArn(stack, 'Cert', 'arn:aws:acm:us-east-1:111122223333:certificate/x'),
+    });
+    new apigw.BasePathMapping(stack, 'Mapping', { domainName: domain, restApi: api });
+    return stack;
+  };
+
+  test('Noncompliance: mapped to a custom domain with the default endpoint on', () => {
+    expect(violatingPaths(mapped(false), rule)).toEqual(['Test/Api/Resource']);
+  });
+
+  test('Compliance 1: mapped, default endpoint disabled', () => expectCompliant(mapped(true), rule));
+  test('Compliance 2: not mapped to any domain (not applicable)', () => expectCompliant(compliantApi().stack, rule));
+});
+
+describe('FHIR.HIPAA-APIGWNoCORSWildcard', () => {
+  const rule = 'APIGWNoCORSWildcard';
+
+  test('Noncompliance 1: preflight allowing all origins', () => {
+    const { stack, api } = compliantApi();
+    api.root.getResource('r4')!.addCorsPreflight({ allowOrigins: apigw.Cors.ALL_ORIGINS });
+    expectNoncompliant(stack, rule);
+  });
+
+  test('Noncompliance 2: a gateway response with a wildcard origin', () => {
+    const { stack, api } = compliantApi();
+    api.addGatewayResponse('Denied', { type: apigw.ResponseType.ACCESS_DENIED, responseHeaders: { ...HSTS, 'Access-Control-Allow-Origin': "'*'" } });
+    expect(violatingPaths(stack, rule)).toEqual(['Test/Api/Denied/Resource']);
+  });
+
+  test('Noncompliance 3: an integration response with a wildcard origin', () => {
+    const { stack, api } = compliantApi();
+    api.root.addResource('mock').addMethod('GET', new apigw.MockIntegration({
+      integrationResponses: [{ statusCode: '200', responseParameters: { 'method.response.header.Access-Control-Allow-Origin': "'*'" } }],
+    }), { authorizationType: apigw.AuthorizationType.NONE, methodResponses: [{ statusCode: '200', responseParameters: { 'method.response.header.Access-Control-Allow-Origin': true } }] });
+    expectNoncompliant(stack, rule);
+  });
+
+  test('Compliance: origins listed', () => {
+    const { stack, api } = compliantApi();
+    api.root.getResource('r4')!.addCorsPreflight({ allowOrigins: ['https://app.example.org', 'https://other.example.org'] });
+    expectCompliant(stack, rule);
+  });
+});
+
+describe('FHIR.HIPAA-APIGWAuthorizerCaching', () => {
+  const rule = 'APIGWAuthorizerCaching';
+
+  test('Noncompliance 1: decisions cached for an hour', () => {
+    const { stack } = compliantApi();
+    const fn = stack.node.findChild('Fn') as lambda.Function;
+    const auth = new apigw.TokenAuthorizer(stack, 'Slow', { handler: fn, resultsCacheTtl: Duration.hours(1) });
+    new apigw.RestApi(stack, 'Api2').root.addMethod('GET', new apigw.MockIntegration(), { authorizer: auth });
+    expect(granularFindings(stack, rule)).toEqual(['ResultTtl']);
+  });
+
+  test('Noncompliance 2: a request authorizer keyed on a query parameter', () => {
+    const { stack } = compliantApi();
+    const fn = stack.node.findChild('Fn') as lambda.Function;
+    const auth = new apigw.RequestAuthorizer(stack, 'ByQuery', { handler: fn, identitySources: [apigw.IdentitySource.queryString('token')] });
+    new apigw.RestApi(stack, 'Api2').root.addMethod('GET', new apigw.MockIntegration(), { authorizer: auth });
+    expect(granularFindings(stack, rule)).toEqual(['IdentitySource']);
+  });
+
+  test('Compliance: token authorizer on the Authorization header, 300 s', () => {
+    expectCompliant(compliantApi().stack, rule);
+  });
+});
+
+describe('FHIR.HIPAA-APIGWGatewayResponseHSTS', () => {
+  const rule = 'APIGWGatewayResponseHSTS';
+
+  test('Noncompliance 1: a RestApi without DEFAULT_4XX/DEFAULT_5XX is reported on the RestApi', () => {
+    const { stack } = compliantApi({ gatewayResponses: false });
+    expect(granularFindings(stack, rule)).toEqual(['MissingGatewayResponse::DEFAULT_4XX', 'MissingGatewayResponse::DEFAULT_5XX']);
+    expect(violatingPaths(stack, rule)).toEqual(['Test/Api/Resource', 'Test/Api/Resource']);
+  });
+
+  test('Noncompliance 2: a gateway response without HSTS', () => {
+    const { stack, api } = compliantApi();
+    api.addGatewayResponse('Throttled', { type: apigw.ResponseType.THROTTLED, responseHeaders: { 'Cache-Control': "'no-store'" } });
+    expect(violatingPaths(stack, rule)).toEqual(['Test/Api/Throttled/Resource']);
+  });
+
+  test('Noncompliance 3: HSTS max-age shorter than a year', () => {
+    const { stack, api } = compliantApi();
+    api.addGatewayResponse('Unauthorized', { type: apigw.ResponseType.UNAUTHORIZED, responseHeaders: { 'Strict-Transport-Security': "'max-age=300'" } });
+    expectNoncompliant(stack, rule);
+  });
+
+  test('Compliance: DEFAULT_4XX and DEFAULT_5XX with HSTS', () => {
+    expectCompliant(compliantApi().stack, rule);
+  });
+});
