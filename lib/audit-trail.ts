@@ -147,11 +147,30 @@ export class AuditTrail extends Construct {
         environment === 'production'
           ? s3.ObjectLockRetention.compliance(Duration.days(bucketRetentionDays))
           : s3.ObjectLockRetention.governance(Duration.days(bucketRetentionDays)),
-      serverAccessLogsBucket: this.accessLogsBucket,
-      serverAccessLogsPrefix: 'trail-bucket/',
       removalPolicy: RemovalPolicy.RETAIN,
       lifecycleRules: [archiveRule()],
     });
+
+    // Server access logs of the trail bucket, delivered by the S3 logging service under a bucket
+    // policy (not the legacy LogDeliveryWrite ACL), so the result does not depend on the app's
+    // `@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy` feature flag.
+    const accessLogPrefix = 'trail-bucket/';
+    (this.trailBucket.node.defaultChild as s3.CfnBucket).loggingConfiguration = {
+      destinationBucketName: this.accessLogsBucket.bucketName,
+      logFilePrefix: accessLogPrefix,
+    };
+    this.accessLogsBucket.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'S3ServerAccessLogsForTheTrailBucket',
+        principals: [new iam.ServicePrincipal('logging.s3.amazonaws.com')],
+        actions: ['s3:PutObject'],
+        resources: [this.accessLogsBucket.arnForObjects(`${accessLogPrefix}*`)],
+        conditions: {
+          ArnLike: { 'aws:SourceArn': this.trailBucket.bucketArn },
+          StringEquals: { 'aws:SourceAccount': Aws.ACCOUNT_ID },
+        },
+      }),
+    );
 
     this.trailLogGroup = createAuditLogGroup(this, 'TrailLogGroup', { encryptionKey: keys.logs, retention, owner: 'AuditTrail' });
     this.auditEventLogGroup = createAuditLogGroup(this, 'AuditEventLogGroup', { encryptionKey: keys.logs, retention, owner: 'AuditTrail' });

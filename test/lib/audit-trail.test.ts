@@ -1,4 +1,4 @@
-import { Stack } from 'aws-cdk-lib';
+import { App, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -192,5 +192,18 @@ describe('AuditTrail: refuses short retention', () => {
   ])('%p', (props, message) => {
     const s = new Stack(createTestApp(), 'Short');
     expect(() => new AuditTrail(s, 'Audit', { keys: new FhirKeys(s, 'Keys'), ...props })).toThrow(message);
+  });
+});
+
+describe('AuditTrail: independent of the app feature flags', () => {
+  test('builds in a plain App without the cdk.json context, logging through a bucket policy', () => {
+    const s = new Stack(new App(), 'Plain');
+    const t = new AuditTrail(s, 'Audit', { keys: new FhirKeys(s, 'Keys') });
+    const tpl = Template.fromStack(s);
+    tpl.hasResourceProperties('AWS::S3::BucketPolicy', {
+      Bucket: s.resolve(t.accessLogsBucket.bucketName),
+      PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Principal: { Service: 'logging.s3.amazonaws.com' }, Action: 's3:PutObject' })]) },
+    });
+    expect(JSON.stringify(tpl.toJSON())).not.toContain('LogDeliveryWrite');
   });
 });
