@@ -1,0 +1,739 @@
+/**
+ * The SMART façade: what Cognito lacks to be a SMART App Launch 2.2 authorization server.
+ *
+ * - `discovery` (`GET /r4/.well-known/smart-configuration`): the SMART configuration, with only
+ *   the capabilities the kit really has.
+ * - `token` (`POST /auth/token`): forwards to Cognito's `/oauth2/token`, after enforcing what
+ *   Cognito does not: a `code_verifier` on every authorization-code exchange, only registered
+ *   clients, `client_credentials` only for registered confidential clients. It verifies the
+ *   issued access token and answers the SMART token response: `scope` (Cognito's response has
+ *   none), and `patient`, `encounter`, `fhirUser`, `need_patient_banner` lifted from the token.
+ * - `introspect` (`POST /auth/introspect`, RFC 7662): Cognito has no introspection endpoint.
+ * - `revoke` (`POST /auth/revoke`, RFC 7009): refresh tokens go to Cognito's `/oauth2/revoke`;
+ *   access tokens (which Cognito cannot revoke for third-party verifiers) are recorded by `jti`
+ *   and `origin_jti` in the revocation store the SMART authorizer checks.
+ *
+ * Errors are OAuth JSON errors (`error` + a FIXED `error_description` per error code, never
+ * upstream text, token content or internals). An upstream outage or timeout is
+ * `503 temporarily_unavailable`.
+ *
+ * ## How introspection authenticates its callers
+ * Either (1) `Authorization: Bearer <access token>`: an access token from this pool for a
+ * registered client, verified locally (signature, issuer, expiry, revocation) — the RFC 7662
+ * "separate OAuth 2.0 access token" option, offline and cheap; or (2) `Authorization: Basic` of a
+ * registered CONFIDENTIAL client, proven by a `client_credentials` request at Cognito's token
+ * endpoint with those credentials (Cognito holds the secrets, the façade never does). A success
+ * is cached for `clientAuthCacheSeconds` under a SHA-256 of the header; failures are not cached.
+ * (2) only works for clients allowed the client-credentials grant (backend apps holding
+ * `system/` scopes); other confidential clients use (1). Anything else: `401 invalid_client`.
+ * A caller sees its OWN client's tokens only, unless its client id is in
+ * `introspectionClientIds` (e.g. a resource server); any other token is `{"active":false}`,
+ * so introspection cannot be used to scan for other apps' tokens.
+ *
+ * ## Limits (documented, not hidden)
+ * - PKCE: Cognito verifies `code_verifier` only if the authorization request carried a
+ *   `code_challenge`, and the authorization request goes straight to Cognito's managed login.
+ *   Requiring the verifier here stops clients that skip PKCE at the token step, but a client
+ *   that sends a verifier without ever sending a challenge is not caught.
+ * - Revocation: a refresh token is opaque (encrypted), so its `origin_jti` is unknown here.
+ *   Revoking it at Cognito stops new tokens from it, but access tokens already issued keep
+ *   working at the authorizer until they expire unless the access token is revoked too
+ *   (which records its `origin_jti`, stopping every access token of that sign-in).
+ *   Revocation takes effect at the authorizer after its policy cache TTL.
+ * - Refresh tokens cannot be introspected (opaque): always `{"active":false}`.
+ */
+import { createHash } from 'node:crypto';
+import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
+import { Logger } from '@aws-lambda-powertools/logger';
+import {
+  AccessTokenClaims,
+  CognitoAccessTokenVerifier,
+  cognitoIssuer,
+  cognitoJwksUri,
+  createCognitoAccessTokenVerifier,
+  isCompactJws,
+  isLoopbackHost,
+  TokenRejected,
+} from '../shared/cognito-verifier';
+import type { RevocationStore } from '../shared/revocation';
+
+// ---------------------------------------------------------------------------------------------
+// Types (contract)
+// ---------------------------------------------------------------------------------------------
+
+export type FacadeHandler = (event: APIGatewayProxyEvent) => Promise<APIGatewayProxyResult>;
+
+export interface SmartFacade {
+  readonly discovery: FacadeHandler;
+  readonly token: FacadeHandler;
+  readonly introspect: FacadeHandler;
+  readonly revoke: FacadeHandler;
+}
+
+/** The subset of the Powertools Logger the façade uses. */
+export interface FacadeLogger {
+  info(message: string, ...extra: Array<Record<string, unknown>>): void;
+  warn(message: string, ...extra: Array<Record<string, unknown>>): void;
+  error(message: string, ...extra: Array<Record<string, unknown>>): void;
+}
+
+export interface SmartFacadeOptions {
+  /** Public FHIR base URL, e.g. `https://fhir.example.org/r4` (the discovery document lives under it). */
+  readonly fhirBaseUrl: string;
+  /** Public base of the façade's OAuth endpoints, e.g. `https://fhir.example.org/auth`. */
+  readonly authBaseUrl: string;
+  /** Cognito managed-login domain, e.g. `https://auth.example.org`: upstream `/oauth2/authorize`, `/oauth2/token`, `/oauth2/revoke`. */
+  readonly cognitoDomainUrl: string;
+  /** The user pool, e.g. `us-east-1_AbCdEf123`. */
+  readonly userPoolId: string;
+  /** Every registered app client id. Must not be empty. */
+  readonly clientIds: readonly string[];
+  /** Registered clients with a secret (may use `client_credentials`). @default - none */
+  readonly confidentialClientIds?: readonly string[];
+  /** Clients that may introspect tokens of any registered client. @default - none: callers see their own client's tokens only */
+  readonly introspectionClientIds?: readonly string[];
+  /** `scopes_supported` in the discovery document. @default - the SMART non-resource scopes the kit supports */
+  readonly scopesSupported?: readonly string[];
+  /** Browser origins allowed to call the token, introspection and revocation endpoints (CORS). @default - none */
+  readonly allowedOrigins?: readonly string[];
+  /** Where revoked access tokens are recorded (the authorizer's table). */
+  readonly revocation: RevocationStore;
+  /** Preloaded JWKS (tests, offline). @default - fetched from the pool at first use */
+  readonly jwks?: object;
+  /** @default - the pool's JWKS URL */
+  readonly jwksUri?: string;
+  /** The fetch used for Cognito (and the JWKS). @default globalThis.fetch */
+  readonly fetch?: typeof fetch;
+  /** Time allowed for one upstream call to Cognito. @default 5000 */
+  readonly upstreamTimeoutMs?: number;
+  /** Largest request body accepted. @default 16384 */
+  readonly maxBodyBytes?: number;
+  /** How long a verified introspection client (Basic) is remembered. @default 300 */
+  readonly clientAuthCacheSeconds?: number;
+  /** Seconds since the epoch. @default - the system clock */
+  readonly now?: () => number;
+  /** @default - a Powertools Logger with service name `smart-facade` */
+  readonly logger?: FacadeLogger;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Constants
+// ---------------------------------------------------------------------------------------------
+
+export const DEFAULT_UPSTREAM_TIMEOUT_MS = 5000;
+export const DEFAULT_MAX_BODY_BYTES = 16 * 1024;
+const MAX_UPSTREAM_BODY_BYTES = 64 * 1024;
+const CLIENT_AUTH_CACHE_MAX_ENTRIES = 256;
+
+/** The capabilities the kit really has (SMART App Launch 2.2 §Capabilities). */
+export const SMART_CAPABILITIES: readonly string[] = Object.freeze([
+  'launch-standalone',
+  'client-public',
+  'client-confidential-symmetric',
+  'sso-openid-connect',
+  'context-standalone-patient',
+  'context-banner',
+  'permission-offline',
+  'permission-patient',
+  'permission-user',
+  'permission-v1',
+  'permission-v2',
+]);
+
+const DEFAULT_SCOPES_SUPPORTED = ['openid', 'fhirUser', 'launch/patient', 'offline_access'];
+
+/** RFC 6749 §5.2 / RFC 7009 / SMART error codes, each with its one fixed description. */
+const OAUTH_ERRORS = {
+  invalid_request: 'The request is missing a required parameter, includes an invalid parameter value, or is otherwise malformed.',
+  invalid_client: 'Client authentication failed.',
+  invalid_grant: 'The authorization grant or refresh token is invalid, expired, revoked, or was issued to another client.',
+  unauthorized_client: 'The client is not authorized to use this grant type.',
+  unsupported_grant_type: 'The grant type is not supported.',
+  invalid_scope: 'The requested scope is invalid or exceeds the scope granted.',
+  server_error: 'The authorization server encountered an unexpected condition.',
+  temporarily_unavailable: 'The authorization server is temporarily unavailable. Try again later.',
+} as const;
+type OAuthErrorCode = keyof typeof OAUTH_ERRORS;
+
+/** RFC 7636 `code_verifier`: 43–128 unreserved characters. */
+const CODE_VERIFIER = /^[A-Za-z0-9\-._~]{43,128}$/;
+const FHIR_ID = /^[A-Za-z0-9\-.]{1,64}$/;
+const REFERENCE = /^[\x21-\x7e]{1,1024}$/;
+const CLIENT_ID = /^[\w+]{1,128}$/;
+const FORM_PARAMS = new Set(['grant_type', 'code', 'redirect_uri', 'code_verifier', 'refresh_token', 'scope', 'client_id', 'client_secret']);
+
+// ---------------------------------------------------------------------------------------------
+// Responses
+// ---------------------------------------------------------------------------------------------
+
+const SECURITY_HEADERS = {
+  'X-Content-Type-Options': 'nosniff',
+  'Strict-Transport-Security': 'max-age=63072000; includeSubDomains',
+};
+const NO_STORE = { 'Cache-Control': 'no-store', Pragma: 'no-cache' };
+
+function jsonResponse(statusCode: number, body: unknown, headers: Record<string, string> = {}): APIGatewayProxyResult {
+  return {
+    statusCode,
+    headers: { 'Content-Type': 'application/json;charset=UTF-8', ...SECURITY_HEADERS, ...NO_STORE, ...headers },
+    body: JSON.stringify(body),
+  };
+}
+
+function oauthError(statusCode: number, error: OAuthErrorCode, headers: Record<string, string> = {}): APIGatewayProxyResult {
+  return jsonResponse(statusCode, { error, error_description: OAUTH_ERRORS[error] }, headers);
+}
+
+/** A request the façade refuses, carried to the one place that turns it into a response. */
+class OAuthFailure extends Error {
+  constructor(
+    public readonly statusCode: number,
+    public readonly error: OAuthErrorCode,
+    public readonly reason: string,
+    public readonly headers: Record<string, string> = {},
+  ) {
+    super(reason);
+  }
+}
+
+const INVALID_CLIENT_HEADERS = { 'WWW-Authenticate': 'Basic realm="smart", Bearer realm="smart"' };
+
+// ---------------------------------------------------------------------------------------------
+// Request parsing
+// ---------------------------------------------------------------------------------------------
+
+/** Every value of a header, case-insensitively, from both header maps (de-duplicated). */
+function headerValues(event: APIGatewayProxyEvent, name: string): string[] {
+  const lower = name.toLowerCase();
+  const multi: string[] = [];
+  for (const [k, list] of Object.entries(event.multiValueHeaders ?? {})) {
+    if (k.toLowerCase() === lower && Array.isArray(list)) multi.push(...list.filter((v): v is string => typeof v === 'string'));
+  }
+  if (multi.length > 0) return multi;
+  const single: string[] = [];
+  for (const [k, v] of Object.entries(event.headers ?? {})) {
+    if (k.toLowerCase() === lower && typeof v === 'string') single.push(v);
+  }
+  return single;
+}
+
+function singleHeader(event: APIGatewayProxyEvent, name: string): string | undefined {
+  const values = headerValues(event, name);
+  if (values.length > 1) throw new OAuthFailure(400, 'invalid_request', `more than one ${name} header`);
+  return values[0];
+}
+
+/** Parses an `application/x-www-form-urlencoded` body (RFC 6749 §3.2: no repeated parameters). */
+function parseForm(event: APIGatewayProxyEvent, maxBodyBytes: number): Map<string, string> {
+  if (event.httpMethod !== 'POST') throw new OAuthFailure(405, 'invalid_request', 'method not allowed', { Allow: 'POST' });
+  const contentType = singleHeader(event, 'content-type') ?? '';
+  if (contentType.split(';')[0].trim().toLowerCase() !== 'application/x-www-form-urlencoded') {
+    throw new OAuthFailure(400, 'invalid_request', 'content type is not application/x-www-form-urlencoded');
+  }
+  const raw = event.body ?? '';
+  if (raw.length > (event.isBase64Encoded ? Math.ceil((maxBodyBytes * 4) / 3) + 4 : maxBodyBytes)) {
+    throw new OAuthFailure(413, 'invalid_request', 'request body too large');
+  }
+  const text = event.isBase64Encoded ? Buffer.from(raw, 'base64').toString('utf8') : raw;
+  if (Buffer.byteLength(text, 'utf8') > maxBodyBytes) throw new OAuthFailure(413, 'invalid_request', 'request body too large');
+  const out = new Map<string, string>();
+  for (const [key, value] of new URLSearchParams(text)) {
+    if (out.has(key)) throw new OAuthFailure(400, 'invalid_request', `repeated parameter ${key.slice(0, 40)}`);
+    out.set(key, value);
+  }
+  // RFC 6749 §3.1: parameters sent without a value are treated as omitted.
+  for (const [key, value] of [...out]) if (value === '') out.delete(key);
+  return out;
+}
+
+type ClientAuth =
+  | { readonly kind: 'none' }
+  | { readonly kind: 'basic'; readonly clientId: string; readonly header: string }
+  | { readonly kind: 'bearer'; readonly token: string };
+
+/** The `Authorization` header: Basic (RFC 6749 §2.3.1, form-encoded id and secret), Bearer, or none. */
+function parseAuthorization(event: APIGatewayProxyEvent): ClientAuth {
+  const header = singleHeader(event, 'authorization');
+  if (header === undefined) return { kind: 'none' };
+  const m = /^(\S+) +(\S+)$/.exec(header.trim());
+  if (!m) throw new OAuthFailure(401, 'invalid_client', 'malformed Authorization header', INVALID_CLIENT_HEADERS);
+  const scheme = m[1].toLowerCase();
+  if (scheme === 'bearer') return { kind: 'bearer', token: m[2] };
+  if (scheme !== 'basic' || m[2].length > 1024) {
+    throw new OAuthFailure(401, 'invalid_client', 'unsupported Authorization scheme', INVALID_CLIENT_HEADERS);
+  }
+  const decoded = Buffer.from(m[2], 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  let clientId: string;
+  try {
+    clientId = decodeURIComponent(decoded.slice(0, colon).replace(/\+/g, ' '));
+  } catch {
+    clientId = '';
+  }
+  if (colon <= 0 || colon === decoded.length - 1 || !CLIENT_ID.test(clientId)) {
+    throw new OAuthFailure(401, 'invalid_client', 'malformed Basic credentials', INVALID_CLIENT_HEADERS);
+  }
+  return { kind: 'basic', clientId, header: `Basic ${m[2]}` };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Options
+// ---------------------------------------------------------------------------------------------
+
+function baseUrl(name: string, value: string): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new Error(`${name} must be an absolute URL`);
+  }
+  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopbackHost(url.hostname))) {
+    throw new Error(`${name} must use https (http is allowed only on a loopback host)`);
+  }
+  if (url.search !== '' || url.hash !== '' || url.username !== '' || url.password !== '') {
+    throw new Error(`${name} must not have a query, fragment or user information`);
+  }
+  return url.href.replace(/\/+$/, '');
+}
+
+function clientList(name: string, list: readonly string[] | undefined, registered: ReadonlySet<string>): ReadonlySet<string> {
+  if (list === undefined) return new Set();
+  if (!Array.isArray(list)) throw new Error(`${name} must be a list of client ids`);
+  for (const id of list) if (!registered.has(id)) throw new Error(`${name} names a client that is not in clientIds`);
+  return new Set(list);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The factory
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * Creates the four façade handlers. Create once per container.
+ * @throws Error at creation when the options are invalid (a deployment error)
+ */
+export function createFacade(options: SmartFacadeOptions): SmartFacade {
+  // Validated only: the discovery document is served at `${fhirBaseUrl}/.well-known/smart-configuration`.
+  baseUrl('fhirBaseUrl', options.fhirBaseUrl);
+  const authBaseUrl = baseUrl('authBaseUrl', options.authBaseUrl);
+  const cognitoDomainUrl = baseUrl('cognitoDomainUrl', options.cognitoDomainUrl);
+  if (!Array.isArray(options.clientIds) || options.clientIds.length === 0 || options.clientIds.some((c) => !CLIENT_ID.test(c))) {
+    throw new Error('clientIds must be a non-empty list of Cognito client ids');
+  }
+  if (!options.revocation) throw new Error('revocation store is required');
+  const registered: ReadonlySet<string> = new Set(options.clientIds);
+  const confidential = clientList('confidentialClientIds', options.confidentialClientIds, registered);
+  const introspectors = clientList('introspectionClientIds', options.introspectionClientIds, registered);
+  const allowedOrigins = new Set(options.allowedOrigins ?? []);
+  const revocation = options.revocation;
+  const fetchFn = options.fetch ?? globalThis.fetch;
+  const upstreamTimeoutMs = options.upstreamTimeoutMs ?? DEFAULT_UPSTREAM_TIMEOUT_MS;
+  const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+  const clientAuthCacheSeconds = options.clientAuthCacheSeconds ?? 300;
+  const now = options.now ?? ((): number => Date.now() / 1000);
+  const logger: FacadeLogger = options.logger ?? new Logger({ serviceName: 'smart-facade' });
+  const issuer = cognitoIssuer(options.userPoolId);
+  const verifier: CognitoAccessTokenVerifier = createCognitoAccessTokenVerifier({
+    userPoolId: options.userPoolId,
+    clientIds: options.clientIds,
+    jwks: options.jwks,
+    jwksUri: options.jwksUri,
+    fetch: fetchFn,
+  });
+
+  const configuration = Object.freeze({
+    issuer,
+    jwks_uri: cognitoJwksUri(options.userPoolId),
+    authorization_endpoint: `${cognitoDomainUrl}/oauth2/authorize`,
+    token_endpoint: `${authBaseUrl}/token`,
+    introspection_endpoint: `${authBaseUrl}/introspect`,
+    revocation_endpoint: `${authBaseUrl}/revoke`,
+    grant_types_supported: ['authorization_code', 'refresh_token', 'client_credentials'],
+    response_types_supported: ['code'],
+    token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'none'],
+    scopes_supported: [...(options.scopesSupported ?? DEFAULT_SCOPES_SUPPORTED)],
+    code_challenge_methods_supported: ['S256'],
+    capabilities: [...SMART_CAPABILITIES],
+  });
+  const discoveryBody = JSON.stringify(configuration);
+
+  /** Verified Basic credentials: SHA-256 of the header → expiry (epoch seconds). */
+  const clientAuthCache = new Map<string, number>();
+
+  function corsHeaders(event: APIGatewayProxyEvent): Record<string, string> {
+    const origin = headerValues(event, 'origin')[0];
+    return origin !== undefined && allowedOrigins.has(origin) ? { 'Access-Control-Allow-Origin': origin, Vary: 'Origin' } : {};
+  }
+
+  // ------------------------------------------------------------------------------- upstream
+
+  interface Upstream {
+    readonly status: number;
+    readonly json: Record<string, unknown> | undefined;
+  }
+
+  /** POSTs a form to Cognito. Network errors, timeouts, 5xx and 429 become 503. */
+  async function postUpstream(path: string, form: URLSearchParams, authorization: string | undefined): Promise<Upstream> {
+    let res: Response;
+    try {
+      res = await fetchFn(`${cognitoDomainUrl}${path}`, {
+        method: 'POST',
+        headers: {
+          'Content-Type': 'application/x-www-form-urlencoded',
+          Accept: 'application/json',
+          ...(authorization !== undefined ? { Authorization: authorization } : {}),
+        },
+        body: form.toString(),
+        redirect: 'error',
+        signal: AbortSignal.timeout(upstreamTimeoutMs),
+      });
+    } catch (err) {
+      throw new OAuthFailure(503, 'temporarily_unavailable', `upstream ${path} unreachable: ${errorName(err)}`, { 'Retry-After': '5' });
+    }
+    if (res.status >= 500 || res.status === 429) {
+      await res.body?.cancel().catch(() => undefined);
+      throw new OAuthFailure(503, 'temporarily_unavailable', `upstream ${path} answered HTTP ${res.status}`, { 'Retry-After': '5' });
+    }
+    let text: string;
+    try {
+      text = await readBounded(res, MAX_UPSTREAM_BODY_BYTES);
+    } catch (err) {
+      throw new OAuthFailure(503, 'temporarily_unavailable', `upstream ${path} body unreadable: ${errorName(err)}`);
+    }
+    let json: Record<string, unknown> | undefined;
+    try {
+      const parsed: unknown = text === '' ? undefined : JSON.parse(text);
+      json = parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed) ? (parsed as Record<string, unknown>) : undefined;
+    } catch {
+      json = undefined;
+    }
+    return { status: res.status, json };
+  }
+
+  /** Maps an upstream 4xx to a fixed OAuth error (Cognito's own codes, or `invalid_request`). */
+  function upstreamError(up: Upstream, path: string): OAuthFailure {
+    const code = typeof up.json?.error === 'string' ? up.json.error : '';
+    const error: OAuthErrorCode = Object.prototype.hasOwnProperty.call(OAUTH_ERRORS, code) ? (code as OAuthErrorCode) : 'invalid_request';
+    const status = error === 'invalid_client' ? 401 : error === 'server_error' ? 502 : error === 'temporarily_unavailable' ? 503 : 400;
+    return new OAuthFailure(status, error, `upstream ${path} answered HTTP ${up.status} ${error}`, status === 401 ? INVALID_CLIENT_HEADERS : {});
+  }
+
+  // ------------------------------------------------------------------------------- helpers
+
+  async function isRevoked(claims: AccessTokenClaims): Promise<boolean> {
+    const [a, b] = await Promise.all([
+      revocation.isRevoked(claims.jti),
+      typeof claims.origin_jti === 'string' ? revocation.isRevoked(claims.origin_jti) : Promise.resolve(false),
+    ]);
+    return a || b;
+  }
+
+  /** The client the caller identifies as (Basic user or `client_id`), checked against the registry. */
+  function identifiedClient(auth: ClientAuth, form: Map<string, string>): string | undefined {
+    const bodyClient = form.get('client_id');
+    if (auth.kind === 'basic' && bodyClient !== undefined && bodyClient !== auth.clientId) {
+      throw new OAuthFailure(400, 'invalid_request', 'client_id differs from the Basic credentials');
+    }
+    if (auth.kind === 'basic' && form.has('client_secret')) throw new OAuthFailure(400, 'invalid_request', 'two client authentication methods');
+    const clientId = auth.kind === 'basic' ? auth.clientId : bodyClient;
+    if (clientId !== undefined && !registered.has(clientId)) {
+      throw new OAuthFailure(401, 'invalid_client', 'client is not registered', INVALID_CLIENT_HEADERS);
+    }
+    return clientId;
+  }
+
+  async function handle(event: APIGatewayProxyEvent, name: string, fn: () => Promise<APIGatewayProxyResult>): Promise<APIGatewayProxyResult> {
+    const cors = corsHeaders(event ?? ({} as APIGatewayProxyEvent));
+    try {
+      const result = await fn();
+      return { ...result, headers: { ...result.headers, ...cors } };
+    } catch (err) {
+      if (err instanceof OAuthFailure) {
+        safeLog('warn', `${name} refused`, { reason: err.reason, status: err.statusCode });
+        return oauthError(err.statusCode, err.error, { ...err.headers, ...cors });
+      }
+      safeLog('error', `${name} failed`, { error: errorName(err) });
+      return oauthError(500, 'server_error', cors);
+    }
+  }
+
+  function safeLog(level: 'info' | 'warn' | 'error', message: string, extra: Record<string, unknown>): void {
+    try {
+      logger[level](message, extra);
+    } catch {
+      // Logging never changes the outcome.
+    }
+  }
+
+  // ------------------------------------------------------------------------------- discovery
+
+  async function discovery(event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> {
+    if (event?.httpMethod !== undefined && event.httpMethod !== 'GET' && event.httpMethod !== 'HEAD') {
+      return oauthError(405, 'invalid_request', { Allow: 'GET' });
+    }
+    return {
+      statusCode: 200,
+      headers: {
+        'Content-Type': 'application/json;charset=UTF-8',
+        ...SECURITY_HEADERS,
+        'Cache-Control': 'public, max-age=3600',
+        'Access-Control-Allow-Origin': '*',
+      },
+      body: discoveryBody,
+    };
+  }
+
+  // ------------------------------------------------------------------------------- token
+
+  async function token(event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> {
+    return handle(event, 'token', async () => {
+      const form = parseForm(event, maxBodyBytes);
+      const auth = parseAuthorization(event);
+      if (auth.kind === 'bearer') throw new OAuthFailure(401, 'invalid_client', 'Bearer is not a client authentication', INVALID_CLIENT_HEADERS);
+      const clientId = identifiedClient(auth, form);
+      if (clientId === undefined) throw new OAuthFailure(401, 'invalid_client', 'no client identification', INVALID_CLIENT_HEADERS);
+      const authenticated = auth.kind === 'basic' || form.has('client_secret');
+
+      const grantType = form.get('grant_type');
+      switch (grantType) {
+        case undefined:
+          throw new OAuthFailure(400, 'invalid_request', 'grant_type missing');
+        case 'authorization_code': {
+          if (!form.has('code') || !form.has('redirect_uri')) throw new OAuthFailure(400, 'invalid_request', 'code or redirect_uri missing');
+          const verifierText = form.get('code_verifier');
+          if (verifierText === undefined) throw new OAuthFailure(400, 'invalid_request', 'PKCE code_verifier missing');
+          if (!CODE_VERIFIER.test(verifierText)) throw new OAuthFailure(400, 'invalid_request', 'malformed PKCE code_verifier');
+          break;
+        }
+        case 'refresh_token':
+          if (!form.has('refresh_token')) throw new OAuthFailure(400, 'invalid_request', 'refresh_token missing');
+          break;
+        case 'client_credentials':
+          if (!authenticated) throw new OAuthFailure(401, 'invalid_client', 'client_credentials without client authentication', INVALID_CLIENT_HEADERS);
+          if (!confidential.has(clientId)) throw new OAuthFailure(400, 'unauthorized_client', 'client_credentials for a non-confidential client');
+          break;
+        default:
+          throw new OAuthFailure(400, 'unsupported_grant_type', 'unsupported grant_type');
+      }
+
+      const upstreamForm = new URLSearchParams();
+      for (const [key, value] of form) if (FORM_PARAMS.has(key)) upstreamForm.set(key, value);
+      if (auth.kind !== 'basic') upstreamForm.set('client_id', clientId);
+      const up = await postUpstream('/oauth2/token', upstreamForm, auth.kind === 'basic' ? auth.header : undefined);
+      if (up.status !== 200) throw upstreamError(up, '/oauth2/token');
+
+      const body = up.json;
+      const accessToken = body?.access_token;
+      if (typeof accessToken !== 'string') throw new OAuthFailure(502, 'server_error', 'upstream token response without access_token');
+      let claims: AccessTokenClaims;
+      try {
+        claims = await verifier.verify(accessToken);
+      } catch (err) {
+        if (err instanceof TokenRejected && err.reason === 'JWKS unavailable') {
+          throw new OAuthFailure(503, 'temporarily_unavailable', 'JWKS unavailable');
+        }
+        throw new OAuthFailure(502, 'server_error', `issued access token failed verification: ${errorName(err)}`);
+      }
+      if (claims.client_id !== clientId) throw new OAuthFailure(502, 'server_error', 'issued access token is for another client');
+
+      const response: Record<string, unknown> = {
+        access_token: accessToken,
+        token_type: 'Bearer',
+        ...(typeof body?.expires_in === 'number' ? { expires_in: body.expires_in } : {}),
+        scope: typeof claims.scope === 'string' ? claims.scope : '',
+        ...(typeof body?.id_token === 'string' ? { id_token: body.id_token } : {}),
+        ...(typeof body?.refresh_token === 'string' ? { refresh_token: body.refresh_token } : {}),
+      };
+      const patient = wellFormed(claims.patient, FHIR_ID);
+      const encounter = wellFormed(claims.encounter, FHIR_ID);
+      const fhirUser = wellFormed(claims.fhirUser, REFERENCE);
+      if (patient !== undefined) response.patient = patient;
+      if (encounter !== undefined) response.encounter = encounter;
+      if (fhirUser !== undefined) response.fhirUser = fhirUser;
+      if (patient !== undefined) response.need_patient_banner = true;
+      safeLog('info', 'token issued', { clientId, grantType });
+      return jsonResponse(200, response);
+    });
+  }
+
+  // ------------------------------------------------------------------------------- introspect
+
+  /** Authenticates an introspection caller; returns its client id. */
+  async function introspectionCaller(auth: ClientAuth): Promise<string> {
+    if (auth.kind === 'bearer') {
+      let claims: AccessTokenClaims;
+      try {
+        claims = await verifier.verify(auth.token);
+      } catch (err) {
+        throw new OAuthFailure(401, 'invalid_client', `caller token rejected: ${errorName(err)}`, INVALID_CLIENT_HEADERS);
+      }
+      let revoked: boolean;
+      try {
+        revoked = await isRevoked(claims);
+      } catch (err) {
+        throw new OAuthFailure(503, 'temporarily_unavailable', `revocation store unavailable: ${errorName(err)}`, { 'Retry-After': '5' });
+      }
+      if (revoked) throw new OAuthFailure(401, 'invalid_client', 'caller token revoked', INVALID_CLIENT_HEADERS);
+      return claims.client_id;
+    }
+    if (auth.kind === 'basic') {
+      if (!registered.has(auth.clientId) || !confidential.has(auth.clientId)) {
+        throw new OAuthFailure(401, 'invalid_client', 'Basic credentials of a client that is not a registered confidential client', INVALID_CLIENT_HEADERS);
+      }
+      const key = createHash('sha256').update(auth.header).digest('base64url');
+      const cached = clientAuthCache.get(key);
+      if (cached !== undefined && cached > now()) return auth.clientId;
+      clientAuthCache.delete(key);
+      const up = await postUpstream('/oauth2/token', new URLSearchParams({ grant_type: 'client_credentials' }), auth.header);
+      if (up.status !== 200 || typeof up.json?.access_token !== 'string') {
+        throw new OAuthFailure(401, 'invalid_client', `Basic credentials not accepted upstream (HTTP ${up.status})`, INVALID_CLIENT_HEADERS);
+      }
+      let claims: AccessTokenClaims;
+      try {
+        claims = await verifier.verify(up.json.access_token);
+      } catch (err) {
+        throw new OAuthFailure(401, 'invalid_client', `client-credentials token rejected: ${errorName(err)}`, INVALID_CLIENT_HEADERS);
+      }
+      if (claims.client_id !== auth.clientId) throw new OAuthFailure(401, 'invalid_client', 'client-credentials token for another client', INVALID_CLIENT_HEADERS);
+      if (clientAuthCache.size >= CLIENT_AUTH_CACHE_MAX_ENTRIES) clientAuthCache.clear();
+      clientAuthCache.set(key, Math.min(now() + clientAuthCacheSeconds, claims.exp));
+      return auth.clientId;
+    }
+    throw new OAuthFailure(401, 'invalid_client', 'introspection without client authentication', INVALID_CLIENT_HEADERS);
+  }
+
+  async function introspect(event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> {
+    return handle(event, 'introspect', async () => {
+      const form = parseForm(event, maxBodyBytes);
+      const caller = await introspectionCaller(parseAuthorization(event));
+      const tokenText = form.get('token');
+      if (tokenText === undefined) throw new OAuthFailure(400, 'invalid_request', 'token missing');
+      const inactive = jsonResponse(200, { active: false });
+
+      if (!isCompactJws(tokenText)) return inactive; // refresh tokens are opaque; anything else is not ours
+      let claims: AccessTokenClaims;
+      try {
+        claims = await verifier.verify(tokenText);
+      } catch (err) {
+        safeLog('info', 'introspection: inactive token', { reason: errorName(err) });
+        return inactive;
+      }
+      if (claims.client_id !== caller && !introspectors.has(caller)) {
+        safeLog('warn', 'introspection: token of another client', { caller });
+        return inactive;
+      }
+      try {
+        if (await isRevoked(claims)) return inactive;
+      } catch (err) {
+        safeLog('error', 'introspection: revocation store unavailable', { error: errorName(err) });
+        return inactive; // fail closed
+      }
+      const patient = wellFormed(claims.patient, FHIR_ID);
+      const fhirUser = wellFormed(claims.fhirUser, REFERENCE);
+      return jsonResponse(200, {
+        active: true,
+        scope: typeof claims.scope === 'string' ? claims.scope : '',
+        client_id: claims.client_id,
+        token_type: 'Bearer',
+        exp: claims.exp,
+        ...(typeof claims.iat === 'number' ? { iat: claims.iat } : {}),
+        sub: claims.sub,
+        iss: claims.iss,
+        jti: claims.jti,
+        ...(patient !== undefined ? { patient } : {}),
+        ...(fhirUser !== undefined ? { fhirUser } : {}),
+      });
+    });
+  }
+
+  // ------------------------------------------------------------------------------- revoke
+
+  async function revoke(event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> {
+    return handle(event, 'revoke', async () => {
+      const form = parseForm(event, maxBodyBytes);
+      const auth = parseAuthorization(event);
+      if (auth.kind === 'bearer') throw new OAuthFailure(401, 'invalid_client', 'Bearer is not a client authentication', INVALID_CLIENT_HEADERS);
+      const clientId = identifiedClient(auth, form);
+      const tokenText = form.get('token');
+      if (tokenText === undefined) throw new OAuthFailure(400, 'invalid_request', 'token missing');
+      const ok: APIGatewayProxyResult = { statusCode: 200, headers: { ...SECURITY_HEADERS, ...NO_STORE }, body: '' };
+
+      if (isCompactJws(tokenText)) {
+        // An access (or ID) token, whatever the hint says: possession of a live access token is
+        // enough to end it (revocation only ever narrows access).
+        let claims: AccessTokenClaims;
+        try {
+          claims = await verifier.verify(tokenText);
+        } catch (err) {
+          if (err instanceof TokenRejected && err.reason === 'JWKS unavailable') {
+            throw new OAuthFailure(503, 'temporarily_unavailable', 'JWKS unavailable');
+          }
+          safeLog('info', 'revoke: nothing to revoke', { reason: errorName(err) });
+          return ok; // RFC 7009 §2.2: invalid or expired tokens are not an error
+        }
+        if (clientId !== undefined && claims.client_id !== clientId) {
+          throw new OAuthFailure(400, 'unauthorized_client', 'token was issued to another client');
+        }
+        try {
+          await revocation.revoke(claims.jti, claims.exp);
+          if (typeof claims.origin_jti === 'string') await revocation.revoke(claims.origin_jti, claims.exp);
+        } catch (err) {
+          throw new OAuthFailure(503, 'temporarily_unavailable', `revocation store unavailable: ${errorName(err)}`, { 'Retry-After': '5' });
+        }
+        safeLog('info', 'access token revoked', { clientId: claims.client_id });
+        return ok;
+      }
+
+      // A refresh token (opaque): Cognito revokes it and the tokens issued from it.
+      if (clientId === undefined) throw new OAuthFailure(400, 'invalid_request', 'client_id missing');
+      const upstreamForm = new URLSearchParams({ token: tokenText });
+      if (auth.kind !== 'basic') upstreamForm.set('client_id', clientId);
+      const secret = form.get('client_secret');
+      if (secret !== undefined) upstreamForm.set('client_secret', secret);
+      const up = await postUpstream('/oauth2/revoke', upstreamForm, auth.kind === 'basic' ? auth.header : undefined);
+      if (up.status === 200) return ok;
+      const failure = upstreamError(up, '/oauth2/revoke');
+      if (failure.error === 'invalid_client' || failure.statusCode >= 500) throw failure;
+      safeLog('info', 'revoke: upstream did not know the token', { status: up.status });
+      return ok; // unknown or already revoked token: 200 per RFC 7009
+    });
+  }
+
+  return { discovery, token, introspect, revoke };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Small helpers
+// ---------------------------------------------------------------------------------------------
+
+function wellFormed(value: unknown, pattern: RegExp): string | undefined {
+  return typeof value === 'string' && pattern.test(value) ? value : undefined;
+}
+
+async function readBounded(res: Response, max: number): Promise<string> {
+  if (Number(res.headers.get('content-length') ?? '0') > max) {
+    await res.body?.cancel().catch(() => undefined);
+    throw new Error('response too large');
+  }
+  if (!res.body) return '';
+  const reader = res.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.byteLength;
+    if (total > max) {
+      await reader.cancel().catch(() => undefined);
+      throw new Error('response too large');
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/** The error's class name and message, bounded; never a token. */
+function errorName(err: unknown): string {
+  if (err instanceof TokenRejected) return err.reason;
+  if (err instanceof Error) return `${err.name}: ${err.message}`.slice(0, 200);
+  return 'non-error thrown';
+}

@@ -1,0 +1,105 @@
+/**
+ * Lambda entry points of the SMART façade: wire the environment to {@link createFacade}, once per
+ * container. One function may serve all four routes (each route names its handler).
+ *
+ * Environment (set by the `SmartIdentity` construct):
+ * - `FHIR_BASE_URL`: public FHIR base, e.g. `https://fhir.example.org/r4`.
+ * - `AUTH_BASE_URL`: public base of the façade's OAuth routes, e.g. `https://fhir.example.org/auth`.
+ * - `COGNITO_DOMAIN_URL`: the managed-login domain, e.g. `https://auth.example.org`.
+ * - `USER_POOL_ID`: the Cognito user pool id.
+ * - `CLIENTS`: JSON object `{ "<clientId>": { "confidential": true|false, "introspection": true|false } }`;
+ *   its keys are the registered client ids (other fields, e.g. the authorizer's `tier`, are ignored).
+ * - `REVOCATION_TABLE`: DynamoDB table of revoked `jti`s (the authorizer's table).
+ * - `SCOPES_SUPPORTED` (optional): space-separated `scopes_supported` for discovery.
+ * - `ALLOWED_ORIGINS` (optional): space-separated browser origins allowed by CORS on the OAuth routes.
+ * - `UPSTREAM_TIMEOUT_MS` (optional): time allowed for one Cognito call (default 5000).
+ *
+ * A configuration error is logged at cold start and every request then gets a fixed
+ * `500 server_error` OAuth error (no internals).
+ */
+import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
+import { Logger } from '@aws-lambda-powertools/logger';
+import { DynamoRevocationStore } from '../shared/revocation';
+import { createFacade, SmartFacade } from './facade';
+
+const logger = new Logger({ serviceName: 'smart-facade' });
+
+function required(env: NodeJS.ProcessEnv, name: string): string {
+  const value = env[name];
+  if (!value) throw new Error(`${name} is not set`);
+  return value;
+}
+
+function list(value: string | undefined): string[] | undefined {
+  return value ? value.split(' ').filter((v) => v !== '') : undefined;
+}
+
+function parseClients(raw: string): { clientIds: string[]; confidential: string[]; introspection: string[] } {
+  const parsed: unknown = JSON.parse(raw);
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error('CLIENTS must be a JSON object');
+  const clientIds: string[] = [];
+  const confidential: string[] = [];
+  const introspection: string[] = [];
+  for (const [clientId, value] of Object.entries(parsed as Record<string, unknown>)) {
+    if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new Error(`CLIENTS.${clientId} must be an object`);
+    const v = value as Record<string, unknown>;
+    for (const flag of ['confidential', 'introspection']) {
+      if (v[flag] !== undefined && typeof v[flag] !== 'boolean') throw new Error(`CLIENTS.${clientId}.${flag} must be a boolean`);
+    }
+    clientIds.push(clientId);
+    if (v.confidential === true) confidential.push(clientId);
+    if (v.introspection === true) introspection.push(clientId);
+  }
+  return { clientIds, confidential, introspection };
+}
+
+function fromEnvironment(env: NodeJS.ProcessEnv): SmartFacade {
+  const clients = parseClients(required(env, 'CLIENTS'));
+  const timeout = env.UPSTREAM_TIMEOUT_MS ? Number(env.UPSTREAM_TIMEOUT_MS) : undefined;
+  if (timeout !== undefined && !(Number.isInteger(timeout) && timeout > 0)) throw new Error('UPSTREAM_TIMEOUT_MS must be a positive integer');
+  return createFacade({
+    fhirBaseUrl: required(env, 'FHIR_BASE_URL'),
+    authBaseUrl: required(env, 'AUTH_BASE_URL'),
+    cognitoDomainUrl: required(env, 'COGNITO_DOMAIN_URL'),
+    userPoolId: required(env, 'USER_POOL_ID'),
+    clientIds: clients.clientIds,
+    confidentialClientIds: clients.confidential,
+    introspectionClientIds: clients.introspection,
+    revocation: new DynamoRevocationStore({ tableName: required(env, 'REVOCATION_TABLE') }),
+    scopesSupported: list(env.SCOPES_SUPPORTED),
+    allowedOrigins: list(env.ALLOWED_ORIGINS),
+    upstreamTimeoutMs: timeout,
+    logger,
+  });
+}
+
+let facade: SmartFacade | undefined;
+try {
+  facade = fromEnvironment(process.env);
+} catch (err) {
+  logger.error('SMART façade configuration is invalid; every request will fail', {
+    error: err instanceof Error ? err.message : 'unknown',
+  });
+}
+
+const misconfigured: APIGatewayProxyResult = {
+  statusCode: 500,
+  headers: { 'Content-Type': 'application/json;charset=UTF-8', 'Cache-Control': 'no-store', Pragma: 'no-cache' },
+  body: JSON.stringify({ error: 'server_error', error_description: 'The authorization server encountered an unexpected condition.' }),
+};
+
+export async function discovery(event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> {
+  return facade ? facade.discovery(event) : misconfigured;
+}
+
+export async function token(event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> {
+  return facade ? facade.token(event) : misconfigured;
+}
+
+export async function introspect(event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> {
+  return facade ? facade.introspect(event) : misconfigured;
+}
+
+export async function revoke(event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> {
+  return facade ? facade.revoke(event) : misconfigured;
+}

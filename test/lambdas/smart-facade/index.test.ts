@@ -1,0 +1,56 @@
+import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
+
+type Handler = (event: APIGatewayProxyEvent) => Promise<APIGatewayProxyResult>;
+type Module = Record<'discovery' | 'token' | 'introspect' | 'revoke', Handler>;
+
+const ENV = {
+  FHIR_BASE_URL: 'https://fhir.example.org/r4',
+  AUTH_BASE_URL: 'https://fhir.example.org/auth',
+  COGNITO_DOMAIN_URL: 'https://auth.example.org',
+  USER_POOL_ID: 'us-east-1_Pool1234',
+  CLIENTS: JSON.stringify({ client1: { confidential: false, tier: 'low' }, client2: { confidential: true, introspection: true } }),
+  REVOCATION_TABLE: 'revocations',
+  SCOPES_SUPPORTED: 'openid fhirUser patient/Observation.rs',
+};
+
+/** Loads a fresh copy of the module with `env`. */
+function load(env: Record<string, string | undefined>): Module {
+  const saved = { ...process.env };
+  Object.assign(process.env, { POWERTOOLS_LOG_LEVEL: 'SILENT' }, env);
+  for (const [k, v] of Object.entries(env)) if (v === undefined) delete process.env[k];
+  let mod: Module | undefined;
+  try {
+    jest.isolateModules(() => {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      mod = require('../../../lambdas/smart-facade/index') as Module;
+    });
+  } finally {
+    process.env = saved;
+  }
+  if (!mod) throw new Error('module not loaded');
+  return mod;
+}
+
+const GET = { httpMethod: 'GET', headers: {}, multiValueHeaders: {}, body: null } as unknown as APIGatewayProxyEvent;
+
+describe('smart-facade handler wiring', () => {
+  it('reads the environment into the discovery document', async () => {
+    const res = await load(ENV).discovery(GET);
+    expect(res.statusCode).toBe(200);
+    expect(JSON.parse(res.body)).toMatchObject({
+      authorization_endpoint: 'https://auth.example.org/oauth2/authorize',
+      token_endpoint: 'https://fhir.example.org/auth/token',
+      scopes_supported: ['openid', 'fhirUser', 'patient/Observation.rs'],
+    });
+  });
+
+  it('answers a fixed server_error on every route when misconfigured', async () => {
+    const mod = load({ ...ENV, REVOCATION_TABLE: undefined });
+    for (const route of ['discovery', 'token', 'introspect', 'revoke'] as const) {
+      const res = await mod[route](GET);
+      expect(res.statusCode).toBe(500);
+      expect(JSON.parse(res.body)).toEqual({ error: 'server_error', error_description: expect.any(String) });
+      expect(res.body).not.toContain('REVOCATION_TABLE');
+    }
+  });
+});
