@@ -103,3 +103,26 @@ export async function introspect(event: APIGatewayProxyEvent): Promise<APIGatewa
 export async function revoke(event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> {
   return facade ? facade.revoke(event) : misconfigured;
 }
+
+/** The API Gateway routes the façade serves, by `METHOD resource`. */
+const ROUTES: Record<string, (event: APIGatewayProxyEvent) => Promise<APIGatewayProxyResult>> = {
+  'GET /r4/.well-known/smart-configuration': discovery,
+  'POST /auth/token': token,
+  'POST /auth/introspect': introspect,
+  'POST /auth/revoke': revoke,
+};
+
+const notFound: APIGatewayProxyResult = {
+  statusCode: 404,
+  headers: { 'Content-Type': 'application/json;charset=UTF-8', 'Cache-Control': 'no-store' },
+  body: JSON.stringify({ error: 'invalid_request', error_description: 'Unknown endpoint.' }),
+};
+
+/**
+ * One function for the four routes: dispatches on the API Gateway resource template and method
+ * (never on the raw path), so only the routes above reach the façade.
+ */
+export async function router(event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> {
+  const route = ROUTES[`${event?.httpMethod ?? ''} ${event?.resource ?? ''}`];
+  return route ? route(event) : notFound;
+}

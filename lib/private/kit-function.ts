@@ -25,6 +25,13 @@ export interface KitFunctionProps {
   readonly logsKey: kms.IKey;
   /** @default logs.RetentionDays.SIX_YEARS */
   readonly logRetention?: logs.RetentionDays;
+  /**
+   * Log to this (CMK-encrypted, six-year) log group instead of a new one: the FHIR proxy logs to
+   * the AuditEvent log group.
+   *
+   * @default - a new log group
+   */
+  readonly logGroup?: logs.LogGroup;
   /** @default - none */
   readonly environment?: Record<string, string>;
   /** @default Duration.seconds(10) */
@@ -73,11 +80,13 @@ export class KitFunction extends Construct implements iam.IGrantable {
 
   constructor(scope: Construct, id: string, props: KitFunctionProps) {
     super(scope, id);
-    this.logGroup = createAuditLogGroup(this, 'LogGroup', {
-      encryptionKey: props.logsKey,
-      retention: props.logRetention ?? logs.RetentionDays.SIX_YEARS,
-      owner: `KitFunction ${id}`,
-    });
+    this.logGroup =
+      props.logGroup ??
+      createAuditLogGroup(this, 'LogGroup', {
+        encryptionKey: props.logsKey,
+        retention: props.logRetention ?? logs.RetentionDays.SIX_YEARS,
+        owner: `KitFunction ${id}`,
+      });
     this.role = new KitRole(this, 'Role', { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'), description: props.description });
     this.role.addToPrincipalPolicy(
       new iam.PolicyStatement({

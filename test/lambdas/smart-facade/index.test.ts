@@ -54,3 +54,12 @@ describe('smart-facade handler wiring', () => {
     }
   });
 });
+
+describe('router', () => {
+  test('unknown resource templates get a 404 OAuth error without reaching the façade', async () => {
+    const { router } = await import('../../../lambdas/smart-facade/index');
+    const res = await router({ httpMethod: 'GET', resource: '/auth/token' } as never);
+    expect(res.statusCode).toBe(404);
+    expect(JSON.parse(res.body).error).toBe('invalid_request');
+  });
+});
