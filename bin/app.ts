@@ -4,8 +4,9 @@
  * `zeroTrustFhir` (or `-c zeroTrustFhir='{"environment":"staging"}'`). Env-agnostic: no account,
  * region or lookup is needed to synthesize.
  */
-import { App } from 'aws-cdk-lib';
+import { App, Duration } from 'aws-cdk-lib';
 import { parseZeroTrustFhirConfig, ZeroTrustFhirStack } from '../lib';
+import { recordComplianceEvidence } from '../lib/report/evidence';
 import { applyCompliancePacks } from '../policies';
 
 export interface BuildAppOptions {
@@ -21,9 +22,13 @@ export function buildApp(app: App = new App(), options: BuildAppOptions = {}): {
     logRetention: config.logRetentionDays,
     auditBucketRetentionDays: config.auditBucketRetentionDays,
     alarmEmail: config.alarmEmail,
+    corsAllowedOrigins: config.corsAllowedOrigins,
+    customDomain: config.domainName && config.certificateArn ? { domainName: config.domainName, certificateArn: config.certificateArn } : undefined,
+    authorizerCacheTtl: Duration.seconds(config.authorizerCacheTtlSeconds),
     description: `zero-trust-fhir reference platform (${config.environment})`,
   });
   if (options.withCompliancePacks ?? true) applyCompliancePacks(app);
+  if (options.withCompliancePacks ?? true) recordComplianceEvidence(app);
   return { app, stack };
 }
 

@@ -32,6 +32,14 @@ export interface ZeroTrustFhirConfig {
   readonly auditBucketRetentionDays: number;
   /** Optional e-mail address subscribed to the security alarm topic. */
   readonly alarmEmail?: string;
+  /** Custom domain of the API (with `certificateArn`); required in production. */
+  readonly domainName?: string;
+  /** ACM certificate for `domainName`, in the stack's region. */
+  readonly certificateArn?: string;
+  /** Browser origins allowed by CORS; required (possibly empty) in production. */
+  readonly corsAllowedOrigins?: readonly string[];
+  /** Authorizer cache TTL in seconds (0-300): also the longest a revoked token keeps working. */
+  readonly authorizerCacheTtlSeconds: number;
 }
 
 /** A configuration error that names the key at fault and what it accepts. */
@@ -42,7 +50,18 @@ export class ConfigError extends Error {
   }
 }
 
-const KNOWN_KEYS = ['stackName', 'environment', 'maxAzs', 'logRetentionDays', 'auditBucketRetentionDays', 'alarmEmail'];
+const KNOWN_KEYS = [
+  'stackName',
+  'environment',
+  'maxAzs',
+  'logRetentionDays',
+  'auditBucketRetentionDays',
+  'alarmEmail',
+  'domainName',
+  'certificateArn',
+  'corsAllowedOrigins',
+  'authorizerCacheTtlSeconds',
+];
 
 const DEFAULTS = {
   stackName: 'ZeroTrustFhir',
@@ -118,6 +137,37 @@ export function parseZeroTrustFhirConfig(raw: unknown): ZeroTrustFhirConfig {
     alarmEmail = input.alarmEmail;
   }
 
+  let domainName: string | undefined;
+  let certificateArn: string | undefined;
+  if (input.domainName !== undefined || input.certificateArn !== undefined) {
+    if (typeof input.domainName !== 'string' || !/^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/.test(input.domainName)) {
+      throw new ConfigError('domainName', `got ${describe(input.domainName)}`, 'a lowercase DNS name such as fhir.example.org, given together with certificateArn');
+    }
+    if (typeof input.certificateArn !== 'string' || !/^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate\/[A-Za-z0-9-]+$/.test(input.certificateArn)) {
+      throw new ConfigError('certificateArn', `got ${describe(input.certificateArn)}`, 'an ACM certificate ARN (arn:aws:acm:<region>:<account>:certificate/<id>), given together with domainName');
+    }
+    domainName = input.domainName;
+    certificateArn = input.certificateArn;
+  }
+  if (environment === 'production' && !domainName) {
+    throw new ConfigError('domainName', 'is required in production (the execute-api endpoint is disabled there)', 'a DNS name with certificateArn');
+  }
+
+  let corsAllowedOrigins: string[] | undefined;
+  if (input.corsAllowedOrigins !== undefined) {
+    if (!Array.isArray(input.corsAllowedOrigins) || input.corsAllowedOrigins.some((o) => typeof o !== 'string' || !/^https:\/\/[a-z0-9.-]+(:\d{1,5})?$/.test(o))) {
+      throw new ConfigError('corsAllowedOrigins', `got ${describe(input.corsAllowedOrigins)}`, 'a list of exact https origins such as ["https://portal.example.org"]; "*" is never allowed');
+    }
+    corsAllowedOrigins = input.corsAllowedOrigins as string[];
+  } else if (environment === 'production') {
+    throw new ConfigError('corsAllowedOrigins', 'is required in production', 'a list of exact https origins, or [] for no browser access');
+  }
+
+  const authorizerCacheTtlSeconds = wholeNumber('authorizerCacheTtlSeconds', input.authorizerCacheTtlSeconds ?? 60, 'a whole number of seconds from 0 to 300');
+  if (authorizerCacheTtlSeconds < 0 || authorizerCacheTtlSeconds > 300) {
+    throw new ConfigError('authorizerCacheTtlSeconds', `got ${authorizerCacheTtlSeconds}`, 'a whole number of seconds from 0 to 300');
+  }
+
   return {
     stackName,
     environment: environment as DeploymentEnvironment,
@@ -125,6 +175,10 @@ export function parseZeroTrustFhirConfig(raw: unknown): ZeroTrustFhirConfig {
     logRetentionDays: logRetentionDays as logs.RetentionDays,
     auditBucketRetentionDays,
     alarmEmail,
+    domainName,
+    certificateArn,
+    corsAllowedOrigins,
+    authorizerCacheTtlSeconds,
   };
 }
 

@@ -4,4 +4,8 @@ export * from './segmented-network';
 export * from './fhir-datastore';
 export * from './healthlake-actions';
 export * from './audit-trail';
+export * from './smart-identity';
+export * from './smart-app-registry';
+export * from './fhir-gateway';
+export * from './fhir-firewall';
 export * from './zero-trust-fhir-stack';

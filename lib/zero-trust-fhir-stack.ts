@@ -1,13 +1,19 @@
-import { Stack, StackProps } from 'aws-cdk-lib';
+import { Duration, Stack, StackProps } from 'aws-cdk-lib';
+import * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { setDeploymentEnvironment } from '../policies/environment';
 import { AuditTrail } from './audit-trail';
 import { DEPLOYMENT_ENVIRONMENTS, DeploymentEnvironment, MIN_RETENTION_DAYS } from './config';
+import { RegisteredApp, loadAppRegistry } from '../policies/app-registry';
 import { FhirDatastore } from './fhir-datastore';
+import { FhirFirewall, FhirFirewallProps } from './fhir-firewall';
+import { FhirGateway } from './fhir-gateway';
 import { FhirKeys } from './fhir-keys';
 import { applyAcknowledgements, referenceStackAcknowledgements } from './private/acknowledgements';
 import { SegmentedNetwork } from './segmented-network';
+import { SmartAppRegistry } from './smart-app-registry';
+import { SmartIdentity } from './smart-identity';
 
 /**
  * Context key that, set to `true`, leaves the reference stack's acknowledgements out. It can
@@ -50,12 +56,57 @@ export interface ZeroTrustFhirStackProps extends StackProps {
    * @default - none
    */
   readonly alarmEmail?: string;
+
+  /**
+   * The registered third-party apps.
+   *
+   * @default - `loadAppRegistry()`: `policies/apps.json`, validated against its schema
+   */
+  readonly apps?: readonly RegisteredApp[];
+
+  /**
+   * Custom domain of the API: a DNS name and the ARN of its ACM certificate (imported by ARN, no
+   * lookup). Required in production. Use `FhirGateway` directly to pass an `ICertificate`,
+   * a TLS 1.3 policy or mutual TLS.
+   *
+   * @default - none: the execute-api URL (sandbox and staging only)
+   */
+  readonly customDomain?: { readonly domainName: string; readonly certificateArn: string };
+
+  /**
+   * Browser origins allowed by CORS. Never `*`; required (possibly empty) in production.
+   *
+   * @default - no CORS
+   */
+  readonly corsAllowedOrigins?: readonly string[];
+
+  /**
+   * Authorizer cache TTL: also the longest a revoked access token keeps working. At most 300 s.
+   *
+   * @default Duration.seconds(60)
+   */
+  readonly authorizerCacheTtl?: Duration;
+
+  /**
+   * Security labels each Cognito group is cleared for.
+   *
+   * @default - none
+   */
+  readonly groupLabels?: Readonly<Record<string, readonly string[]>>;
+
+  /**
+   * Web ACL settings (rate limit, body size, allow-lists, anonymous IPs, drift remediation).
+   *
+   * @default - the FhirFirewall defaults
+   */
+  readonly firewall?: Omit<FhirFirewallProps, 'keys' | 'stage' | 'alarmTopic' | 'environment' | 'logRetention'>;
 }
 
 /**
- * The reference zero-trust FHIR platform: keys, the isolated network, the HealthLake datastore
- * and the audit trail (identity, gateway, firewall and the FHIR proxy are added by their own
- * constructs). Env-agnostic: it synthesizes without an AWS account or any context lookup.
+ * The reference zero-trust FHIR platform: keys, the isolated network, the HealthLake datastore,
+ * the audit trail, Cognito as the SMART authorization server with the registered apps, the API
+ * (authorizer, SMART façade, FHIR proxy) and the web ACL with its drift guard. Env-agnostic: it
+ * synthesizes without an AWS account or any context lookup.
  */
 export class ZeroTrustFhirStack extends Stack {
   /** The deployment stage (`props.environment`). */
@@ -64,6 +115,10 @@ export class ZeroTrustFhirStack extends Stack {
   public readonly network: SegmentedNetwork;
   public readonly datastore: FhirDatastore;
   public readonly audit: AuditTrail;
+  public readonly identity: SmartIdentity;
+  public readonly registry: SmartAppRegistry;
+  public readonly gateway: FhirGateway;
+  public readonly firewall: FhirFirewall;
 
   constructor(scope: Construct, id: string, props: ZeroTrustFhirStackProps) {
     // `environment` here is the deployment stage; StackProps' own `environment` (an
@@ -87,6 +142,42 @@ export class ZeroTrustFhirStack extends Stack {
       logRetention,
       bucketRetentionDays: props.auditBucketRetentionDays ?? MIN_RETENTION_DAYS,
       alarmEmail: props.alarmEmail,
+    });
+    const apps = props.apps ?? loadAppRegistry();
+    this.identity = new SmartIdentity(this, 'Identity', {
+      keys: this.keys,
+      network: this.network,
+      environment,
+      apps,
+      groupLabels: props.groupLabels,
+      logRetention,
+    });
+    this.registry = new SmartAppRegistry(this, 'Apps', { identity: this.identity, apps });
+    this.gateway = new FhirGateway(this, 'Gateway', {
+      keys: this.keys,
+      network: this.network,
+      datastore: this.datastore,
+      audit: this.audit,
+      identity: this.identity,
+      registry: this.registry,
+      environment,
+      customDomain: props.customDomain
+        ? {
+            domainName: props.customDomain.domainName,
+            certificate: acm.Certificate.fromCertificateArn(this, 'Certificate', props.customDomain.certificateArn),
+          }
+        : undefined,
+      corsAllowedOrigins: props.corsAllowedOrigins,
+      authorizerCacheTtl: props.authorizerCacheTtl,
+      logRetention,
+    });
+    this.firewall = new FhirFirewall(this, 'Firewall', {
+      ...(props.firewall ?? {}),
+      keys: this.keys,
+      stage: this.gateway.stage,
+      alarmTopic: this.audit.alarmTopic,
+      environment,
+      logRetention,
     });
 
     // The reference stack's acknowledged findings (see lib/private/acknowledgements.ts). The

@@ -9,6 +9,7 @@
  * @see https://www.ecfr.gov/current/title-45/subtitle-A/subchapter-C/part-164/subpart-C
  */
 export const HIPAA_CITATIONS = {
+  '164.308(a)(1)(ii)(A)': 'Security management process: risk analysis',
   '164.308(a)(1)(ii)(B)': 'Security management process: risk management',
   '164.308(a)(1)(ii)(D)': 'Security management process: information system activity review',
   '164.308(a)(3)(i)': 'Workforce security',
@@ -22,6 +23,7 @@ export const HIPAA_CITATIONS = {
   '164.308(a)(6)(ii)': 'Security incident procedures: response and reporting',
   '164.308(a)(7)(i)': 'Contingency plan',
   '164.308(a)(7)(ii)(A)': 'Contingency plan: data backup plan',
+  '164.308(a)(8)': 'Evaluation',
   '164.308(b)(1)': 'Business associate contracts and other arrangements',
   '164.312(a)(1)': 'Access control',
   '164.312(a)(2)(i)': 'Access control: unique user identification',
@@ -34,6 +36,7 @@ export const HIPAA_CITATIONS = {
   '164.312(e)(1)': 'Transmission security',
   '164.312(e)(2)(i)': 'Transmission security: integrity controls',
   '164.312(e)(2)(ii)': 'Transmission security: encryption',
+  '164.314(a)(1)': 'Organizational requirements: business associate contracts or other arrangements',
   '164.316(b)(2)(i)': 'Documentation: time limit (retain for six years)',
 } as const;
 

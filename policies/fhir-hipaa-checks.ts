@@ -21,6 +21,13 @@ export interface FhirHipaaRule {
   readonly citations: readonly HipaaCitationId[];
   /** In a `production` stack an acknowledgement of this rule fails the synth. */
   readonly nonWaivableInProduction?: boolean;
+  /**
+   * Per-resource detail of a finding (`finding` is the granular id, `undefined` for the plain
+   * rule id), put in front of the message: each violating resource then gets its own violation
+   * naming, e.g., the registered app and its dates. Returning `undefined` keeps the shared message.
+   * @default - one message per finding, shared by every resource it reports
+   */
+  readonly detail?: (node: CfnResource, finding: string | undefined) => string | undefined;
 }
 
 const E = NagMessageLevel.ERROR;
@@ -219,6 +226,14 @@ export const FHIR_HIPAA_RULES: readonly FhirHipaaRule[] = [
     explanation: 'A type wildcard grants types the app was not reviewed for, including sensitive ones added later.',
     citations: ['164.308(a)(4)(i)', '164.308(a)(4)(ii)(B)', '164.312(a)(1)'],
   },
+  {
+    rule: cognito.CognitoClientAppAssessment,
+    level: E,
+    cause: 'The Cognito app client belongs to a registered app whose security assessment has expired, or that holds `patient/` or `user/` scopes without a business associate agreement: reassess the app and update `securityAssessment.expires`, or add `baa.reference`, in its `policies/apps.json` entry (SmartAppRegistry marks each client with `markRegisteredApp`); until then the client cannot go live unless a reviewer acknowledges the finding with a reason.',
+    explanation: 'A third-party app may receive PHI only as a business associate under a signed agreement, and only while the risk analysis of it is current; an app past its reassessment date, or without a BAA, must not reach patient data unreviewed.',
+    citations: ['164.308(a)(1)(ii)(A)', '164.308(a)(1)(ii)(B)', '164.308(a)(8)', '164.308(b)(1)', '164.314(a)(1)'],
+    detail: cognito.describeCognitoClientAppAssessment,
+  },
   // KMS
   {
     rule: kms.KMSKeyRotation,
@@ -336,7 +351,7 @@ export class FhirHipaaChecks extends NagPack {
   }
 
   public override validateScope(scope: IConstruct): PolicyValidationPluginReport {
-    const report = withCfnCache(() => super.validateScope(scope));
+    const report = withCfnCache(() => withDetails(super.validateScope(scope), scope));
     const refused = refusedAcknowledgements(scope);
     if (refused.length === 0) return report;
     return { ...report, success: false, violations: [...report.violations, ...refused] };
@@ -353,6 +368,40 @@ export class FhirHipaaChecks extends NagPack {
       });
     }
   }
+}
+
+/** `FHIR.HIPAA-X` → the granular finding of a violation named `FHIR.HIPAA-X[finding]`, `undefined` for the plain id. */
+function findingOf(ruleName: string, ruleId: string): string | undefined {
+  return ruleName.startsWith(`${ruleId}[`) && ruleName.endsWith(']') ? ruleName.slice(ruleId.length + 1, -1) : undefined;
+}
+
+/** Splits the violations of rules with a {@link FhirHipaaRule.detail} into one per resource, each with its detail. */
+function withDetails(report: PolicyValidationPluginReport, scope: IConstruct): PolicyValidationPluginReport {
+  const detailed = FHIR_HIPAA_RULES.filter((r) => r.detail !== undefined);
+  let nodes: Map<string, CfnResource> | undefined;
+  let changed = false;
+  const violations: PolicyViolation[] = [];
+  for (const violation of report.violations) {
+    const rule = detailed.find((r) => violation.ruleName === fhirHipaaRuleId(r) || findingOf(violation.ruleName, fhirHipaaRuleId(r)) !== undefined);
+    if (!rule?.detail) {
+      violations.push(violation);
+      continue;
+    }
+    changed = true;
+    nodes ??= new Map(scope.node.findAll().filter(CfnResource.isCfnResource).map((c) => [c.node.path, c] as const));
+    const finding = findingOf(violation.ruleName, fhirHipaaRuleId(rule));
+    for (const resource of violation.violatingResources) {
+      const node = nodes.get(resource.constructPath ?? '');
+      let detail: string | undefined;
+      try {
+        detail = node ? rule.detail(node, finding) : undefined;
+      } catch {
+        detail = undefined; // the shared message still stands
+      }
+      violations.push({ ...violation, description: detail ? `${detail} ${violation.description}` : violation.description, violatingResources: [resource] });
+    }
+  }
+  return changed ? { ...report, violations } : report;
 }
 
 /** An acknowledgement recorded on a construct: the rule id it names (prefix and `[finding]` removed) and the raw key. */

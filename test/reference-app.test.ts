@@ -58,7 +58,15 @@ describe('reference app: deployment environment', () => {
 
 describe('reference app in production', () => {
   test('passes every pack with production rules on (COMPLIANCE object lock, non-waivable rules)', () => {
-    const prod = buildApp(createTestApp({ context: { zeroTrustFhir: { environment: 'production', stackName: 'FhirProd' } } }));
+    const prod = buildApp(createTestApp({ context: {
+        zeroTrustFhir: {
+          environment: 'production',
+          stackName: 'FhirProd',
+          domainName: 'fhir.example.org',
+          certificateArn: 'arn:aws:acm:us-east-1:111122223333:certificate/0b9e8f3a-1c2d-4e5f-8a9b-0c1d2e3f4a5b',
+          corsAllowedOrigins: ['https://portal.example.org'],
+        },
+      }, }));
     expect(deploymentEnvironmentOf(prod.stack)).toBe('production');
     for (const pack of createCompliancePacks()) {
       expect({ pack: pack.readPackName, violations: pack.validateScope(prod.stack).violations.map((v) => v.ruleName) }).toEqual({ pack: pack.readPackName, violations: [] });

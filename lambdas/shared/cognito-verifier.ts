@@ -1,14 +1,24 @@
 /**
- * Verifies Cognito access tokens with aws-jwt-verify, the way the SMART authorizer does: RS256
- * only (checked on the header before any key is touched, and on the key), `kid` required, no
- * `crit`, signature by the pool's JWKS, `iss`, `token_use=access`, `client_id` among the
- * registered clients, `exp` required, `iat` not in the future, `sub` and `jti` present.
+ * The one Cognito access-token verifier, used by the SMART authorizer and the SMART façade
+ * (token, introspection, revocation).
  *
- * Used by the SMART façade (token, introspection, revocation). The authorizer has the same checks
- * inline (`lambdas/smart-authorizer/authorizer.ts`); it can move onto this module.
+ * Checks, in order, each failing with a {@link TokenRejected} whose reason is safe to log: token
+ * length and compact-JWS shape; header `alg` is RS256 (anything else, including `none` and
+ * `HS256`, is refused before any key is touched), `kid` present, no `crit`; then aws-jwt-verify's
+ * `CognitoJwtVerifier` checks the signature against the pool's JWKS by `kid` (the key must be
+ * RSA), `iss`, `token_use=access`, `client_id` among the registered clients, `exp`, `nbf`; then
+ * `exp` required, `iat` not in the future, `sub` and `jti` present, `origin_jti` and `scope`
+ * well-formed when present.
  *
- * JWKS: preloaded (`jwks`, tests and offline runs: never fetched), or fetched from the pool with
- * a hard timeout, no redirects, a size cap, once per container and again when a new `kid` appears.
+ * JWKS: preloaded (`jwks`, tests and offline runs: never fetched), or fetched from the pool with a
+ * hard timeout, no redirects, a size cap, once per container (at creation with `hydrateOnCreate`,
+ * else on the first token) and again when a token names a `kid` the cached JWKS lacks (rotation).
+ *
+ * The warm path is synchronous (`verifySync` with the cached keys) and decodes each token's
+ * header at most once per distinct header: a header segment that has led to a verified token is
+ * remembered (a handful per pool, one per signing key), so later tokens signed with the same key
+ * skip re-decoding it. The decision is a pure function of the segment's text, so this skips no
+ * check.
  */
 import { CognitoJwtVerifier } from 'aws-jwt-verify';
 import { JwksNotAvailableInCacheError, KidNotFoundInJwksError } from 'aws-jwt-verify/error';
@@ -26,6 +36,8 @@ export const DEFAULT_JWKS_TIMEOUT_MS = 1500;
 const MAX_JWKS_BYTES = 64 * 1024;
 /** How far in the future an `iat` may lie (clock skew), in seconds. */
 const MAX_IAT_SKEW_SECONDS = 300;
+/** At most this many verified header segments are remembered (a pool has 2 signing keys). */
+const MAX_REMEMBERED_HEADERS = 16;
 
 const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
 const USER_POOL_ID = /^([a-z]{2}-(?:gov-)?[a-z]+-\d)_[A-Za-z0-9]+$/;
@@ -53,12 +65,24 @@ export interface CognitoVerifierOptions {
   readonly jwks?: object;
   /** Where to fetch the JWKS (`https:`, or `http:` on loopback). @default - the pool's JWKS URL */
   readonly jwksUri?: string;
-  /** @default DEFAULT_JWKS_TIMEOUT_MS */
+  /** Time allowed for one JWKS fetch, in ms; must be positive. @default DEFAULT_JWKS_TIMEOUT_MS */
   readonly jwksTimeoutMs?: number;
-  /** @default DEFAULT_MAX_TOKEN_LENGTH */
+  /** Longest token accepted, in characters; must be positive. @default DEFAULT_MAX_TOKEN_LENGTH */
   readonly maxTokenLength?: number;
   /** The fetch used for the JWKS. @default globalThis.fetch */
   readonly fetch?: typeof fetch;
+  /**
+   * Start fetching the JWKS when the verifier is created (at cold start) rather than on the first
+   * token. Ignored when `jwks` is given.
+   * @default false
+   */
+  readonly hydrateOnCreate?: boolean;
+  /**
+   * Told about every failed JWKS fetch (tokens are then rejected with `JWKS unavailable` and the
+   * next token retries). Must not throw; its errors are ignored.
+   * @default - failures are only visible as `JWKS unavailable` rejections
+   */
+  readonly onJwksError?: (error: unknown) => void;
 }
 
 export interface CognitoAccessTokenVerifier {
@@ -76,8 +100,8 @@ export class TokenRejected extends Error {
 
 /** The region of a user pool id (`us-east-1_AbC` → `us-east-1`). */
 export function userPoolRegion(userPoolId: string): string {
-  const m = USER_POOL_ID.exec(userPoolId);
-  if (!m) throw new Error(`not a Cognito user pool id: ${JSON.stringify(userPoolId).slice(0, 80)}`);
+  const m = typeof userPoolId === 'string' ? USER_POOL_ID.exec(userPoolId) : null;
+  if (!m) throw new Error(`not a Cognito user pool id: ${JSON.stringify(userPoolId ?? null).slice(0, 80)}`);
   return m[1];
 }
 
@@ -101,6 +125,16 @@ export function isLoopbackHost(hostname: string): boolean {
   return hostname === 'localhost' || hostname === '127.0.0.1' || hostname === '[::1]';
 }
 
+/** The error's class name and message, bounded; safe to log (aws-jwt-verify never puts the token in a message). */
+export function describeError(err: unknown): string {
+  if (err instanceof TokenRejected) return err.reason;
+  if (err instanceof Error) {
+    const name = err.name !== 'Error' ? err.name : (err.constructor?.name ?? 'Error');
+    return `${name}: ${err.message}`.slice(0, 300);
+  }
+  return 'non-error thrown';
+}
+
 function decodeSegment(segment: string): Record<string, unknown> | undefined {
   try {
     const json: unknown = JSON.parse(Buffer.from(segment, 'base64url').toString('utf8'));
@@ -110,6 +144,35 @@ function decodeSegment(segment: string): Record<string, unknown> | undefined {
   }
 }
 
+/** Refuses a header that is not `alg: RS256` with a `kid` and without `crit`. */
+function checkHeader(segment: string): void {
+  const header = decodeSegment(segment);
+  if (!header) throw new TokenRejected('malformed token header');
+  if (header.alg !== ACCEPTED_ALG) throw new TokenRejected('signature algorithm is not RS256');
+  if (typeof header.kid !== 'string' || header.kid === '') throw new TokenRejected('token header has no kid');
+  if (header.crit !== undefined) throw new TokenRejected('token header has crit');
+}
+
+/** The claims checks beyond aws-jwt-verify's, on a payload whose signature has been verified. */
+function checkClaims(payload: Record<string, unknown>, clientIds: ReadonlySet<string>): AccessTokenClaims {
+  if (typeof payload.exp !== 'number') throw new TokenRejected('token has no exp');
+  if (typeof payload.iat === 'number' && payload.iat > Date.now() / 1000 + MAX_IAT_SKEW_SECONDS) {
+    throw new TokenRejected('token iat is in the future');
+  }
+  if (typeof payload.sub !== 'string' || payload.sub === '') throw new TokenRejected('token has no sub');
+  if (typeof payload.client_id !== 'string' || !clientIds.has(payload.client_id)) throw new TokenRejected('unknown client_id');
+  if (typeof payload.jti !== 'string' || payload.jti === '') throw new TokenRejected('token has no jti');
+  const originJti = payload.origin_jti;
+  if (originJti !== undefined && (typeof originJti !== 'string' || originJti === '')) throw new TokenRejected('malformed origin_jti');
+  if (payload.scope !== undefined && typeof payload.scope !== 'string') throw new TokenRejected('malformed scope claim');
+  return payload as AccessTokenClaims;
+}
+
+/**
+ * Fetches the JWKS with a hard timeout (connect + response + body), no redirects, size-capped.
+ * Concurrent fetches of one URL share one request (the verifier hydrates both Cognito issuer
+ * formats, which `overrideUri` maps onto the same URL).
+ */
 class TimedJwksFetcher implements Fetcher {
   private readonly inFlight = new Map<string, Promise<ArrayBuffer>>();
 
@@ -145,29 +208,38 @@ class TimedJwksFetcher implements Fetcher {
   }
 }
 
+/** Used when keys are preloaded: never goes to the network. */
 class NoFetcher implements Fetcher {
   public async fetch(): Promise<ArrayBuffer> {
     throw new Error('JWKS fetching is disabled: keys were preloaded');
   }
 }
 
-/**
- * Creates an access-token verifier. Create it once per container.
- * @throws Error at creation when the options are invalid
- */
-export function createCognitoAccessTokenVerifier(options: CognitoVerifierOptions): CognitoAccessTokenVerifier {
+function validateOptions(options: CognitoVerifierOptions): void {
   userPoolRegion(options.userPoolId); // validates the pool id
   if (!Array.isArray(options.clientIds) || options.clientIds.length === 0 || options.clientIds.some((c) => typeof c !== 'string' || !c)) {
     throw new Error('clientIds must be a non-empty list of client ids');
   }
+  if (options.maxTokenLength !== undefined && !(options.maxTokenLength > 0)) throw new Error('maxTokenLength must be positive');
+  if (options.jwksTimeoutMs !== undefined && !(options.jwksTimeoutMs > 0)) throw new Error('jwksTimeoutMs must be positive');
   if (options.jwksUri !== undefined) {
     const url = new URL(options.jwksUri);
     if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopbackHost(url.hostname))) {
       throw new Error('jwksUri must use https (http is allowed only on a loopback host)');
     }
   }
+}
+
+/**
+ * Creates an access-token verifier. Create it once per container (outside the handler) so the
+ * JWKS and the imported public keys are reused.
+ * @throws Error at creation when the options are invalid (a deployment error)
+ */
+export function createCognitoAccessTokenVerifier(options: CognitoVerifierOptions): CognitoAccessTokenVerifier {
+  validateOptions(options);
   const maxTokenLength = options.maxTokenLength ?? DEFAULT_MAX_TOKEN_LENGTH;
-  const clientIds = new Set(options.clientIds);
+  const clientIds: ReadonlySet<string> = new Set(options.clientIds);
+  const onJwksError = options.onJwksError;
   const preloaded = options.jwks !== undefined;
   const fetcher: Fetcher = preloaded
     ? new NoFetcher()
@@ -178,74 +250,118 @@ export function createCognitoAccessTokenVerifier(options: CognitoVerifierOptions
       tokenUse: 'access',
       clientId: [...options.clientIds],
       customJwtCheck: ({ header, jwk }) => {
+        // Defence in depth: the header was checked before verification, and the key must be RSA.
         if (header.alg !== ACCEPTED_ALG || jwk.kty !== 'RSA') throw new TokenRejected('signature algorithm is not RS256');
       },
     },
     { jwksCache: new SimpleJwksCache({ fetcher }) },
   );
+  /** Header segments of verified tokens (see the module comment). */
+  const verifiedHeaders = new Set<string>();
 
+  /** Settled: the JWKS is in the cache. Pending: being fetched. Undefined: not yet, or the last fetch failed. */
   let keys: Promise<void> | undefined;
+  /** True once `keys` has resolved: the warm path needs no await. */
+  let keysReady = false;
   if (preloaded) {
     const jwks = options.jwks as Jwks;
     assertIsJwks(jwks);
     verifier.cacheJwks(jwks);
     keys = Promise.resolve();
+    keysReady = true;
+  } else if (options.hydrateOnCreate) {
+    keys = hydrate();
   }
 
+  /** Fetches the JWKS; on failure reports it and forgets the attempt so a later token retries. */
   function hydrate(): Promise<void> {
-    const attempt = verifier.hydrate();
-    attempt.catch(() => {
-      if (keys === attempt) keys = undefined; // retry on a later call
+    const attempt: Promise<void> = verifier.hydrate().then(() => {
+      keysReady = true;
+    });
+    attempt.catch((err: unknown) => {
+      if (keys === attempt) keys = undefined;
+      try {
+        onJwksError?.(err);
+      } catch {
+        // Reporting must never change the outcome.
+      }
     });
     return attempt;
   }
 
-  async function verifySignature(token: string): Promise<Record<string, unknown>> {
+  /** The warm path: everything synchronous, with the cached keys. */
+  function verifyWithCachedKeys(token: string, headerSegment: string): AccessTokenClaims {
+    let payload: Record<string, unknown>;
     try {
-      return verifier.verifySync(token) as unknown as Record<string, unknown>;
+      payload = verifier.verifySync(token) as unknown as Record<string, unknown>;
     } catch (err) {
-      if (preloaded || !(err instanceof KidNotFoundInJwksError || err instanceof JwksNotAvailableInCacheError)) throw err;
+      throw err instanceof TokenRejected || err instanceof KidNotFoundInJwksError || err instanceof JwksNotAvailableInCacheError
+        ? err
+        : new TokenRejected(`token verification failed: ${describeError(err)}`);
     }
-    return (await verifier.verify(token)) as unknown as Record<string, unknown>;
+    const claims = checkClaims(payload, clientIds);
+    remember(headerSegment);
+    return claims;
   }
 
-  return {
-    async verify(token: string): Promise<AccessTokenClaims> {
-      if (typeof token !== 'string' || token.length > maxTokenLength) throw new TokenRejected('oversized or missing token');
-      if (!COMPACT_JWS.test(token)) throw new TokenRejected('token is not a compact JWS');
-      const header = decodeSegment(token.slice(0, token.indexOf('.')));
-      if (!header) throw new TokenRejected('malformed token header');
-      if (header.alg !== ACCEPTED_ALG) throw new TokenRejected('signature algorithm is not RS256');
-      if (typeof header.kid !== 'string' || header.kid === '') throw new TokenRejected('token header has no kid');
-      if (header.crit !== undefined) throw new TokenRejected('token header has crit');
+  /** Remembers the header segment of a verified token (a copy: a slice would keep the whole token alive). */
+  function remember(headerSegment: string): void {
+    if (verifiedHeaders.size < MAX_REMEMBERED_HEADERS && !verifiedHeaders.has(headerSegment)) {
+      verifiedHeaders.add(Buffer.from(headerSegment, 'latin1').toString('latin1'));
+    }
+  }
 
+  /** The cold path: waits for the JWKS; a `kid` missing from the cache re-fetches it (rotation). */
+  async function verifyFetchingKeys(token: string, headerSegment: string, cachedKeysTried: boolean): Promise<AccessTokenClaims> {
+    if (!cachedKeysTried) {
       keys ??= hydrate();
       try {
         await keys;
       } catch {
         throw new TokenRejected('JWKS unavailable');
       }
-
-      let payload: Record<string, unknown>;
       try {
-        payload = await verifySignature(token);
+        return verifyWithCachedKeys(token, headerSegment);
       } catch (err) {
-        if (err instanceof TokenRejected) throw err;
-        throw new TokenRejected(`token verification failed: ${err instanceof Error ? err.name : 'error'}`);
+        if (preloaded || !(err instanceof KidNotFoundInJwksError || err instanceof JwksNotAvailableInCacheError)) throw asRejected(err);
       }
+    }
+    let payload: Record<string, unknown>;
+    try {
+      payload = (await verifier.verify(token)) as unknown as Record<string, unknown>;
+    } catch (err) {
+      if (err instanceof TokenRejected) throw err;
+      throw new TokenRejected(`token verification failed: ${describeError(err)}`);
+    }
+    const claims = checkClaims(payload, clientIds);
+    remember(headerSegment);
+    return claims;
+  }
 
-      if (typeof payload.exp !== 'number') throw new TokenRejected('token has no exp');
-      if (typeof payload.iat === 'number' && payload.iat > Date.now() / 1000 + MAX_IAT_SKEW_SECONDS) {
-        throw new TokenRejected('token iat is in the future');
+  function asRejected(err: unknown): TokenRejected {
+    return err instanceof TokenRejected ? err : new TokenRejected(`token verification failed: ${describeError(err)}`);
+  }
+
+  return {
+    verify(token: string): Promise<AccessTokenClaims> {
+      let headerSegment: string;
+      try {
+        if (typeof token !== 'string' || token.length > maxTokenLength) throw new TokenRejected('oversized or missing token');
+        if (!COMPACT_JWS.test(token)) throw new TokenRejected('token is not a compact JWS');
+        headerSegment = token.slice(0, token.indexOf('.'));
+        if (!verifiedHeaders.has(headerSegment)) checkHeader(headerSegment);
+        if (keysReady) {
+          try {
+            return Promise.resolve(verifyWithCachedKeys(token, headerSegment));
+          } catch (err) {
+            // Only a kid the cache lacks goes on to the asynchronous path (never with preloaded keys).
+            if (preloaded || !(err instanceof KidNotFoundInJwksError || err instanceof JwksNotAvailableInCacheError)) throw err;
+          }
+        }
+      } catch (err) {
+        return Promise.reject(asRejected(err));
       }
-      if (typeof payload.sub !== 'string' || payload.sub === '') throw new TokenRejected('token has no sub');
-      if (typeof payload.jti !== 'string' || payload.jti === '') throw new TokenRejected('token has no jti');
-      if (typeof payload.client_id !== 'string' || !clientIds.has(payload.client_id)) throw new TokenRejected('unknown client_id');
-      if (payload.origin_jti !== undefined && (typeof payload.origin_jti !== 'string' || payload.origin_jti === '')) {
-        throw new TokenRejected('malformed origin_jti');
-      }
-      if (payload.scope !== undefined && typeof payload.scope !== 'string') throw new TokenRejected('malformed scope claim');
-      return payload as AccessTokenClaims;
+      return verifyFetchingKeys(token, headerSegment, keysReady);
     },
   };
 }

@@ -10,28 +10,20 @@
  */
 import type { APIGatewayAuthorizerResult, APIGatewayRequestAuthorizerEvent } from 'aws-lambda';
 import { Logger } from '@aws-lambda-powertools/logger';
-import { CognitoJwtVerifier } from 'aws-jwt-verify';
-import { JwksNotAvailableInCacheError, KidNotFoundInJwksError } from 'aws-jwt-verify/error';
-import type { Fetcher } from 'aws-jwt-verify/https';
-import { assertIsJwks, SimpleJwksCache } from 'aws-jwt-verify/jwk';
-import type { Jwks } from 'aws-jwt-verify/jwk';
+import {
+  ACCEPTED_ALG,
+  AccessTokenClaims,
+  createCognitoAccessTokenVerifier,
+  DEFAULT_JWKS_TIMEOUT_MS,
+  DEFAULT_MAX_TOKEN_LENGTH,
+  describeError,
+  isCompactJws,
+  TokenRejected,
+} from '../shared/cognito-verifier';
 import type { RevocationStore } from '../shared/revocation';
-import { hasFhirScope, parseScopes } from '../shared/smart-scopes';
+import { MAX_SCOPES, parseScope } from '../shared/smart-scopes';
 
-/** The only signature algorithm accepted (Cognito signs with RS256). */
-export const ACCEPTED_ALG = 'RS256';
-
-/** Default longest `Authorization` bearer token, in characters. */
-export const DEFAULT_MAX_TOKEN_LENGTH = 8192;
-
-/** Default time allowed for one JWKS fetch, in milliseconds. */
-export const DEFAULT_JWKS_TIMEOUT_MS = 1500;
-
-/** Largest JWKS document read, in bytes. */
-const MAX_JWKS_BYTES = 64 * 1024;
-
-/** How far in the future an `iat` may lie (clock skew), in seconds. */
-const MAX_IAT_SKEW_SECONDS = 300;
+export { ACCEPTED_ALG, DEFAULT_JWKS_TIMEOUT_MS, DEFAULT_MAX_TOKEN_LENGTH };
 
 /** Per-app settings from the app registry. */
 export interface ClientRegistration {
@@ -104,7 +96,16 @@ class Denied extends Error {
 // Pure helpers (exported for tests)
 // ---------------------------------------------------------------------------------------------
 
-const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
+/** Options of {@link extractBearerToken}. */
+export interface ExtractOptions {
+  /**
+   * Leave the compact-JWS shape check to the caller: the authorizer hands the token straight to
+   * the shared verifier, whose first check is that same shape (with the same reason), so the
+   * token is scanned once rather than twice.
+   * @default false
+   */
+  readonly shapeCheckedByVerifier?: boolean;
+}
 
 /**
  * The bearer token from exactly one `Authorization: Bearer <token>` header (header name and
@@ -113,19 +114,23 @@ const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
 export function extractBearerToken(
   event: Pick<APIGatewayRequestAuthorizerEvent, 'headers' | 'multiValueHeaders'>,
   maxTokenLength = DEFAULT_MAX_TOKEN_LENGTH,
+  options: ExtractOptions = {},
 ): { token: string } | { reason: string } {
-  const values: string[] = [];
-  for (const [name, value] of Object.entries(event.headers ?? {})) {
-    if (name.toLowerCase() === 'authorization' && value !== undefined) values.push(value);
-  }
-  for (const [name, list] of Object.entries(event.multiValueHeaders ?? {})) {
-    if (name.toLowerCase() === 'authorization' && list && list.length > 1) {
-      return { reason: 'more than one Authorization header' };
+  let header: string | undefined;
+  const headers = event.headers ?? {};
+  for (const name of Object.keys(headers)) {
+    const value = headers[name];
+    if (isAuthorization(name) && value !== undefined) {
+      if (header !== undefined) return { reason: 'more than one Authorization header' };
+      header = value;
     }
   }
-  if (values.length === 0) return { reason: 'no Authorization header' };
-  if (values.length > 1) return { reason: 'more than one Authorization header' };
-  const header = values[0];
+  const multi = event.multiValueHeaders ?? {};
+  for (const name of Object.keys(multi)) {
+    const list = multi[name];
+    if (isAuthorization(name) && list && list.length > 1) return { reason: 'more than one Authorization header' };
+  }
+  if (header === undefined) return { reason: 'no Authorization header' };
   // Cheap bound before any parsing: scheme + spaces + token.
   if (header.length > maxTokenLength + 64) return { reason: 'oversized Authorization header' };
   const trimmed = header.trim();
@@ -135,8 +140,13 @@ export function extractBearerToken(
     return { reason: 'Authorization header is not "Bearer <token>"' };
   }
   if (token.length > maxTokenLength) return { reason: 'oversized token' };
-  if (!COMPACT_JWS.test(token)) return { reason: 'token is not a compact JWS' };
+  if (!options.shapeCheckedByVerifier && !isCompactJws(token)) return { reason: 'token is not a compact JWS' };
   return { token };
+}
+
+/** `Authorization`, in any case (compared without allocating for the other headers). */
+function isAuthorization(name: string): boolean {
+  return name.length === 13 && name.toLowerCase() === 'authorization';
 }
 
 /**
@@ -153,15 +163,6 @@ export function wholeApiArn(methodArn: string): string | undefined {
     return undefined;
   }
   return `arn:${parts[1]}:execute-api:${parts[3]}:${parts[4]}:${apiId}/${stage}/*/*`;
-}
-
-function decodeHeader(token: string): Record<string, unknown> | undefined {
-  try {
-    const json: unknown = JSON.parse(Buffer.from(token.slice(0, token.indexOf('.')), 'base64url').toString('utf8'));
-    return json !== null && typeof json === 'object' && !Array.isArray(json) ? (json as Record<string, unknown>) : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 /** FHIR `id` datatype: 1–64 of `[A-Za-z0-9\-.]`. */
@@ -193,253 +194,118 @@ function labelsClaim(payload: Record<string, unknown>): string {
   return codes.join(' ');
 }
 
-// ---------------------------------------------------------------------------------------------
-// JWKS fetching
-// ---------------------------------------------------------------------------------------------
-
-function isLoopback(hostname: string): boolean {
-  return hostname === 'localhost' || hostname === '127.0.0.1' || hostname === '[::1]';
-}
-
 /**
- * Fetches the JWKS with a hard timeout (connect + response + body), no redirects, size-capped.
- * Concurrent fetches of one URL share one request (the verifier hydrates both Cognito issuer
- * formats, which `overrideUri` maps onto the same URL).
+ * True when the space-separated `scope` claim holds at least one SMART resource scope: exactly
+ * `hasFhirScope(parseScopes(scope))` (the same tokens, at most MAX_SCOPES of them, each through the
+ * one grammar's `parseScope`), stopping at the first grant instead of building the whole set; the
+ * proxy parses the full set per request.
  */
-class TimedJwksFetcher implements Fetcher {
-  private readonly inFlight = new Map<string, Promise<ArrayBuffer>>();
-
-  constructor(
-    private readonly overrideUri: string | undefined,
-    private readonly timeoutMs: number,
-  ) {}
-
-  public fetch(uri: string): Promise<ArrayBuffer> {
-    const target = this.overrideUri ?? uri;
-    const existing = this.inFlight.get(target);
-    if (existing) return existing;
-    const attempt = this.fetchOnce(target).finally(() => this.inFlight.delete(target));
-    this.inFlight.set(target, attempt);
-    return attempt;
+export function hasFhirResourceScope(scope: string): boolean {
+  const n = scope.length;
+  let i = 0;
+  let read = 0;
+  while (i < n && read < MAX_SCOPES) {
+    while (i < n && scope.charCodeAt(i) === 0x20) i++;
+    if (i >= n) break;
+    let j = i;
+    while (j < n && scope.charCodeAt(j) !== 0x20) j++;
+    if (parseScope(scope.slice(i, j)).kind === 'grant') return true;
+    read++;
+    i = j;
   }
-
-  private async fetchOnce(target: string): Promise<ArrayBuffer> {
-    const res = await fetch(target, {
-      signal: AbortSignal.timeout(this.timeoutMs),
-      redirect: 'error',
-      headers: { accept: 'application/json' },
-    });
-    if (res.status !== 200) {
-      await res.body?.cancel().catch(() => undefined);
-      throw new Error(`JWKS fetch failed with HTTP ${res.status}`);
-    }
-    const declared = Number(res.headers.get('content-length') ?? '0');
-    if (declared > MAX_JWKS_BYTES) throw new Error('JWKS response too large');
-    const body = await res.arrayBuffer();
-    if (body.byteLength > MAX_JWKS_BYTES) throw new Error('JWKS response too large');
-    return body;
-  }
-}
-
-/** Used when keys are preloaded: never goes to the network. */
-class NoFetcher implements Fetcher {
-  public async fetch(): Promise<ArrayBuffer> {
-    throw new Error('JWKS fetching is disabled: keys were preloaded');
-  }
+  return false;
 }
 
 // ---------------------------------------------------------------------------------------------
 // The factory
 // ---------------------------------------------------------------------------------------------
 
-function validateOptions(options: SmartAuthorizerOptions): void {
-  if (!options.userPoolId) throw new Error('userPoolId is required');
-  if (!Array.isArray(options.clientIds) || options.clientIds.length === 0 || options.clientIds.some((c) => !c)) {
-    throw new Error('clientIds must be a non-empty list of client ids');
-  }
-  if (options.maxTokenLength !== undefined && !(options.maxTokenLength > 0)) throw new Error('maxTokenLength must be positive');
-  if (options.jwksTimeoutMs !== undefined && !(options.jwksTimeoutMs > 0)) throw new Error('jwksTimeoutMs must be positive');
-  if (options.jwksUri !== undefined) {
-    const url = new URL(options.jwksUri);
-    if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopback(url.hostname))) {
-      throw new Error('jwksUri must use https (http is allowed only on a loopback host)');
-    }
-  }
-}
+const ALLOW_VERSION = '2012-10-17';
+/** `verifier.verify` refuses a token that is not a compact JWS ("token is not a compact JWS") first. */
+const EXTRACT_OPTIONS: ExtractOptions = { shapeCheckedByVerifier: true };
 
 /**
  * Creates the SMART authorizer. Create it once per container (outside the handler) so the JWKS
  * and the imported public keys are reused.
  *
- * Checks, in order, each failing closed with `Error('Unauthorized')`: exactly one
- * `Authorization: Bearer <token>` header; token length and compact-JWS shape; header `alg` is
- * RS256 (anything else, including `none` and `HS256`, is refused before any key is touched) and
- * no `crit`; signature against the pool's JWKS by `kid`; `iss`, `token_use=access`, `client_id`
- * in `clientIds`, `exp` (required), `nbf` (if present), `iat` not in the future; `sub` and `jti`
- * present; neither `jti` nor `origin_jti` revoked; at least one FHIR resource scope; well-formed
- * `patient`, `fhirUser` and `labels` claims.
+ * Checks, in order, each failing closed with `Error('Unauthorized')`: a well-formed `methodArn`;
+ * exactly one `Authorization: Bearer <token>` header; token length and compact-JWS shape; then
+ * the shared Cognito verifier (`lambdas/shared/cognito-verifier.ts`): header `alg` is RS256
+ * (anything else, including `none` and `HS256`, is refused before any key is touched), `kid`
+ * present, no `crit`; signature against the pool's JWKS by `kid`; `iss`, `token_use=access`,
+ * `client_id` in `clientIds`, `exp` (required), `nbf` (if present), `iat` not in the future; `sub`
+ * and `jti` present; then here: a `scope` claim with at least one FHIR resource scope;
+ * well-formed `patient`, `fhirUser` and `labels` claims; neither `jti` nor `origin_jti` revoked.
  *
  * @throws Error at creation when the options are invalid (a deployment error).
  */
 export function createAuthorizer(options: SmartAuthorizerOptions): SmartAuthorizer {
-  validateOptions(options);
+  if (!options.userPoolId) throw new Error('userPoolId is required');
   const logger: AuthorizerLogger = options.logger ?? new Logger({ serviceName: 'smart-authorizer' });
   const maxTokenLength = options.maxTokenLength ?? DEFAULT_MAX_TOKEN_LENGTH;
-  const clients = options.clients ?? {};
   const revocation = options.revocation;
-  const preloaded = options.jwks !== undefined;
-
-  const fetcher: Fetcher = preloaded
-    ? new NoFetcher()
-    : new TimedJwksFetcher(options.jwksUri, options.jwksTimeoutMs ?? DEFAULT_JWKS_TIMEOUT_MS);
-  const verifier = CognitoJwtVerifier.create(
-    {
-      userPoolId: options.userPoolId,
-      tokenUse: 'access',
-      clientId: [...options.clientIds],
-      customJwtCheck: ({ header, jwk }) => {
-        // Defence in depth: the header was checked before verification, and the key must be RSA.
-        if (header.alg !== ACCEPTED_ALG || jwk.kty !== 'RSA') throw new Denied('signature algorithm is not RS256');
-      },
-    },
-    { jwksCache: new SimpleJwksCache({ fetcher }) },
-  );
-
-  let keys: Promise<void> | undefined;
-  if (preloaded) {
-    const jwks = options.jwks as Jwks;
-    assertIsJwks(jwks);
-    verifier.cacheJwks(jwks);
-    keys = Promise.resolve();
-  } else {
-    keys = hydrate(); // at cold start, not on the first request
+  const verifier = createCognitoAccessTokenVerifier({
+    userPoolId: options.userPoolId,
+    clientIds: options.clientIds,
+    jwks: options.jwks,
+    jwksUri: options.jwksUri,
+    jwksTimeoutMs: options.jwksTimeoutMs,
+    maxTokenLength,
+    hydrateOnCreate: true, // at cold start, not on the first request
+    onJwksError: (err) => logger.error('JWKS hydration failed', { error: describeError(err) }),
+  });
+  /** Registry settings by client id, looked up once per container rather than per request. */
+  const clients = new Map<string, { readonly tier: string; readonly usageIdentifierKey?: string }>();
+  for (const [clientId, registration] of Object.entries(options.clients ?? {})) {
+    clients.set(clientId, { tier: registration?.tier ?? '', usageIdentifierKey: registration?.usageIdentifierKey || undefined });
   }
   if (!revocation) logger.warn('No revocation store configured: revoked tokens are not refused');
-
-  /** Fetches the JWKS once; on failure forgets the attempt so a later invocation retries. */
-  function hydrate(): Promise<void> {
-    const attempt = verifier.hydrate();
-    attempt.catch((err: unknown) => {
-      if (keys === attempt) keys = undefined;
-      logger.error('JWKS hydration failed', { error: errorName(err) });
-    });
-    return attempt;
-  }
-
-  /**
-   * Verifies with the cached keys (synchronous, the warm path); only a `kid` missing from the
-   * cache goes to the asynchronous path, which re-fetches the JWKS (key rotation), never with
-   * preloaded keys.
-   */
-  async function verify(token: string): Promise<Record<string, unknown>> {
-    try {
-      return verifier.verifySync(token) as unknown as Record<string, unknown>;
-    } catch (err) {
-      if (preloaded || !(err instanceof KidNotFoundInJwksError || err instanceof JwksNotAvailableInCacheError)) throw err;
-    }
-    return (await verifier.verify(token)) as unknown as Record<string, unknown>;
-  }
 
   async function authorize(event: APIGatewayRequestAuthorizerEvent): Promise<APIGatewayAuthorizerResult> {
     const resource = wholeApiArn(event?.methodArn);
     if (!resource) throw new Denied('malformed methodArn');
 
-    const extracted = extractBearerToken(event, maxTokenLength);
+    const extracted = extractBearerToken(event, maxTokenLength, EXTRACT_OPTIONS);
     if ('reason' in extracted) throw new Denied(extracted.reason);
-    const { token } = extracted;
 
-    const header = decodeHeader(token);
-    if (!header) throw new Denied('malformed token header');
-    if (header.alg !== ACCEPTED_ALG) throw new Denied('signature algorithm is not RS256');
-    if (typeof header.kid !== 'string' || header.kid === '') throw new Denied('token header has no kid');
-    if (header.crit !== undefined) throw new Denied('token header has crit');
+    const claims: AccessTokenClaims = await verifier.verify(extracted.token);
+    const { sub, client_id: clientId, jti, origin_jti: originJti, scope } = claims;
 
-    keys ??= hydrate();
-    try {
-      await keys;
-    } catch {
-      throw new Denied('JWKS unavailable');
-    }
-
-    let payload: Record<string, unknown>;
-    try {
-      payload = await verify(token);
-    } catch (err) {
-      if (err instanceof Denied) throw err;
-      throw new Denied(`token verification failed: ${errorName(err)}`);
-    }
-
-    const now = Date.now() / 1000;
-    if (typeof payload.exp !== 'number') throw new Denied('token has no exp');
-    if (typeof payload.iat === 'number' && payload.iat > now + MAX_IAT_SKEW_SECONDS) throw new Denied('token iat is in the future');
-    const sub = payload.sub;
-    const clientId = payload.client_id;
-    const jti = payload.jti;
-    const originJti = payload.origin_jti;
-    if (typeof sub !== 'string' || sub === '') throw new Denied('token has no sub');
-    if (typeof clientId !== 'string' || !options.clientIds.includes(clientId)) throw new Denied('unknown client_id');
-    if (typeof jti !== 'string' || jti === '') throw new Denied('token has no jti');
-    if (originJti !== undefined && (typeof originJti !== 'string' || originJti === '')) throw new Denied('malformed origin_jti');
-
-    const scope = payload.scope;
     if (typeof scope !== 'string') throw new Denied('token has no scope');
-    if (!hasFhirScope(parseScopes(scope))) throw new Denied('token has no FHIR resource scope');
+    if (!hasFhirResourceScope(scope)) throw new Denied('token has no FHIR resource scope');
 
-    const patient = optionalString(payload, 'patient', FHIR_ID);
-    const fhirUser = optionalString(payload, 'fhirUser', REFERENCE);
-    const labels = labelsClaim(payload);
+    const patient = optionalString(claims, 'patient', FHIR_ID);
+    const fhirUser = optionalString(claims, 'fhirUser', REFERENCE);
+    const labels = labelsClaim(claims);
 
     if (revocation) {
-      const [jtiRevoked, originRevoked] = await Promise.all([
-        revocation.isRevoked(jti),
-        typeof originJti === 'string' ? revocation.isRevoked(originJti) : Promise.resolve(false),
-      ]);
+      const [jtiRevoked, originRevoked] = await Promise.all(
+        originJti === undefined ? [revocation.isRevoked(jti)] : [revocation.isRevoked(jti), revocation.isRevoked(originJti)],
+      );
       if (jtiRevoked) throw new Denied('token jti is revoked');
       if (originRevoked) throw new Denied('token origin_jti is revoked');
     }
 
-    const client = Object.prototype.hasOwnProperty.call(clients, clientId) ? clients[clientId] : undefined;
-    const context: SmartAuthorizerContext = {
-      sub,
-      clientId,
-      scope,
-      patient,
-      fhirUser,
-      tier: client?.tier ?? '',
-      jti,
-      labels,
-    };
-    return {
+    const client = clients.get(clientId);
+    const context: SmartAuthorizerContext = { sub, clientId, scope, patient, fhirUser, tier: client?.tier ?? '', jti, labels };
+    const result: APIGatewayAuthorizerResult = {
       principalId: sub,
-      policyDocument: {
-        Version: '2012-10-17',
-        Statement: [{ Effect: 'Allow', Action: 'execute-api:Invoke', Resource: resource }],
-      },
+      policyDocument: { Version: ALLOW_VERSION, Statement: [{ Effect: 'Allow', Action: 'execute-api:Invoke', Resource: resource }] },
       context,
-      ...(client?.usageIdentifierKey ? { usageIdentifierKey: client.usageIdentifierKey } : {}),
     };
+    if (client?.usageIdentifierKey) result.usageIdentifierKey = client.usageIdentifierKey;
+    return result;
   }
 
-  return async (event) => {
+  function deny(err: unknown): never {
+    const reason = err instanceof Denied || err instanceof TokenRejected ? err.reason : `unexpected error: ${describeError(err)}`;
     try {
-      return await authorize(event);
-    } catch (err) {
-      const reason = err instanceof Denied ? err.reason : `unexpected error: ${errorName(err)}`;
-      try {
-        logger.warn('Denied', { reason });
-      } catch {
-        // Logging must never change the outcome.
-      }
-      throw new Error('Unauthorized');
+      logger.warn('Denied', { reason });
+    } catch {
+      // Logging must never change the outcome.
     }
-  };
-}
-
-/** The error's class name and message, bounded; never includes the token. */
-function errorName(err: unknown): string {
-  if (err instanceof Error) {
-    const name = err.name !== 'Error' ? err.name : (err.constructor?.name ?? 'Error');
-    return `${name}: ${err.message}`.slice(0, 300);
+    throw new Error('Unauthorized');
   }
-  return 'non-error thrown';
+
+  return (event) => authorize(event).catch(deny);
 }

@@ -47,6 +47,13 @@ export interface KitFunctionProps {
   readonly invocation: 'synchronous' | 'asynchronous';
   /** Encrypts the dead-letter queue of an asynchronous function. Required when `invocation` is `asynchronous`. */
   readonly deadLetterKey?: kms.IKey;
+  /**
+   * Shell commands run after esbuild, to add files to the asset (they run only when the asset is
+   * really bundled): `(inputDir, outputDir) => commands`.
+   *
+   * @default - none
+   */
+  readonly afterBundling?: (inputDir: string, outputDir: string) => string[];
   /** Run in this VPC's given subnets. @default - not in a VPC */
   readonly vpc?: ec2.IVpc;
   readonly vpcSubnets?: ec2.SubnetSelection;
@@ -133,6 +140,9 @@ export class KitFunction extends Construct implements iam.IGrantable {
         enforceSSL: true,
         retentionPeriod: Duration.days(14),
       });
+      // Lambda delivers to the queue with the execution role: SendMessage (granted by the
+      // Lambda L2) and the queue key's data-key and decrypt actions (granted here).
+      props.deadLetterKey.grant(this.role, 'kms:GenerateDataKey', 'kms:Decrypt');
     }
     this.fn = new nodejs.NodejsFunction(this, 'Resource', {
       deadLetterQueue: this.deadLetterQueue,
@@ -159,6 +169,9 @@ export class KitFunction extends Construct implements iam.IGrantable {
         format: nodejs.OutputFormat.CJS,
         externalModules: ['@aws-sdk/*'],
         forceDockerBundling: false,
+        commandHooks: props.afterBundling
+          ? { beforeBundling: () => [], beforeInstall: () => [], afterBundling: props.afterBundling }
+          : undefined,
       },
     });
     this.grantPrincipal = this.role;

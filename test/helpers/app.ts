@@ -18,7 +18,9 @@ export interface TestAppOptions {
 
 /** An App with `cdk.json`'s context, Lambda bundling skipped unless asked for. */
 export function createTestApp(options: TestAppOptions = {}): App {
-  const context: Record<string, unknown> = { ...cdkJsonContext(), ...(options.context ?? {}) };
+  // A fixed synth date, so app-registry assessments do not expire under the test suite; tests of
+  // expiry set their own `zeroTrustFhir:today`.
+  const context: Record<string, unknown> = { ...cdkJsonContext(), 'zeroTrustFhir:today': '2026-11-29', ...(options.context ?? {}) };
   if (!options.bundle) context['aws:cdk:bundling-stacks'] = [];
   const props: AppProps = { context, outdir: options.outdir };
   return new App(props);

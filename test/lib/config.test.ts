@@ -9,13 +9,27 @@ describe('parseZeroTrustFhirConfig', () => {
       logRetentionDays: 2192,
       auditBucketRetentionDays: 2192,
       alarmEmail: undefined,
+      domainName: undefined,
+      certificateArn: undefined,
+      corsAllowedOrigins: undefined,
+      authorizerCacheTtlSeconds: 60,
     });
   });
 
   test('accepts every field, numbers given as strings by -c', () => {
-    expect(
-      parseZeroTrustFhirConfig({ stackName: 'Fhir-Prod', environment: 'production', maxAzs: '3', logRetentionDays: 3653, auditBucketRetentionDays: 2557, alarmEmail: 'soc@example.org' }),
-    ).toEqual({ stackName: 'Fhir-Prod', environment: 'production', maxAzs: 3, logRetentionDays: 3653, auditBucketRetentionDays: 2557, alarmEmail: 'soc@example.org' });
+    const full = {
+      stackName: 'Fhir-Prod',
+      environment: 'production',
+      maxAzs: 3,
+      logRetentionDays: 3653,
+      auditBucketRetentionDays: 2557,
+      alarmEmail: 'soc@example.org',
+      domainName: 'fhir.example.org',
+      certificateArn: 'arn:aws:acm:us-east-1:111122223333:certificate/0b9e8f3a-1c2d-4e5f-8a9b-0c1d2e3f4a5b',
+      corsAllowedOrigins: ['https://portal.example.org'],
+      authorizerCacheTtlSeconds: 30,
+    };
+    expect(parseZeroTrustFhirConfig({ ...full, maxAzs: '3' })).toEqual(full);
   });
 
   test('accepts a JSON string (from -c zeroTrustFhir=...)', () => {
@@ -38,6 +52,13 @@ describe('parseZeroTrustFhirConfig', () => {
     [{ alarmEmail: 'not-an-address' }, 'zeroTrustFhir.alarmEmail', 'an e-mail address'],
     [{ stackName: '1-bad name' }, 'zeroTrustFhir.stackName', 'CloudFormation stack name'],
     [{ retention: 10 }, 'zeroTrustFhir.retention', 'is not a known key'],
+    [{ domainName: 'fhir.example.org' }, 'zeroTrustFhir.certificateArn', 'together with domainName'],
+    [{ domainName: 'FHIR.example.org', certificateArn: 'arn:aws:acm:us-east-1:111122223333:certificate/abc' }, 'zeroTrustFhir.domainName', 'lowercase DNS name'],
+    [{ environment: 'production', corsAllowedOrigins: [] }, 'zeroTrustFhir.domainName', 'required in production'],
+    [{ environment: 'production', domainName: 'fhir.example.org', certificateArn: 'arn:aws:acm:us-east-1:111122223333:certificate/abc' }, 'zeroTrustFhir.corsAllowedOrigins', 'required in production'],
+    [{ corsAllowedOrigins: ['*'] }, 'zeroTrustFhir.corsAllowedOrigins', '"*" is never allowed'],
+    [{ corsAllowedOrigins: 'https://a.example.org' }, 'zeroTrustFhir.corsAllowedOrigins', 'a list of exact https origins'],
+    [{ authorizerCacheTtlSeconds: 600 }, 'zeroTrustFhir.authorizerCacheTtlSeconds', 'from 0 to 300'],
     [[1, 2], 'zeroTrustFhir.', 'must be an object'],
     ['{not json', 'zeroTrustFhir.', 'not a JSON object'],
   ])('%p fails naming %s', (raw, key, detail) => {

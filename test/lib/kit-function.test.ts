@@ -72,6 +72,10 @@ describe('KitFunction', () => {
     const t = Template.fromStack(s);
     t.hasResourceProperties('AWS::SQS::Queue', { KmsMasterKeyId: s.resolve(k.audit.keyArn) });
     t.hasResourceProperties('AWS::Lambda::Function', { DeadLetterConfig: { TargetArn: s.resolve(fn.deadLetterQueue!.queueArn) } });
+    t.hasResourceProperties('AWS::IAM::ManagedPolicy', {
+      Roles: [s.resolve(fn.role.roleName)],
+      PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Action: ['kms:Decrypt', 'kms:GenerateDataKey'], Resource: s.resolve(k.audit.keyArn) })]) },
+    });
     expect(createCompliancePacks().flatMap((p) => p.validateScope(s).violations.map((v) => v.ruleName)).filter((r) => /DLQ|SQS/.test(r))).toEqual([]);
   });
 });

@@ -40,6 +40,7 @@ describe('FhirHipaaChecks', () => {
       'FHIR.HIPAA-CognitoClientLaunchAttributesReadOnly',
       'FHIR.HIPAA-CognitoClientNoWildcardScopes',
       'FHIR.HIPAA-CognitoClientWildcardTypeScopes',
+      'FHIR.HIPAA-CognitoClientAppAssessment',
       'FHIR.HIPAA-KMSKeyRotation',
       'FHIR.HIPAA-KMSKeyRetained',
       'FHIR.HIPAA-KMSKeyPolicyNoWildcardPrincipal',
@@ -94,7 +95,7 @@ describe('FhirHipaaChecks', () => {
       '164.308(a)(1)(ii)(D)', '164.308(a)(3)(i)', '164.308(a)(4)(i)', '164.308(a)(4)(ii)(B)', '164.308(a)(4)(ii)(C)',
       '164.308(a)(5)(ii)(C)', '164.308(a)(6)(ii)', '164.308(a)(7)(i)', '164.308(b)(1)', '164.312(a)(1)', '164.312(a)(2)(i)',
       '164.312(a)(2)(iv)', '164.312(b)', '164.312(c)(1)', '164.312(c)(2)', '164.312(d)', '164.312(e)(1)', '164.312(e)(2)(i)',
-      '164.312(e)(2)(ii)', '164.316(b)(2)(i)',
+      '164.312(e)(2)(ii)', '164.316(b)(2)(i)', '164.308(a)(1)(ii)(A)', '164.308(a)(8)', '164.314(a)(1)',
     ]));
   });
 

@@ -1,3 +1,4 @@
+export * from './CognitoClientAppAssessment';
 export * from './CognitoClientLaunchAttributesReadOnly';
 export * from './CognitoClientNoImplicitFlow';
 export * from './CognitoClientNoWildcardScopes';

@@ -5,10 +5,12 @@ import {
   AuthorizerLogger,
   createAuthorizer,
   extractBearerToken,
+  hasFhirResourceScope,
   SmartAuthorizerOptions,
   wholeApiArn,
 } from '../../../lambdas/smart-authorizer/authorizer';
 import { InMemoryRevocationStore, RevocationStore } from '../../../lambdas/shared/revocation';
+import { hasFhirScope, MAX_SCOPES, parseScopes } from '../../../lambdas/shared/smart-scopes';
 import { createTestIssuer, SignOptions, TestIssuer } from '../helpers/jwt';
 
 const USER_POOL_ID = 'us-east-1_TestPool1';
@@ -99,6 +101,37 @@ describe('pure helpers', () => {
   ])('refuses %j', (headers, reason) => {
     const out = extractBearerToken({ headers, multiValueHeaders: null });
     expect('reason' in out && out.reason).toMatch(reason);
+  });
+
+  const filler = (n: number): string => Array.from({ length: n }, () => 'openid').join(' ');
+  it.each([
+    '',
+    ' ',
+    'openid fhirUser launch/patient offline_access',
+    'patient/Observation.rs',
+    '  patient/Observation.rs  ',
+    'openid  user/*.cruds',
+    'patient/Observation.sr Patient/Observation.read user/Foo.rs',
+    'patient/Observation.rs?category=laboratory',
+    'patient/Observation.read?category=laboratory',
+    'launch/Observation.rs',
+    'patient/Observation.rs\tuser/Patient.r',
+    `${filler(MAX_SCOPES - 1)} patient/Observation.rs`,
+    `${filler(MAX_SCOPES)} patient/Observation.rs`,
+  ])('hasFhirResourceScope(%j) agrees with hasFhirScope(parseScopes(...))', (scope) => {
+    expect(hasFhirResourceScope(scope)).toBe(hasFhirScope(parseScopes(scope)));
+  });
+
+  it('leaves the shape check to the verifier only when asked, and the authorizer still refuses every malformed shape', async () => {
+    expect(extractBearerToken({ headers: { Authorization: 'Bearer a+b.c.d' }, multiValueHeaders: null }, undefined, { shapeCheckedByVerifier: true }))
+      .toEqual({ token: 'a+b.c.d' });
+    const logger = recordingLogger();
+    const authorize = createAuthorizer({ userPoolId: USER_POOL_ID, clientIds: [CLIENT_ID], jwks: issuer.jwks, logger });
+    for (const token of ['a.b', 'a.b.c.d', 'a.b.', 'a+b.c.d', '\ta.b.c', 'a.b.c=']) {
+      logger.calls.length = 0;
+      await expect(authorize(event({ Authorization: `Bearer ${token}` }))).rejects.toThrow(new Error('Unauthorized'));
+      expect(JSON.stringify(logger.calls.find(([, message]) => message === 'Denied'))).toMatch(/not a compact JWS/);
+    }
   });
 
   it('refuses a repeated Authorization header in multiValueHeaders', () => {
@@ -260,6 +293,18 @@ describe('createAuthorizer with a preloaded JWKS', () => {
     await expectDenied(event(headers, ev), reason, token);
   });
 
+  it('still checks every token whose header it has seen on a verified token', async () => {
+    const valid = issuer.sign({ scope: 'patient/Observation.rs' });
+    await expect(authorize(event(bearer(valid)))).resolves.toMatchObject({ principalId: expect.any(String) });
+    const [h, , s] = valid.split('.');
+    const forged = `${h}.${Buffer.from(JSON.stringify({ ...issuer.defaultClaims(), scope: 'user/*.cruds' })).toString('base64url')}.${s}`;
+    await expectDenied(event(bearer(forged)), /Invalid signature/, forged);
+    logger.calls.length = 0;
+    await expectDenied(event(bearer(issuer.sign({ exp: now() - 10, iat: now() - 400 }))), /expired/i);
+    logger.calls.length = 0;
+    await expectDenied(event(bearer(issuer.sign({ client_id: 'someone-else' }))), /verification failed/);
+  });
+
   it('denies a revoked jti', async () => {
     const claims = issuer.defaultClaims();
     await revocation.revoke(String(claims.jti), now() + 300);
@@ -356,6 +401,7 @@ describe('createAuthorizer fetching the JWKS from 127.0.0.1', () => {
     const authorize = make({ logger });
     await expect(authorize(event(bearer(issuer.sign())))).rejects.toThrow(new Error('Unauthorized'));
     expect(JSON.stringify(logger.calls)).toMatch(/JWKS unavailable/);
+    expect(JSON.stringify(logger.calls)).toMatch(/JWKS hydration failed.*HTTP 503/);
     respond = (_req, res) => {
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end(JSON.stringify(issuer.jwks));

@@ -129,7 +129,8 @@ function makeFacade(overrides: Partial<SmartFacadeOptions> = {}): SmartFacade {
     introspectionClientIds: [RS],
     revocation: store,
     jwks: issuer.jwks,
-    upstreamTimeoutMs: 300,
+    // Generous: the suite runs on 2 loaded cores; the hang case sets its own short timeout.
+    upstreamTimeoutMs: 5000,
     logger: silent,
     ...overrides,
   });
@@ -246,7 +247,13 @@ describe('token', () => {
   it.each<[string, () => void]>([
     ['upstream 500', () => (cognito.mode = 'error500')],
     ['upstream HTML error page', () => (cognito.mode = 'html')],
-    ['upstream timeout', () => (cognito.mode = 'hang')],
+    [
+      'upstream timeout',
+      () => {
+        cognito.mode = 'hang';
+        facade = makeFacade({ upstreamTimeoutMs: 300 });
+      },
+    ],
     ['connection refused', () => (facade = makeFacade({ cognitoDomainUrl: 'http://127.0.0.1:1' }))],
   ])('%s → 503 temporarily_unavailable without internals', async (_name, arrange) => {
     arrange();

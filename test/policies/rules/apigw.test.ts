@@ -212,6 +212,15 @@ describe('FHIR.HIPAA-APIGWAccessLogging', () => {
   test('Compliance: encrypted log group, JSON with every field', () => {
     expectCompliant(compliantApi().stack, rule);
   });
+
+  test('Compliance: the destination as a joined log-group ARN (logGroupDestinationArnWithoutWildcard)', () => {
+    const { stack, stage } = compliantApi();
+    const logGroupId = stack.resolve((stack.node.findChild('AccessLogs').node.defaultChild as logs.CfnLogGroup).logicalId);
+    stage.addPropertyOverride('AccessLogSetting.DestinationArn', {
+      'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':logs:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':log-group:', { Ref: logGroupId }]],
+    });
+    expectCompliant(stack, rule);
+  });
 });
 
 describe('FHIR.HIPAA-APIGWNoDataTrace', () => {

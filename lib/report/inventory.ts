@@ -1,0 +1,175 @@
+/**
+ * Section 7 of the report, read from the templates: each KMS key and what it protects, each log
+ * group and its retention (including the implicit `/aws/lambda/…` groups of functions that have
+ * none in the template), and every route reachable without an authorizer.
+ */
+import { isAllowedPublicRoute, PUBLIC_ROUTE_METADATA_KEY } from '../../policies/public-routes';
+import { CloudAssemblyInput, metadataAt, ResourceInfo } from './cloud-assembly';
+import { asNumber, asString, cmp, describeValue, referencedLogicalIds, referencingProperties } from './cfn';
+import { Inventory, KeyRow, LogGroupRow, ResourceRef, RouteRow } from './model';
+
+/** Six years, 45 CFR 164.316(b)(2)(i). */
+export const SIX_YEARS_DAYS = 2192;
+
+const IAM_TYPES = new Set(['AWS::IAM::Policy', 'AWS::IAM::ManagedPolicy', 'AWS::IAM::Role', 'AWS::IAM::User', 'AWS::IAM::Group']);
+
+export function refOf(r: ResourceInfo): ResourceRef {
+  return { path: r.path ?? `${r.stack}/${r.logicalId}`, stack: r.stack, logicalId: r.logicalId, type: r.type };
+}
+
+/** Resources of one stack, by logical id. */
+export class StackIndex {
+  private readonly byStack = new Map<string, Map<string, ResourceInfo>>();
+  constructor(public readonly resources: readonly ResourceInfo[]) {
+    for (const r of resources) {
+      if (!this.byStack.has(r.stack)) this.byStack.set(r.stack, new Map());
+      this.byStack.get(r.stack)!.set(r.logicalId, r);
+    }
+  }
+  get(stack: string, logicalId: string): ResourceInfo | undefined {
+    return this.byStack.get(stack)?.get(logicalId);
+  }
+  ofType(type: string): ResourceInfo[] {
+    return this.resources.filter((r) => r.type === type);
+  }
+  /** Resources of the same stack whose properties reference `target`. */
+  referencing(target: ResourceInfo): ResourceInfo[] {
+    return this.resources.filter((r) => r.stack === target.stack && r !== target && referencedLogicalIds(r.properties).has(target.logicalId));
+  }
+  /** Resources `source`'s properties reference. */
+  referencedBy(source: ResourceInfo, value: unknown = source.properties): ResourceInfo[] {
+    return [...referencedLogicalIds(value)].map((id) => this.get(source.stack, id)).filter((r): r is ResourceInfo => r !== undefined);
+  }
+}
+
+function kmsKeys(index: StackIndex): KeyRow[] {
+  return index.ofType('AWS::KMS::Key').map((key) => {
+    const users = index.referencing(key);
+    const aliases = users.filter((r) => r.type === 'AWS::KMS::Alias').map((r) => asString(r.properties.AliasName) ?? describeValue(r.properties.AliasName));
+    const rotation = key.properties.EnableKeyRotation;
+    return {
+      resource: refOf(key),
+      description: asString(key.properties.Description),
+      aliases,
+      rotation: typeof rotation === 'boolean' ? rotation : rotation === 'true' ? true : rotation === 'false' ? false : undefined,
+      deletionPolicy: key.deletionPolicy,
+      protects: users
+        .filter((r) => r.type !== 'AWS::KMS::Alias' && !IAM_TYPES.has(r.type))
+        .map((r) => ({ ...refOf(r), properties: referencingProperties(r, key.logicalId) })),
+      grantedBy: users.filter((r) => IAM_TYPES.has(r.type)).map(refOf),
+    };
+  });
+}
+
+function logGroups(index: StackIndex): LogGroupRow[] {
+  const rows: LogGroupRow[] = index.ofType('AWS::Logs::LogGroup').map((group) => {
+    const retention = group.properties.RetentionInDays;
+    const days = retention === undefined ? null : asNumber(retention) ?? -1;
+    const keyRef = index.referencedBy(group, group.properties.KmsKeyId).find((r) => r.type === 'AWS::KMS::Key');
+    const kmsKeyValue = group.properties.KmsKeyId;
+    return {
+      resource: refOf(group),
+      name: asString(group.properties.LogGroupName) ?? (group.properties.LogGroupName !== undefined ? describeValue(group.properties.LogGroupName) : undefined),
+      retentionDays: days,
+      meetsSixYears: days === null || days >= SIX_YEARS_DAYS,
+      kmsKey: keyRef ? refOf(keyRef).path : kmsKeyValue !== undefined ? describeValue(kmsKeyValue) : undefined,
+      deletionPolicy: group.deletionPolicy,
+      usedBy: index.referencing(group).filter((r) => !IAM_TYPES.has(r.type)).map(refOf),
+    };
+  });
+  // Functions with no log group of their own in the template log to an implicit
+  // `/aws/lambda/<name>` group: never expiring, not encrypted with a CMK.
+  for (const fn of index.ofType('AWS::Lambda::Function')) {
+    const loggingConfig = fn.properties.LoggingConfig as Record<string, unknown> | undefined;
+    if (loggingConfig?.LogGroup !== undefined) continue;
+    const own = index.referencing(fn).some((r) => r.type === 'AWS::Logs::LogGroup');
+    if (own) continue;
+    rows.push({
+      resource: refOf(fn),
+      name: '/aws/lambda/… (implicit: created by Lambda, not in the template)',
+      retentionDays: null,
+      meetsSixYears: true,
+      kmsKey: undefined,
+      usedBy: [],
+      implicit: true,
+    });
+  }
+  return rows;
+}
+
+/** `/r4/metadata` for a REST API method's `ResourceId`. */
+function restPath(index: StackIndex, stack: string, resourceId: unknown, depth = 0): string | undefined {
+  if (depth > 64 || resourceId === null || typeof resourceId !== 'object') return undefined;
+  const att = (resourceId as Record<string, unknown>)['Fn::GetAtt'];
+  if (Array.isArray(att) && att[1] === 'RootResourceId') return '/';
+  const ref = (resourceId as Record<string, unknown>).Ref;
+  if (typeof ref !== 'string') return undefined;
+  const res = index.get(stack, ref);
+  if (!res || res.type !== 'AWS::ApiGateway::Resource') return undefined;
+  const part = asString(res.properties.PathPart);
+  const parent = restPath(index, stack, res.properties.ParentId, depth + 1);
+  if (part === undefined || parent === undefined) return undefined;
+  return parent === '/' ? `/${part}` : `${parent}/${part}`;
+}
+
+function publicRouteReason(input: CloudAssemblyInput, constructPath: string): string | undefined {
+  const candidates = [constructPath, constructPath.includes('/') ? constructPath.slice(0, constructPath.lastIndexOf('/')) : ''];
+  for (const p of candidates) {
+    for (const e of metadataAt(input, p, PUBLIC_ROUTE_METADATA_KEY)) {
+      const data = e.data as { reason?: unknown } | undefined;
+      if (data && typeof data.reason === 'string') return data.reason;
+    }
+  }
+  return undefined;
+}
+
+function publicRoutes(input: CloudAssemblyInput, index: StackIndex): RouteRow[] {
+  const rows: RouteRow[] = [];
+  const apiPath = (r: ResourceInfo, value: unknown): string => {
+    const api = index.referencedBy(r, value)[0];
+    return api ? refOf(api).path : describeValue(value);
+  };
+  for (const m of index.ofType('AWS::ApiGateway::Method')) {
+    const auth = asString(m.properties.AuthorizationType) ?? (m.properties.AuthorizationType === undefined ? 'NONE' : describeValue(m.properties.AuthorizationType));
+    if (auth.toUpperCase() !== 'NONE') continue;
+    const method = (asString(m.properties.HttpMethod) ?? '?').toUpperCase();
+    const p = restPath(index, m.stack, m.properties.ResourceId) ?? '(unresolved path)';
+    const ref = refOf(m);
+    rows.push({
+      kind: 'rest',
+      api: apiPath(m, m.properties.RestApiId),
+      method,
+      path: p,
+      resource: ref,
+      authorization: auth,
+      reason: publicRouteReason(input, ref.path),
+      allowed: isAllowedPublicRoute({ method, path: p }),
+      corsPreflight: method === 'OPTIONS',
+    });
+  }
+  for (const route of index.ofType('AWS::ApiGatewayV2::Route')) {
+    const auth = asString(route.properties.AuthorizationType) ?? 'NONE';
+    if (auth.toUpperCase() !== 'NONE') continue;
+    const key = asString(route.properties.RouteKey) ?? '? ?';
+    const [method, p = key] = key.includes(' ') ? key.split(' ', 2) : [key];
+    const ref = refOf(route);
+    rows.push({
+      kind: 'http', api: apiPath(route, route.properties.ApiId), method: method.toUpperCase(), path: p, resource: ref, authorization: auth,
+      reason: publicRouteReason(input, ref.path), allowed: isAllowedPublicRoute({ method, path: p }), corsPreflight: method.toUpperCase() === 'OPTIONS',
+    });
+  }
+  for (const url of index.ofType('AWS::Lambda::Url')) {
+    const auth = asString(url.properties.AuthType) ?? describeValue(url.properties.AuthType);
+    if (auth.toUpperCase() !== 'NONE') continue;
+    const ref = refOf(url);
+    rows.push({
+      kind: 'function-url', api: apiPath(url, url.properties.TargetFunctionArn), method: '*', path: '/*', resource: ref, authorization: auth,
+      reason: publicRouteReason(input, ref.path), allowed: false, corsPreflight: false,
+    });
+  }
+  return rows.sort((a, b) => cmp(`${a.api} ${a.path} ${a.method}`, `${b.api} ${b.path} ${b.method}`));
+}
+
+export function buildInventory(input: CloudAssemblyInput, index: StackIndex = new StackIndex(input.resources)): Inventory {
+  return { kmsKeys: kmsKeys(index), logGroups: logGroups(index), publicRoutes: publicRoutes(input, index) };
+}

@@ -1,0 +1,167 @@
+import { Duration, Names, Stack } from 'aws-cdk-lib';
+import * as apigateway from 'aws-cdk-lib/aws-apigateway';
+import * as cognito from 'aws-cdk-lib/aws-cognito';
+import { Construct } from 'constructs';
+import { parseScope } from '../lambdas/shared/smart-scopes';
+import { RegisteredApp, TIER_DEFAULTS } from '../policies/app-registry';
+import { markRegisteredApp } from '../policies/registered-apps';
+import { SmartIdentity } from './smart-identity';
+
+/** Properties of {@link SmartAppRegistry}. */
+export interface SmartAppRegistryProps {
+  readonly identity: SmartIdentity;
+  /** The registered apps (`loadAppRegistry()` reads and validates `policies/apps.json`). */
+  readonly apps: readonly RegisteredApp[];
+}
+
+/** SMART scopes that have no Cognito counterpart, and what stands in for each. */
+const NOT_COGNITO_SCOPES: Record<string, string> = {
+  // The pre-token trigger adds the fhirUser claim whenever the user has the attribute.
+  fhirUser: 'claim set by the pre-token trigger',
+  // Cognito issues refresh tokens on every code exchange; without offline_access the kit gives
+  // them the shortest lifetime Cognito allows (60 minutes).
+  offline_access: 'refresh token lifetime',
+  online_access: 'refresh token lifetime',
+};
+
+/** What the authorizer and the façade need to know of one registered client. */
+export interface ClientRegistration {
+  readonly appId: string;
+  readonly clientId: string;
+  readonly tier: RegisteredApp['tier'];
+  readonly confidential: boolean;
+  /** The value of the app's API key: the authorizer returns it as `usageIdentifierKey`. */
+  readonly usageIdentifierKey: string;
+}
+
+/**
+ * One Cognito app client per registered app, created exactly as registered:
+ * - authorization code (with PKCE, enforced by the façade) for apps with users, never implicit;
+ *   client credentials only for confidential apps whose scopes are all `system/` (Cognito does
+ *   not allow both grants on one client);
+ * - allowed scopes exactly the registered ones (`fhirUser` and `offline_access` have no Cognito
+ *   scope: the trigger adds the claim, and refresh tokens last 60 minutes unless
+ *   `offline_access` is registered);
+ * - access and ID tokens by risk tier (at most 60 minutes), token revocation on, user-existence
+ *   errors prevented, no SRP or password API flows, read access to the launch attributes and
+ *   write access to none;
+ * - an API key and a usage plan per app (rate, burst, daily quota by tier) once
+ *   {@link addUsagePlans} is given the API stage; the key source is the authorizer, which
+ *   returns the calling client's key as `usageIdentifierKey`.
+ * Removing an app from the registry removes its client: that is offboarding.
+ */
+export class SmartAppRegistry extends Construct {
+  /** App clients by app id. */
+  public readonly clients: ReadonlyMap<string, cognito.UserPoolClient>;
+  /** Managed-login branding (Cognito's defaults) per app client, required by managed login. */
+  public readonly brandings: ReadonlyMap<string, cognito.CfnManagedLoginBranding>;
+  public readonly apiKeys = new Map<string, apigateway.ApiKey>();
+  public readonly usagePlans = new Map<string, apigateway.UsagePlan>();
+  public readonly registrations: readonly ClientRegistration[];
+  private readonly apps: readonly RegisteredApp[];
+
+  constructor(scope: Construct, id: string, props: SmartAppRegistryProps) {
+    super(scope, id);
+    this.apps = props.apps;
+    const identity = props.identity;
+    const clients = new Map<string, cognito.UserPoolClient>();
+    const brandings = new Map<string, cognito.CfnManagedLoginBranding>();
+    const registrations: ClientRegistration[] = [];
+    const suffix = Names.uniqueId(this).slice(-12).toLowerCase();
+
+    for (const app of props.apps) {
+      const tier = TIER_DEFAULTS[app.tier];
+      const systemOnly = app.scopes.every((s) => s.startsWith('system/'));
+      const cognitoScopes: cognito.OAuthScope[] = [];
+      for (const scopeText of app.scopes) {
+        if (scopeText === 'openid') cognitoScopes.push(cognito.OAuthScope.OPENID);
+        else if (scopeText === 'profile') cognitoScopes.push(cognito.OAuthScope.PROFILE);
+        else if (scopeText in NOT_COGNITO_SCOPES) continue;
+        else {
+          const mapped = identity.scopes.get(scopeText);
+          const parsed = parseScope(scopeText);
+          if (!mapped || parsed.kind === 'rejected') {
+            throw new Error(`SmartAppRegistry: app "${app.id}" scope "${scopeText}" has no Cognito scope; register SMART resource or launch scopes only.`);
+          }
+          cognitoScopes.push(mapped);
+        }
+      }
+      const client = identity.userPool.addClient(app.id, {
+        userPoolClientName: app.id,
+        generateSecret: app.clientType === 'confidential',
+        authFlows: {},
+        oAuth: {
+          flows: systemOnly ? { clientCredentials: true } : { authorizationCodeGrant: true },
+          scopes: cognitoScopes,
+          callbackUrls: systemOnly ? undefined : [...app.redirectUris],
+        },
+        supportedIdentityProviders: [cognito.UserPoolClientIdentityProvider.COGNITO],
+        preventUserExistenceErrors: true,
+        enableTokenRevocation: true,
+        accessTokenValidity: Duration.minutes(tier.accessTokenMinutes),
+        idTokenValidity: Duration.minutes(tier.idTokenMinutes),
+        refreshTokenValidity: app.scopes.includes('offline_access') ? Duration.days(tier.refreshTokenDays) : Duration.minutes(60),
+        readAttributes: new cognito.ClientAttributes().withStandardAttributes({ email: true, emailVerified: true }).withCustomAttributes('fhirUser', 'patient'),
+        writeAttributes: new cognito.ClientAttributes(),
+      });
+      for (const server of Object.values(identity.resourceServers)) client.node.addDependency(server);
+      // Only refresh through the OAuth token endpoint: no SRP, password or custom API flows.
+      (client.node.defaultChild as cognito.CfnUserPoolClient).explicitAuthFlows = ['ALLOW_REFRESH_TOKEN_AUTH'];
+      markRegisteredApp(client, app);
+      clients.set(app.id, client);
+
+      if (!systemOnly) {
+        brandings.set(
+          app.id,
+          new cognito.CfnManagedLoginBranding(this, `${app.id}-branding`, {
+            userPoolId: identity.userPool.userPoolId,
+            clientId: client.userPoolClientId,
+            useCognitoProvidedValues: true,
+          }),
+        );
+      }
+      registrations.push({
+        appId: app.id,
+        clientId: client.userPoolClientId,
+        tier: app.tier,
+        confidential: app.clientType === 'confidential',
+        usageIdentifierKey: `ztf-usage-${app.id}-${suffix}`,
+      });
+    }
+    this.clients = clients;
+    this.brandings = brandings;
+    this.registrations = registrations;
+
+    // The façade learns the registered clients (confidential ones may use client credentials
+    // and introspection).
+    identity.facade.fn.addEnvironment(
+      'CLIENTS',
+      Stack.of(this).toJsonString(Object.fromEntries(registrations.map((r) => [r.clientId, { confidential: r.confidential, introspection: r.confidential }]))),
+    );
+  }
+
+  /**
+   * Creates, per app, an API key (its value is the usage identifier the authorizer returns) and a
+   * usage plan on `stage` with the app's throttle and daily quota.
+   */
+  public addUsagePlans(stage: apigateway.Stage): void {
+    for (const app of this.apps) {
+      const registration = this.registrations.find((r) => r.appId === app.id)!;
+      const key = new apigateway.ApiKey(this, `${app.id}-key`, {
+        description: `Usage identifier of ${app.name} (${app.id}); not a credential: the authorizer chooses it from the verified token`,
+        value: registration.usageIdentifierKey,
+        enabled: true,
+      });
+      const plan = new apigateway.UsagePlan(this, `${app.id}-plan`, {
+        name: `${Stack.of(this).stackName}-${app.id}`,
+        description: `${app.name}: ${app.tier} risk tier`,
+        throttle: { rateLimit: app.throttle.rateLimit, burstLimit: app.throttle.burstLimit },
+        quota: { limit: app.throttle.quotaPerDay, period: apigateway.Period.DAY },
+        apiStages: [{ api: stage.restApi, stage }],
+      });
+      plan.addApiKey(key);
+      this.apiKeys.set(app.id, key);
+      this.usagePlans.set(app.id, plan);
+    }
+  }
+}

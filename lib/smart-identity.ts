@@ -1,0 +1,271 @@
+import { Duration, Names, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
+import * as cognito from 'aws-cdk-lib/aws-cognito';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import { parseScope } from '../lambdas/shared/smart-scopes';
+import { RegisteredApp } from '../policies/app-registry';
+import { DeploymentEnvironment } from './config';
+import { FhirKeys } from './fhir-keys';
+import { KitFunction } from './private/kit-function';
+import { SegmentedNetwork } from './segmented-network';
+
+/** Properties of {@link SmartIdentity}. */
+export interface SmartIdentityProps {
+  readonly keys: FhirKeys;
+  /** The pre-token trigger runs in the network's isolated subnets (it needs no network at all). */
+  readonly network: SegmentedNetwork;
+  readonly environment: DeploymentEnvironment;
+  /**
+   * The registered third-party apps (`loadAppRegistry()`): their scopes define the resource
+   * servers' scopes. Their app clients are created by `SmartAppRegistry`.
+   */
+  readonly apps: readonly RegisteredApp[];
+  /**
+   * Prefix of the managed-login domain (`https://<prefix>.auth.<region>.amazoncognito.com`).
+   *
+   * @default - derived from the construct path, unique per stack
+   */
+  readonly domainPrefix?: string;
+  /**
+   * Security labels each Cognito group's members are cleared for (the `labels` claim the
+   * pre-token trigger sets), e.g. `{ "behavioral-health": ["PSY"] }`.
+   *
+   * @default - no group unlocks any label
+   */
+  readonly groupLabels?: Readonly<Record<string, readonly string[]>>;
+  /**
+   * Let people create their own accounts. Allowed only in `sandbox`; the kit's default is
+   * administrator-created accounts only (patients are enrolled by identity proofing).
+   *
+   * @default false
+   */
+  readonly allowSelfSignUpInSandbox?: boolean;
+  /** @default logs.RetentionDays.SIX_YEARS */
+  readonly logRetention?: logs.RetentionDays;
+}
+
+/** The SMART scope contexts that are Cognito resource servers, besides `launch`. */
+const CONTEXT_SERVERS = ['patient', 'user', 'system'] as const;
+
+/**
+ * Cognito as a SMART App Launch 2.2 authorization server:
+ * - a user pool on the PLUS plan with threat protection enforced, MFA required (TOTP only),
+ *   administrator-created accounts (self sign-up only in sandbox, by name), a 14-character
+ *   password policy, deletion protection, and the custom attributes `fhirUser` and `patient`,
+ *   which only administrators can set (SmartAppRegistry gives no client write access);
+ * - resource servers `patient`, `user`, `system` whose scopes are the SMART suffixes the app
+ *   registry uses (`Observation.rs`, `*.rs`, `Observation.rs?category=laboratory`: Cognito scope
+ *   names cannot contain `/`, so granular restrictions name codes without a system URL), and
+ *   `launch` (`patient`, `encounter`);
+ * - the pre-token-generation trigger (V3_0) that puts `patient`, `fhirUser` and `labels` into the
+ *   tokens and suppresses scopes the user may not hold;
+ * - the SMART façade function (discovery, token, introspection, revocation) and the revocation
+ *   table (DynamoDB, CMK, TTL at token expiry) that the authorizer checks;
+ * - the managed-login domain.
+ */
+export class SmartIdentity extends Construct {
+  public readonly userPool: cognito.UserPool;
+  public readonly domain: cognito.UserPoolDomain;
+  /** The managed-login base URL, e.g. `https://<prefix>.auth.<region>.amazoncognito.com`. */
+  public readonly domainUrl: string;
+  public readonly resourceServers: Record<'patient' | 'user' | 'system' | 'launch', cognito.UserPoolResourceServer>;
+  /**
+   * Scope objects by SMART scope text (`patient/Observation.rs`, `launch/patient`), written as
+   * literal strings (the resource server identifiers are fixed) so that policy rules can read
+   * them; app clients depend on the resource servers for deployment order.
+   */
+  public readonly scopes: ReadonlyMap<string, cognito.OAuthScope>;
+  public readonly launchContextTrigger: KitFunction;
+  public readonly facade: KitFunction;
+  public readonly revocationTable: dynamodb.Table;
+  private readonly revocationTableKey: kms.IKey;
+  /** Issuer of the pool's tokens. */
+  public readonly issuer: string;
+  private publicBaseUrls?: { fhirBaseUrl: string; authBaseUrl: string };
+
+  constructor(scope: Construct, id: string, props: SmartIdentityProps) {
+    super(scope, id);
+    if (props.allowSelfSignUpInSandbox && props.environment !== 'sandbox') {
+      throw new Error(`SmartIdentity: allowSelfSignUpInSandbox is set in a ${props.environment} stack; self sign-up is allowed in sandbox only.`);
+    }
+    const stack = Stack.of(this);
+    const retention = props.logRetention ?? logs.RetentionDays.SIX_YEARS;
+
+    // --- Pre-token trigger: no network needed, so it runs in the isolated subnets with a
+    // security group that allows nothing out.
+    const triggerSg = new ec2.SecurityGroup(this, 'LaunchContextSecurityGroup', {
+      vpc: props.network.vpc,
+      description: 'SMART launch-context trigger: no network access',
+      allowAllOutbound: false,
+    });
+    this.launchContextTrigger = new KitFunction(this, 'LaunchContext', {
+      handlerDir: 'smart-launch-context',
+      description: 'SMART launch context (patient, fhirUser, labels) for Cognito tokens',
+      logsKey: props.keys.logs,
+      logRetention: retention,
+      invocation: 'synchronous',
+      timeout: Duration.seconds(5),
+      environment: { GROUP_LABELS: JSON.stringify(props.groupLabels ?? {}), POWERTOOLS_SERVICE_NAME: 'smart-launch-context' },
+      vpc: props.network.vpc,
+      vpcSubnets: props.network.isolatedSubnets,
+      securityGroups: [triggerSg],
+    });
+
+    this.userPool = new cognito.UserPool(this, 'UserPool', {
+      featurePlan: cognito.FeaturePlan.PLUS,
+      standardThreatProtectionMode: cognito.StandardThreatProtectionMode.FULL_FUNCTION,
+      mfa: cognito.Mfa.REQUIRED,
+      mfaSecondFactor: { otp: true, sms: false },
+      selfSignUpEnabled: props.environment === 'sandbox' && props.allowSelfSignUpInSandbox === true,
+      signInAliases: { email: true },
+      autoVerify: { email: true },
+      accountRecovery: cognito.AccountRecovery.EMAIL_ONLY,
+      passwordPolicy: {
+        minLength: 14,
+        requireLowercase: true,
+        requireUppercase: true,
+        requireDigits: true,
+        requireSymbols: true,
+        tempPasswordValidity: Duration.days(3),
+        passwordHistorySize: 24,
+      },
+      deletionProtection: true,
+      removalPolicy: RemovalPolicy.RETAIN,
+      customAttributes: {
+        // Set by administrators (identity proofing / enrollment); no app client may write them.
+        fhirUser: new cognito.StringAttribute({ minLen: 3, maxLen: 128, mutable: true }),
+        patient: new cognito.StringAttribute({ minLen: 1, maxLen: 64, mutable: true }),
+      },
+    });
+    this.userPool.addTrigger(cognito.UserPoolOperation.PRE_TOKEN_GENERATION_CONFIG, this.launchContextTrigger.fn, cognito.LambdaVersion.V3_0);
+    // Cognito sends SMS only for MFA by SMS, which the kit turns off; without an SMS role the
+    // pool cannot send SMS at all.
+
+    const domainPrefix = props.domainPrefix ?? defaultDomainPrefix(this);
+    if (!Token.isUnresolved(domainPrefix) && (!/^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/.test(domainPrefix) || /aws|amazon|cognito/.test(domainPrefix))) {
+      throw new Error(`SmartIdentity: domainPrefix "${domainPrefix}" must be 1-63 lowercase letters, digits or hyphens, not starting or ending with a hyphen, and must not contain aws, amazon or cognito.`);
+    }
+    this.domain = this.userPool.addDomain('Domain', {
+      cognitoDomain: { domainPrefix },
+      managedLoginVersion: cognito.ManagedLoginVersion.NEWER_MANAGED_LOGIN,
+    });
+    this.domainUrl = this.domain.baseUrl();
+    this.issuer = `https://cognito-idp.${stack.region}.amazonaws.com/${this.userPool.userPoolId}`;
+
+    // --- Resource servers: the SMART contexts, with exactly the scopes the registry uses.
+    const scopes = new Map<string, cognito.OAuthScope>();
+    const servers: Partial<Record<'patient' | 'user' | 'system' | 'launch', cognito.UserPoolResourceServer>> = {};
+    for (const context of CONTEXT_SERVERS) {
+      const names = new Set<string>();
+      for (const app of props.apps) {
+        for (const scopeText of app.scopes) {
+          const parsed = parseScope(scopeText);
+          if (parsed.kind === 'grant' && parsed.context === context) names.add(scopeText.slice(context.length + 1));
+        }
+      }
+      const serverScopes = [...names].sort().map((name) => new cognito.ResourceServerScope({ scopeName: name, scopeDescription: `SMART ${context}/${name}`.slice(0, 256) }));
+      const server = this.userPool.addResourceServer(`${capitalize(context)}ResourceServer`, {
+        identifier: context,
+        userPoolResourceServerName: `SMART ${context} scopes`,
+        scopes: serverScopes,
+      });
+      servers[context] = server;
+      for (const s of serverScopes) scopes.set(`${context}/${s.scopeName}`, cognito.OAuthScope.custom(`${context}/${s.scopeName}`));
+    }
+    const launchScopes = [
+      new cognito.ResourceServerScope({ scopeName: 'patient', scopeDescription: 'SMART standalone launch: select a patient' }),
+      new cognito.ResourceServerScope({ scopeName: 'encounter', scopeDescription: 'SMART standalone launch: select an encounter' }),
+    ];
+    servers.launch = this.userPool.addResourceServer('LaunchResourceServer', {
+      identifier: 'launch',
+      userPoolResourceServerName: 'SMART launch context',
+      scopes: launchScopes,
+    });
+    for (const s of launchScopes) scopes.set(`launch/${s.scopeName}`, cognito.OAuthScope.custom(`launch/${s.scopeName}`));
+    this.resourceServers = servers as Record<'patient' | 'user' | 'system' | 'launch', cognito.UserPoolResourceServer>;
+    this.scopes = scopes;
+
+    // --- Revocation table: revoked access-token jti / origin_jti until the token expires.
+    this.revocationTableKey = props.keys.data;
+    this.revocationTable = new dynamodb.Table(this, 'RevocationTable', {
+      partitionKey: { name: 'jti', type: dynamodb.AttributeType.STRING },
+      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+      encryption: dynamodb.TableEncryption.CUSTOMER_MANAGED,
+      encryptionKey: props.keys.data,
+      timeToLiveAttribute: 'expiresAt',
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      deletionProtection: true,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    Validations.of(this.revocationTable).acknowledge({
+      id: 'HIPAA.Security-DynamoDBInBackupPlan',
+      reason:
+        'The revocation table holds only revoked token ids, each expiring with its token (at most 60 minutes for access tokens); point-in-time recovery is on, and a lost entry is bounded by the token lifetime. A backup plan would restore entries that have already expired.',
+    });
+
+    // --- SMART façade: one function, four routes. It calls Cognito's public OAuth endpoints,
+    // which PrivateLink does not serve, so it runs outside the VPC; it handles tokens, no PHI.
+    this.facade = new KitFunction(this, 'Facade', {
+      handlerDir: 'smart-facade',
+      handler: 'router',
+      description: 'SMART façade: discovery, token, introspection, revocation',
+      logsKey: props.keys.logs,
+      logRetention: retention,
+      invocation: 'synchronous',
+      timeout: Duration.seconds(10),
+      environment: {
+        COGNITO_DOMAIN_URL: this.domainUrl,
+        USER_POOL_ID: this.userPool.userPoolId,
+        REVOCATION_TABLE: this.revocationTable.tableName,
+        SCOPES_SUPPORTED: ['openid', 'fhirUser', 'offline_access', 'launch/patient', ...[...scopes.keys()].filter((s) => !s.startsWith('launch/'))].join(' '),
+        POWERTOOLS_SERVICE_NAME: 'smart-facade',
+      },
+    });
+    this.grantRevocationTable(this.facade, true);
+    this.node.addValidation({
+      validate: () =>
+        this.publicBaseUrls ? [] : ['SmartIdentity: the public FHIR and auth base URLs were never set; call setPublicBaseUrls() (FhirGateway does) so the SMART discovery document advertises them.'],
+    });
+    Validations.of(this.facade.fn).acknowledge({
+      id: 'HIPAA.Security-LambdaInsideVPC',
+      reason:
+        "The SMART façade forwards OAuth requests to Cognito's managed-login token and revocation endpoints, which are public endpoints not served through PrivateLink; it handles tokens and client credentials, never PHI, and has no route to HealthLake (its role grants only the revocation table).",
+    });
+  }
+
+  /**
+   * Read (the authorizer) or read and write (the façade) access to the revocation table: the
+   * item actions the revocation store uses and the table key's decrypt (and data-key) actions,
+   * named exactly rather than the L2's wildcard grants.
+   */
+  public grantRevocationTable(grantee: iam.IGrantable, write: boolean): void {
+    this.revocationTable.grant(grantee, 'dynamodb:GetItem', ...(write ? ['dynamodb:PutItem'] : []));
+    this.revocationTableKey.grant(grantee, 'kms:Decrypt', ...(write ? ['kms:GenerateDataKey'] : []));
+  }
+
+  /**
+   * The public URLs the SMART façade advertises (discovery) and lifts into token responses: the
+   * FHIR base (e.g. `https://fhir.example.org/r4`) and the OAuth routes' base (e.g.
+   * `https://fhir.example.org/auth`). `FhirGateway` sets them from its custom domain or stage URL.
+   */
+  public setPublicBaseUrls(fhirBaseUrl: string, authBaseUrl: string): void {
+    if (this.publicBaseUrls) throw new Error('SmartIdentity.setPublicBaseUrls: the public base URLs are already set.');
+    this.publicBaseUrls = { fhirBaseUrl, authBaseUrl };
+    this.facade.fn.addEnvironment('FHIR_BASE_URL', fhirBaseUrl);
+    this.facade.fn.addEnvironment('AUTH_BASE_URL', authBaseUrl);
+  }
+}
+
+function capitalize(s: string): string {
+  return s.charAt(0).toUpperCase() + s.slice(1);
+}
+
+/** A domain prefix unique to this construct in its account and region, without forbidden words. */
+function defaultDomainPrefix(scope: Construct): string {
+  const unique = Names.uniqueResourceName(scope, { maxLength: 50, separator: '-' }).toLowerCase().replace(/[^a-z0-9-]/g, '');
+  return `ztf-${unique}`.replace(/aws|amazon|cognito/g, 'x').replace(/-+$/, '').slice(0, 63);
+}

@@ -1,0 +1,89 @@
+import type { mockClient } from 'aws-sdk-client-mock';
+import type { GuardReport } from '../../../lambdas/waf-guard/guard';
+import { guardFromEnvironment } from '../../../lambdas/waf-guard/index';
+import { ACL_ARN, ACL_ID, ACL_NAME, NAMESPACE, STAGE_ARN, compliantAcl, compliantLogging } from './fixtures';
+
+const ENV = {
+  STAGE_ARN,
+  WEB_ACL_ARN: ACL_ARN,
+  WEB_ACL_NAME: ACL_NAME,
+  WEB_ACL_ID: ACL_ID,
+  WEB_ACL_SCOPE: 'REGIONAL',
+  REMEDIATE: 'false',
+  METRIC_NAMESPACE: NAMESPACE,
+  REQUIRED_RULE_GROUPS: 'AWSManagedRulesCommonRuleSet,AWSManagedRulesAnonymousIpList',
+};
+
+type Handler = () => Promise<GuardReport>;
+type Mocks = { waf: ReturnType<typeof mockClient>; cw: ReturnType<typeof mockClient> };
+
+/**
+ * A fresh copy of the handler module run with `env`. The module and its AWS SDK clients are
+ * loaded in an isolated registry, so the SDK mocks are set up on that registry's classes.
+ */
+function loadHandler(env: Record<string, string | undefined>, setup: (m: Mocks, sdk: { wafv2: typeof import('@aws-sdk/client-wafv2') }) => void = () => undefined): { run: Handler } & Mocks {
+  let handler: Handler | undefined;
+  let mocks: Mocks | undefined;
+  const level = process.env.POWERTOOLS_LOG_LEVEL;
+  process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
+  jest.isolateModules(() => {
+    /* eslint-disable @typescript-eslint/no-require-imports */
+    const wafv2 = require('@aws-sdk/client-wafv2') as typeof import('@aws-sdk/client-wafv2');
+    const cloudwatch = require('@aws-sdk/client-cloudwatch') as typeof import('@aws-sdk/client-cloudwatch');
+    const mock = (require('aws-sdk-client-mock') as typeof import('aws-sdk-client-mock')).mockClient;
+    mocks = { waf: mock(wafv2.WAFV2Client), cw: mock(cloudwatch.CloudWatchClient) };
+    mocks.waf.on(wafv2.GetWebACLForResourceCommand).resolves({ WebACL: compliantAcl() });
+    mocks.waf.on(wafv2.GetWebACLCommand).resolves({ WebACL: compliantAcl() });
+    mocks.waf.on(wafv2.GetLoggingConfigurationCommand).resolves({ LoggingConfiguration: compliantLogging() });
+    mocks.cw.on(cloudwatch.PutMetricDataCommand).resolves({});
+    setup(mocks, { wafv2 });
+    handler = (require('../../../lambdas/waf-guard/index') as { handler: Handler }).handler;
+    /* eslint-enable @typescript-eslint/no-require-imports */
+  });
+  if (level === undefined) delete process.env.POWERTOOLS_LOG_LEVEL;
+  else process.env.POWERTOOLS_LOG_LEVEL = level;
+  const run = async () => {
+    const saved = { ...process.env };
+    Object.assign(process.env, { POWERTOOLS_LOG_LEVEL: 'SILENT', AWS_REGION: 'eu-west-1' }, env);
+    for (const [k, v] of Object.entries(env)) if (v === undefined) delete process.env[k];
+    try {
+      return await handler!();
+    } finally {
+      process.env = saved;
+    }
+  };
+  return { run, ...mocks! };
+}
+
+describe('waf-guard handler wiring', () => {
+  test('runs the check from the environment and returns the report', async () => {
+    const { run, waf, cw } = loadHandler(ENV);
+    const report = await run();
+    expect(report).toMatchObject({ ok: true, stageArn: STAGE_ARN, expectedWebAclArn: ACL_ARN });
+    expect(waf.calls().map((c) => c.args[0].input)).toContainEqual({ Name: ACL_NAME, Id: ACL_ID, Scope: 'REGIONAL' });
+    expect(cw.calls()[0].args[0].input).toMatchObject({ Namespace: NAMESPACE });
+  });
+
+  test('REQUIRED_RULE_GROUPS sets the groups that must block', async () => {
+    const { run } = loadHandler(ENV, ({ waf }, { wafv2 }) => {
+      waf.on(wafv2.GetWebACLCommand).resolves({ WebACL: compliantAcl(compliantAcl().Rules!.filter((r) => r.Name !== 'AWSManagedRulesAnonymousIpList')) });
+    });
+    const report = await run();
+    expect(report.drift).toEqual([{ kind: 'RuleGroupMissing', detail: 'AWSManagedRulesAnonymousIpList is not in the web ACL' }]);
+  });
+
+  test('a configuration error fails the invocation (retried, then dead-lettered)', async () => {
+    const { run, waf } = loadHandler({ ...ENV, WEB_ACL_ID: undefined });
+    await expect(run()).rejects.toThrow('WEB_ACL_ID is not set');
+    expect(waf.calls()).toHaveLength(0);
+  });
+
+  test.each([
+    ['STAGE_ARN', 'arn:aws:apigateway:eu-west-1::/apis/abc', /STAGE_ARN is not/],
+    ['WEB_ACL_ARN', 'arn:aws:wafv2:us-east-1:123456789012:global/webacl/x/y', /WEB_ACL_ARN is not a REGIONAL/],
+    ['WEB_ACL_SCOPE', 'CLOUDFRONT', /must be REGIONAL/],
+    ['REMEDIATE', 'yes', /REMEDIATE must be true or false/],
+  ])('refuses a bad %s', (name, value, message) => {
+    expect(() => guardFromEnvironment({ ...ENV, [name]: value })).toThrow(message);
+  });
+});

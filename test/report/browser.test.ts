@@ -1,0 +1,171 @@
+/**
+ * The reviewer's report in a real browser: Debian's headless Chromium (driven by playwright-core,
+ * which downloads no browser) opens the HTML report of the reference app, synthesized once here
+ * in-process. The test fails on any console error or warning, on any request other than the file
+ * itself, and when a section does not render; it saves screenshots (and a PDF print) under
+ * `test-artifacts/`.
+ *
+ * Chromium is required, not optional: without it this suite fails with the install command
+ * (`.ci/run` installs it). Override its path with CHROMIUM_PATH.
+ */
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { pathToFileURL } from 'url';
+import { IConstruct } from 'constructs';
+import { Validations } from 'aws-cdk-lib';
+import { BrowserContext, chromium, Page } from 'playwright-core';
+import { buildApp } from '../../bin/app';
+import { REPORT_SECTIONS } from '../../lib/report/html';
+import { writeComplianceReport, WrittenReport } from '../../lib/report/write';
+import { createTestApp } from '../helpers/app';
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const ARTIFACTS = path.join(__dirname, '..', '..', 'test-artifacts');
+const CHROMIUM_ARGS = [
+  '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+  '--disable-background-networking', '--disable-component-update', '--disable-sync',
+];
+
+interface Opened {
+  readonly page: Page;
+  /** Console errors and warnings, uncaught page errors. */
+  readonly problems: string[];
+  /** Every URL the page requested. */
+  readonly requests: string[];
+}
+
+const tmp = (prefix: string): string => fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+const dirs: string[] = [];
+let context: BrowserContext | undefined;
+let reference: WrittenReport;
+let synthError: Error | undefined;
+let acknowledgedInApp: Array<{ path: string; key: string; reason: string }> = [];
+let opened: Opened;
+
+async function open(file: string): Promise<Opened> {
+  const page = await context!.newPage();
+  const problems: string[] = [];
+  const requests: string[] = [];
+  page.on('console', (m) => { if (m.type() === 'error' || m.type() === 'warning') problems.push(`console.${m.type()}: ${m.text()}`); });
+  page.on('pageerror', (err) => problems.push(`page error: ${err.message}`));
+  page.on('request', (r) => requests.push(r.url()));
+  await page.goto(pathToFileURL(file).href, { waitUntil: 'load' });
+  return { page, problems, requests };
+}
+
+beforeAll(async () => {
+  if (!fs.existsSync(CHROMIUM)) {
+    throw new Error(`Chromium not found at ${CHROMIUM}. The compliance report's browser test needs Debian's chromium: `
+      + 'apt-get update && apt-get install -y --no-install-recommends chromium (.ci/run does this), or set CHROMIUM_PATH.');
+  }
+  // One in-process synth of the reference app, Lambda bundling skipped; a gate failure must not
+  // stop the report (it is written whenever there is an assembly).
+  const outdir = tmp('ztf-report-ref-');
+  dirs.push(outdir);
+  try {
+    const { app } = buildApp(createTestApp({ outdir }));
+    acknowledgedInApp = app.node.findAll().flatMap((c: IConstruct) => c.node.metadata
+      .filter((m) => m.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY && m.data)
+      .flatMap((m) => Object.entries(m.data as Record<string, string>).map(([key, reason]) => ({ path: c.node.path, key, reason }))));
+    app.synth();
+  } catch (err) {
+    synthError = err as Error;
+  }
+  reference = writeComplianceReport({ cdkOut: outdir });
+
+  fs.mkdirSync(ARTIFACTS, { recursive: true });
+  const userDataDir = tmp('ztf-chromium-');
+  dirs.push(userDataDir);
+  context = await chromium.launchPersistentContext(userDataDir, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: CHROMIUM_ARGS,
+    viewport: { width: 1280, height: 900 },
+    offline: true,
+  });
+  opened = await open(reference.files.html);
+}, 240_000);
+
+afterAll(async () => {
+  await context?.close();
+  for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
+});
+
+describe('the HTML report of the reference app in Chromium', () => {
+  test('loads with no console error or warning and requests nothing but itself', () => {
+    expect(opened.problems).toEqual([]);
+    expect(opened.requests).toEqual([pathToFileURL(reference.files.html).href]);
+  });
+
+  test.each(REPORT_SECTIONS.map((s, i) => [i + 1, s.id, s.title]))('section %i (%s) renders', async (n, id, title) => {
+    const section = opened.page.locator(`section#${id}`);
+    await expect(section.isVisible()).resolves.toBe(true);
+    await expect(section.locator('h2').innerText()).resolves.toBe(`${n}. ${title}`);
+    const box = await section.boundingBox();
+    expect(box?.height).toBeGreaterThan(60);
+    expect((await section.innerText()).length).toBeGreaterThan(`${n}. ${title}`.length + 40);
+  });
+
+  test('the data flow is drawn: every node and link, with a real size', async () => {
+    const svg = opened.page.locator('section#data-flow svg.data-flow');
+    expect((await svg.boundingBox())?.width).toBeGreaterThan(600);
+    await expect(svg.locator('g.node[data-node]').count()).resolves.toBe(reference.report.dataFlow.nodes.length);
+    await expect(svg.locator('g.edge[data-edge]').count()).resolves.toBe(reference.report.dataFlow.edges.length);
+    await expect(svg.locator('g.node[data-node="healthlake"]').getAttribute('data-present')).resolves.toBe(String(reference.report.dataFlow.nodes.find((n) => n.id === 'healthlake')!.present));
+  });
+
+  test('prints: the contents list is hidden for print and a PDF is produced', async () => {
+    await opened.page.emulateMedia({ media: 'print' });
+    await expect(opened.page.locator('nav.toc').isVisible()).resolves.toBe(false);
+    const pdf = await opened.page.pdf({ path: path.join(ARTIFACTS, 'compliance-report.pdf'), format: 'A4', printBackground: true });
+    expect(pdf.length).toBeGreaterThan(20_000);
+    await opened.page.emulateMedia({ media: 'screen' });
+  });
+
+  test('screenshots saved under test-artifacts/: the first screen, the data flow, the whole page', async () => {
+    const top = path.join(ARTIFACTS, 'compliance-report.png');
+    await opened.page.screenshot({ path: top });
+    await opened.page.locator('section#data-flow').screenshot({ path: path.join(ARTIFACTS, 'compliance-report-data-flow.png') });
+    await opened.page.screenshot({ path: path.join(ARTIFACTS, 'compliance-report-full.jpg'), fullPage: true, type: 'jpeg', quality: 70 });
+    expect(fs.statSync(top).size).toBeGreaterThan(20_000);
+  });
+
+  test('shows every acknowledgement of the app with its reason', async () => {
+    expect(acknowledgedInApp.length).toBeGreaterThan(0);
+    const text = await opened.page.locator('section#acknowledgements').innerText();
+    for (const ack of acknowledgedInApp) {
+      expect(reference.report.acknowledgements).toContainEqual(expect.objectContaining({ key: ack.key, reason: ack.reason, resource: expect.objectContaining({ path: ack.path }) }));
+      expect(text).toContain(ack.reason);
+    }
+  });
+
+  test('the reference app synthesizes with zero violations, and the report says so', async () => {
+    expect(reference.report.findings.map((f) => `${f.severity} ${f.ruleId} @ ${f.resource.path}`)).toEqual([]);
+    expect(synthError?.message.split('\n')[0]).toBeUndefined();
+    expect(reference.report.summary.verdict).toBe('pass');
+    await expect(opened.page.locator('body').getAttribute('data-verdict')).resolves.toBe('pass');
+    await expect(opened.page.locator('section#findings').innerText()).resolves.toContain('No unacknowledged findings.');
+  });
+});
+
+describe('the HTML report of a failing app in Chromium', () => {
+  let failing: Opened;
+  beforeAll(async () => {
+    const out = tmp('ztf-report-failing-');
+    dirs.push(out);
+    const written = writeComplianceReport({ cdkOut: path.join(__dirname, 'fixtures', 'failing'), outDir: out, today: new Date('2026-12-01T00:00:00Z') });
+    failing = await open(written.files.html);
+  });
+
+  test('marks the violations, runs no injected markup, and logs nothing', async () => {
+    expect(failing.problems).toEqual([]);
+    await expect(failing.page.locator('body').getAttribute('data-verdict')).resolves.toBe('fail');
+    await expect(failing.page.locator('section#findings tbody tr').count()).resolves.toBeGreaterThan(5);
+    await expect(failing.page.locator('section#findings .badge.b-fatal').count()).resolves.toBe(1);
+    // Reasons carry <b> and <SMART>: shown as text, never parsed as elements.
+    await expect(failing.page.locator('main b, main smart').count()).resolves.toBe(0);
+    await expect(failing.page.locator('section#acknowledgements').innerText()).resolves.toContain('Demo route <b>left open</b>');
+    await failing.page.screenshot({ path: path.join(ARTIFACTS, 'compliance-report-failing.jpg'), fullPage: true, type: 'jpeg', quality: 70 });
+  });
+});

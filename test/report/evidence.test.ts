@@ -1,0 +1,60 @@
+import { App, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { collectComplianceEvidence, RuleEvidence } from '../../lib/report/evidence';
+import { extractControlIds } from '../../lib/report/control-ids';
+import { FhirHipaaChecks } from '../../policies/fhir-hipaa-checks';
+
+describe('compliance evidence', () => {
+  const app = new App();
+  const stack = new Stack(app, 'Evidence');
+  const short = new logs.LogGroup(stack, 'Short', { retention: logs.RetentionDays.ONE_WEEK, removalPolicy: RemovalPolicy.DESTROY });
+  new logs.LogGroup(stack, 'Long', { retention: logs.RetentionDays.SIX_YEARS, removalPolicy: RemovalPolicy.DESTROY });
+  Validations.of(short).acknowledge({ id: 'FHIR.HIPAA-LogGroupRetention', reason: 'Short-lived scratch logs.' });
+  Validations.of(stack).acknowledge({ id: 'FHIR.HIPAA-NoSuchFinding', reason: 'Matches nothing.' });
+  const pack = new FhirHipaaChecks();
+  const evidence = collectComplianceEvidence(app, [pack]);
+  const rule = (id: string): RuleEvidence => evidence.packs[0].rules.find((r) => r.id === id)!;
+
+  test('records every rule of the pack with its level, message and citations', () => {
+    expect(evidence.packs.map((p) => p.name)).toEqual(['FHIR.HIPAA']);
+    expect(evidence.packs[0].rules.map((r) => r.id)).toEqual([...FhirHipaaChecks.RULE_IDS]);
+    expect(rule('FHIR.HIPAA-LogGroupRetention')).toMatchObject({ level: 'error', citations: ['164.312(b)', '164.316(b)(2)(i)'] });
+  });
+
+  test('records compliant, non-compliant and acknowledged results per resource; not-applicable only counted', () => {
+    expect(rule('FHIR.HIPAA-LogGroupRetention').evaluations).toEqual([
+      { resource: 'Evidence/Short/Resource', result: 'non-compliant', acknowledged: { id: 'FHIR.HIPAA-LogGroupRetention', reason: 'Short-lived scratch logs.', at: 'Evidence/Short' } },
+      { resource: 'Evidence/Long/Resource', result: 'compliant' },
+    ]);
+    expect(rule('FHIR.HIPAA-LogGroupCMKEncryption').evaluations.map((e) => e.result)).toEqual(['non-compliant', 'non-compliant']);
+    expect(rule('FHIR.HIPAA-HealthLakeCMKEncryption')).toMatchObject({ evaluations: [], notApplicable: 2 });
+    expect(evidence.packs[0].violations).toBe(2);
+  });
+
+  test('lists resources and every acknowledgement with what it suppressed', () => {
+    expect(evidence.resources).toEqual([
+      { path: 'Evidence/Short/Resource', stack: 'Evidence', logicalId: expect.stringMatching(/^Short/), type: 'AWS::Logs::LogGroup' },
+      { path: 'Evidence/Long/Resource', stack: 'Evidence', logicalId: expect.stringMatching(/^Long/), type: 'AWS::Logs::LogGroup' },
+    ]);
+    expect(evidence.acknowledgements).toEqual([
+      expect.objectContaining({ id: 'FHIR.HIPAA-NoSuchFinding', at: 'Evidence', suppressed: [] }),
+      expect.objectContaining({ id: 'FHIR.HIPAA-LogGroupRetention', at: 'Evidence/Short', reason: 'Short-lived scratch logs.', suppressed: ['Evidence/Short/Resource'] }),
+    ]);
+  });
+
+  test('leaves the pack as it was: the observation is removed after the run', () => {
+    expect(Object.prototype.hasOwnProperty.call(pack, 'applyRule')).toBe(false);
+    expect(pack.validateScope(app).violations.map((v) => v.ruleName)).toEqual(['FHIR.HIPAA-LogGroupCMKEncryption']);
+  });
+});
+
+describe('extractControlIds', () => {
+  test.each([
+    ['The CloudWatch Log Group is not encrypted with an AWS KMS key - (Control IDs: 164.312(a)(2)(iv), 164.312(e)(2)(ii)).', ['164.312(a)(2)(iv)', '164.312(e)(2)(ii)']],
+    ['The Lambda function is not configured with a dead-letter configuration - (Control ID: 164.312(b)).', ['164.312(b)']],
+    ['Set `x` (the kit does). (Control IDs: 164.312(b), 164.316(b)(2)(i))', ['164.312(b)', '164.316(b)(2)(i)']],
+    ['The REST API does not have request validation enabled.', []],
+  ])('%s', (message, expected) => {
+    expect(extractControlIds(message)).toEqual(expected);
+  });
+});

@@ -1,0 +1,297 @@
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { parseReportArgs, main as reportMain } from '../../bin/report';
+import { buildComplianceReport, BuildReportOptions, exitCodeFor } from '../../lib/report/build';
+import { readCloudAssembly } from '../../lib/report/cloud-assembly';
+import { REPORT_SECTIONS, renderHtml } from '../../lib/report/html';
+import { MARKDOWN_LIMIT, renderMarkdown } from '../../lib/report/markdown';
+import { ComplianceReport, MatrixRow } from '../../lib/report/model';
+import { FixtureName } from './fixtures/apps';
+
+/**
+ * Report building from recorded `cdk.out` fixtures (see fixtures/apps.ts and fixtures/generate.ts):
+ * a passing app, a failing production app, and an app whose findings are all acknowledged.
+ */
+const FIXTURES = path.join(__dirname, 'fixtures');
+const OPTIONS: BuildReportOptions = { today: new Date('2026-12-01T00:00:00Z'), generatedAt: new Date('2026-12-01T12:00:00Z') };
+
+const build = (name: FixtureName, options: BuildReportOptions = {}): ComplianceReport =>
+  buildComplianceReport(readCloudAssembly(path.join(FIXTURES, name)), { ...OPTIONS, ...options });
+
+const passing = build('passing');
+const failing = build('failing');
+const acknowledged = build('acknowledged');
+
+const row = (r: ComplianceReport, citation: string): MatrixRow => r.hipaaMatrix.find((m) => m.citation === citation)!;
+const tmp = (): string => fs.mkdtempSync(path.join(os.tmpdir(), 'ztf-report-'));
+
+describe('passing app', () => {
+  test('verdict pass, nothing unacknowledged, nothing acknowledged, every input read', () => {
+    expect(passing.summary.verdict).toBe('pass');
+    expect(passing.summary.counts.violations).toEqual({ fatal: 0, error: 0, warning: 0, info: 0 });
+    expect(passing.findings).toEqual([]);
+    expect(passing.acknowledgements).toEqual([]);
+    expect(passing.sources).toMatchObject({ manifest: true, validationReport: true, evidence: true });
+    expect(passing.notices).toEqual([]);
+    expect(exitCodeFor(passing, 'warning')).toBe(0);
+  });
+
+  test('summary names the stack, its deployment environment and each pack with what it evaluated', () => {
+    expect(passing.summary.stacks).toEqual([expect.objectContaining({ id: 'Passing', deploymentEnvironment: 'sandbox', environment: 'aws://unknown-account/unknown-region' })]);
+    expect(passing.summary.environments).toEqual(['sandbox']);
+    expect(passing.summary.counts.byPack.map((p) => p.pack)).toEqual(['HIPAA.Security', 'AwsSolutions', 'FHIR.HIPAA']);
+    for (const p of passing.summary.counts.byPack) {
+      expect(p.conclusion).toBe('success');
+      expect(p.rulesApplied).toBeGreaterThan(0);
+      expect(p.compliant).toBeGreaterThan(0);
+    }
+  });
+
+  test('matrix: encryption and retention are met on the named resources; unrelated safeguards are gaps', () => {
+    const encryption = row(passing, '164.312(a)(2)(iv)');
+    expect(encryption.status).toBe('met');
+    expect(encryption.rules.find((r) => r.ruleId === 'FHIR.HIPAA-LogGroupCMKEncryption')).toMatchObject({ status: 'met', met: ['Passing/AuditLogGroup/Resource'] });
+    expect(row(passing, '164.316(b)(2)(i)').status).toBe('met');
+    // Cognito rules found nothing to evaluate in this app: visible as a gap, not as "met".
+    expect(row(passing, '164.312(a)(2)(iii)').status).toBe('not-evaluated');
+    expect(passing.hipaaMatrix.every((m) => m.rules.length > 0 || m.status === 'not-covered')).toBe(true);
+  });
+
+  test('inventory: the key protects the log group, which keeps six years', () => {
+    const [key] = passing.inventory.kmsKeys;
+    expect(key).toMatchObject({ rotation: true, deletionPolicy: 'Retain', aliases: ['alias/fixture/logs'] });
+    expect(key.protects).toEqual([expect.objectContaining({ path: 'Passing/AuditLogGroup/Resource', type: 'AWS::Logs::LogGroup', properties: ['KmsKeyId'] })]);
+    expect(passing.inventory.logGroups).toEqual([expect.objectContaining({ retentionDays: 2192, meetsSixYears: true, kmsKey: 'Passing/Logs/Resource' })]);
+    expect(passing.inventory.publicRoutes).toEqual([]);
+  });
+
+  test('data flow: only the client exists; every other node is drawn as absent', () => {
+    const present = passing.dataFlow.nodes.filter((n) => n.present).map((n) => n.id);
+    expect(present).toEqual(['client']);
+    expect(passing.dataFlow.edges.every((e) => !e.verified)).toBe(true);
+    expect(renderHtml(passing)).toMatch(/data-node="healthlake" data-present="false"/);
+  });
+});
+
+describe('failing app (production)', () => {
+  test('verdict fail with counts by severity; --fail-on error and warning exit 1', () => {
+    expect(failing.summary.verdict).toBe('fail');
+    expect(failing.summary.counts.violations.fatal).toBe(1);
+    expect(failing.summary.counts.violations.error).toBeGreaterThanOrEqual(5);
+    expect(failing.summary.counts.byPack.filter((p) => p.conclusion === 'failure').map((p) => p.pack).sort()).toEqual(['AwsSolutions', 'FHIR.HIPAA', 'HIPAA.Security']);
+    expect(exitCodeFor(failing, 'error')).toBe(1);
+    expect(exitCodeFor(failing, 'warning')).toBe(1);
+    expect(exitCodeFor(failing, 'none')).toBe(0);
+  });
+
+  test('each finding names rule, resource, message and the fix, with the acknowledgement alternative', () => {
+    const cmk = failing.findings.find((f) => f.ruleId === 'FHIR.HIPAA-LogGroupCMKEncryption')!;
+    expect(cmk).toMatchObject({
+      pack: 'FHIR.HIPAA',
+      severity: 'error',
+      resource: expect.objectContaining({ path: 'Failing/ShortLogGroup/Resource', type: 'AWS::Logs::LogGroup', logicalId: expect.stringMatching(/^ShortLogGroup/) }),
+      citations: ['164.312(a)(2)(iv)', '164.312(e)(2)(ii)'],
+    });
+    expect(cmk.message).toMatch(/not encrypted with a customer-managed KMS key/);
+    expect(cmk.fix).toMatch(/^Set `encryptionKey`/);
+    expect(cmk.acknowledge).toContain("id: 'FHIR.HIPAA-LogGroupCMKEncryption'");
+    const granular = failing.findings.filter((f) => f.ruleId.startsWith('FHIR.HIPAA-APIGWGatewayResponseHSTS['));
+    expect(granular).toHaveLength(2);
+    const cdkNag = failing.findings.find((f) => f.ruleId === 'HIPAA.Security-CloudWatchLogGroupEncrypted')!;
+    expect(cdkNag.citations).toEqual(['164.312(a)(2)(iv)', '164.312(e)(2)(ii)']);
+    expect(cdkNag.fix.length).toBeGreaterThan(20);
+  });
+
+  test('the refused acknowledgement of a non-waivable rule is a fatal finding without an acknowledgement hint', () => {
+    const fatal = failing.findings.find((f) => f.severity === 'fatal')!;
+    expect(fatal).toMatchObject({ ruleId: 'FHIR.HIPAA-APIGWMethodAuthorization', resource: expect.objectContaining({ path: 'Failing/Api/Default/r4/Patient/GET' }) });
+    expect(fatal.acknowledge).toBeUndefined();
+    expect(fatal.fix).toMatch(/^Remove the acknowledgement/);
+    expect(failing.acknowledgements.find((a) => a.ruleId === 'FHIR.HIPAA-APIGWMethodAuthorization')).toMatchObject({ refused: true });
+  });
+
+  test('acknowledgements: rule, resource, reason and what it covers', () => {
+    expect(failing.acknowledgements.find((a) => a.ruleId === 'FHIR.HIPAA-LogGroupRetention')).toEqual(expect.objectContaining({
+      pack: 'FHIR.HIPAA',
+      key: 'Annotation::FHIR.HIPAA-LogGroupRetention',
+      resource: { path: 'Failing/ShortLogGroup', stack: 'Failing', logicalId: expect.stringMatching(/^ShortLogGroup/), type: 'AWS::Logs::LogGroup' },
+      reason: 'Scratch log group; events are exported nightly & kept six years elsewhere.',
+      appliesTo: ['Failing/ShortLogGroup/Resource'],
+      matched: true,
+      refused: false,
+      rule: expect.objectContaining({ citations: ['164.312(b)', '164.316(b)(2)(i)'] }),
+    }));
+  });
+
+  test('matrix: violated and acknowledged citations name the rules, resources and reasons; a refused acknowledgement counts as violated', () => {
+    const encryption = row(failing, '164.312(a)(2)(iv)');
+    expect(encryption.status).toBe('violated');
+    expect(encryption.rules.filter((r) => r.status === 'violated').map((r) => r.ruleId).sort()).toEqual(['FHIR.HIPAA-LogGroupCMKEncryption', 'HIPAA.Security-CloudWatchLogGroupEncrypted']);
+    const retention = row(failing, '164.316(b)(2)(i)');
+    expect(retention.status).toBe('acknowledged');
+    expect(retention.rules[0].acknowledged).toEqual([{ resource: 'Failing/ShortLogGroup/Resource', id: 'FHIR.HIPAA-LogGroupRetention', reason: 'Scratch log group; events are exported nightly & kept six years elsewhere.', acknowledgedAt: 'Failing/ShortLogGroup' }]);
+    const auth = row(failing, '164.312(d)').rules.find((r) => r.ruleId === 'FHIR.HIPAA-APIGWMethodAuthorization')!;
+    expect(auth).toMatchObject({ status: 'violated', violated: ['Failing/Api/Default/r4/Patient/GET/Resource'], met: ['Failing/Api/Default/r4/metadata/GET/Resource'] });
+  });
+
+  test('public routes: the marked route is allowed with its reason; the unmarked one is not', () => {
+    expect(failing.inventory.publicRoutes.map((r) => [r.method, r.path, r.allowed, r.reason ?? null])).toEqual([
+      ['GET', '/r4/Patient', false, null],
+      ['GET', '/r4/metadata', true, 'The capability statement is read before a client holds a token <SMART>.'],
+    ]);
+  });
+
+  test('data flow: the API exists, the WAF in front of it does not', () => {
+    const node = (id: string) => failing.dataFlow.nodes.find((n) => n.id === id)!;
+    expect(node('api')).toMatchObject({ present: true, resources: [expect.objectContaining({ type: 'AWS::ApiGateway::RestApi' })] });
+    expect(node('waf').present).toBe(false);
+    expect(failing.dataFlow.edges.find((e) => e.from === 'waf' && e.to === 'api')).toMatchObject({ present: false, verified: false });
+  });
+
+  test('HTML: every section, findings marked, and every value from templates and reasons escaped', () => {
+    const html = renderHtml(failing);
+    for (const s of REPORT_SECTIONS) expect(html).toContain(`<section id="${s.id}"`);
+    expect(html).toContain('Demo route &lt;b&gt;left open&lt;/b&gt;');
+    expect(html).toContain('a token &lt;SMART&gt;.');
+    expect(html).not.toMatch(/<b>left open|<SMART>|<script>alert/);
+    expect(html.match(/<script>/g)).toHaveLength(1);
+    expect(html).toMatch(/<meta http-equiv="Content-Security-Policy" content="default-src &#39;none&#39;/);
+    expect(html).not.toMatch(/(src|href)="(https?:)?\/\//);
+    expect(html).toContain('class="badge b-fatal"');
+  });
+
+  test('Markdown: escaped for a PR comment, code spans kept, under the size limit', () => {
+    const md = renderMarkdown(failing);
+    expect(md).toMatch(/^# Compliance report/);
+    for (const s of REPORT_SECTIONS) expect(md).toContain(`. ${s.title}`);
+    expect(md).toContain('Demo route &lt;b&gt;left open&lt;/b&gt;');
+    expect(md).toContain('`encryptionKey`');
+    expect(md).not.toMatch(/<b>|<SMART>/);
+    expect(md.length).toBeLessThan(MARKDOWN_LIMIT);
+  });
+});
+
+describe('app with acknowledged findings', () => {
+  test('passes with every finding acknowledged; each acknowledgement carries its reason and covers a resource', () => {
+    expect(acknowledged.summary.verdict).toBe('pass');
+    expect(acknowledged.findings).toEqual([]);
+    expect(acknowledged.acknowledgements.length).toBeGreaterThanOrEqual(9);
+    for (const a of acknowledged.acknowledgements) {
+      expect(a.reason).toContain(`Fixture: ${a.ruleId} accepted`);
+      expect(a.matched).toBe(true);
+      expect(a.appliesTo.length).toBeGreaterThan(0);
+    }
+    expect(acknowledged.summary.counts.acknowledged).toBe(acknowledged.acknowledgements.reduce((n, a) => n + a.appliesTo.length, 0));
+    expect(exitCodeFor(acknowledged, 'warning')).toBe(0);
+  });
+
+  test('matrix shows acknowledged safeguards with the reasons', () => {
+    const encryption = row(acknowledged, '164.312(a)(2)(iv)');
+    expect(encryption.status).toBe('acknowledged');
+    expect(encryption.rules.flatMap((r) => r.acknowledged.map((a) => a.reason)).every((x) => x.includes('"Security"'))).toBe(true);
+  });
+
+  test('HTML and Markdown show every reason, escaped', () => {
+    const html = renderHtml(acknowledged);
+    const md = renderMarkdown(acknowledged);
+    for (const a of acknowledged.acknowledgements) {
+      const escaped = `Fixture: ${a.ruleId.replace(/&/g, '&amp;')} accepted for this staging sandbox &lt;i&gt;only&lt;/i&gt; &amp; reviewed by &quot;Security&quot;.`;
+      expect(html).toContain(escaped);
+    }
+    expect(html).not.toContain('<i>only</i>');
+    expect(md).toContain('&lt;i&gt;only&lt;/i&gt; &amp; reviewed by &quot;Security&quot;');
+  });
+});
+
+describe('inputs that are missing or wrong', () => {
+  test('no cloud assembly: the report is still written, says so, and fails any gate', () => {
+    const r = buildComplianceReport(readCloudAssembly(path.join(tmp(), 'missing')), OPTIONS);
+    expect(r.summary.verdict).toBe('no-assembly');
+    expect(exitCodeFor(r, 'error')).toBe(1);
+    expect(renderHtml(r)).toContain('NO ASSEMBLY');
+    expect(renderMarkdown(r)).toContain('NO ASSEMBLY');
+  });
+
+  test('evidence from another synth is ignored, with a notice; the matrix then shows only what failed', () => {
+    const dir = tmp();
+    fs.cpSync(path.join(FIXTURES, 'failing'), dir, { recursive: true });
+    const evidenceFile = path.join(dir, 'compliance-evidence.json');
+    const evidence = JSON.parse(fs.readFileSync(evidenceFile, 'utf8'));
+    evidence.resources.pop();
+    fs.writeFileSync(evidenceFile, JSON.stringify(evidence));
+    const r = buildComplianceReport(readCloudAssembly(dir), OPTIONS);
+    expect(r.sources.evidence).toBe(false);
+    expect(r.notices.join('\n')).toMatch(/does not match the templates/);
+    expect(row(r, '164.312(a)(2)(iv)').status).toBe('violated');
+    expect(row(r, '164.312(a)(2)(iii)').status).toBe('unknown');
+    expect(r.summary.verdict).toBe('fail');
+  });
+
+  test('apps: assessment expiry is judged on the report date; no label policy is reported as such', () => {
+    expect(passing.apps.apps.length).toBeGreaterThan(0);
+    expect(passing.apps.apps.every((a) => !a.assessment.expired)).toBe(true);
+    const later = build('passing', { today: new Date('2031-01-01T00:00:00Z') });
+    expect(later.apps.apps.every((a) => a.assessment.expired && a.assessment.daysToExpiry < 0)).toBe(true);
+    const dir = tmp();
+    fs.copyFileSync(path.join(__dirname, '..', '..', 'policies', 'apps.json'), path.join(dir, 'apps.json'));
+    fs.copyFileSync(path.join(__dirname, '..', '..', 'policies', 'apps.schema.json'), path.join(dir, 'apps.schema.json'));
+    const none = build('passing', { registryFile: path.join(dir, 'apps.json') });
+    expect(none.apps.labelPolicy).toMatchObject({ configured: false });
+    expect(renderHtml(none)).toContain('no label policy configured');
+    fs.writeFileSync(path.join(dir, 'labels.json'), JSON.stringify({ labels: [{ code: 'R', unlockedBy: ['<grant>'] }] }));
+    const some = build('passing', { registryFile: path.join(dir, 'apps.json') });
+    expect(some.apps.labelPolicy).toMatchObject({ configured: true, content: { labels: [{ code: 'R' }] } });
+    expect(renderHtml(some)).toContain('&lt;grant&gt;');
+  });
+
+  test("acknowledgements CDK applied itself (another plugin's findings) are matched from the validation report", () => {
+    const dir = tmp();
+    fs.cpSync(path.join(FIXTURES, 'passing'), dir, { recursive: true });
+    const metadataFile = path.join(dir, 'Passing.metadata.json');
+    const metadata = JSON.parse(fs.readFileSync(metadataFile, 'utf8'));
+    metadata['/Passing'].push({ type: 'aws:cdk:acknowledged-rules', data: { 'CloudFormation-Validate::W3010': 'Literal AZs are expected <here>.' } });
+    fs.writeFileSync(metadataFile, JSON.stringify(metadata));
+    const suppressed = { ruleName: 'W3010', description: 'AZs should not be hardcoded', severity: 'warning', violatingConstructs: [{ constructPath: 'Passing/AuditLogGroup/Resource' }], acknowledgedId: 'CloudFormation-Validate::W3010', reason: 'Literal AZs are expected <here>.', acknowledgedAt: 'Passing' };
+    fs.writeFileSync(path.join(dir, 'validation-report.json'), JSON.stringify({ version: '55.0.0', title: 'Validation Report', pluginReports: [{ pluginName: 'CloudFormation Validate', conclusion: 'success', violations: [], suppressedViolations: [suppressed] }] }));
+    const r = buildComplianceReport(readCloudAssembly(dir), OPTIONS);
+    expect(r.acknowledgements).toEqual([expect.objectContaining({ pack: 'CloudFormation Validate', ruleId: 'W3010', reason: 'Literal AZs are expected <here>.', appliesTo: ['Passing/AuditLogGroup/Resource'], matched: true })]);
+    expect(r.summary.counts.byPack.find((p) => p.pack === 'CloudFormation Validate')).toMatchObject({ conclusion: 'success', acknowledged: 1 });
+    expect(r.summary.verdict).toBe('pass');
+  });
+
+  test('an invalid registry is reported in the apps section, not thrown', () => {
+    const dir = tmp();
+    fs.writeFileSync(path.join(dir, 'apps.json'), '{"apps": [{"id": 1}]}');
+    const r = build('passing', { registryFile: path.join(dir, 'apps.json') });
+    expect(r.apps.apps).toEqual([]);
+    expect(r.apps.error).toMatch(/apps\.json/);
+  });
+});
+
+describe('npm run report', () => {
+  test('parses its arguments and rejects unknown ones', () => {
+    expect(parseReportArgs(['--fail-on', 'warning', '--cdk-out=out', '--today', '2027-01-02'])).toEqual({ cdkOut: 'out', outDir: undefined, failOn: 'warning', today: new Date('2027-01-02T00:00:00Z') });
+    expect(() => parseReportArgs(['--fail-on', 'fatal'])).toThrow(/error, warning or none/);
+    expect(() => parseReportArgs(['--bogus'])).toThrow(/unknown argument/);
+  });
+
+  test('writes the three formats and exits 1 on --fail-on error when findings exist, 0 otherwise, 2 on bad usage', () => {
+    const log = jest.spyOn(console, 'log').mockImplementation(() => undefined);
+    const err = jest.spyOn(console, 'error').mockImplementation(() => undefined);
+    try {
+      const out = tmp();
+      expect(reportMain(['--cdk-out', path.join(FIXTURES, 'failing'), '--out-dir', out, '--fail-on', 'error'])).toBe(1);
+      for (const f of ['compliance-report.html', 'compliance-report.md', 'compliance-report.json']) expect(fs.statSync(path.join(out, f)).size).toBeGreaterThan(1000);
+      const json = JSON.parse(fs.readFileSync(path.join(out, 'compliance-report.json'), 'utf8')) as ComplianceReport;
+      expect(Object.keys(json)).toEqual(['schemaVersion', 'title', 'generatedAt', 'sources', 'notices', 'summary', 'hipaaMatrix', 'findings', 'acknowledgements', 'apps', 'dataFlow', 'inventory']);
+      expect(json.summary.verdict).toBe('fail');
+      expect(reportMain(['--cdk-out', path.join(FIXTURES, 'acknowledged'), '--out-dir', out, '--fail-on', 'warning'])).toBe(0);
+      expect(reportMain(['--cdk-out', path.join(FIXTURES, 'failing'), '--out-dir', out])).toBe(0);
+      expect(reportMain(['--fail-on'])).toBe(2);
+    } finally {
+      log.mockRestore();
+      err.mockRestore();
+    }
+  });
+});
