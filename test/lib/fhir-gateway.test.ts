@@ -2,6 +2,7 @@ import { Duration, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import * as acm from 'aws-cdk-lib/aws-certificatemanager';
+import * as s3 from 'aws-cdk-lib/aws-s3';
 import { ACCESS_LOG_FIELDS, AuditTrail, FhirDatastore, FhirGateway, FhirGatewayProps, FhirKeys, SegmentedNetwork, SmartAppRegistry, SmartIdentity } from '../../lib';
 import { loadAppRegistry } from '../../policies/app-registry';
 import { createTestApp } from '../helpers/app';
@@ -149,6 +150,14 @@ describe('FhirGateway: domains and environments', () => {
     new FhirGateway(p.stack, 'Gateway', { ...p.base, customDomain: { domainName: 'fhir.example.org', certificate: c, securityPolicy: apigateway.SecurityPolicy.TLS13_1_3_2025_09 } });
     Template.fromStack(p.stack).hasResourceProperties('AWS::ApiGateway::DomainName', { SecurityPolicy: 'SecurityPolicy_TLS13_1_3_2025_09', EndpointAccessMode: 'STRICT' });
   });
+  test('mutual TLS for system/ integrations uses the given trust store', () => {
+    const p = platform('Mtls', 'staging');
+    const c = acm.Certificate.fromCertificateArn(p.stack, 'Cert', 'arn:aws:acm:us-east-1:111122223333:certificate/abc');
+    const trustStore = s3.Bucket.fromBucketName(p.stack, 'TrustStore', 'fhir-truststore');
+    new FhirGateway(p.stack, 'Gateway', { ...p.base, customDomain: { domainName: 'fhir.example.org', certificate: c, mutualTls: { bucket: trustStore, key: 'ca-bundle.pem' } } });
+    Template.fromStack(p.stack).hasResourceProperties('AWS::ApiGateway::DomainName', { MutualTlsAuthentication: { TruststoreUri: 's3://fhir-truststore/ca-bundle.pem' } });
+  });
+
   test('production requires a custom domain and an explicit CORS list', () => {
     const p = platform('ProdNoDomain', 'production');
     expect(() => new FhirGateway(p.stack, 'Gateway', { ...p.base, corsAllowedOrigins: [] })).toThrow(/production requires customDomain/);
