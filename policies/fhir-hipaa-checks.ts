@@ -1,10 +1,10 @@
-import { CfnResource, PolicyValidationPluginReport, PolicyViolation, Stack, Validations } from 'aws-cdk-lib';
+import { CfnResource, IPolicyValidationContext, PolicyValidationPluginReport, PolicyViolation, Stack, Validations } from 'aws-cdk-lib';
 import { NagMessageLevel, NagPack, NagPackProps, NagRuleResult } from 'cdk-nag';
 import { IConstruct } from 'constructs';
 import { HipaaCitationId, withCitations } from './citations';
 import { deploymentEnvironmentOf } from './environment';
 import { apigw, cloudtrail, cognito, healthlake, kms, lambda, logs, waf } from './rules';
-import { withCfnCache } from './rules/common/cfn';
+import { withCfnCache, withSynthesizedTemplates } from './rules/common/cfn';
 
 /** The pack's name and rule id prefix. */
 export const FHIR_HIPAA_PACK_NAME = 'FHIR.HIPAA';
@@ -348,6 +348,14 @@ export class FhirHipaaChecks extends NagPack {
   constructor(scope?: IConstruct, props?: NagPackProps) {
     super(scope, props);
     this.packName = FHIR_HIPAA_PACK_NAME;
+  }
+
+  /**
+   * At synth, CDK has already written the templates: rules read resources from them
+   * (`context.templatePaths`) rather than resolving every resource a second time.
+   */
+  public override validate(context: IPolicyValidationContext): PolicyValidationPluginReport {
+    return withSynthesizedTemplates(context.templatePaths ?? [], () => super.validate(context));
   }
 
   public override validateScope(scope: IConstruct): PolicyValidationPluginReport {

@@ -120,3 +120,27 @@ describe('FhirHipaaChecks', () => {
     expect(seen.sort()).toEqual([...FHIR_HIPAA_RULE_IDS].sort());
   });
 });
+
+describe('FHIR.HIPAA at synth reads the synthesized templates', () => {
+  test('the synth path (templates CDK wrote) and validateScope (construct tree) find the same violations', () => {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { App, Stack, Validations, RemovalPolicy } = require('aws-cdk-lib') as typeof import('aws-cdk-lib');
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const kms = require('aws-cdk-lib/aws-kms') as typeof import('aws-cdk-lib/aws-kms');
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { mkdtempSync, readFileSync } = require('fs') as typeof import('fs');
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { tmpdir } = require('os') as typeof import('os');
+    const outdir = mkdtempSync(join(tmpdir(), 'ztf-pack-'));
+    const app = new App({ outdir });
+    const stack = new Stack(app, 'Bad');
+    new kms.Key(stack, 'NoRotation', { enableKeyRotation: false, removalPolicy: RemovalPolicy.DESTROY });
+    const direct = new FhirHipaaChecks().validateScope(stack).violations.map((v) => v.ruleName).sort();
+    expect(direct).toEqual(['FHIR.HIPAA-KMSKeyRetained', 'FHIR.HIPAA-KMSKeyRotation']);
+    Validations.of(app).addPlugins(new FhirHipaaChecks(app));
+    expect(() => app.synth()).toThrow(/KMSKeyRotation/);
+    const report = JSON.parse(readFileSync(join(outdir, 'validation-report.json'), 'utf8'));
+    const atSynth = report.pluginReports.filter((r: { pluginName: string }) => r.pluginName === 'FHIR.HIPAA').flatMap((r: { violations: { ruleName: string }[] }) => r.violations.map((v) => v.ruleName)).sort();
+    expect(atSynth).toEqual(direct);
+  });
+});

@@ -8,6 +8,8 @@
  * names are the CloudFormation ones that the AWS documentation and the reviewer use.
  * References resolve to `{ Ref }` / `{ "Fn::GetAtt" }`, which {@link referencedResource} follows.
  */
+import * as fs from 'fs';
+import * as path from 'path';
 import { CfnResource, Reference, Stack, Token, Tokenization, IResolvable } from 'aws-cdk-lib';
 import { IConstruct } from 'constructs';
 
@@ -55,7 +57,46 @@ export function templateEntry(node: CfnResource): TemplateEntry | undefined {
   return entry;
 }
 
+/** `Resources` of the templates CDK has just synthesized, by template file name (see {@link withSynthesizedTemplates}). */
+let synthesized: Map<string, Json> | undefined;
+
+/**
+ * Runs `fn` reading each resource's entry from the templates CDK has already written (the
+ * validation context's `templatePaths`) instead of resolving the resource again: the same JSON,
+ * without a second resolution of every token. Resources not found there are rendered as usual.
+ */
+export function withSynthesizedTemplates<T>(templatePaths: readonly string[], fn: () => T): T {
+  const previous = synthesized;
+  const map = new Map<string, Json>();
+  for (const file of templatePaths) {
+    try {
+      const template = JSON.parse(fs.readFileSync(file, 'utf8')) as Json;
+      if (isObject(template.Resources)) map.set(path.basename(file), template.Resources);
+    } catch {
+      // Unreadable template: its resources are rendered from the construct tree instead.
+    }
+  }
+  synthesized = map;
+  try {
+    return fn();
+  } finally {
+    synthesized = previous;
+  }
+}
+
+function synthesizedEntry(node: CfnResource): unknown {
+  if (!synthesized || synthesized.size === 0) return undefined;
+  try {
+    const stack = Stack.of(node);
+    return synthesized.get(stack.templateFile)?.[stack.getLogicalId(node)];
+  } catch {
+    return undefined;
+  }
+}
+
 function renderEntry(node: CfnResource): TemplateEntry | undefined {
+  const fromTemplate = synthesizedEntry(node);
+  if (isObject(fromTemplate)) return toTemplateEntry(node, fromTemplate);
   let rendered: unknown;
   try {
     const stack = Stack.of(node);
@@ -67,6 +108,10 @@ function renderEntry(node: CfnResource): TemplateEntry | undefined {
   if (!isObject(resources)) return undefined;
   const entry = Object.values(resources)[0];
   if (!isObject(entry)) return undefined;
+  return toTemplateEntry(node, entry);
+}
+
+function toTemplateEntry(node: CfnResource, entry: Json): TemplateEntry {
   return {
     Type: typeof entry.Type === 'string' ? entry.Type : node.cfnResourceType,
     Properties: isObject(entry.Properties) ? entry.Properties : {},
