@@ -16,6 +16,7 @@ import type { APIGatewayRequestAuthorizerEvent } from 'aws-lambda';
 import { CognitoJwtVerifier } from 'aws-jwt-verify';
 import type { Jwks } from 'aws-jwt-verify/jwk';
 import * as esbuild from 'esbuild';
+import { HANDLER_BUNDLE_OPTIONS } from './handler-bundle';
 import { createAuthorizer } from '../lambdas/smart-authorizer/authorizer';
 import { InMemoryRevocationStore } from '../lambdas/shared/revocation';
 import { createTestIssuer } from '../test/lambdas/helpers/jwt';
@@ -114,17 +115,11 @@ async function warm(): Promise<void> {
 
 async function bundle(entry: string, outfile?: string): Promise<esbuild.BuildResult & { bytes: number }> {
   const result = await esbuild.build({
+    ...HANDLER_BUNDLE_OPTIONS,
     entryPoints: [path.join(ROOT, entry)],
-    bundle: true,
-    minify: true,
-    platform: 'node',
-    target: 'node22',
-    format: 'cjs',
-    external: ['@aws-sdk/*'],
     metafile: true,
     write: outfile !== undefined,
     outfile: outfile ?? 'out.js',
-    logLevel: 'silent',
   });
   const bytes = outfile ? fs.statSync(outfile).size : (result.outputFiles?.[0]?.contents.length ?? 0);
   return { ...result, bytes };

@@ -5,26 +5,15 @@
  * FHIR definitions, about 4 MB) are not counted here.
  */
 import * as fs from 'fs';
-import * as path from 'path';
 import { buildSync } from 'esbuild';
+import { HANDLER_BUNDLE_OPTIONS, LAMBDAS_DIR, handlerEntry } from './handler-bundle';
 
 export async function run(): Promise<void> {
-  const dir = path.join(__dirname, '..', 'lambdas');
-  const handlers = fs.readdirSync(dir).filter((d) => d !== 'shared' && fs.existsSync(path.join(dir, d, 'index.ts'))).sort();
+  const handlers = fs.readdirSync(LAMBDAS_DIR).filter((d) => d !== 'shared' && fs.existsSync(handlerEntry(d))).sort();
   console.log('| handler | minified bundle | target |');
   console.log('|---|---|---|');
   for (const handler of handlers) {
-    const result = buildSync({
-      entryPoints: [path.join(dir, handler, 'index.ts')],
-      bundle: true,
-      minify: true,
-      platform: 'node',
-      target: 'node22',
-      format: 'cjs',
-      external: ['@aws-sdk/*'],
-      write: false,
-      logLevel: 'silent',
-    });
+    const result = buildSync({ ...HANDLER_BUNDLE_OPTIONS, entryPoints: [handlerEntry(handler)], write: false });
     const kb = result.outputFiles.reduce((n, f) => n + f.contents.byteLength, 0) / 1024;
     console.log(`| ${handler} | ${kb.toFixed(1)} KB | ${handler === 'smart-authorizer' ? '≤ 150 KB' : ''} |`);
   }

@@ -21,6 +21,7 @@ import * as os from 'os';
 import * as path from 'path';
 import type { APIGatewayProxyEvent, APIGatewayRequestAuthorizerEvent } from 'aws-lambda';
 import * as esbuild from 'esbuild';
+import { HANDLER_BUNDLE_OPTIONS } from './handler-bundle';
 import { StdoutAuditSink } from '../lambdas/fhir-proxy/audit';
 import { createProxy, type FhirProxy } from '../lambdas/fhir-proxy/proxy';
 import { packageDefinitions, writeCompactDefinitions } from '../lambdas/fhir-proxy/validate';
@@ -206,17 +207,12 @@ const withoutValidator: esbuild.Plugin = {
 
 async function bundle(outfile: string, validator: boolean, external: string[] = []): Promise<{ bytes: number; medplum: number }> {
   const result = await esbuild.build({
+    ...HANDLER_BUNDLE_OPTIONS,
     entryPoints: [path.join(ROOT, 'lambdas/fhir-proxy/index.ts')],
-    bundle: true,
-    minify: true,
-    platform: 'node',
-    target: 'node22',
-    format: 'cjs',
     external: ['@aws-sdk/*', ...external],
     plugins: validator ? [] : [withoutValidator],
     metafile: true,
     outfile,
-    logLevel: 'silent',
   });
   const output = Object.values(result.metafile?.outputs ?? {})[0];
   let medplum = 0;

@@ -1,16 +1,15 @@
 import * as fs from 'fs';
-import * as path from 'path';
 import { buildSync } from 'esbuild';
+import { HANDLER_BUNDLE_OPTIONS, LAMBDAS_DIR, handlerEntry } from '../../bench/handler-bundle';
 
 /**
  * Construct tests skip Lambda bundling; this one really bundles every handler the way the
  * constructs do (esbuild, node22, minified, the Lambda runtime's @aws-sdk/* left external), so a
  * handler that cannot be bundled fails the suite rather than a deploy.
  */
-const lambdasDir = path.join(__dirname, '..', '..', 'lambdas');
 const handlers = fs
-  .readdirSync(lambdasDir)
-  .filter((d) => d !== 'shared' && fs.existsSync(path.join(lambdasDir, d, 'index.ts')))
+  .readdirSync(LAMBDAS_DIR)
+  .filter((d) => d !== 'shared' && fs.existsSync(handlerEntry(d)))
   .sort();
 
 describe('every Lambda handler bundles with esbuild', () => {
@@ -19,18 +18,7 @@ describe('every Lambda handler bundles with esbuild', () => {
   });
 
   test.each(handlers)('%s', (handler) => {
-    const result = buildSync({
-      entryPoints: [path.join(lambdasDir, handler, 'index.ts')],
-      bundle: true,
-      minify: true,
-      platform: 'node',
-      target: 'node22',
-      format: 'cjs',
-      external: ['@aws-sdk/*'],
-      write: false,
-      logLevel: 'silent',
-      metafile: true,
-    });
+    const result = buildSync({ ...HANDLER_BUNDLE_OPTIONS, entryPoints: [handlerEntry(handler)], write: false, metafile: true });
     expect(result.errors).toEqual([]);
     const bytes = result.outputFiles.reduce((n, f) => n + f.contents.byteLength, 0);
     expect(bytes).toBeGreaterThan(1000);
