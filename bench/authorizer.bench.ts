@@ -17,6 +17,7 @@ import { CognitoJwtVerifier } from 'aws-jwt-verify';
 import type { Jwks } from 'aws-jwt-verify/jwk';
 import * as esbuild from 'esbuild';
 import { HANDLER_BUNDLE_OPTIONS } from './handler-bundle';
+import { authorizerEvent, bearer } from '../test/lambdas/helpers/events';
 import { createAuthorizer } from '../lambdas/smart-authorizer/authorizer';
 import { InMemoryRevocationStore } from '../lambdas/shared/revocation';
 import { createTestIssuer } from '../test/lambdas/helpers/jwt';
@@ -30,20 +31,7 @@ const BUNDLE_TARGET_KB = 150;
 const ROOT = path.resolve(__dirname, '..');
 
 function eventFor(token: string): APIGatewayRequestAuthorizerEvent {
-  return {
-    type: 'REQUEST',
-    methodArn: METHOD_ARN,
-    resource: '/r4/{proxy+}',
-    path: '/r4/Observation',
-    httpMethod: 'GET',
-    headers: { Authorization: `Bearer ${token}` },
-    multiValueHeaders: { Authorization: [`Bearer ${token}`] },
-    pathParameters: null,
-    queryStringParameters: null,
-    multiValueQueryStringParameters: null,
-    stageVariables: null,
-    requestContext: {} as APIGatewayRequestAuthorizerEvent['requestContext'],
-  };
+  return authorizerEvent(bearer(token), { methodArn: METHOD_ARN });
 }
 
 /** The least any verifier does: split the token, decode the signature, RSA-SHA256 verify. */

@@ -5,11 +5,12 @@
  * request, puts the authorizer's context into the proxy event and invokes the proxy.
  */
 import * as path from 'path';
-import type { APIGatewayProxyEvent, APIGatewayRequestAuthorizerEvent } from 'aws-lambda';
+import type { APIGatewayProxyEvent } from 'aws-lambda';
 import type { AuditEvent } from 'fhir/r4';
 import { createProxy, type FhirProxy, type ProxyOptions } from '../../lambdas/fhir-proxy/proxy';
 import { createValidator, loadProfilesDir, type ResourceValidator } from '../../lambdas/fhir-proxy/validate';
 import { createAuthorizer, type SmartAuthorizer } from '../../lambdas/smart-authorizer/authorizer';
+import { authorizerEvent, bearer } from '../lambdas/helpers/events';
 import { createTestIssuer, type TestIssuer } from '../lambdas/helpers/jwt';
 import { startFhirServer, type FhirServer, type RecordedRequest } from './fhir-server';
 import { PATIENT_A, PATIENT_B, SEED_IDS } from './fixtures/seed';
@@ -136,20 +137,7 @@ export async function startHarness(overrides: Partial<ProxyOptions> = {}): Promi
 
   async function authorize(spec: Pick<CallSpec, 'claims' | 'method' | 'path'>): Promise<Record<string, string>> {
     const token = issuer.sign(spec.claims ?? patientClaims());
-    const authEvent = {
-      type: 'REQUEST',
-      methodArn: METHOD_ARN,
-      resource: '/r4/{proxy+}',
-      path: `/r4/${spec.path ?? ''}`,
-      httpMethod: spec.method,
-      headers: { Authorization: `Bearer ${token}` },
-      multiValueHeaders: { Authorization: [`Bearer ${token}`] },
-      pathParameters: null,
-      queryStringParameters: null,
-      multiValueQueryStringParameters: null,
-      stageVariables: null,
-      requestContext: {},
-    } as unknown as APIGatewayRequestAuthorizerEvent;
+    const authEvent = authorizerEvent(bearer(token), { methodArn: METHOD_ARN, path: `/r4/${spec.path ?? ''}`, httpMethod: spec.method, pathParameters: null });
     const result = await authorizer(authEvent);
     return result.context as Record<string, string>;
   }

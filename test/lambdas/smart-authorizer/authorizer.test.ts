@@ -11,6 +11,7 @@ import {
 } from '../../../lambdas/smart-authorizer/authorizer';
 import { InMemoryRevocationStore, RevocationStore } from '../../../lambdas/shared/revocation';
 import { hasFhirScope, MAX_SCOPES, parseScopes } from '../../../lambdas/shared/smart-scopes';
+import { authorizerEvent, bearer } from '../helpers/events';
 import { createTestIssuer, SignOptions, TestIssuer } from '../helpers/jwt';
 
 const USER_POOL_ID = 'us-east-1_TestPool1';
@@ -31,24 +32,10 @@ function recordingLogger(): AuthorizerLogger & { calls: Array<[string, string, u
 }
 
 function event(headers: Record<string, string> | null, overrides: Partial<APIGatewayRequestAuthorizerEvent> = {}): APIGatewayRequestAuthorizerEvent {
-  return {
-    type: 'REQUEST',
-    methodArn: METHOD_ARN,
-    resource: '/r4/{proxy+}',
-    path: '/r4/Observation',
-    httpMethod: 'GET',
-    headers,
-    multiValueHeaders: headers ? Object.fromEntries(Object.entries(headers).map(([k, v]) => [k, [v]])) : null,
-    pathParameters: { proxy: 'Observation' },
-    queryStringParameters: null,
-    multiValueQueryStringParameters: null,
-    stageVariables: null,
-    requestContext: {} as APIGatewayRequestAuthorizerEvent['requestContext'],
-    ...overrides,
-  };
+  return authorizerEvent(headers, { methodArn: METHOD_ARN, ...overrides });
 }
 
-const bearer = (token: string): Record<string, string> => ({ Authorization: `Bearer ${token}` });
+
 
 let issuer: TestIssuer;
 let otherPool: TestIssuer;
