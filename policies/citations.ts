@@ -1,6 +1,7 @@
 /**
  * The one catalogue of the HIPAA Security Rule citations (45 CFR Part 164, Subpart C) that the
- * kit's compliance rules cite, with the title each carries in the regulation.
+ * kit's compliance rules cite, and those cdk-nag's HIPAA.Security pack cites, with the title each
+ * carries in the regulation (the reviewer's report names every citation from here).
  *
  * A rule names its citations by id (type-checked against this catalogue) and formats them with
  * {@link controlIds}, so every `FHIR.HIPAA` finding ends the way cdk-nag's own HIPAA pack does:
@@ -14,15 +15,20 @@ export const HIPAA_CITATIONS = {
   '164.308(a)(1)(ii)(D)': 'Security management process: information system activity review',
   '164.308(a)(3)(i)': 'Workforce security',
   '164.308(a)(3)(ii)(A)': 'Workforce security: authorization and/or supervision',
+  '164.308(a)(3)(ii)(B)': 'Workforce security: workforce clearance procedure',
   '164.308(a)(4)(i)': 'Information access management',
+  '164.308(a)(4)(ii)(A)': 'Information access management: isolating health care clearinghouse functions',
   '164.308(a)(4)(ii)(B)': 'Information access management: access authorization',
   '164.308(a)(4)(ii)(C)': 'Information access management: access establishment and modification',
+  '164.308(a)(5)(ii)(A)': 'Security awareness and training: security reminders',
   '164.308(a)(5)(ii)(B)': 'Security awareness and training: protection from malicious software',
   '164.308(a)(5)(ii)(C)': 'Security awareness and training: log-in monitoring',
   '164.308(a)(5)(ii)(D)': 'Security awareness and training: password management',
   '164.308(a)(6)(ii)': 'Security incident procedures: response and reporting',
   '164.308(a)(7)(i)': 'Contingency plan',
   '164.308(a)(7)(ii)(A)': 'Contingency plan: data backup plan',
+  '164.308(a)(7)(ii)(B)': 'Contingency plan: disaster recovery plan',
+  '164.308(a)(7)(ii)(C)': 'Contingency plan: emergency mode operation plan',
   '164.308(a)(8)': 'Evaluation',
   '164.308(b)(1)': 'Business associate contracts and other arrangements',
   '164.312(a)(1)': 'Access control',
