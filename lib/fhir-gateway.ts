@@ -338,16 +338,23 @@ export class FhirGateway extends Construct {
         CONFIDENTIAL_CLIENT_IDS: Stack.of(this).toJsonString(registry.registrations.filter((r) => r.confidential).map((r) => r.clientId)),
         READABLE_NON_COMPARTMENT_TYPES: (props.readableNonCompartmentTypes ?? ['Medication', 'Practitioner', 'Organization', 'Location']).join(' '),
         // Written into the asset at bundling time (below): the compact FHIR R4 base definitions
-        // (about 4 MB instead of 37 MB) and the deployer's profiles from policies/profiles/.
+        // (about 4 MB instead of 37 MB), the deployer's profiles from policies/profiles/, the
+        // label policy and the app registry.
         FHIR_DEFINITIONS_FILE: '/var/task/fhir-r4-definitions.json',
         PROFILES_DIR: '/var/task/profiles',
         PREWARM_VALIDATOR: 'true',
+        // Consent and security labels: the label policy and the app registry, bundled below,
+        // and which app each Cognito client is (Consent provisions name apps as actors).
+        LABEL_POLICY_FILE: '/var/task/labels.json',
+        APP_REGISTRY_FILE: '/var/task/apps.json',
+        APP_CLIENT_IDS: Stack.of(this).toJsonString(Object.fromEntries(registry.registrations.map((r) => [r.clientId, r.appId]))),
         POWERTOOLS_SERVICE_NAME: 'fhir-proxy',
       },
       afterBundling: (inputDir, outputDir) => [
         `"${inputDir}/node_modules/.bin/ts-node" --transpile-only -e "require('${inputDir}/lambdas/fhir-proxy/validate').writeCompactDefinitions('${outputDir}/fhir-r4-definitions.json')"`,
         `mkdir -p "${outputDir}/profiles"`,
         `cp "${inputDir}/policies/profiles/"*.json "${outputDir}/profiles/"`,
+        `cp "${inputDir}/policies/labels.json" "${inputDir}/policies/apps.json" "${outputDir}/"`,
       ],
       vpc: network.vpc,
       vpcSubnets: network.isolatedSubnets,

@@ -68,6 +68,19 @@ export interface Access {
   /** Set when every resource must be in this patient's compartment. */
   readonly patientId?: string;
   readonly options: AccessOptions;
+  /**
+   * Security labels and Consent (`guard.ts`): consulted for every resource the caller would
+   * otherwise see or write. Absent only in tests of the scope rules alone.
+   */
+  readonly guard?: ResourceGuard;
+}
+
+/** Security-label and Consent checks on one resource, after the scope and compartment checks. */
+export interface ResourceGuard {
+  /** Whether the caller may see the resource, and the copy to return when elements were removed. */
+  view(resource: Record<string, unknown>, patients: readonly string[]): { readonly visible: boolean; readonly resource?: Record<string, unknown> };
+  /** Whether the caller may write the resource (every label on it and in it visible to them). */
+  canWrite(resource: Record<string, unknown>, patients: readonly string[]): boolean;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -249,6 +262,8 @@ export function canSee(access: Access, resource: unknown, perms: readonly Permis
 export interface Sight {
   readonly visible: boolean;
   readonly patients: readonly string[];
+  /** The copy to return instead of the resource (labelled elements removed), when there is one. */
+  readonly resource?: Record<string, unknown>;
 }
 
 const NOTHING: Sight = { visible: false, patients: [] };
@@ -284,12 +299,18 @@ export function see(
   }
   if (!covered) return { visible: false, patients };
   const patientId = access.patientId;
-  if (patientId === undefined) return { visible: true, patients };
-  if (!compartment) return { visible: allowNonCompartment && access.options.readableNonCompartmentTypes.has(type), patients };
-  if (type === 'Patient') return { visible: (resource as { id?: unknown }).id === patientId, patients };
-  let visible = patients.length > 0;
-  for (const id of patients) if (id !== patientId) visible = false;
-  return { visible, patients };
+  let visible: boolean;
+  if (patientId === undefined) visible = true;
+  else if (!compartment) visible = allowNonCompartment && access.options.readableNonCompartmentTypes.has(type);
+  else if (type === 'Patient') visible = (resource as { id?: unknown }).id === patientId;
+  else {
+    visible = patients.length > 0;
+    for (const id of patients) if (id !== patientId) visible = false;
+  }
+  if (!visible || !access.guard) return { visible, patients };
+  const guarded = access.guard.view(resource as Record<string, unknown>, patients);
+  if (!guarded.visible) return { visible: false, patients };
+  return guarded.resource !== undefined && guarded.resource !== resource ? { visible: true, patients, resource: guarded.resource } : { visible: true, patients };
 }
 
 /** May a confined caller write this resource (create or update body)? */
@@ -299,6 +320,7 @@ export function canWrite(access: Access, resource: unknown, perm: Permission): b
   if (typeof type !== 'string' || !isResourceType(type)) return false;
   const grants = grantsFor(access, type, [perm]);
   if (grants.length === 0 || !grants.some((g) => grantCovers(g, resource))) return false;
-  if (access.patientId === undefined) return true;
-  return inCompartmentOnly(resource, access.patientId, access.options.referenceBaseUrls, true);
+  if (access.patientId !== undefined && !inCompartmentOnly(resource, access.patientId, access.options.referenceBaseUrls, true)) return false;
+  if (!access.guard) return true;
+  return access.guard.canWrite(resource as Record<string, unknown>, compartmentPatientIds(resource, { baseUrls: access.options.referenceBaseUrls }));
 }

@@ -73,7 +73,24 @@ export interface AuditInput {
   readonly query?: string;
   /** Every patient the request touched (from the request and the response). */
   readonly patientIds?: readonly string[];
+  /**
+   * Security-label and Consent decisions (counted per patient, decision and rule), recorded as
+   * BALP consent-decision entities on the event of their patient (patient-less ones on every
+   * event); at most {@link MAX_DECISIONS} per event.
+   */
+  readonly consentDecisions?: ReadonlyArray<{
+    readonly patientId?: string;
+    readonly decision: 'permit' | 'deny';
+    /** The rule that decided: `Consent/<id>#provision…`, `label:<code>:…`, `default:<code>:…`. */
+    readonly rule: string;
+    readonly count: number;
+  }>;
 }
+
+/** Most consent-decision entities per AuditEvent. */
+export const MAX_DECISIONS = 20;
+/** `entity.type` of a consent decision (the Consent when one decided, else the policy rule). */
+export const CONSENT_DECISION_TYPE: Coding = { system: 'http://hl7.org/fhir/resource-types', code: 'Consent', display: 'Consent' };
 
 export interface AuditSink {
   write(event: AuditEvent): void | Promise<void>;
@@ -276,6 +293,20 @@ function finish(parts: BaseParts, input: AuditInput, patientId: string | undefin
   }
   if (outcome === '0' && parts.jtiPolicy !== undefined) profiles.push(BALP_PROFILES.oauthMinimal);
   const description = clean(input.outcomeDescription, 200);
+  for (const d of (input.consentDecisions ?? []).filter((d) => d.patientId === undefined || d.patientId === patientId).slice(0, MAX_DECISIONS)) {
+    const rule = clean(d.rule, 256) ?? 'unknown';
+    const consent = /^Consent\/([A-Za-z0-9\-.]{1,64})#/.exec(rule);
+    entities.push({
+      ...(consent ? { what: { reference: `Consent/${consent[1]}` } } : {}),
+      type: CONSENT_DECISION_TYPE,
+      role: { system: OBJECT_ROLE, code: '13', display: 'Security Resource' },
+      detail: [
+        { type: 'decision', valueString: d.decision },
+        { type: 'rule', valueString: rule },
+        { type: 'count', valueString: String(d.count) },
+      ],
+    });
+  }
 
   // A deep copy: events share no objects with each other or with this module's constants.
   return structuredClone<AuditEvent>({

@@ -10,7 +10,7 @@
 import type { Permission } from '../shared/smart-scopes';
 import { operationOutcome, type IssueSeverity, type IssueType, type OperationOutcome } from '../shared/operation-outcome';
 import type { ResourceGrant } from '../shared/smart-scopes';
-import { canSee, patientsOf, see, type Access } from './access';
+import { patientsOf, see, type Access } from './access';
 
 type Json = Record<string, unknown>;
 
@@ -76,6 +76,7 @@ export function filterBundle(access: Access, body: unknown, options: BundleFilte
   const entries = Array.isArray(body.entry) ? body.entry : [];
   const kept: unknown[] = [];
   let removedMatches = 0;
+  let keptMatches = 0;
   const grantCache = new Map<string, ResourceGrant[]>();
   for (const entry of entries) {
     if (!isObject(entry)) continue;
@@ -90,14 +91,18 @@ export function filterBundle(access: Access, body: unknown, options: BundleFilte
     const sight = see(access, resource, options.perms, true, grantCache);
     if (sight.visible) {
       patients.addAll(sight.patients);
-      kept.push(entry);
+      kept.push(sight.resource !== undefined ? { ...entry, resource: sight.resource } : entry);
+      if (search?.mode !== 'include') keptMatches++;
     } else if (search?.mode !== 'include') {
       removedMatches++;
     }
   }
   const out: Json = { ...body, entry: kept };
   if (kept.length === 0) delete out.entry;
-  if (!options.exactTotal || removedMatches > 0) delete out.total;
+  // With security labels and Consent, a total larger than what the caller was shown may count
+  // withheld resources (a page, or `_summary=count`): it is kept only when it is exactly that.
+  const guardedTotal = access.guard !== undefined && body.type === 'searchset' && out.total !== keptMatches;
+  if (!options.exactTotal || removedMatches > 0 || guardedTotal) delete out.total;
   return out;
 }
 
@@ -113,9 +118,10 @@ export function filterOperationResult(access: Access, body: unknown, perms: read
   }
   if (body.resourceType === 'OperationOutcome') return sanitizeOutcome(body, 'Operation outcome');
   if (body.resourceType === 'Parameters') return filterParameters(access, body, perms, patients, 0);
-  if (!canSee(access, body, perms)) return undefined;
-  patients.add(body);
-  return body;
+  const sight = see(access, body, perms);
+  if (!sight.visible) return undefined;
+  patients.addAll(sight.patients);
+  return sight.resource ?? body;
 }
 
 function filterParameters(access: Access, params: Json, perms: readonly Permission[], patients: PatientCollector, depth: number): Json {

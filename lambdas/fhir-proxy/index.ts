@@ -28,6 +28,17 @@
  * - `CLIENT_IDENTIFIER_SYSTEM`, `USER_IDENTIFIER_SYSTEM`: identifier systems of `client_id` and
  *   `sub` in AuditEvents (e.g. the app registry URL and the Cognito issuer).
  *
+ * - `LABEL_POLICY_FILE`: the security-label and Consent policy (`policies/labels.json` copied into
+ *   the asset, `/var/task/labels.json`). When set, labels and Consent are enforced per the policy
+ *   and conditional update/patch/delete are refused; default: the built-in restrictive policy
+ *   (anything labelled above `N` is withheld, no Consent lookup).
+ * - `APP_REGISTRY_FILE`: the app registry (`policies/apps.json` copied into the asset,
+ *   `/var/task/apps.json`), and `APP_CLIENT_IDS`: JSON `{ "<Cognito client id>": "<app id>" }`:
+ *   together the apps' label clearances and the identifiers Consents name them by; default none
+ *   (no app is cleared for any label that needs clearance).
+ * - `CONSENT_CACHE_TTL_SECONDS`: how long a patient's Consents are cached, 0–60, i.e. the delay
+ *   before a Consent change takes effect; default the policy's `consent.cacheTtlSeconds`.
+ *
  * AuditEvents go to stdout, one JSON line each. A configuration error is logged at cold start
  * and every request is then answered 500 (and audited), never forwarded.
  *
@@ -44,7 +55,10 @@ import { errorResponse } from '../shared/operation-outcome';
 import { PERMISSIONS, type Permission } from '../shared/smart-scopes';
 import { buildAuditEvents, StdoutAuditSink } from './audit';
 import type { OperationPolicy } from './authorize';
-import { createProxy, type FhirProxy } from './proxy';
+import { loadAppRegistry } from '../../policies/app-registry';
+import { loadLabelPolicy } from '../../policies/label-policy';
+import type { AppClearance } from './guard';
+import { createProxy, type FhirProxy, type LabelEnforcement } from './proxy';
 import { createValidator, loadProfilesDir } from './validate';
 
 const logger = new Logger({ serviceName: 'fhir-proxy' });
@@ -87,6 +101,29 @@ function operations(value: string | undefined): Record<string, OperationPolicy> 
   return out;
 }
 
+/** The label enforcement of `LABEL_POLICY_FILE`, `APP_REGISTRY_FILE`, `APP_CLIENT_IDS`, `CONSENT_CACHE_TTL_SECONDS`. */
+export function labelsFromEnvironment(env: NodeJS.ProcessEnv): LabelEnforcement | undefined {
+  if (!env.LABEL_POLICY_FILE) {
+    if (env.APP_REGISTRY_FILE || env.APP_CLIENT_IDS || env.CONSENT_CACHE_TTL_SECONDS) throw new Error('LABEL_POLICY_FILE is required with APP_REGISTRY_FILE, APP_CLIENT_IDS or CONSENT_CACHE_TTL_SECONDS');
+    return undefined;
+  }
+  const policy = loadLabelPolicy(env.LABEL_POLICY_FILE);
+  const clientIds = jsonObject('APP_CLIENT_IDS', env.APP_CLIENT_IDS);
+  const registry = env.APP_REGISTRY_FILE ? loadAppRegistry(env.APP_REGISTRY_FILE) : [];
+  const apps: AppClearance[] = [];
+  for (const [clientId, appId] of Object.entries(clientIds)) {
+    const app = registry.find((a) => a.id === appId);
+    if (!app) throw new Error(`APP_CLIENT_IDS.${clientId}: app ${String(appId)} is not in APP_REGISTRY_FILE`);
+    apps.push({ clientId, appId: app.id, identifier: app.identifier, labels: app.labels });
+  }
+  let ttl: number | undefined;
+  if (env.CONSENT_CACHE_TTL_SECONDS !== undefined && env.CONSENT_CACHE_TTL_SECONDS !== '') {
+    ttl = Number(env.CONSENT_CACHE_TTL_SECONDS);
+    if (!Number.isInteger(ttl) || ttl < 0 || ttl > 60) throw new Error('CONSENT_CACHE_TTL_SECONDS must be an integer from 0 to 60');
+  }
+  return { policy, apps, ...(ttl !== undefined ? { consentCacheTtlMs: ttl * 1000 } : {}) };
+}
+
 export function fromEnvironment(env: NodeJS.ProcessEnv): FhirProxy {
   const fhirBaseUrl = env.FHIR_BASE_URL;
   const region = env.AWS_REGION;
@@ -106,6 +143,7 @@ export function fromEnvironment(env: NodeJS.ProcessEnv): FhirProxy {
   });
   if (env.PREWARM_VALIDATOR === 'true') validator.warm();
   const maxBodyBytes = positiveInt('MAX_BODY_BYTES', env.MAX_BODY_BYTES);
+  const labels = labelsFromEnvironment(env);
   return createProxy({
     fhirBaseUrl,
     region,
@@ -118,6 +156,7 @@ export function fromEnvironment(env: NodeJS.ProcessEnv): FhirProxy {
     timeoutMs: positiveInt('HEALTHLAKE_TIMEOUT_MS', env.HEALTHLAKE_TIMEOUT_MS),
     ...(env.CLIENT_IDENTIFIER_SYSTEM ? { clientIdentifierSystem: env.CLIENT_IDENTIFIER_SYSTEM } : {}),
     ...(env.USER_IDENTIFIER_SYSTEM ? { userIdentifierSystem: env.USER_IDENTIFIER_SYSTEM } : {}),
+    ...(labels ? { labels } : {}),
     onError: (message, detail) => logger.error(message, detail),
   });
 }

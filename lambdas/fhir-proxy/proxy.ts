@@ -21,7 +21,7 @@ import type { AwsCredentialIdentity, Provider } from '@smithy/types';
 import type { FhirInteraction } from '../shared/fhir-interactions';
 import { isValidId } from '../shared/fhir/references';
 import { errorResponse, FHIR_JSON, operationOutcome, SECURITY_HEADERS, type OperationOutcomeIssueInput } from '../shared/operation-outcome';
-import { callerFromAuthorizer, canSee, deny, resolveAccess, type Access, type AccessOptions, type Caller, type Denial } from './access';
+import { callerFromAuthorizer, deny, see, resolveAccess, type Access, type AccessOptions, type Caller, type Denial } from './access';
 import { buildAuditEvents, StdoutAuditSink, type AuditOutcome, type AuditSink } from './audit';
 import { authorize, type OperationPolicy, type Plan, type Precheck } from './authorize';
 import { DEFAULT_MAX_BUNDLE_ENTRIES, forwardedEntry, planBundle, type EntryPlan } from './bundle';
@@ -30,6 +30,9 @@ import { HealthLakeClient, HealthLakeError, type HealthLakeResponse } from './he
 import { LinkRewriter } from './links';
 import { encodeParams, isRequestError, parseFhirRequest, requestErrorResponse, type BundleRequest, type ParsedRequest, type RequestLimits } from './request';
 import { createValidator, type ResourceValidator } from './validate';
+import { ConsentCache, consentsByPatient, type PatientConsents } from './consent';
+import { guarded, RequestGuard, type AppClearance } from './guard';
+import { LabelIndex, RESTRICTIVE_LABEL_POLICY, type LabelPolicy } from './labels';
 
 export type FhirProxy = (event: APIGatewayProxyEvent) => Promise<APIGatewayProxyResult>;
 
@@ -78,9 +81,34 @@ export interface ProxyOptions {
   readonly userIdentifierSystem?: string;
   /** @default - `() => new Date()` */
   readonly clock?: () => Date;
+  /**
+   * Security labels (DS4P) and FHIR Consent (`guard.ts`). When set: the policy's labels and
+   * Consent rules apply, apps are cleared per their registry entry, and every write target is
+   * checked for labels first (conditional update, patch and delete are refused).
+   * @default - `RESTRICTIVE_LABEL_POLICY`: any label above `N` is withheld (no app is cleared), no
+   *   Consent lookup, no extra write checks
+   */
+  readonly labels?: LabelEnforcement;
   /** Called with a constant message and an error class name when something unexpected fails. */
   readonly onError?: (message: string, detail: { readonly error: string }) => void;
 }
+
+/** Label policy, the registered apps' clearances, and the Consent cache lifetime. */
+export interface LabelEnforcement {
+  readonly policy: LabelPolicy;
+  /** Registered apps by Cognito client id: their `labels` and the identifier Consents name. @default - none */
+  readonly apps?: readonly AppClearance[];
+  /**
+   * How long a patient's Consents are cached (ms, ≤ 60 000): the delay before a Consent change
+   * takes effect. @default - the policy's `consent.cacheTtlSeconds`
+   */
+  readonly consentCacheTtlMs?: number;
+}
+
+/** Most patients per Consent search (`Consent?patient=a,b,…`). */
+const CONSENT_BATCH = 20;
+/** Page size of a Consent search; a patient set with more Consents than this fails closed. */
+const CONSENT_PAGE = 500;
 
 type Json = Record<string, unknown>;
 
@@ -93,6 +121,7 @@ interface Trace {
   interaction: FhirInteraction;
   caller?: Caller;
   access?: Access;
+  guard?: RequestGuard;
   resourceType?: string;
   id?: string;
   versionId?: string;
@@ -157,6 +186,45 @@ export function createProxy(options: ProxyOptions): FhirProxy {
   const authorizeOptions = { operations: options.operations ?? {} };
   const limits = options.limits ?? {};
   const maxBundleEntries = options.maxBundleEntries ?? DEFAULT_MAX_BUNDLE_ENTRIES;
+  const labelIndex = new LabelIndex(options.labels?.policy ?? RESTRICTIVE_LABEL_POLICY);
+  const strictLabels = options.labels !== undefined;
+  const apps = new Map((options.labels?.apps ?? []).map((a) => [a.clientId, a]));
+  const consentTtl = options.labels?.consentCacheTtlMs ?? labelIndex.policy.consent.cacheTtlSeconds * 1000;
+  const consents = labelIndex.policy.consent.enforce
+    ? new ConsentCache({ ttlMs: consentTtl, fetch: (ids) => fetchConsents(ids), clock: () => clock().getTime() })
+    : undefined;
+
+  /** Reads the Consents of some patients through the signed client; a failure leaves them unavailable. */
+  async function fetchConsents(ids: readonly string[]): Promise<Map<string, PatientConsents>> {
+    const out = new Map<string, PatientConsents>();
+    for (let i = 0; i < ids.length; i += CONSENT_BATCH) {
+      const chunk = ids.slice(i, i + CONSENT_BATCH);
+      let answer: HealthLakeResponse | undefined;
+      try {
+        answer = await client.request({
+          method: 'GET',
+          path: 'Consent',
+          query: [
+            { name: 'patient', value: chunk.map((id) => `Patient/${id}`).join(',') },
+            { name: '_count', value: String(CONSENT_PAGE) },
+          ],
+        });
+      } catch {
+        answer = undefined;
+      }
+      const body = answer?.status === 200 ? answer.body : undefined;
+      const complete =
+        isObject(body) &&
+        body.resourceType === 'Bundle' &&
+        !(Array.isArray(body.link) && body.link.some((l) => isObject(l) && l.relation === 'next'));
+      if (!complete) continue; // unavailable: fails closed for labelled data
+      const resources = (Array.isArray(body.entry) ? body.entry : [])
+        .filter((e): e is Json => isObject(e) && !(isObject(e.search) && e.search.mode === 'outcome'))
+        .map((e) => e.resource);
+      for (const [id, state] of consentsByPatient(resources, chunk, [datastoreBase])) out.set(id, state);
+    }
+    return out;
+  }
 
   const rewriters = new Map<string, { rewriter: LinkRewriter; access: AccessOptions }>();
   function forBase(publicBaseUrl: string): { rewriter: LinkRewriter; access: AccessOptions } {
@@ -259,9 +327,11 @@ export function createProxy(options: ProxyOptions): FhirProxy {
     const stored = await client.request({ method: 'GET', path: `${check.resourceType}/${check.id}` });
     if (stored.status === 404 || stored.status === 410) return deny(404, 'Resource not found');
     if (stored.status !== 200) return stored;
-    const allowed = isObject(stored.body) && stored.body.resourceType === check.resourceType && canSee(access, stored.body, check.perms, false);
+    await trace.guard?.load(trace.guard.patientsIn(stored.body));
+    const sight = isObject(stored.body) && stored.body.resourceType === check.resourceType ? see(access, stored.body, check.perms, false) : undefined;
     trace.patients.add(stored.body);
-    if (!allowed) return deny(404, 'Resource not found');
+    if (!sight?.visible) return deny(404, 'Resource not found');
+    if (sight.resource !== undefined) return deny(403, 'The resource has elements the caller may not change');
     const meta = isObject(stored.body) && isObject(stored.body.meta) ? stored.body.meta : {};
     const versionId = typeof meta.versionId === 'string' ? meta.versionId : /^W\/"([^"]+)"$/.exec(stored.headers.etag ?? '')?.[1];
     if (!check.pinVersion) return {};
@@ -273,6 +343,28 @@ export function createProxy(options: ProxyOptions): FhirProxy {
 
   function isDenial(value: unknown): value is Denial {
     return isObject(value) && value.kind === 'deny';
+  }
+
+  /**
+   * With labels enforced: a write target the scope rules did not precheck (an unconfined caller's
+   * update, patch or delete) must not carry labels or elements the caller may not see; a missing
+   * target passes (update-as-create). Conditional writes are refused: their target is unknown.
+   * Returns a refusal, an upstream error, or undefined to go on.
+   */
+  async function labelGate(access: Access, plan: Plan, trace: Trace): Promise<Denial | HealthLakeResponse | undefined> {
+    if (!strictLabels || plan.precheck) return undefined;
+    const request = plan.request;
+    if (request.interaction !== 'update' && request.interaction !== 'patch' && request.interaction !== 'delete') return undefined;
+    if (request.conditional || request.id === undefined) return deny(403, 'Conditional writes are not allowed while security labels are enforced');
+    const stored = await client.request({ method: 'GET', path: `${request.resourceType}/${request.id}` });
+    if (stored.status === 404 || stored.status === 410) return undefined;
+    if (stored.status !== 200) return stored;
+    await trace.guard?.load(trace.guard.patientsIn(stored.body));
+    const sight = isObject(stored.body) && stored.body.resourceType === request.resourceType ? see(access, stored.body, [request.interaction === 'delete' ? 'd' : 'u'], false) : undefined;
+    trace.patients.add(stored.body);
+    if (!sight?.visible) return deny(404, 'Resource not found');
+    if (sight.resource !== undefined) return deny(403, 'The resource has elements the caller may not change');
+    return undefined;
   }
 
   async function send(plan: Plan, ifMatch: string | undefined): Promise<HealthLakeResponse> {
@@ -303,12 +395,10 @@ export function createProxy(options: ProxyOptions): FhirProxy {
         if (body === undefined) return { ok: true, body: undefined };
         if (isObject(body) && body.resourceType === 'OperationOutcome') return { ok: true, body: sanitizeOutcome(body, 'Operation outcome') };
         const type = 'resourceType' in plan.request ? plan.request.resourceType : undefined;
-        if (!isObject(body) || body.resourceType !== type || !canSee(access, body, check.perms)) {
-          patients.add(body);
-          return { ok: false };
-        }
+        const sight = isObject(body) && body.resourceType === type ? see(access, body, check.perms) : undefined;
         patients.add(body);
-        return { ok: true, body };
+        if (!sight?.visible) return { ok: false };
+        return { ok: true, body: sight.resource ?? body };
       }
       case 'bundle': {
         const checks = access.patientId !== undefined || check.exactTotal === false;
@@ -327,6 +417,9 @@ export function createProxy(options: ProxyOptions): FhirProxy {
     const issues = validationIssues(plan.validate);
     if (issues.length > 0) return invalid(trace, issues);
     let ifMatch: string | undefined;
+    const gate = await labelGate(access, plan, trace);
+    if (isDenial(gate)) return refuse(trace, gate);
+    if (gate) return upstreamError(trace, gate, access.patientId !== undefined);
     if (plan.precheck) {
       const result = await precheck(access, trace, plan.precheck, plan.request.forwardHeaders['If-Match']);
       if (isDenial(result)) return refuse(trace, result);
@@ -336,6 +429,7 @@ export function createProxy(options: ProxyOptions): FhirProxy {
     const upstream = await send(plan, ifMatch);
     if (upstream.status >= 400) return upstreamError(trace, upstream, access.patientId !== undefined);
     if (upstream.status === 304) return { statusCode: 304, headers: { ...SECURITY_HEADERS, ...keptHeaders(upstream) }, body: '' };
+    await trace.guard?.load(trace.guard.patientsIn(upstream.body));
     const result = filtered(access, plan, upstream.body, trace.patients);
     if (!result.ok) {
       const notFound = deny(404, 'Resource not found');
@@ -398,6 +492,13 @@ export function createProxy(options: ProxyOptions): FhirProxy {
     // Stored versions of update/delete targets.
     const forwarded: Array<{ entry: EntryPlan & { decision: Plan }; ifMatch?: string }> = [];
     for (const e of valid) {
+      const gate = await labelGate(access, e.decision, trace);
+      if (gate) {
+        if (transaction) return isDenial(gate) ? refuse(trace, { ...gate, message: 'A transaction entry was refused' }) : upstreamError(trace, gate, true);
+        if (isDenial(gate)) denyEntry(e, gate.status, gate.message, gate.status === 404 ? 'not-found' : 'forbidden');
+        else denyEntry(e, upstreamMessage(gate.status).status, upstreamMessage(gate.status).message, 'processing');
+        continue;
+      }
       if (!e.decision.precheck) {
         forwarded.push({ entry: e });
         continue;
@@ -430,6 +531,11 @@ export function createProxy(options: ProxyOptions): FhirProxy {
       }
     }
 
+    if (trace.guard) {
+      const ids = new Set<string>();
+      for (const re of responses) if (isObject(re)) trace.guard.patientsIn(re.resource, ids);
+      await trace.guard.load(ids);
+    }
     const answered = new Map<number, Json>(local);
     forwarded.forEach((f, i) => {
       const re = responses[i];
@@ -482,9 +588,16 @@ export function createProxy(options: ProxyOptions): FhirProxy {
       if (upstream.status >= 400) return upstreamError(trace, upstream, false);
       return json(upstream.status, upstream.body, rewriter);
     }
-    const access = resolveAccess(caller, base.access);
-    if (access.kind === 'deny') return refuse(trace, access);
+    const resolved = resolveAccess(caller, base.access);
+    if (resolved.kind === 'deny') return refuse(trace, resolved);
+    const guard = new RequestGuard({ index: labelIndex, apps, consents, now: clock().getTime() }, caller, base.access.referenceBaseUrls, resolved.patientId);
+    const access = guarded(resolved, guard);
     trace.access = access;
+    trace.guard = guard;
+    // Consents the request itself needs: the patient in context and those of a written body.
+    const preload = guard.patientsIn((parsed as { body?: unknown }).body);
+    if (resolved.patientId !== undefined) preload.add(resolved.patientId);
+    await guard.load(preload);
     if (parsed.interaction === 'batch' || parsed.interaction === 'transaction') return executeBundle(access, parsed, trace, rewriter);
     const decision = authorize(access, parsed, authorizeOptions);
     if (decision.kind === 'deny') return refuse(trace, decision);
@@ -539,6 +652,7 @@ export function createProxy(options: ProxyOptions): FhirProxy {
       ...(trace.versionId ? { versionId: trace.versionId } : {}),
       ...(trace.query ? { query: trace.query } : {}),
       patientIds: [...trace.patients.ids],
+      ...(trace.guard ? { consentDecisions: trace.guard.decisions() } : {}),
     });
     for (const e of events) await sink.write(e);
   }

@@ -173,6 +173,12 @@ describe('FhirGateway: the proxy', () => {
     expect(fn.VpcConfig.SecurityGroupIds).toEqual([stack.resolve(base.network.proxySecurityGroup.securityGroupId)]);
     expect(fn.LoggingConfig.LogGroup).toEqual(stack.resolve(base.audit.auditEventLogGroup.logGroupName));
   });
+  test('knows the label policy, the app registry and which app each client is', () => {
+    const env = template.toJSON().Resources[stack.getLogicalId(gateway.proxyFunction.fn.node.defaultChild as never)].Properties.Environment.Variables;
+    expect(env).toMatchObject({ LABEL_POLICY_FILE: '/var/task/labels.json', APP_REGISTRY_FILE: '/var/task/apps.json', FHIR_DEFINITIONS_FILE: '/var/task/fhir-r4-definitions.json' });
+    for (const app of apps) expect(JSON.stringify(env.APP_CLIENT_IDS)).toContain(app.id);
+  });
+
   test('may call HealthLake through the endpoint only', () => {
     const policy = template.toJSON().Resources[stack.getLogicalId(gateway.proxyFunction.role.policy.node.defaultChild as never)].Properties.PolicyDocument;
     const hl = policy.Statement.find((s: { Action: string[] }) => JSON.stringify(s.Action).includes('healthlake:'));

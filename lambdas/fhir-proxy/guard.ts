@@ -1,0 +1,226 @@
+/**
+ * The per-request security-label and Consent guard (`ResourceGuard` of `access.ts`): decides,
+ * for each resource the scope and compartment checks let through, whether the caller's label
+ * clearance and the patient's Consent allow it, removes inline-labelled elements the caller may
+ * not see, and counts every decision for the audit.
+ *
+ * Order for one resource (labels from `labels.ts`, consents from `consent.ts`):
+ * 1. every label needing clearance must be cleared (app and user; patient self-access per the
+ *    policy); an unknown or malformed label is held to `UNKNOWN_LABEL` (confidentiality `V`);
+ * 2. for each patient the resource belongs to: consents unavailable (unreadable, malformed, not
+ *    loaded) → labelled data is withheld, unlabelled data takes the general default; otherwise
+ *    the consents decide (deny overrides permit); when none decides, any opt-in label
+ *    (`noConsent: deny`, not waived by self-access) withholds it, else the general default;
+ * 3. inline labels: each labelled element is decided as in 1–2 with its own labels added;
+ *    refused elements are removed and the copy is marked `REDACTED`.
+ * Writes: the written resource must pass 1–2 (with `correct` as the consent action) and carry
+ * no inline label the caller would not see.
+ */
+import { patientsOf } from './access';
+import type { Access, Caller, ResourceGuard } from './access';
+import { evaluateConsents, resourceFacts, type ConsentCache, type ConsentRequest, type PatientConsents } from './consent';
+import { clearanceGap, hasInlineLabels, redactInline, UNKNOWN_LABEL, type Clearance, type LabelIndex, type LabelRule, type LabelSet } from './labels';
+
+/** An app as the guard sees it (from the app registry, keyed by Cognito client id). */
+export interface AppClearance {
+  readonly clientId: string;
+  readonly appId: string;
+  readonly identifier: { readonly system: string; readonly value: string };
+  readonly labels: readonly string[];
+}
+
+/** One counted decision, for the audit. */
+export interface GuardDecision {
+  readonly patientId?: string;
+  readonly decision: 'permit' | 'deny';
+  /** The rule that decided: `Consent/<id>#provision…`, `label:PSY:user`, `default:SUD:opt-in`, … */
+  readonly rule: string;
+  readonly count: number;
+}
+
+type Json = Record<string, unknown>;
+
+function isObject(value: unknown): value is Json {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+interface Outcome {
+  readonly permit: boolean;
+  readonly rule: string;
+}
+
+export interface GuardContext {
+  readonly index: LabelIndex;
+  readonly apps: ReadonlyMap<string, AppClearance>;
+  /** Undefined when consent enforcement is off. */
+  readonly consents?: ConsentCache;
+  readonly now: number;
+}
+
+export class RequestGuard implements ResourceGuard {
+  private readonly clearance: Clearance;
+  private readonly selfId?: string;
+  private readonly request: ConsentRequest;
+  private readonly writeRequest: ConsentRequest;
+  private readonly loaded = new Map<string, PatientConsents>();
+  private readonly counts = new Map<string, { patientId?: string; decision: 'permit' | 'deny'; rule: string; count: number }>();
+
+  constructor(
+    private readonly ctx: GuardContext,
+    caller: Caller,
+    private readonly baseUrls: readonly string[],
+    patientId: string | undefined,
+  ) {
+    const app = ctx.apps.get(caller.clientId);
+    const systemToken = caller.sub === caller.clientId;
+    this.clearance = {
+      app: ctx.index.expand(app?.labels ?? []),
+      ...(systemToken ? {} : { user: ctx.index.expand(caller.labels) }),
+    };
+    const fhirUser = caller.fhirUser ? /(?:^|\/)((?:[A-Z][A-Za-z]+)\/[A-Za-z0-9\-.]{1,64})$/.exec(caller.fhirUser)?.[1] : undefined;
+    if (fhirUser !== undefined && patientId !== undefined && fhirUser === `Patient/${patientId}`) this.selfId = patientId;
+    const policy = ctx.index.policy.purposeOfUse;
+    const purpose = this.selfId !== undefined ? policy.self : (app && policy.apps[app.appId]) || policy.default;
+    this.request = {
+      ...(app ? { appIdentifier: app.identifier } : {}),
+      ...(fhirUser ? { fhirUser } : {}),
+      purposeOfUse: purpose,
+      write: false,
+      now: ctx.now,
+    };
+    this.writeRequest = { ...this.request, write: true };
+  }
+
+  /** Loads (from the cache or HealthLake) the consents of these patients. */
+  async load(patientIds: Iterable<string>): Promise<void> {
+    if (!this.ctx.consents) return;
+    const wanted = [...new Set(patientIds)].filter((id) => !this.loaded.has(id));
+    if (wanted.length === 0) return;
+    const got = await this.ctx.consents.get(wanted);
+    for (const [id, state] of got) this.loaded.set(id, state);
+  }
+
+  /** The patients a body's resources belong to (resource, Bundle entries, Parameters). */
+  patientsIn(body: unknown, out: Set<string> = new Set(), depth = 0): Set<string> {
+    if (!isObject(body) || depth > 8) return out;
+    if (body.resourceType === 'Bundle' && Array.isArray(body.entry)) {
+      for (const e of body.entry) if (isObject(e)) this.patientsIn(e.resource, out, depth + 1);
+    } else if (body.resourceType === 'Parameters' && Array.isArray(body.parameter)) {
+      const visit = (params: unknown[], d: number): void => {
+        for (const p of params) {
+          if (!isObject(p) || d > 8) continue;
+          this.patientsIn(p.resource, out, depth + 1);
+          if (Array.isArray(p.part)) visit(p.part, d + 1);
+        }
+      };
+      visit(body.parameter, 0);
+    } else for (const id of patientsOf(body, this.baseUrls)) out.add(id);
+    return out;
+  }
+
+  decisions(): GuardDecision[] {
+    return [...this.counts.values()].map((d) => ({ ...d }));
+  }
+
+  private record(patients: readonly string[], outcome: Outcome): void {
+    for (const p of patients.length > 0 ? patients : [undefined]) {
+      const key = `${p ?? ''}|${outcome.permit ? 'permit' : 'deny'}|${outcome.rule}`;
+      const found = this.counts.get(key);
+      if (found) found.count++;
+      else this.counts.set(key, { ...(p !== undefined ? { patientId: p } : {}), decision: outcome.permit ? 'permit' : 'deny', rule: outcome.rule, count: 1 });
+    }
+  }
+
+  private decide(set: LabelSet, resource: Json, patients: readonly string[], write: boolean): Outcome {
+    const self = this.selfId !== undefined && patients.length > 0 && patients.every((p) => p === this.selfId);
+    for (const rule of set.rules) {
+      const gap = clearanceGap(rule, this.clearance, self);
+      if (gap) return { permit: false, rule: `label:${rule.code}:${gap}-not-cleared` };
+    }
+    if (set.unknown && clearanceGap(UNKNOWN_LABEL, this.clearance, false)) return { permit: false, rule: 'label:unknown:not-cleared' };
+    let permitRule: string | undefined;
+    for (const patientId of patients) {
+      let consents: PatientConsents = { kind: 'consents', consents: [] };
+      if (this.ctx.consents) consents = this.loaded.get(patientId) ?? { kind: 'unavailable' };
+      if (consents.kind === 'unavailable') {
+        if (set.labelled) return { permit: false, rule: 'consent:unavailable' };
+        consents = { kind: 'consents', consents: [] };
+      }
+      if (consents.consents.length > 0) {
+        const rules: LabelRule[] = set.unknown ? [...set.rules, UNKNOWN_LABEL] : [...set.rules];
+        const required = this.optIn(set, self);
+        const d = evaluateConsents(consents.consents, write ? this.writeRequest : this.request, resourceFacts(resource, rules), required);
+        if (d?.decision === 'deny') return { permit: false, rule: d.rule };
+        // A permit unlocks an opt-in label only when it names that label (specific consent).
+        if (d?.decision === 'permit' && required.every((code) => d.labels.includes(code))) {
+          permitRule ??= d.rule;
+          continue;
+        }
+      }
+      const byDefault = this.byDefault(set, self);
+      if (!byDefault.permit) return byDefault;
+      permitRule ??= byDefault.rule;
+    }
+    if (patients.length === 0) return { permit: true, rule: set.labelled ? 'label:cleared' : 'default:general:no-patient' };
+    return { permit: true, rule: permitRule ?? 'default:general:opt-out' };
+  }
+
+  /** Codes of the opt-in labels of a set that self-access does not waive. */
+  private optIn(set: LabelSet, self: boolean): string[] {
+    const rules = set.unknown ? [...set.rules, UNKNOWN_LABEL] : set.rules;
+    return rules.filter((r) => r.noConsent === 'deny' && !(self && r.selfAccess !== 'none') && r !== UNKNOWN_LABEL).map((r) => r.code);
+  }
+
+  private byDefault(set: LabelSet, self: boolean): Outcome {
+    const rules = set.unknown ? [...set.rules, UNKNOWN_LABEL] : set.rules;
+    for (const r of rules) {
+      if (r.noConsent === 'deny' && !(self && r.selfAccess !== 'none')) return { permit: false, rule: `default:${r === UNKNOWN_LABEL ? 'unknown' : r.code}:opt-in` };
+    }
+    if (!set.labelled && this.ctx.index.policy.general.noConsent === 'deny' && !self) return { permit: false, rule: 'default:general:opt-in' };
+    return { permit: true, rule: set.labelled ? 'default:labels:opt-out' : 'default:general:opt-out' };
+  }
+
+  private security(resource: Json): unknown {
+    return isObject(resource.meta) ? resource.meta.security : undefined;
+  }
+
+  view(resource: Json, patients: readonly string[]): { visible: boolean; resource?: Json } {
+    const set = this.ctx.index.read(this.security(resource));
+    const outcome = this.decide(set, resource, patients, false);
+    this.record(patients, outcome);
+    if (!outcome.permit) return { visible: false };
+    if (!set.inline && !hasInlineLabels(resource)) return { visible: true };
+    const redacted = redactInline(resource, (codings) => {
+      const own = this.ctx.index.read(codings, false);
+      const merged: LabelSet = { rules: [...set.rules, ...own.rules], unknown: set.unknown || own.unknown, inline: true, labelled: true };
+      const element = this.decide(merged, resource, patients, false);
+      if (!element.permit) this.record(patients, { permit: false, rule: `element:${element.rule}` });
+      return element.permit;
+    });
+    if (!redacted) {
+      this.record(patients, { permit: false, rule: 'element:too-deep' });
+      return { visible: false };
+    }
+    return { visible: true, resource: redacted.resource };
+  }
+
+  canWrite(resource: Json, patients: readonly string[]): boolean {
+    const set = this.ctx.index.read(this.security(resource));
+    const outcome = this.decide(set, resource, patients, true);
+    this.record(patients, { permit: outcome.permit, rule: `write:${outcome.rule}` });
+    if (!outcome.permit) return false;
+    if (!hasInlineLabels(resource)) return true;
+    const redacted = redactInline(resource, (codings) => {
+      const own = this.ctx.index.read(codings, false);
+      return this.decide({ rules: [...set.rules, ...own.rules], unknown: set.unknown || own.unknown, inline: true, labelled: true }, resource, patients, true).permit;
+    });
+    const ok = redacted !== undefined && redacted.removed === 0;
+    if (!ok) this.record(patients, { permit: false, rule: 'write:element:not-cleared' });
+    return ok;
+  }
+}
+
+/** The access with a guard attached. */
+export function guarded(access: Access, guard: RequestGuard): Access {
+  return { ...access, guard };
+}

@@ -1,0 +1,165 @@
+/**
+ * The security-label (DS4P) and Consent policy: `policies/labels.json`, validated against
+ * `policies/labels.schema.json` (ajv) and then by the cross-field rules below. Every error names
+ * the file and the field: `policies/labels.json: field "labels[3].code": duplicate label`.
+ *
+ * Rules beyond the schema:
+ * - each (system, code) is listed once; a confidentiality label's code is one of U L M N R V and
+ *   its system v3-Confidentiality;
+ * - `defaultConfidentiality` is a listed confidentiality label that needs no clearance;
+ * - every code a grant unlocks is a listed label.
+ *
+ * The proxy's meaning of the policy (clearance, self-access, opt-in/opt-out, the unknown-label
+ * rule) is documented in `lambdas/fhir-proxy/labels.ts` and `guard.ts`.
+ */
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import Ajv, { type ErrorObject } from 'ajv';
+import { CONFIDENTIALITY_RANK, CONFIDENTIALITY_SYSTEM, defaultSystem, type LabelKind, type LabelPolicy, type LabelRule } from '../lambdas/fhir-proxy/labels';
+import schema from './labels.schema.json';
+
+export class LabelPolicyError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'LabelPolicyError';
+  }
+}
+
+/** The policy file this module reads by default: `labels.json` next to it. */
+export const DEFAULT_LABEL_POLICY_FILE = path.join(__dirname, 'labels.json');
+const DEFAULT_LABEL = 'policies/labels.json';
+const MAX_REPORTED_ERRORS = 10;
+
+const ajv = new Ajv({ allErrors: true, strict: true });
+const validateSchema = ajv.compile(schema);
+
+function fieldPath(segments: readonly string[]): string {
+  let out = '';
+  for (const s of segments) out += /^\d+$/.test(s) ? `[${s}]` : out === '' ? s : `.${s}`;
+  return out;
+}
+
+function describe(err: ErrorObject): { field: string; message: string } {
+  const segments = err.instancePath
+    .split('/')
+    .slice(1)
+    .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
+  const params = err.params as Record<string, unknown>;
+  switch (err.keyword) {
+    case 'additionalProperties':
+      return { field: fieldPath([...segments, String(params.additionalProperty)]), message: 'unknown field' };
+    case 'required':
+      return { field: fieldPath([...segments, String(params.missingProperty)]), message: 'is required' };
+    case 'enum':
+      return { field: fieldPath(segments), message: `must be one of ${(params.allowedValues as unknown[]).map(String).join(', ')}` };
+    default:
+      return { field: fieldPath(segments), message: err.message ?? 'is invalid' };
+  }
+}
+
+interface RawLabel {
+  code: string;
+  kind: LabelKind;
+  system?: string;
+  clearance: boolean;
+  selfAccess: LabelRule['selfAccess'];
+  noConsent: LabelRule['noConsent'];
+  description?: string;
+}
+
+interface RawPolicy {
+  defaultConfidentiality: string;
+  general: { noConsent: 'permit' | 'deny' };
+  labels: RawLabel[];
+  grants: Record<string, string[]>;
+  purposeOfUse: { default: string; self: string; apps?: Record<string, string> };
+  consent: { enforce: boolean; cacheTtlSeconds: number };
+}
+
+/**
+ * Validates a parsed policy document.
+ * @throws LabelPolicyError naming the file and the field of every problem (at most 10 listed)
+ */
+export function parseLabelPolicy(json: unknown, fileLabel: string = DEFAULT_LABEL): LabelPolicy {
+  const messages: string[] = [];
+  const add = (field: string, message: string) => messages.push(`${fileLabel}:${field ? ` field "${field}":` : ''} ${message}`);
+  if (!validateSchema(json)) {
+    for (const err of validateSchema.errors ?? []) {
+      const { field, message } = describe(err);
+      add(field, message);
+    }
+  } else {
+    const raw = json as unknown as RawPolicy;
+    const seen = new Map<string, number>();
+    raw.labels.forEach((l, i) => {
+      const system = l.system ?? defaultSystem(l.kind);
+      const key = `${system}|${l.code}`;
+      const first = seen.get(key);
+      if (first !== undefined) add(`labels[${i}].code`, `duplicate label (also labels[${first}])`);
+      else seen.set(key, i);
+      if (l.kind === 'confidentiality') {
+        if (CONFIDENTIALITY_RANK[l.code] === undefined) add(`labels[${i}].code`, 'a confidentiality label must be one of U, L, M, N, R, V');
+        if (system !== CONFIDENTIALITY_SYSTEM) add(`labels[${i}].system`, `a confidentiality label must use ${CONFIDENTIALITY_SYSTEM}`);
+      }
+    });
+    const def = raw.labels.find((l) => l.kind === 'confidentiality' && l.code === raw.defaultConfidentiality);
+    if (!def) add('defaultConfidentiality', 'must be a listed confidentiality label');
+    else if (def.clearance) add('defaultConfidentiality', 'must name a label that needs no clearance');
+    const codes = new Set(raw.labels.map((l) => l.code));
+    for (const [grant, unlocked] of Object.entries(raw.grants)) {
+      unlocked.forEach((code, i) => {
+        if (!codes.has(code)) add(`grants.${grant}[${i}]`, `"${code}" is not a listed label`);
+      });
+    }
+  }
+  if (messages.length > 0) {
+    const shown = messages.slice(0, MAX_REPORTED_ERRORS);
+    if (messages.length > shown.length) shown.push(`${fileLabel}: … and ${messages.length - shown.length} more problems`);
+    throw new LabelPolicyError(shown.join('\n'));
+  }
+  const raw = json as unknown as RawPolicy;
+  return Object.freeze({
+    defaultConfidentiality: raw.defaultConfidentiality,
+    general: Object.freeze({ noConsent: raw.general.noConsent }),
+    labels: Object.freeze(
+      raw.labels.map((l) =>
+        Object.freeze({
+          code: l.code,
+          kind: l.kind,
+          system: l.system ?? defaultSystem(l.kind),
+          clearance: l.clearance,
+          selfAccess: l.selfAccess,
+          noConsent: l.noConsent,
+          ...(l.description !== undefined ? { description: l.description } : {}),
+        }),
+      ),
+    ),
+    grants: Object.freeze(Object.fromEntries(Object.entries(raw.grants).map(([g, c]) => [g, Object.freeze([...c])]))),
+    purposeOfUse: Object.freeze({ default: raw.purposeOfUse.default, self: raw.purposeOfUse.self, apps: Object.freeze({ ...(raw.purposeOfUse.apps ?? {}) }) }),
+    consent: Object.freeze({ enforce: raw.consent.enforce, cacheTtlSeconds: raw.consent.cacheTtlSeconds }),
+  });
+}
+
+/**
+ * Reads and validates a policy file.
+ * @param file @default - `labels.json` next to this module
+ * @throws LabelPolicyError when the file cannot be read, is not JSON, or is invalid
+ */
+export function loadLabelPolicy(file: string = DEFAULT_LABEL_POLICY_FILE): LabelPolicy {
+  const absolute = path.resolve(file);
+  const relative = path.relative(path.dirname(__dirname), absolute);
+  const label = relative !== '' && !relative.startsWith('..') && !path.isAbsolute(relative) ? relative.split(path.sep).join('/') : absolute;
+  let text: string;
+  try {
+    text = readFileSync(absolute, 'utf8');
+  } catch (err) {
+    throw new LabelPolicyError(`${label}: cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (err) {
+    throw new LabelPolicyError(`${label}: is not valid JSON (${err instanceof Error ? err.message : 'parse error'})`);
+  }
+  return parseLabelPolicy(json, label);
+}
