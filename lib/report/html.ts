@@ -4,6 +4,7 @@
  * forbids every external load. Every value from templates, metadata, reasons or the registry is
  * escaped.
  */
+import { labelDefaults } from './label-defaults';
 import { createHash } from 'crypto';
 import { escapeHtml } from './escape';
 import {
@@ -196,8 +197,25 @@ function apps(r: ComplianceReport): string {
     ? `<p><strong>Label policy:</strong> no label policy configured (<span class="path">${e(lp.file)}</span> is absent).</p>`
     : lp.error
       ? `<div class="notice bad"><strong>Label policy</strong> <span class="path">${e(lp.file)}</span> ${e(lp.error)}</div>`
-      : `<details><summary><strong>Label policy:</strong> <span class="path">${e(lp.file)}</span></summary><pre>${e(JSON.stringify(lp.content, undefined, 2))}</pre></details>`;
+      : labelPolicyHtml(lp.file, lp.content);
   return `${head}${error}${appsTable}${labels}`;
+}
+
+/** The label policy as the reviewer needs it: per label, who may see it and the no-Consent default. */
+function labelPolicyHtml(file: string, content: unknown): string {
+  const d = labelDefaults(content);
+  const raw = `<details><summary>Label policy source: <span class="path">${e(file)}</span></summary><pre>${e(JSON.stringify(content, undefined, 2))}</pre></details>`;
+  if (!d) return `<p><strong>Label policy:</strong></p>${raw}`;
+  const consent =
+    d.consentEnforced === false
+      ? 'FHIR Consent is <strong>not enforced</strong>.'
+      : `FHIR Consent is enforced; a Consent change takes effect within <strong>${d.consentCacheSeconds ?? '?'} s</strong> (the proxy's per-patient cache).`;
+  return (
+    `<h3>Consent and security labels</h3><p>When a patient has no Consent, unlabelled data is <strong>${e(d.general)}</strong>. ${consent} ` +
+    'A resource with an unknown or malformed label is treated as the most restrictive (V).</p>' +
+    table(['Label', 'Kind', 'Description', 'Grant needed', 'Patient self-access', 'Without a Consent'], d.rows.map((r) => [`<code>${e(r.code)}</code>`, e(r.kind), e(r.description), e(r.clearance), e(r.selfAccess), e(r.withoutConsent)]), 'labels') +
+    raw
+  );
 }
 
 // --- 6 ----------------------------------------------------------------------------------------

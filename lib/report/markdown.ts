@@ -3,6 +3,7 @@
  * tables instead of the picture, kept under GitHub's comment size limit (the longest lists are
  * shortened, with a pointer to the HTML report). Every value is escaped for a table cell.
  */
+import { labelDefaults } from './label-defaults';
 import { escapeMarkdown as m, markdownCode as code } from './escape';
 import { ComplianceReport, ControlStatus, SEVERITIES } from './model';
 
@@ -120,7 +121,18 @@ function render(r: ComplianceReport, maxRows: number, compact: boolean): string 
     `${a.throttle.rateLimit}/s, burst ${a.throttle.burstLimit}, ${a.throttle.quotaPerDay}/day`,
   ])), '');
   const lp = r.apps.labelPolicy;
-  out.push(!lp.configured ? `Label policy: no label policy configured (${code(lp.file)} is absent).` : lp.error ? `Label policy ${code(lp.file)}: ${m(lp.error)}` : `Label policy: ${code(lp.file)} (see the HTML report).`, '');
+  const defaults = lp.configured && !lp.error ? labelDefaults(lp.content) : undefined;
+  if (defaults) {
+    out.push(
+      `Label policy ${code(lp.file)}: without a Consent, unlabelled data is ${m(defaults.general)}; ` +
+        (defaults.consentEnforced === false ? 'FHIR Consent is not enforced.' : `a Consent change takes effect within ${defaults.consentCacheSeconds ?? '?'} s.`),
+      '',
+      table(['Label', 'Kind', 'Grant needed', 'Patient self-access', 'Without a Consent'], defaults.rows.map((r) => [code(r.code), m(r.kind), m(r.clearance), m(r.selfAccess), m(r.withoutConsent)])),
+      '',
+    );
+  } else {
+    out.push(!lp.configured ? `Label policy: no label policy configured (${code(lp.file)} is absent).` : lp.error ? `Label policy ${code(lp.file)}: ${m(lp.error)}` : `Label policy: ${code(lp.file)} (see the HTML report).`, '');
+  }
 
   out.push('## 6. Data flow', '');
   const label = new Map(r.dataFlow.nodes.map((n) => [n.id, n]));

@@ -295,3 +295,18 @@ describe('npm run report', () => {
     }
   });
 });
+
+describe('the label policy in the report', () => {
+  test('states, per label, the grant, self-access and the default without a Consent', () => {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { labelDefaults } = require('../../lib/report/label-defaults') as typeof import('../../lib/report/label-defaults');
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const policy = require('../../policies/labels.json');
+    const d = labelDefaults(policy)!;
+    expect(d.rows.map((r) => r.code)).toEqual(policy.labels.map((l: { code: string }) => l.code));
+    const sud = d.rows.find((r) => r.code === 'SUD');
+    expect(sud?.withoutConsent).toMatch(/withheld \(opt-in/);
+    expect(d.consentCacheSeconds).toBeLessThanOrEqual(60);
+    expect(labelDefaults({ not: 'a policy' })).toBeUndefined();
+  });
+});
