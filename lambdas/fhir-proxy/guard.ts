@@ -57,6 +57,13 @@ export interface GuardContext {
   readonly now: number;
 }
 
+/** Shared, never mutated: the common outcomes and consent states (no allocation per resource). */
+const NO_CONSENTS: Extract<PatientConsents, { kind: 'consents' }> = { kind: 'consents', consents: [] };
+const UNAVAILABLE: PatientConsents = { kind: 'unavailable' };
+const GENERAL_OPT_IN: Outcome = { permit: false, rule: 'default:general:opt-in' };
+const GENERAL_OPT_OUT: Outcome = { permit: true, rule: 'default:general:opt-out' };
+const LABELS_OPT_OUT: Outcome = { permit: true, rule: 'default:labels:opt-out' };
+
 export class RequestGuard implements ResourceGuard {
   private readonly clearance: Clearance;
   private readonly selfId?: string;
@@ -92,6 +99,19 @@ export class RequestGuard implements ResourceGuard {
   }
 
   /** Loads (from the cache or HealthLake) the consents of these patients. */
+  /** True when Consents are evaluated, so the patients of a body need their Consents loaded. */
+  get loadsConsents(): boolean {
+    return this.ctx.consents !== undefined;
+  }
+
+  /** Loads the Consents of every patient the bodies' resources belong to (nothing when Consents are not evaluated). */
+  async loadFor(...bodies: unknown[]): Promise<void> {
+    if (!this.loadsConsents) return;
+    const ids = new Set<string>();
+    for (const body of bodies) this.patientsIn(body, ids);
+    await this.load(ids);
+  }
+
   async load(patientIds: Iterable<string>): Promise<void> {
     if (!this.ctx.consents) return;
     const wanted = [...new Set(patientIds)].filter((id) => !this.loaded.has(id));
@@ -140,12 +160,9 @@ export class RequestGuard implements ResourceGuard {
     if (set.unknown && clearanceGap(UNKNOWN_LABEL, this.clearance, false)) return { permit: false, rule: 'label:unknown:not-cleared' };
     let permitRule: string | undefined;
     for (const patientId of patients) {
-      let consents: PatientConsents = { kind: 'consents', consents: [] };
-      if (this.ctx.consents) consents = this.loaded.get(patientId) ?? { kind: 'unavailable' };
-      if (consents.kind === 'unavailable') {
-        if (set.labelled) return { permit: false, rule: 'consent:unavailable' };
-        consents = { kind: 'consents', consents: [] };
-      }
+      const state: PatientConsents = this.ctx.consents ? (this.loaded.get(patientId) ?? UNAVAILABLE) : NO_CONSENTS;
+      if (state.kind === 'unavailable' && set.labelled) return { permit: false, rule: 'consent:unavailable' };
+      const consents = state.kind === 'unavailable' ? NO_CONSENTS : state;
       if (consents.consents.length > 0) {
         const rules: LabelRule[] = set.unknown ? [...set.rules, UNKNOWN_LABEL] : [...set.rules];
         const required = this.optIn(set, self);
@@ -176,20 +193,37 @@ export class RequestGuard implements ResourceGuard {
     for (const r of rules) {
       if (r.noConsent === 'deny' && !(self && r.selfAccess !== 'none')) return { permit: false, rule: `default:${r === UNKNOWN_LABEL ? 'unknown' : r.code}:opt-in` };
     }
-    if (!set.labelled && this.ctx.index.policy.general.noConsent === 'deny' && !self) return { permit: false, rule: 'default:general:opt-in' };
-    return { permit: true, rule: set.labelled ? 'default:labels:opt-out' : 'default:general:opt-out' };
+    if (!set.labelled && this.ctx.index.policy.general.noConsent === 'deny' && !self) return GENERAL_OPT_IN;
+    return set.labelled ? LABELS_OPT_OUT : GENERAL_OPT_OUT;
   }
 
   private security(resource: Json): unknown {
     return isObject(resource.meta) ? resource.meta.security : undefined;
   }
 
+  /**
+   * Runs `fn` (filtering one upstream response) knowing whether that response's text can hold
+   * inline labels at all: when it cannot, resources are not walked element by element. Outside
+   * this call every resource is walked.
+   */
+  public withInlineLabelHint<T>(mayHaveInlineLabels: boolean, fn: () => T): T {
+    const previous = this.inlineLabelsPossible;
+    this.inlineLabelsPossible = mayHaveInlineLabels;
+    try {
+      return fn();
+    } finally {
+      this.inlineLabelsPossible = previous;
+    }
+  }
+
+  private inlineLabelsPossible = true;
+
   view(resource: Json, patients: readonly string[]): { visible: boolean; resource?: Json } {
     const set = this.ctx.index.read(this.security(resource));
     const outcome = this.decide(set, resource, patients, false);
     this.record(patients, outcome);
     if (!outcome.permit) return { visible: false };
-    if (!set.inline && !hasInlineLabels(resource)) return { visible: true };
+    if (!set.inline && (!this.inlineLabelsPossible || !hasInlineLabels(resource))) return { visible: true };
     const redacted = redactInline(resource, (codings) => {
       const own = this.ctx.index.read(codings, false);
       const merged: LabelSet = { rules: [...set.rules, ...own.rules], unknown: set.unknown || own.unknown, inline: true, labelled: true };

@@ -68,6 +68,12 @@ export interface HealthLakeResponse {
   readonly headers: Readonly<Record<string, string>>;
   /** The parsed JSON body, or undefined when empty or not JSON. */
   readonly body: unknown;
+  /**
+   * False only when the body text cannot contain a DS4P inline security label: it has neither
+   * `inline-sec-label` (the extension URL's tail) nor any `\u` escape that could spell it.
+   * Lets the label guard skip walking every element of a large unlabelled Bundle.
+   */
+  readonly mayHaveInlineLabels: boolean;
 }
 
 /** Thrown when no response was obtained. The message is constant; nothing of the request is in it. */
@@ -210,7 +216,7 @@ export class HealthLakeClient {
       res.headers.forEach((value, name) => {
         responseHeaders[name.toLowerCase()] = value;
       });
-      return { status: res.status, headers: responseHeaders, body: parseJson(text) };
+      return { status: res.status, headers: responseHeaders, body: parseJson(text), mayHaveInlineLabels: text.includes('inline-sec-label') || text.includes('\\u') };
     } finally {
       clearTimeout(timer);
     }

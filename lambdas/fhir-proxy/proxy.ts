@@ -327,7 +327,7 @@ export function createProxy(options: ProxyOptions): FhirProxy {
     const stored = await client.request({ method: 'GET', path: `${check.resourceType}/${check.id}` });
     if (stored.status === 404 || stored.status === 410) return deny(404, 'Resource not found');
     if (stored.status !== 200) return stored;
-    await trace.guard?.load(trace.guard.patientsIn(stored.body));
+    await trace.guard?.loadFor(stored.body);
     const sight = isObject(stored.body) && stored.body.resourceType === check.resourceType ? see(access, stored.body, check.perms, false) : undefined;
     trace.patients.add(stored.body);
     if (!sight?.visible) return deny(404, 'Resource not found');
@@ -359,7 +359,7 @@ export function createProxy(options: ProxyOptions): FhirProxy {
     const stored = await client.request({ method: 'GET', path: `${request.resourceType}/${request.id}` });
     if (stored.status === 404 || stored.status === 410) return undefined;
     if (stored.status !== 200) return stored;
-    await trace.guard?.load(trace.guard.patientsIn(stored.body));
+    await trace.guard?.loadFor(stored.body);
     const sight = isObject(stored.body) && stored.body.resourceType === request.resourceType ? see(access, stored.body, [request.interaction === 'delete' ? 'd' : 'u'], false) : undefined;
     trace.patients.add(stored.body);
     if (!sight?.visible) return deny(404, 'Resource not found');
@@ -429,8 +429,9 @@ export function createProxy(options: ProxyOptions): FhirProxy {
     const upstream = await send(plan, ifMatch);
     if (upstream.status >= 400) return upstreamError(trace, upstream, access.patientId !== undefined);
     if (upstream.status === 304) return { statusCode: 304, headers: { ...SECURITY_HEADERS, ...keptHeaders(upstream) }, body: '' };
-    await trace.guard?.load(trace.guard.patientsIn(upstream.body));
-    const result = filtered(access, plan, upstream.body, trace.patients);
+    await trace.guard?.loadFor(upstream.body);
+    const filterResponse = () => filtered(access, plan, upstream.body, trace.patients);
+    const result = trace.guard ? trace.guard.withInlineLabelHint(upstream.mayHaveInlineLabels, filterResponse) : filterResponse();
     if (!result.ok) {
       const notFound = deny(404, 'Resource not found');
       return refuse(trace, notFound);
@@ -531,11 +532,7 @@ export function createProxy(options: ProxyOptions): FhirProxy {
       }
     }
 
-    if (trace.guard) {
-      const ids = new Set<string>();
-      for (const re of responses) if (isObject(re)) trace.guard.patientsIn(re.resource, ids);
-      await trace.guard.load(ids);
-    }
+    await trace.guard?.loadFor(...responses.filter(isObject).map((re) => re.resource));
     const answered = new Map<number, Json>(local);
     forwarded.forEach((f, i) => {
       const re = responses[i];
@@ -595,9 +592,11 @@ export function createProxy(options: ProxyOptions): FhirProxy {
     trace.access = access;
     trace.guard = guard;
     // Consents the request itself needs: the patient in context and those of a written body.
-    const preload = guard.patientsIn((parsed as { body?: unknown }).body);
-    if (resolved.patientId !== undefined) preload.add(resolved.patientId);
-    await guard.load(preload);
+    if (guard.loadsConsents) {
+      const preload = guard.patientsIn((parsed as { body?: unknown }).body);
+      if (resolved.patientId !== undefined) preload.add(resolved.patientId);
+      await guard.load(preload);
+    }
     if (parsed.interaction === 'batch' || parsed.interaction === 'transaction') return executeBundle(access, parsed, trace, rewriter);
     const decision = authorize(access, parsed, authorizeOptions);
     if (decision.kind === 'deny') return refuse(trace, decision);
