@@ -20,9 +20,10 @@
  */
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import Ajv, { ErrorObject } from 'ajv';
+import Ajv from 'ajv';
 import { parseScope, toCognitoScope } from '../lambdas/shared/smart-scopes';
 import schema from './apps.schema.json';
+import { describeSchemaError, fieldPath } from './schema-errors';
 
 export type RiskTier = 'low' | 'medium' | 'high';
 
@@ -112,16 +113,6 @@ const validateSchema = ajv.compile(schema);
 // Error formatting
 // ---------------------------------------------------------------------------------------------
 
-/** `redirectUris/0` → `redirectUris[0]`; `a/b` → `a.b`. */
-function fieldPath(segments: readonly string[]): string {
-  let out = '';
-  for (const s of segments) {
-    if (/^\d+$/.test(s)) out += `[${s}]`;
-    else out += out === '' ? s : `.${s}`;
-  }
-  return out;
-}
-
 function appLabel(apps: unknown, index: number): string {
   const app = Array.isArray(apps) ? (apps[index] as unknown) : undefined;
   const id = app !== null && typeof app === 'object' ? (app as Record<string, unknown>).id : undefined;
@@ -133,24 +124,6 @@ function format(fileLabel: string, apps: unknown, index: number | undefined, fie
   const where = index === undefined ? '' : ` ${appLabel(apps, index)}:`;
   const what = field === '' ? '' : ` field "${field}":`;
   return `${fileLabel}:${where}${what} ${message}`;
-}
-
-function describeSchemaError(err: ErrorObject): { segments: string[]; message: string } {
-  const segments = err.instancePath
-    .split('/')
-    .slice(1)
-    .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
-  const params = err.params as Record<string, unknown>;
-  switch (err.keyword) {
-    case 'additionalProperties':
-      return { segments: [...segments, String(params.additionalProperty)], message: 'unknown field' };
-    case 'required':
-      return { segments: [...segments, String(params.missingProperty)], message: 'is required' };
-    case 'enum':
-      return { segments, message: `must be one of ${(params.allowedValues as unknown[]).map(String).join(', ')}` };
-    default:
-      return { segments, message: err.message ?? 'is invalid' };
-  }
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ import * as path from 'node:path';
 import Ajv, { type ErrorObject } from 'ajv';
 import { CONFIDENTIALITY_RANK, CONFIDENTIALITY_SYSTEM, defaultSystem, type LabelKind, type LabelPolicy, type LabelRule } from '../lambdas/fhir-proxy/labels';
 import schema from './labels.schema.json';
+import { describeSchemaError, fieldPath } from './schema-errors';
 
 export class LabelPolicyError extends Error {
   constructor(message: string) {
@@ -33,28 +34,9 @@ const MAX_REPORTED_ERRORS = 10;
 const ajv = new Ajv({ allErrors: true, strict: true });
 const validateSchema = ajv.compile(schema);
 
-function fieldPath(segments: readonly string[]): string {
-  let out = '';
-  for (const s of segments) out += /^\d+$/.test(s) ? `[${s}]` : out === '' ? s : `.${s}`;
-  return out;
-}
-
 function describe(err: ErrorObject): { field: string; message: string } {
-  const segments = err.instancePath
-    .split('/')
-    .slice(1)
-    .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
-  const params = err.params as Record<string, unknown>;
-  switch (err.keyword) {
-    case 'additionalProperties':
-      return { field: fieldPath([...segments, String(params.additionalProperty)]), message: 'unknown field' };
-    case 'required':
-      return { field: fieldPath([...segments, String(params.missingProperty)]), message: 'is required' };
-    case 'enum':
-      return { field: fieldPath(segments), message: `must be one of ${(params.allowedValues as unknown[]).map(String).join(', ')}` };
-    default:
-      return { field: fieldPath(segments), message: err.message ?? 'is invalid' };
-  }
+  const { segments, message } = describeSchemaError(err);
+  return { field: fieldPath(segments), message };
 }
 
 interface RawLabel {
