@@ -58,6 +58,8 @@ export class LinkRewriter {
   private readonly secretRegExp: RegExp | undefined;
   private readonly hostNeedle: string;
   private readonly needles: string[];
+  /** Any needle, case-insensitively: one scan of a large body instead of a lower-cased copy. */
+  private readonly needleRegExp: RegExp;
 
   constructor(options: LinkRewriterOptions) {
     this.datastore = parseBase(options.datastoreBaseUrl, 'datastoreBaseUrl');
@@ -77,6 +79,7 @@ export class LinkRewriter {
     this.secretRegExp = secrets.length > 0 ? new RegExp(secrets.map(escapeRegExp).join('|'), 'gi') : undefined;
     this.hostNeedle = this.datastore.host.toLowerCase();
     this.needles = [this.datastore.path.slice(1), ...secrets].filter((n) => n.length > 0).map((n) => n.toLowerCase());
+    this.needleRegExp = new RegExp([this.hostNeedle, ...this.needles].map((n) => n.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|'), 'i');
   }
 
   /** The public base URL, normalized (no trailing slash). */
@@ -135,8 +138,7 @@ export class LinkRewriter {
   }
 
   private mayContainDatastore(text: string): boolean {
-    const lower = text.toLowerCase();
-    return lower.includes(this.hostNeedle) || this.needles.some((needle) => lower.includes(needle));
+    return this.needleRegExp.test(text);
   }
 
   private rewriteValue(value: unknown): unknown {
