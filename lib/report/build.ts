@@ -11,7 +11,7 @@ import { FHIR_HIPAA_RULES, fhirHipaaRuleId, NON_WAIVABLE_IN_PRODUCTION } from '.
 import { buildAppsSection } from './apps';
 import { CloudAssemblyInput, PluginReportJson, ResourceInfo, ViolationJson } from './cloud-assembly';
 import { cmp } from './cfn';
-import { extractControlIds } from './control-ids';
+import { extractControlIds } from '../../policies/citations';
 import { buildDataFlow } from './data-flow';
 import { acknowledgementId, ComplianceEvidence, RuleEvidence } from './evidence';
 import { buildInventory, refOf, StackIndex } from './inventory';

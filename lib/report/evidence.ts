@@ -24,7 +24,7 @@ import {
 import { IApplyRule, NagMessageLevel, NagPack, NagRuleCompliance, NagRuleResult } from 'cdk-nag';
 import { IConstruct } from 'constructs';
 import { createCompliancePacks } from '../../policies';
-import { extractControlIds } from './control-ids';
+import { extractControlIds } from '../../policies/citations';
 
 /** File name of the evidence in the cloud assembly directory. */
 export const COMPLIANCE_EVIDENCE_FILE = 'compliance-evidence.json';

@@ -2,7 +2,7 @@ import { readdirSync } from 'fs';
 import { join, parse } from 'path';
 import { CfnResource } from 'aws-cdk-lib';
 import { NagMessageLevel } from 'cdk-nag';
-import { HIPAA_CITATIONS, controlIds, isHipaaCitation, parseControlIds } from '../../policies/citations';
+import { HIPAA_CITATIONS, controlIds, isHipaaCitation, extractControlIds } from '../../policies/citations';
 import {
   FHIR_HIPAA_RULES, FHIR_HIPAA_RULE_IDS, FhirHipaaChecks, NON_WAIVABLE_IN_PRODUCTION, fhirHipaaRuleId, fhirHipaaRuleInfo,
 } from '../../policies/fhir-hipaa-checks';
@@ -81,8 +81,8 @@ describe('FhirHipaaChecks', () => {
   test.each(FHIR_HIPAA_RULES.map((r) => [fhirHipaaRuleId(r), r] as const))('%s: info ends with catalogued citations and names the fix', (_id, rule) => {
     const info = fhirHipaaRuleInfo(rule);
     expect(info.endsWith(controlIds(rule.citations))).toBe(true);
-    expect(parseControlIds(info)).toEqual([...rule.citations]);
-    for (const c of parseControlIds(info) ?? []) expect(isHipaaCitation(c)).toBe(true);
+    expect(extractControlIds(info)).toEqual([...rule.citations]);
+    for (const c of extractControlIds(info)) expect(isHipaaCitation(c)).toBe(true);
     expect(rule.cause).toMatch(/:/);
     expect(CONSTRUCTS.some((c) => rule.cause.includes(c)) || /`[^`]+`/.test(rule.cause)).toBe(true);
     expect(rule.explanation.length).toBeGreaterThan(20);

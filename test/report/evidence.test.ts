@@ -1,7 +1,7 @@
 import { App, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { collectComplianceEvidence, RuleEvidence } from '../../lib/report/evidence';
-import { extractControlIds } from '../../lib/report/control-ids';
+import { extractControlIds } from '../../policies/citations';
 import { FhirHipaaChecks } from '../../policies/fhir-hipaa-checks';
 
 describe('compliance evidence', () => {
