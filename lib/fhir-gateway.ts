@@ -5,6 +5,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
+import { IssueType, operationOutcome } from '../lambdas/shared/operation-outcome';
 import { markPublicRoute } from '../policies/public-routes';
 import { AuditTrail } from './audit-trail';
 import { DeploymentEnvironment } from './config';
@@ -117,7 +118,7 @@ const SECURITY_RESPONSE_HEADERS: Record<string, string> = {
 };
 
 /** Every gateway response type, with the generic text its OperationOutcome carries. */
-const GATEWAY_RESPONSES: ReadonlyArray<[apigateway.ResponseType, string, string]> = [
+const GATEWAY_RESPONSES: ReadonlyArray<[apigateway.ResponseType, IssueType, string]> = [
   [apigateway.ResponseType.DEFAULT_4XX, 'invalid', 'The request was refused.'],
   [apigateway.ResponseType.DEFAULT_5XX, 'exception', 'The server could not complete the request.'],
   [apigateway.ResponseType.UNAUTHORIZED, 'login', 'Authentication is required.'],
@@ -401,7 +402,7 @@ export class FhirGateway extends Construct {
           type,
           responseHeaders: Object.fromEntries(Object.entries(SECURITY_RESPONSE_HEADERS).map(([k, v]) => [k.replace('gatewayresponse.header.', ''), v])),
           templates: {
-            'application/json': JSON.stringify({ resourceType: 'OperationOutcome', issue: [{ severity: 'error', code, diagnostics: text }] }),
+            'application/json': JSON.stringify(operationOutcome([{ severity: 'error', code, diagnostics: text }])),
           },
         }),
       );
