@@ -42,15 +42,8 @@ export function referencingProperties(resource: ResourceInfo, logicalId: string)
     .map(([k]) => k);
 }
 
-export function asString(value: unknown): string | undefined {
-  return typeof value === 'string' ? value : undefined;
-}
-
-export function asNumber(value: unknown): number | undefined {
-  if (typeof value === 'number' && Number.isFinite(value)) return value;
-  if (typeof value === 'string' && /^\d+$/.test(value)) return Number(value);
-  return undefined;
-}
+// The same literal readers the FHIR.HIPAA rules use.
+export { asNumber, asString } from '../../policies/rules/common/cfn';
 
 /** A short, readable rendering of a CloudFormation value (tokens as `Ref X` / `X.Arn`). */
 export function describeValue(value: unknown): string {
