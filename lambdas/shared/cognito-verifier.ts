@@ -14,17 +14,33 @@
  * hard timeout, no redirects, a size cap, once per container (at creation with `hydrateOnCreate`,
  * else on the first token) and again when a token names a `kid` the cached JWKS lacks (rotation).
  *
- * The warm path is synchronous (`verifySync` with the cached keys) and decodes each token's
- * header at most once per distinct header: a header segment that has led to a verified token is
- * remembered (a handful per pool, one per signing key), so later tokens signed with the same key
- * skip re-decoding it. The decision is a pure function of the segment's text, so this skips no
- * check.
+ * The warm path (keys cached) is synchronous and is built from aws-jwt-verify's public parts
+ * rather than its `verifySync`, whose decoding (a JSON reviver on every value, a stream
+ * verifier) costs more than the RSA verification itself: the library still owns the JWKS (fetch,
+ * cache, key selection by `kid` with `getCachedJwk`), the JWK checks (`assertIsSignatureJwk`), the
+ * JWK→key conversion and its cache (`KeyObjectCache`) and every claim check
+ * (`validateJwtFields`: `exp`, `nbf`, `iss`; `validateCognitoJwtFields`: `token_use`,
+ * `client_id`). This module decodes the token (JSON.parse, falling back to the library's
+ * prototype-safe `safeJsonParse` for any text that could spell `__proto__` or `constructor`),
+ * pins the algorithm (RS256, RSA key, JWK `alg` RS256 when stated) and checks the signature with
+ * one `crypto.verify` (RSASSA-PKCS1-v1_5 with SHA-256, which is what RS256 is). The cold path (no
+ * keys yet, or a new `kid`) is the library's own `verify`.
+ *
+ * A header segment that has led to a verified token is remembered with its decoded object (a
+ * handful per pool, one per signing key), so later tokens signed with the same key skip
+ * re-decoding it. The decision is a pure function of the segment's text, so this skips no check.
  */
-import { CognitoJwtVerifier } from 'aws-jwt-verify';
+import { KeyObject, verify as cryptoVerify } from 'crypto';
+import { CognitoJwtVerifier, validateCognitoJwtFields } from 'aws-jwt-verify/cognito-verifier';
 import { JwksNotAvailableInCacheError, KidNotFoundInJwksError } from 'aws-jwt-verify/error';
 import type { Fetcher } from 'aws-jwt-verify/https';
-import { assertIsJwks, SimpleJwksCache } from 'aws-jwt-verify/jwk';
-import type { Jwks } from 'aws-jwt-verify/jwk';
+import { assertIsJwks, assertIsSignatureJwk, SimpleJwksCache } from 'aws-jwt-verify/jwk';
+import type { Jwk, Jwks } from 'aws-jwt-verify/jwk';
+import { validateJwtFields } from 'aws-jwt-verify/jwt';
+import type { DecomposedJwt } from 'aws-jwt-verify/jwt';
+import type { JwtPayload } from 'aws-jwt-verify/jwt-model';
+import { KeyObjectCache } from 'aws-jwt-verify/jwt-verifier';
+import { safeJsonParse } from 'aws-jwt-verify/safe-json-parse';
 
 /** The only signature algorithm accepted (Cognito signs with RS256). */
 export const ACCEPTED_ALG = 'RS256';
@@ -110,6 +126,11 @@ export function cognitoIssuer(userPoolId: string): string {
   return `https://cognito-idp.${userPoolRegion(userPoolId)}.amazonaws.com/${userPoolId}`;
 }
 
+/** `https://issuer-cognito-idp.<region>.amazonaws.com/<userPoolId>`: Cognito's global issuer format. */
+function globalIssuer(userPoolId: string): string {
+  return `https://issuer-cognito-idp.${userPoolRegion(userPoolId)}.amazonaws.com/${userPoolId}`;
+}
+
 /** The pool's JWKS URL. */
 export function cognitoJwksUri(userPoolId: string): string {
   return `${cognitoIssuer(userPoolId)}/.well-known/jwks.json`;
@@ -135,22 +156,64 @@ export function describeError(err: unknown): string {
   return 'non-error thrown';
 }
 
-function decodeSegment(segment: string): Record<string, unknown> | undefined {
+/**
+ * A JSON object from a token segment's text, or undefined. Plain `JSON.parse` unless the text
+ * could spell `__proto__` or `constructor` as a key (literally, or with a `\\u` escape: no other
+ * JSON escape yields a letter or `_`); then aws-jwt-verify's `safeJsonParse`, which drops those keys.
+ */
+function parseJsonObject(text: string): Record<string, unknown> | undefined {
   try {
-    const json: unknown = JSON.parse(Buffer.from(segment, 'base64url').toString('utf8'));
+    const json: unknown =
+      text.includes('\\u') || text.includes('__proto__') || text.includes('constructor') ? safeJsonParse(text) : JSON.parse(text);
     return json !== null && typeof json === 'object' && !Array.isArray(json) ? (json as Record<string, unknown>) : undefined;
   } catch {
     return undefined;
   }
 }
 
-/** Refuses a header that is not `alg: RS256` with a `kid` and without `crit`. */
-function checkHeader(segment: string): void {
+function decodeSegment(segment: string): Record<string, unknown> | undefined {
+  return parseJsonObject(Buffer.from(segment, 'base64url').toString('utf8'));
+}
+
+/** A decoded token header that passed {@link checkHeader}. */
+type TokenHeader = Record<string, unknown> & { readonly alg: 'RS256'; readonly kid: string };
+
+/** The decoded header, refused unless it is `alg: RS256` with a `kid` and without `crit`. */
+function checkHeader(segment: string): TokenHeader {
   const header = decodeSegment(segment);
   if (!header) throw new TokenRejected('malformed token header');
   if (header.alg !== ACCEPTED_ALG) throw new TokenRejected('signature algorithm is not RS256');
   if (typeof header.kid !== 'string' || header.kid === '') throw new TokenRejected('token header has no kid');
   if (header.crit !== undefined) throw new TokenRejected('token header has crit');
+  return header as TokenHeader;
+}
+
+/** True for a finite number, or absent. */
+function optionalNumber(value: unknown): boolean {
+  return value === undefined || (typeof value === 'number' && Number.isFinite(value));
+}
+
+/**
+ * The decoded payload, refused unless its registered claims have the JSON types the library's
+ * claim checks rely on (as aws-jwt-verify's own decoder asserts): `exp`, `nbf`, `iat` finite
+ * numbers; `iss`, `scope`, `jti` strings; `aud` a string or a list of strings.
+ */
+function decodePayload(segment: string): Record<string, unknown> {
+  const payload = decodeSegment(segment);
+  if (!payload) throw new TokenRejected('malformed token payload');
+  const aud = payload.aud;
+  if (
+    !optionalNumber(payload.exp) ||
+    !optionalNumber(payload.nbf) ||
+    !optionalNumber(payload.iat) ||
+    (payload.iss !== undefined && typeof payload.iss !== 'string') ||
+    (payload.scope !== undefined && typeof payload.scope !== 'string') ||
+    (payload.jti !== undefined && typeof payload.jti !== 'string') ||
+    (aud !== undefined && typeof aud !== 'string' && !(Array.isArray(aud) && aud.every((a) => typeof a === 'string')))
+  ) {
+    throw new TokenRejected('malformed token payload');
+  }
+  return payload;
 }
 
 /** The claims checks beyond aws-jwt-verify's, on a payload whose signature has been verified. */
@@ -244,6 +307,7 @@ export function createCognitoAccessTokenVerifier(options: CognitoVerifierOptions
   const fetcher: Fetcher = preloaded
     ? new NoFetcher()
     : new TimedJwksFetcher(options.jwksUri, options.jwksTimeoutMs ?? DEFAULT_JWKS_TIMEOUT_MS, options.fetch ?? globalThis.fetch);
+  const jwksCache = new SimpleJwksCache({ fetcher });
   const verifier = CognitoJwtVerifier.create(
     {
       userPoolId: options.userPoolId,
@@ -254,10 +318,25 @@ export function createCognitoAccessTokenVerifier(options: CognitoVerifierOptions
         if (header.alg !== ACCEPTED_ALG || jwk.kty !== 'RSA') throw new TokenRejected('signature algorithm is not RS256');
       },
     },
-    { jwksCache: new SimpleJwksCache({ fetcher }) },
+    { jwksCache },
   );
-  /** Header segments of verified tokens (see the module comment). */
-  const verifiedHeaders = new Set<string>();
+  /**
+   * The pool's issuers (Cognito's regional and global formats) and the JWKS URL the library
+   * caches each one's keys under, exactly as the library derives them.
+   */
+  const jwksUriByIssuer = new Map<string, string>();
+  for (const format of [
+    CognitoJwtVerifier.parseUserPoolId(options.userPoolId),
+    CognitoJwtVerifier.parseUserPoolId(options.userPoolId, globalIssuer(options.userPoolId)),
+  ]) {
+    jwksUriByIssuer.set(format.issuer, format.jwksUri);
+  }
+  const clientIdList = [...options.clientIds];
+  const keyObjects = new KeyObjectCache();
+  /** Checked public keys by the library's JWK object (see `signingKey`). */
+  const signingKeys = new WeakMap<Jwk, KeyObject>();
+  /** Decoded headers of verified tokens, by header segment (see the module comment). */
+  const verifiedHeaders = new Map<string, TokenHeader>();
 
   /** Settled: the JWKS is in the cache. Pending: being fetched. Undefined: not yet, or the last fetch failed. */
   let keys: Promise<void> | undefined;
@@ -289,30 +368,63 @@ export function createCognitoAccessTokenVerifier(options: CognitoVerifierOptions
     return attempt;
   }
 
-  /** The warm path: everything synchronous, with the cached keys. */
-  function verifyWithCachedKeys(token: string, headerSegment: string): AccessTokenClaims {
-    let payload: Record<string, unknown>;
+  /**
+   * The warm path: everything synchronous, with the cached keys (see the module comment). Throws
+   * a {@link TokenRejected}, or the library's `KidNotFoundInJwksError` /
+   * `JwksNotAvailableInCacheError` for a key the cache lacks (the caller may then fetch).
+   */
+  function verifyWithCachedKeys(token: string, headerSegment: string, header: TokenHeader): AccessTokenClaims {
+    const signatureStart = token.lastIndexOf('.') + 1;
+    const payloadB64 = token.slice(headerSegment.length + 1, signatureStart - 1);
+    const signatureB64 = token.slice(signatureStart);
+    const payload = decodePayload(payloadB64);
+    const iss = payload.iss as string | undefined;
+    const jwksUri = iss === undefined ? undefined : jwksUriByIssuer.get(iss);
+    if (jwksUri === undefined) throw new TokenRejected('token verification failed: issuer is not this user pool');
+    const decomposed = { header, headerB64: headerSegment, payload, payloadB64, signatureB64 } as unknown as DecomposedJwt;
+    const jwk = jwksCache.getCachedJwk(jwksUri, decomposed);
+    const key = signingKeys.get(jwk) ?? signingKey(jwk, iss as string);
+    const signingInput = Buffer.from(token.slice(0, signatureStart - 1), 'latin1');
+    if (!cryptoVerify('sha256', signingInput, key, Buffer.from(signatureB64, 'base64url'))) {
+      throw new TokenRejected('token verification failed: Invalid signature');
+    }
     try {
-      payload = verifier.verifySync(token) as unknown as Record<string, unknown>;
+      validateJwtFields(payload as JwtPayload, { issuer: iss, audience: null });
+      validateCognitoJwtFields(payload as JwtPayload, { tokenUse: 'access', clientId: clientIdList, groups: null });
     } catch (err) {
-      throw err instanceof TokenRejected || err instanceof KidNotFoundInJwksError || err instanceof JwksNotAvailableInCacheError
-        ? err
-        : new TokenRejected(`token verification failed: ${describeError(err)}`);
+      throw asRejected(err);
     }
     const claims = checkClaims(payload, clientIds);
-    remember(headerSegment);
+    remember(headerSegment, header);
     return claims;
   }
 
-  /** Remembers the header segment of a verified token (a copy: a slice would keep the whole token alive). */
-  function remember(headerSegment: string): void {
+  /**
+   * The public key of a JWK the library selected, after the library's signature-JWK checks and
+   * ours (RSA, `alg` RS256 when stated). Remembered per JWK object: a refreshed JWKS brings new
+   * objects, which are checked again.
+   */
+  function signingKey(jwk: Jwk, iss: string): KeyObject {
+    try {
+      assertIsSignatureJwk(jwk);
+      if (jwk.kty !== 'RSA' || (jwk.alg !== undefined && jwk.alg !== ACCEPTED_ALG)) throw new TokenRejected('signature algorithm is not RS256');
+      const key = keyObjects.transformJwkToKeyObjectSync(jwk, ACCEPTED_ALG, iss) as KeyObject;
+      signingKeys.set(jwk, key);
+      return key;
+    } catch (err) {
+      throw asRejected(err);
+    }
+  }
+
+  /** Remembers the header of a verified token (the segment copied: a slice would keep the whole token alive). */
+  function remember(headerSegment: string, header: TokenHeader): void {
     if (verifiedHeaders.size < MAX_REMEMBERED_HEADERS && !verifiedHeaders.has(headerSegment)) {
-      verifiedHeaders.add(Buffer.from(headerSegment, 'latin1').toString('latin1'));
+      verifiedHeaders.set(Buffer.from(headerSegment, 'latin1').toString('latin1'), Object.freeze(header));
     }
   }
 
   /** The cold path: waits for the JWKS; a `kid` missing from the cache re-fetches it (rotation). */
-  async function verifyFetchingKeys(token: string, headerSegment: string, cachedKeysTried: boolean): Promise<AccessTokenClaims> {
+  async function verifyFetchingKeys(token: string, headerSegment: string, header: TokenHeader, cachedKeysTried: boolean): Promise<AccessTokenClaims> {
     if (!cachedKeysTried) {
       keys ??= hydrate();
       try {
@@ -321,7 +433,7 @@ export function createCognitoAccessTokenVerifier(options: CognitoVerifierOptions
         throw new TokenRejected('JWKS unavailable');
       }
       try {
-        return verifyWithCachedKeys(token, headerSegment);
+        return verifyWithCachedKeys(token, headerSegment, header);
       } catch (err) {
         if (preloaded || !(err instanceof KidNotFoundInJwksError || err instanceof JwksNotAvailableInCacheError)) throw asRejected(err);
       }
@@ -334,7 +446,7 @@ export function createCognitoAccessTokenVerifier(options: CognitoVerifierOptions
       throw new TokenRejected(`token verification failed: ${describeError(err)}`);
     }
     const claims = checkClaims(payload, clientIds);
-    remember(headerSegment);
+    remember(headerSegment, header);
     return claims;
   }
 
@@ -345,14 +457,15 @@ export function createCognitoAccessTokenVerifier(options: CognitoVerifierOptions
   return {
     verify(token: string): Promise<AccessTokenClaims> {
       let headerSegment: string;
+      let header: TokenHeader;
       try {
         if (typeof token !== 'string' || token.length > maxTokenLength) throw new TokenRejected('oversized or missing token');
         if (!COMPACT_JWS.test(token)) throw new TokenRejected('token is not a compact JWS');
         headerSegment = token.slice(0, token.indexOf('.'));
-        if (!verifiedHeaders.has(headerSegment)) checkHeader(headerSegment);
+        header = verifiedHeaders.get(headerSegment) ?? checkHeader(headerSegment); // a bad header is refused before any key is touched
         if (keysReady) {
           try {
-            return Promise.resolve(verifyWithCachedKeys(token, headerSegment));
+            return Promise.resolve(verifyWithCachedKeys(token, headerSegment, header));
           } catch (err) {
             // Only a kid the cache lacks goes on to the asynchronous path (never with preloaded keys).
             if (preloaded || !(err instanceof KidNotFoundInJwksError || err instanceof JwksNotAvailableInCacheError)) throw err;
@@ -361,7 +474,7 @@ export function createCognitoAccessTokenVerifier(options: CognitoVerifierOptions
       } catch (err) {
         return Promise.reject(asRejected(err));
       }
-      return verifyFetchingKeys(token, headerSegment, keysReady);
+      return verifyFetchingKeys(token, headerSegment, header, keysReady);
     },
   };
 }

@@ -221,6 +221,26 @@ export function hasFhirResourceScope(scope: string): boolean {
 // ---------------------------------------------------------------------------------------------
 
 const ALLOW_VERSION = '2012-10-17';
+/** At most this many distinct values are remembered by each per-container memo below. */
+const MEMO_LIMIT = 256;
+
+/**
+ * A bounded memo of a pure function of one string: the same input always gives the same
+ * output, so remembering it skips no check. Cleared when full (the values are a handful of
+ * routes and of app scope sets, so that is rare).
+ */
+function memoize<T>(fn: (input: string) => T): (input: string) => T {
+  const memo = new Map<string, T>();
+  return (input) => {
+    let value = memo.get(input);
+    if (value === undefined && !memo.has(input)) {
+      value = fn(input);
+      if (memo.size >= MEMO_LIMIT) memo.clear();
+      memo.set(input, value);
+    }
+    return value as T;
+  };
+}
 /** `verifier.verify` refuses a token that is not a compact JWS ("token is not a compact JWS") first. */
 const EXTRACT_OPTIONS: ExtractOptions = { shapeCheckedByVerifier: true };
 
@@ -260,9 +280,13 @@ export function createAuthorizer(options: SmartAuthorizerOptions): SmartAuthoriz
     clients.set(clientId, { tier: registration?.tier ?? '', usageIdentifierKey: registration?.usageIdentifierKey || undefined });
   }
   if (!revocation) logger.warn('No revocation store configured: revoked tokens are not refused');
+  /** Per container: API Gateway sends a few distinct method ARNs, and each app a few scope sets. */
+  const resourceFor = memoize(wholeApiArn);
+  const grantsFhirScope = memoize(hasFhirResourceScope);
 
   async function authorize(event: APIGatewayRequestAuthorizerEvent): Promise<APIGatewayAuthorizerResult> {
-    const resource = wholeApiArn(event?.methodArn);
+    const methodArn = event?.methodArn;
+    const resource = typeof methodArn === 'string' ? resourceFor(methodArn) : undefined;
     if (!resource) throw new Denied('malformed methodArn');
 
     const extracted = extractBearerToken(event, maxTokenLength, EXTRACT_OPTIONS);
@@ -272,7 +296,7 @@ export function createAuthorizer(options: SmartAuthorizerOptions): SmartAuthoriz
     const { sub, client_id: clientId, jti, origin_jti: originJti, scope } = claims;
 
     if (typeof scope !== 'string') throw new Denied('token has no scope');
-    if (!hasFhirResourceScope(scope)) throw new Denied('token has no FHIR resource scope');
+    if (!grantsFhirScope(scope)) throw new Denied('token has no FHIR resource scope');
 
     const patient = optionalString(claims, 'patient', FHIR_ID);
     const fhirUser = optionalString(claims, 'fhirUser', REFERENCE);

@@ -31,6 +31,8 @@ export interface SignOptions {
   readonly header?: Record<string, unknown>;
   /** Use exactly `claims`, without the defaults. */
   readonly raw?: boolean;
+  /** Sign this exact payload JSON text instead of the claims (escapes and odd keys survive). */
+  readonly payloadText?: string;
 }
 
 export interface TestIssuer {
@@ -126,7 +128,7 @@ export function createTestIssuer(opts: {
     const header: Record<string, unknown> = { alg, ...(so.kid === null ? {} : { kid: so.kid ?? kids[key] }), ...so.header };
     const merged: Record<string, unknown> = so.raw ? { ...claims } : { ...defaultClaims(), ...claims };
     for (const [k, v] of Object.entries(merged)) if (v === undefined) delete merged[k];
-    const input = `${b64url(JSON.stringify(header))}.${b64url(JSON.stringify(merged))}`;
+    const input = `${b64url(JSON.stringify(header))}.${b64url(so.payloadText ?? JSON.stringify(merged))}`;
     let signature: Buffer;
     switch (alg) {
       case 'none':
