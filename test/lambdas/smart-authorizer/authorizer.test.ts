@@ -206,6 +206,23 @@ describe('createAuthorizer with a preloaded JWKS', () => {
     expect(a.policyDocument).toEqual(b.policyDocument);
   });
 
+  it('answers the same through its per-container memos, also past their size limit', async () => {
+    // More distinct route ARNs and scope sets than the memos keep, interleaved with refusals.
+    for (let i = 0; i < 300; i++) {
+      const stage = `s${i}`;
+      const methodArn = `arn:aws:execute-api:us-east-1:123456789012:abc123/${stage}/GET/r4/Patient/${i}`;
+      const scope = i % 2 === 0 ? `patient/Observation.rs openid x${i}` : `openid launch/patient x${i}`;
+      const token = issuer.sign({ scope });
+      if (i % 2 === 0) {
+        const result = await authorize(event(bearer(token), { methodArn }));
+        expect(result.policyDocument.Statement[0]).toMatchObject({ Resource: `arn:aws:execute-api:us-east-1:123456789012:abc123/${stage}/*/*` });
+      } else {
+        await expect(authorize(event(bearer(token), { methodArn }))).rejects.toThrow('Unauthorized');
+      }
+      await expect(authorize(event(bearer(token), { methodArn: `${methodArn}:extra` }))).rejects.toThrow('Unauthorized');
+    }
+  });
+
   const now = (): number => Math.floor(Date.now() / 1000);
   type Case = [string, () => { headers: Record<string, string> | null; token?: string; ev?: Partial<APIGatewayRequestAuthorizerEvent> }, RegExp];
   /** A case whose token is signed when the test runs (claims may be computed then too). */
