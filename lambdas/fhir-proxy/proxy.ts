@@ -7,7 +7,9 @@
  * SMART authorizer's context, choose the token's one scope context and authorize the
  * interaction (`access.ts`, `authorize.ts`, rules documented there), validate written resources
  * against the R4 base definitions and deployer profiles (`validate.ts`), check the stored version
- * of an update or delete target, call HealthLake signed with SigV4 (`healthlake-client.ts`),
+ * of an update, patch or delete target and pin the write to it with `If-Match` (with labels
+ * enforced, a JSON Patch's result is computed and checked like a PUT body first, `patch.ts`),
+ * call HealthLake signed with SigV4 (`healthlake-client.ts`),
  * filter the answer again resource by resource (`filter.ts`), rewrite every datastore URL to the
  * public base (`links.ts`), and write one BALP AuditEvent per patient touched, allowed or
  * refused (`audit.ts`). Fails closed: no authorizer context → 401 (except the public
@@ -20,7 +22,7 @@ import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import type { AwsCredentialIdentity, Provider } from '@smithy/types';
 import type { FhirInteraction } from '../shared/fhir-interactions';
 import { isValidId } from '../shared/fhir/references';
-import { errorResponse, FHIR_JSON, operationOutcome, SECURITY_HEADERS, type OperationOutcomeIssueInput } from '../shared/operation-outcome';
+import { errorResponse, FHIR_JSON, operationOutcome, SECURITY_HEADERS, type IssueType, type OperationOutcomeIssueInput } from '../shared/operation-outcome';
 import { callerFromAuthorizer, deny, see, resolveAccess, type Access, type AccessOptions, type Caller, type Denial } from './access';
 import { buildAuditEvents, StdoutAuditSink, type AuditOutcome, type AuditSink } from './audit';
 import { authorize, type OperationPolicy, type Plan, type Precheck } from './authorize';
@@ -33,6 +35,7 @@ import { createValidator, type ResourceValidator } from './validate';
 import { ConsentCache, consentsByPatient, type PatientConsents } from './consent';
 import { guarded, RequestGuard, type AppClearance } from './guard';
 import { LabelIndex, RESTRICTIVE_LABEL_POLICY, type LabelPolicy } from './labels';
+import { PATCH_ERRORS, patchedResource } from './patch';
 
 export type FhirProxy = (event: APIGatewayProxyEvent) => Promise<APIGatewayProxyResult>;
 
@@ -84,7 +87,9 @@ export interface ProxyOptions {
   /**
    * Security labels (DS4P) and FHIR Consent (`guard.ts`). When set: the policy's labels and
    * Consent rules apply, apps are cleared per their registry entry, and every write target is
-   * checked for labels first (conditional update, patch and delete are refused).
+   * checked for labels first and the write pinned to the version checked (`If-Match`);
+   * conditional update, patch and delete and FHIRPath Patch are refused, and a JSON Patch's
+   * result is checked like a PUT body before it is forwarded (`patch.ts`).
    * @default - `RESTRICTIVE_LABEL_POLICY`: any label above `N` is withheld (no app is cleared), no
    *   Consent lookup, no extra write checks
    */
@@ -114,6 +119,12 @@ type Json = Record<string, unknown>;
 
 function isObject(value: unknown): value is Json {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** A write target that passed the label gate: the version to pin and the stored resource checked. */
+interface Gate {
+  readonly ifMatch: string;
+  readonly stored: Json;
 }
 
 /** What the audit needs to know about one request, filled in as it is handled. */
@@ -332,13 +343,23 @@ export function createProxy(options: ProxyOptions): FhirProxy {
     trace.patients.add(stored.body);
     if (!sight?.visible) return deny(404, 'Resource not found');
     if (sight.resource !== undefined) return deny(403, 'The resource has elements the caller may not change');
-    const meta = isObject(stored.body) && isObject(stored.body.meta) ? stored.body.meta : {};
+    // With labels enforced a delete is pinned too: a label added in between must not be deleted unchecked.
+    if (!check.pinVersion && !(strictLabels && check.perms.includes('d'))) return {};
+    const ifMatch = pinnedVersion(stored.body as Json, stored, clientIfMatch);
+    return isDenial(ifMatch) ? ifMatch : { ifMatch };
+  }
+
+  /**
+   * The `If-Match` pinning a write to the stored version read (`meta.versionId`, else the weak
+   * ETag): 409 when it cannot be determined, 412 when the client's own `If-Match` disagrees.
+   */
+  function pinnedVersion(body: Json, stored: HealthLakeResponse, clientIfMatch: string | undefined): string | Denial {
+    const meta = isObject(body.meta) ? body.meta : {};
     const versionId = typeof meta.versionId === 'string' ? meta.versionId : /^W\/"([^"]+)"$/.exec(stored.headers.etag ?? '')?.[1];
-    if (!check.pinVersion) return {};
     if (!isValidId(versionId)) return deny(409, 'Stored version could not be determined', [], 'conflict');
     const ifMatch = `W/"${versionId}"`;
     if (clientIfMatch !== undefined && clientIfMatch !== ifMatch) return deny(412, 'Version conflict');
-    return { ifMatch };
+    return ifMatch;
   }
 
   function isDenial(value: unknown): value is Denial {
@@ -346,25 +367,55 @@ export function createProxy(options: ProxyOptions): FhirProxy {
   }
 
   /**
-   * With labels enforced: a write target the scope rules did not precheck (an unconfined caller's
-   * update, patch or delete) must not carry labels or elements the caller may not see; a missing
-   * target passes (update-as-create). Conditional writes are refused: their target is unknown.
-   * Returns a refusal, an upstream error, or undefined to go on.
+   * With labels enforced: the write target of an unconfined caller's update, patch or delete
+   * (the scope rules did not precheck it) is read and checked, and the write is pinned to the
+   * version checked:
+   * - conditional writes are refused (their target is unknown), and so is FHIRPath Patch (its
+   *   result cannot be computed here, `patch.ts`);
+   * - a missing or deleted target passes for update (update-as-create: the body already passed
+   *   the write guard in `authorize`) and delete (nothing to delete); a PATCH of it is 404;
+   * - the stored version must be visible to the caller whole (404 if not, 403 when elements of
+   *   it would be removed) and writable by it (`canWrite` of the guard: labels and Consent for
+   *   `correct`, 403), so a write can neither overwrite nor strip labels the caller may not write;
+   * - its version must be known (409 if not) and agree with the client's `If-Match` (412);
+   *   the write is then forwarded with `If-Match: W/"<versionId>"`, so a change between this
+   *   check and the write makes HealthLake answer 412 instead of acting on an unchecked version.
+   * Returns the version to pin and the stored resource (undefined: go on unpinned), a refusal, or
+   * an upstream error.
    */
-  async function labelGate(access: Access, plan: Plan, trace: Trace): Promise<Denial | HealthLakeResponse | undefined> {
+  async function labelGate(access: Access, plan: Plan, trace: Trace): Promise<Gate | Denial | HealthLakeResponse | undefined> {
     if (!strictLabels || plan.precheck) return undefined;
     const request = plan.request;
     if (request.interaction !== 'update' && request.interaction !== 'patch' && request.interaction !== 'delete') return undefined;
     if (request.conditional || request.id === undefined) return deny(403, 'Conditional writes are not allowed while security labels are enforced');
+    if (request.interaction === 'patch' && request.patch.format !== 'json-patch') return deny(422, PATCH_ERRORS.fhirPathPatch, [], 'not-supported');
     const stored = await client.request({ method: 'GET', path: `${request.resourceType}/${request.id}` });
-    if (stored.status === 404 || stored.status === 410) return undefined;
+    if (stored.status === 404 || stored.status === 410) return request.interaction === 'patch' ? deny(404, PATCH_ERRORS.missing) : undefined;
     if (stored.status !== 200) return stored;
     await trace.guard?.loadFor(stored.body);
-    const sight = isObject(stored.body) && stored.body.resourceType === request.resourceType ? see(access, stored.body, [request.interaction === 'delete' ? 'd' : 'u'], false) : undefined;
+    const body = isObject(stored.body) && stored.body.resourceType === request.resourceType && stored.body.id === request.id ? stored.body : undefined;
+    const sight = body ? see(access, body, [request.interaction === 'delete' ? 'd' : 'u'], false) : undefined;
     trace.patients.add(stored.body);
-    if (!sight?.visible) return deny(404, 'Resource not found');
+    if (!body || !sight?.visible) return deny(404, 'Resource not found');
     if (sight.resource !== undefined) return deny(403, 'The resource has elements the caller may not change');
-    return undefined;
+    if (access.guard && !access.guard.canWrite(body, sight.patients)) return deny(403, 'The resource has labels the caller may not change');
+    const pinned = pinnedVersion(body, stored, request.forwardHeaders['If-Match']);
+    return isDenial(pinned) ? pinned : { ifMatch: pinned, stored: body };
+  }
+
+  /**
+   * The write that follows a passed label gate: for a JSON Patch, the patched result checked as a
+   * PUT body (`patch.ts`) and validated like one. Returns issues (422), a refusal, or undefined.
+   */
+  function gatedWrite(access: Access, plan: Plan, gate: Gate | undefined, trace: Trace, prefix?: string): Denial | OperationOutcomeIssueInput[] | undefined {
+    const request = plan.request;
+    if (request.interaction !== 'patch') return undefined;
+    if (!gate || request.patch.format !== 'json-patch' || request.id === undefined) return deny(422, PATCH_ERRORS.fhirPathPatch, [], 'not-supported');
+    const result = patchedResource(access, gate.stored, { resourceType: request.resourceType, id: request.id }, request.patch.operations);
+    if (isDenial(result)) return result;
+    trace.patients.add(result.resource);
+    const issues = validationIssues([{ resource: result.resource, ...(prefix ? { prefix } : {}) }]);
+    return issues.length > 0 ? issues : undefined;
   }
 
   async function send(plan: Plan, ifMatch: string | undefined): Promise<HealthLakeResponse> {
@@ -416,10 +467,13 @@ export function createProxy(options: ProxyOptions): FhirProxy {
     trace.patients.addIds(plan.patientIds);
     const issues = validationIssues(plan.validate);
     if (issues.length > 0) return invalid(trace, issues);
-    let ifMatch: string | undefined;
     const gate = await labelGate(access, plan, trace);
     if (isDenial(gate)) return refuse(trace, gate);
-    if (gate) return upstreamError(trace, gate, access.patientId !== undefined);
+    if (gate && 'status' in gate) return upstreamError(trace, gate, access.patientId !== undefined);
+    let ifMatch = gate?.ifMatch;
+    const write = strictLabels && !plan.precheck ? gatedWrite(access, plan, gate, trace) : undefined;
+    if (isDenial(write)) return refuse(trace, write);
+    if (write) return invalid(trace, write);
     if (plan.precheck) {
       const result = await precheck(access, trace, plan.precheck, plan.request.forwardHeaders['If-Match']);
       if (isDenial(result)) return refuse(trace, result);
@@ -465,8 +519,9 @@ export function createProxy(options: ProxyOptions): FhirProxy {
     if (planned.kind === 'deny') return refuse(trace, planned);
     const transaction = planned.type === 'transaction';
     const local = new Map<number, Json>(); // entry index → locally answered entry
-    const denyEntry = (e: EntryPlan, status: number, message: string, code: 'forbidden' | 'not-found' | 'invalid' | 'conflict' | 'processing') =>
+    const denyEntry = (e: EntryPlan, status: number, message: string, code: IssueType) =>
       local.set(e.index, { response: { status: String(status), outcome: operationOutcome([{ severity: 'error', code, diagnostics: message }]) } });
+    const entryIssueCode = (d: Denial): IssueType => (d.status === 404 ? 'not-found' : d.status === 403 ? 'forbidden' : d.code);
 
     const allowed: Array<EntryPlan & { decision: Plan }> = [];
     for (const e of planned.entries) {
@@ -494,14 +549,21 @@ export function createProxy(options: ProxyOptions): FhirProxy {
     const forwarded: Array<{ entry: EntryPlan & { decision: Plan }; ifMatch?: string }> = [];
     for (const e of valid) {
       const gate = await labelGate(access, e.decision, trace);
-      if (gate) {
+      if (isDenial(gate) || (gate && 'status' in gate)) {
         if (transaction) return isDenial(gate) ? refuse(trace, { ...gate, message: 'A transaction entry was refused' }) : upstreamError(trace, gate, true);
-        if (isDenial(gate)) denyEntry(e, gate.status, gate.message, gate.status === 404 ? 'not-found' : 'forbidden');
+        if (isDenial(gate)) denyEntry(e, gate.status, gate.message, entryIssueCode(gate));
         else denyEntry(e, upstreamMessage(gate.status).status, upstreamMessage(gate.status).message, 'processing');
         continue;
       }
+      const write = strictLabels && !e.decision.precheck ? gatedWrite(access, e.decision, gate, trace, `Bundle.entry[${e.index}].resource`) : undefined;
+      if (write) {
+        if (transaction) return isDenial(write) ? refuse(trace, { ...write, message: 'A transaction entry was refused' }) : invalid(trace, write);
+        if (isDenial(write)) denyEntry(e, write.status, write.message, entryIssueCode(write));
+        else local.set(e.index, { response: { status: '422', outcome: operationOutcome(write) } });
+        continue;
+      }
       if (!e.decision.precheck) {
-        forwarded.push({ entry: e });
+        forwarded.push({ entry: e, ...(gate ? { ifMatch: gate.ifMatch } : {}) });
         continue;
       }
       const result = await precheck(access, trace, e.decision.precheck, e.decision.request.forwardHeaders['If-Match']);
@@ -509,7 +571,7 @@ export function createProxy(options: ProxyOptions): FhirProxy {
         if (transaction) {
           return isDenial(result) ? refuse(trace, { ...result, message: 'A transaction entry was refused' }) : upstreamError(trace, result, true);
         }
-        if (isDenial(result)) denyEntry(e, result.status, result.message, result.status === 404 ? 'not-found' : 'conflict');
+        if (isDenial(result)) denyEntry(e, result.status, result.message, result.status === 404 ? 'not-found' : result.status === 403 ? 'forbidden' : 'conflict');
         else denyEntry(e, upstreamMessage(result.status).status, upstreamMessage(result.status).message, 'processing');
         continue;
       }

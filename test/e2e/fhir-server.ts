@@ -5,8 +5,9 @@
  * - Verifies the SigV4 signature of EVERY request (service `healthlake`) by recomputing it with
  *   `@smithy/signature-v4` from what was received, and answers 403 when it does not match.
  * - Keeps resources in memory with versions and history; supports read, vread, create (server
- *   assigned id, conditional with If-None-Exist), update (and conditional update), delete (and
- *   conditional delete), history (instance, type), search (GET and POST `_search`) by `_id`,
+ *   assigned id, conditional with If-None-Exist), update (and conditional update), JSON Patch,
+ *   delete (and conditional delete), `If-Match` on update, patch and delete (also in Bundle
+ *   entries), history (instance, type), search (GET and POST `_search`) by `_id`,
  *   `patient`/`subject`, `category`, `code`, with `_include`/`_revinclude` and `_count` paging
  *   whose links use this server's own base URL, `metadata`, and batch/transaction Bundles.
  * - Records every request it received (`requests`), signed or not, so tests can assert what the
@@ -17,6 +18,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { Sha256 } from '@aws-crypto/sha256-js';
 import { SignatureV4 } from '@smithy/signature-v4';
+import { applyPatch, type Operation } from 'fast-json-patch';
 import type { AwsCredentialIdentity } from '@smithy/types';
 import { patientCompartmentPaths } from '../../lambdas/shared/fhir/patient-compartment';
 import { parseReference } from '../../lambdas/shared/fhir/references';
@@ -388,7 +390,8 @@ export async function startFhirServer(options: FhirServerOptions): Promise<FhirS
     if (segments.length === 2 && !second.startsWith('_') && !second.startsWith('$')) {
       if (method === 'GET') return read(type, second);
       if (method === 'PUT') return update(type, second, body, headers['if-match']);
-      if (method === 'DELETE') return remove(type, second);
+      if (method === 'PATCH') return patch(type, second, body, headers['content-type'], headers['if-match']);
+      if (method === 'DELETE') return remove(type, second, headers['if-match']);
     }
     if (segments.length === 3 && third === '_history' && method === 'GET') return instanceHistory(type, second, query);
     if (segments.length === 4 && third === '_history' && method === 'GET') return vread(type, second, fourth);
@@ -453,7 +456,28 @@ export async function startFhirServer(options: FhirServerOptions): Promise<FhirS
     return update(type, id, { ...body, id }, undefined);
   }
 
-  function remove(type: string, id: string): Reply {
+  /** JSON Patch (RFC 6902) on the current version, honouring `If-Match`; FHIRPath Patch is not supported. */
+  function patch(type: string, id: string, body: unknown, contentType: string | undefined, ifMatch?: string): Reply {
+    if (!(contentType ?? '').toLowerCase().startsWith('application/json-patch+json') || !Array.isArray(body)) {
+      return outcome(400, 'not-supported', 'Only JSON Patch is supported');
+    }
+    const current = store.current(type, id);
+    if (!current) return outcome(404, 'not-found', 'Resource not found');
+    if (!current.resource) return outcome(410, 'deleted', 'Resource deleted');
+    if (ifMatch !== undefined && ifMatch !== `W/"${current.versionId}"`) return outcome(412, 'conflict', 'Version conflict');
+    let result: unknown;
+    try {
+      result = applyPatch(current.resource, body as Operation[], true, false).newDocument;
+    } catch {
+      return outcome(422, 'processing', 'Patch failed');
+    }
+    if (!isObject(result) || result.resourceType !== type || result.id !== id) return outcome(422, 'processing', 'Patch failed');
+    return resourceReply(200, store.write(result as Res, 'PUT'), type, id);
+  }
+
+  function remove(type: string, id: string, ifMatch?: string): Reply {
+    const current = store.current(type, id);
+    if (ifMatch !== undefined && ifMatch !== `W/"${current?.versionId ?? ''}"`) return outcome(412, 'conflict', 'Version conflict');
     store.remove(type, id);
     return { status: 204 };
   }
@@ -673,7 +697,7 @@ export async function startFhirServer(options: FhirServerOptions): Promise<FhirS
         const version = store.write(resource as Res, 'POST');
         reply = resourceReply(201, version, String(resource.resourceType), id);
       } else {
-        reply = handle(method, path, params, resource, {});
+        reply = handle(method, path, params, resource, typeof req.ifMatch === 'string' ? { 'if-match': req.ifMatch } : {});
       }
       if (transaction && reply.status >= 400) {
         store.restore(snapshot);

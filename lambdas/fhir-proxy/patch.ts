@@ -1,0 +1,70 @@
+/**
+ * PATCH while security labels are enforced: the result of a patch is checked like a PUT body
+ * before the patch is forwarded. Pure: no I/O.
+ *
+ * - JSON Patch (`application/json-patch+json`, RFC 6902) is applied locally with
+ *   `fast-json-patch` (every operation validated, the stored resource never mutated, `__proto__`
+ *   and `constructor/prototype` paths refused) to the stored version the label gate read and
+ *   checked. A patch that does not apply (a failed `test`, a path that does not resolve, an index
+ *   out of bounds, a malformed operation) is 422 with a constant text: nothing of the resource or
+ *   the patch is echoed. The result must keep the resource type and id, and passes the same write
+ *   guard as a PUT body (`canWrite` of `access.ts`: the grants cover it, a confined caller's
+ *   patient compartment, and the label/Consent guard: no label the caller may not write, no inline
+ *   label it may not see). The proxy then forwards the PATCH pinned with `If-Match` to the version
+ *   it was applied to, so what HealthLake stores is the result that was checked (or HealthLake
+ *   answers 412 and nothing is written).
+ * - FHIRPath Patch (a `Parameters` body) is not evaluated: a sound FHIRPath evaluator would be
+ *   needed to know its result. While labels are enforced it is refused (422, "use JSON Patch"),
+ *   directly and in batch/transaction entries (which can only carry FHIRPath Patch here: a Bundle
+ *   entry's `resource` is a FHIR resource, and a `Binary`-wrapped JSON Patch is not accepted).
+ */
+import { applyPatch } from 'fast-json-patch';
+import { canWrite, deny, type Access, type Denial } from './access';
+import type { JsonPatchOperation } from './request';
+
+type Json = Record<string, unknown>;
+
+function isObject(value: unknown): value is Json {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** The constant texts of PATCH refusals. */
+export const PATCH_ERRORS = {
+  fhirPathPatch: 'FHIRPath Patch cannot be checked while security labels are enforced; use JSON Patch (application/json-patch+json)',
+  notApplicable: 'The patch could not be applied to the current version of the resource',
+  identity: 'The patch must not change the resource type or id',
+  notWritable: 'The patched resource has labels or elements the caller may not write',
+  missing: 'Resource not found',
+} as const;
+
+/**
+ * Applies a JSON Patch to a copy of `resource`; undefined when any operation fails (the
+ * reason is not returned: it may quote the resource).
+ */
+export function applyJsonPatch(resource: Json, operations: readonly JsonPatchOperation[]): Json | undefined {
+  try {
+    // The operations are copied too: `applyPatch` may place their values in the result.
+    const result = applyPatch(resource, structuredClone(operations) as never, true, false, true).newDocument as unknown;
+    return isObject(result) ? result : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The resource a JSON Patch would leave, checked as a PUT body is: applies, keeps type and id,
+ * and `canWrite` (grants, compartment, labels and Consent for `correct`). Returns the result or
+ * a refusal.
+ */
+export function patchedResource(
+  access: Access,
+  stored: Json,
+  target: { readonly resourceType: string; readonly id: string },
+  operations: readonly JsonPatchOperation[],
+): { readonly resource: Json } | Denial {
+  const result = applyJsonPatch(stored, operations);
+  if (result === undefined) return deny(422, PATCH_ERRORS.notApplicable, [], 'processing');
+  if (result.resourceType !== target.resourceType || result.id !== target.id) return deny(422, PATCH_ERRORS.identity, [], 'processing');
+  if (!canWrite(access, result, 'u')) return deny(403, PATCH_ERRORS.notWritable);
+  return { resource: result };
+}
