@@ -9,22 +9,51 @@
  *
  * A provision matches a request and resource when every criterion it states holds:
  * - `period` contains now;
- * - `actor[].reference`: an Identifier equal to the app's registry identifier, or a reference
- *   equal to the user's `fhirUser` (roles are not distinguished);
+ * - `actor[]`: one actor whose `reference` is an Identifier equal to the app's registry
+ *   identifier, or a reference equal to the user's `fhirUser`. `actor.role` only ever narrows a
+ *   permit: the roles the proxy can check (v3-RoleClass `PAT` ↔ a Patient `fhirUser`, `PROV` ↔ a
+ *   Practitioner or PractitionerRole `fhirUser`; extra-security-role-type `humanuser` ↔ a token
+ *   with a user, `datasubject` ↔ the `fhirUser` is the Consent's patient) must hold for a permit
+ *   actor to match; when one does not hold it is undetermined (below). Every other role
+ *   (v3-ParticipationType `PRCP`, `IRCP`, `AUT`, `CST`, v3-RoleCode relationships, …) says how the
+ *   actor takes part, which the proxy cannot know: it is not evaluated, the reference decides.
+ *   Group or Organization actors are matched by reference only (membership is not resolved);
  * - `purpose`: the request's purpose of use (from the label policy);
  * - `class`: the resource type (`http://hl7.org/fhir/resource-types`, or no system);
  * - `code`: a Coding of the resource's `code` or `category`;
- * - `securityLabel`: one of the resource's known labels (system and code);
+ * - `securityLabel`: one of the resource's known labels (system and code); a confidentiality
+ *   level above the one named is undetermined (a deny on `R` covers `V`, a permit on `R` does not);
  * - `dataPeriod`: the resource's clinical date;
- * - `data[].reference`: the resource itself;
+ * - `data[]`: one entry, by its `meaning` (R4 consent-data-meaning; the reference D is compared as
+ *   a local `Type/id`: relative, or under the datastore or configured public base):
+ *   - `instance`: the resource is D;
+ *   - `related` (D and the instances D refers to): the resource is D; D itself is not read, so for
+ *     any other resource it is undetermined;
+ *   - `dependents` (D and the instances that refer to D): the resource is D, or one of its literal
+ *     references (anywhere in it, contained resources included, versions ignored) is D; a logical
+ *     (identifier-only), `urn:` or conditional reference in it makes a miss undetermined;
+ *   - `authoredby` (instances authored by D): one of the resource's authorship elements refers to
+ *     D: `author`, `recorder`, `asserter`, `requester`, `performer` (or `performer[].actor`),
+ *     `sender`, `enterer`, `informationSource`, `resultsInterpreter`. A resource with none of them,
+ *     or one that is not a literal local reference, is undetermined; Provenance is not consulted;
  * - `action`: `access`, `use` or `disclose` for reads, `correct` for writes.
- * A criterion whose value cannot be determined for the resource (no date, say) counts as
- * matching for a deny and not matching for a permit: unknowns never widen.
  *
- * Decision of one consent: the root provision's `type` is the base; a matching nested provision
- * overrides its parent (recursively, most specific wins); among the matching provisions of one
- * level, deny overrides permit. Across consents: deny overrides permit. No decision → the label
- * policy's default for the resource's labels.
+ * UNDETERMINED NEVER WIDENS: a criterion that cannot be determined for the resource (no date, a
+ * `related` reference, an unresolvable author, …) counts as matching for a deny and as not
+ * matching for a permit. A provision matched only thanks to such a criterion (a deny, or a
+ * provision without a type) still denies, but no permit below it can apply: its conditions
+ * include the undetermined one.
+ *
+ * Decision of one consent: the root provision's `type` is the base; `policyRule` (v3-ActCode)
+ * gives the base when the root has no type: `OPTIN`/`OPTINR` (the patient agrees, restrictions
+ * are the deny provisions) → permit, `OPTOUT`/`OPTOUTE` (the patient refuses, exceptions are the
+ * permit provisions) → deny; a root type and a policyRule that disagree → deny; a Consent with a
+ * policyRule and no provision applies that base to everything. Other policy rules (HIPAA
+ * authorizations, state or agency forms, …) name regulations the proxy does not evaluate: they
+ * give no base and the provisions alone decide. A matching nested provision overrides its parent
+ * (recursively, most specific wins); among the matching provisions of one level, deny overrides
+ * permit. Across consents: deny overrides permit. No decision → the label policy's default for
+ * the resource's labels.
  *
  * A Consent that is malformed (wrong shapes, unknown provision type, unparseable periods) makes
  * the whole patient's consent state `unavailable`, which fails closed for labelled data.
@@ -34,6 +63,9 @@ import { CONFIDENTIALITY_RANK, type LabelRule } from './labels';
 
 export const CONSENT_SCOPE_SYSTEM = 'http://terminology.hl7.org/CodeSystem/consentscope';
 export const RESOURCE_TYPES_SYSTEM = 'http://hl7.org/fhir/resource-types';
+export const ACT_CODE_SYSTEM = 'http://terminology.hl7.org/CodeSystem/v3-ActCode';
+export const ROLE_CLASS_SYSTEM = 'http://terminology.hl7.org/CodeSystem/v3-RoleClass';
+export const SECURITY_ROLE_SYSTEM = 'http://terminology.hl7.org/CodeSystem/extra-security-role-type';
 
 type Json = Record<string, unknown>;
 
@@ -51,17 +83,35 @@ export interface Period {
   readonly end?: number;
 }
 
+/** A Consent data reference: the reference as written, its local `Type/id` when it is one, and its meaning. */
+export interface DataReference {
+  readonly reference: string;
+  readonly key?: string;
+  readonly meaning: DataMeaning;
+}
+
+/** R4 consent-data-meaning (http://hl7.org/fhir/consent-data-meaning). */
+export type DataMeaning = 'instance' | 'related' | 'dependents' | 'authoredby';
+const MEANINGS: ReadonlySet<string> = new Set(['instance', 'related', 'dependents', 'authoredby']);
+
+export interface Actor {
+  readonly reference?: string;
+  readonly identifier?: Code;
+  /** The codings of `actor.role`. */
+  readonly roles: readonly Code[];
+}
+
 export interface Provision {
   readonly type?: 'permit' | 'deny';
   readonly period?: Period;
-  readonly actors: ReadonlyArray<{ readonly reference?: string; readonly identifier?: Code }>;
+  readonly actors: readonly Actor[];
   readonly actions: readonly string[];
   readonly securityLabels: readonly Code[];
   readonly purposes: readonly Code[];
   readonly classes: readonly Code[];
   readonly codes: readonly Code[];
   readonly dataPeriod?: Period;
-  readonly data: readonly string[];
+  readonly data: readonly DataReference[];
   readonly provisions: readonly Provision[];
 }
 
@@ -70,6 +120,8 @@ export interface ParsedConsent {
   readonly patientId: string;
   /** Applies at all: active and patient-privacy. */
   readonly applies: boolean;
+  /** The base decision `policyRule` gives (OPTIN/OPTINR permit, OPTOUT/OPTOUTE deny), if any. */
+  readonly base?: 'permit' | 'deny';
   readonly provision?: Provision;
 }
 
@@ -132,13 +184,20 @@ function period(value: unknown, field: string): Period | undefined {
   return { ...(start !== undefined ? { start } : {}), ...(end !== undefined ? { end } : {}) };
 }
 
-function provision(value: unknown, field: string, depth: number): Provision {
+/** `Type/id` of a local literal reference (version dropped), else undefined. */
+function localKey(reference: unknown, baseUrls: readonly string[]): string | undefined {
+  const ref = parseReference(reference, { baseUrls });
+  return ref ? `${ref.resourceType}/${ref.id}` : undefined;
+}
+
+function provision(value: unknown, field: string, depth: number, baseUrls: readonly string[]): Provision {
   if (!isObject(value) || depth > 16) fail(field);
   if (value.type !== undefined && value.type !== 'permit' && value.type !== 'deny') fail(`${field}.type`);
-  const actors = list(value.actor, `${field}.actor`).map((a, i) => {
+  const actors = list(value.actor, `${field}.actor`).map((a, i): Actor => {
     const ref = isObject(a) ? a.reference : undefined;
     if (!isObject(ref)) fail(`${field}.actor[${i}].reference`);
-    const out: { reference?: string; identifier?: Code } = {};
+    const roles = (a as Json).role === undefined ? [] : concepts([(a as Json).role], `${field}.actor[${i}].role`);
+    const out: { reference?: string; identifier?: Code; roles: Code[] } = { roles };
     if (typeof ref.reference === 'string') out.reference = ref.reference;
     if (isObject(ref.identifier) && typeof ref.identifier.value === 'string') {
       out.identifier = { ...(typeof ref.identifier.system === 'string' ? { system: ref.identifier.system } : {}), code: ref.identifier.value };
@@ -146,10 +205,13 @@ function provision(value: unknown, field: string, depth: number): Provision {
     if (!out.reference && !out.identifier) fail(`${field}.actor[${i}].reference`);
     return out;
   });
-  const data = list(value.data, `${field}.data`).map((d, i) => {
+  const data = list(value.data, `${field}.data`).map((d, i): DataReference => {
     const ref = isObject(d) && isObject(d.reference) ? d.reference.reference : undefined;
     if (typeof ref !== 'string') fail(`${field}.data[${i}].reference`);
-    return ref;
+    const meaning = isObject(d) ? d.meaning : undefined;
+    if (typeof meaning !== 'string' || !MEANINGS.has(meaning)) fail(`${field}.data[${i}].meaning`);
+    const key = localKey(ref, baseUrls);
+    return { reference: ref, ...(key !== undefined ? { key } : {}), meaning: meaning as DataMeaning };
   });
   return {
     ...(value.type !== undefined ? { type: value.type as 'permit' | 'deny' } : {}),
@@ -162,8 +224,23 @@ function provision(value: unknown, field: string, depth: number): Provision {
     codes: concepts(value.code, `${field}.code`),
     ...(value.dataPeriod !== undefined ? { dataPeriod: period(value.dataPeriod, `${field}.dataPeriod`) } : {}),
     data,
-    provisions: list(value.provision, `${field}.provision`).map((p, i) => provision(p, `${field}.provision[${i}]`, depth + 1)),
+    provisions: list(value.provision, `${field}.provision`).map((p, i) => provision(p, `${field}.provision[${i}]`, depth + 1, baseUrls)),
   };
+}
+
+const OPT_IN = new Set(['OPTIN', 'OPTINR']);
+const OPT_OUT = new Set(['OPTOUT', 'OPTOUTE']);
+
+/** The base decision of a `policyRule` (see the module comment); undefined when it gives none. */
+function policyBase(value: unknown): 'permit' | 'deny' | undefined {
+  if (value === undefined) return undefined;
+  let base: 'permit' | 'deny' | undefined;
+  for (const c of concepts([value], 'policyRule')) {
+    if (c.system !== ACT_CODE_SYSTEM) continue;
+    if (OPT_OUT.has(c.code)) return 'deny'; // a rule that also says opt-in is contradictory: deny
+    if (OPT_IN.has(c.code)) base = 'permit';
+  }
+  return base;
 }
 
 /**
@@ -179,11 +256,13 @@ export function parseConsent(resource: unknown, baseUrls: readonly string[] = []
   const scopes = isObject(resource.scope) ? concepts([resource.scope], 'scope') : fail('scope');
   const privacy = scopes.some((c) => c.code === 'patient-privacy' && (c.system === undefined || c.system === CONSENT_SCOPE_SYSTEM));
   const applies = resource.status === 'active' && privacy;
+  const base = policyBase(resource.policyRule);
   return {
     id: resource.id as string,
     patientId: patientRef.id,
     applies,
-    ...(resource.provision !== undefined ? { provision: provision(resource.provision, 'provision', 0) } : {}),
+    ...(base !== undefined ? { base } : {}),
+    ...(resource.provision !== undefined ? { provision: provision(resource.provision, 'provision', 0, baseUrls) } : {}),
   };
 }
 
@@ -212,11 +291,31 @@ export interface ResourceFacts {
   readonly codes: readonly Code[];
   /** Clinical date (epoch ms), when the resource has one. */
   readonly date?: number;
+  /**
+   * The resource's references, for `data.meaning` `dependents` and `authoredby`: computed only
+   * when such a provision is evaluated. Absent: every such criterion is undetermined.
+   */
+  readonly links?: () => ResourceLinks;
 }
+
+/** The references of a resource, as Consent `data` meanings need them. */
+export interface ResourceLinks {
+  /** `Type/id` of every local literal reference in the resource (contained resources included). */
+  readonly references: ReadonlySet<string>;
+  /** Some reference could not be told: logical (identifier only), `urn:`, conditional or foreign. */
+  readonly opaque: boolean;
+  /** `Type/id` of the local literal references of its authorship elements ({@link AUTHOR_ELEMENTS}). */
+  readonly authors: ReadonlySet<string>;
+  /** The authors are known: it has an authorship element, and every one is a local literal reference. */
+  readonly authorsKnown: boolean;
+}
+
+/** Elements naming who authored a resource (`authoredby`); `performer` may be a Reference or hold `actor`. */
+export const AUTHOR_ELEMENTS = ['author', 'recorder', 'asserter', 'requester', 'performer', 'sender', 'enterer', 'informationSource', 'resultsInterpreter'] as const;
 
 export interface ConsentDecision {
   readonly decision: 'permit' | 'deny';
-  /** `Consent/<id>#provision.provision[1]`. */
+  /** `Consent/<id>#provision.provision[1]` (`#policyRule` when the base decided). */
   readonly rule: string;
   readonly consentId: string;
   /**
@@ -230,8 +329,11 @@ const READ_ACTIONS = new Set(['access', 'use', 'disclose']);
 const DATE_PATHS = ['effectiveDateTime', 'effectiveInstant', 'issued', 'recordedDate', 'authoredOn', 'onsetDateTime', 'performedDateTime', 'occurrenceDateTime', 'date', 'created'];
 const PERIOD_PATHS = ['effectivePeriod', 'period', 'performedPeriod', 'occurrencePeriod'];
 
-/** The facts of a resource for Consent matching. */
-export function resourceFacts(resource: Json, labels: readonly LabelRule[]): ResourceFacts {
+/**
+ * The facts of a resource for Consent matching. `baseUrls`: bases under which its absolute
+ * references are local (the references themselves are only read when a provision needs them).
+ */
+export function resourceFacts(resource: Json, labels: readonly LabelRule[], baseUrls: readonly string[] = []): ResourceFacts {
   const codes: Code[] = [];
   for (const field of ['code', 'category']) {
     const v = resource[field];
@@ -252,14 +354,72 @@ export function resourceFacts(resource: Json, labels: readonly LabelRule[]): Res
       if (date !== undefined) break;
     }
   }
+  let links: ResourceLinks | undefined;
   return {
     resourceType: String(resource.resourceType),
     ...(typeof resource.id === 'string' ? { id: resource.id } : {}),
     labels,
     codes,
     ...(date !== undefined ? { date } : {}),
+    links: () => (links ??= resourceLinks(resource, baseUrls)),
   };
 }
+
+/** What a Reference-like node refers to: a local `Type/id`, or opaque; undefined when it is not one. */
+function referenceOf(node: Json, baseUrls: readonly string[]): { key?: string; opaque: boolean } | undefined {
+  if (typeof node.reference === 'string') {
+    if (node.reference.startsWith('#')) return { opaque: false }; // contained: inside this resource
+    const key = localKey(node.reference, baseUrls);
+    return key !== undefined ? { key, opaque: false } : { opaque: true };
+  }
+  // A logical reference (identifier only). Anything else holding a single Identifier is counted
+  // too: over-counting only makes more criteria undetermined, which never widens.
+  if (node.resourceType === undefined && isObject(node.identifier)) return { opaque: true };
+  return undefined;
+}
+
+/** The references of a resource (see {@link ResourceLinks}); too deep a resource is all opaque. */
+export function resourceLinks(resource: Json, baseUrls: readonly string[] = []): ResourceLinks {
+  const references = new Set<string>();
+  let opaque = false;
+  const visit = (node: unknown, depth: number): void => {
+    if (depth > 64) {
+      opaque = true;
+      return;
+    }
+    if (Array.isArray(node)) {
+      for (const v of node) if (v !== null && typeof v === 'object') visit(v, depth + 1);
+      return;
+    }
+    if (!isObject(node)) return;
+    const ref = referenceOf(node, baseUrls);
+    if (ref?.key !== undefined) references.add(ref.key);
+    if (ref?.opaque) opaque = true;
+    for (const key in node) {
+      const v = node[key];
+      if (v !== null && typeof v === 'object') visit(v, depth + 1);
+    }
+  };
+  visit(resource, 0);
+  const authors = new Set<string>();
+  let found = false;
+  let authorsKnown = true;
+  for (const element of AUTHOR_ELEMENTS) {
+    const value = resource[element];
+    if (value === undefined) continue;
+    for (const item of Array.isArray(value) ? value : [value]) {
+      const node = isObject(item) && element === 'performer' && isObject(item.actor) ? item.actor : item;
+      const ref = isObject(node) ? referenceOf(node, baseUrls) : undefined;
+      found = true;
+      if (ref?.key !== undefined) authors.add(ref.key);
+      else authorsKnown = false;
+    }
+  }
+  return { references, opaque, authors, authorsKnown: found && authorsKnown };
+}
+
+/** A criterion's outcome: holds, does not, or cannot be told (see UNDETERMINED in the module comment). */
+type Match = 'yes' | 'no' | 'unknown';
 
 function inPeriod(p: Period | undefined, t: number): boolean {
   return p === undefined || ((p.start === undefined || p.start <= t) && (p.end === undefined || t <= p.end));
@@ -269,75 +429,168 @@ function codeMatches(wanted: Code, have: Code): boolean {
   return wanted.code === have.code && (wanted.system === undefined || have.system === undefined || wanted.system === have.system);
 }
 
-function matches(p: Provision, req: ConsentRequest, facts: ResourceFacts): boolean {
-  const deny = p.type === 'deny';
-  if (!inPeriod(p.period, req.now)) return false;
+const PROVIDER_TYPES: ReadonlySet<string> = new Set(['Practitioner', 'PractitionerRole']);
+
+/**
+ * Whether the roles of an actor that the proxy can check hold for the caller: undefined when none
+ * of its roles can be checked (see the module comment).
+ */
+function roleHolds(roles: readonly Code[], req: ConsentRequest, patientId: string): boolean | undefined {
+  let result: boolean | undefined;
+  const type = req.fhirUser?.split('/')[0];
+  for (const r of roles) {
+    let holds: boolean | undefined;
+    if (r.system === ROLE_CLASS_SYSTEM && r.code === 'PAT') holds = type === 'Patient';
+    else if (r.system === ROLE_CLASS_SYSTEM && r.code === 'PROV') holds = type !== undefined && PROVIDER_TYPES.has(type);
+    else if (r.system === SECURITY_ROLE_SYSTEM && r.code === 'humanuser') holds = req.fhirUser !== undefined;
+    else if (r.system === SECURITY_ROLE_SYSTEM && r.code === 'datasubject') holds = req.fhirUser === `Patient/${patientId}`;
+    if (holds !== undefined) result = (result ?? true) && holds;
+  }
+  return result;
+}
+
+function actorMatches(p: Provision, req: ConsentRequest, patientId: string): Match {
+  let best: Match = 'no';
+  for (const a of p.actors) {
+    const byReference =
+      (a.identifier !== undefined &&
+        req.appIdentifier !== undefined &&
+        a.identifier.code === req.appIdentifier.value &&
+        (a.identifier.system === undefined || a.identifier.system === req.appIdentifier.system)) ||
+      (a.reference !== undefined && req.fhirUser !== undefined && (a.reference === req.fhirUser || a.reference.endsWith(`/${req.fhirUser}`)));
+    if (!byReference) continue;
+    // A checkable role that does not hold: a deny still applies, a permit does not.
+    if (a.roles.length === 0 || roleHolds(a.roles, req, patientId) !== false) return 'yes';
+    best = 'unknown';
+  }
+  return best;
+}
+
+/** One `data` entry against the resource (`self` = its `Type/id`, when it has an id). */
+function dataMatches(d: DataReference, self: string | undefined, facts: ResourceFacts): Match {
+  if (self === undefined) return 'unknown';
+  // A reference that is not local (another base, say) may still be an alias of this one.
+  const isSelf: Match = d.key !== undefined ? (d.key === self ? 'yes' : 'no') : d.reference.endsWith(`/${self}`) ? 'unknown' : 'no';
+  if (isSelf === 'yes') return 'yes';
+  switch (d.meaning) {
+    case 'instance':
+      return isSelf;
+    case 'related':
+      return 'unknown'; // whether D refers to this resource is not known (D is not read)
+    case 'dependents': {
+      const links = facts.links?.();
+      if (!links || d.key === undefined) return 'unknown';
+      if (links.references.has(d.key)) return 'yes';
+      return links.opaque || isSelf === 'unknown' ? 'unknown' : 'no';
+    }
+    case 'authoredby': {
+      const links = facts.links?.();
+      if (!links || d.key === undefined) return 'unknown';
+      if (links.authors.has(d.key)) return 'yes';
+      return links.authorsKnown ? 'no' : 'unknown';
+    }
+  }
+}
+
+/** Every criterion of the provision (AND): no when one fails, unknown when one cannot be told. */
+function matches(p: Provision, req: ConsentRequest, facts: ResourceFacts, patientId: string): Match {
+  if (!inPeriod(p.period, req.now)) return 'no';
+  let result: Match = 'yes';
   if (p.actors.length > 0) {
-    const ok = p.actors.some(
-      (a) =>
-        (a.identifier !== undefined &&
-          req.appIdentifier !== undefined &&
-          a.identifier.code === req.appIdentifier.value &&
-          (a.identifier.system === undefined || a.identifier.system === req.appIdentifier.system)) ||
-        (a.reference !== undefined && req.fhirUser !== undefined && (a.reference === req.fhirUser || a.reference.endsWith(`/${req.fhirUser}`))),
-    );
-    if (!ok) return false;
+    const m = actorMatches(p, req, patientId);
+    if (m === 'no') return 'no';
+    if (m === 'unknown') result = 'unknown';
   }
-  if (p.actions.length > 0) {
-    const ok = p.actions.some((a) => (req.write ? a === 'correct' : READ_ACTIONS.has(a)));
-    if (!ok) return false;
-  }
-  if (p.purposes.length > 0 && !p.purposes.some((c) => c.code === req.purposeOfUse)) return false;
-  if (p.classes.length > 0 && !p.classes.some((c) => c.code === facts.resourceType && (c.system === undefined || c.system === RESOURCE_TYPES_SYSTEM))) return false;
-  if (p.codes.length > 0 && !p.codes.some((w) => facts.codes.some((h) => codeMatches(w, h)))) return false;
+  if (p.actions.length > 0 && !p.actions.some((a) => (req.write ? a === 'correct' : READ_ACTIONS.has(a)))) return 'no';
+  if (p.purposes.length > 0 && !p.purposes.some((c) => c.code === req.purposeOfUse)) return 'no';
+  if (p.classes.length > 0 && !p.classes.some((c) => c.code === facts.resourceType && (c.system === undefined || c.system === RESOURCE_TYPES_SYSTEM))) return 'no';
+  if (p.codes.length > 0 && !p.codes.some((w) => facts.codes.some((h) => codeMatches(w, h)))) return 'no';
   if (p.securityLabels.length > 0) {
-    // Exact for a permit; a deny on a confidentiality level also covers the levels above it.
-    const ok = p.securityLabels.some((w) =>
-      facts.labels.some((l) => {
-        if (l.code === w.code && (w.system === undefined || w.system === l.system)) return true;
-        return deny && l.kind === 'confidentiality' && w.system === l.system && CONFIDENTIALITY_RANK[w.code] !== undefined && CONFIDENTIALITY_RANK[l.code] >= CONFIDENTIALITY_RANK[w.code];
-      }),
-    );
-    if (!ok) return false;
+    // Exact, or (undetermined) a confidentiality level above the one named.
+    let m: Match = 'no';
+    for (const w of p.securityLabels) {
+      for (const l of facts.labels) {
+        if (l.code === w.code && (w.system === undefined || w.system === l.system)) m = 'yes';
+        else if (m === 'no' && l.kind === 'confidentiality' && w.system === l.system && CONFIDENTIALITY_RANK[w.code] !== undefined && CONFIDENTIALITY_RANK[l.code] >= CONFIDENTIALITY_RANK[w.code]) m = 'unknown';
+      }
+    }
+    if (m === 'no') return 'no';
+    if (m === 'unknown') result = 'unknown';
   }
   if (p.dataPeriod !== undefined) {
-    if (facts.date === undefined) {
-      if (!deny) return false;
-    } else if (!inPeriod(p.dataPeriod, facts.date)) return false;
+    if (facts.date === undefined) result = 'unknown';
+    else if (!inPeriod(p.dataPeriod, facts.date)) return 'no';
   }
   if (p.data.length > 0) {
     const self = facts.id === undefined ? undefined : `${facts.resourceType}/${facts.id}`;
-    if (self === undefined ? !deny : !p.data.some((d) => d === self || d.endsWith(`/${self}`))) return false;
+    let m: Match = 'no';
+    for (const d of p.data) {
+      const one = dataMatches(d, self, facts);
+      if (one === 'yes') {
+        m = 'yes';
+        break;
+      }
+      if (one === 'unknown') m = 'unknown';
+    }
+    if (m === 'no') return 'no';
+    if (m === 'unknown') result = 'unknown';
   }
-  return true;
+  return result;
 }
 
+/**
+ * The decision of one provision and its nested ones. `type` is the provision's effective type
+ * (the root's may come from `policyRule`); `uncertain`: an ancestor matched only on an
+ * undetermined criterion, so no permit can apply below it.
+ */
 function evaluateProvision(
   p: Provision,
+  type: 'permit' | 'deny' | undefined,
   req: ConsentRequest,
   facts: ResourceFacts,
-  consentId: string,
+  consent: ParsedConsent,
   path: string,
   named: readonly string[],
+  uncertain: boolean,
 ): ConsentDecision | undefined {
-  if (!matches(p, req, facts)) return undefined;
+  const m = matches(p, req, facts, consent.patientId);
+  if (m === 'no') return undefined;
+  const unsure = uncertain || m === 'unknown';
+  if (unsure && type === 'permit' && !p.provisions.some(hasDeny)) return undefined;
   const labels = p.securityLabels.length > 0 ? [...named, ...p.securityLabels.map((c) => c.code)] : named;
   let permit: ConsentDecision | undefined;
   for (let i = 0; i < p.provisions.length; i++) {
-    const child = evaluateProvision(p.provisions[i], req, facts, consentId, `${path}.provision[${i}]`, labels);
-    if (child?.decision === 'deny') return child;
-    if (child?.decision === 'permit') permit ??= child;
+    const child = p.provisions[i];
+    const d = evaluateProvision(child, child.type, req, facts, consent, `${path}.provision[${i}]`, labels, unsure);
+    if (d?.decision === 'deny') return d;
+    if (d?.decision === 'permit') permit ??= d;
   }
   if (permit) return permit;
-  return p.type ? { decision: p.type, rule: `Consent/${consentId}#${path}`, consentId, labels } : undefined;
+  if (type === undefined || (type === 'permit' && unsure)) return undefined;
+  const rule = path === 'provision' && p.type !== type ? `Consent/${consent.id}#policyRule` : `Consent/${consent.id}#${path}`;
+  return { decision: type, rule, consentId: consent.id, labels };
+}
+
+/** Whether a provision or one below it denies (worth descending into when a permit cannot apply). */
+function hasDeny(p: Provision): boolean {
+  return p.type === 'deny' || p.provisions.some(hasDeny);
+}
+
+/** The root provision of a consent: the one written, or for a policyRule alone an empty one. */
+const EMPTY_PROVISION: Provision = { actors: [], actions: [], securityLabels: [], purposes: [], classes: [], codes: [], data: [], provisions: [] };
+
+/** The root's effective type: its own, else the policyRule's base; when they disagree, deny. */
+function rootType(consent: ParsedConsent): 'permit' | 'deny' | undefined {
+  const own = consent.provision?.type;
+  if (own === 'deny' || consent.base === 'deny') return 'deny';
+  return own ?? consent.base;
 }
 
 /** Is a consent in force now (applies, and its root period contains now)? */
 export function inForce(consent: ParsedConsent, now: number): boolean {
-  return consent.applies && consent.provision !== undefined && inPeriod(consent.provision.period, now);
+  return consent.applies && (consent.provision !== undefined || consent.base !== undefined) && inPeriod(consent.provision?.period, now);
 }
 
-/** The decision of a patient's consents for one resource, or undefined when none decides. */
 /**
  * The decision of a patient's consents for one resource, or undefined when none decides. Any
  * deny wins; among permits, the first naming every code of `required` (opt-in labels) is
@@ -353,7 +606,7 @@ export function evaluateConsents(
   let naming: ConsentDecision | undefined;
   for (const c of consents) {
     if (!inForce(c, req.now)) continue;
-    const d = evaluateProvision(c.provision as Provision, req, facts, c.id, 'provision', []);
+    const d = evaluateProvision(c.provision ?? EMPTY_PROVISION, rootType(c), req, facts, c, 'provision', [], false);
     if (d?.decision === 'deny') return d;
     if (d?.decision === 'permit') {
       permit ??= d;

@@ -166,7 +166,7 @@ export class RequestGuard implements ResourceGuard {
       if (consents.consents.length > 0) {
         const rules: LabelRule[] = set.unknown ? [...set.rules, UNKNOWN_LABEL] : [...set.rules];
         const required = this.optIn(set, self);
-        const d = evaluateConsents(consents.consents, write ? this.writeRequest : this.request, resourceFacts(resource, rules), required);
+        const d = evaluateConsents(consents.consents, write ? this.writeRequest : this.request, resourceFacts(resource, rules, this.baseUrls), required);
         if (d?.decision === 'deny') return { permit: false, rule: d.rule };
         // A permit unlocks an opt-in label only when it names that label (specific consent).
         if (d?.decision === 'permit' && required.every((code) => d.labels.includes(code))) {

@@ -200,6 +200,8 @@ export function createProxy(options: ProxyOptions): FhirProxy {
   const labelIndex = new LabelIndex(options.labels?.policy ?? RESTRICTIVE_LABEL_POLICY);
   const strictLabels = options.labels !== undefined;
   const apps = new Map((options.labels?.apps ?? []).map((a) => [a.clientId, a]));
+  // Bases under which a Consent's absolute references are local (`data`, `patient`).
+  const consentBaseUrls = [datastoreBase, ...(options.publicBaseUrl !== undefined ? [options.publicBaseUrl] : [])];
   const consentTtl = options.labels?.consentCacheTtlMs ?? labelIndex.policy.consent.cacheTtlSeconds * 1000;
   const consents = labelIndex.policy.consent.enforce
     ? new ConsentCache({ ttlMs: consentTtl, fetch: (ids) => fetchConsents(ids), clock: () => clock().getTime() })
@@ -232,7 +234,7 @@ export function createProxy(options: ProxyOptions): FhirProxy {
       const resources = (Array.isArray(body.entry) ? body.entry : [])
         .filter((e): e is Json => isObject(e) && !(isObject(e.search) && e.search.mode === 'outcome'))
         .map((e) => e.resource);
-      for (const [id, state] of consentsByPatient(resources, chunk, [datastoreBase])) out.set(id, state);
+      for (const [id, state] of consentsByPatient(resources, chunk, consentBaseUrls)) out.set(id, state);
     }
     return out;
   }

@@ -44,6 +44,18 @@ beforeAll(async () => {
       patient: { reference: `Patient/${PATIENT_A}` },
       provision: { provision: [{ type: 'deny', action: [CORRECT], securityLabel: [ETH], actor: [{ reference: { reference: 'Practitioner/prac-1' } }] }] },
     },
+    // prac-5 may not see what prac-author authored (data meaning `authoredby`).
+    {
+      resourceType: 'Consent',
+      id: 'consent-a-authored',
+      status: 'active',
+      scope: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/consentscope', code: 'patient-privacy' }] },
+      category: [{ coding: [{ system: 'http://loinc.org', code: '59284-0' }] }],
+      patient: { reference: `Patient/${PATIENT_A}` },
+      provision: {
+        provision: [{ type: 'deny', actor: [{ reference: { reference: 'Practitioner/prac-5' } }], data: [{ meaning: 'authoredby', reference: { reference: 'Practitioner/prac-author' } }] }],
+      },
+    },
   ];
   for (const r of seed) await put(r);
 });
@@ -345,5 +357,18 @@ describe('PATCH: the result is checked like a PUT body', () => {
     expect(fhirpath.status).toBe(422);
     expect(diagnostics(fhirpath.body)).toEqual([PATCH_ERRORS.fhirPathPatch]);
     expect(fhirpath.forwarded).toEqual([]);
+  });
+});
+
+describe('Consent data meaning through the proxy', () => {
+  test('authoredby: what prac-author performed is withheld from prac-5; unknown authorship is withheld too', async () => {
+    const prac5 = { fhirUser: 'Practitioner/prac-5', labels: '' };
+    const byAuthor = await fresh({ performer: [{ reference: 'https://fhir.example.org/r4/Practitioner/prac-author' }] });
+    const byOther = await fresh({ performer: [{ reference: 'Practitioner/prac-other' }] });
+    const unknown = await fresh();
+    expect((await call({ method: 'GET', path: `Observation/${byAuthor}`, who: prac5 })).status).toBe(404);
+    expect((await call({ method: 'GET', path: `Observation/${byOther}`, who: prac5 })).status).toBe(200);
+    expect((await call({ method: 'GET', path: `Observation/${unknown}`, who: prac5 })).status).toBe(404);
+    expect((await call({ method: 'GET', path: `Observation/${byAuthor}` })).status).toBe(200);
   });
 });

@@ -1,6 +1,6 @@
 /** Consent: parsing, provision evaluation tables, the cache; property: adding a deny provision never widens. */
 import fc from 'fast-check';
-import { ConsentCache, ConsentParseError, evaluateConsents, parseConsent, type ConsentRequest, type ResourceFacts } from '../../../lambdas/fhir-proxy/consent';
+import { ConsentCache, ConsentParseError, evaluateConsents, parseConsent, resourceFacts, resourceLinks, type ConsentRequest, type ResourceFacts } from '../../../lambdas/fhir-proxy/consent';
 import { LabelIndex } from '../../../lambdas/fhir-proxy/labels';
 import { loadLabelPolicy } from '../../../policies/label-policy';
 
@@ -70,6 +70,154 @@ describe('evaluation', () => {
   });
 });
 
+describe('data.meaning (R4 consent-data-meaning)', () => {
+  const BASE = 'https://fhir.example.org/r4';
+  // The resource evaluated: Observation/o1 of Practitioner/pr9, part of Encounter/e1.
+  const observation = (extra: Record<string, unknown> = {}) => ({
+    resourceType: 'Observation',
+    id: 'o1',
+    status: 'final',
+    subject: { reference: 'Patient/p1' },
+    encounter: { reference: `${BASE}/Encounter/e1` },
+    performer: [{ reference: 'Practitioner/pr9/_history/2' }],
+    ...extra,
+  });
+  const of = (resource: Record<string, unknown>) => resourceFacts(resource, index.read(undefined).rules, [BASE]);
+  const data = (type: 'permit' | 'deny', meaning: string, reference: string) => consent({ provision: [{ type, data: [{ meaning, reference: { reference } }] }] });
+
+  test.each([
+    // [meaning, D, permit decides, deny decides]
+    ['instance: the resource itself', 'instance', 'Observation/o1', 'permit', 'deny'],
+    ['instance: another resource', 'instance', 'Encounter/e1', undefined, undefined],
+    ['related: the resource itself', 'related', 'Observation/o1', 'permit', 'deny'],
+    ['related: another resource (what D refers to is not known)', 'related', 'Encounter/e1', undefined, 'deny'],
+    ['dependents: the resource refers to D', 'dependents', 'Encounter/e1', 'permit', 'deny'],
+    ['dependents: the resource does not refer to D', 'dependents', 'Encounter/e2', undefined, undefined],
+    ['authoredby: D performed it (versioned reference)', 'authoredby', 'Practitioner/pr9', 'permit', 'deny'],
+    ['authoredby: someone else did', 'authoredby', 'Practitioner/pr1', undefined, undefined],
+    ['authoredby: the subject is not an author', 'authoredby', 'Patient/p1', undefined, undefined],
+  ])('%s', (_n, meaning, reference, permit, deny) => {
+    expect(decide(data('permit', meaning, reference), of(observation()))).toBe(permit);
+    expect(decide(data('deny', meaning, reference), of(observation()))).toBe(deny);
+  });
+
+  test('an absolute D is local only under a known base; elsewhere a permit does not match it', () => {
+    const absolute = data('permit', 'instance', `${BASE}/Observation/o1`);
+    expect(evaluateConsents([parseConsent(absolute, [BASE])], req(), of(observation()))?.decision).toBe('permit');
+    expect(evaluateConsents([parseConsent(absolute)], req(), of(observation()))).toBeUndefined();
+    expect(evaluateConsents([parseConsent(data('deny', 'instance', `${BASE}/Observation/o1`))], req(), of(observation()))?.decision).toBe('deny');
+  });
+
+  test('undetermined references: a deny applies, a permit does not', () => {
+    // A logical (identifier-only) reference could be D.
+    const logical = of(observation({ basedOn: [{ identifier: { system: 'urn:x', value: '1' } }] }));
+    expect(decide(data('deny', 'dependents', 'ServiceRequest/s1'), logical)).toBe('deny');
+    expect(decide(data('permit', 'dependents', 'ServiceRequest/s1'), logical)).toBeUndefined();
+    // No authorship element, or one that is not a local literal reference.
+    for (const r of [observation({ performer: undefined }), observation({ performer: [{ display: 'Dr X' }] }), observation({ performer: [{ reference: 'https://other.example.org/Practitioner/pr1' }] })]) {
+      expect(decide(data('deny', 'authoredby', 'Practitioner/pr1'), of(r))).toBe('deny');
+      expect(decide(data('permit', 'authoredby', 'Practitioner/pr1'), of(r))).toBeUndefined();
+    }
+    // performer[].actor (Procedure, Immunization, …) and recorder count as authorship.
+    const procedure = of({ resourceType: 'Procedure', id: 'pc1', recorder: { reference: 'Practitioner/pr2' }, performer: [{ actor: { reference: 'Practitioner/pr1' } }] });
+    expect(decide(data('permit', 'authoredby', 'Practitioner/pr1'), procedure)).toBe('permit');
+    expect(decide(data('permit', 'authoredby', 'Practitioner/pr2'), procedure)).toBe('permit');
+    // Facts without references (a caller that did not provide them): undetermined.
+    const bare = { ...of(observation()), links: undefined };
+    expect(decide(data('deny', 'dependents', 'Encounter/e2'), bare)).toBe('deny');
+    expect(decide(data('permit', 'dependents', 'Encounter/e1'), bare)).toBeUndefined();
+  });
+
+  test('references are read anywhere in the resource, contained ones included, and only when needed', () => {
+    const links = resourceLinks({ resourceType: 'Observation', id: 'o1', contained: [{ resourceType: 'Specimen', id: 's', subject: { reference: 'Patient/p2' } }], specimen: { reference: '#s' } }, [BASE]);
+    expect([...links.references]).toEqual(['Patient/p2']);
+    expect(links.opaque).toBe(false);
+    let read = 0;
+    const f = of(observation());
+    const counted = { ...f, links: () => (read++, f.links!()) };
+    decide(consent({ type: 'permit', provision: [{ type: 'deny', securityLabel: [{ system: ACT, code: 'PSY' }] }] }), counted);
+    decide(data('deny', 'instance', 'Observation/o1'), counted);
+    expect(read).toBe(0);
+  });
+
+  test.each([
+    ['no meaning', { type: 'permit', data: [{ reference: { reference: 'Observation/o1' } }] }],
+    ['unknown meaning', { type: 'permit', data: [{ meaning: 'everything', reference: { reference: 'Observation/o1' } }] }],
+  ])('malformed: %s', (_n, provision) => {
+    expect(() => parseConsent(consent(provision))).toThrow(ConsentParseError);
+  });
+});
+
+describe('actor.role narrows a permit, never a deny', () => {
+  const ROLE_CLASS = 'http://terminology.hl7.org/CodeSystem/v3-RoleClass';
+  const PARTICIPATION = 'http://terminology.hl7.org/CodeSystem/v3-ParticipationType';
+  const SECURITY_ROLE = 'http://terminology.hl7.org/CodeSystem/extra-security-role-type';
+  const actor = (system: string, code: string, reference = 'Practitioner/pr1') => [{ role: { coding: [{ system, code }] }, reference: { reference } }];
+  test.each([
+    ['PROV for a Practitioner: permit', 'permit', actor(ROLE_CLASS, 'PROV'), req(), 'permit'],
+    ['PAT for a Practitioner: no permit', 'permit', actor(ROLE_CLASS, 'PAT'), req(), undefined],
+    ['PAT for a Practitioner: the deny still applies', 'deny', actor(ROLE_CLASS, 'PAT'), req(), 'deny'],
+    ['PRCP (participation, not checkable): by reference', 'permit', actor(PARTICIPATION, 'PRCP'), req(), 'permit'],
+    ['humanuser without a user: no permit', 'permit', actor(SECURITY_ROLE, 'humanuser'), req({ fhirUser: undefined, appIdentifier: APP }), undefined],
+    ['datasubject, the patient: permit', 'permit', actor(SECURITY_ROLE, 'datasubject', 'Patient/p1'), req({ fhirUser: 'Patient/p1' }), 'permit'],
+    ['datasubject, someone else named as the actor: no permit', 'permit', actor(SECURITY_ROLE, 'datasubject', 'RelatedPerson/r1'), req({ fhirUser: 'RelatedPerson/r1' }), undefined],
+    ['PROV on the app identifier, a Patient user: no permit', 'permit', [{ role: { coding: [{ system: ROLE_CLASS, code: 'PROV' }] }, reference: { identifier: APP } }], req({ fhirUser: 'Patient/p1', appIdentifier: APP }), undefined],
+  ])('%s', (_n, type, actors, r, want) => {
+    expect(decide(consent({ provision: [{ type, actor: actors }] }), facts([]), r)).toBe(want);
+  });
+
+  test('a role that fails makes the deny above an exception final', () => {
+    const c = consent({ type: 'permit', provision: [{ type: 'deny', actor: actor(ROLE_CLASS, 'PAT'), provision: [{ type: 'permit', securityLabel: [{ system: ACT, code: 'HIV' }] }] }] });
+    expect(decide(c, facts(['HIV']))).toBe('deny');
+  });
+
+  test('malformed role', () => {
+    expect(() => parseConsent(consent({ type: 'permit', actor: [{ role: 'PROV', reference: { reference: 'Practitioner/pr1' } }] }))).toThrow(ConsentParseError);
+  });
+});
+
+describe('undetermined criteria never let a permit below them apply', () => {
+  test('a deny matched only because the resource is undated keeps its exceptions from applying', () => {
+    const c = consent({ type: 'permit', provision: [{ type: 'deny', dataPeriod: { start: '2025-01-01' }, provision: [{ type: 'permit', actor: [{ reference: { reference: 'Practitioner/pr1' } }] }] }] });
+    expect(decide(c, facts([]))).toBe('permit'); // dated 2024: outside the deny, the root permits
+    expect(decide(c, facts([], { date: undefined }))).toBe('deny');
+    expect(decide(c, facts([], { date: Date.parse('2025-03-01') }))).toBe('permit'); // inside: pr1's exception
+  });
+
+  test('a provision without a type matched on an undetermined criterion still lets its denies apply', () => {
+    const c = consent({ type: 'permit', provision: [{ dataPeriod: { start: '2025-01-01' }, provision: [{ type: 'deny', securityLabel: [{ system: ACT, code: 'PSY' }] }] }] });
+    expect(decide(c, facts(['PSY'], { date: undefined }))).toBe('deny');
+  });
+});
+
+describe('policyRule gives the base decision', () => {
+  const rule = (code: string, system = ACT) => ({ policyRule: { coding: [{ system, code }] } });
+  test.each([
+    ['OPTOUT, root without type: deny', { provision: [] }, rule('OPTOUT'), 'deny', 'Consent/c1#policyRule'],
+    ['OPTOUTE with an exception for pr1: permit for pr1', { provision: [{ type: 'permit', actor: [{ reference: { reference: 'Practitioner/pr1' } }] }] }, rule('OPTOUTE'), 'permit', 'Consent/c1#provision.provision[0]'],
+    ['OPTIN, root without type: permit', {}, rule('OPTIN'), 'permit', 'Consent/c1#policyRule'],
+    ['OPTINR with a restriction on PSY: deny for PSY', { provision: [{ type: 'deny', securityLabel: [{ system: ACT, code: 'PSY' }] }] }, rule('OPTINR'), 'deny', 'Consent/c1#provision.provision[0]'],
+    ['OPTOUT but the root says permit: deny', { type: 'permit' }, rule('OPTOUT'), 'deny', 'Consent/c1#policyRule'],
+    ['OPTIN but the root says deny: deny', { type: 'deny' }, rule('OPTIN'), 'deny', 'Consent/c1#provision'],
+    ['another policy (hipaa-auth): no base', {}, rule('hipaa-auth', 'http://terminology.hl7.org/CodeSystem/consentpolicycodes'), undefined, undefined],
+  ])('%s', (_n, provision, extra, want, ruleName) => {
+    const d = evaluateConsents([parseConsent(consent(provision, extra))], req(), facts(['PSY']));
+    expect(d?.decision).toBe(want);
+    expect(d?.rule).toBe(ruleName);
+  });
+
+  test('a policyRule without any provision applies its base to everything', () => {
+    const { provision: _p, ...noProvision } = consent({});
+    void _p;
+    expect(evaluateConsents([parseConsent({ ...noProvision, ...rule('OPTOUT') })], req(), facts([]))?.decision).toBe('deny');
+    expect(evaluateConsents([parseConsent(noProvision)], req(), facts([]))).toBeUndefined();
+  });
+
+  test('a malformed policyRule makes the Consent malformed', () => {
+    expect(() => parseConsent(consent({}, { policyRule: 'OPTOUT' }))).toThrow(ConsentParseError);
+  });
+});
+
 describe('cache', () => {
   test('cached for the TTL, refetched after; failures are not cached', async () => {
     let now = 0;
@@ -128,6 +276,45 @@ describe('property: adding a deny provision never widens', () => {
         if (before !== 'permit') expect(after).not.toBe('permit');
       }),
       { numRuns: 300 },
+    );
+  });
+});
+
+describe('property: knowing less about a resource never widens', () => {
+  const ROLE_CLASS = 'http://terminology.hl7.org/CodeSystem/v3-RoleClass';
+  const prov: fc.Arbitrary<any> = fc.letrec((tie) => ({
+    p: fc.record(
+      {
+        type: fc.constantFrom('permit', 'deny'),
+        securityLabel: fc.subarray(['PSY', 'HIV'], { minLength: 1 }).map((cs) => cs.map((code) => ({ system: ACT, code }))),
+        actor: fc.constantFrom('PROV', 'PAT', 'PRCP').map((role) => [{ role: { coding: [{ system: ROLE_CLASS, code: role }] }, reference: { reference: 'Practitioner/pr1' } }]),
+        dataPeriod: fc.constantFrom({ start: '2023-01-01' }, { end: '2023-12-31' }),
+        data: fc.subarray(
+          [
+            { meaning: 'instance', reference: { reference: 'Observation/o1' } },
+            { meaning: 'related', reference: { reference: 'Encounter/e1' } },
+            { meaning: 'dependents', reference: { reference: 'Encounter/e1' } },
+            { meaning: 'authoredby', reference: { reference: 'Practitioner/pr9' } },
+          ],
+          { minLength: 1 },
+        ),
+        provision: fc.array(tie('p'), { maxLength: 2 }),
+      },
+      { requiredKeys: ['type'] },
+    ),
+  })).p;
+  const resource = { resourceType: 'Observation', id: 'o1', encounter: { reference: 'Encounter/e1' }, performer: [{ reference: 'Practitioner/pr9' }], effectiveDateTime: '2024-01-01' };
+  test('dropping the date, the references or the id never turns a non-permit into a permit', () => {
+    fc.assert(
+      fc.property(prov, fc.subarray(['PSY', 'HIV']), fc.constantFrom('date', 'links', 'id'), fc.constantFrom('OPTIN', 'OPTOUT', undefined), (root, labels, drop, policy) => {
+        const c = consent(root, policy ? { policyRule: { coding: [{ system: ACT, code: policy }] } } : {});
+        const rules = index.read(labels.map((code) => ({ system: ACT, code }))).rules;
+        const full = resourceFacts(resource, rules);
+        const less: ResourceFacts = drop === 'date' ? { ...full, date: undefined } : drop === 'links' ? { ...full, links: undefined } : { ...full, id: undefined };
+        if (decide(c, full) !== 'permit') expect(decide(c, less)).not.toBe('permit');
+        if (decide(c, full) === 'deny') expect(decide(c, less)).toBe('deny');
+      }),
+      { numRuns: 400 },
     );
   });
 });
