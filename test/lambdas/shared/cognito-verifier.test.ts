@@ -5,6 +5,7 @@
  */
 import { CognitoJwtVerifier } from 'aws-jwt-verify';
 import type { Jwks } from 'aws-jwt-verify/jwk';
+import type { JsonWebKey } from 'node:crypto';
 import * as fc from 'fast-check';
 import { createCognitoAccessTokenVerifier, TokenRejected } from '../../../lambdas/shared/cognito-verifier';
 import { createTestIssuer, TestKey } from '../helpers/jwt';
