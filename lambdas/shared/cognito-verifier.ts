@@ -23,8 +23,9 @@
  * `client_id`). This module decodes the token (JSON.parse, falling back to the library's
  * prototype-safe `safeJsonParse` for any text that could spell `__proto__` or `constructor`),
  * pins the algorithm (RS256, RSA key, JWK `alg` RS256 when stated) and checks the signature with
- * one `crypto.verify` (RSASSA-PKCS1-v1_5 with SHA-256, which is what RS256 is). The cold path (no
- * keys yet, or a new `kid`) is the library's own `verify`.
+ * one `crypto.verify` (RSASSA-PKCS1-v1_5 with SHA-256, which is what RS256 is). `verifyCached`
+ * exposes this path synchronously (the authorizer's common case needs no promise for it). The
+ * cold path (no keys yet, or a new `kid`) is the library's own `verify`.
  *
  * A header segment that has led to a verified token is remembered with its decoded object (a
  * handful per pool, one per signing key), so later tokens signed with the same key skip
@@ -104,6 +105,12 @@ export interface CognitoVerifierOptions {
 export interface CognitoAccessTokenVerifier {
   /** Resolves the verified claims, or rejects with a {@link TokenRejected}. */
   verify(token: string): Promise<AccessTokenClaims>;
+  /**
+   * The verified claims when the keys the token needs are cached (the warm path, synchronous);
+   * `undefined` when they are not (then call {@link verify}, which fetches them).
+   * @throws TokenRejected
+   */
+  verifyCached(token: string): AccessTokenClaims | undefined;
 }
 
 /** Why a token was not accepted. The reason is safe to log (never token content). */
@@ -454,27 +461,43 @@ export function createCognitoAccessTokenVerifier(options: CognitoVerifierOptions
     return err instanceof TokenRejected ? err : new TokenRejected(`token verification failed: ${describeError(err)}`);
   }
 
+  /** The token's header segment and checked header; throws a {@link TokenRejected}. */
+  function screen(token: string): { headerSegment: string; header: TokenHeader } {
+    if (typeof token !== 'string' || token.length > maxTokenLength) throw new TokenRejected('oversized or missing token');
+    if (!COMPACT_JWS.test(token)) throw new TokenRejected('token is not a compact JWS');
+    const headerSegment = token.slice(0, token.indexOf('.'));
+    // A bad header is refused before any key is touched.
+    return { headerSegment, header: verifiedHeaders.get(headerSegment) ?? checkHeader(headerSegment) };
+  }
+
+  /** True for the errors that mean "the cache lacks this key" (a fetch may find it; never with preloaded keys). */
+  function missingKey(err: unknown): boolean {
+    return !preloaded && (err instanceof KidNotFoundInJwksError || err instanceof JwksNotAvailableInCacheError);
+  }
+
+  /** See {@link CognitoAccessTokenVerifier.verifyCached}. */
+  function verifyCached(token: string): AccessTokenClaims | undefined {
+    try {
+      const { headerSegment, header } = screen(token);
+      return keysReady ? verifyWithCachedKeys(token, headerSegment, header) : undefined;
+    } catch (err) {
+      if (missingKey(err)) return undefined;
+      throw asRejected(err);
+    }
+  }
+
   return {
+    verifyCached,
     verify(token: string): Promise<AccessTokenClaims> {
-      let headerSegment: string;
-      let header: TokenHeader;
+      let screened: { headerSegment: string; header: TokenHeader };
       try {
-        if (typeof token !== 'string' || token.length > maxTokenLength) throw new TokenRejected('oversized or missing token');
-        if (!COMPACT_JWS.test(token)) throw new TokenRejected('token is not a compact JWS');
-        headerSegment = token.slice(0, token.indexOf('.'));
-        header = verifiedHeaders.get(headerSegment) ?? checkHeader(headerSegment); // a bad header is refused before any key is touched
-        if (keysReady) {
-          try {
-            return Promise.resolve(verifyWithCachedKeys(token, headerSegment, header));
-          } catch (err) {
-            // Only a kid the cache lacks goes on to the asynchronous path (never with preloaded keys).
-            if (preloaded || !(err instanceof KidNotFoundInJwksError || err instanceof JwksNotAvailableInCacheError)) throw err;
-          }
-        }
+        const claims = verifyCached(token);
+        if (claims) return Promise.resolve(claims);
+        screened = screen(token); // the cold path only: keys not cached yet, or a new kid
       } catch (err) {
         return Promise.reject(asRejected(err));
       }
-      return verifyFetchingKeys(token, headerSegment, header, keysReady);
+      return verifyFetchingKeys(token, screened.headerSegment, screened.header, keysReady);
     },
   };
 }

@@ -162,3 +162,29 @@ describe('agrees with aws-jwt-verify', () => {
     expect(seen.refused).toBeGreaterThan(5);
   });
 });
+
+describe('verifyCached (the synchronous warm path)', () => {
+  it('answers only once the keys are cached, and leaves a new kid to verify (which fetches)', async () => {
+    let fetches = 0;
+    const fakeFetch = (async () => {
+      fetches++;
+      return new Response(JSON.stringify(issuer.jwks), { status: 200, headers: { 'content-type': 'application/json' } });
+    }) as typeof fetch;
+    const v = createCognitoAccessTokenVerifier({ userPoolId: USER_POOL_ID, clientIds: [CLIENT_ID], fetch: fakeFetch });
+    const token = issuer.sign();
+    expect(v.verifyCached(token)).toBeUndefined(); // no keys yet: nothing fetched synchronously
+    expect(fetches).toBe(0);
+    await expect(v.verify(token)).resolves.toMatchObject({ client_id: CLIENT_ID });
+    const fetched = fetches;
+    expect(fetched).toBeGreaterThan(0);
+    expect(v.verifyCached(issuer.sign())).toMatchObject({ client_id: CLIENT_ID });
+    expect(() => v.verifyCached(issuer.sign({ exp: now() - 60, iat: now() - 400 }))).toThrow(TokenRejected);
+    expect(() => v.verifyCached('x.y')).toThrow(TokenRejected);
+    expect(v.verifyCached(issuer.sign({}, { kid: 'rotated-kid' }))).toBeUndefined();
+    expect(fetches).toBe(fetched); // verifyCached never fetches
+  });
+
+  it('with preloaded keys, refuses an unknown kid at once', () => {
+    expect(() => verifier.verifyCached(issuer.sign({}, { kid: 'rotated-kid' }))).toThrow(TokenRejected);
+  });
+});
