@@ -117,6 +117,22 @@ describe('LinkRewriter', () => {
     expect(rewriter.toDatastoreUrl(url)).toBeUndefined();
   });
 
+  test('writes the public base literally, even with $ patterns in it', () => {
+    const odd = new LinkRewriter({ datastoreBaseUrl: DATASTORE, publicBaseUrl: "https://fhir.example.org/a$&b$1$$/r4" });
+    const ds = `https://${DATASTORE_HOST}/datastore/${DATASTORE_ID}/r4`;
+    expect(odd.rewriteText(`{"url":"${ds}/Patient/1","host":"${DATASTORE_HOST}","id":"${DATASTORE_ID}"}`)).toBe(
+      '{"url":"https://fhir.example.org/a$&b$1$$/r4/Patient/1","host":"fhir.example.org","id":"redacted"}',
+    );
+  });
+
+  test('after the base URLs, still rewrites a host, path or id left elsewhere in the same text', () => {
+    const ds = `https://${DATASTORE_HOST}/datastore/${DATASTORE_ID}/r4`;
+    const text = `${ds}/Patient/1 then ${DATASTORE_HOST.toUpperCase()} then /datastore/${DATASTORE_ID}/r4/x then ${DATASTORE_ID.toUpperCase()}`;
+    const out = rewriter.rewriteText(text);
+    expect(out).toBe(`${PUBLIC}/Patient/1 then fhir.example.org then /r4/x then redacted`);
+    expect(rewriter.rewriteText(`${ds}/Patient/1 and ${ds}/Patient/2`)).toBe(`${PUBLIC}/Patient/1 and ${PUBLIC}/Patient/2`);
+  });
+
   test('accepts case and default-port variants of the public base', () => {
     expect(rewriter.toDatastoreUrl('HTTPS://FHIR.example.org:443/r4/Patient/1')).toBe(`${DATASTORE}Patient/1`);
     expect(rewriter.publicRelative(`${PUBLIC}/Observation?page=2`)).toBe('Observation?page=2');
