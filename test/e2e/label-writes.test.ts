@@ -293,26 +293,22 @@ describe('PATCH: the result is checked like a PUT body', () => {
   test('adding an inline-labelled element the caller may not see: 403', async () => {
     const id = await fresh();
     const note = { text: 'discussed depression screening', extension: [{ url: INLINE_LABEL_EXTENSION, valueCoding: PSY }] };
-    const r = await call({
-      method: 'PATCH',
-      path: `Observation/${id}`,
-      ...jsonPatch([
-        { op: 'add', path: '/meta/security', value: [{ system: ACT_CODE_SYSTEM, code: 'PROCESSINLINELABEL' }] },
-        { op: 'add', path: '/note', value: [note] },
-      ]),
-    });
+    /** PATCH adding `note` as an inline-labelled element (the resource marked PROCESSINLINELABEL). */
+    const addNote = (n: typeof note) =>
+      call({
+        method: 'PATCH',
+        path: `Observation/${id}`,
+        ...jsonPatch([
+          { op: 'add', path: '/meta/security', value: [{ system: ACT_CODE_SYSTEM, code: 'PROCESSINLINELABEL' }] },
+          { op: 'add', path: '/note', value: [n] },
+        ]),
+      });
+    const r = await addNote(note);
     expect(r.status).toBe(403);
     expect(writes(r.forwarded)).toEqual([]);
     // An inline label it is cleared for (ETH) goes through.
     const eth = { ...note, extension: [{ url: INLINE_LABEL_EXTENSION, valueCoding: ETH }] };
-    const cleared = await call({
-      method: 'PATCH',
-      path: `Observation/${id}`,
-      ...jsonPatch([
-        { op: 'add', path: '/meta/security', value: [{ system: ACT_CODE_SYSTEM, code: 'PROCESSINLINELABEL' }] },
-        { op: 'add', path: '/note', value: [eth] },
-      ]),
-    });
+    const cleared = await addNote(eth);
     expect(cleared.status).toBe(200);
     expect(cleared.body.note).toEqual([eth]);
   });
