@@ -8,7 +8,7 @@
 import { HealthLakeClient, type HealthLakeResponse } from '../../lambdas/fhir-proxy/healthlake-client';
 import { ACT_CODE_SYSTEM, INLINE_LABEL_EXTENSION } from '../../lambdas/fhir-proxy/labels';
 import { PATCH_ERRORS } from '../../lambdas/fhir-proxy/patch';
-import { APPS, CLIENTS, CONSENT_SEED, POLICY } from './fixtures/consent-seed';
+import { APPS, CLIENTS, consent, CONSENT_SEED, POLICY } from './fixtures/consent-seed';
 import { PATIENT_A } from './fixtures/seed';
 import { CREDENTIALS, REGION, startHarness, type Harness } from './proxy-harness';
 import type { RecordedRequest } from './fhir-server';
@@ -35,27 +35,13 @@ beforeAll(async () => {
   const seed = [
     ...CONSENT_SEED,
     // prac-1 may read ETH records of A but not change them (Consent action `correct` denied).
-    {
-      resourceType: 'Consent',
-      id: 'consent-a-writes',
-      status: 'active',
-      scope: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/consentscope', code: 'patient-privacy' }] },
-      category: [{ coding: [{ system: 'http://loinc.org', code: '59284-0' }] }],
-      patient: { reference: `Patient/${PATIENT_A}` },
-      provision: { provision: [{ type: 'deny', action: [CORRECT], securityLabel: [ETH], actor: [{ reference: { reference: 'Practitioner/prac-1' } }] }] },
-    },
+    consent('consent-a-writes', PATIENT_A, {
+      provision: [{ type: 'deny', action: [CORRECT], securityLabel: [ETH], actor: [{ reference: { reference: 'Practitioner/prac-1' } }] }],
+    }),
     // prac-5 may not see what prac-author authored (data meaning `authoredby`).
-    {
-      resourceType: 'Consent',
-      id: 'consent-a-authored',
-      status: 'active',
-      scope: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/consentscope', code: 'patient-privacy' }] },
-      category: [{ coding: [{ system: 'http://loinc.org', code: '59284-0' }] }],
-      patient: { reference: `Patient/${PATIENT_A}` },
-      provision: {
-        provision: [{ type: 'deny', actor: [{ reference: { reference: 'Practitioner/prac-5' } }], data: [{ meaning: 'authoredby', reference: { reference: 'Practitioner/prac-author' } }] }],
-      },
-    },
+    consent('consent-a-authored', PATIENT_A, {
+      provision: [{ type: 'deny', actor: [{ reference: { reference: 'Practitioner/prac-5' } }], data: [{ meaning: 'authoredby', reference: { reference: 'Practitioner/prac-author' } }] }],
+    }),
   ];
   for (const r of seed) await put(r);
 });
