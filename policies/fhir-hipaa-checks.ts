@@ -323,6 +323,12 @@ export function fhirHipaaRuleInfo(rule: FhirHipaaRule): string {
 /** Every rule id of the pack, in order. */
 export const FHIR_HIPAA_RULE_IDS: readonly string[] = FHIR_HIPAA_RULES.map(fhirHipaaRuleId);
 
+/** Each rule with its full message, formatted once (not once per resource checked). */
+const RULES_WITH_INFO: ReadonlyArray<{ readonly rule: FhirHipaaRule; readonly info: string }> = FHIR_HIPAA_RULES.map((rule) => ({
+  rule,
+  info: fhirHipaaRuleInfo(rule),
+}));
+
 /** Rule ids that cannot be acknowledged in a `production` stack. */
 export const NON_WAIVABLE_IN_PRODUCTION: readonly string[] = FHIR_HIPAA_RULES
   .filter((r) => r.nonWaivableInProduction).map(fhirHipaaRuleId);
@@ -366,9 +372,9 @@ export class FhirHipaaChecks extends NagPack {
   }
 
   protected checkResource(node: CfnResource): void {
-    for (const rule of FHIR_HIPAA_RULES) {
+    for (const { rule, info } of RULES_WITH_INFO) {
       this.applyRule({
-        info: fhirHipaaRuleInfo(rule),
+        info,
         explanation: rule.explanation,
         level: rule.level,
         rule: rule.rule,

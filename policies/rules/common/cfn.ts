@@ -27,6 +27,8 @@ export interface TemplateEntry {
 /** Memo of rendered entries and per-stack indexes, alive during {@link withCfnCache}. */
 interface CfnCache {
   readonly entries: Map<CfnResource, TemplateEntry | undefined>;
+  /** Logical ids: computing one hashes the construct path (and, for a Deployment, the whole API). */
+  readonly logicalIds: Map<CfnResource, string>;
   readonly stacks: Map<Stack, { readonly all: CfnResource[]; readonly byLogicalId: Map<string, CfnResource> }>;
   readonly apps: Map<IConstruct, CfnResource[]>;
 }
@@ -38,7 +40,7 @@ let cache: CfnCache | undefined;
  */
 export function withCfnCache<T>(fn: () => T): T {
   const previous = cache;
-  cache = { entries: new Map(), stacks: new Map(), apps: new Map() };
+  cache = { entries: new Map(), logicalIds: new Map(), stacks: new Map(), apps: new Map() };
   try {
     return fn();
   } finally {
@@ -87,8 +89,7 @@ export function withSynthesizedTemplates<T>(templatePaths: readonly string[], fn
 function synthesizedEntry(node: CfnResource): unknown {
   if (!synthesized || synthesized.size === 0) return undefined;
   try {
-    const stack = Stack.of(node);
-    return synthesized.get(stack.templateFile)?.[stack.getLogicalId(node)];
+    return synthesized.get(Stack.of(node).templateFile)?.[logicalIdOf(node)];
   } catch {
     return undefined;
   }
@@ -130,9 +131,13 @@ export function isCfnType(node: IConstruct, ...types: string[]): boolean {
   return CfnResource.isCfnResource(node) && types.includes(node.cfnResourceType);
 }
 
-/** The resource's logical id in its stack. */
+/** The resource's logical id in its stack (memoised during {@link withCfnCache}). */
 export function logicalIdOf(node: CfnResource): string {
-  return Stack.of(node).resolve(node.logicalId) as string;
+  const cached = cache?.logicalIds.get(node);
+  if (cached !== undefined) return cached;
+  const id = Stack.of(node).resolve(node.logicalId) as string;
+  cache?.logicalIds.set(node, id);
+  return id;
 }
 
 /** Every CfnResource of `type` (any type when omitted) in the same stack as `node` (nested stacks excluded). */
@@ -201,7 +206,7 @@ export function referencedResource(node: IConstruct, value: unknown, type?: stri
 /** True when a resolved value is (or points at) `target`: `{ Ref }`/`{ Fn::GetAtt }` to it. */
 export function refersTo(value: unknown, target: CfnResource): boolean {
   const id = referencedLogicalId(value);
-  return id !== undefined && Stack.of(target).resolve(target.logicalId) === id;
+  return id !== undefined && logicalIdOf(target) === id;
 }
 
 /** The keys of an object whose values are defined (rendered L1 objects keep `undefined` members). */
