@@ -165,7 +165,7 @@ export function describeError(err: unknown): string {
 
 /**
  * A JSON object from a token segment's text, or undefined. Plain `JSON.parse` unless the text
- * could spell `__proto__` or `constructor` as a key (literally, or with a `\\u` escape: no other
+ * could spell `__proto__` or `constructor` as a key (literally, or with a `\u` escape: no other
  * JSON escape yields a letter or `_`); then aws-jwt-verify's `safeJsonParse`, which drops those keys.
  */
 function parseJsonObject(text: string): Record<string, unknown> | undefined {
