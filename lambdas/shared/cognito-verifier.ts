@@ -178,8 +178,23 @@ function parseJsonObject(text: string): Record<string, unknown> | undefined {
   }
 }
 
+/**
+ * Scratch space for decoding a token (segments, signing input, signature): each use is
+ * synchronous and finished before the next begins (decoded text is copied out as a string), so
+ * one buffer per container serves every token without an allocation each. Grown when a token is
+ * longer than it (`maxTokenLength` may be set above the default).
+ */
+let scratch = Buffer.allocUnsafe(16 * 1024);
+
+function scratchFor(bytes: number): Buffer {
+  if (bytes > scratch.length) scratch = Buffer.allocUnsafe(bytes);
+  return scratch;
+}
+
 function decodeSegment(segment: string): Record<string, unknown> | undefined {
-  return parseJsonObject(Buffer.from(segment, 'base64url').toString('utf8'));
+  const buf = scratchFor(segment.length);
+  const n = buf.write(segment, 'base64url');
+  return parseJsonObject(buf.toString('utf8', 0, n));
 }
 
 /** A decoded token header that passed {@link checkHeader}. */
@@ -391,8 +406,11 @@ export function createCognitoAccessTokenVerifier(options: CognitoVerifierOptions
     const decomposed = { header, headerB64: headerSegment, payload, payloadB64, signatureB64 } as unknown as DecomposedJwt;
     const jwk = jwksCache.getCachedJwk(jwksUri, decomposed);
     const key = signingKeys.get(jwk) ?? signingKey(jwk, iss as string);
-    const signingInput = Buffer.from(token.slice(0, signatureStart - 1), 'latin1');
-    if (!cryptoVerify('sha256', signingInput, key, Buffer.from(signatureB64, 'base64url'))) {
+    // Signing input (ASCII: the shape check allows base64url only) and signature, in the scratch buffer.
+    const buf = scratchFor(token.length);
+    const inputLength = buf.write(token, 0, signatureStart - 1, 'latin1');
+    const signatureLength = buf.write(signatureB64, inputLength, 'base64url');
+    if (!cryptoVerify('sha256', buf.subarray(0, inputLength), key, buf.subarray(inputLength, inputLength + signatureLength))) {
       throw new TokenRejected('token verification failed: Invalid signature');
     }
     try {

@@ -188,3 +188,18 @@ describe('verifyCached (the synchronous warm path)', () => {
     expect(() => verifier.verifyCached(issuer.sign({}, { kid: 'rotated-kid' }))).toThrow(TokenRejected);
   });
 });
+
+describe('decoding scratch space', () => {
+  it('verifies tokens of any size in turn, one buffer reused or grown, nothing carried from one to the next', async () => {
+    const big = createCognitoAccessTokenVerifier({ userPoolId: USER_POOL_ID, clientIds: [CLIENT_ID], jwks: issuer.jwks, maxTokenLength: 64 * 1024 });
+    const huge = issuer.sign({ padding: 'p'.repeat(30_000) }); // larger than the initial 16 KiB scratch buffer
+    const small = issuer.sign();
+    expect(huge.length).toBeGreaterThan(16 * 1024);
+    for (const token of [small, huge, small, huge]) await expect(big.verify(token)).resolves.toMatchObject({ client_id: CLIENT_ID });
+    // A short forged token right after a long valid one: stale bytes beyond its own length must not count.
+    const [h, p] = small.split('.');
+    const s = huge.split('.')[2];
+    expect(await reason(`${h}.${p}.${s.slice(0, 10)}`, big)).toMatch(/Invalid signature/);
+    expect(await reason(`${h}.${p}.${s}`, big)).toMatch(/Invalid signature/);
+  });
+});
