@@ -21,6 +21,7 @@ import { randomUUID } from 'crypto';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import type { AwsCredentialIdentity, Provider } from '@smithy/types';
 import type { FhirInteraction } from '../shared/fhir-interactions';
+import type { Permission } from '../shared/smart-scopes';
 import { isValidId } from '../shared/fhir/references';
 import { errorResponse, FHIR_JSON, operationOutcome, SECURITY_HEADERS, type IssueType, type OperationOutcomeIssueInput } from '../shared/operation-outcome';
 import { callerFromAuthorizer, deny, see, resolveAccess, type Access, type AccessOptions, type Caller, type Denial } from './access';
@@ -120,6 +121,9 @@ type Json = Record<string, unknown>;
 function isObject(value: unknown): value is Json {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
+
+/** A write target HealthLake answered 404 or 410 for (see `readTarget`). */
+const MISSING = Symbol('missing');
 
 /** A write target that passed the label gate: the version to pin and the stored resource checked. */
 interface Gate {
@@ -328,8 +332,37 @@ export function createProxy(options: ProxyOptions): FhirProxy {
   }
 
   /**
-   * Fetches and checks the stored version of a write target. Returns the version to pin, or a
-   * refusal: missing, deleted or not allowed are all 404 (no existence oracle).
+   * Reads a write target's stored version and checks it for this caller, the same way for every
+   * write (confined prechecks and the label gate): a version of another type or id, or one the
+   * caller may not see, is 404 like a missing one (no existence oracle); elements the caller may
+   * not see are 403; with labels enforced, so are labels or Consent that forbid the caller to
+   * change it (`canWrite` of the guard), so a write can neither overwrite nor strip them.
+   * Returns the stored resource, `MISSING` (404 or 410 upstream: the caller decides), a refusal,
+   * or an upstream error.
+   */
+  async function readTarget(
+    access: Access,
+    trace: Trace,
+    resourceType: string,
+    id: string,
+    perms: readonly Permission[],
+  ): Promise<{ readonly body: Json; readonly response: HealthLakeResponse } | typeof MISSING | Denial | HealthLakeResponse> {
+    const stored = await client.request({ method: 'GET', path: `${resourceType}/${id}` });
+    if (stored.status === 404 || stored.status === 410) return MISSING;
+    if (stored.status !== 200) return stored;
+    await trace.guard?.loadFor(stored.body);
+    const body = isObject(stored.body) && stored.body.resourceType === resourceType && stored.body.id === id ? stored.body : undefined;
+    const sight = body ? see(access, body, perms, false) : undefined;
+    trace.patients.add(stored.body);
+    if (!body || !sight?.visible) return deny(404, 'Resource not found');
+    if (sight.resource !== undefined) return deny(403, 'The resource has elements the caller may not change');
+    if (strictLabels && access.guard && !access.guard.canWrite(body, sight.patients)) return deny(403, 'The resource has labels the caller may not change');
+    return { body, response: stored };
+  }
+
+  /**
+   * Fetches and checks the stored version of a confined caller's write target (`readTarget`).
+   * Returns the version to pin, or a refusal: missing, deleted or not allowed are all 404.
    */
   async function precheck(
     access: Access,
@@ -337,17 +370,12 @@ export function createProxy(options: ProxyOptions): FhirProxy {
     check: Precheck,
     clientIfMatch: string | undefined,
   ): Promise<{ ifMatch?: string } | Denial | HealthLakeResponse> {
-    const stored = await client.request({ method: 'GET', path: `${check.resourceType}/${check.id}` });
-    if (stored.status === 404 || stored.status === 410) return deny(404, 'Resource not found');
-    if (stored.status !== 200) return stored;
-    await trace.guard?.loadFor(stored.body);
-    const sight = isObject(stored.body) && stored.body.resourceType === check.resourceType ? see(access, stored.body, check.perms, false) : undefined;
-    trace.patients.add(stored.body);
-    if (!sight?.visible) return deny(404, 'Resource not found');
-    if (sight.resource !== undefined) return deny(403, 'The resource has elements the caller may not change');
+    const target = await readTarget(access, trace, check.resourceType, check.id, check.perms);
+    if (target === MISSING) return deny(404, 'Resource not found');
+    if (isDenial(target) || !('response' in target)) return target;
     // With labels enforced a delete is pinned too: a label added in between must not be deleted unchecked.
     if (!check.pinVersion && !(strictLabels && check.perms.includes('d'))) return {};
-    const ifMatch = pinnedVersion(stored.body as Json, stored, clientIfMatch);
+    const ifMatch = pinnedVersion(target.body, target.response, clientIfMatch);
     return isDenial(ifMatch) ? ifMatch : { ifMatch };
   }
 
@@ -391,17 +419,11 @@ export function createProxy(options: ProxyOptions): FhirProxy {
     if (request.interaction !== 'update' && request.interaction !== 'patch' && request.interaction !== 'delete') return undefined;
     if (request.conditional || request.id === undefined) return deny(403, 'Conditional writes are not allowed while security labels are enforced');
     if (request.interaction === 'patch' && request.patch.format !== 'json-patch') return deny(422, PATCH_ERRORS.fhirPathPatch, [], 'not-supported');
-    const stored = await client.request({ method: 'GET', path: `${request.resourceType}/${request.id}` });
-    if (stored.status === 404 || stored.status === 410) return request.interaction === 'patch' ? deny(404, PATCH_ERRORS.missing) : undefined;
-    if (stored.status !== 200) return stored;
-    await trace.guard?.loadFor(stored.body);
-    const body = isObject(stored.body) && stored.body.resourceType === request.resourceType && stored.body.id === request.id ? stored.body : undefined;
-    const sight = body ? see(access, body, [request.interaction === 'delete' ? 'd' : 'u'], false) : undefined;
-    trace.patients.add(stored.body);
-    if (!body || !sight?.visible) return deny(404, 'Resource not found');
-    if (sight.resource !== undefined) return deny(403, 'The resource has elements the caller may not change');
-    if (access.guard && !access.guard.canWrite(body, sight.patients)) return deny(403, 'The resource has labels the caller may not change');
-    const pinned = pinnedVersion(body, stored, request.forwardHeaders['If-Match']);
+    const target = await readTarget(access, trace, request.resourceType, request.id, [request.interaction === 'delete' ? 'd' : 'u']);
+    if (target === MISSING) return request.interaction === 'patch' ? deny(404, PATCH_ERRORS.missing) : undefined;
+    if (isDenial(target) || !('response' in target)) return target;
+    const body = target.body;
+    const pinned = pinnedVersion(body, target.response, request.forwardHeaders['If-Match']);
     return isDenial(pinned) ? pinned : { ifMatch: pinned, stored: body };
   }
 

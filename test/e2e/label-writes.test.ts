@@ -38,6 +38,10 @@ beforeAll(async () => {
     consent('consent-a-writes', PATIENT_A, {
       provision: [{ type: 'deny', action: [CORRECT], securityLabel: [ETH], actor: [{ reference: { reference: 'Practitioner/prac-1' } }] }],
     }),
+    // The patient may read ETH records through the portal but not change them there.
+    consent('consent-a-portal-writes', PATIENT_A, {
+      provision: [{ type: 'deny', action: [CORRECT], securityLabel: [ETH], actor: [{ reference: { identifier: { system: 'https://fhir.example.org/sid/smart-app', value: 'portal' } } }] }],
+    }),
     // prac-5 may not see what prac-author authored (data meaning `authoredby`).
     consent('consent-a-authored', PATIENT_A, {
       provision: [{ type: 'deny', actor: [{ reference: { reference: 'Practitioner/prac-5' } }], data: [{ meaning: 'authoredby', reference: { reference: 'Practitioner/prac-author' } }] }],
@@ -212,6 +216,17 @@ describe('version-pinned writes of an unconfined caller', () => {
     const r = await call({ method: 'DELETE', path: `Observation/${id}`, who: self });
     expect(r.status).toBe(204);
     expect(writes(r.forwarded).map((f) => [f.method, f.headers['if-match']])).toEqual([['DELETE', 'W/"1"']]);
+  });
+
+  test("a patient's own record it may read but not change (confined, prechecked): the same 403, nothing written", async () => {
+    const id = await fresh({ meta: { security: [ETH] } });
+    const self = { fhirUser: `Patient/${PATIENT_A}`, labels: 'ETH', patient: PATIENT_A, scope: 'launch/patient patient/Observation.cruds', clientId: CLIENTS.portal };
+    expect((await call({ method: 'GET', path: `Observation/${id}`, who: self })).status).toBe(200);
+    const strip = await call({ method: 'PUT', path: `Observation/${id}`, body: obs(id), who: self });
+    const remove = await call({ method: 'DELETE', path: `Observation/${id}`, who: self });
+    expect([strip.status, remove.status]).toEqual([403, 403]);
+    expect(writes([...strip.forwarded, ...remove.forwarded])).toEqual([]);
+    expect((await stored(id)).meta.security).toEqual([ETH]);
   });
 
   test('update-as-create: a missing target passes, but the body still goes through the write guard', async () => {
