@@ -8,7 +8,7 @@
  */
 import { compartmentPatientIds, PATIENT_COMPARTMENT } from '../shared/fhir/patient-compartment';
 import { isValidId, parseReference } from '../shared/fhir/references';
-import { isResourceType } from '../shared/fhir/resource-types';
+import { isFhirResourceType } from '../shared/fhir-resource-types';
 import type { IssueType } from '../shared/operation-outcome';
 import { parseScopes, type Permission, type ResourceGrant, type ScopeContext, type ScopeRestriction, type ScopeSet } from '../shared/smart-scopes';
 
@@ -284,7 +284,7 @@ export function see(
   if (typeof type !== 'string') return NOTHING;
   let grants = grantCache?.get(type);
   if (grants === undefined) {
-    grants = isResourceType(type) ? grantsFor(access, type, perms) : [];
+    grants = isFhirResourceType(type) ? grantsFor(access, type, perms) : [];
     grantCache?.set(type, grants);
   }
   const compartment = isCompartmentType(type);
@@ -317,7 +317,7 @@ export function see(
 export function canWrite(access: Access, resource: unknown, perm: Permission): boolean {
   if (resource === null || typeof resource !== 'object' || Array.isArray(resource)) return false;
   const type = (resource as { resourceType?: unknown }).resourceType;
-  if (typeof type !== 'string' || !isResourceType(type)) return false;
+  if (typeof type !== 'string' || !isFhirResourceType(type)) return false;
   const grants = grantsFor(access, type, [perm]);
   if (grants.length === 0 || !grants.some((g) => grantCovers(g, resource))) return false;
   if (access.patientId !== undefined && !inCompartmentOnly(resource, access.patientId, access.options.referenceBaseUrls, true)) return false;

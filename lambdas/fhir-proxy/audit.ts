@@ -27,7 +27,7 @@ import type {
 } from 'fhir/r4';
 import type { FhirInteraction } from '../shared/fhir-interactions';
 import { isValidId } from '../shared/fhir/references';
-import { isResourceType } from '../shared/fhir/resource-types';
+import { FHIR_RESOURCE_TYPES_SYSTEM, isFhirResourceType } from '../shared/fhir-resource-types';
 import { isSafeText } from '../shared/operation-outcome';
 
 export type AuditOutcome = 'success' | 'refused' | 'error';
@@ -90,7 +90,7 @@ export interface AuditInput {
 /** Most consent-decision entities per AuditEvent. */
 export const MAX_DECISIONS = 20;
 /** `entity.type` of a consent decision (the Consent when one decided, else the policy rule). */
-export const CONSENT_DECISION_TYPE: Coding = { system: 'http://hl7.org/fhir/resource-types', code: 'Consent', display: 'Consent' };
+export const CONSENT_DECISION_TYPE: Coding = { system: FHIR_RESOURCE_TYPES_SYSTEM, code: 'Consent', display: 'Consent' };
 
 export interface AuditSink {
   write(event: AuditEvent): void | Promise<void>;
@@ -254,7 +254,7 @@ function baseEvent(input: AuditInput): BaseParts {
     });
   }
   let hasData = false;
-  if (input.resourceType !== undefined && isResourceType(input.resourceType) && isValidId(input.id)) {
+  if (input.resourceType !== undefined && isFhirResourceType(input.resourceType) && isValidId(input.id)) {
     const version = isValidId(input.versionId) ? `/_history/${input.versionId}` : '';
     entities.push({
       what: { reference: `${input.resourceType}/${input.id}${version}` },

@@ -59,7 +59,7 @@
  * refused under restrictions.
  */
 import { isValidId, parseReference } from '../shared/fhir/references';
-import { isResourceType } from '../shared/fhir/resource-types';
+import { isFhirResourceType } from '../shared/fhir-resource-types';
 import type { Permission } from '../shared/smart-scopes';
 import {
   canWrite,
@@ -228,7 +228,7 @@ function checkConfinedParams(access: Access, type: string | undefined, params: r
       if (ref?.resourceType === 'Patient' && ref.id !== patientId) return deny(403, 'Search names another patient', named);
       if (ref || !links.has(code) || code === '_include' || code === '_revinclude') continue;
       if (modifier !== undefined && NON_ID_MODIFIERS.has(modifier)) continue;
-      if (modifier !== undefined && modifier !== 'Patient' && isResourceType(modifier)) continue;
+      if (modifier !== undefined && modifier !== 'Patient' && isFhirResourceType(modifier)) continue;
       if (/^https?:\/\//i.test(alt) || alt.includes('/')) return deny(403, 'Search parameter value not allowed for this token', named);
       if (alt !== patientId) return deny(403, 'Search names another patient', named);
     }
@@ -550,7 +550,7 @@ function authorizeOperation(
     const typeParam = request.params.filter((p) => p.name === '_type').flatMap((p) => p.value.split(','));
     const needed = typeParam.length > 0 ? typeParam : ['*'];
     for (const t of needed) {
-      if (t !== '*' && !isResourceType(t)) return deny(400, 'Invalid _type', named, 'invalid');
+      if (t !== '*' && !isFhirResourceType(t)) return deny(400, 'Invalid _type', named, 'invalid');
       const grants = access.grants.filter(
         (g) => (g.resourceType === '*' || g.resourceType === t) && g.permissions.has('r') && g.permissions.has('s'),
       );

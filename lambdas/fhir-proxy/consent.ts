@@ -58,11 +58,11 @@
  * A Consent that is malformed (wrong shapes, unknown provision type, unparseable periods) makes
  * the whole patient's consent state `unavailable`, which fails closed for labelled data.
  */
+import { FHIR_RESOURCE_TYPES_SYSTEM } from '../shared/fhir-resource-types';
 import { isValidId, parseReference } from '../shared/fhir/references';
 import { CONFIDENTIALITY_RANK, type LabelRule } from './labels';
 
 export const CONSENT_SCOPE_SYSTEM = 'http://terminology.hl7.org/CodeSystem/consentscope';
-export const RESOURCE_TYPES_SYSTEM = 'http://hl7.org/fhir/resource-types';
 export const ACT_CODE_SYSTEM = 'http://terminology.hl7.org/CodeSystem/v3-ActCode';
 export const ROLE_CLASS_SYSTEM = 'http://terminology.hl7.org/CodeSystem/v3-RoleClass';
 export const SECURITY_ROLE_SYSTEM = 'http://terminology.hl7.org/CodeSystem/extra-security-role-type';
@@ -503,7 +503,7 @@ function matches(p: Provision, req: ConsentRequest, facts: ResourceFacts, patien
   }
   if (p.actions.length > 0 && !p.actions.some((a) => (req.write ? a === 'correct' : READ_ACTIONS.has(a)))) return 'no';
   if (p.purposes.length > 0 && !p.purposes.some((c) => c.code === req.purposeOfUse)) return 'no';
-  if (p.classes.length > 0 && !p.classes.some((c) => c.code === facts.resourceType && (c.system === undefined || c.system === RESOURCE_TYPES_SYSTEM))) return 'no';
+  if (p.classes.length > 0 && !p.classes.some((c) => c.code === facts.resourceType && (c.system === undefined || c.system === FHIR_RESOURCE_TYPES_SYSTEM))) return 'no';
   if (p.codes.length > 0 && !p.codes.some((w) => facts.codes.some((h) => codeMatches(w, h)))) return 'no';
   if (p.securityLabels.length > 0) {
     // Exact, or (undetermined) a confidentiality level above the one named.

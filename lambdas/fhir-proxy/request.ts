@@ -17,7 +17,7 @@
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import type { FhirInteraction } from '../shared/fhir-interactions';
 import { isValidId } from '../shared/fhir/references';
-import { isResourceType, type ResourceType } from '../shared/fhir/resource-types';
+import { isFhirResourceType, type FhirResourceType } from '../shared/fhir-resource-types';
 import { errorResponse, type IssueType } from '../shared/operation-outcome';
 
 export interface RequestLimits {
@@ -125,18 +125,18 @@ interface RequestBase {
 
 export interface ReadRequest extends RequestBase {
   readonly interaction: 'read';
-  readonly resourceType: ResourceType;
+  readonly resourceType: FhirResourceType;
   readonly id: string;
 }
 export interface VreadRequest extends RequestBase {
   readonly interaction: 'vread';
-  readonly resourceType: ResourceType;
+  readonly resourceType: FhirResourceType;
   readonly id: string;
   readonly versionId: string;
 }
 export interface UpdateRequest extends RequestBase {
   readonly interaction: 'update';
-  readonly resourceType: ResourceType;
+  readonly resourceType: FhirResourceType;
   /** Absent for a conditional update (`PUT Type?criteria`). */
   readonly id?: string;
   readonly conditional: boolean;
@@ -144,7 +144,7 @@ export interface UpdateRequest extends RequestBase {
 }
 export interface PatchRequest extends RequestBase {
   readonly interaction: 'patch';
-  readonly resourceType: ResourceType;
+  readonly resourceType: FhirResourceType;
   /** Absent for a conditional patch (`PATCH Type?criteria`). */
   readonly id?: string;
   readonly conditional: boolean;
@@ -152,33 +152,33 @@ export interface PatchRequest extends RequestBase {
 }
 export interface DeleteRequest extends RequestBase {
   readonly interaction: 'delete';
-  readonly resourceType: ResourceType;
+  readonly resourceType: FhirResourceType;
   /** Absent for a conditional delete (`DELETE Type?criteria`). */
   readonly id?: string;
   readonly conditional: boolean;
 }
 export interface CreateRequest extends RequestBase {
   readonly interaction: 'create';
-  readonly resourceType: ResourceType;
+  readonly resourceType: FhirResourceType;
   readonly body: FhirJson;
   /** The parsed `If-None-Exist` criteria of a conditional create. */
   readonly ifNoneExist?: readonly SearchParam[];
 }
 export interface HistoryInstanceRequest extends RequestBase {
   readonly interaction: 'history-instance';
-  readonly resourceType: ResourceType;
+  readonly resourceType: FhirResourceType;
   readonly id: string;
 }
 export interface HistoryTypeRequest extends RequestBase {
   readonly interaction: 'history-type';
-  readonly resourceType: ResourceType;
+  readonly resourceType: FhirResourceType;
 }
 export interface HistorySystemRequest extends RequestBase {
   readonly interaction: 'history-system';
 }
 export interface SearchTypeRequest extends RequestBase {
   readonly interaction: 'search-type';
-  readonly resourceType: ResourceType;
+  readonly resourceType: FhirResourceType;
   /** True for `POST Type/_search` (parameters may have come from the form body). */
   readonly viaPost: boolean;
 }
@@ -198,7 +198,7 @@ export interface OperationRequest extends RequestBase {
   /** The operation name without `$`, e.g. `everything`. */
   readonly operation: string;
   readonly level: 'system' | 'type' | 'instance';
-  readonly resourceType?: ResourceType;
+  readonly resourceType?: FhirResourceType;
   readonly id?: string;
   /** The POSTed input (Parameters or a resource); absent for GET or an empty POST. */
   readonly body?: FhirJson;
@@ -273,14 +273,14 @@ type Shape =
   | { kind: 'history-system' }
   | { kind: 'search-system' }
   | { kind: 'operation'; level: 'system'; operation: string }
-  | { kind: 'type'; resourceType: ResourceType }
-  | { kind: 'search-type'; resourceType: ResourceType }
-  | { kind: 'history-type'; resourceType: ResourceType }
-  | { kind: 'operation'; level: 'type'; resourceType: ResourceType; operation: string }
-  | { kind: 'instance'; resourceType: ResourceType; id: string }
-  | { kind: 'history-instance'; resourceType: ResourceType; id: string }
-  | { kind: 'vread'; resourceType: ResourceType; id: string; versionId: string }
-  | { kind: 'operation'; level: 'instance'; resourceType: ResourceType; id: string; operation: string };
+  | { kind: 'type'; resourceType: FhirResourceType }
+  | { kind: 'search-type'; resourceType: FhirResourceType }
+  | { kind: 'history-type'; resourceType: FhirResourceType }
+  | { kind: 'operation'; level: 'type'; resourceType: FhirResourceType; operation: string }
+  | { kind: 'instance'; resourceType: FhirResourceType; id: string }
+  | { kind: 'history-instance'; resourceType: FhirResourceType; id: string }
+  | { kind: 'vread'; resourceType: FhirResourceType; id: string; versionId: string }
+  | { kind: 'operation'; level: 'instance'; resourceType: FhirResourceType; id: string; operation: string };
 
 const ALLOWED: Record<Shape['kind'], readonly HttpMethod[]> = {
   system: ['GET', 'POST'],
@@ -429,7 +429,7 @@ function parse(event: APIGatewayProxyEvent, limits: RequestLimits): ParsedReques
 type BaseFn = (path: string, params?: readonly SearchParam[]) => RequestBase;
 
 function typeLevel(
-  resourceType: ResourceType,
+  resourceType: FhirResourceType,
   method: HttpMethod,
   event: APIGatewayProxyEvent,
   headers: Record<string, string>,
@@ -482,7 +482,7 @@ function typeLevel(
 }
 
 function instanceLevel(
-  resourceType: ResourceType,
+  resourceType: FhirResourceType,
   id: string,
   method: HttpMethod,
   event: APIGatewayProxyEvent,
@@ -536,7 +536,7 @@ function parsePath(raw: string): Shape {
   } else if (segments.length > 4) {
     fail(400, 'invalid', REQUEST_ERRORS.unsupportedPath);
   }
-  if (!isResourceType(first)) fail(400, 'invalid', REQUEST_ERRORS.unknownResourceType);
+  if (!isFhirResourceType(first)) fail(400, 'invalid', REQUEST_ERRORS.unknownResourceType);
   const resourceType = first;
   if (segments.length === 1) return { kind: 'type', resourceType };
   if (segments.length === 2) {
@@ -829,7 +829,7 @@ function optionalJsonBody(
 ): FhirJson | undefined {
   if (bodyBytes(event, limits) === undefined) return undefined;
   const body = jsonBody(event, headers, limits);
-  if (!isResourceType(body.resourceType)) fail(400, 'invalid', REQUEST_ERRORS.resourceTypeMismatch);
+  if (!isFhirResourceType(body.resourceType)) fail(400, 'invalid', REQUEST_ERRORS.resourceTypeMismatch);
   return body;
 }
 
@@ -837,7 +837,7 @@ function resourceBody(
   event: APIGatewayProxyEvent,
   headers: Record<string, string>,
   limits: RequestLimits,
-  resourceType: ResourceType,
+  resourceType: FhirResourceType,
 ): FhirJson {
   const body = jsonBody(event, headers, limits);
   if (body.resourceType !== resourceType) fail(400, 'invalid', REQUEST_ERRORS.resourceTypeMismatch);

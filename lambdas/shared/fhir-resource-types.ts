@@ -4,6 +4,9 @@
  *
  * @see https://hl7.org/fhir/R4/resourcelist.html
  */
+/** The code system of resource type names (`Coding.system` for a resource type, e.g. Consent `provision.class`). */
+export const FHIR_RESOURCE_TYPES_SYSTEM = 'http://hl7.org/fhir/resource-types';
+
 export const FHIR_R4_RESOURCE_TYPES = [
   'Account',
   'ActivityDefinition',

@@ -22,7 +22,7 @@ import { applyPatch, type Operation } from 'fast-json-patch';
 import type { AwsCredentialIdentity } from '@smithy/types';
 import { patientCompartmentPaths } from '../../lambdas/shared/fhir/patient-compartment';
 import { parseReference } from '../../lambdas/shared/fhir/references';
-import { isResourceType } from '../../lambdas/shared/fhir/resource-types';
+import { isFhirResourceType } from '../../lambdas/shared/fhir-resource-types';
 import { SEED_WRITES, type SeedWrite } from './fixtures/seed';
 
 // ---------------------------------------------------------------------------------------------
@@ -378,7 +378,7 @@ export async function startFhirServer(options: FhirServerOptions): Promise<FhirS
       return outcome(400, 'not-supported', 'System search not supported');
     }
     if (type === 'metadata' && segments.length === 1 && method === 'GET') return capabilities();
-    if (!isResourceType(type)) return outcome(404, 'not-found', 'Unknown resource type');
+    if (!isFhirResourceType(type)) return outcome(404, 'not-found', 'Unknown resource type');
     if (segments.length === 1) {
       if (method === 'GET') return search(type, query);
       if (method === 'POST') return create(type, body, headers['if-none-exist']);
@@ -640,7 +640,7 @@ export async function startFhirServer(options: FhirServerOptions): Promise<FhirS
             }
           }
         }
-      } else if (name === '_revinclude' && isResourceType(source)) {
+      } else if (name === '_revinclude' && isFhirResourceType(source)) {
         const paths = referencePaths(source, param);
         for (const candidate of store.live(source)) {
           const hit = paths.some((p) =>

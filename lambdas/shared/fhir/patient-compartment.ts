@@ -14,13 +14,13 @@
  * (Medication, Practitioner, Organization, …) are never in a patient compartment.
  */
 import { parseReference, isValidId, type ReferenceOptions } from './references';
-import type { ResourceType } from './resource-types';
+import type { FhirResourceType } from '../fhir-resource-types';
 
 /** Linking search parameter → element paths (dot-separated, relative to the resource). */
 export type CompartmentParams = Readonly<Record<string, readonly string[]>>;
 
 /** Resource type → its linking search parameters (in the order of the R4 definition). */
-export const PATIENT_COMPARTMENT: Readonly<Partial<Record<ResourceType, CompartmentParams>>> = {
+export const PATIENT_COMPARTMENT: Readonly<Partial<Record<FhirResourceType, CompartmentParams>>> = {
   Account: { subject: ['subject'] },
   AdverseEvent: { subject: ['subject'] },
   AllergyIntolerance: { patient: ['patient'], recorder: ['recorder'], asserter: ['asserter'] },
@@ -148,7 +148,7 @@ export function compartmentPatientIds(resource: unknown, options: ReferenceOptio
 
 function compartmentEntry(resourceType: string): CompartmentParams | undefined {
   return Object.prototype.hasOwnProperty.call(PATIENT_COMPARTMENT, resourceType)
-    ? PATIENT_COMPARTMENT[resourceType as ResourceType]
+    ? PATIENT_COMPARTMENT[resourceType as FhirResourceType]
     : undefined;
 }
 

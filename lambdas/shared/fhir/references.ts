@@ -5,7 +5,7 @@
  * @see https://hl7.org/fhir/R4/datatypes.html#id
  * @see https://hl7.org/fhir/R4/references.html#literal
  */
-import { isResourceType, type ResourceType } from './resource-types';
+import { isFhirResourceType, type FhirResourceType } from '../fhir-resource-types';
 
 /** The R4 `id` datatype: 1 to 64 of `A-Z a-z 0-9 - .` (also used for version ids). */
 export const FHIR_ID_PATTERN = /^[A-Za-z0-9\-.]{1,64}$/;
@@ -21,7 +21,7 @@ export function isValidId(value: unknown): value is string {
 
 /** A literal reference that points at a resource on this server. */
 export interface LocalReference {
-  readonly resourceType: ResourceType;
+  readonly resourceType: FhirResourceType;
   readonly id: string;
   /** Present for version-specific references (`Type/id/_history/vid`). */
   readonly versionId?: string;
@@ -69,7 +69,7 @@ export function parseReference(reference: unknown, options: ReferenceOptions = {
   const match = RELATIVE.exec(reference) ?? RELATIVE.exec(relativeToBase(reference, options.baseUrls ?? []) ?? '');
   if (!match) return undefined;
   const [, type, id, versionId] = match;
-  if (!isResourceType(type) || !isValidId(id)) return undefined;
+  if (!isFhirResourceType(type) || !isValidId(id)) return undefined;
   if (versionId !== undefined && !isValidId(versionId)) return undefined;
   return versionId === undefined ? { resourceType: type, id } : { resourceType: type, id, versionId };
 }

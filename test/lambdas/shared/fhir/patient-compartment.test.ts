@@ -7,7 +7,7 @@ import {
   referencesToPatient,
 } from '../../../../lambdas/shared/fhir/patient-compartment';
 import { isValidId, parseReference } from '../../../../lambdas/shared/fhir/references';
-import { FHIR_R4_RESOURCE_TYPES, isResourceType } from '../../../../lambdas/shared/fhir/resource-types';
+import { FHIR_R4_RESOURCE_TYPES, isFhirResourceType } from '../../../../lambdas/shared/fhir-resource-types';
 
 interface CompartmentDefinition {
   version: string;
@@ -52,8 +52,8 @@ describe('R4 resource types', () => {
     ['SubscriptionStatus', false],
     ['constructor', false],
     ['', false],
-  ])('isResourceType(%j) = %s', (name, expected) => {
-    expect(isResourceType(name)).toBe(expected);
+  ])('isFhirResourceType(%j) = %s', (name, expected) => {
+    expect(isFhirResourceType(name)).toBe(expected);
   });
 });
 
