@@ -12,6 +12,7 @@ import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { deny, type Access, type Denial } from './access';
 import { authorize, type AuthorizeOptions, type Plan } from './authorize';
 import { encodeParams, isRequestError, parseFhirRequest, type BundleRequest, type RequestLimits } from './request';
+import { isObject } from '../shared/json';
 
 /** Most entries accepted in one batch or transaction. */
 export const DEFAULT_MAX_BUNDLE_ENTRIES = 500;
@@ -38,9 +39,6 @@ export interface BundlePlanOptions extends AuthorizeOptions {
 
 type Json = Record<string, unknown>;
 
-function isObject(value: unknown): value is Json {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 const ENTRY_METHODS = new Set(['GET', 'POST', 'PUT', 'PATCH', 'DELETE']);
 

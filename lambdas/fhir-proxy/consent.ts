@@ -61,6 +61,7 @@
 import { FHIR_RESOURCE_TYPES_SYSTEM } from '../shared/fhir-resource-types';
 import { isValidId, parseReference } from '../shared/fhir/references';
 import { CONFIDENTIALITY_RANK, type LabelRule } from './labels';
+import { isObject } from '../shared/json';
 
 export const CONSENT_SCOPE_SYSTEM = 'http://terminology.hl7.org/CodeSystem/consentscope';
 export const ACT_CODE_SYSTEM = 'http://terminology.hl7.org/CodeSystem/v3-ActCode';
@@ -69,9 +70,6 @@ export const SECURITY_ROLE_SYSTEM = 'http://terminology.hl7.org/CodeSystem/extra
 
 type Json = Record<string, unknown>;
 
-function isObject(value: unknown): value is Json {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 export interface Code {
   readonly system?: string;

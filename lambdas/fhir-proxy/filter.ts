@@ -11,12 +11,10 @@ import type { Permission } from '../shared/smart-scopes';
 import { operationOutcome, type IssueSeverity, type IssueType, type OperationOutcome } from '../shared/operation-outcome';
 import type { ResourceGrant } from '../shared/smart-scopes';
 import { patientsOf, see, type Access } from './access';
+import { isObject } from '../shared/json';
 
 type Json = Record<string, unknown>;
 
-function isObject(value: unknown): value is Json {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 /** Collects the patient ids of disclosed resources. */
 export class PatientCollector {

@@ -20,6 +20,7 @@ import { patientsOf } from './access';
 import type { Access, Caller, ResourceGuard } from './access';
 import { evaluateConsents, resourceFacts, type ConsentCache, type ConsentRequest, type PatientConsents } from './consent';
 import { clearanceGap, hasInlineLabels, redactInline, UNKNOWN_LABEL, type Clearance, type LabelIndex, type LabelRule, type LabelSet } from './labels';
+import { isObject } from '../shared/json';
 
 /** An app as the guard sees it (from the app registry, keyed by Cognito client id). */
 export interface AppClearance {
@@ -40,9 +41,6 @@ export interface GuardDecision {
 
 type Json = Record<string, unknown>;
 
-function isObject(value: unknown): value is Json {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 interface Outcome {
   readonly permit: boolean;

@@ -26,6 +26,7 @@
  * It is shown only to a caller whose app AND user are both cleared for `V` (a system token: its
  * app), and then only when a Consent explicitly permits it or does not deny it as opt-in demands.
  */
+import { isObject } from '../shared/json';
 
 export const CONFIDENTIALITY_SYSTEM = 'http://terminology.hl7.org/CodeSystem/v3-Confidentiality';
 export const ACT_CODE_SYSTEM = 'http://terminology.hl7.org/CodeSystem/v3-ActCode';
@@ -244,9 +245,6 @@ export function clearanceGap(rule: LabelRule, clearance: Clearance, self: boolea
 
 type Json = Record<string, unknown>;
 
-function isObject(value: unknown): value is Json {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 /**
  * The inline security labels of an element (DS4P `extension-inline-sec-label`, `valueCoding`),

@@ -21,12 +21,10 @@
 import { applyPatch } from 'fast-json-patch';
 import { canWrite, deny, type Access, type Denial } from './access';
 import type { JsonPatchOperation } from './request';
+import { isObject } from '../shared/json';
 
 type Json = Record<string, unknown>;
 
-function isObject(value: unknown): value is Json {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 /** The constant texts of PATCH refusals. */
 export const PATCH_ERRORS = {

@@ -37,6 +37,7 @@ import { ConsentCache, consentsByPatient, type PatientConsents } from './consent
 import { guarded, RequestGuard, type AppClearance } from './guard';
 import { LabelIndex, RESTRICTIVE_LABEL_POLICY, type LabelPolicy } from './labels';
 import { PATCH_ERRORS, patchedResource } from './patch';
+import { isObject } from '../shared/json';
 
 export type FhirProxy = (event: APIGatewayProxyEvent) => Promise<APIGatewayProxyResult>;
 
@@ -118,9 +119,6 @@ const CONSENT_PAGE = 500;
 
 type Json = Record<string, unknown>;
 
-function isObject(value: unknown): value is Json {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 /** A write target HealthLake answered 404 or 410 for (see `readTarget`). */
 const MISSING = Symbol('missing');

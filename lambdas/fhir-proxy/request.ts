@@ -19,6 +19,7 @@ import type { FhirInteraction } from '../shared/fhir-interactions';
 import { isValidId } from '../shared/fhir/references';
 import { isFhirResourceType, type FhirResourceType } from '../shared/fhir-resource-types';
 import { errorResponse, type IssueType } from '../shared/operation-outcome';
+import { isObject } from '../shared/json';
 
 export interface RequestLimits {
   /** Largest accepted body, in decoded bytes. @default 5 MiB */
@@ -808,16 +809,13 @@ function isJsonType(type: MediaType | undefined): boolean {
   return type !== undefined && type.utf8 && (type.type === 'application/fhir+json' || type.type === 'application/json');
 }
 
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 function jsonBody(event: APIGatewayProxyEvent, headers: Record<string, string>, limits: RequestLimits): FhirJson {
   const bytes = bodyBytes(event, limits);
   if (bytes === undefined) return fail(400, 'required', REQUEST_ERRORS.bodyRequired);
   if (!isJsonType(mediaType(headers))) fail(415, 'not-supported', REQUEST_ERRORS.unsupportedContentType);
   const value = parseJson(bytes, limits);
-  if (!isPlainObject(value) || typeof value.resourceType !== 'string') fail(400, 'structure', REQUEST_ERRORS.notAnObject);
+  if (!isObject(value) || typeof value.resourceType !== 'string') fail(400, 'structure', REQUEST_ERRORS.notAnObject);
   return value as FhirJson;
 }
 
@@ -853,7 +851,7 @@ function patchBody(event: APIGatewayProxyEvent, headers: Record<string, string>,
     if (!Array.isArray(value) || value.length === 0) return fail(400, 'invalid', REQUEST_ERRORS.invalidPatch);
     for (const op of value) {
       if (
-        !isPlainObject(op) ||
+        !isObject(op) ||
         typeof op.op !== 'string' ||
         !JSON_PATCH_OPS.has(op.op) ||
         typeof op.path !== 'string' ||
@@ -866,7 +864,7 @@ function patchBody(event: APIGatewayProxyEvent, headers: Record<string, string>,
   }
   if (!isJsonType(type)) return fail(415, 'not-supported', REQUEST_ERRORS.unsupportedContentType);
   const value = parseJson(bytes, limits);
-  if (!isPlainObject(value) || value.resourceType !== 'Parameters' || !Array.isArray(value.parameter)) {
+  if (!isObject(value) || value.resourceType !== 'Parameters' || !Array.isArray(value.parameter)) {
     return fail(400, 'invalid', REQUEST_ERRORS.invalidPatch);
   }
   return { format: 'fhirpath-patch', parameters: value as FhirJson };

@@ -42,6 +42,7 @@ import type { DecomposedJwt } from 'aws-jwt-verify/jwt';
 import type { JwtPayload } from 'aws-jwt-verify/jwt-model';
 import { KeyObjectCache } from 'aws-jwt-verify/jwt-verifier';
 import { safeJsonParse } from 'aws-jwt-verify/safe-json-parse';
+import { isObject } from './json';
 
 /** The only signature algorithm accepted (Cognito signs with RS256). */
 export const ACCEPTED_ALG = 'RS256';
@@ -172,7 +173,7 @@ function parseJsonObject(text: string): Record<string, unknown> | undefined {
   try {
     const json: unknown =
       text.includes('\\u') || text.includes('__proto__') || text.includes('constructor') ? safeJsonParse(text) : JSON.parse(text);
-    return json !== null && typeof json === 'object' && !Array.isArray(json) ? (json as Record<string, unknown>) : undefined;
+    return isObject(json) ? json : undefined;
   } catch {
     return undefined;
   }

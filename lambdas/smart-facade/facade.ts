@@ -56,6 +56,7 @@ import {
   TokenRejected,
 } from '../shared/cognito-verifier';
 import type { RevocationStore } from '../shared/revocation';
+import { isObject } from '../shared/json';
 
 // ---------------------------------------------------------------------------------------------
 // Types (contract)
@@ -402,7 +403,7 @@ export function createFacade(options: SmartFacadeOptions): SmartFacade {
     let json: Record<string, unknown> | undefined;
     try {
       const parsed: unknown = text === '' ? undefined : JSON.parse(text);
-      json = parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed) ? (parsed as Record<string, unknown>) : undefined;
+      json = isObject(parsed) ? parsed : undefined;
     } catch {
       json = undefined;
     }

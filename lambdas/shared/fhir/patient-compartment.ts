@@ -15,6 +15,7 @@
  */
 import { parseReference, isValidId, type ReferenceOptions } from './references';
 import type { FhirResourceType } from '../fhir-resource-types';
+import { isObject } from '../json';
 
 /** Linking search parameter → element paths (dot-separated, relative to the resource). */
 export type CompartmentParams = Readonly<Record<string, readonly string[]>>;
@@ -168,6 +169,3 @@ function valuesAt(root: Record<string, unknown>, path: string): unknown[] {
   return current;
 }
 
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
