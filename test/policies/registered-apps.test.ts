@@ -2,6 +2,7 @@ import { App, Stack } from 'aws-cdk-lib';
 import * as cognito from 'aws-cdk-lib/aws-cognito';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import type { RegisteredApp } from '../../policies/app-registry';
+import { testApp } from '../helpers/registry';
 import {
   isIsoDate,
   markerAssessmentExpired,
@@ -12,20 +13,14 @@ import {
   TODAY_CONTEXT_KEY,
 } from '../../policies/registered-apps';
 
-const APP: RegisteredApp = {
-  id: 'acme-portal',
-  name: 'Acme Portal',
-  vendor: 'Acme Inc.',
-  identifier: { system: 'https://fhir.example.org/sid/smart-app', value: 'acme-portal' },
+const APP: RegisteredApp = testApp({
   tier: 'medium',
   clientType: 'confidential',
-  redirectUris: ['https://acme.example/callback'],
   scopes: ['openid', 'user/Patient.rs'],
   baa: { reference: 'BAA-2026-0001' },
-  securityAssessment: { date: '2026-06-01', reviewer: 'R. Reviewer', expires: '2027-06-01' },
   throttle: { rateLimit: 20, burstLimit: 40, quotaPerDay: 50000 },
   labels: ['N'],
-};
+});
 
 const MARKER = {
   id: 'acme-portal',

@@ -6,6 +6,7 @@ import { DeploymentEnvironment, setDeploymentEnvironment } from '../../../polici
 import { FHIR_HIPAA_RULES, fhirHipaaRuleId } from '../../../policies/fhir-hipaa-checks';
 import { markRegisteredApp, TODAY_CONTEXT_KEY } from '../../../policies/registered-apps';
 import { expectCompliant, expectNoncompliant, findingsOf, granularFindings, newStack, ruleId, validate, violatingPaths } from '../helpers';
+import { testApp } from '../../helpers/registry';
 
 /** A user pool every pool rule accepts; `props` take one control away. */
 function pool(props: Partial<cognito.UserPoolProps> = {}, env?: DeploymentEnvironment): Stack {
@@ -189,21 +190,7 @@ describe('FHIR.HIPAA-CognitoClientAppAssessment', () => {
   const NO_BAA = `${ruleId(rule)}[NoBusinessAssociateAgreement]`;
 
   /** A registry entry the rule accepts on 2027-06-01 (the day its assessment expires). */
-  const APP: RegisteredApp = {
-    id: 'acme-portal',
-    name: 'Acme Portal',
-    vendor: 'Acme Inc.',
-    identifier: { system: 'https://fhir.example.org/sid/smart-app', value: 'acme-portal' },
-    tier: 'low',
-    clientType: 'public',
-    redirectUris: ['https://acme.example/callback'],
-    scopes: ['openid', 'fhirUser', 'launch/patient', 'patient/Observation.rs'],
-    baa: { reference: 'BAA-2026-0001', signed: '2026-05-01' },
-    securityAssessment: { date: '2026-06-01', reviewer: 'R. Reviewer', expires: '2027-06-01' },
-    throttle: { rateLimit: 50, burstLimit: 100, quotaPerDay: 100000 },
-    labels: [],
-  };
-  const app = (props: Partial<RegisteredApp> = {}): RegisteredApp => ({ ...APP, ...props });
+  const app = testApp;
 
   interface Options {
     /** `zeroTrustFhir:today`; `null` leaves the context unset. @default '2027-06-01' */
@@ -267,12 +254,12 @@ describe('FHIR.HIPAA-CognitoClientAppAssessment', () => {
     }
   });
   test('Noncompliance 7: without zeroTrustFhir:today the current UTC date is used', () => {
-    expect(granularFindings(registered([app({ securityAssessment: { ...APP.securityAssessment, expires: '2000-01-01' } })], { today: null }).stack, rule))
+    expect(granularFindings(registered([app({ securityAssessment: { ...testApp().securityAssessment, expires: '2000-01-01' } })], { today: null }).stack, rule))
       .toEqual(['AssessmentExpired']);
   });
 
   test('the message names the app, its expiry date and the fix, per client, and ends with the citations', () => {
-    const { stack } = registered([app(), app({ id: 'other-app', baa: undefined, securityAssessment: { ...APP.securityAssessment, expires: '2027-05-15' } })], { today: '2027-06-10' });
+    const { stack } = registered([app(), app({ id: 'other-app', baa: undefined, securityAssessment: { ...testApp().securityAssessment, expires: '2027-05-15' } })], { today: '2027-06-10' });
     const violations = validate(stack).violations.filter((v) => v.ruleName.startsWith(ruleId(rule)));
     const citations = controlIds(FHIR_HIPAA_RULES.find((r) => fhirHipaaRuleId(r) === ruleId(rule))!.citations);
     const expired = violations.filter((v) => v.ruleName === EXPIRED);
@@ -310,7 +297,7 @@ describe('FHIR.HIPAA-CognitoClientAppAssessment', () => {
     expectCompliant(stack, rule);
   });
   test('Compliance 4: without zeroTrustFhir:today a far expiry is current', () => {
-    expectCompliant(registered([app({ securityAssessment: { ...APP.securityAssessment, expires: '2999-12-31' } })], { today: null }).stack, rule);
+    expectCompliant(registered([app({ securityAssessment: { ...testApp().securityAssessment, expires: '2999-12-31' } })], { today: null }).stack, rule);
   });
   test('Compliance 5: a user pool is not applicable', () => expectCompliant(pool(), rule));
 });
