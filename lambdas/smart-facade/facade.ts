@@ -428,8 +428,12 @@ export function createFacade(options: SmartFacadeOptions): SmartFacade {
     return a || b;
   }
 
-  /** The client the caller identifies as (Basic user or `client_id`), checked against the registry. */
+  /**
+   * The client the caller identifies as (Basic user or `client_id`), checked against the registry;
+   * a Bearer token is not a client authentication (token and revocation endpoints).
+   */
   function identifiedClient(auth: ClientAuth, form: Map<string, string>): string | undefined {
+    if (auth.kind === 'bearer') throw new OAuthFailure(401, 'invalid_client', 'Bearer is not a client authentication', INVALID_CLIENT_HEADERS);
     const bodyClient = form.get('client_id');
     if (auth.kind === 'basic' && bodyClient !== undefined && bodyClient !== auth.clientId) {
       throw new OAuthFailure(400, 'invalid_request', 'client_id differs from the Basic credentials');
@@ -489,7 +493,6 @@ export function createFacade(options: SmartFacadeOptions): SmartFacade {
     return handle(event, 'token', async () => {
       const form = parseForm(event, maxBodyBytes);
       const auth = parseAuthorization(event);
-      if (auth.kind === 'bearer') throw new OAuthFailure(401, 'invalid_client', 'Bearer is not a client authentication', INVALID_CLIENT_HEADERS);
       const clientId = identifiedClient(auth, form);
       if (clientId === undefined) throw new OAuthFailure(401, 'invalid_client', 'no client identification', INVALID_CLIENT_HEADERS);
       const authenticated = auth.kind === 'basic' || form.has('client_secret');
@@ -652,7 +655,6 @@ export function createFacade(options: SmartFacadeOptions): SmartFacade {
     return handle(event, 'revoke', async () => {
       const form = parseForm(event, maxBodyBytes);
       const auth = parseAuthorization(event);
-      if (auth.kind === 'bearer') throw new OAuthFailure(401, 'invalid_client', 'Bearer is not a client authentication', INVALID_CLIENT_HEADERS);
       const clientId = identifiedClient(auth, form);
       const tokenText = form.get('token');
       if (tokenText === undefined) throw new OAuthFailure(400, 'invalid_request', 'token missing');
