@@ -39,7 +39,6 @@ export interface BundlePlanOptions extends AuthorizeOptions {
 
 type Json = Record<string, unknown>;
 
-
 const ENTRY_METHODS = new Set(['GET', 'POST', 'PUT', 'PATCH', 'DELETE']);
 
 /** The relative FHIR path and query of an entry URL, or undefined when it is not on this server. */

@@ -70,7 +70,6 @@ export const SECURITY_ROLE_SYSTEM = 'http://terminology.hl7.org/CodeSystem/extra
 
 type Json = Record<string, unknown>;
 
-
 export interface Code {
   readonly system?: string;
   readonly code: string;

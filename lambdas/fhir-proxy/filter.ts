@@ -15,7 +15,6 @@ import { isObject } from '../shared/json';
 
 type Json = Record<string, unknown>;
 
-
 /** Collects the patient ids of disclosed resources. */
 export class PatientCollector {
   readonly ids = new Set<string>();

@@ -41,7 +41,6 @@ export interface GuardDecision {
 
 type Json = Record<string, unknown>;
 
-
 interface Outcome {
   readonly permit: boolean;
   readonly rule: string;

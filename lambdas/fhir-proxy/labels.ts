@@ -245,7 +245,6 @@ export function clearanceGap(rule: LabelRule, clearance: Clearance, self: boolea
 
 type Json = Record<string, unknown>;
 
-
 /**
  * The inline security labels of an element (DS4P `extension-inline-sec-label`, `valueCoding`),
  * or undefined when it has none. A malformed inline label yields a Coding that is never known.

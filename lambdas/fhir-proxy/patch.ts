@@ -25,7 +25,6 @@ import { isObject } from '../shared/json';
 
 type Json = Record<string, unknown>;
 
-
 /** The constant texts of PATCH refusals. */
 export const PATCH_ERRORS = {
   fhirPathPatch: 'FHIRPath Patch cannot be checked while security labels are enforced; use JSON Patch (application/json-patch+json)',

@@ -119,7 +119,6 @@ const CONSENT_PAGE = 500;
 
 type Json = Record<string, unknown>;
 
-
 /** A write target HealthLake answered 404 or 410 for (see `readTarget`). */
 const MISSING = Symbol('missing');
 

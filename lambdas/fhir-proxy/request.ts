@@ -809,7 +809,6 @@ function isJsonType(type: MediaType | undefined): boolean {
   return type !== undefined && type.utf8 && (type.type === 'application/fhir+json' || type.type === 'application/json');
 }
 
-
 function jsonBody(event: APIGatewayProxyEvent, headers: Record<string, string>, limits: RequestLimits): FhirJson {
   const bytes = bodyBytes(event, limits);
   if (bytes === undefined) return fail(400, 'required', REQUEST_ERRORS.bodyRequired);
