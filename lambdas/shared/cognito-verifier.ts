@@ -4,11 +4,11 @@
  *
  * Checks, in order, each failing with a {@link TokenRejected} whose reason is safe to log: token
  * length and compact-JWS shape; header `alg` is RS256 (anything else, including `none` and
- * `HS256`, is refused before any key is touched), `kid` present, no `crit`; then aws-jwt-verify's
- * `CognitoJwtVerifier` checks the signature against the pool's JWKS by `kid` (the key must be
- * RSA), `iss`, `token_use=access`, `client_id` among the registered clients, `exp`, `nbf`; then
- * `exp` required, `iat` not in the future, `sub` and `jti` present, `origin_jti` and `scope`
- * well-formed when present.
+ * `HS256`, is refused before any key is touched), `kid` present, no `crit`; `iss` is one of the
+ * pool's two issuer URLs (it selects the JWKS); the signature against the pool's JWKS by `kid`
+ * (the key must be RSA); aws-jwt-verify's `exp`, `nbf` and `token_use=access` checks; then
+ * `client_id` among the registered clients, `exp` required, `iat` not in the future, `sub` and
+ * `jti` present, `origin_jti` and `scope` well-formed when present.
  *
  * JWKS: preloaded (`jwks`, tests and offline runs: never fetched), or fetched from the pool with a
  * hard timeout, no redirects, a size cap, once per container (at creation with `hydrateOnCreate`,
@@ -18,14 +18,15 @@
  * rather than its `verifySync`, whose decoding (a JSON reviver on every value, a stream
  * verifier) costs more than the RSA verification itself: the library still owns the JWKS (fetch,
  * cache, key selection by `kid` with `getCachedJwk`), the JWK checks (`assertIsSignatureJwk`), the
- * JWK→key conversion and its cache (`KeyObjectCache`) and every claim check
- * (`validateJwtFields`: `exp`, `nbf`, `iss`; `validateCognitoJwtFields`: `token_use`,
- * `client_id`). This module decodes the token (JSON.parse, falling back to the library's
- * prototype-safe `safeJsonParse` for any text that could spell `__proto__` or `constructor`),
- * pins the algorithm (RS256, RSA key, JWK `alg` RS256 when stated) and checks the signature with
- * one `crypto.verify` (RSASSA-PKCS1-v1_5 with SHA-256, which is what RS256 is). `verifyCached`
- * exposes this path synchronously (the authorizer's common case needs no promise for it). The
- * cold path (no keys yet, or a new `kid`) is the library's own `verify`.
+ * JWK→key conversion and its cache (`KeyObjectCache`) and the time and token-use checks
+ * (`validateJwtFields`: `exp`, `nbf`; `validateCognitoJwtFields`: `token_use`); `iss` and
+ * `client_id` are checked here by exact membership (see `JWT_FIELDS`). This module decodes the
+ * token (JSON.parse, falling back to the library's prototype-safe `safeJsonParse` for any text
+ * that could spell `__proto__` or `constructor`), pins the algorithm (RS256, RSA key, JWK `alg`
+ * RS256 when stated) and checks the signature with one `crypto.verify` (RSASSA-PKCS1-v1_5 with
+ * SHA-256, which is what RS256 is). `verifyCached` exposes this path synchronously (the
+ * authorizer's common case needs no promise for it). The cold path (no keys yet, or a new
+ * `kid`) is the library's own `verify`.
  *
  * A header segment that has led to a verified token is remembered with its decoded object (a
  * handful per pool, one per signing key), so later tokens signed with the same key skip
@@ -56,6 +57,15 @@ const MAX_JWKS_BYTES = 64 * 1024;
 const MAX_IAT_SKEW_SECONDS = 300;
 /** At most this many verified header segments are remembered (a pool has 2 signing keys). */
 const MAX_REMEMBERED_HEADERS = 16;
+
+/**
+ * aws-jwt-verify's claim checks as the warm path calls them: `exp`, `nbf` (`validateJwtFields`)
+ * and `token_use` (`validateCognitoJwtFields`). `iss` and `client_id` are checked here by exact
+ * membership instead (the issuer selects the JWKS, so it is checked first; `client_id` in
+ * {@link checkClaims}): the library's versions of those two build a set and a list per token.
+ */
+const JWT_FIELDS = { issuer: null, audience: null } as const;
+const COGNITO_FIELDS = { tokenUse: 'access', clientId: null, groups: null } as const;
 
 const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
 const USER_POOL_ID = /^([a-z]{2}-(?:gov-)?[a-z]+-\d)_[A-Za-z0-9]+$/;
@@ -200,6 +210,14 @@ function decodeSegment(segment: string): Record<string, unknown> | undefined {
 
 /** A decoded token header that passed {@link checkHeader}. */
 type TokenHeader = Record<string, unknown> & { readonly alg: 'RS256'; readonly kid: string };
+
+/** A token that passed the shape and header checks. */
+interface Screened {
+  readonly headerSegment: string;
+  readonly header: TokenHeader;
+  /** The header came from the verified-header memo (see the module comment). */
+  readonly remembered: boolean;
+}
 
 /** The decoded header, refused unless it is `alg: RS256` with a `kid` and without `crit`. */
 function checkHeader(segment: string): TokenHeader {
@@ -354,7 +372,6 @@ export function createCognitoAccessTokenVerifier(options: CognitoVerifierOptions
   ]) {
     jwksUriByIssuer.set(format.issuer, format.jwksUri);
   }
-  const clientIdList = [...options.clientIds];
   const keyObjects = new KeyObjectCache();
   /** Checked public keys by the library's JWK object (see `signingKey`). */
   const signingKeys = new WeakMap<Jwk, KeyObject>();
@@ -396,8 +413,10 @@ export function createCognitoAccessTokenVerifier(options: CognitoVerifierOptions
    * a {@link TokenRejected}, or the library's `KidNotFoundInJwksError` /
    * `JwksNotAvailableInCacheError` for a key the cache lacks (the caller may then fetch).
    */
-  function verifyWithCachedKeys(token: string, headerSegment: string, header: TokenHeader): AccessTokenClaims {
-    const signatureStart = token.lastIndexOf('.') + 1;
+  function verifyWithCachedKeys(token: string, screened: Screened): AccessTokenClaims {
+    const { headerSegment, header } = screened;
+    // The shape check allows exactly two dots: the second follows the payload.
+    const signatureStart = token.indexOf('.', headerSegment.length + 1) + 1;
     const payloadB64 = token.slice(headerSegment.length + 1, signatureStart - 1);
     const signatureB64 = token.slice(signatureStart);
     const payload = decodePayload(payloadB64);
@@ -415,13 +434,13 @@ export function createCognitoAccessTokenVerifier(options: CognitoVerifierOptions
       throw new TokenRejected('token verification failed: Invalid signature');
     }
     try {
-      validateJwtFields(payload as JwtPayload, { issuer: iss, audience: null });
-      validateCognitoJwtFields(payload as JwtPayload, { tokenUse: 'access', clientId: clientIdList, groups: null });
+      validateJwtFields(payload as JwtPayload, JWT_FIELDS);
+      validateCognitoJwtFields(payload as JwtPayload, COGNITO_FIELDS);
     } catch (err) {
       throw asRejected(err);
     }
     const claims = checkClaims(payload, clientIds);
-    remember(headerSegment, header);
+    remember(screened);
     return claims;
   }
 
@@ -443,14 +462,14 @@ export function createCognitoAccessTokenVerifier(options: CognitoVerifierOptions
   }
 
   /** Remembers the header of a verified token (the segment copied: a slice would keep the whole token alive). */
-  function remember(headerSegment: string, header: TokenHeader): void {
-    if (verifiedHeaders.size < MAX_REMEMBERED_HEADERS && !verifiedHeaders.has(headerSegment)) {
+  function remember({ headerSegment, header, remembered }: Screened): void {
+    if (!remembered && verifiedHeaders.size < MAX_REMEMBERED_HEADERS && !verifiedHeaders.has(headerSegment)) {
       verifiedHeaders.set(Buffer.from(headerSegment, 'latin1').toString('latin1'), Object.freeze(header));
     }
   }
 
   /** The cold path: waits for the JWKS; a `kid` missing from the cache re-fetches it (rotation). */
-  async function verifyFetchingKeys(token: string, headerSegment: string, header: TokenHeader, cachedKeysTried: boolean): Promise<AccessTokenClaims> {
+  async function verifyFetchingKeys(token: string, screened: Screened, cachedKeysTried: boolean): Promise<AccessTokenClaims> {
     if (!cachedKeysTried) {
       keys ??= hydrate();
       try {
@@ -459,7 +478,7 @@ export function createCognitoAccessTokenVerifier(options: CognitoVerifierOptions
         throw new TokenRejected('JWKS unavailable');
       }
       try {
-        return verifyWithCachedKeys(token, headerSegment, header);
+        return verifyWithCachedKeys(token, screened);
       } catch (err) {
         if (preloaded || !(err instanceof KidNotFoundInJwksError || err instanceof JwksNotAvailableInCacheError)) throw asRejected(err);
       }
@@ -472,7 +491,7 @@ export function createCognitoAccessTokenVerifier(options: CognitoVerifierOptions
       throw new TokenRejected(`token verification failed: ${describeError(err)}`);
     }
     const claims = checkClaims(payload, clientIds);
-    remember(headerSegment, header);
+    remember(screened);
     return claims;
   }
 
@@ -481,12 +500,13 @@ export function createCognitoAccessTokenVerifier(options: CognitoVerifierOptions
   }
 
   /** The token's header segment and checked header; throws a {@link TokenRejected}. */
-  function screen(token: string): { headerSegment: string; header: TokenHeader } {
+  function screen(token: string): Screened {
     if (typeof token !== 'string' || token.length > maxTokenLength) throw new TokenRejected('oversized or missing token');
     if (!COMPACT_JWS.test(token)) throw new TokenRejected('token is not a compact JWS');
     const headerSegment = token.slice(0, token.indexOf('.'));
+    const known = verifiedHeaders.get(headerSegment);
     // A bad header is refused before any key is touched.
-    return { headerSegment, header: verifiedHeaders.get(headerSegment) ?? checkHeader(headerSegment) };
+    return known ? { headerSegment, header: known, remembered: true } : { headerSegment, header: checkHeader(headerSegment), remembered: false };
   }
 
   /** True for the errors that mean "the cache lacks this key" (a fetch may find it; never with preloaded keys). */
@@ -497,8 +517,8 @@ export function createCognitoAccessTokenVerifier(options: CognitoVerifierOptions
   /** See {@link CognitoAccessTokenVerifier.verifyCached}. */
   function verifyCached(token: string): AccessTokenClaims | undefined {
     try {
-      const { headerSegment, header } = screen(token);
-      return keysReady ? verifyWithCachedKeys(token, headerSegment, header) : undefined;
+      const screened = screen(token);
+      return keysReady ? verifyWithCachedKeys(token, screened) : undefined;
     } catch (err) {
       if (missingKey(err)) return undefined;
       throw asRejected(err);
@@ -508,7 +528,7 @@ export function createCognitoAccessTokenVerifier(options: CognitoVerifierOptions
   return {
     verifyCached,
     verify(token: string): Promise<AccessTokenClaims> {
-      let screened: { headerSegment: string; header: TokenHeader };
+      let screened: Screened;
       try {
         const claims = verifyCached(token);
         if (claims) return Promise.resolve(claims);
@@ -516,7 +536,7 @@ export function createCognitoAccessTokenVerifier(options: CognitoVerifierOptions
       } catch (err) {
         return Promise.reject(asRejected(err));
       }
-      return verifyFetchingKeys(token, screened.headerSegment, screened.header, keysReady);
+      return verifyFetchingKeys(token, screened, keysReady);
     },
   };
 }

@@ -135,7 +135,9 @@ export function extractBearerToken(
   if (header.length > maxTokenLength + 64) return { reason: 'oversized Authorization header' };
   const trimmed = header.trim();
   const space = trimmed.indexOf(' ');
-  const token = space < 0 ? '' : trimmed.slice(space + 1).replace(/^ +/, '');
+  let start = space + 1;
+  while (space >= 0 && trimmed.charCodeAt(start) === 0x20) start++;
+  const token = space < 0 ? '' : trimmed.slice(start);
   if (space !== 6 || trimmed.slice(0, 6).toLowerCase() !== 'bearer' || token === '' || token.includes(' ')) {
     return { reason: 'Authorization header is not "Bearer <token>"' };
   }

@@ -132,9 +132,9 @@ describe('agrees with aws-jwt-verify', () => {
         fc.record({
           exp: claim([t - 600, t - 1, t + 5, t + 3600, 'soon']),
           nbf: claim([t - 60, t + 120]),
-          iss: claim([issuer.issuer, GLOBAL_ISSUER, 'https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_Other', 7]),
+          iss: claim([issuer.issuer, GLOBAL_ISSUER, 'https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_Other', 7, '', null]),
           token_use: claim(['access', 'id', 'refresh']),
-          client_id: claim([CLIENT_ID, 'another-client']),
+          client_id: claim([CLIENT_ID, 'another-client', '', 42, [CLIENT_ID], null]),
           aud: claim([CLIENT_ID, ['x', CLIENT_ID], 3]),
         }),
         fc.oneof(
