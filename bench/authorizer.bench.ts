@@ -161,7 +161,7 @@ async function warm(): Promise<void> {
   );
   // For context, each measured against raw in its own rounds.
   console.log(`  floor (shape + payload decode + raw) ${floorRatio.toFixed(2)}× raw: what reading the claims costs before any check`);
-  console.log(`  authorizer / floor                  ${(ratio / floorRatio).toFixed(2)}× (the checks, routing and answer)`);
+  console.log(`  authorizer / floor                  ${(ratio / floorRatio).toFixed(2)}× (the checks, routing and answer; a ratio of ratios from separate rounds, so rough)`);
   console.log(`  aws-jwt-verify verifySync alone     ${median(lib.ratios).toFixed(2)}× raw (authorizer / verifySync ${(ratio / median(lib.ratios)).toFixed(2)}×)`);
 }
 
