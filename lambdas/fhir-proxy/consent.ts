@@ -10,7 +10,9 @@
  * A provision matches a request and resource when every criterion it states holds:
  * - `period` contains now;
  * - `actor[]`: one actor whose `reference` is an Identifier equal to the app's registry
- *   identifier, or a reference equal to the user's `fhirUser`. `actor.role` only ever narrows a
+ *   identifier, or a local reference (relative, or under the datastore or configured public
+ *   base) equal to the user's `fhirUser`; a reference under another base that ends in the
+ *   `fhirUser` is undetermined (below). `actor.role` only ever narrows a
  *   permit: the roles the proxy can check (v3-RoleClass `PAT` ↔ a Patient `fhirUser`, `PROV` ↔ a
  *   Practitioner or PractitionerRole `fhirUser`; extra-security-role-type `humanuser` ↔ a token
  *   with a user, `datasubject` ↔ the `fhirUser` is the Consent's patient) must hold for a permit
@@ -93,6 +95,8 @@ const MEANINGS: ReadonlySet<string> = new Set(['instance', 'related', 'dependent
 
 export interface Actor {
   readonly reference?: string;
+  /** The local `Type/id` of {@link reference}, when it is one (relative, or under a configured base). */
+  readonly key?: string;
   readonly identifier?: Code;
   /** The codings of `actor.role`. */
   readonly roles: readonly Code[];
@@ -194,8 +198,12 @@ function provision(value: unknown, field: string, depth: number, baseUrls: reado
     const ref = isObject(a) ? a.reference : undefined;
     if (!isObject(ref)) fail(`${field}.actor[${i}].reference`);
     const roles = (a as Json).role === undefined ? [] : concepts([(a as Json).role], `${field}.actor[${i}].role`);
-    const out: { reference?: string; identifier?: Code; roles: Code[] } = { roles };
-    if (typeof ref.reference === 'string') out.reference = ref.reference;
+    const out: { reference?: string; key?: string; identifier?: Code; roles: Code[] } = { roles };
+    if (typeof ref.reference === 'string') {
+      out.reference = ref.reference;
+      const key = localKey(ref.reference, baseUrls);
+      if (key !== undefined) out.key = key;
+    }
     if (isObject(ref.identifier) && typeof ref.identifier.value === 'string') {
       out.identifier = { ...(typeof ref.identifier.system === 'string' ? { system: ref.identifier.system } : {}), code: ref.identifier.value };
     }
@@ -446,16 +454,35 @@ function roleHolds(roles: readonly Code[], req: ConsentRequest, patientId: strin
   return result;
 }
 
+/**
+ * Whether an actor names the caller: its identifier is the app's, or its reference is the
+ * user's `fhirUser` as a local `Type/id` (exactly). A reference that is not local (under another
+ * base) but ends in `/<fhirUser>` may name the same person on another server: undetermined, so a
+ * deny still applies and a permit does not.
+ */
+function actorNames(a: Actor, req: ConsentRequest): Match {
+  if (
+    a.identifier !== undefined &&
+    req.appIdentifier !== undefined &&
+    a.identifier.code === req.appIdentifier.value &&
+    (a.identifier.system === undefined || a.identifier.system === req.appIdentifier.system)
+  ) {
+    return 'yes';
+  }
+  if (a.reference === undefined || req.fhirUser === undefined) return 'no';
+  if (a.key !== undefined) return a.key === req.fhirUser ? 'yes' : 'no';
+  return a.reference.endsWith(`/${req.fhirUser}`) ? 'unknown' : 'no';
+}
+
 function actorMatches(p: Provision, req: ConsentRequest, patientId: string): Match {
   let best: Match = 'no';
   for (const a of p.actors) {
-    const byReference =
-      (a.identifier !== undefined &&
-        req.appIdentifier !== undefined &&
-        a.identifier.code === req.appIdentifier.value &&
-        (a.identifier.system === undefined || a.identifier.system === req.appIdentifier.system)) ||
-      (a.reference !== undefined && req.fhirUser !== undefined && (a.reference === req.fhirUser || a.reference.endsWith(`/${req.fhirUser}`)));
-    if (!byReference) continue;
+    const named = actorNames(a, req);
+    if (named === 'no') continue;
+    if (named === 'unknown') {
+      best = 'unknown';
+      continue;
+    }
     // A checkable role that does not hold: a deny still applies, a permit does not.
     if (a.roles.length === 0 || roleHolds(a.roles, req, patientId) !== false) return 'yes';
     best = 'unknown';

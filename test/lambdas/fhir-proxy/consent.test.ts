@@ -176,6 +176,33 @@ describe('actor.role narrows a permit, never a deny', () => {
   });
 });
 
+describe('actor references are compared as local Type/id, never by suffix', () => {
+  const BASE = 'https://fhir.example.org/r4';
+  const decideAt = (c: unknown, r = req()) => evaluateConsents([parseConsent(c, [BASE])], r, facts([]))?.decision;
+  const actor = (reference: string) => [{ reference: { reference } }];
+  test.each([
+    ['foreign-base actor on a permit: no permit', 'permit', 'https://other.example.org/r4/Practitioner/pr1', undefined],
+    ['foreign-base actor on a deny: still denies (undetermined)', 'deny', 'https://other.example.org/r4/Practitioner/pr1', 'deny'],
+    ['configured-base actor on a permit: permit', 'permit', `${BASE}/Practitioner/pr1`, 'permit'],
+    ['configured-base actor on a deny: deny', 'deny', `${BASE}/Practitioner/pr1`, 'deny'],
+    ['configured-base actor, versioned: permit', 'permit', `${BASE}/Practitioner/pr1/_history/3`, 'permit'],
+    ['relative actor naming another practitioner: no match', 'deny', 'Practitioner/pr10', undefined],
+    ['configured-base actor naming another id that ends alike: no match', 'deny', `${BASE}/Practitioner/xpr1`, undefined],
+  ])('%s', (_n, type, reference, want) => {
+    expect(decideAt(consent({ provision: [{ type, actor: actor(reference) }] }))).toBe(want);
+  });
+
+  test('a foreign-base actor keeps the exceptions below its deny from applying', () => {
+    const c = consent({ type: 'permit', provision: [{ type: 'deny', actor: actor('https://other.example.org/r4/Practitioner/pr1'), provision: [{ type: 'permit', securityLabel: [{ system: ACT, code: 'HIV' }] }] }] });
+    expect(evaluateConsents([parseConsent(c, [BASE])], req(), facts(['HIV']))?.decision).toBe('deny');
+  });
+
+  test('the parsed actor carries its local key only when it is local', () => {
+    const parsed = parseConsent(consent({ type: 'permit', actor: [...actor(`${BASE}/Practitioner/pr1`), ...actor('https://other.example.org/r4/Practitioner/pr1')] }), [BASE]);
+    expect(parsed.provision?.actors.map((a) => a.key)).toEqual(['Practitioner/pr1', undefined]);
+  });
+});
+
 describe('undetermined criteria never let a permit below them apply', () => {
   test('a deny matched only because the resource is undated keeps its exceptions from applying', () => {
     const c = consent({ type: 'permit', provision: [{ type: 'deny', dataPeriod: { start: '2025-01-01' }, provision: [{ type: 'permit', actor: [{ reference: { reference: 'Practitioner/pr1' } }] }] }] });
