@@ -17,6 +17,8 @@ import * as path from 'node:path';
 import Ajv, { type ErrorObject } from 'ajv';
 import { CONFIDENTIALITY_RANK, CONFIDENTIALITY_SYSTEM, defaultSystem, type LabelKind, type LabelPolicy, type LabelRule } from '../lambdas/fhir-proxy/labels';
 import schema from './labels.schema.json';
+
+export type { LabelPolicy };
 import { describeSchemaError, fieldPath } from './schema-errors';
 
 export class LabelPolicyError extends Error {

@@ -1,17 +1,19 @@
 /**
  * Section 5: the third-party apps of `policies/apps.json` (validated by `loadAppRegistry`) with
  * their tier, scopes, client type, BAA, security assessment (expired or not, on the report date)
- * and throttle; and the label policy `policies/labels.json`, when one is configured.
+ * and throttle; and the label policy (validated by `loadLabelPolicy`), when one is configured.
  */
 import * as fs from 'fs';
 import { assessmentExpired, DEFAULT_APP_REGISTRY_FILE, loadAppRegistry, TIER_DEFAULTS } from '../../policies/app-registry';
+import { loadLabelPolicy } from '../../policies/label-policy';
 import { AppRow, AppsSection } from './model';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
 export interface AppsOptions {
   readonly registryFile?: string;
-  readonly labelPolicyFile?: string;
+  /** The label policy file (resolved by the caller); absent means no label policy is configured. */
+  readonly labelPolicyFile: string;
   readonly today: Date;
   readonly appClientsInApp: number;
   /** How files are named in the report (relative to the repository). */
@@ -54,13 +56,14 @@ export function buildAppsSection(options: AppsOptions): AppsSection {
     error = (err as Error).message;
   }
 
-  const labelFile = options.labelPolicyFile ?? registryFile.replace(/apps\.json$/, 'labels.json');
+  const labelFile = options.labelPolicyFile;
   let labelPolicy: AppsSection['labelPolicy'] = { file: options.displayName(labelFile), configured: false };
   if (fs.existsSync(labelFile)) {
     try {
-      labelPolicy = { file: options.displayName(labelFile), configured: true, content: JSON.parse(fs.readFileSync(labelFile, 'utf8')) as unknown };
+      labelPolicy = { file: options.displayName(labelFile), configured: true, content: loadLabelPolicy(labelFile) };
     } catch (err) {
-      labelPolicy = { file: options.displayName(labelFile), configured: true, error: `cannot be read: ${(err as Error).message}` };
+      // A LabelPolicyError names the file and every field at fault; the report shows it, not throws it.
+      labelPolicy = { file: options.displayName(labelFile), configured: true, error: (err as Error).message };
     }
   }
 

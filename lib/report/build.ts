@@ -5,9 +5,11 @@
  * their reasons come from the construct metadata; the rest from the templates.
  */
 import * as path from 'path';
+import { DEFAULT_APP_REGISTRY_FILE } from '../../policies/app-registry';
 import { citationTitle, HIPAA_CITATION_IDS, isHipaaCitation } from '../../policies/citations';
 import { DEPLOYMENT_ENVIRONMENT_METADATA_KEY } from '../../policies/environment';
 import { FHIR_HIPAA_RULES, fhirHipaaRuleId, NON_WAIVABLE_IN_PRODUCTION } from '../../policies/fhir-hipaa-checks';
+import { DEFAULT_LABEL_POLICY_FILE } from '../../policies/label-policy';
 import { buildAppsSection } from './apps';
 import { CloudAssemblyInput, PluginReportJson, ResourceInfo, ViolationJson } from './cloud-assembly';
 import { cmp } from './cfn';
@@ -41,7 +43,7 @@ export interface BuildReportOptions {
   readonly generatedAt?: Date;
   /** @default - `policies/apps.json` */
   readonly registryFile?: string;
-  /** @default - `labels.json` next to the registry */
+  /** @default - `labels.json` next to `registryFile` when one is given, else `policies/labels.json` */
   readonly labelPolicyFile?: string;
   /** Files are shown relative to this directory. @default - the repository root */
   readonly baseDir?: string;
@@ -385,6 +387,8 @@ export function buildComplianceReport(input: CloudAssemblyInput, options: BuildR
   const { verdict, reason } = verdictOf(input, pluginReports, violations);
 
   const today = options.today ?? new Date();
+  const registryFile = options.registryFile ?? DEFAULT_APP_REGISTRY_FILE;
+  const labelPolicyFile = options.labelPolicyFile ?? (options.registryFile ? path.join(path.dirname(options.registryFile), 'labels.json') : DEFAULT_LABEL_POLICY_FILE);
   return {
     schemaVersion: COMPLIANCE_REPORT_SCHEMA_VERSION,
     title: 'Compliance report: zero-trust SMART on FHIR',
@@ -395,8 +399,8 @@ export function buildComplianceReport(input: CloudAssemblyInput, options: BuildR
       validationReport: input.validationReport !== undefined,
       evidence: evidence !== undefined,
       ...(evidence ? { evidenceGeneratedAt: evidence.generatedAt } : {}),
-      appRegistry: displayName(options.registryFile ?? path.join(REPO_ROOT, 'policies', 'apps.json')),
-      labelPolicy: displayName(options.labelPolicyFile ?? path.join(path.dirname(options.registryFile ?? path.join(REPO_ROOT, 'policies', 'apps.json')), 'labels.json')),
+      appRegistry: displayName(registryFile),
+      labelPolicy: displayName(labelPolicyFile),
     },
     notices,
     summary: {
@@ -410,8 +414,8 @@ export function buildComplianceReport(input: CloudAssemblyInput, options: BuildR
     findings,
     acknowledgements,
     apps: buildAppsSection({
-      registryFile: options.registryFile,
-      labelPolicyFile: options.labelPolicyFile,
+      registryFile,
+      labelPolicyFile,
       today,
       appClientsInApp: index.ofType('AWS::Cognito::UserPoolClient').length,
       displayName,

@@ -4,6 +4,7 @@
  * forbids every external load. Every value from templates, metadata, reasons or the registry is
  * escaped.
  */
+import type { LabelPolicy } from '../../policies/label-policy';
 import { labelDefaults } from './label-defaults';
 import { createHash } from 'crypto';
 import { escapeHtml } from './escape';
@@ -197,15 +198,16 @@ function apps(r: ComplianceReport): string {
     ? `<p><strong>Label policy:</strong> no label policy configured (<span class="path">${e(lp.file)}</span> is absent).</p>`
     : lp.error
       ? `<div class="notice bad"><strong>Label policy</strong> <span class="path">${e(lp.file)}</span> ${e(lp.error)}</div>`
-      : labelPolicyHtml(lp.file, lp.content);
+      : lp.content
+        ? labelPolicyHtml(lp.file, lp.content)
+        : '';
   return `${head}${error}${appsTable}${labels}`;
 }
 
 /** The label policy as the reviewer needs it: per label, who may see it and the no-Consent default. */
-function labelPolicyHtml(file: string, content: unknown): string {
+function labelPolicyHtml(file: string, content: LabelPolicy): string {
   const d = labelDefaults(content);
   const raw = `<details><summary>Label policy source: <span class="path">${e(file)}</span></summary><pre>${e(JSON.stringify(content, undefined, 2))}</pre></details>`;
-  if (!d) return `<p><strong>Label policy:</strong></p>${raw}`;
   const consent =
     d.consentEnforced === false
       ? 'FHIR Consent is <strong>not enforced</strong>.'

@@ -3,6 +3,8 @@
  * whether patients see their own labelled data, and what happens when the patient has no Consent
  * (opt-in = withheld until a Consent permits; opt-out = shared until a Consent denies).
  */
+import type { LabelPolicy } from '../../policies/label-policy';
+
 export interface LabelDefaultRow {
   readonly code: string;
   readonly kind: string;
@@ -32,25 +34,19 @@ const NO_CONSENT: Record<string, string> = {
   deny: 'withheld (opt-in: a Consent must permit)',
 };
 
-/** Reads the policy document as written in `policies/labels.json`; `undefined` when its shape is not that. */
-export function labelDefaults(content: unknown): LabelDefaults | undefined {
-  if (typeof content !== 'object' || content === null) return undefined;
-  const doc = content as { labels?: unknown; general?: { noConsent?: unknown }; consent?: { cacheTtlSeconds?: unknown; enforce?: unknown } };
-  if (!Array.isArray(doc.labels)) return undefined;
-  const rows: LabelDefaultRow[] = doc.labels
-    .filter((l): l is Record<string, unknown> => typeof l === 'object' && l !== null)
-    .map((l) => ({
-      code: String(l.code ?? ''),
-      kind: String(l.kind ?? ''),
-      description: String(l.description ?? ''),
-      clearance: l.clearance === true ? 'yes' : 'no',
-      selfAccess: SELF_ACCESS[String(l.selfAccess)] ?? String(l.selfAccess ?? ''),
-      withoutConsent: NO_CONSENT[String(l.noConsent)] ?? String(l.noConsent ?? ''),
-    }));
+/** The validated policy (`loadLabelPolicy`) in reviewer terms. */
+export function labelDefaults(policy: LabelPolicy): LabelDefaults {
   return {
-    rows,
-    general: NO_CONSENT[String(doc.general?.noConsent)] ?? String(doc.general?.noConsent ?? 'not set'),
-    consentCacheSeconds: typeof doc.consent?.cacheTtlSeconds === 'number' ? doc.consent.cacheTtlSeconds : undefined,
-    consentEnforced: typeof doc.consent?.enforce === 'boolean' ? doc.consent.enforce : undefined,
+    rows: policy.labels.map((l) => ({
+      code: l.code,
+      kind: l.kind,
+      description: l.description ?? '',
+      clearance: l.clearance ? 'yes' : 'no',
+      selfAccess: SELF_ACCESS[l.selfAccess] ?? l.selfAccess,
+      withoutConsent: NO_CONSENT[l.noConsent] ?? l.noConsent,
+    })),
+    general: NO_CONSENT[policy.general.noConsent] ?? policy.general.noConsent,
+    consentCacheSeconds: policy.consent.cacheTtlSeconds,
+    consentEnforced: policy.consent.enforce,
   };
 }

@@ -121,7 +121,7 @@ function render(r: ComplianceReport, maxRows: number, compact: boolean): string 
     `${a.throttle.rateLimit}/s, burst ${a.throttle.burstLimit}, ${a.throttle.quotaPerDay}/day`,
   ])), '');
   const lp = r.apps.labelPolicy;
-  const defaults = lp.configured && !lp.error ? labelDefaults(lp.content) : undefined;
+  const defaults = lp.configured && !lp.error && lp.content ? labelDefaults(lp.content) : undefined;
   if (defaults) {
     out.push(
       `Label policy ${code(lp.file)}: without a Consent, unlabelled data is ${m(defaults.general)}; ` +

@@ -2,6 +2,7 @@
  * The reviewer's compliance report as data: what `cdk.out/compliance-report.json` holds, and what
  * the HTML and Markdown renderings show. CI gates read `summary.verdict` and `summary.counts`.
  */
+import type { LabelPolicy } from '../../policies/label-policy';
 
 export const COMPLIANCE_REPORT_SCHEMA_VERSION = 1;
 
@@ -173,8 +174,8 @@ export interface AppsSection {
     readonly file: string;
     readonly configured: boolean;
     readonly error?: string;
-    /** The policy as JSON, when configured. */
-    readonly content?: unknown;
+    /** The validated policy, when configured and valid (`error` is set otherwise). */
+    readonly content?: LabelPolicy;
   };
 }
 

@@ -239,10 +239,37 @@ describe('inputs that are missing or wrong', () => {
     const none = build('passing', { registryFile: path.join(dir, 'apps.json') });
     expect(none.apps.labelPolicy).toMatchObject({ configured: false });
     expect(renderHtml(none)).toContain('no label policy configured');
-    fs.writeFileSync(path.join(dir, 'labels.json'), JSON.stringify({ labels: [{ code: 'R', unlockedBy: ['<grant>'] }] }));
+    fs.copyFileSync(path.join(__dirname, '..', '..', 'policies', 'labels.json'), path.join(dir, 'labels.json'));
+    fs.copyFileSync(path.join(__dirname, '..', '..', 'policies', 'labels.schema.json'), path.join(dir, 'labels.schema.json'));
     const some = build('passing', { registryFile: path.join(dir, 'apps.json') });
-    expect(some.apps.labelPolicy).toMatchObject({ configured: true, content: { labels: [{ code: 'R' }] } });
-    expect(renderHtml(some)).toContain('&lt;grant&gt;');
+    expect(some.apps.labelPolicy).toMatchObject({ configured: true, content: { defaultConfidentiality: 'N', labels: expect.arrayContaining([expect.objectContaining({ code: 'SUD', noConsent: 'deny' })]) } });
+    expect(some.apps.labelPolicy.error).toBeUndefined();
+    expect(renderHtml(some)).toContain('Consent and security labels');
+  });
+
+  test('an invalid label policy is validated (loadLabelPolicy) and reported as the section error, not shown as a policy', () => {
+    const dir = tmp();
+    fs.copyFileSync(path.join(__dirname, '..', '..', 'policies', 'apps.json'), path.join(dir, 'apps.json'));
+    fs.writeFileSync(path.join(dir, 'labels.json'), JSON.stringify({ labels: [{ code: 'R', unlockedBy: ['<grant>'] }] }));
+    const bad = build('passing', { registryFile: path.join(dir, 'apps.json') });
+    expect(bad.apps.labelPolicy.configured).toBe(true);
+    expect(bad.apps.labelPolicy.content).toBeUndefined();
+    expect(bad.apps.labelPolicy.error).toMatch(/labels\.json: field "defaultConfidentiality": is required/);
+    expect(bad.apps.labelPolicy.error).toMatch(/labels\.json: field "labels\[0\]\.unlockedBy": unknown field/);
+    expect(renderHtml(bad)).not.toContain('Consent and security labels');
+    expect(renderMarkdown(bad)).toContain('field &quot;defaultConfidentiality&quot;: is required');
+    expect(renderMarkdown(bad)).not.toContain('| Label | Kind | Grant needed');
+    // The error text is escaped in the HTML like every other value.
+    fs.writeFileSync(path.join(dir, 'labels.json'), '{"labels": [<grant>]}');
+    const unparsable = build('passing', { registryFile: path.join(dir, 'apps.json') });
+    expect(unparsable.apps.labelPolicy.error).toMatch(/labels\.json: is not valid JSON/);
+    expect(renderHtml(unparsable)).toContain('&lt;grant&gt;');
+  });
+
+  test('the label policy file defaults to policies/labels.json, the file the proxy reads', () => {
+    expect(passing.sources.labelPolicy).toBe('policies/labels.json');
+    expect(passing.apps.labelPolicy).toMatchObject({ file: 'policies/labels.json', configured: true });
+    expect(passing.apps.labelPolicy.error).toBeUndefined();
   });
 
   test("acknowledgements CDK applied itself (another plugin's findings) are matched from the validation report", () => {
@@ -301,12 +328,14 @@ describe('the label policy in the report', () => {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const { labelDefaults } = require('../../lib/report/label-defaults') as typeof import('../../lib/report/label-defaults');
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const policy = require('../../policies/labels.json');
-    const d = labelDefaults(policy)!;
+    const { loadLabelPolicy, parseLabelPolicy, LabelPolicyError } = require('../../policies/label-policy') as typeof import('../../policies/label-policy');
+    const policy = loadLabelPolicy();
+    const d = labelDefaults(policy);
     expect(d.rows.map((r) => r.code)).toEqual(policy.labels.map((l: { code: string }) => l.code));
     const sud = d.rows.find((r) => r.code === 'SUD');
     expect(sud?.withoutConsent).toMatch(/withheld \(opt-in/);
     expect(d.consentCacheSeconds).toBeLessThanOrEqual(60);
-    expect(labelDefaults({ not: 'a policy' })).toBeUndefined();
+    // A document of another shape never reaches labelDefaults: validation rejects it first.
+    expect(() => parseLabelPolicy({ not: 'a policy' })).toThrow(LabelPolicyError);
   });
 });
