@@ -24,9 +24,8 @@
  * token (JSON.parse, falling back to the library's prototype-safe `safeJsonParse` for any text
  * that could spell `__proto__` or `constructor`), pins the algorithm (RS256, RSA key, JWK `alg`
  * RS256 when stated) and checks the signature with one `crypto.verify` (RSASSA-PKCS1-v1_5 with
- * SHA-256, which is what RS256 is). `verifyCached` exposes this path synchronously (the
- * authorizer's common case needs no promise for it). The cold path (no keys yet, or a new
- * `kid`) is the library's own `verify`.
+ * SHA-256, which is what RS256 is). The cold path (no keys yet, or a new `kid`) is the library's
+ * own `verify`.
  *
  * A header segment that has led to a verified token is remembered with its decoded object (a
  * handful per pool, one per signing key), so later tokens signed with the same key skip
@@ -116,12 +115,6 @@ export interface CognitoVerifierOptions {
 export interface CognitoAccessTokenVerifier {
   /** Resolves the verified claims, or rejects with a {@link TokenRejected}. */
   verify(token: string): Promise<AccessTokenClaims>;
-  /**
-   * The verified claims when the keys the token needs are cached (the warm path, synchronous);
-   * `undefined` when they are not (then call {@link verify}, which fetches them).
-   * @throws TokenRejected
-   */
-  verifyCached(token: string): AccessTokenClaims | undefined;
 }
 
 /** Why a token was not accepted. The reason is safe to log (never token content). */
@@ -480,15 +473,14 @@ export function createCognitoAccessTokenVerifier(options: CognitoVerifierOptions
       try {
         return verifyWithCachedKeys(token, screened);
       } catch (err) {
-        if (preloaded || !(err instanceof KidNotFoundInJwksError || err instanceof JwksNotAvailableInCacheError)) throw asRejected(err);
+        if (!missingKey(err)) throw asRejected(err);
       }
     }
     let payload: Record<string, unknown>;
     try {
       payload = (await verifier.verify(token)) as unknown as Record<string, unknown>;
     } catch (err) {
-      if (err instanceof TokenRejected) throw err;
-      throw new TokenRejected(`token verification failed: ${describeError(err)}`);
+      throw asRejected(err);
     }
     const claims = checkClaims(payload, clientIds);
     remember(screened);
@@ -514,29 +506,25 @@ export function createCognitoAccessTokenVerifier(options: CognitoVerifierOptions
     return !preloaded && (err instanceof KidNotFoundInJwksError || err instanceof JwksNotAvailableInCacheError);
   }
 
-  /** See {@link CognitoAccessTokenVerifier.verifyCached}. */
-  function verifyCached(token: string): AccessTokenClaims | undefined {
-    try {
-      const screened = screen(token);
-      return keysReady ? verifyWithCachedKeys(token, screened) : undefined;
-    } catch (err) {
-      if (missingKey(err)) return undefined;
-      throw asRejected(err);
-    }
-  }
-
   return {
-    verifyCached,
     verify(token: string): Promise<AccessTokenClaims> {
+      // The token is screened once; the warm path (keys cached) runs synchronously, and only the
+      // cold path (keys not cached yet, or a new kid) goes on to fetch.
       let screened: Screened;
       try {
-        const claims = verifyCached(token);
-        if (claims) return Promise.resolve(claims);
-        screened = screen(token); // the cold path only: keys not cached yet, or a new kid
+        screened = screen(token);
       } catch (err) {
         return Promise.reject(asRejected(err));
       }
-      return verifyFetchingKeys(token, screened, keysReady);
+      if (keysReady) {
+        try {
+          return Promise.resolve(verifyWithCachedKeys(token, screened));
+        } catch (err) {
+          if (!missingKey(err)) return Promise.reject(asRejected(err));
+          return verifyFetchingKeys(token, screened, true);
+        }
+      }
+      return verifyFetchingKeys(token, screened, false);
     },
   };
 }

@@ -10,20 +10,9 @@
  */
 import type { APIGatewayAuthorizerResult, APIGatewayRequestAuthorizerEvent } from 'aws-lambda';
 import { Logger } from '@aws-lambda-powertools/logger';
-import {
-  ACCEPTED_ALG,
-  AccessTokenClaims,
-  createCognitoAccessTokenVerifier,
-  DEFAULT_JWKS_TIMEOUT_MS,
-  DEFAULT_MAX_TOKEN_LENGTH,
-  describeError,
-  isCompactJws,
-  TokenRejected,
-} from '../shared/cognito-verifier';
+import { createCognitoAccessTokenVerifier, DEFAULT_MAX_TOKEN_LENGTH, describeError, TokenRejected } from '../shared/cognito-verifier';
 import type { RevocationStore } from '../shared/revocation';
-import { MAX_SCOPES, parseScope } from '../shared/smart-scopes';
-
-export { ACCEPTED_ALG, DEFAULT_JWKS_TIMEOUT_MS, DEFAULT_MAX_TOKEN_LENGTH };
+import { hasFhirScope, parseScopes } from '../shared/smart-scopes';
 
 /** Per-app settings from the app registry. */
 export interface ClientRegistration {
@@ -96,25 +85,14 @@ class Denied extends Error {
 // Pure helpers (exported for tests)
 // ---------------------------------------------------------------------------------------------
 
-/** Options of {@link extractBearerToken}. */
-export interface ExtractOptions {
-  /**
-   * Leave the compact-JWS shape check to the caller: the authorizer hands the token straight to
-   * the shared verifier, whose first check is that same shape (with the same reason), so the
-   * token is scanned once rather than twice.
-   * @default false
-   */
-  readonly shapeCheckedByVerifier?: boolean;
-}
-
 /**
  * The bearer token from exactly one `Authorization: Bearer <token>` header (header name and
- * scheme case-insensitive), or a reason why there is none.
+ * scheme case-insensitive), or a reason why there is none. The token's shape is left to the
+ * shared verifier, whose first check it is ("token is not a compact JWS").
  */
 export function extractBearerToken(
   event: Pick<APIGatewayRequestAuthorizerEvent, 'headers' | 'multiValueHeaders'>,
   maxTokenLength = DEFAULT_MAX_TOKEN_LENGTH,
-  options: ExtractOptions = {},
 ): { token: string } | { reason: string } {
   let header: string | undefined;
   const headers = event.headers ?? {};
@@ -142,7 +120,6 @@ export function extractBearerToken(
     return { reason: 'Authorization header is not "Bearer <token>"' };
   }
   if (token.length > maxTokenLength) return { reason: 'oversized token' };
-  if (!options.shapeCheckedByVerifier && !isCompactJws(token)) return { reason: 'token is not a compact JWS' };
   return { token };
 }
 
@@ -196,28 +173,6 @@ function labelsClaim(payload: Record<string, unknown>): string {
   return codes.join(' ');
 }
 
-/**
- * True when the space-separated `scope` claim holds at least one SMART resource scope: exactly
- * `hasFhirScope(parseScopes(scope))` (the same tokens, at most MAX_SCOPES of them, each through the
- * one grammar's `parseScope`), stopping at the first grant instead of building the whole set; the
- * proxy parses the full set per request.
- */
-export function hasFhirResourceScope(scope: string): boolean {
-  const n = scope.length;
-  let i = 0;
-  let read = 0;
-  while (i < n && read < MAX_SCOPES) {
-    while (i < n && scope.charCodeAt(i) === 0x20) i++;
-    if (i >= n) break;
-    let j = i;
-    while (j < n && scope.charCodeAt(j) !== 0x20) j++;
-    if (parseScope(scope.slice(i, j)).kind === 'grant') return true;
-    read++;
-    i = j;
-  }
-  return false;
-}
-
 // ---------------------------------------------------------------------------------------------
 // The factory
 // ---------------------------------------------------------------------------------------------
@@ -229,7 +184,7 @@ const MEMO_LIMIT = 256;
 /**
  * A bounded memo of a pure function of one string: the same input always gives the same
  * output, so remembering it skips no check. Cleared when full (the values are a handful of
- * routes and of app scope sets, so that is rare).
+ * app scope sets, so that is rare).
  */
 function memoize<T>(fn: (input: string) => T): (input: string) => T {
   const memo = new Map<string, T>();
@@ -243,16 +198,14 @@ function memoize<T>(fn: (input: string) => T): (input: string) => T {
     return value as T;
   };
 }
-/** `verifier.verify` refuses a token that is not a compact JWS ("token is not a compact JWS") first. */
-const EXTRACT_OPTIONS: ExtractOptions = { shapeCheckedByVerifier: true };
 
 /**
  * Creates the SMART authorizer. Create it once per container (outside the handler) so the JWKS
  * and the imported public keys are reused.
  *
  * Checks, in order, each failing closed with `Error('Unauthorized')`: a well-formed `methodArn`;
- * exactly one `Authorization: Bearer <token>` header; token length and compact-JWS shape; then
- * the shared Cognito verifier (`lambdas/shared/cognito-verifier.ts`): header `alg` is RS256
+ * exactly one `Authorization: Bearer <token>` header; then the shared Cognito verifier
+ * (`lambdas/shared/cognito-verifier.ts`): token length and compact-JWS shape; header `alg` is RS256
  * (anything else, including `none` and `HS256`, is refused before any key is touched), `kid`
  * present, no `crit`; signature against the pool's JWKS by `kid`; `iss`, `token_use=access`,
  * `client_id` in `clientIds`, `exp` (required), `nbf` (if present), `iat` not in the future; `sub`
@@ -262,7 +215,6 @@ const EXTRACT_OPTIONS: ExtractOptions = { shapeCheckedByVerifier: true };
  * @throws Error at creation when the options are invalid (a deployment error).
  */
 export function createAuthorizer(options: SmartAuthorizerOptions): SmartAuthorizer {
-  if (!options.userPoolId) throw new Error('userPoolId is required');
   const logger: AuthorizerLogger = options.logger ?? new Logger({ serviceName: 'smart-authorizer' });
   const maxTokenLength = options.maxTokenLength ?? DEFAULT_MAX_TOKEN_LENGTH;
   const revocation = options.revocation;
@@ -282,20 +234,18 @@ export function createAuthorizer(options: SmartAuthorizerOptions): SmartAuthoriz
     clients.set(clientId, { tier: registration?.tier ?? '', usageIdentifierKey: registration?.usageIdentifierKey || undefined });
   }
   if (!revocation) logger.warn('No revocation store configured: revoked tokens are not refused');
-  /** Per container: API Gateway sends a few distinct method ARNs, and each app a few scope sets. */
-  const resourceFor = memoize(wholeApiArn);
-  const grantsFhirScope = memoize(hasFhirResourceScope);
+  /** Per container: each app sends a few distinct scope sets; the proxy parses the set per request. */
+  const grantsFhirScope = memoize((scope) => hasFhirScope(parseScopes(scope)));
 
   async function authorize(event: APIGatewayRequestAuthorizerEvent): Promise<APIGatewayAuthorizerResult> {
     const methodArn = event?.methodArn;
-    const resource = typeof methodArn === 'string' ? resourceFor(methodArn) : undefined;
+    const resource = typeof methodArn === 'string' ? wholeApiArn(methodArn) : undefined;
     if (!resource) throw new Denied('malformed methodArn');
 
-    const extracted = extractBearerToken(event, maxTokenLength, EXTRACT_OPTIONS);
+    const extracted = extractBearerToken(event, maxTokenLength);
     if ('reason' in extracted) throw new Denied(extracted.reason);
 
-    // The warm path verifies synchronously; the cold path (keys not cached yet) fetches them.
-    const claims: AccessTokenClaims = verifier.verifyCached(extracted.token) ?? (await verifier.verify(extracted.token));
+    const claims = await verifier.verify(extracted.token);
     const { sub, client_id: clientId, jti, origin_jti: originJti, scope } = claims;
 
     if (typeof scope !== 'string') throw new Denied('token has no scope');

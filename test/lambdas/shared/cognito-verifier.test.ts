@@ -163,8 +163,8 @@ describe('agrees with aws-jwt-verify', () => {
   });
 });
 
-describe('verifyCached (the synchronous warm path)', () => {
-  it('answers only once the keys are cached, and leaves a new kid to verify (which fetches)', async () => {
+describe('keys: fetched once, then the warm path', () => {
+  it('fetches the JWKS for the first token only, and again only for a new kid', async () => {
     let fetches = 0;
     const fakeFetch = (async () => {
       fetches++;
@@ -172,20 +172,20 @@ describe('verifyCached (the synchronous warm path)', () => {
     }) as typeof fetch;
     const v = createCognitoAccessTokenVerifier({ userPoolId: USER_POOL_ID, clientIds: [CLIENT_ID], fetch: fakeFetch });
     const token = issuer.sign();
-    expect(v.verifyCached(token)).toBeUndefined(); // no keys yet: nothing fetched synchronously
-    expect(fetches).toBe(0);
+    expect(fetches).toBe(0); // nothing fetched before the first token (no hydrateOnCreate)
     await expect(v.verify(token)).resolves.toMatchObject({ client_id: CLIENT_ID });
     const fetched = fetches;
     expect(fetched).toBeGreaterThan(0);
-    expect(v.verifyCached(issuer.sign())).toMatchObject({ client_id: CLIENT_ID });
-    expect(() => v.verifyCached(issuer.sign({ exp: now() - 60, iat: now() - 400 }))).toThrow(TokenRejected);
-    expect(() => v.verifyCached('x.y')).toThrow(TokenRejected);
-    expect(v.verifyCached(issuer.sign({}, { kid: 'rotated-kid' }))).toBeUndefined();
-    expect(fetches).toBe(fetched); // verifyCached never fetches
+    await expect(v.verify(issuer.sign())).resolves.toMatchObject({ client_id: CLIENT_ID });
+    await expect(v.verify(issuer.sign({ exp: now() - 60, iat: now() - 400 }))).rejects.toThrow(TokenRejected);
+    await expect(v.verify('x.y')).rejects.toThrow(TokenRejected);
+    expect(fetches).toBe(fetched); // cached keys answer these without fetching
+    await expect(v.verify(issuer.sign({}, { kid: 'rotated-kid' }))).rejects.toThrow(TokenRejected);
+    expect(fetches).toBeGreaterThan(fetched); // a kid the cache lacks is looked for (rotation)
   });
 
-  it('with preloaded keys, refuses an unknown kid at once', () => {
-    expect(() => verifier.verifyCached(issuer.sign({}, { kid: 'rotated-kid' }))).toThrow(TokenRejected);
+  it('with preloaded keys, refuses an unknown kid at once', async () => {
+    await expect(verifier.verify(issuer.sign({}, { kid: 'rotated-kid' }))).rejects.toThrow(TokenRejected);
   });
 });
 
