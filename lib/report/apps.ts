@@ -1,6 +1,7 @@
 /**
  * Section 5: the third-party apps of `policies/apps.json` (validated by `loadAppRegistry`) with
- * their tier, scopes, client type, BAA, security assessment (expired or not, on the report date)
+ * their tier, scopes, client type, BAA, security assessment (expired or not, on the report date:
+ * by default the synth date the gate used)
  * and throttle; and the label policy (validated by `loadLabelPolicy`), when one is configured.
  */
 import * as fs from 'fs';

@@ -37,7 +37,11 @@ import {
 } from './model';
 
 export interface BuildReportOptions {
-  /** The date app assessments are judged against. @default - now */
+  /**
+   * The date app assessments are judged against.
+   * @default - the synth date recorded in the compliance evidence (the date the gate's
+   * CognitoClientAppAssessment rule used), else now
+   */
   readonly today?: Date;
   /** @default - now */
   readonly generatedAt?: Date;
@@ -386,7 +390,8 @@ export function buildComplianceReport(input: CloudAssemblyInput, options: BuildR
   const stacks = input.stacks.map(stackSummary);
   const { verdict, reason } = verdictOf(input, pluginReports, violations);
 
-  const today = options.today ?? new Date();
+  // The gate judged expiry on the synth date; judging on another day could contradict it.
+  const today = options.today ?? (evidence?.synthDate ? new Date(`${evidence.synthDate}T00:00:00Z`) : new Date());
   const registryFile = options.registryFile ?? DEFAULT_APP_REGISTRY_FILE;
   const labelPolicyFile = options.labelPolicyFile ?? (options.registryFile ? path.join(path.dirname(options.registryFile), 'labels.json') : DEFAULT_LABEL_POLICY_FILE);
   return {

@@ -25,6 +25,7 @@ import { IApplyRule, NagMessageLevel, NagPack, NagRuleCompliance, NagRuleResult 
 import { IConstruct } from 'constructs';
 import { createCompliancePacks } from '../../policies';
 import { extractControlIds } from '../../policies/citations';
+import { synthDate } from '../../policies/registered-apps';
 
 /** File name of the evidence in the cloud assembly directory. */
 export const COMPLIANCE_EVIDENCE_FILE = 'compliance-evidence.json';
@@ -108,6 +109,12 @@ export interface AcknowledgementEvidence {
 export interface ComplianceEvidence {
   readonly schemaVersion: number;
   readonly generatedAt: string;
+  /**
+   * The synth date (`YYYY-MM-DD`) the rules judged dates against (`synthDate`: context
+   * `zeroTrustFhir:today`, else the UTC date); the report judges app assessments on it too.
+   * Absent when the context value was invalid (the rule that reads it then failed the synth).
+   */
+  readonly synthDate?: string;
   readonly packs: PackEvidence[];
   readonly resources: ResourceEvidence[];
   readonly acknowledgements: AcknowledgementEvidence[];
@@ -300,7 +307,13 @@ export function collectComplianceEvidence(root: IConstruct, packs: readonly NagP
     }
   });
 
-  return { schemaVersion: COMPLIANCE_EVIDENCE_SCHEMA_VERSION, generatedAt: new Date().toISOString(), packs: packEvidence, resources, acknowledgements };
+  let today: string | undefined;
+  try {
+    today = synthDate(root);
+  } catch {
+    today = undefined;
+  }
+  return { schemaVersion: COMPLIANCE_EVIDENCE_SCHEMA_VERSION, generatedAt: new Date().toISOString(), ...(today ? { synthDate: today } : {}), packs: packEvidence, resources, acknowledgements };
 }
 
 function visit(c: IConstruct, fn: (c: IConstruct) => void): void {

@@ -3,6 +3,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import { collectComplianceEvidence, RuleEvidence } from '../../lib/report/evidence';
 import { extractControlIds } from '../../policies/citations';
 import { FhirHipaaChecks } from '../../policies/fhir-hipaa-checks';
+import { synthDate, TODAY_CONTEXT_KEY } from '../../policies/registered-apps';
 
 describe('compliance evidence', () => {
   const app = new App();
@@ -45,6 +46,26 @@ describe('compliance evidence', () => {
   test('leaves the pack as it was: the observation is removed after the run', () => {
     expect(Object.prototype.hasOwnProperty.call(pack, 'applyRule')).toBe(false);
     expect(pack.validateScope(app).violations.map((v) => v.ruleName)).toEqual(['FHIR.HIPAA-LogGroupCMKEncryption']);
+  });
+});
+
+describe('the synth date in the evidence', () => {
+  test('is the zeroTrustFhir:today context value the rules judge dates by, else the UTC date', () => {
+    const pinned = new App({ context: { [TODAY_CONTEXT_KEY]: '2030-05-06' } });
+    new Stack(pinned, 'Pinned');
+    expect(collectComplianceEvidence(pinned, []).synthDate).toBe('2030-05-06');
+    const unpinned = new App();
+    new Stack(unpinned, 'Unpinned');
+    expect(collectComplianceEvidence(unpinned, []).synthDate).toBe(synthDate(unpinned));
+    expect(collectComplianceEvidence(unpinned, []).synthDate).toMatch(/^\d{4}-\d{2}-\d{2}$/);
+  });
+
+  test('is left out, not thrown, when the context value is not a date', () => {
+    const bad = new App({ context: { [TODAY_CONTEXT_KEY]: 'tomorrow' } });
+    new Stack(bad, 'Bad');
+    const evidence = collectComplianceEvidence(bad, []);
+    expect(evidence.error).toBeUndefined();
+    expect(evidence.synthDate).toBeUndefined();
   });
 });
 

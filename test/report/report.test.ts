@@ -247,6 +247,22 @@ describe('inputs that are missing or wrong', () => {
     expect(renderHtml(some)).toContain('Consent and security labels');
   });
 
+  test('apps: assessment expiry defaults to the synth date recorded in the evidence, the date the gate judged', () => {
+    const dir = tmp();
+    fs.cpSync(path.join(FIXTURES, 'passing'), dir, { recursive: true });
+    const evidenceFile = path.join(dir, 'compliance-evidence.json');
+    const evidence = JSON.parse(fs.readFileSync(evidenceFile, 'utf8'));
+    fs.writeFileSync(evidenceFile, JSON.stringify({ ...evidence, synthDate: '2031-01-01' }));
+    const { today: _omitted, ...noToday } = OPTIONS;
+    const r = buildComplianceReport(readCloudAssembly(dir), noToday);
+    expect(r.sources.evidence).toBe(true);
+    expect(r.apps.asOf).toBe('2031-01-01');
+    expect(r.apps.apps.length).toBeGreaterThan(0);
+    expect(r.apps.apps.every((a) => a.assessment.expired && a.assessment.daysToExpiry < 0)).toBe(true);
+    // An explicit date (npm run report -- --today) still wins.
+    expect(buildComplianceReport(readCloudAssembly(dir), OPTIONS).apps.asOf).toBe('2026-12-01');
+  });
+
   test('an invalid label policy is validated (loadLabelPolicy) and reported as the section error, not shown as a policy', () => {
     const dir = tmp();
     fs.copyFileSync(path.join(__dirname, '..', '..', 'policies', 'apps.json'), path.join(dir, 'apps.json'));
