@@ -83,6 +83,8 @@ export interface AuditInput {
     readonly decision: 'permit' | 'deny';
     /** The rule that decided: `Consent/<id>#provision…`, `label:<code>:…`, `default:<code>:…`. */
     readonly rule: string;
+    /** The Consent that decided, when one did: the entity's `what`. */
+    readonly consentId?: string;
     readonly count: number;
   }>;
 }
@@ -295,9 +297,8 @@ function finish(parts: BaseParts, input: AuditInput, patientId: string | undefin
   const description = clean(input.outcomeDescription, 200);
   for (const d of (input.consentDecisions ?? []).filter((d) => d.patientId === undefined || d.patientId === patientId).slice(0, MAX_DECISIONS)) {
     const rule = clean(d.rule, 256) ?? 'unknown';
-    const consent = /^Consent\/([A-Za-z0-9\-.]{1,64})#/.exec(rule);
     entities.push({
-      ...(consent ? { what: { reference: `Consent/${consent[1]}` } } : {}),
+      ...(isValidId(d.consentId) ? { what: { reference: `Consent/${d.consentId}` } } : {}),
       type: CONSENT_DECISION_TYPE,
       role: { system: OBJECT_ROLE, code: '13', display: 'Security Resource' },
       detail: [

@@ -36,6 +36,8 @@ export interface GuardDecision {
   readonly decision: 'permit' | 'deny';
   /** The rule that decided: `Consent/<id>#provision…`, `label:PSY:user`, `default:SUD:opt-in`, … */
   readonly rule: string;
+  /** The id of the Consent that decided, when one did (whatever prefixes the rule carries). */
+  readonly consentId?: string;
   readonly count: number;
 }
 
@@ -44,6 +46,8 @@ type Json = Record<string, unknown>;
 interface Outcome {
   readonly permit: boolean;
   readonly rule: string;
+  /** The Consent that decided, when one did. */
+  readonly consentId?: string;
 }
 
 export interface GuardContext {
@@ -67,7 +71,7 @@ export class RequestGuard implements ResourceGuard {
   private readonly request: ConsentRequest;
   private readonly writeRequest: ConsentRequest;
   private readonly loaded = new Map<string, PatientConsents>();
-  private readonly counts = new Map<string, { patientId?: string; decision: 'permit' | 'deny'; rule: string; count: number }>();
+  private readonly counts = new Map<string, { patientId?: string; decision: 'permit' | 'deny'; rule: string; consentId?: string; count: number }>();
 
   constructor(
     private readonly ctx: GuardContext,
@@ -144,7 +148,15 @@ export class RequestGuard implements ResourceGuard {
       const key = `${p ?? ''}|${outcome.permit ? 'permit' : 'deny'}|${outcome.rule}`;
       const found = this.counts.get(key);
       if (found) found.count++;
-      else this.counts.set(key, { ...(p !== undefined ? { patientId: p } : {}), decision: outcome.permit ? 'permit' : 'deny', rule: outcome.rule, count: 1 });
+      else {
+        this.counts.set(key, {
+          ...(p !== undefined ? { patientId: p } : {}),
+          decision: outcome.permit ? 'permit' : 'deny',
+          rule: outcome.rule,
+          ...(outcome.consentId !== undefined ? { consentId: outcome.consentId } : {}),
+          count: 1,
+        });
+      }
     }
   }
 
@@ -155,7 +167,7 @@ export class RequestGuard implements ResourceGuard {
       if (gap) return { permit: false, rule: `label:${rule.code}:${gap}-not-cleared` };
     }
     if (set.unknown && clearanceGap(UNKNOWN_LABEL, this.clearance, false)) return { permit: false, rule: 'label:unknown:not-cleared' };
-    let permitRule: string | undefined;
+    let permitBy: Outcome | undefined;
     for (const patientId of patients) {
       const state: PatientConsents = this.ctx.consents ? (this.loaded.get(patientId) ?? UNAVAILABLE) : NO_CONSENTS;
       if (state.kind === 'unavailable' && set.labelled) return { permit: false, rule: 'consent:unavailable' };
@@ -164,19 +176,19 @@ export class RequestGuard implements ResourceGuard {
         const rules: LabelRule[] = set.unknown ? [...set.rules, UNKNOWN_LABEL] : [...set.rules];
         const required = this.optIn(set, self);
         const d = evaluateConsents(consents.consents, write ? this.writeRequest : this.request, resourceFacts(resource, rules, this.baseUrls), required);
-        if (d?.decision === 'deny') return { permit: false, rule: d.rule };
+        if (d?.decision === 'deny') return { permit: false, rule: d.rule, consentId: d.consentId };
         // A permit unlocks an opt-in label only when it names that label (specific consent).
         if (d?.decision === 'permit' && required.every((code) => d.labels.includes(code))) {
-          permitRule ??= d.rule;
+          permitBy ??= { permit: true, rule: d.rule, consentId: d.consentId };
           continue;
         }
       }
       const byDefault = this.byDefault(set, self);
       if (!byDefault.permit) return byDefault;
-      permitRule ??= byDefault.rule;
+      permitBy ??= byDefault;
     }
     if (patients.length === 0) return { permit: true, rule: set.labelled ? 'label:cleared' : 'default:general:no-patient' };
-    return { permit: true, rule: permitRule ?? 'default:general:opt-out' };
+    return permitBy ?? GENERAL_OPT_OUT;
   }
 
   /** Codes of the opt-in labels of a set that self-access does not waive. */
@@ -225,7 +237,7 @@ export class RequestGuard implements ResourceGuard {
       const own = this.ctx.index.read(codings, false);
       const merged: LabelSet = { rules: [...set.rules, ...own.rules], unknown: set.unknown || own.unknown, inline: true, labelled: true };
       const element = this.decide(merged, resource, patients, false);
-      if (!element.permit) this.record(patients, { permit: false, rule: `element:${element.rule}` });
+      if (!element.permit) this.record(patients, { ...element, rule: `element:${element.rule}` });
       return element.permit;
     });
     if (!redacted) {
@@ -238,7 +250,7 @@ export class RequestGuard implements ResourceGuard {
   canWrite(resource: Json, patients: readonly string[]): boolean {
     const set = this.ctx.index.read(this.security(resource));
     const outcome = this.decide(set, resource, patients, true);
-    this.record(patients, { permit: outcome.permit, rule: `write:${outcome.rule}` });
+    this.record(patients, { ...outcome, rule: `write:${outcome.rule}` });
     if (!outcome.permit) return false;
     if (!hasInlineLabels(resource)) return true;
     const redacted = redactInline(resource, (codings) => {

@@ -67,11 +67,15 @@ async function call(who: Who, method: string, path: string, query?: Record<strin
   return { status: result.statusCode, body: parsed, text: result.body, audits: h.audits.slice(start) };
 }
 
-function decisions(audits: AuditEvent[]): Array<{ decision?: string; rule?: string }> {
+function decisions(audits: AuditEvent[]): Array<{ decision?: string; rule?: string; what?: string }> {
   return audits.flatMap((a) =>
     (a.entity ?? [])
       .filter((e) => e.type?.code === 'Consent')
-      .map((e) => ({ decision: e.detail?.find((d) => d.type === 'decision')?.valueString, rule: e.detail?.find((d) => d.type === 'rule')?.valueString })),
+      .map((e) => ({
+        decision: e.detail?.find((d) => d.type === 'decision')?.valueString,
+        rule: e.detail?.find((d) => d.type === 'rule')?.valueString,
+        what: e.what?.reference,
+      })),
   );
 }
 
@@ -179,6 +183,23 @@ describe('searches, includes, history, batch, writes', () => {
     expect(third.status).toBe(403);
     const portal = await call(WHO.portalSelf, 'POST', 'Observation', undefined, labelled);
     expect(portal.status).toBe(201);
+  });
+
+  test('write and element Consent decisions name the Consent in the AuditEvent', async () => {
+    const labelled = {
+      resourceType: 'Observation',
+      meta: { security: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: 'PSY' }] },
+      status: 'final',
+      code: { coding: [{ system: 'http://loinc.org', code: '44249-1' }] },
+      subject: { reference: `Patient/${PATIENT_A}` },
+    };
+    const write = await call(WHO.caregiverRp2, 'POST', 'Observation', undefined, labelled);
+    expect(write.status).toBe(403);
+    expect(decisions(write.audits)).toContainEqual({ decision: 'deny', rule: 'write:Consent/consent-a-general#provision.provision[0]', what: 'Consent/consent-a-general' });
+    const element = await call(WHO.caregiverRp2, 'GET', `Observation/${IDS.obsInline}`);
+    expect(element.status).toBe(200);
+    expect(element.text).not.toContain('depression');
+    expect(decisions(element.audits)).toContainEqual({ decision: 'deny', rule: 'element:Consent/consent-a-general#provision.provision[0]', what: 'Consent/consent-a-general' });
   });
 
   test('writes: an unconfined caller cannot overwrite a record it may not see', async () => {

@@ -138,6 +138,20 @@ describe('buildAuditEvents', () => {
     expect(events[0].outcomeDesc).toBeUndefined();
   });
 
+  test('a consent decision names its Consent from consentId, whatever prefix the rule carries', () => {
+    const [event] = buildAuditEvents({
+      ...base,
+      consentDecisions: [
+        { patientId: 'pat-a', decision: 'deny', rule: 'write:Consent/c-1#provision.provision[0]', consentId: 'c-1', count: 1 },
+        { patientId: 'pat-a', decision: 'deny', rule: 'element:Consent/c-2#provision', consentId: 'c-2', count: 2 },
+        { patientId: 'pat-a', decision: 'permit', rule: 'Consent/c-3#policyRule', consentId: 'c-3', count: 1 },
+        { patientId: 'pat-a', decision: 'deny', rule: 'label:PSY:app-not-cleared', count: 1 },
+        { patientId: 'pat-a', decision: 'deny', rule: 'Consent/c-4#provision', consentId: 'not valid!', count: 1 },
+      ],
+    });
+    expect(entity(event, 'Consent').map((e) => e.what?.reference)).toEqual(['Consent/c-1', 'Consent/c-2', 'Consent/c-3', undefined, undefined]);
+  });
+
   test('StdoutAuditSink writes one JSON line per event', () => {
     const lines: string[] = [];
     const sink = new StdoutAuditSink((line) => lines.push(line));
