@@ -13,19 +13,15 @@
  */
 import type { APIGatewayAuthorizerResult, APIGatewayRequestAuthorizerEvent } from 'aws-lambda';
 import { Logger } from '@aws-lambda-powertools/logger';
+import { objectOfObjectsEnv } from '../shared/env';
 import { DynamoRevocationStore } from '../shared/revocation';
 import { ClientRegistration, createAuthorizer, SmartAuthorizer } from './authorizer';
 
 const logger = new Logger({ serviceName: 'smart-authorizer' });
 
-function parseClients(raw: string | undefined): Record<string, ClientRegistration> {
-  if (!raw) throw new Error('CLIENTS is not set');
-  const parsed: unknown = JSON.parse(raw);
-  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error('CLIENTS must be a JSON object');
+function parseClients(env: NodeJS.ProcessEnv): Record<string, ClientRegistration> {
   const out: Record<string, ClientRegistration> = {};
-  for (const [clientId, value] of Object.entries(parsed as Record<string, unknown>)) {
-    if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new Error(`CLIENTS.${clientId} must be an object`);
-    const { tier, usageIdentifierKey } = value as Record<string, unknown>;
+  for (const [clientId, { tier, usageIdentifierKey }] of Object.entries(objectOfObjectsEnv(env, 'CLIENTS'))) {
     if (tier !== undefined && typeof tier !== 'string') throw new Error(`CLIENTS.${clientId}.tier must be a string`);
     if (usageIdentifierKey !== undefined && typeof usageIdentifierKey !== 'string') {
       throw new Error(`CLIENTS.${clientId}.usageIdentifierKey must be a string`);
@@ -36,7 +32,7 @@ function parseClients(raw: string | undefined): Record<string, ClientRegistratio
 }
 
 function fromEnvironment(env: NodeJS.ProcessEnv): SmartAuthorizer {
-  const clients = parseClients(env.CLIENTS);
+  const clients = parseClients(env);
   return createAuthorizer({
     userPoolId: env.USER_POOL_ID ?? '',
     clientIds: Object.keys(clients),

@@ -51,6 +51,7 @@ import {
   cognitoIssuer,
   cognitoJwksUri,
   createCognitoAccessTokenVerifier,
+  describeError,
   isCompactJws,
   isLoopbackHost,
   TokenRejected,
@@ -388,7 +389,7 @@ export function createFacade(options: SmartFacadeOptions): SmartFacade {
         signal: AbortSignal.timeout(upstreamTimeoutMs),
       });
     } catch (err) {
-      throw new OAuthFailure(503, 'temporarily_unavailable', `upstream ${path} unreachable: ${errorName(err)}`, { 'Retry-After': '5' });
+      throw new OAuthFailure(503, 'temporarily_unavailable', `upstream ${path} unreachable: ${describeError(err)}`, { 'Retry-After': '5' });
     }
     if (res.status >= 500 || res.status === 429) {
       await res.body?.cancel().catch(() => undefined);
@@ -398,7 +399,7 @@ export function createFacade(options: SmartFacadeOptions): SmartFacade {
     try {
       text = await readBounded(res, MAX_UPSTREAM_BODY_BYTES);
     } catch (err) {
-      throw new OAuthFailure(503, 'temporarily_unavailable', `upstream ${path} body unreadable: ${errorName(err)}`);
+      throw new OAuthFailure(503, 'temporarily_unavailable', `upstream ${path} body unreadable: ${describeError(err)}`);
     }
     let json: Record<string, unknown> | undefined;
     try {
@@ -456,7 +457,7 @@ export function createFacade(options: SmartFacadeOptions): SmartFacade {
         safeLog('warn', `${name} refused`, { reason: err.reason, status: err.statusCode });
         return oauthError(err.statusCode, err.error, { ...err.headers, ...cors });
       }
-      safeLog('error', `${name} failed`, { error: errorName(err) });
+      safeLog('error', `${name} failed`, { error: describeError(err) });
       return oauthError(500, 'server_error', cors);
     }
   }
@@ -535,7 +536,7 @@ export function createFacade(options: SmartFacadeOptions): SmartFacade {
         if (err instanceof TokenRejected && err.reason === 'JWKS unavailable') {
           throw new OAuthFailure(503, 'temporarily_unavailable', 'JWKS unavailable');
         }
-        throw new OAuthFailure(502, 'server_error', `issued access token failed verification: ${errorName(err)}`);
+        throw new OAuthFailure(502, 'server_error', `issued access token failed verification: ${describeError(err)}`);
       }
       if (claims.client_id !== clientId) throw new OAuthFailure(502, 'server_error', 'issued access token is for another client');
 
@@ -568,13 +569,13 @@ export function createFacade(options: SmartFacadeOptions): SmartFacade {
       try {
         claims = await verifier.verify(auth.token);
       } catch (err) {
-        throw new OAuthFailure(401, 'invalid_client', `caller token rejected: ${errorName(err)}`, INVALID_CLIENT_HEADERS);
+        throw new OAuthFailure(401, 'invalid_client', `caller token rejected: ${describeError(err)}`, INVALID_CLIENT_HEADERS);
       }
       let revoked: boolean;
       try {
         revoked = await isRevoked(claims);
       } catch (err) {
-        throw new OAuthFailure(503, 'temporarily_unavailable', `revocation store unavailable: ${errorName(err)}`, { 'Retry-After': '5' });
+        throw new OAuthFailure(503, 'temporarily_unavailable', `revocation store unavailable: ${describeError(err)}`, { 'Retry-After': '5' });
       }
       if (revoked) throw new OAuthFailure(401, 'invalid_client', 'caller token revoked', INVALID_CLIENT_HEADERS);
       return claims.client_id;
@@ -595,7 +596,7 @@ export function createFacade(options: SmartFacadeOptions): SmartFacade {
       try {
         claims = await verifier.verify(up.json.access_token);
       } catch (err) {
-        throw new OAuthFailure(401, 'invalid_client', `client-credentials token rejected: ${errorName(err)}`, INVALID_CLIENT_HEADERS);
+        throw new OAuthFailure(401, 'invalid_client', `client-credentials token rejected: ${describeError(err)}`, INVALID_CLIENT_HEADERS);
       }
       if (claims.client_id !== auth.clientId) throw new OAuthFailure(401, 'invalid_client', 'client-credentials token for another client', INVALID_CLIENT_HEADERS);
       if (clientAuthCache.size >= CLIENT_AUTH_CACHE_MAX_ENTRIES) clientAuthCache.clear();
@@ -618,7 +619,7 @@ export function createFacade(options: SmartFacadeOptions): SmartFacade {
       try {
         claims = await verifier.verify(tokenText);
       } catch (err) {
-        safeLog('info', 'introspection: inactive token', { reason: errorName(err) });
+        safeLog('info', 'introspection: inactive token', { reason: describeError(err) });
         return inactive;
       }
       if (claims.client_id !== caller && !introspectors.has(caller)) {
@@ -628,7 +629,7 @@ export function createFacade(options: SmartFacadeOptions): SmartFacade {
       try {
         if (await isRevoked(claims)) return inactive;
       } catch (err) {
-        safeLog('error', 'introspection: revocation store unavailable', { error: errorName(err) });
+        safeLog('error', 'introspection: revocation store unavailable', { error: describeError(err) });
         return inactive; // fail closed
       }
       const patient = wellFormed(claims.patient, FHIR_ID);
@@ -670,7 +671,7 @@ export function createFacade(options: SmartFacadeOptions): SmartFacade {
           if (err instanceof TokenRejected && err.reason === 'JWKS unavailable') {
             throw new OAuthFailure(503, 'temporarily_unavailable', 'JWKS unavailable');
           }
-          safeLog('info', 'revoke: nothing to revoke', { reason: errorName(err) });
+          safeLog('info', 'revoke: nothing to revoke', { reason: describeError(err) });
           return ok; // RFC 7009 §2.2: invalid or expired tokens are not an error
         }
         if (clientId !== undefined && claims.client_id !== clientId) {
@@ -680,7 +681,7 @@ export function createFacade(options: SmartFacadeOptions): SmartFacade {
           await revocation.revoke(claims.jti, claims.exp);
           if (typeof claims.origin_jti === 'string') await revocation.revoke(claims.origin_jti, claims.exp);
         } catch (err) {
-          throw new OAuthFailure(503, 'temporarily_unavailable', `revocation store unavailable: ${errorName(err)}`, { 'Retry-After': '5' });
+          throw new OAuthFailure(503, 'temporarily_unavailable', `revocation store unavailable: ${describeError(err)}`, { 'Retry-After': '5' });
         }
         safeLog('info', 'access token revoked', { clientId: claims.client_id });
         return ok;
@@ -734,9 +735,3 @@ async function readBounded(res: Response, max: number): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
-/** The error's class name and message, bounded; never a token. */
-function errorName(err: unknown): string {
-  if (err instanceof TokenRejected) return err.reason;
-  if (err instanceof Error) return `${err.name}: ${err.message}`.slice(0, 200);
-  return 'non-error thrown';
-}

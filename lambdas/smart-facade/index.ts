@@ -19,30 +19,21 @@
  */
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { Logger } from '@aws-lambda-powertools/logger';
+import { objectOfObjectsEnv, requiredEnv } from '../shared/env';
 import { DynamoRevocationStore } from '../shared/revocation';
 import { createFacade, SmartFacade } from './facade';
 
 const logger = new Logger({ serviceName: 'smart-facade' });
 
-function required(env: NodeJS.ProcessEnv, name: string): string {
-  const value = env[name];
-  if (!value) throw new Error(`${name} is not set`);
-  return value;
-}
-
 function list(value: string | undefined): string[] | undefined {
   return value ? value.split(' ').filter((v) => v !== '') : undefined;
 }
 
-function parseClients(raw: string): { clientIds: string[]; confidential: string[]; introspection: string[] } {
-  const parsed: unknown = JSON.parse(raw);
-  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error('CLIENTS must be a JSON object');
+function parseClients(env: NodeJS.ProcessEnv): { clientIds: string[]; confidential: string[]; introspection: string[] } {
   const clientIds: string[] = [];
   const confidential: string[] = [];
   const introspection: string[] = [];
-  for (const [clientId, value] of Object.entries(parsed as Record<string, unknown>)) {
-    if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new Error(`CLIENTS.${clientId} must be an object`);
-    const v = value as Record<string, unknown>;
+  for (const [clientId, v] of Object.entries(objectOfObjectsEnv(env, 'CLIENTS'))) {
     for (const flag of ['confidential', 'introspection']) {
       if (v[flag] !== undefined && typeof v[flag] !== 'boolean') throw new Error(`CLIENTS.${clientId}.${flag} must be a boolean`);
     }
@@ -54,18 +45,18 @@ function parseClients(raw: string): { clientIds: string[]; confidential: string[
 }
 
 function fromEnvironment(env: NodeJS.ProcessEnv): SmartFacade {
-  const clients = parseClients(required(env, 'CLIENTS'));
+  const clients = parseClients(env);
   const timeout = env.UPSTREAM_TIMEOUT_MS ? Number(env.UPSTREAM_TIMEOUT_MS) : undefined;
   if (timeout !== undefined && !(Number.isInteger(timeout) && timeout > 0)) throw new Error('UPSTREAM_TIMEOUT_MS must be a positive integer');
   return createFacade({
-    fhirBaseUrl: required(env, 'FHIR_BASE_URL'),
-    authBaseUrl: required(env, 'AUTH_BASE_URL'),
-    cognitoDomainUrl: required(env, 'COGNITO_DOMAIN_URL'),
-    userPoolId: required(env, 'USER_POOL_ID'),
+    fhirBaseUrl: requiredEnv(env, 'FHIR_BASE_URL'),
+    authBaseUrl: requiredEnv(env, 'AUTH_BASE_URL'),
+    cognitoDomainUrl: requiredEnv(env, 'COGNITO_DOMAIN_URL'),
+    userPoolId: requiredEnv(env, 'USER_POOL_ID'),
     clientIds: clients.clientIds,
     confidentialClientIds: clients.confidential,
     introspectionClientIds: clients.introspection,
-    revocation: new DynamoRevocationStore({ tableName: required(env, 'REVOCATION_TABLE') }),
+    revocation: new DynamoRevocationStore({ tableName: requiredEnv(env, 'REVOCATION_TABLE') }),
     scopesSupported: list(env.SCOPES_SUPPORTED),
     allowedOrigins: list(env.ALLOWED_ORIGINS),
     upstreamTimeoutMs: timeout,

@@ -25,6 +25,7 @@
  * issue tokens (the sign-in fails) rather than passing on a value the proxy might trust.
  */
 import type { PreTokenGenerationV2TriggerEvent, PreTokenGenerationV3TriggerEvent } from 'aws-lambda';
+import { isObject } from '../shared/json';
 import { parseScope } from '../shared/smart-scopes';
 
 /** The events this trigger handles. */
@@ -67,7 +68,7 @@ export class LaunchContextError extends Error {
 }
 
 function validateGroupLabels(groupLabels: Readonly<Record<string, readonly string[]>>): Map<string, readonly string[]> {
-  if (groupLabels === null || typeof groupLabels !== 'object' || Array.isArray(groupLabels)) {
+  if (!isObject(groupLabels)) {
     throw new Error('groupLabels must be an object of group name → label codes');
   }
   const out = new Map<string, readonly string[]>();

@@ -18,26 +18,21 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { WAFV2Client } from '@aws-sdk/client-wafv2';
+import { requiredEnv } from '../shared/env';
 import { parseStageArn, parseWebAclArn } from './expectations';
 import { GuardReport, WafGuard, createWafGuard } from './guard';
 
 const logger = new Logger({ serviceName: 'waf-guard' });
 
-function required(env: NodeJS.ProcessEnv, name: string): string {
-  const value = env[name];
-  if (!value) throw new Error(`${name} is not set`);
-  return value;
-}
-
 /** Builds the guard from the environment; throws naming the variable at fault. */
 export function guardFromEnvironment(env: NodeJS.ProcessEnv, clients?: { waf?: WAFV2Client; cloudwatch?: CloudWatchClient }): WafGuard {
-  const stageArn = required(env, 'STAGE_ARN');
+  const stageArn = requiredEnv(env, 'STAGE_ARN');
   if (!parseStageArn(stageArn)) throw new Error('STAGE_ARN is not an API Gateway stage ARN');
-  const webAclArn = required(env, 'WEB_ACL_ARN');
+  const webAclArn = requiredEnv(env, 'WEB_ACL_ARN');
   if (!parseWebAclArn(webAclArn)) throw new Error('WEB_ACL_ARN is not a REGIONAL web ACL ARN');
-  const scope = required(env, 'WEB_ACL_SCOPE');
+  const scope = requiredEnv(env, 'WEB_ACL_SCOPE');
   if (scope !== 'REGIONAL') throw new Error('WEB_ACL_SCOPE must be REGIONAL');
-  const remediate = required(env, 'REMEDIATE');
+  const remediate = requiredEnv(env, 'REMEDIATE');
   if (remediate !== 'true' && remediate !== 'false') throw new Error('REMEDIATE must be true or false');
   const groups = env.REQUIRED_RULE_GROUPS?.split(',').map((g) => g.trim()).filter((g) => g !== '');
   return createWafGuard({
@@ -45,11 +40,11 @@ export function guardFromEnvironment(env: NodeJS.ProcessEnv, clients?: { waf?: W
     cloudwatch: clients?.cloudwatch ?? new CloudWatchClient({}),
     stageArn,
     expectedWebAclArn: webAclArn,
-    expectedWebAclName: required(env, 'WEB_ACL_NAME'),
-    expectedWebAclId: required(env, 'WEB_ACL_ID'),
+    expectedWebAclName: requiredEnv(env, 'WEB_ACL_NAME'),
+    expectedWebAclId: requiredEnv(env, 'WEB_ACL_ID'),
     scope,
     remediate: remediate === 'true',
-    namespace: required(env, 'METRIC_NAMESPACE'),
+    namespace: requiredEnv(env, 'METRIC_NAMESPACE'),
     requiredRuleGroups: groups && groups.length > 0 ? groups : undefined,
   });
 }
