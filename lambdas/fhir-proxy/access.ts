@@ -7,7 +7,7 @@
  * documented at the top of `authorize.ts`.
  */
 import { compartmentPatientIds, PATIENT_COMPARTMENT } from '../shared/fhir/patient-compartment';
-import { isValidId, parseReference } from '../shared/fhir/references';
+import { isValidId, parseReference, type LocalReference } from '../shared/fhir/references';
 import { isFhirResourceType } from '../shared/fhir-resource-types';
 import type { IssueType } from '../shared/operation-outcome';
 import { parseScopes, type Permission, type ResourceGrant, type ScopeContext, type ScopeRestriction, type ScopeSet } from '../shared/smart-scopes';
@@ -67,6 +67,12 @@ export interface Access {
   readonly grants: readonly ResourceGrant[];
   /** Set when every resource must be in this patient's compartment. */
   readonly patientId?: string;
+  /**
+   * The caller's `fhirUser` resolved once, in every context: a reference to a resource on this
+   * server (relative, or under {@link AccessOptions.referenceBaseUrls}). Absent when there is no
+   * `fhirUser` or it names a resource on another server, which never counts as anyone here.
+   */
+  readonly user?: LocalReference;
   readonly options: AccessOptions;
   /**
    * Security labels and Consent (`guard.ts`): consulted for every resource the caller would
@@ -126,23 +132,24 @@ const UNCONFINED_USER_TYPES: ReadonlySet<string> = new Set(['Practitioner', 'Pra
 export function resolveAccess(caller: Caller, options: AccessOptions): Access | Denial {
   const grants = caller.scopes.grants;
   const of = (context: ScopeContext) => grants.filter((g) => g.context === context);
+  const user = caller.fhirUser ? parseReference(caller.fhirUser, { baseUrls: options.referenceBaseUrls }) : undefined;
+  const withUser = user ? { user } : {};
   const patientGrants = of('patient');
   if (patientGrants.length > 0) {
     if (!isValidId(caller.patient)) return deny(403, 'Patient-context scopes need a patient in context');
-    return { kind: 'access', caller, context: 'patient', grants: patientGrants, patientId: caller.patient, options };
+    return { kind: 'access', caller, context: 'patient', grants: patientGrants, patientId: caller.patient, ...withUser, options };
   }
   const userGrants = of('user');
   if (userGrants.length > 0) {
-    const user = caller.fhirUser ? parseReference(caller.fhirUser, { baseUrls: options.referenceBaseUrls }) : undefined;
     if (!user) return deny(403, 'User-context scopes need a fhirUser on this server');
-    if (user.resourceType === 'Patient') return { kind: 'access', caller, context: 'user', grants: userGrants, patientId: user.id, options };
+    if (user.resourceType === 'Patient') return { kind: 'access', caller, context: 'user', grants: userGrants, patientId: user.id, user, options };
     if (!UNCONFINED_USER_TYPES.has(user.resourceType)) return deny(403, 'User-context scopes are not supported for this fhirUser type');
-    return { kind: 'access', caller, context: 'user', grants: userGrants, options };
+    return { kind: 'access', caller, context: 'user', grants: userGrants, user, options };
   }
   const systemGrants = of('system');
   if (systemGrants.length > 0) {
     if (!options.confidentialClientIds.has(caller.clientId)) return deny(403, 'System scopes need a confidential client');
-    return { kind: 'access', caller, context: 'system', grants: systemGrants, options };
+    return { kind: 'access', caller, context: 'system', grants: systemGrants, ...withUser, options };
   }
   return deny(403, 'No FHIR resource scope');
 }

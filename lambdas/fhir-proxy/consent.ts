@@ -15,7 +15,7 @@
  *   `fhirUser` is undetermined (below). `actor.role` only ever narrows a
  *   permit: the roles the proxy can check (v3-RoleClass `PAT` ↔ a Patient `fhirUser`, `PROV` ↔ a
  *   Practitioner or PractitionerRole `fhirUser`; extra-security-role-type `humanuser` ↔ a token
- *   with a user, `datasubject` ↔ the `fhirUser` is the Consent's patient) must hold for a permit
+ *   with a `fhirUser` on this server, `datasubject` ↔ the `fhirUser` is the Consent's patient) must hold for a permit
  *   actor to match; when one does not hold it is undetermined (below). Every other role
  *   (v3-ParticipationType `PRCP`, `IRCP`, `AUT`, `CST`, v3-RoleCode relationships, …) says how the
  *   actor takes part, which the proxy cannot know: it is not evaluated, the reference decides.
@@ -278,8 +278,11 @@ export function parseConsent(resource: unknown, baseUrls: readonly string[] = []
 export interface ConsentRequest {
   /** The app's registry identifier (Consent actors name apps by it). */
   readonly appIdentifier?: { readonly system: string; readonly value: string };
-  /** The user's `fhirUser`, as `Type/id`. */
-  readonly fhirUser?: string;
+  /**
+   * The user: the `fhirUser` claim resolved to a resource on this server (`resolveAccess`).
+   * Absent without a `fhirUser`, or when it names a resource on another server.
+   */
+  readonly user?: { readonly resourceType: string; readonly id: string };
   /** v3-ActReason code. */
   readonly purposeOfUse: string;
   readonly write: boolean;
@@ -442,13 +445,13 @@ const PROVIDER_TYPES: ReadonlySet<string> = new Set(['Practitioner', 'Practition
  */
 function roleHolds(roles: readonly Code[], req: ConsentRequest, patientId: string): boolean | undefined {
   let result: boolean | undefined;
-  const type = req.fhirUser?.split('/')[0];
+  const type = req.user?.resourceType;
   for (const r of roles) {
     let holds: boolean | undefined;
     if (r.system === ROLE_CLASS_SYSTEM && r.code === 'PAT') holds = type === 'Patient';
     else if (r.system === ROLE_CLASS_SYSTEM && r.code === 'PROV') holds = type !== undefined && PROVIDER_TYPES.has(type);
-    else if (r.system === SECURITY_ROLE_SYSTEM && r.code === 'humanuser') holds = req.fhirUser !== undefined;
-    else if (r.system === SECURITY_ROLE_SYSTEM && r.code === 'datasubject') holds = req.fhirUser === `Patient/${patientId}`;
+    else if (r.system === SECURITY_ROLE_SYSTEM && r.code === 'humanuser') holds = req.user !== undefined;
+    else if (r.system === SECURITY_ROLE_SYSTEM && r.code === 'datasubject') holds = type === 'Patient' && req.user?.id === patientId;
     if (holds !== undefined) result = (result ?? true) && holds;
   }
   return result;
@@ -469,9 +472,10 @@ function actorNames(a: Actor, req: ConsentRequest): Match {
   ) {
     return 'yes';
   }
-  if (a.reference === undefined || req.fhirUser === undefined) return 'no';
-  if (a.key !== undefined) return a.key === req.fhirUser ? 'yes' : 'no';
-  return a.reference.endsWith(`/${req.fhirUser}`) ? 'unknown' : 'no';
+  if (a.reference === undefined || req.user === undefined) return 'no';
+  const user = `${req.user.resourceType}/${req.user.id}`;
+  if (a.key !== undefined) return a.key === user ? 'yes' : 'no';
+  return a.reference.endsWith(`/${user}`) ? 'unknown' : 'no';
 }
 
 function actorMatches(p: Provision, req: ConsentRequest, patientId: string): Match {

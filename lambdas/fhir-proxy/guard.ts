@@ -17,7 +17,7 @@
  * no inline label the caller would not see.
  */
 import { patientsOf } from './access';
-import type { Access, Caller, ResourceGuard } from './access';
+import type { Access, ResourceGuard } from './access';
 import { evaluateConsents, resourceFacts, type ConsentCache, type ConsentRequest, type PatientConsents } from './consent';
 import { clearanceGap, hasInlineLabels, redactInline, UNKNOWN_LABEL, type Clearance, type LabelIndex, type LabelRule, type LabelSet } from './labels';
 import { isObject } from '../shared/json';
@@ -73,25 +73,30 @@ export class RequestGuard implements ResourceGuard {
   private readonly loaded = new Map<string, PatientConsents>();
   private readonly counts = new Map<string, { patientId?: string; decision: 'permit' | 'deny'; rule: string; consentId?: string; count: number }>();
 
+  private readonly baseUrls: readonly string[];
+
+  /** `access`: the resolved access (its caller, patient in context and resolved `fhirUser`). */
   constructor(
     private readonly ctx: GuardContext,
-    caller: Caller,
-    private readonly baseUrls: readonly string[],
-    patientId: string | undefined,
+    access: Pick<Access, 'caller' | 'patientId' | 'user' | 'options'>,
   ) {
+    const caller = access.caller;
+    const patientId = access.patientId;
+    const user = access.user;
+    this.baseUrls = access.options.referenceBaseUrls;
     const app = ctx.apps.get(caller.clientId);
     const systemToken = caller.sub === caller.clientId;
     this.clearance = {
       app: ctx.index.expand(app?.labels ?? []),
       ...(systemToken ? {} : { user: ctx.index.expand(caller.labels) }),
     };
-    const fhirUser = caller.fhirUser ? /(?:^|\/)((?:[A-Z][A-Za-z]+)\/[A-Za-z0-9\-.]{1,64})$/.exec(caller.fhirUser)?.[1] : undefined;
-    if (fhirUser !== undefined && patientId !== undefined && fhirUser === `Patient/${patientId}`) this.selfId = patientId;
+    // Only a fhirUser on this server (resolved by resolveAccess) can be the patient themself.
+    if (user?.resourceType === 'Patient' && patientId !== undefined && user.id === patientId) this.selfId = patientId;
     const policy = ctx.index.policy.purposeOfUse;
     const purpose = this.selfId !== undefined ? policy.self : (app && policy.apps[app.appId]) || policy.default;
     this.request = {
       ...(app ? { appIdentifier: app.identifier } : {}),
-      ...(fhirUser ? { fhirUser } : {}),
+      ...(user ? { user: { resourceType: user.resourceType, id: user.id } } : {}),
       purposeOfUse: purpose,
       write: false,
       now: ctx.now,

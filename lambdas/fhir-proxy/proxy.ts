@@ -670,7 +670,7 @@ export function createProxy(options: ProxyOptions): FhirProxy {
     }
     const resolved = resolveAccess(caller, base.access);
     if (resolved.kind === 'deny') return refuse(trace, resolved);
-    const guard = new RequestGuard({ index: labelIndex, apps, consents, now: clock().getTime() }, caller, base.access.referenceBaseUrls, resolved.patientId);
+    const guard = new RequestGuard({ index: labelIndex, apps, consents, now: clock().getTime() }, resolved);
     const access = guarded(resolved, guard);
     trace.access = access;
     trace.guard = guard;

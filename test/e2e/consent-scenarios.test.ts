@@ -114,6 +114,24 @@ describe('reads: who sees which labelled record', () => {
   });
 });
 
+describe('a fhirUser on another server is nobody here', () => {
+  // The same patient id under another host: not the patient themself (no self-access waiver) and
+  // not the Consent actor Patient/<A> (no permit). The user is cleared for PSY, so for the PSY
+  // record the Consent decides.
+  const foreignSelf = { ...WHO.portalSelf, fhirUser: `https://other.example.org/r4/Patient/${PATIENT_A}`, labels: 'behavioral-health' };
+  const publicSelf = { ...WHO.portalSelf, fhirUser: `https://fhir.example.org/r4/Patient/${PATIENT_A}`, labels: 'behavioral-health' };
+  test.each([
+    ['mental health: the consent permit for the patient does not apply', IDS.obsPsy, /Consent\/consent-a-general#provision\.provision\[0\]/],
+    ['Part 2 record: no self-access', IDS.obsSud, /label:SUD:user-not-cleared/],
+  ])('%s', async (_n, id, rule) => {
+    const foreign = await call(foreignSelf, 'GET', `Observation/${id}`);
+    expect(foreign.status).toBe(404);
+    expect(decisions(foreign.audits).some((x) => x.decision === 'deny' && rule.test(x.rule ?? ''))).toBe(true);
+    const local = await call(publicSelf, 'GET', `Observation/${id}`);
+    expect(local.status).toBe(200);
+  });
+});
+
 describe('searches, includes, history, batch, writes', () => {
   test('a search drops withheld entries and a total that would count them', async () => {
     const r = await call(WHO.thirdPartySelf, 'GET', 'Observation', { patient: [PATIENT_A] });

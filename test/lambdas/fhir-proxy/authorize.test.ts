@@ -97,6 +97,14 @@ describe('one context per token (the mixed-scope rule)', () => {
     expect(access('user/Observation.rs', { fhirUser: 'Patient/pat-a' })).toMatchObject({ context: 'user', patientId: 'pat-a' });
   });
 
+  test('fhirUser is resolved once, in every context, and only when it is on this server', () => {
+    expect(access('patient/Observation.rs', { patient: 'pat-a', fhirUser: 'Patient/pat-a' }).user).toEqual({ resourceType: 'Patient', id: 'pat-a' });
+    expect(access('patient/Observation.rs', { patient: 'pat-a', fhirUser: 'https://fhir.example.org/r4/Patient/pat-a' }).user).toEqual({ resourceType: 'Patient', id: 'pat-a' });
+    expect(access('patient/Observation.rs', { patient: 'pat-a', fhirUser: 'https://other.example.org/r4/Patient/pat-a' }).user).toBeUndefined();
+    expect(access('user/Observation.rs', { fhirUser: 'https://fhir.example.org/r4/Practitioner/p1' }).user).toEqual({ resourceType: 'Practitioner', id: 'p1' });
+    expect(access('patient/Observation.rs', { patient: 'pat-a' }).user).toBeUndefined();
+  });
+
   test('user/ wins over system/, and system/ needs a confidential client', () => {
     expect(access('user/*.rs system/*.rs', { fhirUser: 'Practitioner/p1' }).context).toBe('user');
     expect(resolveAccess(caller('system/*.rs'), OPTIONS)).toMatchObject({ kind: 'deny', status: 403 });

@@ -25,7 +25,9 @@ function facts(labels: string[], extra: Partial<ResourceFacts> = {}): ResourceFa
   return { resourceType: 'Observation', id: 'o1', labels: index.read(labels.map((code) => ({ system: ACT, code }))).rules, codes: [], date: Date.parse('2024-01-01'), ...extra };
 }
 
-const req = (over: Partial<ConsentRequest> = {}): ConsentRequest => ({ fhirUser: 'Practitioner/pr1', purposeOfUse: 'TREAT', write: false, now: NOW, ...over });
+/** A resolved user from `Type/id`. */
+const as = (ref: string) => ({ resourceType: ref.split('/')[0], id: ref.split('/')[1] });
+const req = (over: Partial<ConsentRequest> = {}): ConsentRequest => ({ user: as('Practitioner/pr1'), purposeOfUse: 'TREAT', write: false, now: NOW, ...over });
 const decide = (c: unknown, f = facts([]), r = req()) => evaluateConsents([parseConsent(c)], r, f)?.decision;
 
 describe('evaluation', () => {
@@ -158,10 +160,10 @@ describe('actor.role narrows a permit, never a deny', () => {
     ['PAT for a Practitioner: no permit', 'permit', actor(ROLE_CLASS, 'PAT'), req(), undefined],
     ['PAT for a Practitioner: the deny still applies', 'deny', actor(ROLE_CLASS, 'PAT'), req(), 'deny'],
     ['PRCP (participation, not checkable): by reference', 'permit', actor(PARTICIPATION, 'PRCP'), req(), 'permit'],
-    ['humanuser without a user: no permit', 'permit', actor(SECURITY_ROLE, 'humanuser'), req({ fhirUser: undefined, appIdentifier: APP }), undefined],
-    ['datasubject, the patient: permit', 'permit', actor(SECURITY_ROLE, 'datasubject', 'Patient/p1'), req({ fhirUser: 'Patient/p1' }), 'permit'],
-    ['datasubject, someone else named as the actor: no permit', 'permit', actor(SECURITY_ROLE, 'datasubject', 'RelatedPerson/r1'), req({ fhirUser: 'RelatedPerson/r1' }), undefined],
-    ['PROV on the app identifier, a Patient user: no permit', 'permit', [{ role: { coding: [{ system: ROLE_CLASS, code: 'PROV' }] }, reference: { identifier: APP } }], req({ fhirUser: 'Patient/p1', appIdentifier: APP }), undefined],
+    ['humanuser without a user: no permit', 'permit', actor(SECURITY_ROLE, 'humanuser'), req({ user: undefined, appIdentifier: APP }), undefined],
+    ['datasubject, the patient: permit', 'permit', actor(SECURITY_ROLE, 'datasubject', 'Patient/p1'), req({ user: as('Patient/p1') }), 'permit'],
+    ['datasubject, someone else named as the actor: no permit', 'permit', actor(SECURITY_ROLE, 'datasubject', 'RelatedPerson/r1'), req({ user: as('RelatedPerson/r1') }), undefined],
+    ['PROV on the app identifier, a Patient user: no permit', 'permit', [{ role: { coding: [{ system: ROLE_CLASS, code: 'PROV' }] }, reference: { identifier: APP } }], req({ user: as('Patient/p1'), appIdentifier: APP }), undefined],
   ])('%s', (_n, type, actors, r, want) => {
     expect(decide(consent({ provision: [{ type, actor: actors }] }), facts([]), r)).toBe(want);
   });
@@ -290,7 +292,7 @@ describe('property: adding a deny provision never widens', () => {
       // The added provision is a deny without exceptions of its own (a deny holding nested
       // permits is a permit too, and may rightly widen).
       fc.property(prov, prov.map((p) => ({ ...p, type: 'deny', provision: [] })), fc.array(fc.nat({ max: 3 }), { maxLength: 3 }), fc.subarray(labelCodes), fc.constantFrom(...actors), (root, extra, path, labels, who) => {
-        const before = decide(consent(root), facts(labels), req({ fhirUser: who }));
+        const before = decide(consent(root), facts(labels), req({ user: as(who) }));
         // Insert the deny provision anywhere in the tree.
         const copy = structuredClone(root);
         let node = copy;
@@ -299,7 +301,7 @@ describe('property: adding a deny provision never widens', () => {
           node = node.provision[i % node.provision.length];
         }
         node.provision = [...(node.provision ?? []), extra];
-        const after = decide(consent(copy), facts(labels), req({ fhirUser: who }));
+        const after = decide(consent(copy), facts(labels), req({ user: as(who) }));
         if (before !== 'permit') expect(after).not.toBe('permit');
       }),
       { numRuns: 300 },
