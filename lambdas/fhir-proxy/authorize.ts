@@ -187,12 +187,24 @@ function alternatives(value: string): string[] {
   return out;
 }
 
+/** `patient` and `subject`: the link parameters of every type. */
+const BASE_LINK_PARAMS: ReadonlySet<string> = new Set(['patient', 'subject']);
+/** Link parameters per compartment type, built once (at most one entry per compartment type). */
+const LINK_PARAMS = new Map<string, ReadonlySet<string>>();
+
 /**
  * Parameters whose bare value is read as a patient id: `patient`, `subject` and the type's
  * compartment parameters.
  */
-function linkParams(type: string | undefined): Set<string> {
-  return new Set(['patient', 'subject', ...(type ? (patientCompartmentParams(type) ?? []) : [])]);
+function linkParams(type: string | undefined): ReadonlySet<string> {
+  const compartment = type ? patientCompartmentParams(type) : undefined;
+  if (type === undefined || compartment === undefined) return BASE_LINK_PARAMS;
+  let links = LINK_PARAMS.get(type);
+  if (links === undefined) {
+    links = new Set([...BASE_LINK_PARAMS, ...compartment]);
+    LINK_PARAMS.set(type, links);
+  }
+  return links;
 }
 
 /** Patient ids the parameters name (typed references, and bare ids on patient-link parameters). */
@@ -213,12 +225,12 @@ function namedPatients(access: Access, type: string | undefined, params: readonl
 
 /**
  * In a confined context, refuses parameters that could reach outside the compartment: see the
- * module comment. `type` is undefined for operation parameters on an instance.
+ * module comment. `type` is undefined for operation parameters on an instance. `named`: the
+ * patients the request names (the caller's, for the refusal).
  */
-function checkConfinedParams(access: Access, type: string | undefined, params: readonly SearchParam[]): Denial | undefined {
+function checkConfinedParams(access: Access, type: string | undefined, params: readonly SearchParam[], named: readonly string[]): Denial | undefined {
   const patientId = access.patientId as string;
   const links = linkParams(type);
-  const named = namedPatients(access, type, params);
   for (const p of params) {
     const { code, modifier, chain } = parseParamName(p.name);
     if (REFUSED_CONFINED.has(code)) return deny(403, 'Search parameter not allowed for this token', named);
@@ -313,7 +325,7 @@ export function authorize(access: Access, request: ParsedRequest, options: Autho
         }
         if (type === 'Patient' && request.id !== patientId) return deny(403, 'Access to another patient is not allowed', named);
         if (request.params.length > 0) {
-          const bad = checkConfinedParams(access, undefined, request.params);
+          const bad = checkConfinedParams(access, undefined, request.params, namedPatients(access, undefined, request.params));
           if (bad) return bad;
         }
       }
@@ -351,7 +363,7 @@ export function authorize(access: Access, request: ParsedRequest, options: Autho
         if (!isCompartmentType(type) && !access.options.readableNonCompartmentTypes.has(type)) {
           return deny(403, 'Resource type is outside the patient compartment', named);
         }
-        const bad = checkConfinedParams(access, type, params);
+        const bad = checkConfinedParams(access, type, params, named);
         if (bad) return bad;
         if (request.interaction === 'search-type') {
           const narrowing = narrowingParam(type, patientId as string);
@@ -531,7 +543,7 @@ function authorizeOperation(
     if (grantsFor(access, 'Patient', ['r']).length === 0) return noPermission(named);
     if (confined) {
       if (request.id !== access.patientId) return deny(403, 'Access to another patient is not allowed', named);
-      const bad = checkConfinedParams(access, undefined, request.params);
+      const bad = checkConfinedParams(access, undefined, request.params, named);
       if (bad) return bad;
     }
     if (request.body !== undefined) return deny(403, 'Operation input is not allowed for $everything', named);
@@ -573,7 +585,7 @@ function authorizeOperation(
     if (type === 'Patient' && request.id !== undefined && request.id !== access.patientId) {
       return deny(403, 'Access to another patient is not allowed', named);
     }
-    const bad = checkConfinedParams(access, type, request.params);
+    const bad = checkConfinedParams(access, type, request.params, named);
     if (bad) return bad;
     if (request.body !== undefined) {
       const ids = patientsOf(request.body, access.options.referenceBaseUrls);

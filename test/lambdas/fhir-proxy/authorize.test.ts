@@ -189,6 +189,15 @@ describe('patient context decisions', () => {
     expect(authorize(a, request('GET', 'Observation/$lastn'))).toMatchObject({ kind: 'deny' });
     expect(authorize(a, request('GET', 'Observation/$lastn'), { operations: { lastn: { permission: 's', levels: ['type'] } } }).kind).toBe('allow');
   });
+
+  test('a parameter refusal names the patients the request names (the same list as its other refusals)', () => {
+    const everything = authorize(a, request('GET', 'Patient/pat-a/$everything', { _filter: ['x'] }));
+    expect(everything).toMatchObject({ kind: 'deny', status: 403, patientIds: ['pat-a'] });
+    const search = authorize(a, request('GET', 'Observation', { subject: ['Patient/pat-b'] }));
+    expect(search).toMatchObject({ kind: 'deny', status: 403, patientIds: ['pat-b'] });
+    const read = authorize(a, request('GET', 'Observation/o1', { _has: ['Patient/pat-b'] }));
+    expect(read).toMatchObject({ kind: 'deny', status: 403, patientIds: ['pat-b'] });
+  });
 });
 
 describe('granular restrictions and v1 scopes', () => {
