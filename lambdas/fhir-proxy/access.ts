@@ -187,7 +187,7 @@ const RESTRICTION_PATHS: Readonly<Record<string, readonly string[]>> = {
   _tag: ['meta.tag'],
 };
 
-export function isCheckableRestriction(name: string): boolean {
+function isCheckableRestriction(name: string): boolean {
   return Object.prototype.hasOwnProperty.call(RESTRICTION_PATHS, name);
 }
 
@@ -225,7 +225,7 @@ function restrictionMatches(resource: unknown, r: ScopeRestriction): boolean {
 }
 
 /** True when every restriction of the grant holds for the resource. */
-export function grantCovers(grant: ResourceGrant, resource: unknown): boolean {
+function grantCovers(grant: ResourceGrant, resource: unknown): boolean {
   return grant.restrictions.every((r) => restrictionMatches(resource, r));
 }
 
@@ -237,35 +237,16 @@ export function isCompartmentType(type: string): boolean {
 }
 
 /**
- * Strict membership: the resource is in `patientId`'s compartment and in no other patient's.
- * A Patient is in only its own (for reads, links to other patients are ignored; see `forWrite`).
- * Types outside the compartment never are.
+ * Strict membership, from the compartment patients of a resource of a compartment type: in
+ * `patientId`'s compartment and in no other patient's. (A Patient's own id is among its
+ * patients, so a Patient linking to another patient is not; reads of a Patient check its id
+ * alone, see {@link see}.)
  */
-export function inCompartmentOnly(resource: unknown, patientId: string, baseUrls: readonly string[], forWrite = false): boolean {
-  if (resource === null || typeof resource !== 'object') return false;
-  const r = resource as { resourceType?: unknown; id?: unknown };
-  if (typeof r.resourceType !== 'string' || !isCompartmentType(r.resourceType)) return false;
-  if (r.resourceType === 'Patient' && !forWrite) return r.id === patientId;
-  const ids = compartmentPatientIds(resource, { baseUrls });
-  return ids.length > 0 && ids.every((id) => id === patientId);
+function onlyInCompartmentOf(patients: readonly string[], patientId: string): boolean {
+  return patients.length > 0 && patients.every((id) => id === patientId);
 }
 
-/** The patients a resource links to through its compartment elements (for the audit). */
-export function patientsOf(resource: unknown, baseUrls: readonly string[]): string[] {
-  return compartmentPatientIds(resource, { baseUrls });
-}
-
-/**
- * May the caller see (or act on) this resource, with any of `perms`? The type needs a grant of
- * the access context whose restrictions hold for the resource, and a confined caller only sees
- * resources in the compartment of its patient alone, plus the configured readable types outside
- * the compartment (`allowNonCompartment`, for reads only).
- */
-export function canSee(access: Access, resource: unknown, perms: readonly Permission[], allowNonCompartment = true): boolean {
-  return see(access, resource, perms, allowNonCompartment).visible;
-}
-
-/** {@link canSee}, and the patients the resource links to (computed once for both). */
+/** Whether the caller may see a resource, and the patients the resource links to (computed once for both). */
 export interface Sight {
   readonly visible: boolean;
   readonly patients: readonly string[];
@@ -276,8 +257,13 @@ export interface Sight {
 const NOTHING: Sight = { visible: false, patients: [] };
 
 /**
- * {@link canSee} with the resource's compartment patients. `grantCache` (type → grants) saves
- * the grant lookup when many resources of a few types are checked with the same `perms`.
+ * May the caller see (or act on) this resource, with any of `perms`? The type needs a grant of
+ * the access context whose restrictions hold for the resource, and a confined caller only sees
+ * resources in the compartment of its patient alone (a Patient: only itself, links to other
+ * patients ignored), plus the configured readable types outside the compartment
+ * (`allowNonCompartment`, for reads only); then the guard (labels, Consent) decides. Returns the
+ * resource's compartment patients too. `grantCache` (type → grants) saves the grant lookup when
+ * many resources of a few types are checked with the same `perms`.
  */
 export function see(
   access: Access,
@@ -310,10 +296,7 @@ export function see(
   if (patientId === undefined) visible = true;
   else if (!compartment) visible = allowNonCompartment && access.options.readableNonCompartmentTypes.has(type);
   else if (type === 'Patient') visible = (resource as { id?: unknown }).id === patientId;
-  else {
-    visible = patients.length > 0;
-    for (const id of patients) if (id !== patientId) visible = false;
-  }
+  else visible = onlyInCompartmentOf(patients, patientId);
   if (!visible || !access.guard) return { visible, patients };
   const guarded = access.guard.view(resource as Record<string, unknown>, patients);
   if (!guarded.visible) return { visible: false, patients };
@@ -327,7 +310,9 @@ export function canWrite(access: Access, resource: unknown, perm: Permission): b
   if (typeof type !== 'string' || !isFhirResourceType(type)) return false;
   const grants = grantsFor(access, type, [perm]);
   if (grants.length === 0 || !grants.some((g) => grantCovers(g, resource))) return false;
-  if (access.patientId !== undefined && !inCompartmentOnly(resource, access.patientId, access.options.referenceBaseUrls, true)) return false;
+  const patients = isCompartmentType(type) ? compartmentPatientIds(resource, { baseUrls: access.options.referenceBaseUrls }) : [];
+  // A Patient's own id is among its patients: one linking to another patient is not writable.
+  if (access.patientId !== undefined && !(isCompartmentType(type) && onlyInCompartmentOf(patients, access.patientId))) return false;
   if (!access.guard) return true;
-  return access.guard.canWrite(resource as Record<string, unknown>, compartmentPatientIds(resource, { baseUrls: access.options.referenceBaseUrls }));
+  return access.guard.canWrite(resource as Record<string, unknown>, patients);
 }

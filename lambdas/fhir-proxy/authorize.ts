@@ -67,12 +67,11 @@ import {
   grantsFor,
   isCompartmentType,
   isUnrestricted,
-  patientsOf,
   type Access,
   type Denial,
 } from './access';
 import { parseParamName, type HttpMethod, type ParsedRequest, type SearchParam } from './request';
-import { patientCompartmentParams } from '../shared/fhir/patient-compartment';
+import { compartmentPatientIds, patientCompartmentParams } from '../shared/fhir/patient-compartment';
 
 export type { Access, AccessOptions, Caller, Denial } from './access';
 
@@ -410,7 +409,7 @@ export function authorize(access: Access, request: ParsedRequest, options: Autho
 
     case 'create': {
       const type = request.resourceType;
-      const named = patientsOf(request.body, baseUrls);
+      const named = compartmentPatientIds(request.body, { baseUrls });
       const grants = grantsFor(access, type, ['c']);
       if (grants.length === 0) return noPermission(named);
       const checks = needsChecks(access, grants);
@@ -435,7 +434,7 @@ export function authorize(access: Access, request: ParsedRequest, options: Autho
 
     case 'update': {
       const type = request.resourceType;
-      const named = patientsOf(request.body, baseUrls);
+      const named = compartmentPatientIds(request.body, { baseUrls });
       const grants = grantsFor(access, type, ['u']);
       if (grants.length === 0) return noPermission(named);
       const checks = needsChecks(access, grants);
@@ -588,7 +587,7 @@ function authorizeOperation(
     const bad = checkConfinedParams(access, type, request.params, named);
     if (bad) return bad;
     if (request.body !== undefined) {
-      const ids = patientsOf(request.body, access.options.referenceBaseUrls);
+      const ids = compartmentPatientIds(request.body, { baseUrls: access.options.referenceBaseUrls });
       if (ids.some((id) => id !== access.patientId)) return deny(403, 'Operation input names another patient', named);
     }
   }
@@ -606,4 +605,4 @@ function authorizeOperation(
   };
 }
 
-export { canSee, canWrite, callerFromAuthorizer, resolveAccess } from './access';
+export { canWrite, callerFromAuthorizer, resolveAccess } from './access';

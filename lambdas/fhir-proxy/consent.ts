@@ -142,7 +142,7 @@ export class ConsentParseError extends Error {
 const DATE = /^\d{4}(-\d{2}(-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2}))?)?)?$/;
 
 /** A FHIR date/dateTime as epoch ms: the start of the period it denotes (or its end with `end`). */
-export function parseDate(value: unknown, end = false): number | undefined {
+function parseDate(value: unknown, end = false): number | undefined {
   if (typeof value !== 'string' || !DATE.test(value)) return undefined;
   let text = value;
   if (/^\d{4}$/.test(text)) text = end ? `${text}-12-31T23:59:59.999Z` : `${text}-01-01T00:00:00Z`;
@@ -615,7 +615,7 @@ function rootType(consent: ParsedConsent): 'permit' | 'deny' | undefined {
 }
 
 /** Is a consent in force now (applies, and its root period contains now)? */
-export function inForce(consent: ParsedConsent, now: number): boolean {
+function inForce(consent: ParsedConsent, now: number): boolean {
   return consent.applies && (consent.provision !== undefined || consent.base !== undefined) && inPeriod(consent.provision?.period, now);
 }
 

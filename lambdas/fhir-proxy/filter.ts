@@ -1,7 +1,7 @@
 /**
  * Filters what HealthLake returns before it reaches the caller: every resource in a response
  * (search matches, `_include`/`_revinclude`/`:iterate` results, history versions, `$everything`
- * output, operation results) is checked with {@link canSee}; what fails is removed, `total` is
+ * output, operation results) is checked with {@link see}; what fails is removed, `total` is
  * dropped when it may count removed resources, and OperationOutcomes are rebuilt from constant
  * texts. Collects the patients whose data is disclosed, for the audit.
  *
@@ -10,7 +10,8 @@
 import type { Permission } from '../shared/smart-scopes';
 import { operationOutcome, type IssueSeverity, type IssueType, type OperationOutcome } from '../shared/operation-outcome';
 import type { ResourceGrant } from '../shared/smart-scopes';
-import { patientsOf, see, type Access } from './access';
+import { see, type Access } from './access';
+import { compartmentPatientIds } from '../shared/fhir/patient-compartment';
 import { isObject } from '../shared/json';
 
 type Json = Record<string, unknown>;
@@ -22,15 +23,10 @@ export class PatientCollector {
   constructor(private readonly baseUrls: readonly string[]) {}
 
   add(resource: unknown): void {
-    for (const id of patientsOf(resource, this.baseUrls)) this.ids.add(id);
+    for (const id of compartmentPatientIds(resource, { baseUrls: this.baseUrls })) this.ids.add(id);
   }
 
   addIds(ids: Iterable<string>): void {
-    for (const id of ids) this.ids.add(id);
-  }
-
-  /** Alias of {@link addIds} for ids already computed for a resource. */
-  addAll(ids: readonly string[]): void {
     for (const id of ids) this.ids.add(id);
   }
 }
@@ -87,7 +83,7 @@ export function filterBundle(access: Access, body: unknown, options: BundleFilte
     if (isObject(resource) && resource.resourceType === 'OperationOutcome') continue; // search.mode outcome
     const sight = see(access, resource, options.perms, true, grantCache);
     if (sight.visible) {
-      patients.addAll(sight.patients);
+      patients.addIds(sight.patients);
       kept.push(sight.resource !== undefined ? { ...entry, resource: sight.resource } : entry);
       if (search?.mode !== 'include') keptMatches++;
     } else if (search?.mode !== 'include') {
@@ -117,7 +113,7 @@ export function filterOperationResult(access: Access, body: unknown, perms: read
   if (body.resourceType === 'Parameters') return filterParameters(access, body, perms, patients, 0);
   const sight = see(access, body, perms);
   if (!sight.visible) return undefined;
-  patients.addAll(sight.patients);
+  patients.addIds(sight.patients);
   return sight.resource ?? body;
 }
 

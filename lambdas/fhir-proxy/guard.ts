@@ -16,7 +16,7 @@
  * Writes: the written resource must pass 1–2 (with `correct` as the consent action) and carry
  * no inline label the caller would not see.
  */
-import { patientsOf } from './access';
+import { compartmentPatientIds } from '../shared/fhir/patient-compartment';
 import type { Access, ResourceGuard } from './access';
 import { evaluateConsents, resourceFacts, type ConsentCache, type ConsentRequest, type PatientConsents } from './consent';
 import { clearanceGap, hasInlineLabels, redactInline, UNKNOWN_LABEL, type Clearance, type LabelIndex, type LabelRule, type LabelSet } from './labels';
@@ -140,7 +140,7 @@ export class RequestGuard implements ResourceGuard {
         }
       };
       visit(body.parameter, 0);
-    } else for (const id of patientsOf(body, this.baseUrls)) out.add(id);
+    } else for (const id of compartmentPatientIds(body, { baseUrls: this.baseUrls })) out.add(id);
     return out;
   }
 

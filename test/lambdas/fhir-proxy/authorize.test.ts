@@ -2,7 +2,6 @@ import type { APIGatewayProxyEvent } from 'aws-lambda';
 import {
   authorize,
   callerFromAuthorizer,
-  canSee,
   narrowingParam,
   resolveAccess,
   type Access,
@@ -10,6 +9,7 @@ import {
   type Caller,
   type Plan,
 } from '../../../lambdas/fhir-proxy/authorize';
+import { see } from '../../../lambdas/fhir-proxy/access';
 import { isRequestError, parseFhirRequest, type ParsedRequest } from '../../../lambdas/fhir-proxy/request';
 
 const OPTIONS: AccessOptions = {
@@ -172,14 +172,14 @@ describe('patient context decisions', () => {
   });
 
   test('strict membership on returned resources', () => {
-    expect(canSee(a, obs('pat-a'), ['r'])).toBe(true);
-    expect(canSee(a, obs('pat-b'), ['r'])).toBe(false);
-    expect(canSee(a, obs('pat-a', { performer: [{ reference: 'Patient/pat-b' }] }), ['r'])).toBe(false);
-    expect(canSee(a, obs('pat-a', { subject: { reference: 'https://fhir.example.org/r4/Patient/pat-a' } }), ['r'])).toBe(true);
-    expect(canSee(a, { resourceType: 'Patient', id: 'pat-a', link: [{ other: { reference: 'Patient/pat-b' } }] }, ['r'])).toBe(true);
-    expect(canSee(a, { resourceType: 'Patient', id: 'pat-b' }, ['r'])).toBe(false);
-    expect(canSee(a, { resourceType: 'Medication', id: 'm' }, ['r'])).toBe(true);
-    expect(canSee(a, { resourceType: 'Location', id: 'l' }, ['r'])).toBe(false);
+    expect(see(a, obs('pat-a'), ['r']).visible).toBe(true);
+    expect(see(a, obs('pat-b'), ['r']).visible).toBe(false);
+    expect(see(a, obs('pat-a', { performer: [{ reference: 'Patient/pat-b' }] }), ['r']).visible).toBe(false);
+    expect(see(a, obs('pat-a', { subject: { reference: 'https://fhir.example.org/r4/Patient/pat-a' } }), ['r']).visible).toBe(true);
+    expect(see(a, { resourceType: 'Patient', id: 'pat-a', link: [{ other: { reference: 'Patient/pat-b' } }] }, ['r']).visible).toBe(true);
+    expect(see(a, { resourceType: 'Patient', id: 'pat-b' }, ['r']).visible).toBe(false);
+    expect(see(a, { resourceType: 'Medication', id: 'm' }, ['r']).visible).toBe(true);
+    expect(see(a, { resourceType: 'Location', id: 'l' }, ['r']).visible).toBe(false);
   });
 
   test('operations: $everything on self only, $export never, others unless configured', () => {
@@ -219,9 +219,9 @@ describe('granular restrictions and v1 scopes', () => {
   test('restrictions are checked on each resource; unknown restriction parameters cover nothing', () => {
     const a = access('user/Observation.rs?category=laboratory user/Condition.rs?foo=bar', { fhirUser: 'Practitioner/p1' });
     const lab = { resourceType: 'Observation', category: [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/observation-category', code: 'laboratory' }] }] };
-    expect(canSee(a, lab, ['s'])).toBe(true);
-    expect(canSee(a, { ...lab, category: [{ coding: [{ code: 'vital-signs' }] }] }, ['s'])).toBe(false);
-    expect(canSee(a, { resourceType: 'Condition', foo: 'bar' }, ['s'])).toBe(false);
+    expect(see(a, lab, ['s']).visible).toBe(true);
+    expect(see(a, { ...lab, category: [{ coding: [{ code: 'vital-signs' }] }] }, ['s']).visible).toBe(false);
+    expect(see(a, { resourceType: 'Condition', foo: 'bar' }, ['s']).visible).toBe(false);
     expect(authorize(a, request('POST', 'Observation', undefined, { resourceType: 'Observation', status: 'final', code: { text: 'x' } }))).toMatchObject({ kind: 'deny' });
     expect(authorize(a, request('PATCH', 'Observation/o1', undefined, { resourceType: 'Parameters', parameter: [] }))).toMatchObject({ kind: 'deny' });
   });
@@ -238,7 +238,7 @@ describe('granular restrictions and v1 scopes', () => {
   test('a grant on one type does not allow another (no user/Procedure.read reading Observations)', () => {
     const a = access('user/Procedure.read', { fhirUser: 'Practitioner/p1' });
     expect(authorize(a, request('GET', 'Observation'))).toMatchObject({ kind: 'deny' });
-    expect(canSee(a, { resourceType: 'Observation' }, ['r', 's'])).toBe(false);
+    expect(see(a, { resourceType: 'Observation' }, ['r', 's']).visible).toBe(false);
     expect(authorize(a, request('GET', '', { _type: ['Observation'] }))).toMatchObject({ kind: 'deny' });
   });
 });
