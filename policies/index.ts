@@ -18,7 +18,21 @@ export function createCompliancePacks(scope?: IConstruct): NagPack[] {
  * the synth; findings land in `cdk.out/validation-report.json`.
  *
  * Call it once on the `App`: the packs run at synth time over the whole construct tree.
+ * @returns the registered pack instances (also {@link compliancePacksOf}`(app)`)
  */
-export function applyCompliancePacks(app: IConstruct): void {
-  Validations.of(app).addPlugins(...createCompliancePacks(app));
+export function applyCompliancePacks(app: IConstruct): NagPack[] {
+  const packs = createCompliancePacks(app);
+  Validations.of(app).addPlugins(...packs);
+  GATES.set(app, [...(GATES.get(app) ?? []), ...packs]);
+  return packs;
+}
+
+const GATES = new WeakMap<IConstruct, readonly NagPack[]>();
+
+/**
+ * The pack instances `applyCompliancePacks(app)` registered on `app` (the evidence recorder
+ * observes these, so the packs run once per synth); `undefined` when it was not called.
+ */
+export function compliancePacksOf(app: IConstruct): readonly NagPack[] | undefined {
+  return GATES.get(app);
 }

@@ -3,11 +3,12 @@
  * what result. The validation report CDK writes lists only violations; the reviewer's report also
  * needs what passed, what was acknowledged (and why) and which rules found nothing to check.
  *
- * {@link recordComplianceEvidence} registers {@link ComplianceEvidencePlugin} on an app. At synth
- * time, after the templates are written, it runs fresh instances of the packs over the construct
- * tree, records each rule × `CfnResource` result, and writes `compliance-evidence.json` next to
- * `manifest.json`. It never reports a violation itself (the packs registered by
- * `applyCompliancePacks` remain the gate) and never throws: a failure is written into the file.
+ * {@link recordComplianceEvidence} registers {@link ComplianceEvidencePlugin} on an app and
+ * observes the gate's own pack instances (those `applyCompliancePacks` registered): each rule ×
+ * `CfnResource` result is recorded while the gate evaluates it, so the packs run once per synth.
+ * The plugin, which runs after them, writes `compliance-evidence.json` next to `manifest.json`
+ * (a pack that has not run on the tree by then is run by the plugin). It never reports a
+ * violation itself (the packs remain the gate) and never throws: a failure is written into the file.
  */
 import * as fs from 'fs';
 import * as path from 'path';
@@ -23,7 +24,7 @@ import {
 } from 'aws-cdk-lib';
 import { IApplyRule, NagMessageLevel, NagPack, NagRuleCompliance, NagRuleResult } from 'cdk-nag';
 import { IConstruct } from 'constructs';
-import { createCompliancePacks } from '../../policies';
+import { compliancePacksOf, createCompliancePacks } from '../../policies';
 import { extractControlIds } from '../../policies/citations';
 import { synthDate } from '../../policies/registered-apps';
 
@@ -133,11 +134,15 @@ export class ComplianceEvidencePlugin implements IPolicyValidationPlugin {
   public readonly name = COMPLIANCE_EVIDENCE_PLUGIN_NAME;
   public readonly version = String(COMPLIANCE_EVIDENCE_SCHEMA_VERSION);
   public readonly ruleIds: string[] = [];
-  private readonly packs: () => NagPack[];
+  private readonly packs: readonly NagPack[];
 
-  /** @param packs fresh pack instances to evaluate @default - `createCompliancePacks()` */
-  constructor(packs: () => NagPack[] = () => createCompliancePacks()) {
+  /**
+   * @param packs the pack instances whose results are recorded; observed from now on. Those that
+   * have not run on the tree when this plugin runs are run by it.
+   */
+  constructor(packs: readonly NagPack[]) {
     this.packs = packs;
+    for (const pack of packs) observePack(pack);
   }
 
   public validate(context: IPolicyValidationContext): PolicyValidationPluginReport {
@@ -146,7 +151,7 @@ export class ComplianceEvidencePlugin implements IPolicyValidationPlugin {
     let evidence: ComplianceEvidence;
     try {
       if (!root) throw new Error('the validation context carries no construct tree (appConstruct)');
-      evidence = collectComplianceEvidence(root, this.packs());
+      evidence = evidenceOf(root, this.packs.map((pack) => lastRun(pack, root) ?? runObserved(pack, root)));
     } catch (err) {
       evidence = { schemaVersion: COMPLIANCE_EVIDENCE_SCHEMA_VERSION, generatedAt: new Date().toISOString(), packs: [], resources: [], acknowledgements: [], error: String((err as Error)?.message ?? err) };
     }
@@ -161,11 +166,15 @@ export class ComplianceEvidencePlugin implements IPolicyValidationPlugin {
   }
 }
 
-/** Registers {@link ComplianceEvidencePlugin} on `app` (once). */
-export function recordComplianceEvidence(app: IConstruct, packs?: () => NagPack[]): void {
+/**
+ * Registers {@link ComplianceEvidencePlugin} on `app` (once), after the packs already registered.
+ * @param packs the packs to record @default - the gate's instances registered by
+ * `applyCompliancePacks(app)`; fresh `createCompliancePacks()` (run by the plugin) when there are none
+ */
+export function recordComplianceEvidence(app: IConstruct, packs?: readonly NagPack[]): void {
   if (RECORDING.has(app)) return;
   RECORDING.add(app);
-  Validations.of(app).addPlugins(new ComplianceEvidencePlugin(packs));
+  Validations.of(app).addPlugins(new ComplianceEvidencePlugin(packs ?? compliancePacksOf(app) ?? createCompliancePacks()));
 }
 
 const RECORDING = new WeakSet<IConstruct>();
@@ -227,72 +236,180 @@ interface MutableRule {
   evaluations: RuleEvaluation[];
 }
 
+/** One `validateScope` of one pack, as observed. */
+interface PackRun {
+  readonly root: IConstruct;
+  readonly name: string;
+  readonly rules: Map<string, MutableRule>;
+  /** By rule suffix: the wrapper each call of that rule goes through. */
+  readonly observers: Map<string, RuleObserver>;
+  /** `${at}\u0000${key}` of an acknowledgement → the resources whose finding it suppressed. */
+  readonly suppressedBy: Map<string, Set<string>>;
+  violations: number;
+  error?: string;
+}
+
+interface Observation {
+  /** The run in progress. */
+  current?: PackRun;
+  /** The last finished run. */
+  last?: PackRun;
+  /** Restores the pack's own methods. */
+  remove(): void;
+}
+
+const OBSERVATIONS = new WeakMap<NagPack, Observation>();
+
+/**
+ * Observes `pack` (once): every `validateScope` (which `validate` calls) records each rule's result
+ * per resource, as the pack itself decides it. The pack's results are unchanged: the rule is called
+ * once, by the pack's own `applyRule`, and what it returns or throws is passed on.
+ */
+function observePack(pack: NagPack): Observation {
+  const existing = OBSERVATIONS.get(pack);
+  if (existing) return existing;
+  const target = pack as unknown as { applyRule(params: IApplyRule): void; validateScope(scope: IConstruct): PolicyValidationPluginReport };
+  const originalApplyRule = target.applyRule;
+  const originalValidateScope = target.validateScope;
+  const observation: Observation = {
+    remove: () => {
+      // Remove the own properties: the prototype's methods are used again.
+      delete (target as Partial<typeof target>).applyRule;
+      delete (target as Partial<typeof target>).validateScope;
+      OBSERVATIONS.delete(pack);
+    },
+  };
+  target.validateScope = function observedValidateScope(this: NagPack, scope: IConstruct): PolicyValidationPluginReport {
+    const run: PackRun = { root: scope, name: pack.readPackName || pack.name, rules: new Map(), observers: new Map(), suppressedBy: new Map(), violations: 0 };
+    observation.current = run;
+    try {
+      const report = originalValidateScope.call(this, scope);
+      // Counted now: CDK later moves violations acknowledged on an ancestor out of this report.
+      run.violations = report.violations.reduce((n, v) => n + v.violatingResources.length, 0);
+      return report;
+    } catch (err) {
+      run.error = String((err as Error)?.message ?? err);
+      throw err;
+    } finally {
+      observation.current = undefined;
+      observation.last = run;
+    }
+  };
+  target.applyRule = function observedApplyRule(this: NagPack, params: IApplyRule): void {
+    const run = observation.current;
+    if (!run) return originalApplyRule.call(this, params);
+    const suffix = params.ruleSuffixOverride ? params.ruleSuffixOverride : params.rule.name;
+    let observer = run.observers.get(suffix);
+    if (!observer) {
+      const ruleId = `${run.name}-${suffix}`;
+      const rule: MutableRule = { id: ruleId, level: levelOf(params.level), info: params.info, explanation: params.explanation, citations: extractControlIds(params.info), notApplicable: 0, evaluations: [] };
+      run.rules.set(ruleId, rule);
+      observer = ruleObserver(run, rule);
+      run.observers.set(suffix, observer);
+    }
+    // Built once per rule (not per call): this runs for every rule × resource of the gate.
+    observer.check = params.rule;
+    originalApplyRule.call(this, { ruleSuffixOverride: suffix, info: params.info, explanation: params.explanation, level: params.level, node: params.node, rule: observer.observed });
+  };
+  OBSERVATIONS.set(pack, observation);
+  return observation;
+}
+
+interface RuleObserver {
+  /** The rule function of the current call. */
+  check: (node: CfnResource) => NagRuleResult;
+  /** Calls `check` and records its result; passes the result (or the error) on unchanged. */
+  readonly observed: (node: CfnResource) => NagRuleResult;
+}
+
+function ruleObserver(run: PackRun, rule: MutableRule): RuleObserver {
+  const record = (node: CfnResource, result: EvaluationResult, findingId: string, extra: { finding?: string; error?: string }): void => {
+    const ack = result === 'compliant' ? undefined : acknowledgementFor(node, findingId);
+    if (ack) {
+      const k = `${ack.at}\u0000${ack.key}`;
+      if (!run.suppressedBy.has(k)) run.suppressedBy.set(k, new Set());
+      run.suppressedBy.get(k)!.add(node.node.path);
+    }
+    rule.evaluations.push({
+      resource: node.node.path,
+      result,
+      ...extra,
+      ...(ack ? { acknowledged: { id: ack.id, reason: ack.reason, at: ack.at } } : {}),
+    });
+  };
+  const observer: RuleObserver = {
+    check: () => NagRuleCompliance.NOT_APPLICABLE,
+    observed: (node: CfnResource): NagRuleResult => {
+      let result: NagRuleResult;
+      try {
+        result = observer.check(node);
+      } catch (err) {
+        record(node, 'error', rule.id, { error: String((err as Error)?.message ?? err) });
+        throw err;
+      }
+      if (result === NagRuleCompliance.NOT_APPLICABLE) rule.notApplicable++;
+      else if (result === NagRuleCompliance.COMPLIANT) record(node, 'compliant', rule.id, {});
+      else if (result === NagRuleCompliance.NON_COMPLIANT) record(node, 'non-compliant', rule.id, {});
+      else if (Array.isArray(result)) {
+        if (result.length === 0) record(node, 'compliant', rule.id, {});
+        for (const finding of result) record(node, 'non-compliant', `${rule.id}[${finding}]`, { finding: String(finding) });
+      } else rule.notApplicable++; // UNKNOWN and anything else: nothing decided
+      return result;
+    },
+  };
+  return observer;
+}
+
+/** The pack's last observed run over `root`, if it has run on it. */
+function lastRun(pack: NagPack, root: IConstruct): PackRun | undefined {
+  const last = OBSERVATIONS.get(pack)?.last;
+  return last && last.root === root ? last : undefined;
+}
+
+/** Runs an observed pack over `root` (a failure is recorded in the run, not thrown). */
+function runObserved(pack: NagPack, root: IConstruct): PackRun {
+  const observation = observePack(pack);
+  try {
+    pack.validateScope(root);
+  } catch {
+    // Recorded in the run.
+  }
+  return observation.last!;
+}
+
 /**
  * Runs each pack over `root` with every rule call observed, and returns the evidence. The packs'
  * own logic decides violations and acknowledgements; this only records what each rule returned.
+ * The packs are left as they were.
  */
 export function collectComplianceEvidence(root: IConstruct, packs: readonly NagPack[]): ComplianceEvidence {
-  const suppressedBy = new Map<string, Set<string>>(); // `${at}\u0000${key}` → resource paths
-  const packEvidence: PackEvidence[] = [];
-
+  const runs: PackRun[] = [];
   for (const pack of packs) {
-    const rules = new Map<string, MutableRule>();
-    const target = pack as unknown as { applyRule(params: IApplyRule): void };
-    const original = target.applyRule;
-    const packName = pack.readPackName || pack.name;
-    target.applyRule = function observedApplyRule(this: NagPack, params: IApplyRule): void {
-      const suffix = params.ruleSuffixOverride ? params.ruleSuffixOverride : params.rule.name;
-      const ruleId = `${packName}-${suffix}`;
-      let rule = rules.get(ruleId);
-      if (!rule) {
-        rule = { id: ruleId, level: levelOf(params.level), info: params.info, explanation: params.explanation, citations: extractControlIds(params.info), notApplicable: 0, evaluations: [] };
-        rules.set(ruleId, rule);
-      }
-      const current = rule;
-      const node = params.node;
-      const record = (result: EvaluationResult, findingId: string, extra: { finding?: string; error?: string }): void => {
-        const ack = result === 'compliant' ? undefined : acknowledgementFor(node, findingId);
-        if (ack) {
-          const k = `${ack.at}\u0000${ack.key}`;
-          if (!suppressedBy.has(k)) suppressedBy.set(k, new Set());
-          suppressedBy.get(k)!.add(node.node.path);
-        }
-        current.evaluations.push({
-          resource: node.node.path,
-          result,
-          ...extra,
-          ...(ack ? { acknowledged: { id: ack.id, reason: ack.reason, at: ack.at } } : {}),
-        });
-      };
-      const observed = (n: CfnResource): NagRuleResult => {
-        let result: NagRuleResult;
-        try {
-          result = params.rule(n);
-        } catch (err) {
-          record('error', ruleId, { error: String((err as Error)?.message ?? err) });
-          throw err;
-        }
-        if (result === NagRuleCompliance.NOT_APPLICABLE) current.notApplicable++;
-        else if (result === NagRuleCompliance.COMPLIANT) record('compliant', ruleId, {});
-        else if (result === NagRuleCompliance.NON_COMPLIANT) record('non-compliant', ruleId, {});
-        else if (Array.isArray(result)) {
-          if (result.length === 0) record('compliant', ruleId, {});
-          for (const finding of result) record('non-compliant', `${ruleId}[${finding}]`, { finding: String(finding) });
-        } else current.notApplicable++; // UNKNOWN and anything else: nothing decided
-        return result;
-      };
-      original.call(this, { ...params, ruleSuffixOverride: suffix, rule: observed });
-    };
+    const observed = OBSERVATIONS.has(pack);
     try {
-      const report = pack.validateScope(root);
-      packEvidence.push({ name: packName, rules: [...rules.values()], violations: report.violations.reduce((n, v) => n + v.violatingResources.length, 0) });
-    } catch (err) {
-      packEvidence.push({ name: packName, rules: [...rules.values()], violations: 0, error: String((err as Error)?.message ?? err) });
+      runs.push(runObserved(pack, root));
     } finally {
-      // Remove the own property: the prototype's method is used again.
-      delete (target as Partial<typeof target>).applyRule;
+      if (!observed) OBSERVATIONS.get(pack)?.remove();
     }
   }
+  return evidenceOf(root, runs);
+}
+
+/** The evidence file's contents from the packs' runs over `root`. */
+function evidenceOf(root: IConstruct, runs: readonly PackRun[]): ComplianceEvidence {
+  const suppressedBy = new Map<string, Set<string>>();
+  for (const run of runs) {
+    for (const [k, paths] of run.suppressedBy) {
+      if (!suppressedBy.has(k)) suppressedBy.set(k, new Set());
+      for (const p of paths) suppressedBy.get(k)!.add(p);
+    }
+  }
+  const packEvidence: PackEvidence[] = runs.map((run) => ({
+    name: run.name,
+    rules: [...run.rules.values()],
+    violations: run.error !== undefined ? 0 : run.violations,
+    ...(run.error !== undefined ? { error: run.error } : {}),
+  }));
 
   const resources: ResourceEvidence[] = [];
   const acknowledgements: AcknowledgementEvidence[] = [];

@@ -1,6 +1,13 @@
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
 import { App, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { NagPack } from 'cdk-nag';
 import * as logs from 'aws-cdk-lib/aws-logs';
-import { collectComplianceEvidence, RuleEvidence } from '../../lib/report/evidence';
+import { collectComplianceEvidence, COMPLIANCE_EVIDENCE_FILE, ComplianceEvidence, RuleEvidence } from '../../lib/report/evidence';
+import { compliancePacksOf } from '../../policies';
+import { FIXTURE_NAMES } from './fixtures/apps';
+import { synthesizeFixture } from './fixtures/generate';
 import { extractControlIds } from '../../policies/citations';
 import { FhirHipaaChecks } from '../../policies/fhir-hipaa-checks';
 import { synthDate, TODAY_CONTEXT_KEY } from '../../policies/registered-apps';
@@ -46,6 +53,48 @@ describe('compliance evidence', () => {
   test('leaves the pack as it was: the observation is removed after the run', () => {
     expect(Object.prototype.hasOwnProperty.call(pack, 'applyRule')).toBe(false);
     expect(pack.validateScope(app).violations.map((v) => v.ruleName)).toEqual(['FHIR.HIPAA-LogGroupCMKEncryption']);
+  });
+});
+
+describe('evidence recorded at synth from the gate itself', () => {
+  const REPO_ROOT = path.resolve(__dirname, '..', '..');
+  const comparable = (e: ComplianceEvidence): unknown => {
+    const { generatedAt: _generatedAt, synthDate: _synthDate, ...rest } = e;
+    return JSON.parse(JSON.stringify(rest).split(REPO_ROOT + path.sep).join(''));
+  };
+
+  test.each(FIXTURE_NAMES)('%s: each pack runs once per synth, and the evidence equals a separate run of fresh packs', (name) => {
+    const outdir = fs.mkdtempSync(path.join(os.tmpdir(), `ztf-evidence-${name}-`));
+    const runs = jest.spyOn(NagPack.prototype, 'validateScope');
+    try {
+      synthesizeFixture(name, outdir);
+      // Three packs, each run once: the evidence plugin observed the gate's own instances.
+      expect(runs.mock.calls.filter(([scope]) => App.isApp(scope)).length).toBe(3);
+    } finally {
+      runs.mockRestore();
+    }
+    const written = JSON.parse(fs.readFileSync(path.join(outdir, COMPLIANCE_EVIDENCE_FILE), 'utf8')) as ComplianceEvidence;
+    expect(written.error).toBeUndefined();
+    expect(written.packs.map((p) => p.name)).toEqual(['HIPAA.Security', 'AwsSolutions', 'FHIR.HIPAA']);
+    // The same content as the recorded fixture (written when the plugin ran its own pack instances).
+    const recorded = JSON.parse(fs.readFileSync(path.join(__dirname, 'fixtures', name, COMPLIANCE_EVIDENCE_FILE), 'utf8')) as ComplianceEvidence;
+    expect(comparable(written)).toEqual(comparable(recorded));
+  });
+
+  test('the gate instances are the ones applyCompliancePacks returned; observing them leaves their results unchanged', () => {
+    const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'ztf-evidence-gate-'));
+    const app = new App({ outdir });
+    const stack = new Stack(app, 'Gate');
+    new logs.LogGroup(stack, 'Short', { retention: logs.RetentionDays.ONE_WEEK, removalPolicy: RemovalPolicy.DESTROY });
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { applyCompliancePacks } = require('../../policies') as typeof import('../../policies');
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { recordComplianceEvidence } = require('../../lib/report/evidence') as typeof import('../../lib/report/evidence');
+    const gate = applyCompliancePacks(app);
+    expect(compliancePacksOf(app)).toEqual(gate);
+    const before = gate.map((p) => p.validateScope(app).violations.map((v) => [v.ruleName, v.violatingResources.length]));
+    recordComplianceEvidence(app);
+    expect(gate.map((p) => p.validateScope(app).violations.map((v) => [v.ruleName, v.violatingResources.length]))).toEqual(before);
   });
 });
 
