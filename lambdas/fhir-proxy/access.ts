@@ -6,11 +6,12 @@
  * Pure: no I/O. The rules themselves (which context wins, compartments, restrictions) are
  * documented at the top of `authorize.ts`.
  */
-import { compartmentPatientIds, PATIENT_COMPARTMENT } from '../shared/fhir/patient-compartment';
+import { compartmentPatientIds, isCompartmentType, valuesAt } from '../shared/fhir/patient-compartment';
+import { isObject } from '../shared/json';
 import { isValidId, parseReference, type LocalReference } from '../shared/fhir/references';
 import { isFhirResourceType } from '../shared/fhir-resource-types';
 import type { IssueType } from '../shared/operation-outcome';
-import { parseScopes, type Permission, type ResourceGrant, type ScopeContext, type ScopeRestriction, type ScopeSet } from '../shared/smart-scopes';
+import { findGrants, parseScopes, type Permission, type ResourceGrant, type ScopeContext, type ScopeRestriction, type ScopeSet } from '../shared/smart-scopes';
 
 /** The SMART authorizer's context (`event.requestContext.authorizer`), parsed. */
 export interface Caller {
@@ -100,8 +101,8 @@ const CONTEXT_FIELDS = ['sub', 'clientId', 'scope', 'patient', 'fhirUser', 'tier
  * the SMART authorizer never gets further.
  */
 export function callerFromAuthorizer(authorizer: unknown): Caller | undefined {
-  if (authorizer === null || typeof authorizer !== 'object' || Array.isArray(authorizer)) return undefined;
-  const ctx = authorizer as Record<string, unknown>;
+  if (!isObject(authorizer)) return undefined;
+  const ctx = authorizer;
   const values: Record<string, string> = {};
   for (const field of CONTEXT_FIELDS) {
     const value = ctx[field];
@@ -122,8 +123,11 @@ export function callerFromAuthorizer(authorizer: unknown): Caller | undefined {
   };
 }
 
-/** `fhirUser` types whose `user/` grants are not confined to a compartment. */
-const UNCONFINED_USER_TYPES: ReadonlySet<string> = new Set(['Practitioner', 'PractitionerRole']);
+/**
+ * `fhirUser` types of providers: their `user/` grants are not confined to a compartment, and they
+ * hold the Consent actor role `PROV` (`consent.ts`).
+ */
+export const PROVIDER_USER_TYPES: ReadonlySet<string> = new Set(['Practitioner', 'PractitionerRole']);
 
 /**
  * Chooses the one context of the token (patient, else user, else system) and checks its
@@ -143,7 +147,7 @@ export function resolveAccess(caller: Caller, options: AccessOptions): Access | 
   if (userGrants.length > 0) {
     if (!user) return deny(403, 'User-context scopes need a fhirUser on this server');
     if (user.resourceType === 'Patient') return { kind: 'access', caller, context: 'user', grants: userGrants, patientId: user.id, user, options };
-    if (!UNCONFINED_USER_TYPES.has(user.resourceType)) return deny(403, 'User-context scopes are not supported for this fhirUser type');
+    if (!PROVIDER_USER_TYPES.has(user.resourceType)) return deny(403, 'User-context scopes are not supported for this fhirUser type');
     return { kind: 'access', caller, context: 'user', grants: userGrants, user, options };
   }
   const systemGrants = of('system');
@@ -156,13 +160,6 @@ export function resolveAccess(caller: Caller, options: AccessOptions): Access | 
 
 // ---------------------------------------------------------------------------------------------
 // Grants and restrictions
-
-/** The grants of the access context allowing any of `perms` on `resourceType` (`*` only by `*` grants). */
-export function grantsFor(access: Access, resourceType: string, perms: readonly Permission[]): ResourceGrant[] {
-  return access.grants.filter(
-    (g) => (g.resourceType === '*' || g.resourceType === resourceType) && perms.some((p) => g.permissions.has(p)),
-  );
-}
 
 /** True when access is unconditional for these grants (no restriction, no compartment). */
 export function isUnrestricted(grants: readonly ResourceGrant[]): boolean {
@@ -191,21 +188,6 @@ function isCheckableRestriction(name: string): boolean {
   return Object.prototype.hasOwnProperty.call(RESTRICTION_PATHS, name);
 }
 
-function valuesAt(root: unknown, path: string): unknown[] {
-  let current: unknown[] = [root];
-  for (const name of path.split('.')) {
-    const next: unknown[] = [];
-    for (const node of current) {
-      if (node === null || typeof node !== 'object' || Array.isArray(node)) continue;
-      const value = (node as Record<string, unknown>)[name];
-      if (Array.isArray(value)) next.push(...value);
-      else if (value !== undefined && value !== null) next.push(value);
-    }
-    current = next;
-  }
-  return current;
-}
-
 /** Token match of `code` or `system|code` against a code, Coding or CodeableConcept. */
 function tokenMatches(value: unknown, restriction: string): boolean {
   const bar = restriction.indexOf('|');
@@ -231,10 +213,6 @@ function grantCovers(grant: ResourceGrant, resource: unknown): boolean {
 
 // ---------------------------------------------------------------------------------------------
 // Compartment membership
-
-export function isCompartmentType(type: string): boolean {
-  return Object.prototype.hasOwnProperty.call(PATIENT_COMPARTMENT, type);
-}
 
 /**
  * Strict membership, from the compartment patients of a resource of a compartment type: in
@@ -272,12 +250,12 @@ export function see(
   allowNonCompartment = true,
   grantCache?: Map<string, ResourceGrant[]>,
 ): Sight {
-  if (resource === null || typeof resource !== 'object' || Array.isArray(resource)) return NOTHING;
-  const type = (resource as { resourceType?: unknown }).resourceType;
+  if (!isObject(resource)) return NOTHING;
+  const type = resource.resourceType;
   if (typeof type !== 'string') return NOTHING;
   let grants = grantCache?.get(type);
   if (grants === undefined) {
-    grants = isFhirResourceType(type) ? grantsFor(access, type, perms) : [];
+    grants = isFhirResourceType(type) ? findGrants(access.grants, { resourceType: type, permission: perms }) : [];
     grantCache?.set(type, grants);
   }
   const compartment = isCompartmentType(type);
@@ -305,10 +283,10 @@ export function see(
 
 /** May a confined caller write this resource (create or update body)? */
 export function canWrite(access: Access, resource: unknown, perm: Permission): boolean {
-  if (resource === null || typeof resource !== 'object' || Array.isArray(resource)) return false;
-  const type = (resource as { resourceType?: unknown }).resourceType;
+  if (!isObject(resource)) return false;
+  const type = resource.resourceType;
   if (typeof type !== 'string' || !isFhirResourceType(type)) return false;
-  const grants = grantsFor(access, type, [perm]);
+  const grants = findGrants(access.grants, { resourceType: type, permission: perm });
   if (grants.length === 0 || !grants.some((g) => grantCovers(g, resource))) return false;
   const patients = isCompartmentType(type) ? compartmentPatientIds(resource, { baseUrls: access.options.referenceBaseUrls }) : [];
   // A Patient's own id is among its patients: one linking to another patient is not writable.

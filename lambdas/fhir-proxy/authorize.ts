@@ -60,18 +60,16 @@
  */
 import { isValidId, parseReference } from '../shared/fhir/references';
 import { isFhirResourceType } from '../shared/fhir-resource-types';
-import type { Permission } from '../shared/smart-scopes';
+import { findGrants, type Permission } from '../shared/smart-scopes';
 import {
   canWrite,
   deny,
-  grantsFor,
-  isCompartmentType,
   isUnrestricted,
   type Access,
   type Denial,
 } from './access';
 import { parseParamName, type HttpMethod, type ParsedRequest, type SearchParam } from './request';
-import { compartmentPatientIds, patientCompartmentParams } from '../shared/fhir/patient-compartment';
+import { compartmentPatientIds, isCompartmentType, patientCompartmentParams } from '../shared/fhir/patient-compartment';
 
 export type { Access, AccessOptions, Caller, Denial } from './access';
 
@@ -316,7 +314,7 @@ export function authorize(access: Access, request: ParsedRequest, options: Autho
     case 'history-instance': {
       const type = request.resourceType;
       const named = type === 'Patient' ? [request.id] : [];
-      const grants = grantsFor(access, type, ['r']);
+      const grants = findGrants(access.grants, { resourceType: type, permission: 'r' });
       if (grants.length === 0) return noPermission(named);
       if (confined) {
         if (!isCompartmentType(type) && !access.options.readableNonCompartmentTypes.has(type)) {
@@ -354,7 +352,7 @@ export function authorize(access: Access, request: ParsedRequest, options: Autho
     case 'history-type': {
       const type = request.resourceType;
       const named = namedPatients(access, type, request.params);
-      const grants = grantsFor(access, type, ['s']);
+      const grants = findGrants(access.grants, { resourceType: type, permission: 's' });
       if (grants.length === 0) return noPermission(named);
       let params: SearchParam[] = [...request.params];
       let exact = true;
@@ -389,7 +387,7 @@ export function authorize(access: Access, request: ParsedRequest, options: Autho
     case 'search-system':
     case 'history-system': {
       if (confined) return deny(403, 'System-level search and history are not allowed for this token');
-      const grants = grantsFor(access, '*', ['s']);
+      const grants = findGrants(access.grants, { resourceType: '*', permission: 's' });
       if (grants.length === 0) return noPermission();
       const named = namedPatients(access, undefined, request.params);
       const restriction = restrictionParams(grants);
@@ -410,7 +408,7 @@ export function authorize(access: Access, request: ParsedRequest, options: Autho
     case 'create': {
       const type = request.resourceType;
       const named = compartmentPatientIds(request.body, { baseUrls });
-      const grants = grantsFor(access, type, ['c']);
+      const grants = findGrants(access.grants, { resourceType: type, permission: 'c' });
       if (grants.length === 0) return noPermission(named);
       const checks = needsChecks(access, grants);
       if (confined && !isCompartmentType(type)) return deny(403, 'Resource type is outside the patient compartment', named);
@@ -435,7 +433,7 @@ export function authorize(access: Access, request: ParsedRequest, options: Autho
     case 'update': {
       const type = request.resourceType;
       const named = compartmentPatientIds(request.body, { baseUrls });
-      const grants = grantsFor(access, type, ['u']);
+      const grants = findGrants(access.grants, { resourceType: type, permission: 'u' });
       if (grants.length === 0) return noPermission(named);
       const checks = needsChecks(access, grants);
       if (confined && !isCompartmentType(type)) return deny(403, 'Resource type is outside the patient compartment', named);
@@ -466,7 +464,7 @@ export function authorize(access: Access, request: ParsedRequest, options: Autho
 
     case 'patch': {
       const type = request.resourceType;
-      const grants = grantsFor(access, type, ['u']);
+      const grants = findGrants(access.grants, { resourceType: type, permission: 'u' });
       if (grants.length === 0) return noPermission();
       if (needsChecks(access, grants)) return deny(403, 'PATCH is not allowed for this token; use update');
       return {
@@ -488,7 +486,7 @@ export function authorize(access: Access, request: ParsedRequest, options: Autho
     case 'delete': {
       const type = request.resourceType;
       const named = type === 'Patient' && request.id ? [request.id] : [];
-      const grants = grantsFor(access, type, ['d']);
+      const grants = findGrants(access.grants, { resourceType: type, permission: 'd' });
       if (grants.length === 0) return noPermission(named);
       const checks = needsChecks(access, grants);
       if (confined && !isCompartmentType(type)) return deny(403, 'Resource type is outside the patient compartment', named);
@@ -539,7 +537,7 @@ function authorizeOperation(
     if (request.level !== 'instance' || type !== 'Patient' || !request.id) {
       return deny(403, 'Only instance-level Patient $everything is allowed', named);
     }
-    if (grantsFor(access, 'Patient', ['r']).length === 0) return noPermission(named);
+    if (findGrants(access.grants, { resourceType: 'Patient', permission: 'r' }).length === 0) return noPermission(named);
     if (confined) {
       if (request.id !== access.patientId) return deny(403, 'Access to another patient is not allowed', named);
       const bad = checkConfinedParams(access, undefined, request.params, named);
@@ -562,9 +560,7 @@ function authorizeOperation(
     const needed = typeParam.length > 0 ? typeParam : ['*'];
     for (const t of needed) {
       if (t !== '*' && !isFhirResourceType(t)) return deny(400, 'Invalid _type', named, 'invalid');
-      const grants = access.grants.filter(
-        (g) => (g.resourceType === '*' || g.resourceType === t) && g.permissions.has('r') && g.permissions.has('s'),
-      );
+      const grants = findGrants(access.grants, { resourceType: t, permission: ['r', 's'], all: true });
       if (!isUnrestricted(grants)) return deny(403, 'Scope does not permit exporting these types', named);
     }
     return { kind: 'allow', request, forward: forwardOf(request, { body: request.body }), check: { kind: 'passthrough' }, validate: [], patientIds: named };
@@ -574,7 +570,7 @@ function authorizeOperation(
     ? (options.operations as Record<string, OperationPolicy>)[request.operation]
     : undefined;
   if (!policy || !policy.levels.includes(request.level)) return deny(403, 'Operation not allowed', named);
-  const grants = grantsFor(access, type ?? '*', [policy.permission]);
+  const grants = findGrants(access.grants, { resourceType: type ?? '*', permission: policy.permission });
   if (grants.length === 0) return noPermission(named);
   if (confined) {
     if (request.level === 'system') return deny(403, 'System-level operations are not allowed for this token', named);

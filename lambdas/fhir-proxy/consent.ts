@@ -62,11 +62,11 @@
  */
 import { FHIR_RESOURCE_TYPES_SYSTEM } from '../shared/fhir-resource-types';
 import { isValidId, parseReference } from '../shared/fhir/references';
-import { CONFIDENTIALITY_RANK, type LabelRule } from './labels';
+import { ACT_CODE_SYSTEM, CONFIDENTIALITY_RANK, type LabelRule } from './labels';
+import { PROVIDER_USER_TYPES } from './access';
 import { isObject } from '../shared/json';
 
 export const CONSENT_SCOPE_SYSTEM = 'http://terminology.hl7.org/CodeSystem/consentscope';
-export const ACT_CODE_SYSTEM = 'http://terminology.hl7.org/CodeSystem/v3-ActCode';
 export const ROLE_CLASS_SYSTEM = 'http://terminology.hl7.org/CodeSystem/v3-RoleClass';
 export const SECURITY_ROLE_SYSTEM = 'http://terminology.hl7.org/CodeSystem/extra-security-role-type';
 
@@ -437,8 +437,6 @@ function codeMatches(wanted: Code, have: Code): boolean {
   return wanted.code === have.code && (wanted.system === undefined || have.system === undefined || wanted.system === have.system);
 }
 
-const PROVIDER_TYPES: ReadonlySet<string> = new Set(['Practitioner', 'PractitionerRole']);
-
 /**
  * Whether the roles of an actor that the proxy can check hold for the caller: undefined when none
  * of its roles can be checked (see the module comment).
@@ -449,7 +447,7 @@ function roleHolds(roles: readonly Code[], req: ConsentRequest, patientId: strin
   for (const r of roles) {
     let holds: boolean | undefined;
     if (r.system === ROLE_CLASS_SYSTEM && r.code === 'PAT') holds = type === 'Patient';
-    else if (r.system === ROLE_CLASS_SYSTEM && r.code === 'PROV') holds = type !== undefined && PROVIDER_TYPES.has(type);
+    else if (r.system === ROLE_CLASS_SYSTEM && r.code === 'PROV') holds = type !== undefined && PROVIDER_USER_TYPES.has(type);
     else if (r.system === SECURITY_ROLE_SYSTEM && r.code === 'humanuser') holds = req.user !== undefined;
     else if (r.system === SECURITY_ROLE_SYSTEM && r.code === 'datasubject') holds = type === 'Patient' && req.user?.id === patientId;
     if (holds !== undefined) result = (result ?? true) && holds;

@@ -51,6 +51,7 @@
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { isFhirResourceType } from '../shared/fhir-resource-types';
+import { isObject } from '../shared/json';
 import { errorResponse } from '../shared/operation-outcome';
 import { PERMISSIONS, type Permission } from '../shared/smart-scopes';
 import { buildAuditEvents, StdoutAuditSink } from './audit';
@@ -73,8 +74,8 @@ function list(value: string | undefined): string[] {
 function jsonObject(name: string, value: string | undefined): Record<string, unknown> {
   if (!value) return {};
   const parsed: unknown = JSON.parse(value);
-  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error(`${name} must be a JSON object`);
-  return parsed as Record<string, unknown>;
+  if (!isObject(parsed)) throw new Error(`${name} must be a JSON object`);
+  return parsed;
 }
 
 function positiveInt(name: string, value: string | undefined): number | undefined {

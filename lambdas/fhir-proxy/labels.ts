@@ -171,7 +171,7 @@ export class LabelIndex {
     let inline = false;
     let conf: LabelRule | undefined;
     for (const coding of security) {
-      if (coding === null || typeof coding !== 'object' || Array.isArray(coding)) {
+      if (!isObject(coding)) {
         unknown = true;
         continue;
       }

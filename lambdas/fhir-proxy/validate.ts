@@ -32,6 +32,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import type { ElementDefinition, OperationOutcomeIssue as MedplumIssue, StructureDefinition } from 'fhir/r4';
 import { isFhirResourceType } from '../shared/fhir-resource-types';
+import { isObject } from '../shared/json';
 import type { IssueType, OperationOutcomeIssueInput } from '../shared/operation-outcome';
 
 /** A StructureDefinition as read from JSON (only the fields this module relies on are typed). */
@@ -422,7 +423,7 @@ export function createValidator(options: ValidatorOptions = {}): ResourceValidat
     },
     validate(resource: unknown, prefix?: string): OperationOutcomeIssueInput[] {
       const root = prefix ?? 'Resource';
-      if (resource === null || typeof resource !== 'object' || Array.isArray(resource)) {
+      if (!isObject(resource)) {
         return [{ severity: 'error', code: 'structure', diagnostics: 'Resource must be a JSON object', expression: [root] }];
       }
       const rt = (resource as { resourceType?: unknown }).resourceType;

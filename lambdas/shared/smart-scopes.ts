@@ -433,19 +433,28 @@ export function permissionRequirement(interaction: FhirInteraction): PermissionR
 }
 
 /**
- * The grants that allow `permission` on `resourceType` (optionally only in one context).
- * A `*` grant matches every type. Asking for `resourceType: '*'` (e.g. a system-wide search)
- * matches only `*` grants: a grant on one type does not cover all types.
+ * The grants (of a set, or of a list of grants) that allow `permission` on `resourceType`
+ * (optionally only in one context). Several permissions: a grant allowing any of them, or with
+ * `all`, every one of them. A `*` grant matches every type. Asking for `resourceType: '*'` (e.g. a
+ * system-wide search) matches only `*` grants: a grant on one type does not cover all types.
  * Restrictions are returned with the grants; callers must apply them.
  */
 export function findGrants(
-  set: ScopeSet,
-  q: { readonly resourceType: string; readonly permission: Permission; readonly context?: ScopeContext },
+  from: ScopeSet | readonly ResourceGrant[],
+  q: {
+    readonly resourceType: string;
+    readonly permission: Permission | readonly Permission[];
+    /** With several permissions: require every one (default: any one). */
+    readonly all?: boolean;
+    readonly context?: ScopeContext;
+  },
 ): ResourceGrant[] {
-  return set.grants.filter(
+  const grants: readonly ResourceGrant[] = 'grants' in from ? from.grants : from;
+  const wanted = typeof q.permission === 'string' ? [q.permission] : q.permission;
+  return grants.filter(
     (g) =>
       (g.resourceType === '*' || g.resourceType === q.resourceType) &&
-      g.permissions.has(q.permission) &&
+      (q.all ? wanted.every((p) => g.permissions.has(p)) : wanted.some((p) => g.permissions.has(p))) &&
       (q.context === undefined || g.context === q.context),
   );
 }

@@ -147,14 +147,19 @@ export function compartmentPatientIds(resource: unknown, options: ReferenceOptio
   return ids;
 }
 
+/** True when resources of `type` can be in a Patient compartment (the type is listed above). */
+export function isCompartmentType(type: string): boolean {
+  return Object.prototype.hasOwnProperty.call(PATIENT_COMPARTMENT, type);
+}
+
 function compartmentEntry(resourceType: string): CompartmentParams | undefined {
   return Object.prototype.hasOwnProperty.call(PATIENT_COMPARTMENT, resourceType)
     ? PATIENT_COMPARTMENT[resourceType as FhirResourceType]
     : undefined;
 }
 
-/** The values at a dotted element path, flattening arrays at every step. */
-function valuesAt(root: Record<string, unknown>, path: string): unknown[] {
+/** The values at a dotted element path (own properties only), flattening arrays at every step. */
+export function valuesAt(root: unknown, path: string): unknown[] {
   let current: unknown[] = [root];
   for (const name of path.split('.')) {
     const next: unknown[] = [];

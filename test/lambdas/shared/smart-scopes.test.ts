@@ -411,6 +411,15 @@ describe('findGrants and set queries', () => {
     expect(found.map((g) => g.scope)).toEqual(expected);
   });
 
+  it('takes a list of grants, and several permissions: any of them, or every one with all', () => {
+    const scopes = (found: readonly { scope: string }[]) => found.map((g) => g.scope);
+    expect(scopes(findGrants(set.grants, { resourceType: 'Observation', permission: 's' }))).toEqual(['patient/Observation.rs?category=laboratory']);
+    expect(scopes(findGrants(set, { resourceType: 'Patient', permission: ['r', 'c'] }))).toEqual(['patient/*.r', 'user/Patient.cud']);
+    expect(scopes(findGrants(set, { resourceType: 'Observation', permission: ['r', 's'], all: true }))).toEqual(['patient/Observation.rs?category=laboratory']);
+    expect(scopes(findGrants(set, { resourceType: 'Patient', permission: ['c', 'u', 'd'], all: true, context: 'user' }))).toEqual(['user/Patient.cud']);
+    expect(findGrants(set, { resourceType: 'Patient', permission: [] })).toEqual([]);
+  });
+
   it('contextsOf', () => {
     expect([...contextsOf(set)].sort()).toEqual(['patient', 'system', 'user']);
     expect(contextsOf(parseScopes('openid')).size).toBe(0);
