@@ -59,22 +59,6 @@ export function describeValue(value: unknown): string {
   return '';
 }
 
-/** Actions of every IAM statement inside a policy document value. */
-export function policyStatements(document: unknown): Array<Record<string, unknown>> {
-  if (document === null || typeof document !== 'object') return [];
-  const statements = (document as Record<string, unknown>).Statement;
-  if (Array.isArray(statements)) return statements.filter((s): s is Record<string, unknown> => s !== null && typeof s === 'object');
-  if (statements && typeof statements === 'object') return [statements as Record<string, unknown>];
-  return [];
-}
-
-export function statementActions(statement: Record<string, unknown>): string[] {
-  const a = statement.Action;
-  if (typeof a === 'string') return [a];
-  if (Array.isArray(a)) return a.filter((x): x is string => typeof x === 'string');
-  return [];
-}
-
 /** Code-unit order: the same on every machine, unlike `localeCompare`. */
 export function cmp(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;

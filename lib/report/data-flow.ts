@@ -5,7 +5,8 @@
  * makes it real. Nodes that do not exist are kept, marked absent, so the picture shows the gaps.
  */
 import { ResourceInfo } from './cloud-assembly';
-import { policyStatements, referencedLogicalIds, statementActions } from './cfn';
+import { statementCallsHealthLake, statementsOf } from '../../policies/rules/common/iam';
+import { referencedLogicalIds } from './cfn';
 import { refOf, StackIndex } from './inventory';
 import { DataFlow, FlowEdge, FlowNode, FlowNodeId } from './model';
 
@@ -34,8 +35,9 @@ function functionPolicyDocuments(index: StackIndex, fn: ResourceInfo): unknown[]
   return role ? rolePolicyDocuments(index, role) : [];
 }
 
+/** Any statement allows HealthLake calls, as the FHIR.HIPAA rules decide it (wildcards and `NotAction` included). */
 function grantsHealthLake(docs: unknown[]): boolean {
-  return docs.some((d) => policyStatements(d).some((s) => s.Effect !== 'Deny' && statementActions(s).some((a) => a.toLowerCase().startsWith('healthlake:'))));
+  return docs.some((d) => statementsOf(d).some(statementCallsHealthLake));
 }
 
 /** Finds the nodes and edges of the data flow. */

@@ -3,7 +3,9 @@ import * as os from 'os';
 import * as path from 'path';
 import { parseReportArgs, main as reportMain } from '../../bin/report';
 import { buildComplianceReport, BuildReportOptions, exitCodeFor } from '../../lib/report/build';
-import { readCloudAssembly } from '../../lib/report/cloud-assembly';
+import { readCloudAssembly, ResourceInfo } from '../../lib/report/cloud-assembly';
+import { buildDataFlow } from '../../lib/report/data-flow';
+import { StackIndex } from '../../lib/report/inventory';
 import { REPORT_SECTIONS, renderHtml } from '../../lib/report/html';
 import { MARKDOWN_LIMIT, renderMarkdown } from '../../lib/report/markdown';
 import { ComplianceReport, MatrixRow } from '../../lib/report/model';
@@ -309,6 +311,29 @@ describe('inputs that are missing or wrong', () => {
     const r = build('passing', { registryFile: path.join(dir, 'apps.json') });
     expect(r.apps.apps).toEqual([]);
     expect(r.apps.error).toMatch(/apps\.json/);
+  });
+});
+
+describe('data flow: the proxy is a function whose role can call HealthLake', () => {
+  const fn = (id: string, role: string): ResourceInfo => ({ stack: 'S', logicalId: id, type: 'AWS::Lambda::Function', path: `S/${id}/Resource`, properties: { Role: { 'Fn::GetAtt': [role, 'Arn'] } } });
+  const role = (id: string, statement: Record<string, unknown>): ResourceInfo => ({
+    stack: 'S', logicalId: id, type: 'AWS::IAM::Role', path: `S/${id}/Resource`,
+    properties: { Policies: [{ PolicyName: 'p', PolicyDocument: { Version: '2012-10-17', Statement: [statement] } }] },
+  });
+
+  test('a wildcard (health*:*, *) or NotAction grant counts, as in the FHIR.HIPAA rules; other grants and Deny do not', () => {
+    const resources = [
+      fn('Wildcard', 'WildcardRole'), role('WildcardRole', { Effect: 'Allow', Action: 'health*:*', Resource: '*' }),
+      fn('Star', 'StarRole'), role('StarRole', { Effect: 'Allow', Action: ['s3:GetObject', '*'], Resource: '*' }),
+      fn('NotAction', 'NotActionRole'), role('NotActionRole', { Effect: 'Allow', NotAction: ['s3:*'], Resource: '*' }),
+      fn('S3Only', 'S3OnlyRole'), role('S3OnlyRole', { Effect: 'Allow', Action: 's3:GetObject', Resource: '*' }),
+      fn('Denied', 'DeniedRole'), role('DeniedRole', { Effect: 'Deny', Action: 'healthlake:*', Resource: '*' }),
+      fn('NotHealthLake', 'NotHealthLakeRole'), role('NotHealthLakeRole', { Effect: 'Allow', NotAction: ['healthlake:*'], Resource: '*' }),
+    ];
+    const flow = buildDataFlow(new StackIndex(resources));
+    const proxy = flow.nodes.find((n) => n.id === 'proxy')!;
+    expect(proxy.present).toBe(true);
+    expect(proxy.resources.map((r) => r.path).sort()).toEqual(['S/NotAction/Resource', 'S/Star/Resource', 'S/Wildcard/Resource']);
   });
 });
 

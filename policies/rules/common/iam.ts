@@ -144,22 +144,25 @@ export function notActionReachesHealthLake(statement: Json): boolean {
 }
 
 /**
+ * Whether one policy statement lets its principal call HealthLake: an Allow statement with any
+ * `healthlake:` action or a wildcard matching a data action (`*`, `health*:*`), or a `NotAction`
+ * that does not exclude every data action. An unresolved `Action` counts as no.
+ */
+export function statementCallsHealthLake(statement: Json): boolean {
+  if (statement.Effect !== 'Allow') return false;
+  if (statement.NotAction !== undefined) return notActionReachesHealthLake(statement);
+  const actions = allowedActions(statement);
+  return actions !== undefined && actions.some((a) => a.toLowerCase().startsWith('healthlake:') || isHealthLakeDataAction(a));
+}
+
+/**
  * Whether the role can call HealthLake: an Allow statement whose actions reach HealthLake
  * (any `healthlake:` action or a wildcard matching one, `NotAction` statements included), or an
  * AWS managed HealthLake/administrator policy.
  */
 export function roleCanCallHealthLake(role: CfnResource): boolean {
   for (const { document } of documentsAttachedToRole(role)) {
-    for (const st of statementsOf(document)) {
-      if (st.Effect !== 'Allow') continue;
-      if (st.NotAction !== undefined) {
-        if (notActionReachesHealthLake(st)) return true;
-        continue;
-      }
-      const actions = allowedActions(st);
-      if (actions === undefined) continue;
-      if (actions.some((a) => a.toLowerCase().startsWith('healthlake:') || isHealthLakeDataAction(a))) return true;
-    }
+    if (statementsOf(document).some(statementCallsHealthLake)) return true;
   }
   for (const arn of asList(cfnProperties(role).ManagedPolicyArns) ?? []) {
     const name = awsManagedPolicyName(role, arn);
