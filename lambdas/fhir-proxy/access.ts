@@ -241,7 +241,8 @@ const NOTHING: Sight = { visible: false, patients: [] };
  * patients ignored), plus the configured readable types outside the compartment
  * (`allowNonCompartment`, for reads only); then the guard (labels, Consent) decides. Returns the
  * resource's compartment patients too. `grantCache` (type → grants) saves the grant lookup when
- * many resources of a few types are checked with the same `perms`.
+ * many resources of a few types are checked with the same `perms`; `patients`: the resource's
+ * compartment patients (`compartmentPatientIds`), when the caller has already computed them.
  */
 export function see(
   access: Access,
@@ -249,6 +250,7 @@ export function see(
   perms: readonly Permission[],
   allowNonCompartment = true,
   grantCache?: Map<string, ResourceGrant[]>,
+  patients?: readonly string[],
 ): Sight {
   if (!isObject(resource)) return NOTHING;
   const type = resource.resourceType;
@@ -259,7 +261,7 @@ export function see(
     grantCache?.set(type, grants);
   }
   const compartment = isCompartmentType(type);
-  const patients = compartment ? compartmentPatientIds(resource, { baseUrls: access.options.referenceBaseUrls }) : [];
+  patients ??= compartment ? compartmentPatientIds(resource, { baseUrls: access.options.referenceBaseUrls }) : [];
   if (grants.length === 0) return { visible: false, patients };
   let covered = false;
   for (const g of grants) {
@@ -281,14 +283,17 @@ export function see(
   return guarded.resource !== undefined && guarded.resource !== resource ? { visible: true, patients, resource: guarded.resource } : { visible: true, patients };
 }
 
-/** May a confined caller write this resource (create or update body)? */
-export function canWrite(access: Access, resource: unknown, perm: Permission): boolean {
+/**
+ * May a confined caller write this resource (create or update body)? `patients`: its compartment
+ * patients (`compartmentPatientIds`), when the caller has already computed them.
+ */
+export function canWrite(access: Access, resource: unknown, perm: Permission, patients?: readonly string[]): boolean {
   if (!isObject(resource)) return false;
   const type = resource.resourceType;
   if (typeof type !== 'string' || !isFhirResourceType(type)) return false;
   const grants = findGrants(access.grants, { resourceType: type, permission: perm });
   if (grants.length === 0 || !grants.some((g) => grantCovers(g, resource))) return false;
-  const patients = isCompartmentType(type) ? compartmentPatientIds(resource, { baseUrls: access.options.referenceBaseUrls }) : [];
+  patients ??= isCompartmentType(type) ? compartmentPatientIds(resource, { baseUrls: access.options.referenceBaseUrls }) : [];
   // A Patient's own id is among its patients: one linking to another patient is not writable.
   if (access.patientId !== undefined && !(isCompartmentType(type) && onlyInCompartmentOf(patients, access.patientId))) return false;
   if (!access.guard) return true;

@@ -413,7 +413,7 @@ export function authorize(access: Access, request: ParsedRequest, options: Autho
       const checks = needsChecks(access, grants);
       if (confined && !isCompartmentType(type)) return deny(403, 'Resource type is outside the patient compartment', named);
       if (checks && request.ifNoneExist) return deny(403, 'Conditional create is not allowed for this token', named);
-      if (!canWrite(access, request.body, 'c')) {
+      if (!canWrite(access, request.body, 'c', named)) {
         return deny(403, confined ? 'Resource must be in the patient compartment' : 'Scope restrictions do not cover the resource', named);
       }
       // A create never names its id (R4: the server assigns it). It is removed rather than left
@@ -448,7 +448,7 @@ export function authorize(access: Access, request: ParsedRequest, options: Autho
           patientIds: named,
         };
       }
-      if (!canWrite(access, request.body, 'u')) {
+      if (!canWrite(access, request.body, 'u', named)) {
         return deny(403, confined ? 'Resource must be in the patient compartment' : 'Scope restrictions do not cover the resource', named);
       }
       return {

@@ -38,6 +38,7 @@ import { guarded, RequestGuard, type AppClearance } from './guard';
 import { LabelIndex, RESTRICTIVE_LABEL_POLICY, type LabelPolicy } from './labels';
 import { PATCH_ERRORS, patchedResource } from './patch';
 import { isObject } from '../shared/json';
+import { compartmentPatientIds } from '../shared/fhir/patient-compartment';
 
 export type FhirProxy = (event: APIGatewayProxyEvent) => Promise<APIGatewayProxyResult>;
 
@@ -347,11 +348,17 @@ export function createProxy(options: ProxyOptions): FhirProxy {
     const stored = await client.request({ method: 'GET', path: `${resourceType}/${id}` });
     if (stored.status === 404 || stored.status === 410) return MISSING;
     if (stored.status !== 200) return stored;
-    await trace.guard?.loadFor(stored.body);
     const body = isObject(stored.body) && stored.body.resourceType === resourceType && stored.body.id === id ? stored.body : undefined;
-    const sight = body ? see(access, body, perms, false) : undefined;
-    trace.patients.add(stored.body);
-    if (!body || !sight?.visible) return deny(404, 'Resource not found');
+    if (!body) {
+      trace.patients.add(stored.body);
+      return deny(404, 'Resource not found');
+    }
+    // Its patients, computed once: for the audit, its Consents and the checks.
+    const patients = compartmentPatientIds(body, { baseUrls: access.options.referenceBaseUrls });
+    trace.patients.addIds(patients);
+    await trace.guard?.load(patients);
+    const sight = see(access, body, perms, false, undefined, patients);
+    if (!sight.visible) return deny(404, 'Resource not found');
     if (sight.resource !== undefined) return deny(403, 'The resource has elements the caller may not change');
     if (strictLabels && access.guard && !access.guard.canWrite(body, sight.patients)) return deny(403, 'The resource has labels the caller may not change');
     return { body, response: stored };
@@ -468,7 +475,8 @@ export function createProxy(options: ProxyOptions): FhirProxy {
         if (isObject(body) && body.resourceType === 'OperationOutcome') return { ok: true, body: sanitizeOutcome(body, 'Operation outcome') };
         const type = 'resourceType' in plan.request ? plan.request.resourceType : undefined;
         const sight = isObject(body) && body.resourceType === type ? see(access, body, check.perms) : undefined;
-        patients.add(body);
+        if (sight) patients.addIds(sight.patients);
+        else patients.add(body);
         if (!sight?.visible) return { ok: false };
         return { ok: true, body: sight.resource ?? body };
       }
