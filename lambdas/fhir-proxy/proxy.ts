@@ -550,13 +550,13 @@ export function createProxy(options: ProxyOptions): FhirProxy {
     const local = new Map<number, Json>(); // entry index → locally answered entry
     const denyEntry = (e: EntryPlan, status: number, message: string, code: IssueType) =>
       local.set(e.index, { response: { status: String(status), outcome: operationOutcome([{ severity: 'error', code, diagnostics: message }]) } });
-    const entryIssueCode = (d: Denial): IssueType => (d.status === 404 ? 'not-found' : d.status === 403 ? 'forbidden' : d.code);
+    const refuseEntry = (e: EntryPlan, d: Denial) => denyEntry(e, d.status, d.message, d.code);
 
     const allowed: Array<EntryPlan & { decision: Plan }> = [];
     for (const e of planned.entries) {
       if (e.decision.kind === 'deny') {
         trace.patients.addIds(e.decision.patientIds);
-        denyEntry(e, e.decision.status, e.decision.message, e.decision.status === 404 ? 'not-found' : e.decision.status === 400 ? 'invalid' : 'forbidden');
+        refuseEntry(e, e.decision);
       } else {
         trace.patients.addIds(e.decision.patientIds);
         allowed.push(e as EntryPlan & { decision: Plan });
@@ -580,14 +580,14 @@ export function createProxy(options: ProxyOptions): FhirProxy {
       const gate = await labelGate(access, e.decision, trace);
       if (isDenial(gate) || (gate && 'status' in gate)) {
         if (transaction) return isDenial(gate) ? refuse(trace, { ...gate, message: 'A transaction entry was refused' }) : upstreamError(trace, gate, true);
-        if (isDenial(gate)) denyEntry(e, gate.status, gate.message, entryIssueCode(gate));
+        if (isDenial(gate)) refuseEntry(e, gate);
         else denyEntry(e, upstreamMessage(gate.status).status, upstreamMessage(gate.status).message, 'processing');
         continue;
       }
       const write = strictLabels && !e.decision.precheck ? gatedWrite(access, e.decision, gate, trace, `Bundle.entry[${e.index}].resource`) : undefined;
       if (write) {
         if (transaction) return isDenial(write) ? refuse(trace, { ...write, message: 'A transaction entry was refused' }) : invalid(trace, write);
-        if (isDenial(write)) denyEntry(e, write.status, write.message, entryIssueCode(write));
+        if (isDenial(write)) refuseEntry(e, write);
         else local.set(e.index, { response: { status: '422', outcome: operationOutcome(write) } });
         continue;
       }
@@ -600,7 +600,7 @@ export function createProxy(options: ProxyOptions): FhirProxy {
         if (transaction) {
           return isDenial(result) ? refuse(trace, { ...result, message: 'A transaction entry was refused' }) : upstreamError(trace, result, true);
         }
-        if (isDenial(result)) denyEntry(e, result.status, result.message, result.status === 404 ? 'not-found' : result.status === 403 ? 'forbidden' : 'conflict');
+        if (isDenial(result)) refuseEntry(e, result);
         else denyEntry(e, upstreamMessage(result.status).status, upstreamMessage(result.status).message, 'processing');
         continue;
       }
