@@ -18,12 +18,10 @@
  * - `id` and `identifier` (system + value) are unique across the registry.
  * - `throttle` fields not given take the tier's defaults ({@link TIER_DEFAULTS}).
  */
-import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import Ajv from 'ajv';
 import { parseScope, toCognitoScope } from '../lambdas/shared/smart-scopes';
 import schema from './apps.schema.json';
-import { describeSchemaError, fieldPath } from './schema-errors';
+import { compileSchema, describeSchemaError, fieldPath, readJsonFile, repoFileLabel, throwIfProblems } from './schema-errors';
 
 export type RiskTier = 'low' | 'medium' | 'high';
 
@@ -104,10 +102,8 @@ export class AppRegistryError extends Error {
 export const DEFAULT_APP_REGISTRY_FILE = path.join(__dirname, 'apps.json');
 
 const DEFAULT_LABEL = 'policies/apps.json';
-const MAX_REPORTED_ERRORS = 10;
 
-const ajv = new Ajv({ allErrors: true, strict: true });
-const validateSchema = ajv.compile(schema);
+const validateSchema = compileSchema(schema);
 
 // ---------------------------------------------------------------------------------------------
 // Error formatting
@@ -292,11 +288,7 @@ export function parseAppRegistry(json: unknown, fileLabel: string = DEFAULT_LABE
     });
   }
 
-  if (messages.length > 0) {
-    const shown = messages.slice(0, MAX_REPORTED_ERRORS);
-    if (messages.length > shown.length) shown.push(`${fileLabel}: … and ${messages.length - shown.length} more problems`);
-    throw new AppRegistryError(shown.join('\n'));
-  }
+  throwIfProblems(messages, fileLabel, (m) => new AppRegistryError(m));
   return (json as { apps: RawApp[] }).apps.map(toRegisteredApp);
 }
 
@@ -307,23 +299,8 @@ export function parseAppRegistry(json: unknown, fileLabel: string = DEFAULT_LABE
  * @throws AppRegistryError when the file cannot be read, is not JSON, or is invalid
  */
 export function loadAppRegistry(file: string = DEFAULT_APP_REGISTRY_FILE): RegisteredApp[] {
-  const absolute = path.resolve(file);
-  const root = path.dirname(__dirname);
-  const relative = path.relative(root, absolute);
-  const label = relative !== '' && !relative.startsWith('..') && !path.isAbsolute(relative) ? relative.split(path.sep).join('/') : absolute;
-  let text: string;
-  try {
-    text = readFileSync(absolute, 'utf8');
-  } catch (err) {
-    throw new AppRegistryError(`${label}: cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
-  }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (err) {
-    throw new AppRegistryError(`${label}: is not valid JSON (${err instanceof Error ? err.message : 'parse error'})`);
-  }
-  return parseAppRegistry(json, label);
+  const label = repoFileLabel(file);
+  return parseAppRegistry(readJsonFile(file, label, (m) => new AppRegistryError(m)), label);
 }
 
 /** `YYYY-MM-DD` of `today` in UTC. */

@@ -12,14 +12,13 @@
  * The proxy's meaning of the policy (clearance, self-access, opt-in/opt-out, the unknown-label
  * rule) is documented in `lambdas/fhir-proxy/labels.ts` and `guard.ts`.
  */
-import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import Ajv, { type ErrorObject } from 'ajv';
+import type { ErrorObject } from 'ajv';
 import { CONFIDENTIALITY_RANK, CONFIDENTIALITY_SYSTEM, defaultSystem, type LabelKind, type LabelPolicy, type LabelRule } from '../lambdas/fhir-proxy/labels';
 import schema from './labels.schema.json';
 
 export type { LabelPolicy };
-import { describeSchemaError, fieldPath } from './schema-errors';
+import { compileSchema, describeSchemaError, fieldPath, readJsonFile, repoFileLabel, throwIfProblems } from './schema-errors';
 
 export class LabelPolicyError extends Error {
   constructor(message: string) {
@@ -31,10 +30,8 @@ export class LabelPolicyError extends Error {
 /** The policy file this module reads by default: `labels.json` next to it. */
 export const DEFAULT_LABEL_POLICY_FILE = path.join(__dirname, 'labels.json');
 const DEFAULT_LABEL = 'policies/labels.json';
-const MAX_REPORTED_ERRORS = 10;
 
-const ajv = new Ajv({ allErrors: true, strict: true });
-const validateSchema = ajv.compile(schema);
+const validateSchema = compileSchema(schema);
 
 function describe(err: ErrorObject): { field: string; message: string } {
   const { segments, message } = describeSchemaError(err);
@@ -96,11 +93,7 @@ export function parseLabelPolicy(json: unknown, fileLabel: string = DEFAULT_LABE
       });
     }
   }
-  if (messages.length > 0) {
-    const shown = messages.slice(0, MAX_REPORTED_ERRORS);
-    if (messages.length > shown.length) shown.push(`${fileLabel}: … and ${messages.length - shown.length} more problems`);
-    throw new LabelPolicyError(shown.join('\n'));
-  }
+  throwIfProblems(messages, fileLabel, (m) => new LabelPolicyError(m));
   const raw = json as unknown as RawPolicy;
   return Object.freeze({
     defaultConfidentiality: raw.defaultConfidentiality,
@@ -130,20 +123,6 @@ export function parseLabelPolicy(json: unknown, fileLabel: string = DEFAULT_LABE
  * @throws LabelPolicyError when the file cannot be read, is not JSON, or is invalid
  */
 export function loadLabelPolicy(file: string = DEFAULT_LABEL_POLICY_FILE): LabelPolicy {
-  const absolute = path.resolve(file);
-  const relative = path.relative(path.dirname(__dirname), absolute);
-  const label = relative !== '' && !relative.startsWith('..') && !path.isAbsolute(relative) ? relative.split(path.sep).join('/') : absolute;
-  let text: string;
-  try {
-    text = readFileSync(absolute, 'utf8');
-  } catch (err) {
-    throw new LabelPolicyError(`${label}: cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
-  }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (err) {
-    throw new LabelPolicyError(`${label}: is not valid JSON (${err instanceof Error ? err.message : 'parse error'})`);
-  }
-  return parseLabelPolicy(json, label);
+  const label = repoFileLabel(file);
+  return parseLabelPolicy(readJsonFile(file, label, (m) => new LabelPolicyError(m)), label);
 }

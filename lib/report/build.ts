@@ -10,6 +10,7 @@ import { citationTitle, HIPAA_CITATION_IDS, isHipaaCitation } from '../../polici
 import { DEPLOYMENT_ENVIRONMENT_METADATA_KEY } from '../../policies/environment';
 import { FHIR_HIPAA_RULES, fhirHipaaRuleId, NON_WAIVABLE_IN_PRODUCTION } from '../../policies/fhir-hipaa-checks';
 import { DEFAULT_LABEL_POLICY_FILE } from '../../policies/label-policy';
+import { repoFileLabel } from '../../policies/schema-errors';
 import { buildAppsSection } from './apps';
 import { CloudAssemblyInput, PluginReportJson, ResourceInfo, ViolationJson } from './cloud-assembly';
 import { cmp } from './cfn';
@@ -53,7 +54,6 @@ export interface BuildReportOptions {
   readonly baseDir?: string;
 }
 
-const REPO_ROOT = path.resolve(__dirname, '..', '..');
 const ACK_KEY = 'aws:cdk:acknowledged-rules';
 
 /** `FHIR.HIPAA-X[finding]` → `FHIR.HIPAA-X`. */
@@ -319,11 +319,7 @@ function verdictOf(input: CloudAssemblyInput, reports: PluginReportJson[], count
 
 /** Builds the report. */
 export function buildComplianceReport(input: CloudAssemblyInput, options: BuildReportOptions = {}): ComplianceReport {
-  const baseDir = options.baseDir ?? REPO_ROOT;
-  const displayName = (file: string): string => {
-    const rel = path.relative(baseDir, path.resolve(file));
-    return rel && !rel.startsWith('..') && !path.isAbsolute(rel) ? rel.split(path.sep).join('/') : path.resolve(file);
-  };
+  const displayName = (file: string): string => repoFileLabel(file, options.baseDir);
   const notices = [...input.problems];
 
   let evidence = input.evidence && !input.evidence.error ? input.evidence : undefined;
