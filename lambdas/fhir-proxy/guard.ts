@@ -18,8 +18,8 @@
  */
 import { compartmentPatientIds } from '../shared/fhir/patient-compartment';
 import type { Access, ResourceGuard } from './access';
-import { evaluateConsents, resourceFacts, type ConsentCache, type ConsentRequest, type PatientConsents } from './consent';
-import { clearanceGap, hasInlineLabels, redactInline, UNKNOWN_LABEL, type Clearance, type LabelIndex, type LabelRule, type LabelSet } from './labels';
+import { evaluateConsents, resourceFacts, type ConsentCache, type ConsentRequest, type PatientConsents, type ResourceFacts } from './consent';
+import { clearanceGap, hasInlineLabels, redactInline, UNKNOWN_LABEL, type Clearance, type LabelIndex, type LabelSet } from './labels';
 import { isObject } from '../shared/json';
 
 /** An app as the guard sees it (from the app registry, keyed by Cognito client id). */
@@ -28,6 +28,16 @@ export interface AppClearance {
   readonly appId: string;
   readonly identifier: { readonly system: string; readonly value: string };
   readonly labels: readonly string[];
+}
+
+/** An app as the guard uses it: its label grants expanded once, when the proxy is created. */
+export interface GuardApp extends AppClearance {
+  readonly cleared: ReadonlySet<string>;
+}
+
+/** The registered apps by client id, each with its label grants expanded (once, not per request). */
+export function guardApps(index: LabelIndex, apps: readonly AppClearance[]): Map<string, GuardApp> {
+  return new Map(apps.map((a) => [a.clientId, { ...a, cleared: index.expand(a.labels) }]));
 }
 
 /** One counted decision, for the audit. */
@@ -52,7 +62,8 @@ interface Outcome {
 
 export interface GuardContext {
   readonly index: LabelIndex;
-  readonly apps: ReadonlyMap<string, AppClearance>;
+  /** From {@link guardApps}. */
+  readonly apps: ReadonlyMap<string, GuardApp>;
   /** Undefined when consent enforcement is off. */
   readonly consents?: ConsentCache;
   readonly now: number;
@@ -64,6 +75,7 @@ const UNAVAILABLE: PatientConsents = { kind: 'unavailable' };
 const GENERAL_OPT_IN: Outcome = { permit: false, rule: 'default:general:opt-in' };
 const GENERAL_OPT_OUT: Outcome = { permit: true, rule: 'default:general:opt-out' };
 const LABELS_OPT_OUT: Outcome = { permit: true, rule: 'default:labels:opt-out' };
+const NO_LABELS: ReadonlySet<string> = new Set();
 
 export class RequestGuard implements ResourceGuard {
   private readonly clearance: Clearance;
@@ -87,7 +99,7 @@ export class RequestGuard implements ResourceGuard {
     const app = ctx.apps.get(caller.clientId);
     const systemToken = caller.sub === caller.clientId;
     this.clearance = {
-      app: ctx.index.expand(app?.labels ?? []),
+      app: app?.cleared ?? NO_LABELS,
       ...(systemToken ? {} : { user: ctx.index.expand(caller.labels) }),
     };
     // Only a fhirUser on this server (resolved by resolveAccess) can be the patient themself.
@@ -104,7 +116,6 @@ export class RequestGuard implements ResourceGuard {
     this.writeRequest = { ...this.request, write: true };
   }
 
-  /** Loads (from the cache or HealthLake) the consents of these patients. */
   /** True when Consents are evaluated, so the patients of a body need their Consents loaded. */
   get loadsConsents(): boolean {
     return this.ctx.consents !== undefined;
@@ -118,6 +129,7 @@ export class RequestGuard implements ResourceGuard {
     await this.load(ids);
   }
 
+  /** Loads (from the cache or HealthLake) the consents of these patients. */
   async load(patientIds: Iterable<string>): Promise<void> {
     if (!this.ctx.consents) return;
     const wanted = [...new Set(patientIds)].filter((id) => !this.loaded.has(id));
@@ -173,22 +185,26 @@ export class RequestGuard implements ResourceGuard {
     }
     if (set.unknown && clearanceGap(UNKNOWN_LABEL, this.clearance, false)) return { permit: false, rule: 'label:unknown:not-cleared' };
     let permitBy: Outcome | undefined;
+    // The same for every patient of the resource: computed at most once, when first needed.
+    let facts: ResourceFacts | undefined;
+    let required: string[] | undefined;
+    let byDefault: Outcome | undefined;
     for (const patientId of patients) {
       const state: PatientConsents = this.ctx.consents ? (this.loaded.get(patientId) ?? UNAVAILABLE) : NO_CONSENTS;
       if (state.kind === 'unavailable' && set.labelled) return { permit: false, rule: 'consent:unavailable' };
       const consents = state.kind === 'unavailable' ? NO_CONSENTS : state;
       if (consents.consents.length > 0) {
-        const rules: LabelRule[] = set.unknown ? [...set.rules, UNKNOWN_LABEL] : [...set.rules];
-        const required = this.optIn(set, self);
-        const d = evaluateConsents(consents.consents, write ? this.writeRequest : this.request, resourceFacts(resource, rules, this.baseUrls), required);
+        facts ??= resourceFacts(resource, set.unknown ? [...set.rules, UNKNOWN_LABEL] : set.rules, this.baseUrls);
+        const needed = (required ??= this.optIn(set, self));
+        const d = evaluateConsents(consents.consents, write ? this.writeRequest : this.request, facts, needed);
         if (d?.decision === 'deny') return { permit: false, rule: d.rule, consentId: d.consentId };
         // A permit unlocks an opt-in label only when it names that label (specific consent).
-        if (d?.decision === 'permit' && required.every((code) => d.labels.includes(code))) {
+        if (d?.decision === 'permit' && needed.every((code) => d.labels.includes(code))) {
           permitBy ??= { permit: true, rule: d.rule, consentId: d.consentId };
           continue;
         }
       }
-      const byDefault = this.byDefault(set, self);
+      byDefault ??= this.byDefault(set, self);
       if (!byDefault.permit) return byDefault;
       permitBy ??= byDefault;
     }

@@ -34,7 +34,7 @@ import { LinkRewriter } from './links';
 import { encodeParams, isRequestError, parseFhirRequest, requestErrorResponse, type BundleRequest, type ParsedRequest, type RequestLimits } from './request';
 import { createValidator, type ResourceValidator } from './validate';
 import { ConsentCache, consentsByPatient, type PatientConsents } from './consent';
-import { guarded, RequestGuard, type AppClearance } from './guard';
+import { guardApps, guarded, RequestGuard, type AppClearance } from './guard';
 import { LabelIndex, RESTRICTIVE_LABEL_POLICY, type LabelPolicy } from './labels';
 import { PATCH_ERRORS, patchedResource } from './patch';
 import { isObject } from '../shared/json';
@@ -201,7 +201,7 @@ export function createProxy(options: ProxyOptions): FhirProxy {
   const maxBundleEntries = options.maxBundleEntries ?? DEFAULT_MAX_BUNDLE_ENTRIES;
   const labelIndex = new LabelIndex(options.labels?.policy ?? RESTRICTIVE_LABEL_POLICY);
   const strictLabels = options.labels !== undefined;
-  const apps = new Map((options.labels?.apps ?? []).map((a) => [a.clientId, a]));
+  const apps = guardApps(labelIndex, options.labels?.apps ?? []);
   // Bases under which a Consent's absolute references are local (`data`, `patient`).
   const consentBaseUrls = [datastoreBase, ...(options.publicBaseUrl !== undefined ? [options.publicBaseUrl] : [])];
   const consentTtl = options.labels?.consentCacheTtlMs ?? labelIndex.policy.consent.cacheTtlSeconds * 1000;
