@@ -141,7 +141,9 @@ interface RawApp {
   labels?: string[];
 }
 
-function isCalendarDate(text: string): boolean {
+/** True for a real calendar date written `YYYY-MM-DD` (`2027-02-29` is not one). */
+export function isCalendarDate(text: unknown): text is string {
+  if (typeof text !== 'string') return false;
   const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(text);
   if (!m) return false;
   const [y, mo, d] = [Number(m[1]), Number(m[2]), Number(m[3])];
@@ -308,9 +310,18 @@ function isoDate(today: Date): string {
   return today.toISOString().slice(0, 10);
 }
 
+/**
+ * True when an assessment that `expires` (`YYYY-MM-DD`, the last day it is valid) has expired on
+ * `today` (`YYYY-MM-DD`): the expiry day itself is still covered. The one expiry test, used by the
+ * report and by `FHIR.HIPAA-CognitoClientAppAssessment`.
+ */
+export function assessmentExpiredOn(expires: string, today: string): boolean {
+  return today > expires;
+}
+
 /** True when `today` (UTC date) is after the app's `securityAssessment.expires`. */
 export function assessmentExpired(app: RegisteredApp, today: Date): boolean {
-  return isoDate(today) > app.securityAssessment.expires;
+  return assessmentExpiredOn(app.securityAssessment.expires, isoDate(today));
 }
 
 /** True when the app holds a `patient/` or `user/` resource scope (so it needs a BAA). */

@@ -15,7 +15,7 @@
  */
 import { CfnResource, Token } from 'aws-cdk-lib';
 import { IConstruct } from 'constructs';
-import type { RegisteredApp, RiskTier } from './app-registry';
+import { isCalendarDate, type RegisteredApp, type RiskTier } from './app-registry';
 
 /** Construct metadata type of the registered-app marker. */
 export const REGISTERED_APP_METADATA_KEY = 'zero-trust-fhir:registered-app';
@@ -26,7 +26,6 @@ export const TODAY_CONTEXT_KEY = 'zeroTrustFhir:today';
 const CLIENT_TYPE = 'AWS::Cognito::UserPoolClient';
 const TIERS: readonly RiskTier[] = ['low', 'medium', 'high'];
 const CLIENT_TYPES: ReadonlyArray<RegisteredApp['clientType']> = ['public', 'confidential'];
-const ISO_DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
 
 /** What the marker records of a registered app: the fields the registry rule needs. */
 export interface RegisteredAppMarker {
@@ -42,15 +41,6 @@ export interface RegisteredAppMarker {
   readonly assessmentDate: string;
   /** `securityAssessment.expires` (`YYYY-MM-DD`): the last day the assessment is valid. */
   readonly assessmentExpires: string;
-}
-
-/** True for a real calendar date written `YYYY-MM-DD`. */
-export function isIsoDate(text: unknown): text is string {
-  if (typeof text !== 'string') return false;
-  const m = ISO_DATE.exec(text);
-  if (!m) return false;
-  const d = new Date(Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3])));
-  return d.getUTCFullYear() === Number(m[1]) && d.getUTCMonth() === Number(m[2]) - 1 && d.getUTCDate() === Number(m[3]);
 }
 
 /**
@@ -105,19 +95,10 @@ export function registeredAppOf(construct: IConstruct): RegisteredAppMarker | un
 export function synthDate(scope: IConstruct): string {
   const value: unknown = scope.node.tryGetContext(TODAY_CONTEXT_KEY);
   if (value === undefined || value === null) return new Date().toISOString().slice(0, 10);
-  if (!isIsoDate(value)) {
+  if (!isCalendarDate(value)) {
     throw new Error(`context "${TODAY_CONTEXT_KEY}" must be a YYYY-MM-DD date, got ${JSON.stringify(value).slice(0, 40)}`);
   }
   return value;
-}
-
-/**
- * True when the assessment has expired on `today` (`YYYY-MM-DD`): `today` is after
- * `assessmentExpires` (the expiry day itself is still covered), as `assessmentExpired` in
- * `policies/app-registry.ts` decides.
- */
-export function markerAssessmentExpired(marker: RegisteredAppMarker, today: string): boolean {
-  return today > marker.assessmentExpires;
 }
 
 function toMarker(app: RegisteredApp, where: string): RegisteredAppMarker {
@@ -131,8 +112,8 @@ function toMarker(app: RegisteredApp, where: string): RegisteredAppMarker {
     throw bad('scopes', 'must be a list of scope strings');
   }
   const assessment = app.securityAssessment;
-  if (!isIsoDate(assessment?.date)) throw bad('securityAssessment.date', 'must be a YYYY-MM-DD date');
-  if (!isIsoDate(assessment?.expires)) throw bad('securityAssessment.expires', 'must be a YYYY-MM-DD date');
+  if (!isCalendarDate(assessment?.date)) throw bad('securityAssessment.date', 'must be a YYYY-MM-DD date');
+  if (!isCalendarDate(assessment?.expires)) throw bad('securityAssessment.expires', 'must be a YYYY-MM-DD date');
   const reference: unknown = app.baa?.reference;
   if (reference !== undefined && (typeof reference !== 'string' || Token.isUnresolved(reference))) {
     throw bad('baa.reference', 'must be a string');
@@ -162,8 +143,8 @@ function ownMarker(construct: IConstruct): RegisteredAppMarker | undefined {
       && CLIENT_TYPES.includes(data.clientType as RegisteredApp['clientType'])
       && Array.isArray(data.scopes) && data.scopes.every((s) => typeof s === 'string')
       && (data.baaReference === undefined || typeof data.baaReference === 'string')
-      && isIsoDate(data.assessmentDate)
-      && isIsoDate(data.assessmentExpires)
+      && isCalendarDate(data.assessmentDate)
+      && isCalendarDate(data.assessmentExpires)
     ) {
       return {
         id: data.id,

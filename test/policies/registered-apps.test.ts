@@ -1,11 +1,9 @@
 import { App, Stack } from 'aws-cdk-lib';
 import * as cognito from 'aws-cdk-lib/aws-cognito';
 import * as sns from 'aws-cdk-lib/aws-sns';
-import type { RegisteredApp } from '../../policies/app-registry';
+import { assessmentExpiredOn, isCalendarDate, type RegisteredApp } from '../../policies/app-registry';
 import { testApp } from '../helpers/registry';
 import {
-  isIsoDate,
-  markerAssessmentExpired,
   markRegisteredApp,
   REGISTERED_APP_METADATA_KEY,
   registeredAppOf,
@@ -128,10 +126,10 @@ describe('synth date', () => {
       markRegisteredApp(client, APP);
       return client;
     })())!;
-    expect(markerAssessmentExpired(marker, '2027-05-31')).toBe(false);
-    expect(markerAssessmentExpired(marker, '2027-06-01')).toBe(false);
-    expect(markerAssessmentExpired(marker, '2027-06-02')).toBe(true);
-    expect(isIsoDate('2028-02-29')).toBe(true);
-    expect(isIsoDate('2027-02-29')).toBe(false);
+    expect(assessmentExpiredOn(marker.assessmentExpires, '2027-05-31')).toBe(false);
+    expect(assessmentExpiredOn(marker.assessmentExpires, '2027-06-01')).toBe(false);
+    expect(assessmentExpiredOn(marker.assessmentExpires, '2027-06-02')).toBe(true);
+    expect(isCalendarDate('2028-02-29')).toBe(true);
+    expect(isCalendarDate('2027-02-29')).toBe(false);
   });
 });

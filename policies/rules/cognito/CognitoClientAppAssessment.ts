@@ -1,6 +1,7 @@
 import { CfnResource } from 'aws-cdk-lib';
 import { NagRuleCompliance, NagRuleResult } from 'cdk-nag';
-import { markerAssessmentExpired, RegisteredAppMarker, registeredAppOf, synthDate, TODAY_CONTEXT_KEY } from '../../registered-apps';
+import { assessmentExpiredOn } from '../../app-registry';
+import { RegisteredAppMarker, registeredAppOf, synthDate, TODAY_CONTEXT_KEY } from '../../registered-apps';
 import { asList, cfnProperties, isCfnType } from '../common/cfn';
 import { smartGrantOf } from '../common/scopes';
 
@@ -25,7 +26,7 @@ export function CognitoClientAppAssessment(node: CfnResource): NagRuleResult {
   const app = registeredAppOf(node);
   if (app === undefined) return NagRuleCompliance.NOT_APPLICABLE;
   const findings: string[] = [];
-  if (markerAssessmentExpired(app, synthDate(node))) findings.push(ASSESSMENT_EXPIRED);
+  if (assessmentExpiredOn(app.assessmentExpires, synthDate(node))) findings.push(ASSESSMENT_EXPIRED);
   if (app.baaReference === undefined && patientOrUserScopes(node, app).length > 0) findings.push(NO_BUSINESS_ASSOCIATE_AGREEMENT);
   return findings.length === 0 ? NagRuleCompliance.COMPLIANT : findings;
 }
