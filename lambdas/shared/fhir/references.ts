@@ -74,14 +74,29 @@ export function parseReference(reference: unknown, options: ReferenceOptions = {
   return versionId === undefined ? { resourceType: type, id } : { resourceType: type, id, versionId };
 }
 
+/**
+ * The normalized form of each list of bases, kept per list: callers pass the same constant list
+ * (the proxy's public and datastore bases) for every reference, so each base is parsed once
+ * rather than once per absolute reference. Lists are readonly; a list no longer used is collected.
+ */
+const NORMALIZED_BASES = new WeakMap<readonly string[], readonly string[]>();
+
+function normalizedBases(baseUrls: readonly string[]): readonly string[] {
+  let bases = NORMALIZED_BASES.get(baseUrls);
+  if (bases === undefined) {
+    bases = baseUrls.map(normalizeBaseUrl).filter((b): b is string => b !== undefined);
+    NORMALIZED_BASES.set(baseUrls, bases);
+  }
+  return bases;
+}
+
 /** For an absolute reference under one of `baseUrls`, the part after the base; else undefined. */
 function relativeToBase(reference: string, baseUrls: readonly string[]): string | undefined {
-  if (!/^https?:\/\//i.test(reference)) return undefined;
+  if (baseUrls.length === 0 || !/^https?:\/\//i.test(reference)) return undefined;
   const normalized = normalizeBaseUrl(reference);
   if (normalized === undefined) return undefined;
-  for (const base of baseUrls) {
-    const b = normalizeBaseUrl(base);
-    if (b !== undefined && normalized.startsWith(`${b}/`)) return normalized.slice(b.length + 1);
+  for (const b of normalizedBases(baseUrls)) {
+    if (normalized.startsWith(`${b}/`)) return normalized.slice(b.length + 1);
   }
   return undefined;
 }
