@@ -324,10 +324,3 @@ export function assessmentExpired(app: RegisteredApp, today: Date): boolean {
   return assessmentExpiredOn(app.securityAssessment.expires, isoDate(today));
 }
 
-/** True when the app holds a `patient/` or `user/` resource scope (so it needs a BAA). */
-export function holdsPatientOrUserScopes(app: RegisteredApp): boolean {
-  return app.scopes.some((scope) => {
-    const parsed = parseScope(scope);
-    return parsed.kind === 'grant' && (parsed.context === 'patient' || parsed.context === 'user');
-  });
-}

@@ -4,12 +4,12 @@ import * as path from 'node:path';
 import {
   AppRegistryError,
   assessmentExpired,
-  holdsPatientOrUserScopes,
   loadAppRegistry,
   parseAppRegistry,
   RegisteredApp,
   TIER_DEFAULTS,
 } from '../../policies/app-registry';
+import { patientOrUserScopes } from '../../policies/rules/common/scopes';
 
 const TODAY = new Date('2026-11-29T12:00:00Z');
 
@@ -183,8 +183,8 @@ describe('helpers', () => {
     expect(assessmentExpired(portal, new Date('2028-01-01T00:00:00Z'))).toBe(true);
   });
 
-  it('holdsPatientOrUserScopes', () => {
-    expect(holdsPatientOrUserScopes(portal)).toBe(true);
-    expect(holdsPatientOrUserScopes(bulk)).toBe(false);
+  it('patientOrUserScopes (the BAA test of CognitoClientAppAssessment) on registered scopes', () => {
+    expect(patientOrUserScopes(portal.scopes).length > 0).toBe(true);
+    expect(patientOrUserScopes(bulk.scopes).length > 0).toBe(false);
   });
 });

@@ -3,7 +3,7 @@ import { NagRuleCompliance, NagRuleResult } from 'cdk-nag';
 import { assessmentExpiredOn } from '../../app-registry';
 import { RegisteredAppMarker, registeredAppOf, synthDate, TODAY_CONTEXT_KEY } from '../../registered-apps';
 import { asList, cfnProperties, isCfnType } from '../common/cfn';
-import { smartGrantOf } from '../common/scopes';
+import { patientOrUserScopes } from '../common/scopes';
 
 /** Granular finding: the app's security assessment expired before the synth date. */
 export const ASSESSMENT_EXPIRED = 'AssessmentExpired';
@@ -27,7 +27,7 @@ export function CognitoClientAppAssessment(node: CfnResource): NagRuleResult {
   if (app === undefined) return NagRuleCompliance.NOT_APPLICABLE;
   const findings: string[] = [];
   if (assessmentExpiredOn(app.assessmentExpires, synthDate(node))) findings.push(ASSESSMENT_EXPIRED);
-  if (app.baaReference === undefined && patientOrUserScopes(node, app).length > 0) findings.push(NO_BUSINESS_ASSOCIATE_AGREEMENT);
+  if (app.baaReference === undefined && clientPatientOrUserScopes(node, app).length > 0) findings.push(NO_BUSINESS_ASSOCIATE_AGREEMENT);
   return findings.length === 0 ? NagRuleCompliance.COMPLIANT : findings;
 }
 
@@ -45,7 +45,7 @@ export function describeCognitoClientAppAssessment(node: CfnResource, finding: s
       + 'or have a reviewer acknowledge this finding with a reason.';
   }
   if (finding === NO_BUSINESS_ASSOCIATE_AGREEMENT) {
-    const scopes = patientOrUserScopes(node, app);
+    const scopes = clientPatientOrUserScopes(node, app);
     const shown = scopes.slice(0, 5).join(', ') + (scopes.length > 5 ? ', …' : '');
     return `${entry[0].toUpperCase()}${entry.slice(1)} holds patient/ or user/ scopes (${shown}) without a business associate agreement `
       + `(its security assessment expires ${app.assessmentExpires}): add baa.reference to its entry once the BAA is signed, `
@@ -55,13 +55,7 @@ export function describeCognitoClientAppAssessment(node: CfnResource, finding: s
 }
 
 /** The `patient/` and `user/` resource scopes of the app: as registered, and on the client itself. */
-function patientOrUserScopes(node: CfnResource, app: RegisteredAppMarker): string[] {
-  const onClient = asList(cfnProperties(node).AllowedOAuthScopes) ?? [];
-  const out = new Set<string>();
-  for (const scope of [...app.scopes, ...onClient]) {
-    if (typeof scope !== 'string') continue; // an unresolved client scope: the registry's scopes decide
-    const grant = smartGrantOf(scope);
-    if (grant && (grant.context === 'patient' || grant.context === 'user')) out.add(grant.scope);
-  }
-  return [...out];
+function clientPatientOrUserScopes(node: CfnResource, app: RegisteredAppMarker): string[] {
+  // An unresolved client scope is skipped: the registry's scopes decide.
+  return patientOrUserScopes([...app.scopes, ...(asList(cfnProperties(node).AllowedOAuthScopes) ?? [])]);
 }

@@ -21,3 +21,17 @@ export function smartGrantOf(scope: string): ResourceGrant | undefined {
   }
   return undefined;
 }
+
+/**
+ * The `patient/` and `user/` resource scopes among `scopes` (as SMART scopes, once each); values
+ * that are not strings (an unresolved client scope) are skipped. An app holding any needs a BAA.
+ */
+export function patientOrUserScopes(scopes: Iterable<unknown>): string[] {
+  const out = new Set<string>();
+  for (const scope of scopes) {
+    if (typeof scope !== 'string') continue;
+    const grant = smartGrantOf(scope);
+    if (grant && (grant.context === 'patient' || grant.context === 'user')) out.add(grant.scope);
+  }
+  return [...out];
+}
