@@ -5,10 +5,11 @@
  * their reasons come from the construct metadata; the rest from the templates.
  */
 import * as path from 'path';
+import { Validations } from 'aws-cdk-lib';
 import { DEFAULT_APP_REGISTRY_FILE } from '../../policies/app-registry';
 import { citationTitle, HIPAA_CITATION_IDS, isHipaaCitation } from '../../policies/citations';
 import { DEPLOYMENT_ENVIRONMENT_METADATA_KEY } from '../../policies/environment';
-import { FHIR_HIPAA_RULES, fhirHipaaRuleId, NON_WAIVABLE_IN_PRODUCTION } from '../../policies/fhir-hipaa-checks';
+import { acknowledgedRuleId, FHIR_HIPAA_RULES, fhirHipaaRuleId, NON_WAIVABLE_IN_PRODUCTION } from '../../policies/fhir-hipaa-checks';
 import { DEFAULT_LABEL_POLICY_FILE } from '../../policies/label-policy';
 import { repoFileLabel } from '../../policies/schema-errors';
 import { buildAppsSection } from './apps';
@@ -54,13 +55,6 @@ export interface BuildReportOptions {
   readonly baseDir?: string;
 }
 
-const ACK_KEY = 'aws:cdk:acknowledged-rules';
-
-/** `FHIR.HIPAA-X[finding]` → `FHIR.HIPAA-X`. */
-function baseRuleId(ruleId: string): string {
-  const bracket = ruleId.indexOf('[');
-  return bracket < 0 ? ruleId : ruleId.slice(0, bracket);
-}
 
 const STATUS_RANK: Record<ControlStatus, number> = { violated: 0, acknowledged: 1, met: 2, 'not-evaluated': 3, unknown: 4, 'not-covered': 5 };
 
@@ -119,7 +113,7 @@ function remedyOf(cause: string): string {
 
 function fixFor(ctx: Context, pack: string, ruleId: string, violation: ViolationJson, severity: Severity): string {
   if (violation.suggestedFix) return violation.suggestedFix;
-  const base = baseRuleId(ruleId);
+  const base = acknowledgedRuleId(ruleId);
   const fhir = FHIR_RULES.get(base);
   const remedy = fhir ? `${remedyOf(fhir.cause)} (policies/RULES.md: ${base})` : ctx.rules.get(base)?.rule.explanation;
   if (severity === 'fatal' && /non-waivable/.test(violation.description ?? '')) {
@@ -132,7 +126,7 @@ function fixFor(ctx: Context, pack: string, ruleId: string, violation: Violation
 function acknowledgeHint(ctx: Context, ruleId: string, p: string, severity: Severity): string | undefined {
   if (severity === 'fatal') return undefined;
   const env = stackOfPath(ctx, p)?.deploymentEnvironment;
-  if (env === 'production' && NON_WAIVABLE_IN_PRODUCTION.includes(baseRuleId(ruleId))) return undefined;
+  if (env === 'production' && NON_WAIVABLE_IN_PRODUCTION.includes(acknowledgedRuleId(ruleId))) return undefined;
   return `Validations.of(<${p}>).acknowledge({ id: '${ruleId}', reason: '<how the control is met another way>' })`;
 }
 
@@ -141,7 +135,7 @@ function buildFindings(ctx: Context): Finding[] {
   for (const report of ctx.pluginReports) {
     for (const v of report.violations ?? []) {
       const severity = normalizeSeverity(v.severity);
-      const rule = ctx.rules.get(baseRuleId(v.ruleName))?.rule;
+      const rule = ctx.rules.get(acknowledgedRuleId(v.ruleName))?.rule;
       const citations = extractControlIds(v.description ?? '');
       const targets = v.violatingConstructs && v.violatingConstructs.length > 0 ? v.violatingConstructs : [{ constructPath: '' }];
       for (const c of targets) {
@@ -167,7 +161,7 @@ function buildFindings(ctx: Context): Finding[] {
 }
 
 function packOfRule(ctx: Context, id: string, key: string): string {
-  const known = ctx.rules.get(baseRuleId(id));
+  const known = ctx.rules.get(acknowledgedRuleId(id));
   if (known) return known.pack;
   for (const p of ctx.evidence?.packs ?? []) if (id.startsWith(`${p.name}-`)) return p.name;
   for (const r of ctx.pluginReports) if (id.startsWith(`${r.pluginName}-`)) return r.pluginName;
@@ -183,7 +177,7 @@ function buildAcknowledgements(ctx: Context): AcknowledgementRow[] {
   for (const s of ctx.input.stacks) {
     for (const [p, entries] of s.metadata) {
       for (const e of entries) {
-        if (e.type !== ACK_KEY || !e.data || typeof e.data !== 'object') continue;
+        if (e.type !== Validations.ACKNOWLEDGED_RULES_METADATA_KEY || !e.data || typeof e.data !== 'object') continue;
         for (const [key, reason] of Object.entries(e.data as Record<string, unknown>)) seen.set(`${p}\u0000${key}`, { key, reason: String(reason), at: p });
       }
     }
@@ -210,7 +204,7 @@ function buildAcknowledgements(ctx: Context): AcknowledgementRow[] {
     // reported findings (a plugin that reported nothing may not have run).
     const reported = ctx.pluginReports.some((r) => r.pluginName === pack);
     const matched = appliesTo.size > 0 ? true : evidencePacks.has(pack) || reported ? false : undefined;
-    const rule = ctx.rules.get(baseRuleId(id))?.rule;
+    const rule = ctx.rules.get(acknowledgedRuleId(id))?.rule;
     rows.push({
       pack,
       ruleId: id,
@@ -219,7 +213,7 @@ function buildAcknowledgements(ctx: Context): AcknowledgementRow[] {
       reason,
       appliesTo: [...appliesTo],
       ...(matched !== undefined ? { matched } : {}),
-      refused: ctx.refused.has(`${baseRuleId(id)}\u0000${at}`),
+      refused: ctx.refused.has(`${acknowledgedRuleId(id)}\u0000${at}`),
       ...(rule ? { rule: { message: rule.info, explanation: rule.explanation, level: rule.level, citations: rule.citations } } : {}),
     });
   }
@@ -252,7 +246,7 @@ function buildMatrix(ctx: Context, findings: Finding[]): MatrixRow[] {
     } else {
       // No evidence: only the violations are known.
       const byRule = new Map<string, Finding[]>();
-      for (const f of findings) if (f.citations.includes(citation)) byRule.set(baseRuleId(f.ruleId), [...(byRule.get(baseRuleId(f.ruleId)) ?? []), f]);
+      for (const f of findings) if (f.citations.includes(citation)) byRule.set(acknowledgedRuleId(f.ruleId), [...(byRule.get(acknowledgedRuleId(f.ruleId)) ?? []), f]);
       for (const [ruleId, list] of byRule) {
         rules.push({ ruleId, pack: list[0].pack, level: list[0].severity, status: 'violated', met: [], acknowledged: [], violated: list.map((f) => f.resource.path), notApplicable: 0 });
       }
@@ -344,7 +338,7 @@ export function buildComplianceReport(input: CloudAssemblyInput, options: BuildR
   for (const r of pluginReports) {
     for (const v of r.violations ?? []) {
       if (normalizeSeverity(v.severity) !== 'fatal') continue;
-      for (const c of v.violatingConstructs ?? []) refused.add(`${baseRuleId(v.ruleName)}\u0000${c.constructPath ?? ''}`);
+      for (const c of v.violatingConstructs ?? []) refused.add(`${acknowledgedRuleId(v.ruleName)}\u0000${c.constructPath ?? ''}`);
     }
   }
   const ctx: Context = { input, evidence, index, byPath, rules, pluginReports, refused };

@@ -26,6 +26,7 @@ import { IApplyRule, NagMessageLevel, NagPack, NagRuleCompliance, NagRuleResult 
 import { IConstruct } from 'constructs';
 import { compliancePacksOf, createCompliancePacks } from '../../policies';
 import { extractControlIds } from '../../policies/citations';
+import { logicalIdOf } from '../../policies/rules/common/cfn';
 import { synthDate } from '../../policies/registered-apps';
 
 /** File name of the evidence in the cloud assembly directory. */
@@ -419,8 +420,7 @@ function evidenceOf(root: IConstruct, runs: readonly PackRun[]): ComplianceEvide
       acknowledgements.push({ key: ack.key, id: ack.id, reason: ack.reason, at: c.node.path, suppressed: used ? [...used] : [] });
     }
     if (CfnResource.isCfnResource(c)) {
-      const stack = Stack.of(c);
-      resources.push({ path: c.node.path, stack: stack.artifactId, logicalId: String(stack.resolve(c.logicalId)), type: c.cfnResourceType });
+      resources.push({ path: c.node.path, stack: Stack.of(c).artifactId, logicalId: logicalIdOf(c), type: c.cfnResourceType });
     }
   });
 

@@ -4,12 +4,11 @@
  * none in the template), and every route reachable without an authorizer.
  */
 import { isAllowedPublicRoute, PUBLIC_ROUTE_METADATA_KEY } from '../../policies/public-routes';
+import { MIN_RETENTION_DAYS } from '../config';
 import { CloudAssemblyInput, metadataAt, ResourceInfo } from './cloud-assembly';
 import { asNumber, asString, cmp, describeValue, referencedLogicalIds, referencingProperties } from './cfn';
 import { Inventory, KeyRow, LogGroupRow, ResourceRef, RouteRow } from './model';
 
-/** Six years, 45 CFR 164.316(b)(2)(i). */
-export const SIX_YEARS_DAYS = 2192;
 
 const IAM_TYPES = new Set(['AWS::IAM::Policy', 'AWS::IAM::ManagedPolicy', 'AWS::IAM::Role', 'AWS::IAM::User', 'AWS::IAM::Group']);
 
@@ -71,7 +70,7 @@ function logGroups(index: StackIndex): LogGroupRow[] {
       resource: refOf(group),
       name: asString(group.properties.LogGroupName) ?? (group.properties.LogGroupName !== undefined ? describeValue(group.properties.LogGroupName) : undefined),
       retentionDays: days,
-      meetsSixYears: days === null || days >= SIX_YEARS_DAYS,
+      meetsSixYears: days === null || days >= MIN_RETENTION_DAYS,
       kmsKey: keyRef ? refOf(keyRef).path : kmsKeyValue !== undefined ? describeValue(kmsKeyValue) : undefined,
       deletionPolicy: group.deletionPolicy,
       usedBy: index.referencing(group).filter((r) => !IAM_TYPES.has(r.type)).map(refOf),
