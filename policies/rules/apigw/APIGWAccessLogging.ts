@@ -1,6 +1,6 @@
 import { CfnResource } from 'aws-cdk-lib';
 import { NagRuleCompliance, NagRuleResult } from 'cdk-nag';
-import { asString, cfnProperties, isCfnType, isObject, referencedResource } from '../common/cfn';
+import { asString, cfnProperties, isCfnType, isObject, referencedLogGroup } from '../common/cfn';
 
 /** Context variables every access-log line must carry (the `$context.status` match is exact). */
 const REQUIRED_FIELDS: ReadonlyArray<{ name: string; pattern: RegExp }> = [
@@ -21,25 +21,12 @@ const REQUIRED_FIELDS: ReadonlyArray<{ name: string; pattern: RegExp }> = [
  * `FormatNotJson`, `MissingField::<name>`.
  * @param node the CfnResource to check
  */
-/**
- * A log group ARN written as `Fn::Join` of `…:log-group:` and a `{ Ref }` to an in-stack log
- * group (what the `@aws-cdk/aws-apigateway:logGroupDestinationArnWithoutWildcard` flag emits).
- */
-function joinedLogGroupArn(node: CfnResource, value: unknown): CfnResource | undefined {
-  if (!isObject(value) || !Array.isArray(value['Fn::Join'])) return undefined;
-  const [separator, parts] = value['Fn::Join'] as [unknown, unknown];
-  if (separator !== '' || !Array.isArray(parts)) return undefined;
-  const markerIndex = parts.findIndex((p) => typeof p === 'string' && p.endsWith(':log-group:'));
-  if (markerIndex < 0 || markerIndex !== parts.length - 2) return undefined;
-  return referencedResource(node, parts[parts.length - 1], 'AWS::Logs::LogGroup');
-}
-
 export function APIGWAccessLogging(node: CfnResource): NagRuleResult {
   if (!isCfnType(node, 'AWS::ApiGateway::Stage')) return NagRuleCompliance.NOT_APPLICABLE;
   const setting = cfnProperties(node).AccessLogSetting;
   if (!isObject(setting) || setting.DestinationArn === undefined) return ['NoAccessLogSetting'];
   const findings: string[] = [];
-  const logGroup = referencedResource(node, setting.DestinationArn, 'AWS::Logs::LogGroup') ?? joinedLogGroupArn(node, setting.DestinationArn);
+  const logGroup = referencedLogGroup(node, setting.DestinationArn);
   if (!logGroup) findings.push('DestinationUnverifiable');
   else if (cfnProperties(logGroup).KmsKeyId === undefined) findings.push('LogGroupNotEncrypted');
   const format = asString(setting.Format);

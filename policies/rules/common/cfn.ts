@@ -203,6 +203,22 @@ export function referencedResource(node: IConstruct, value: unknown, type?: stri
   return target;
 }
 
+/**
+ * The `AWS::Logs::LogGroup` in `node`'s stack that a log group ARN value names: a reference to it
+ * (`{ Fn::GetAtt: [G, Arn] }`), or the `Fn::Join` of `…:log-group:` and a `{ Ref }` to it (what
+ * the `@aws-cdk/aws-apigateway:logGroupDestinationArnWithoutWildcard` flag emits).
+ */
+export function referencedLogGroup(node: IConstruct, value: unknown): CfnResource | undefined {
+  const direct = referencedResource(node, value, 'AWS::Logs::LogGroup');
+  if (direct) return direct;
+  if (!isObject(value) || !Array.isArray(value['Fn::Join'])) return undefined;
+  const [separator, parts] = value['Fn::Join'] as [unknown, unknown];
+  if (separator !== '' || !Array.isArray(parts)) return undefined;
+  const markerIndex = parts.findIndex((p) => typeof p === 'string' && p.endsWith(':log-group:'));
+  if (markerIndex < 0 || markerIndex !== parts.length - 2) return undefined;
+  return referencedResource(node, parts[parts.length - 1], 'AWS::Logs::LogGroup');
+}
+
 /** True when a resolved value is (or points at) `target`: `{ Ref }`/`{ Fn::GetAtt }` to it. */
 export function refersTo(value: unknown, target: CfnResource): boolean {
   const id = referencedLogicalId(value);
