@@ -1,6 +1,7 @@
 import { readFileSync } from 'fs';
 import { join } from 'path';
 import { NagMessageLevel } from 'cdk-nag';
+import { HIPAA_CITATIONS } from '../../policies/citations';
 import { FHIR_HIPAA_RULES, fhirHipaaRuleId } from '../../policies/fhir-hipaa-checks';
 
 const markdown = readFileSync(join(__dirname, '../../policies/RULES.md'), 'utf8');
@@ -32,6 +33,11 @@ describe('policies/RULES.md', () => {
       r.citations.join(', '),
     ]);
     expect(rows).toEqual(expected);
+  });
+
+  test('the citation catalogue table is policies/citations.ts, in its order, with its titles', () => {
+    const rows = table('## HIPAA citation catalogue (`policies/citations.ts`)');
+    expect(rows).toEqual(Object.entries(HIPAA_CITATIONS));
   });
 
   test('the per-rule notes cover every rule and mark the non-waivable ones', () => {
