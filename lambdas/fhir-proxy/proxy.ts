@@ -26,7 +26,7 @@ import { isValidId } from '../shared/fhir/references';
 import { errorResponse, FHIR_JSON, operationOutcome, SECURITY_HEADERS, type IssueType, type OperationOutcomeIssueInput } from '../shared/operation-outcome';
 import { callerFromAuthorizer, deny, see, resolveAccess, type Access, type AccessOptions, type Caller, type Denial } from './access';
 import { buildAuditEvents, StdoutAuditSink, type AuditOutcome, type AuditSink } from './audit';
-import { authorize, type OperationPolicy, type Plan, type Precheck } from './authorize';
+import { authorize, type OperationPolicy, type Plan } from './authorize';
 import { DEFAULT_MAX_BUNDLE_ENTRIES, forwardedEntry, planBundle, type EntryPlan } from './bundle';
 import { filterBundle, filterOperationResult, PatientCollector, sanitizeOutcome } from './filter';
 import { HealthLakeClient, HealthLakeError, type HealthLakeResponse } from './healthlake-client';
@@ -123,10 +123,21 @@ type Json = Record<string, unknown>;
 /** A write target HealthLake answered 404 or 410 for (see `readTarget`). */
 const MISSING = Symbol('missing');
 
-/** A write target that passed the label gate: the version to pin and the stored resource checked. */
-interface Gate {
-  readonly ifMatch: string;
-  readonly stored: Json;
+/** A write target to read and check before the write is forwarded (see `targetCheck`). */
+interface TargetCheck {
+  readonly resourceType: string;
+  readonly id: string;
+  readonly perms: readonly Permission[];
+  /** Pin the write to the version checked (`If-Match`). */
+  readonly pin: boolean;
+  /** A missing or deleted target: refused 404 with this message, or (undefined) passed unpinned. */
+  readonly missing?: string;
+}
+
+/** A write target that passed its check: the version to pin, if pinned, and the stored resource checked. */
+interface CheckedTarget {
+  readonly ifMatch?: string;
+  readonly stored?: Json;
 }
 
 /** What the audit needs to know about one request, filled in as it is handled. */
@@ -331,7 +342,7 @@ export function createProxy(options: ProxyOptions): FhirProxy {
 
   /**
    * Reads a write target's stored version and checks it for this caller, the same way for every
-   * write (confined prechecks and the label gate): a version of another type or id, or one the
+   * write (`checkTarget`, whichever rule asked for the check): a version of another type or id, or one the
    * caller may not see, is 404 like a missing one (no existence oracle); elements the caller may
    * not see are 403; with labels enforced, so are labels or Consent that forbid the caller to
    * change it (`canWrite` of the guard), so a write can neither overwrite nor strip them.
@@ -365,22 +376,51 @@ export function createProxy(options: ProxyOptions): FhirProxy {
   }
 
   /**
-   * Fetches and checks the stored version of a confined caller's write target (`readTarget`).
-   * Returns the version to pin, or a refusal: missing, deleted or not allowed are all 404.
+   * The stored-version check a plan needs before it is forwarded, one path for both sources:
+   * - the scope rules' precheck (a confined or restricted caller's update, delete or instance
+   *   operation): a missing or deleted target is 404; pinned when the plan says so, and with labels
+   *   enforced a delete too (a label added in between must not be deleted unchecked);
+   * - with labels enforced, the write target of an update, patch or delete the scope rules did
+   *   not precheck (an unconfined caller): conditional writes are refused (their target is
+   *   unknown), and so is FHIRPath Patch (its result cannot be computed here, `patch.ts`); a
+   *   missing or deleted target passes unpinned for update (update-as-create: the body already
+   *   passed the write guard in `authorize`) and delete (nothing to delete), a PATCH of it is 404;
+   *   the write is always pinned.
+   * Returns undefined when there is nothing to check, or a refusal.
    */
-  async function precheck(
-    access: Access,
-    trace: Trace,
-    check: Precheck,
-    clientIfMatch: string | undefined,
-  ): Promise<{ ifMatch?: string } | Denial | HealthLakeResponse> {
+  function targetCheck(plan: Plan): TargetCheck | Denial | undefined {
+    const p = plan.precheck;
+    if (p) return { resourceType: p.resourceType, id: p.id, perms: p.perms, pin: p.pinVersion || (strictLabels && p.perms.includes('d')), missing: 'Resource not found' };
+    if (!strictLabels) return undefined;
+    const request = plan.request;
+    if (request.interaction !== 'update' && request.interaction !== 'patch' && request.interaction !== 'delete') return undefined;
+    if (request.conditional || request.id === undefined) return deny(403, 'Conditional writes are not allowed while security labels are enforced');
+    if (request.interaction === 'patch' && request.patch.format !== 'json-patch') return deny(422, PATCH_ERRORS.fhirPathPatch, [], 'not-supported');
+    return {
+      resourceType: request.resourceType,
+      id: request.id,
+      perms: [request.interaction === 'delete' ? 'd' : 'u'],
+      pin: true,
+      ...(request.interaction === 'patch' ? { missing: PATCH_ERRORS.missing } : {}),
+    };
+  }
+
+  /**
+   * Reads and checks a write target (`readTarget`: the stored version must be visible to the
+   * caller whole, 404 if not, 403 when elements of it would be removed, and with labels enforced
+   * writable by it: labels and Consent for `correct`), then pins the write to the version read:
+   * its version must be known (409 if not) and agree with the client's `If-Match` (412), and the
+   * write is forwarded with `If-Match: W/"<versionId>"`, so a change between this check and the
+   * write makes HealthLake answer 412 instead of acting on an unchecked version. Returns the
+   * target checked, a refusal, or an upstream error.
+   */
+  async function checkTarget(access: Access, trace: Trace, check: TargetCheck, clientIfMatch: string | undefined): Promise<CheckedTarget | Denial | HealthLakeResponse> {
     const target = await readTarget(access, trace, check.resourceType, check.id, check.perms);
-    if (target === MISSING) return deny(404, 'Resource not found');
+    if (target === MISSING) return check.missing !== undefined ? deny(404, check.missing) : {};
     if (isDenial(target) || !('response' in target)) return target;
-    // With labels enforced a delete is pinned too: a label added in between must not be deleted unchecked.
-    if (!check.pinVersion && !(strictLabels && check.perms.includes('d'))) return {};
+    if (!check.pin) return { stored: target.body };
     const ifMatch = pinnedVersion(target.body, target.response, clientIfMatch);
-    return isDenial(ifMatch) ? ifMatch : { ifMatch };
+    return isDenial(ifMatch) ? ifMatch : { ifMatch, stored: target.body };
   }
 
   /**
@@ -401,45 +441,15 @@ export function createProxy(options: ProxyOptions): FhirProxy {
   }
 
   /**
-   * With labels enforced: the write target of an unconfined caller's update, patch or delete
-   * (the scope rules did not precheck it) is read and checked, and the write is pinned to the
-   * version checked:
-   * - conditional writes are refused (their target is unknown), and so is FHIRPath Patch (its
-   *   result cannot be computed here, `patch.ts`);
-   * - a missing or deleted target passes for update (update-as-create: the body already passed
-   *   the write guard in `authorize`) and delete (nothing to delete); a PATCH of it is 404;
-   * - the stored version must be visible to the caller whole (404 if not, 403 when elements of
-   *   it would be removed) and writable by it (`canWrite` of the guard: labels and Consent for
-   *   `correct`, 403), so a write can neither overwrite nor strip labels the caller may not write;
-   * - its version must be known (409 if not) and agree with the client's `If-Match` (412);
-   *   the write is then forwarded with `If-Match: W/"<versionId>"`, so a change between this
-   *   check and the write makes HealthLake answer 412 instead of acting on an unchecked version.
-   * Returns the version to pin and the stored resource (undefined: go on unpinned), a refusal, or
-   * an upstream error.
+   * With labels enforced, the write that follows a checked target: for a JSON Patch, the patched
+   * result checked as a PUT body (`patch.ts`) and validated like one. Returns issues (422), a
+   * refusal, or undefined.
    */
-  async function labelGate(access: Access, plan: Plan, trace: Trace): Promise<Gate | Denial | HealthLakeResponse | undefined> {
-    if (!strictLabels || plan.precheck) return undefined;
+  function gatedWrite(access: Access, plan: Plan, target: CheckedTarget | undefined, trace: Trace, prefix?: string): Denial | OperationOutcomeIssueInput[] | undefined {
     const request = plan.request;
-    if (request.interaction !== 'update' && request.interaction !== 'patch' && request.interaction !== 'delete') return undefined;
-    if (request.conditional || request.id === undefined) return deny(403, 'Conditional writes are not allowed while security labels are enforced');
-    if (request.interaction === 'patch' && request.patch.format !== 'json-patch') return deny(422, PATCH_ERRORS.fhirPathPatch, [], 'not-supported');
-    const target = await readTarget(access, trace, request.resourceType, request.id, [request.interaction === 'delete' ? 'd' : 'u']);
-    if (target === MISSING) return request.interaction === 'patch' ? deny(404, PATCH_ERRORS.missing) : undefined;
-    if (isDenial(target) || !('response' in target)) return target;
-    const body = target.body;
-    const pinned = pinnedVersion(body, target.response, request.forwardHeaders['If-Match']);
-    return isDenial(pinned) ? pinned : { ifMatch: pinned, stored: body };
-  }
-
-  /**
-   * The write that follows a passed label gate: for a JSON Patch, the patched result checked as a
-   * PUT body (`patch.ts`) and validated like one. Returns issues (422), a refusal, or undefined.
-   */
-  function gatedWrite(access: Access, plan: Plan, gate: Gate | undefined, trace: Trace, prefix?: string): Denial | OperationOutcomeIssueInput[] | undefined {
-    const request = plan.request;
-    if (request.interaction !== 'patch') return undefined;
-    if (!gate || request.patch.format !== 'json-patch' || request.id === undefined) return deny(422, PATCH_ERRORS.fhirPathPatch, [], 'not-supported');
-    const result = patchedResource(access, gate.stored, { resourceType: request.resourceType, id: request.id }, request.patch.operations);
+    if (!strictLabels || request.interaction !== 'patch') return undefined;
+    if (!target?.stored || request.patch.format !== 'json-patch' || request.id === undefined) return deny(422, PATCH_ERRORS.fhirPathPatch, [], 'not-supported');
+    const result = patchedResource(access, target.stored, { resourceType: request.resourceType, id: request.id }, request.patch.operations);
     if (isDenial(result)) return result;
     trace.patients.add(result.resource);
     const issues = validationIssues([{ resource: result.resource, ...(prefix ? { prefix } : {}) }]);
@@ -496,20 +506,15 @@ export function createProxy(options: ProxyOptions): FhirProxy {
     trace.patients.addIds(plan.patientIds);
     const issues = validationIssues(plan.validate);
     if (issues.length > 0) return invalid(trace, issues);
-    const gate = await labelGate(access, plan, trace);
-    if (isDenial(gate)) return refuse(trace, gate);
-    if (gate && 'status' in gate) return upstreamError(trace, gate, access.patientId !== undefined);
-    let ifMatch = gate?.ifMatch;
-    const write = strictLabels && !plan.precheck ? gatedWrite(access, plan, gate, trace) : undefined;
+    const check = targetCheck(plan);
+    if (isDenial(check)) return refuse(trace, check);
+    const target = check ? await checkTarget(access, trace, check, plan.request.forwardHeaders['If-Match']) : undefined;
+    if (isDenial(target)) return refuse(trace, target);
+    if (target && 'status' in target) return upstreamError(trace, target, access.patientId !== undefined);
+    const write = gatedWrite(access, plan, target, trace);
     if (isDenial(write)) return refuse(trace, write);
     if (write) return invalid(trace, write);
-    if (plan.precheck) {
-      const result = await precheck(access, trace, plan.precheck, plan.request.forwardHeaders['If-Match']);
-      if (isDenial(result)) return refuse(trace, result);
-      if ('status' in result) return upstreamError(trace, result, access.patientId !== undefined);
-      ifMatch = result.ifMatch;
-    }
-    const upstream = await send(plan, ifMatch);
+    const upstream = await send(plan, target?.ifMatch);
     if (upstream.status >= 400) return upstreamError(trace, upstream, access.patientId !== undefined);
     if (upstream.status === 304) return { statusCode: 304, headers: { ...SECURITY_HEADERS, ...keptHeaders(upstream) }, body: '' };
     await trace.guard?.loadFor(upstream.body);
@@ -577,34 +582,22 @@ export function createProxy(options: ProxyOptions): FhirProxy {
     // Stored versions of update/delete targets.
     const forwarded: Array<{ entry: EntryPlan & { decision: Plan }; ifMatch?: string }> = [];
     for (const e of valid) {
-      const gate = await labelGate(access, e.decision, trace);
-      if (isDenial(gate) || (gate && 'status' in gate)) {
-        if (transaction) return isDenial(gate) ? refuse(trace, { ...gate, message: 'A transaction entry was refused' }) : upstreamError(trace, gate, true);
-        if (isDenial(gate)) refuseEntry(e, gate);
-        else denyEntry(e, upstreamMessage(gate.status).status, upstreamMessage(gate.status).message, 'processing');
+      const check = targetCheck(e.decision);
+      const target = isDenial(check) ? check : check ? await checkTarget(access, trace, check, e.decision.request.forwardHeaders['If-Match']) : undefined;
+      if (isDenial(target) || (target && 'status' in target)) {
+        if (transaction) return isDenial(target) ? refuse(trace, { ...target, message: 'A transaction entry was refused' }) : upstreamError(trace, target, true);
+        if (isDenial(target)) refuseEntry(e, target);
+        else denyEntry(e, upstreamMessage(target.status).status, upstreamMessage(target.status).message, 'processing');
         continue;
       }
-      const write = strictLabels && !e.decision.precheck ? gatedWrite(access, e.decision, gate, trace, `Bundle.entry[${e.index}].resource`) : undefined;
+      const write = gatedWrite(access, e.decision, target, trace, `Bundle.entry[${e.index}].resource`);
       if (write) {
         if (transaction) return isDenial(write) ? refuse(trace, { ...write, message: 'A transaction entry was refused' }) : invalid(trace, write);
         if (isDenial(write)) refuseEntry(e, write);
         else local.set(e.index, { response: { status: '422', outcome: operationOutcome(write) } });
         continue;
       }
-      if (!e.decision.precheck) {
-        forwarded.push({ entry: e, ...(gate ? { ifMatch: gate.ifMatch } : {}) });
-        continue;
-      }
-      const result = await precheck(access, trace, e.decision.precheck, e.decision.request.forwardHeaders['If-Match']);
-      if (isDenial(result) || 'status' in result) {
-        if (transaction) {
-          return isDenial(result) ? refuse(trace, { ...result, message: 'A transaction entry was refused' }) : upstreamError(trace, result, true);
-        }
-        if (isDenial(result)) refuseEntry(e, result);
-        else denyEntry(e, upstreamMessage(result.status).status, upstreamMessage(result.status).message, 'processing');
-        continue;
-      }
-      forwarded.push({ entry: e, ifMatch: result.ifMatch });
+      forwarded.push({ entry: e, ...(target?.ifMatch ? { ifMatch: target.ifMatch } : {}) });
     }
 
     let responses: unknown[] = [];
