@@ -2,7 +2,7 @@
 /**
  * The WAF drift guard's check from the command line, for a platform engineer after `cdk deploy`:
  *
- *   npm run verify:waf -- --stage-arn arn:aws:apigateway:eu-west-1::/restapis/a1b2c3/stages/prod \
+ *   npm run verify:waf -- --stage-arn arn:aws:apigateway:eu-west-1::/restapis/a1b2c3/stages/v1 \
  *     --web-acl-arn arn:aws:wafv2:eu-west-1:123456789012:regional/webacl/FhirFirewall-x/0f1e…
  *
  * The web ACL's name and id are read from its ARN; `--region` defaults to the ARN's region.
