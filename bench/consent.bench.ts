@@ -9,9 +9,9 @@
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { StdoutAuditSink } from '../lambdas/fhir-proxy/audit';
 import { ConsentCache, consentsByPatient } from '../lambdas/fhir-proxy/consent';
-import { RequestGuard } from '../lambdas/fhir-proxy/guard';
+import { guardApps, RequestGuard } from '../lambdas/fhir-proxy/guard';
 import { LabelIndex } from '../lambdas/fhir-proxy/labels';
-import { callerFromAuthorizer } from '../lambdas/fhir-proxy/access';
+import { callerFromAuthorizer, resolveAccess, type Access } from '../lambdas/fhir-proxy/access';
 import { createProxy, type FhirProxy } from '../lambdas/fhir-proxy/proxy';
 import { loadLabelPolicy } from '../policies/label-policy';
 import { fmt, median, timeRuns } from './stats';
@@ -103,9 +103,11 @@ export async function run(): Promise<void> {
   const parsed = consentsByPatient(JSON.parse(consentText).entry.map((e: { resource: unknown }) => e.resource), ['pat-a'], []);
   const cache = new ConsentCache({ ttlMs: 60_000, fetch: async () => parsed });
   const caller = callerFromAuthorizer(CONTEXT)!;
+  const access = resolveAccess(caller, { readableNonCompartmentTypes: new Set(), confidentialClientIds: new Set(), referenceBaseUrls: [] }) as Access;
+  const apps = guardApps(index, [{ clientId: 'portal-client', appId: 'portal', identifier: APP, labels: ['N', 'R', 'PSY', 'SUD', 'HIV'] }]);
   const resources = (JSON.parse(bundleText).entry as Array<{ resource: Record<string, unknown> }>).map((e) => e.resource);
   const guardRuns = await timeRuns(async () => {
-    const guard = new RequestGuard({ index, apps: new Map([['portal-client', { clientId: 'portal-client', appId: 'portal', identifier: APP, labels: ['N', 'R', 'PSY', 'SUD', 'HIV'] }]]), consents: cache, now: Date.now() }, caller, [], 'pat-a');
+    const guard = new RequestGuard({ index, apps, consents: cache, now: Date.now() }, access);
     await guard.load(['pat-a']);
     for (const r of resources) guard.view(r, ['pat-a']);
   }, 40, 5);
