@@ -128,20 +128,16 @@ function isAuthorization(name: string): boolean {
   return name.length === 13 && name.toLowerCase() === 'authorization';
 }
 
+/** A method ARN: partition, region, account, API id, stage, then any route (no further `:`). */
+const METHOD_ARN = /^arn:([^:]+):execute-api:([^:]+):(\d{12}):([A-Za-z0-9._-]+)\/([A-Za-z0-9._-]+)(?:\/[^:]*)?$/;
+
 /**
  * `arn:<partition>:execute-api:<region>:<account>:<apiId>/<stage>/*&#47;*` from a method ARN such as
  * `arn:aws:execute-api:us-east-1:123456789012:abc123/prod/GET/r4/Patient/1`; `undefined` if malformed.
  */
 export function wholeApiArn(methodArn: string): string | undefined {
-  if (typeof methodArn !== 'string') return undefined;
-  const parts = methodArn.split(':');
-  if (parts.length !== 6 || parts[0] !== 'arn' || parts[2] !== 'execute-api') return undefined;
-  const [apiId, stage] = parts[5].split('/');
-  const seg = /^[A-Za-z0-9._-]+$/;
-  if (!parts[1] || !parts[3] || !/^\d{12}$/.test(parts[4]) || !apiId || !stage || !seg.test(apiId) || !seg.test(stage)) {
-    return undefined;
-  }
-  return `arn:${parts[1]}:execute-api:${parts[3]}:${parts[4]}:${apiId}/${stage}/*/*`;
+  const m = typeof methodArn === 'string' ? METHOD_ARN.exec(methodArn) : null;
+  return m ? `arn:${m[1]}:execute-api:${m[2]}:${m[3]}:${m[4]}/${m[5]}/*/*` : undefined;
 }
 
 /** FHIR `id` datatype: 1–64 of `[A-Za-z0-9\-.]`. */

@@ -53,6 +53,11 @@ describe('pure helpers', () => {
     ['arn:aws:lambda:us-east-1:123456789012:abc/prod/GET/x', undefined],
     ['arn:aws:execute-api:us-east-1:12345:abc/prod/GET/x', undefined],
     ['arn:aws:execute-api:us-east-1:123456789012:abc/*/GET/x', undefined],
+    ['arn:aws:execute-api:us-east-1:123456789012:abc/prod/', 'arn:aws:execute-api:us-east-1:123456789012:abc/prod/*/*'],
+    ['arn:aws:execute-api:us-east-1:123456789012:abc//prod/GET/x', undefined],
+    ['arn:aws:execute-api:us-east-1:123456789012:abc/prod/GET/a:b', undefined],
+    ['arn::execute-api:us-east-1:123456789012:abc/prod/GET/x', undefined],
+    ['arn:aws:execute-api:us-east-1:123456789012:abc/prod/GET/x\n', 'arn:aws:execute-api:us-east-1:123456789012:abc/prod/*/*'],
     ['', undefined],
   ])('wholeApiArn(%s) = %s', (arn, expected) => {
     expect(wholeApiArn(arn)).toBe(expected);
