@@ -189,14 +189,16 @@ describe('searches, includes, history, batch, writes', () => {
     expect(body.entry[1].response.status).toBe('200');
   });
 
+  /** A PSY-labelled Observation of patient A, to create. */
+  const labelled = {
+    resourceType: 'Observation',
+    meta: { security: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: 'PSY' }] },
+    status: 'final',
+    code: { coding: [{ system: 'http://loinc.org', code: '44249-1' }] },
+    subject: { reference: `Patient/${PATIENT_A}` },
+  };
+
   test('writes: a caller cannot create data carrying a label it may not see', async () => {
-    const labelled = {
-      resourceType: 'Observation',
-      meta: { security: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: 'PSY' }] },
-      status: 'final',
-      code: { coding: [{ system: 'http://loinc.org', code: '44249-1' }] },
-      subject: { reference: `Patient/${PATIENT_A}` },
-    };
     const third = await call(WHO.thirdPartySelf, 'POST', 'Observation', undefined, labelled);
     expect(third.status).toBe(403);
     const portal = await call(WHO.portalSelf, 'POST', 'Observation', undefined, labelled);
@@ -204,13 +206,6 @@ describe('searches, includes, history, batch, writes', () => {
   });
 
   test('write and element Consent decisions name the Consent in the AuditEvent', async () => {
-    const labelled = {
-      resourceType: 'Observation',
-      meta: { security: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: 'PSY' }] },
-      status: 'final',
-      code: { coding: [{ system: 'http://loinc.org', code: '44249-1' }] },
-      subject: { reference: `Patient/${PATIENT_A}` },
-    };
     const write = await call(WHO.caregiverRp2, 'POST', 'Observation', undefined, labelled);
     expect(write.status).toBe(403);
     expect(decisions(write.audits)).toContainEqual({ decision: 'deny', rule: 'write:Consent/consent-a-general#provision.provision[0]', what: 'Consent/consent-a-general' });
