@@ -6,8 +6,11 @@
  * Pure: no I/O. The rules themselves (which context wins, compartments, restrictions) are
  * documented at the top of `authorize.ts`.
  */
-import { compartmentPatientIds, isCompartmentType, valuesAt } from '../shared/fhir/patient-compartment';
-import { isObject } from '../shared/json';
+import { valuesAt } from '../shared/fhir/patient-compartment';
+import { isObject, type JsonObject } from '../shared/json';
+import { ResourceView, type NestedView } from '../shared/fhir/resource-view';
+import { replaceNested, TooDeep } from '../shared/fhir/walk';
+import { markRedacted } from './labels';
 import { isValidId, parseReference, type LocalReference } from '../shared/fhir/references';
 import { isFhirResourceType } from '../shared/fhir-resource-types';
 import type { IssueType } from '../shared/operation-outcome';
@@ -88,6 +91,8 @@ export interface ResourceGuard {
   view(resource: Record<string, unknown>, patients: readonly string[]): { readonly visible: boolean; readonly resource?: Record<string, unknown> };
   /** Whether the caller may write the resource (every label on it and in it visible to them). */
   canWrite(resource: Record<string, unknown>, patients: readonly string[]): boolean;
+  /** True when patients' Consents are evaluated (their patient must then be known before a write). */
+  readonly evaluatesConsent?: boolean;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -239,29 +244,98 @@ const NOTHING: Sight = { visible: false, patients: [] };
  * the access context whose restrictions hold for the resource, and a confined caller only sees
  * resources in the compartment of its patient alone (a Patient: only itself, links to other
  * patients ignored), plus the configured readable types outside the compartment
- * (`allowNonCompartment`, for reads only); then the guard (labels, Consent) decides. Returns the
- * resource's compartment patients too. `grantCache` (type → grants) saves the grant lookup when
- * many resources of a few types are checked with the same `perms`; `patients`: the resource's
- * compartment patients (`compartmentPatientIds`), when the caller has already computed them.
+ * (`allowNonCompartment`, for reads only); then the guard (labels, Consent) decides.
+ *
+ * The whole resource: every resource nested in it (`contained[]`, a Bundle's entries,
+ * `shared/fhir/walk.ts`) is decided exactly as if it were read on its own, with the same
+ * `perms`; one the caller may not see is removed from the copy returned, which is marked
+ * `REDACTED` (the container stays visible: it was decided on its own elements). A resource
+ * nested too deeply is not visible. Returns the patients of the resource and of every nested
+ * resource released. `grantCache` (type → grants) saves the grant lookup when many resources of
+ * a few types are checked with the same `perms`; `patients`: the resource's own compartment
+ * patients, when the caller has already computed them.
  */
 export function see(
   access: Access,
   resource: unknown,
   perms: readonly Permission[],
   allowNonCompartment = true,
-  grantCache?: Map<string, ResourceGrant[]>,
+  grantCache: Map<string, ResourceGrant[]> = new Map(),
   patients?: readonly string[],
 ): Sight {
-  if (!isObject(resource)) return NOTHING;
-  const type = resource.resourceType;
-  if (typeof type !== 'string') return NOTHING;
-  let grants = grantCache?.get(type);
+  const view = viewOf(access, resource);
+  return view ? seeView(access, view, perms, allowNonCompartment, grantCache, patients) : NOTHING;
+}
+
+function viewOf(access: Access, resource: unknown): ResourceView | undefined {
+  try {
+    return ResourceView.of(resource, access.options.referenceBaseUrls);
+  } catch (e) {
+    if (e instanceof TooDeep) return undefined;
+    throw e;
+  }
+}
+
+function seeView(
+  access: Access,
+  view: ResourceView,
+  perms: readonly Permission[],
+  allowNonCompartment: boolean,
+  grantCache: Map<string, ResourceGrant[]>,
+  patients?: readonly string[],
+): Sight {
+  const own = seeOwn(access, view, perms, allowNonCompartment, grantCache, patients ?? view.patients);
+  if (!own.visible) return own;
+  let nested: readonly NestedView[];
+  try {
+    nested = view.nested;
+  } catch (e) {
+    if (e instanceof TooDeep) return { visible: false, patients: own.patients };
+    throw e;
+  }
+  if (nested.length === 0) return own;
+  const released = new Set(own.patients);
+  const decided = new Map<NestedView['slot'], JsonObject | undefined>();
+  let changed = false;
+  for (const n of nested) {
+    const sight = seeView(access, n.view, perms, true, grantCache);
+    if (!sight.visible) {
+      decided.set(n.slot, undefined);
+      changed = true;
+      continue;
+    }
+    for (const p of sight.patients) released.add(p);
+    decided.set(n.slot, sight.resource ?? n.view.resource);
+    if (sight.resource !== undefined) changed = true;
+  }
+  if (!changed) return { visible: true, patients: [...released], ...(own.resource ? { resource: own.resource } : {}) };
+  const container = own.resource ?? view.resource;
+  const copy = replaceNested(
+    container,
+    nested.map((n) => ({ slot: n.slot, resource: n.view.resource })),
+    (n) => decided.get(n.slot),
+  );
+  const anyRemoved = [...decided.values()].some((r) => r === undefined);
+  return { visible: true, patients: [...released], resource: anyRemoved ? markRedacted(copy) : copy };
+}
+
+/** The checks on the resource's own elements (grants, compartment, guard), nested resources aside. */
+function seeOwn(
+  access: Access,
+  view: ResourceView,
+  perms: readonly Permission[],
+  allowNonCompartment: boolean,
+  grantCache: Map<string, ResourceGrant[]>,
+  patients: readonly string[],
+): Sight {
+  const type = view.type;
+  const resource = view.resource;
+  let grants = grantCache.get(type);
   if (grants === undefined) {
     grants = isFhirResourceType(type) ? findGrants(access.grants, { resourceType: type, permission: perms }) : [];
-    grantCache?.set(type, grants);
+    grantCache.set(type, grants);
   }
-  const compartment = isCompartmentType(type);
-  patients ??= compartment ? compartmentPatientIds(resource, { baseUrls: access.options.referenceBaseUrls }) : [];
+  const compartment = view.inCompartmentType;
   if (grants.length === 0) return { visible: false, patients };
   let covered = false;
   for (const g of grants) {
@@ -275,27 +349,69 @@ export function see(
   let visible: boolean;
   if (patientId === undefined) visible = true;
   else if (!compartment) visible = allowNonCompartment && access.options.readableNonCompartmentTypes.has(type);
-  else if (type === 'Patient') visible = (resource as { id?: unknown }).id === patientId;
+  else if (type === 'Patient') visible = resource.id === patientId;
   else visible = onlyInCompartmentOf(patients, patientId);
   if (!visible || !access.guard) return { visible, patients };
-  const guarded = access.guard.view(resource as Record<string, unknown>, patients);
+  const guarded = access.guard.view(resource, patients);
   if (!guarded.visible) return { visible: false, patients };
   return guarded.resource !== undefined && guarded.resource !== resource ? { visible: true, patients, resource: guarded.resource } : { visible: true, patients };
 }
 
 /**
+ * Why a written body's references may not be sent, if they may not: a reference written as a
+ * search (`Patient?identifier=…`) is resolved by the server after every check here, so it could
+ * file the data under any patient. Refused, in any element and any nested resource, for a
+ * compartment-confined caller and whenever Consent is evaluated (the patient whose Consent
+ * decides must be known before the write).
+ */
+export function conditionalReferenceRefusal(access: Access, body: unknown): Denial | undefined {
+  if (access.patientId === undefined && !access.guard?.evaluatesConsent) return undefined;
+  const view = viewOf(access, body);
+  if (view === undefined) return undefined;
+  let conditional: boolean;
+  try {
+    conditional = view.hasConditionalReference;
+  } catch (e) {
+    if (!(e instanceof TooDeep)) throw e;
+    conditional = true;
+  }
+  return conditional ? deny(403, 'Conditional references are not allowed for this token') : undefined;
+}
+
+/**
  * May a confined caller write this resource (create or update body)? `patients`: its compartment
- * patients (`compartmentPatientIds`), when the caller has already computed them.
+ * patients (`compartmentPatientIds`), when the caller has already computed them. The whole body
+ * is decided: it may hold no conditional reference ({@link conditionalReferenceRefusal}), and
+ * every resource nested in it must be in no other patient's compartment (a confined caller
+ * writes no nested Patient) and carry no label the caller may not write. A nested resource needs
+ * no grant of its own type: it is written as part of the container the caller holds a grant for.
  */
 export function canWrite(access: Access, resource: unknown, perm: Permission, patients?: readonly string[]): boolean {
-  if (!isObject(resource)) return false;
-  const type = resource.resourceType;
-  if (typeof type !== 'string' || !isFhirResourceType(type)) return false;
+  const view = viewOf(access, resource);
+  if (!view) return false;
+  const type = view.type;
+  if (!isFhirResourceType(type)) return false;
   const grants = findGrants(access.grants, { resourceType: type, permission: perm });
-  if (grants.length === 0 || !grants.some((g) => grantCovers(g, resource))) return false;
-  patients ??= isCompartmentType(type) ? compartmentPatientIds(resource, { baseUrls: access.options.referenceBaseUrls }) : [];
+  if (grants.length === 0 || !grants.some((g) => grantCovers(g, view.resource))) return false;
+  if (conditionalReferenceRefusal(access, view.resource)) return false;
+  patients ??= view.patients;
   // A Patient's own id is among its patients: one linking to another patient is not writable.
-  if (access.patientId !== undefined && !(isCompartmentType(type) && onlyInCompartmentOf(patients, access.patientId))) return false;
-  if (!access.guard) return true;
-  return access.guard.canWrite(resource as Record<string, unknown>, patients);
+  if (access.patientId !== undefined && !(view.inCompartmentType && onlyInCompartmentOf(patients, access.patientId))) return false;
+  if (access.guard && !access.guard.canWrite(view.resource, patients)) return false;
+  try {
+    return view.nested.every((n) => canWriteNested(access, n.view));
+  } catch (e) {
+    if (e instanceof TooDeep) return false;
+    throw e;
+  }
+}
+
+function canWriteNested(access: Access, view: ResourceView): boolean {
+  if (!isFhirResourceType(view.type)) return false;
+  if (access.patientId !== undefined) {
+    if (view.type === 'Patient') return false;
+    if (view.inCompartmentType && view.patients.some((p) => p !== access.patientId)) return false;
+  }
+  if (access.guard && !access.guard.canWrite(view.resource, view.patients)) return false;
+  return view.nested.every((n) => canWriteNested(access, n.view));
 }

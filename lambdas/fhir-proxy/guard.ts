@@ -8,7 +8,8 @@
  * 1. every label needing clearance must be cleared (app and user; patient self-access per the
  *    policy); an unknown or malformed label is held to `UNKNOWN_LABEL` (confidentiality `V`);
  * 2. for each patient the resource belongs to: consents unavailable (unreadable, malformed, not
- *    loaded) → labelled data is withheld, unlabelled data takes the general default; otherwise
+ *    loaded) → the resource is withheld, labelled or not (unknown consent releases nothing of
+ *    that patient; the proxy answers 503 for an outage, `consentUnknown`); otherwise
  *    the consents decide (deny overrides permit); when none decides, any opt-in label
  *    (`noConsent: deny`, not waived by self-access) withholds it, else the general default;
  * 3. inline labels: each labelled element is decided as in 1–2 with its own labels added;
@@ -21,6 +22,7 @@ import type { Access, ResourceGuard } from './access';
 import { evaluateConsents, resourceFacts, type ConsentCache, type ConsentRequest, type PatientConsents, type ResourceFacts } from './consent';
 import { clearanceGap, hasInlineLabels, redactInline, UNKNOWN_LABEL, type Clearance, type LabelIndex, type LabelSet } from './labels';
 import { isObject } from '../shared/json';
+import { TooDeep, walkResources } from '../shared/fhir/walk';
 
 /** An app as the guard sees it (from the app registry, keyed by Cognito client id). */
 export interface AppClearance {
@@ -121,6 +123,11 @@ export class RequestGuard implements ResourceGuard {
     return this.ctx.consents !== undefined;
   }
 
+  /** The same as {@link loadsConsents}, under the name `ResourceGuard` gives it. */
+  get evaluatesConsent(): boolean {
+    return this.loadsConsents;
+  }
+
   /** Loads the Consents of every patient the bodies' resources belong to (nothing when Consents are not evaluated). */
   async loadFor(...bodies: unknown[]): Promise<void> {
     if (!this.loadsConsents) return;
@@ -138,23 +145,32 @@ export class RequestGuard implements ResourceGuard {
     for (const [id, state] of got) this.loaded.set(id, state);
   }
 
-  /** The patients a body's resources belong to (resource, Bundle entries, Parameters). */
-  patientsIn(body: unknown, out: Set<string> = new Set(), depth = 0): Set<string> {
-    if (!isObject(body) || depth > 8) return out;
-    if (body.resourceType === 'Bundle' && Array.isArray(body.entry)) {
-      for (const e of body.entry) if (isObject(e)) this.patientsIn(e.resource, out, depth + 1);
-    } else if (body.resourceType === 'Parameters' && Array.isArray(body.parameter)) {
-      const visit = (params: unknown[], d: number): void => {
-        for (const p of params) {
-          if (!isObject(p) || d > 8) continue;
-          this.patientsIn(p.resource, out, depth + 1);
-          if (Array.isArray(p.part)) visit(p.part, d + 1);
-        }
-      };
-      visit(body.parameter, 0);
-    } else for (const id of compartmentPatientIds(body, { baseUrls: this.baseUrls })) out.add(id);
+  /**
+   * The patients of every resource in a body: the body, its `contained[]`, the entries of a
+   * Bundle, the resources of a Parameters, recursively (the one walker, `shared/fhir/walk.ts`).
+   * A body nested too deeply contributes nothing (it is refused whole when it is decided).
+   */
+  patientsIn(body: unknown, out: Set<string> = new Set()): Set<string> {
+    try {
+      walkResources(body, (resource) => {
+        for (const id of compartmentPatientIds(resource, { baseUrls: this.baseUrls })) out.add(id);
+      });
+    } catch (e) {
+      if (!(e instanceof TooDeep)) throw e;
+    }
     return out;
   }
+
+  /**
+   * Set when a resource was withheld because a patient's consent state is unknown: `outage`
+   * when the Consents could not be read (the proxy answers 503 with `Retry-After`), `malformed`
+   * when one could not be evaluated. Nothing of such a patient is released.
+   */
+  get consentUnknown(): 'outage' | 'malformed' | undefined {
+    return this.unknownConsent;
+  }
+
+  private unknownConsent?: 'outage' | 'malformed';
 
   decisions(): GuardDecision[] {
     return [...this.counts.values()].map((d) => ({ ...d }));
@@ -191,8 +207,13 @@ export class RequestGuard implements ResourceGuard {
     let byDefault: Outcome | undefined;
     for (const patientId of patients) {
       const state: PatientConsents = this.ctx.consents ? (this.loaded.get(patientId) ?? UNAVAILABLE) : NO_CONSENTS;
-      if (state.kind === 'unavailable' && set.labelled) return { permit: false, rule: 'consent:unavailable' };
-      const consents = state.kind === 'unavailable' ? NO_CONSENTS : state;
+      if (state.kind === 'unavailable') {
+        // Unknown consent releases nothing of the patient, labelled or not (their Consent may deny all).
+        const reason = (state as { reason?: unknown }).reason === 'malformed' ? 'malformed' : 'outage';
+        if (this.unknownConsent !== 'outage') this.unknownConsent = reason;
+        return { permit: false, rule: 'consent:unavailable' };
+      }
+      const consents = state;
       if (consents.consents.length > 0) {
         facts ??= resourceFacts(resource, set.unknown ? [...set.rules, UNKNOWN_LABEL] : set.rules, this.baseUrls);
         const needed = (required ??= this.optIn(set, self));

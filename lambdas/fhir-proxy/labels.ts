@@ -27,6 +27,7 @@
  * app), and then only when a Consent explicitly permits it or does not deny it as opt-in demands.
  */
 import { isObject } from '../shared/json';
+import { isNestedSlot, MAX_DEPTH, someElement, TooDeep } from '../shared/fhir/walk';
 
 export const CONFIDENTIALITY_SYSTEM = 'http://terminology.hl7.org/CodeSystem/v3-Confidentiality';
 export const ACT_CODE_SYSTEM = 'http://terminology.hl7.org/CodeSystem/v3-ActCode';
@@ -259,89 +260,131 @@ export function inlineLabels(element: unknown): unknown[] | undefined {
   return out;
 }
 
-/** True when any element below `node` carries an inline label. */
-export function hasInlineLabels(node: unknown, depth = 0): boolean {
-  if (depth > 64) return true; // absurdly deep: treat as labelled (and let the walk fail closed)
-  if (Array.isArray(node)) {
-    for (const v of node) if (v !== null && typeof v === 'object' && hasInlineLabels(v, depth + 1)) return true;
-    return false;
+/**
+ * True when any element of `resource` carries an inline label (the resources nested in it are
+ * not looked at: each is decided on its own, `shared/fhir/walk.ts`). Too deep a resource counts
+ * as labelled, so the redaction that follows refuses it whole.
+ */
+export function hasInlineLabels(resource: Json): boolean {
+  try {
+    return someElement(resource, (key, value) => key === 'extension' && Array.isArray(value) && value.some((e) => isObject(e) && e.url === INLINE_LABEL_EXTENSION));
+  } catch (e) {
+    if (e instanceof TooDeep) return true;
+    throw e;
   }
-  if (!isObject(node)) return false;
-  for (const key in node) {
-    const v = node[key];
-    if (v === null || typeof v !== 'object') continue;
-    if (key === 'extension' && Array.isArray(v) && v.some((e) => isObject(e) && e.url === INLINE_LABEL_EXTENSION)) return true;
-    if (hasInlineLabels(v, depth + 1)) return true;
-  }
-  return false;
 }
 
 /**
- * A copy of `resource` without the elements whose inline labels `allowed` refuses (for a
- * primitive's `_field` the value `field` goes too), or the resource itself when nothing is
- * removed. Too deep a resource (> 64 levels) is refused whole (undefined).
+ * A copy of `resource` without the elements whose inline labels `allowed` refuses, or the
+ * resource itself when nothing is removed. Too deep a resource (past `MAX_DEPTH`) is refused
+ * whole (undefined). The resources nested in it (`contained`, Bundle entries) are left as they
+ * are: each is decided on its own.
+ *
+ * Primitives carry their labels in the `_name` sibling (R4 JSON): a labelled single primitive
+ * goes with its sibling (`name` and `_name`); in a repeating primitive, item `i` of `name` goes
+ * with item `i` of `_name`, so the two lists stay aligned (an `_name` left with only nulls is
+ * dropped, and so is a list left empty). A labelled item of a list of complex values goes alone.
  */
 export function redactInline(resource: Json, allowed: (labels: unknown[]) => boolean): { resource: Json; removed: number } | undefined {
   let removed = 0;
-  let tooDeep = false;
-  const visit = (node: unknown, depth: number): unknown => {
-    if (depth > 64) {
-      tooDeep = true;
-      return node;
+  const refused = (v: unknown): boolean => {
+    const labels = inlineLabels(v);
+    if (labels && !allowed(labels)) {
+      removed++;
+      return true;
     }
-    if (Array.isArray(node)) {
-      let changed = false;
-      const out: unknown[] = [];
-      for (const v of node) {
-        const labels = inlineLabels(v);
-        if (labels && !allowed(labels)) {
-          removed++;
-          changed = true;
-          continue;
-        }
-        const next = v !== null && typeof v === 'object' ? visit(v, depth + 1) : v;
-        if (next !== v) changed = true;
-        out.push(next);
+    return false;
+  };
+  const visitArray = (node: unknown[], depth: number): unknown[] => {
+    let out: unknown[] | undefined;
+    node.forEach((v, i) => {
+      if (refused(v)) {
+        out ??= node.slice(0, i);
+        return;
       }
-      return changed ? out : node;
-    }
+      const next = v !== null && typeof v === 'object' ? visit(v, depth + 1) : v;
+      if (out === undefined && next !== v) out = node.slice(0, i);
+      out?.push(next);
+    });
+    return out ?? node;
+  };
+  const visit = (node: unknown, depth: number): unknown => {
+    if (depth > MAX_DEPTH) throw new TooDeep();
+    if (Array.isArray(node)) return visitArray(node, depth);
     if (!isObject(node)) return node;
     let out: Json | undefined;
+    const set = (key: string, value: unknown): void => {
+      out ??= { ...node };
+      if (value === undefined) delete out[key];
+      else out[key] = value;
+    };
     for (const key of Object.keys(node)) {
-      if (key === 'meta' && depth === 0) continue;
+      if (depth === 0 && (key === 'meta' || isNestedSlot(resource, key, 0))) continue;
       const v = node[key];
       if (v === null || typeof v !== 'object') continue;
-      const labels = inlineLabels(v);
-      if (labels && !allowed(labels)) {
-        removed++;
-        out ??= { ...node };
-        delete out[key];
-        if (key.startsWith('_')) delete out[key.slice(1)];
+      if (key.startsWith('_') && key.length > 1 && Array.isArray(v)) {
+        const [values, siblings] = alignedRedaction(node[key.slice(1)], v, depth, visit, refused);
+        if (siblings !== v) set(key, siblings);
+        if (values !== node[key.slice(1)]) set(key.slice(1), values);
+        continue;
+      }
+      if (refused(v)) {
+        set(key, undefined);
+        if (key.startsWith('_')) set(key.slice(1), undefined);
         continue;
       }
       const next = visit(v, depth + 1);
-      if (next !== v) {
-        out ??= { ...node };
-        if (key in out) out[key] = next;
-      }
-    }
-    if (out) {
-      // A value whose `_field` was removed goes with it (and an array left empty is dropped).
-      for (const key of Object.keys(out)) if (Array.isArray(out[key]) && (out[key] as unknown[]).length === 0 && (node[key] as unknown[]).length > 0) delete out[key];
+      if (next === v) continue;
+      set(key, Array.isArray(next) && next.length === 0 ? undefined : next);
     }
     return out ?? node;
   };
-  const result = visit(resource, 0) as Json;
-  if (tooDeep) return undefined;
+  let result: Json;
+  try {
+    result = visit(resource, 0) as Json;
+  } catch (e) {
+    if (e instanceof TooDeep) return undefined;
+    throw e;
+  }
   if (removed === 0) return { resource, removed: 0 };
-  const meta = isObject(result.meta) ? result.meta : {};
+  return { resource: markRedacted(result), removed };
+}
+
+/**
+ * A repeating primitive (`values`, e.g. `given`) and its `_` sibling list (`siblings`): the items
+ * whose sibling is refused are removed from both lists at the same index. Returns the new lists
+ * (undefined: drop the element), or the ones given when nothing changed.
+ */
+function alignedRedaction(
+  values: unknown,
+  siblings: unknown[],
+  depth: number,
+  visit: (node: unknown, depth: number) => unknown,
+  refused: (v: unknown) => boolean,
+): [unknown, unknown[] | undefined] {
+  const drop = new Set<number>();
+  let changed = false;
+  const kept: unknown[] = [];
+  siblings.forEach((s, i) => {
+    if (refused(s)) {
+      drop.add(i);
+      changed = true;
+      return;
+    }
+    const next = s !== null && typeof s === 'object' ? visit(s, depth + 1) : s;
+    if (next !== s) changed = true;
+    kept.push(next);
+  });
+  if (!changed) return [values, siblings];
+  const newValues = Array.isArray(values) ? values.filter((_v, i) => !drop.has(i)) : drop.size > 0 ? undefined : values;
+  const newSiblings = kept.every((s) => s === null) ? undefined : kept;
+  return [Array.isArray(newValues) && newValues.length === 0 ? undefined : newValues, newSiblings];
+}
+
+/** `resource` with the `REDACTED` security marker (v3-ObservationValue) in `meta.security`, added once. */
+export function markRedacted(resource: Json): Json {
+  const meta = isObject(resource.meta) ? resource.meta : {};
   const security = Array.isArray(meta.security) ? meta.security : [];
-  const marked = security.some((c) => isObject(c) && c.system === OBSERVATION_VALUE_SYSTEM && c.code === REDACTED);
-  return {
-    resource: {
-      ...result,
-      meta: { ...meta, security: marked ? security : [...security, { system: OBSERVATION_VALUE_SYSTEM, code: REDACTED, display: 'redacted' }] },
-    },
-    removed,
-  };
+  if (security.some((c) => isObject(c) && c.system === OBSERVATION_VALUE_SYSTEM && c.code === REDACTED)) return resource;
+  return { ...resource, meta: { ...meta, security: [...security, { system: OBSERVATION_VALUE_SYSTEM, code: REDACTED, display: 'redacted' }] } };
 }

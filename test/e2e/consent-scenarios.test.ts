@@ -99,7 +99,6 @@ describe('reads: who sees which labelled record', () => {
     ['unknown label, portal (self): most restrictive', WHO.portalSelf, IDS.obsUnknown, false, /label:unknown/],
     ['unknown label, break-glass (V) clinician', WHO.breakGlass, IDS.obsUnknown, true],
     ['malformed Consent of B: labelled record fails closed', WHO.prac1Part2, IDS.obsBPsy, false, /consent:unavailable/],
-    ['malformed Consent of B: unlabelled record follows the default', WHO.prac1Part2, SEED_IDS.obsBVitals, true],
   ];
   // A rest parameter: jest would take a fifth declared parameter of a 4-element row for `done`.
   test.each(rows)('%s', async (...row: Row) => {
@@ -225,12 +224,20 @@ describe('searches, includes, history, batch, writes', () => {
     expect(conditional.status).toBe(403);
   });
 
-  test('payer: B (malformed consent) unlabelled data visible, A (denied) withheld', async () => {
+  test('payer: B (malformed consent) nothing released, A (denied) withheld', async () => {
     const a = await call(WHO.payer, 'GET', 'Observation', { patient: [PATIENT_A] });
     expect(a.body.entry ?? []).toHaveLength(0);
     const b = await call(WHO.payer, 'GET', 'Observation', { patient: [PATIENT_B] });
-    const ids = (b.body.entry ?? []).map((e: any) => e.resource.id);
-    expect(ids).toContain(SEED_IDS.obsBVitals);
-    expect(ids).not.toContain(IDS.obsBPsy);
+    expect(b.body.entry ?? []).toHaveLength(0);
+    expect(b.text).not.toContain(SEED_IDS.obsBVitals);
+    expect(decisions(b.audits).some((x) => x.decision === 'deny' && x.rule === 'consent:unavailable')).toBe(true);
+  });
+
+  test('malformed Consent of B: even an unlabelled record is not released (403, consent unknown)', async () => {
+    const r = await call(WHO.prac1Part2, 'GET', `Observation/${SEED_IDS.obsBVitals}`);
+    expect(r.status).toBe(403);
+    expect(r.body.resourceType).toBe('OperationOutcome');
+    expect(r.text).not.toContain(SEED_IDS.obsBVitals);
+    expect(decisions(r.audits).some((x) => x.decision === 'deny' && x.rule === 'consent:unavailable')).toBe(true);
   });
 });
