@@ -184,3 +184,200 @@ describe('local FHIR server (HealthLake stand-in)', () => {
     expect((after.body as Bundle).total).toBe((before.body as Bundle).total);
   });
 });
+
+describe('local FHIR server: the least helpful conformant modes', () => {
+  let server: FhirServer;
+  let client: HealthLakeClient;
+  const get = (path: string, query: Record<string, string> = {}) =>
+    client.request({ method: 'GET', path, query: Object.entries(query).map(([name, value]) => ({ name, value })) });
+  const IDENT = 'https://hospital.example.org/mrn';
+
+  beforeAll(async () => {
+    server = await startFhirServer({ credentials, region, projection: 'minimal', resolveConditionalReferences: true });
+    client = new HealthLakeClient({ baseUrl: server.baseUrl, region, credentials, maxRetries: 0 });
+    server.seed([
+      { resourceType: 'Patient', id: PATIENT_A, identifier: [{ system: IDENT, value: 'mrn-a' }], name: [{ family: 'Alpha', given: ['Ann'] }] },
+      { resourceType: 'Patient', id: PATIENT_B, identifier: [{ system: IDENT, value: 'mrn-b' }], name: [{ family: 'Bravo', given: ['Ben'] }] },
+      { resourceType: 'Patient', id: 'pat-twin-1', name: [{ family: 'Twin' }] },
+      { resourceType: 'Patient', id: 'pat-twin-2', name: [{ family: 'Twin' }] },
+    ]);
+  });
+  afterAll(() => server.close());
+
+  test('_elements on read and vread keeps resourceType, id and the elements asked for: no meta, no mandatory elements', async () => {
+    const read = await get(`Observation/${SEED_IDS.obsALab}`, { _elements: 'status' });
+    expect(read.status).toBe(200);
+    expect(read.body).toEqual({ resourceType: 'Observation', id: SEED_IDS.obsALab, status: 'final' });
+    const vread = await get(`Observation/${SEED_IDS.obsALab}/_history/1`, { _elements: 'id,valueQuantity' });
+    expect(vread.body).toEqual({ resourceType: 'Observation', id: SEED_IDS.obsALab, valueQuantity: expect.objectContaining({ value: 5.4 }) });
+    const unknown = await get(`Patient/${PATIENT_A}`, { _elements: 'foo' });
+    expect(unknown.body).toEqual({ resourceType: 'Patient', id: PATIENT_A });
+    const withMeta = await get(`Patient/${PATIENT_A}`, { _elements: 'meta' });
+    expect(Object.keys(withMeta.body as object).sort()).toEqual(['id', 'meta', 'resourceType']);
+  });
+
+  test('_summary=true|text|data|false on read', async () => {
+    const summary = await get(`Observation/${SEED_IDS.obsBLab}`, { _summary: 'true' });
+    expect(summary.body).toEqual({ resourceType: 'Observation', id: SEED_IDS.obsBLab, status: 'final', code: expect.any(Object) });
+    const text = await get(`Observation/${SEED_IDS.obsBLab}`, { _summary: 'text' });
+    expect(text.body).toEqual({ resourceType: 'Observation', id: SEED_IDS.obsBLab });
+    const data = (await get(`Observation/${SEED_IDS.obsBLab}`, { _summary: 'data' })).body as any;
+    expect(data.meta).toBeUndefined();
+    expect(data.subject).toEqual({ reference: `Patient/${PATIENT_B}` });
+    const whole = (await get(`Observation/${SEED_IDS.obsBLab}`, { _summary: 'false' })).body as any;
+    expect(whole.meta.versionId).toBe('1');
+  });
+
+  test('search: matches and _include results projected; _summary=count counts every match, no entries', async () => {
+    const res = await get('Observation', { subject: `Patient/${PATIENT_B}`, _include: 'Observation:subject', _elements: 'id' });
+    expect(res.status).toBe(200);
+    const entries = (res.body as Bundle).entry!;
+    expect(entries.map((e) => e.resource)).toEqual([
+      { resourceType: 'Observation', id: SEED_IDS.obsBLab },
+      { resourceType: 'Observation', id: SEED_IDS.obsBVitals },
+      { resourceType: 'Observation', id: SEED_IDS.obsMoved },
+      { resourceType: 'Patient', id: PATIENT_B },
+    ]);
+    const count = await get('Observation', { _summary: 'count' });
+    expect(count.body).toEqual({ resourceType: 'Bundle', type: 'searchset', total: 5 });
+    const form = await client.request({
+      method: 'POST',
+      path: 'Condition/_search',
+      body: '_summary=true',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    });
+    expect(((form.body as Bundle).entry ?? []).map((e) => Object.keys(e.resource).sort())).toEqual([
+      ['clinicalStatus', 'code', 'id', 'resourceType'],
+      ['clinicalStatus', 'code', 'id', 'resourceType'],
+    ]);
+  });
+
+  test('history and $everything projected; history _summary=count', async () => {
+    const history = await get(`Observation/${SEED_IDS.obsMoved}/_history`, { _summary: 'true' });
+    expect((history.body as Bundle).entry!.map((e) => e.resource)).toEqual([
+      { resourceType: 'Observation', id: SEED_IDS.obsMoved, status: 'final', code: expect.any(Object) },
+      { resourceType: 'Observation', id: SEED_IDS.obsMoved, status: 'final', code: expect.any(Object) },
+    ]);
+    expect(await get(`Observation/${SEED_IDS.obsMoved}/_history`, { _summary: 'count' }).then((r) => r.body)).toEqual({
+      resourceType: 'Bundle',
+      type: 'history',
+      total: 2,
+    });
+    const all = await get(`Patient/${PATIENT_A}/$everything`);
+    expect(ids(all.body)).toEqual(
+      expect.arrayContaining([`Patient/${PATIENT_A}`, `Observation/${SEED_IDS.obsAVitals}`, `Condition/${SEED_IDS.condA}`, `Encounter/${SEED_IDS.encA}`]),
+    );
+    expect(ids(all.body).some((id) => id.includes('-b'))).toBe(false);
+    const projected = await get(`Patient/${PATIENT_A}/$everything`, { _elements: 'id' });
+    expect(((projected.body as Bundle).entry ?? []).every((e) => Object.keys(e.resource).length === 2)).toBe(true);
+  });
+
+  test('batch GET entries are projected too', async () => {
+    const res = await client.request({
+      method: 'POST',
+      path: '',
+      body: { resourceType: 'Bundle', type: 'batch', entry: [{ request: { method: 'GET', url: `Condition/${SEED_IDS.condB}?_elements=id` } }] },
+    });
+    expect((res.body as Bundle).entry![0].resource).toEqual({ resourceType: 'Condition', id: SEED_IDS.condB });
+  });
+
+  test('Patient search by identifier, name, family', async () => {
+    expect(ids((await get('Patient', { identifier: `${IDENT}|mrn-b` })).body)).toEqual([`Patient/${PATIENT_B}`]);
+    expect(ids((await get('Patient', { name: 'brav' })).body)).toEqual([`Patient/${PATIENT_B}`]);
+    expect(ids((await get('Patient', { family: 'Twin' })).body)).toEqual(['Patient/pat-twin-1', 'Patient/pat-twin-2']);
+  });
+
+  test('conditional references in create and update are resolved to the one match, anywhere in the resource', async () => {
+    const created = await client.request({
+      method: 'POST',
+      path: 'Observation',
+      body: {
+        resourceType: 'Observation',
+        status: 'final',
+        code: { text: 'x' },
+        subject: { reference: `Patient?identifier=${IDENT}|mrn-b` },
+        performer: [{ reference: 'Patient?name=Alpha' }],
+        contained: [{ resourceType: 'Observation', id: 'c', status: 'final', code: { text: 'c' }, subject: { reference: `Patient?_id=${PATIENT_B}` } }],
+        extension: [{ url: 'urn:example:ext', valueReference: { reference: 'Patient?family=Bravo' } }],
+      },
+    });
+    expect(created.status).toBe(201);
+    const id = (created.body as any).id as string;
+    const stored = server.stored('Observation', id) as any;
+    expect(stored.subject.reference).toBe(`Patient/${PATIENT_B}`);
+    expect(stored.performer[0].reference).toBe(`Patient/${PATIENT_A}`);
+    expect(stored.contained[0].subject.reference).toBe(`Patient/${PATIENT_B}`);
+    expect(stored.extension[0].valueReference.reference).toBe(`Patient/${PATIENT_B}`);
+    const updated = await client.request({
+      method: 'PUT',
+      path: `Observation/${id}`,
+      body: { ...stored, subject: { reference: `Patient?identifier=${IDENT}|mrn-a` } },
+    });
+    expect(updated.status).toBe(200);
+    expect((server.stored('Observation', id) as any).subject.reference).toBe(`Patient/${PATIENT_A}`);
+  });
+
+  test('a conditional reference matching nothing or several: 412, nothing written; a transaction fails whole with 412', async () => {
+    const before = server.resources('Observation').length;
+    const obs = (reference: string) => ({ resourceType: 'Observation', status: 'final', code: { text: 'x' }, subject: { reference } });
+    expect((await client.request({ method: 'POST', path: 'Observation', body: obs('Patient?identifier=nope|none') })).status).toBe(412);
+    expect((await client.request({ method: 'POST', path: 'Observation', body: obs('Patient?family=Twin') })).status).toBe(412);
+    const tx = (reference: string) =>
+      client.request({
+        method: 'POST',
+        path: '',
+        body: {
+          resourceType: 'Bundle',
+          type: 'transaction',
+          entry: [
+            { fullUrl: 'urn:uuid:0b7d1c3e-0000-4000-8000-00000000000a', resource: obs(`Patient/${PATIENT_A}`), request: { method: 'POST', url: 'Observation' } },
+            { fullUrl: 'urn:uuid:0b7d1c3e-0000-4000-8000-00000000000b', resource: obs(reference), request: { method: 'POST', url: 'Observation' } },
+          ],
+        },
+      });
+    expect((await tx('Patient?family=Twin')).status).toBe(412);
+    expect(server.resources('Observation').length).toBe(before);
+    const ok = await tx(`Patient?identifier=${IDENT}|mrn-b`);
+    expect(ok.status).toBe(200);
+    const second = (ok.body as Bundle).entry![1].resource;
+    expect(second.subject.reference).toBe(`Patient/${PATIENT_B}`);
+    const batch = await client.request({
+      method: 'POST',
+      path: '',
+      body: { resourceType: 'Bundle', type: 'batch', entry: [{ resource: obs('Patient?name=nobody'), request: { method: 'POST', url: 'Observation' } }] },
+    });
+    expect((batch.body as Bundle).entry![0].response.status).toBe('412');
+  });
+
+  test('Consent searches fail on demand with 503 and Retry-After; the status answered is recorded', async () => {
+    server.seed([{ resourceType: 'Consent', id: 'c-1', status: 'active', patient: { reference: `Patient/${PATIENT_A}` } }]);
+    expect((await get('Consent', { patient: `Patient/${PATIENT_A}` })).status).toBe(200);
+    server.faults.failConsentSearch = true;
+    try {
+      const failed = await get('Consent', { patient: `Patient/${PATIENT_A}` });
+      expect(failed.status).toBe(503);
+      expect(failed.headers['retry-after']).toBe('1');
+      expect(server.requests[server.requests.length - 1].responseStatus).toBe(503);
+      expect((await get('Consent/c-1')).status).toBe(200);
+    } finally {
+      server.faults.failConsentSearch = false;
+    }
+    server.remove('Consent', 'c-1');
+    expect(server.stored('Consent', 'c-1')).toBeUndefined();
+  });
+});
+
+describe('local FHIR server: projection is off by default', () => {
+  test('_elements and _summary are unsupported search parameters (400); reads ignore them', async () => {
+    const server = await startFhirServer({ credentials, region });
+    try {
+      const client = new HealthLakeClient({ baseUrl: server.baseUrl, region, credentials, maxRetries: 0 });
+      const search = await client.request({ method: 'GET', path: 'Observation', query: [{ name: '_summary', value: 'count' }] });
+      expect(search.status).toBe(400);
+      const read = await client.request({ method: 'GET', path: `Patient/${PATIENT_A}`, query: [{ name: '_elements', value: 'id' }] });
+      expect((read.body as any).name).toBeDefined();
+    } finally {
+      await server.close();
+    }
+  });
+});

@@ -10,8 +10,24 @@
  *   entries), history (instance, type), search (GET and POST `_search`) by `_id`,
  *   `patient`/`subject`, `category`, `code`, with `_include`/`_revinclude` and `_count` paging
  *   whose links use this server's own base URL, `metadata`, and batch/transaction Bundles.
- * - Records every request it received (`requests`), signed or not, so tests can assert what the
- *   proxy forwarded.
+ * - Records every request it received (`requests`), signed or not, with the status it answered,
+ *   so tests can assert what the proxy forwarded and what the server did with it.
+ * - Patient search by `identifier`, `name`, `family`; `Patient/<id>/$everything`.
+ *
+ * Optional behaviours (all off by default), for tests of the least helpful conformant server:
+ * - `projection: 'minimal'`: `_elements` and `_summary` (`true|text|data|count|false`) are
+ *   honoured on read, vread, search (matches and includes), history and `$everything` by
+ *   returning copies that keep only `resourceType`, `id` and what was asked for. `meta` is dropped
+ *   too (R4 lets a server drop non-mandatory elements) and nothing is marked SUBSETTED;
+ *   `_summary=true` keeps only one or two summary elements per type; `_summary=count` answers a
+ *   Bundle with `total` (every match) and no entries. Without the option both parameters are
+ *   unsupported search parameters (400), as before.
+ * - `resolveConditionalReferences: true`: a reference written as a search
+ *   (`Patient?identifier=sys|val`) in a created or updated resource (directly, or in a batch or
+ *   transaction entry; contained resources and extensions included) is rewritten to `Type/<id>`
+ *   of its one match; no match or several: 412 (the whole transaction).
+ * - `failConsentSearch` (also switchable at run time through `faults`): `Consent` searches answer
+ *   503 with `Retry-After`, an outage of the datastore for exactly the proxy's consent lookup.
  */
 import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -208,9 +224,11 @@ interface Reply {
   status: number;
   headers?: Record<string, string>;
   body?: unknown;
+  /** A conditional reference that did not match exactly one resource (fails a transaction 412). */
+  conditional?: boolean;
 }
 
-type Param = [name: string, value: string];
+export type Param = [name: string, value: string];
 
 function outcome(status: number, code: string, diagnostics: string): Reply {
   return {
@@ -259,11 +277,99 @@ function tokenMatches(element: unknown, value: string): boolean {
   );
 }
 
+/** `system|value`, `|value`, `system|` or `value` against an Identifier. */
+function identifierMatches(element: unknown, value: string): boolean {
+  if (!isObject(element)) return false;
+  const bar = value.indexOf('|');
+  if (bar < 0) return element.value === value;
+  const system = value.slice(0, bar);
+  const v = value.slice(bar + 1);
+  if (system !== '' && element.system !== system) return false;
+  if (system === '' && element.system !== undefined) return false;
+  return v === '' || element.value === v;
+}
+
+/** R4 string search on a HumanName: case-insensitive starts-with on family (and given, text unless `familyOnly`). */
+function humanNameMatches(name: unknown, value: string, familyOnly: boolean): boolean {
+  if (!isObject(name)) return false;
+  const wanted = value.toLowerCase();
+  const parts: unknown[] = familyOnly ? [name.family] : [name.family, name.text, ...(Array.isArray(name.given) ? name.given : [])];
+  return parts.some((p) => typeof p === 'string' && p.toLowerCase().startsWith(wanted));
+}
+
+/** A projection asked for by `_summary` / `_elements` (`_summary` wins when both are given). */
+export type Projection =
+  | { readonly kind: 'elements'; readonly elements: readonly string[] }
+  | { readonly kind: 'summary' | 'text' | 'data' | 'count' };
+
+/** The projection of a query (`_summary=false` and absent parameters: none). */
+export function parseProjection(query: readonly Param[]): Projection | undefined {
+  const summary = query.filter(([n]) => n === '_summary').map(([, v]) => v).pop();
+  if (summary === 'true') return { kind: 'summary' };
+  if (summary === 'text' || summary === 'data' || summary === 'count') return { kind: summary };
+  const elements = query.filter(([n]) => n === '_elements').flatMap(([, v]) => v.split(',')).map((e) => e.trim()).filter((e) => e !== '');
+  if (elements.length > 0) return { kind: 'elements', elements };
+  return undefined;
+}
+
+/**
+ * The one or two elements `_summary=true` keeps per type (all of them R4 summary elements); never
+ * `meta`, `subject`, `patient`, `category`, so what a resource belongs to and how it is labelled
+ * is gone.
+ */
+const SUMMARY_ELEMENTS: Readonly<Record<string, readonly string[]>> = {
+  Observation: ['status', 'code'],
+  Condition: ['code', 'clinicalStatus'],
+  Encounter: ['status', 'class'],
+  MedicationRequest: ['status', 'intent'],
+  Patient: ['active', 'gender'],
+  RelatedPerson: ['active', 'relationship'],
+  Consent: ['status', 'scope'],
+  Bundle: ['type', 'identifier'],
+  Medication: ['code'],
+  Practitioner: ['active'],
+  Organization: ['name'],
+};
+
+/**
+ * The least a conformant server may return for a projection: `resourceType`, `id` and the
+ * elements asked for (with their `_name` extension companions); `meta` only when asked for by
+ * `_elements`; nothing marked SUBSETTED.
+ */
+export function project(resource: Json, p: Projection): Json {
+  const keep = new Set<string>();
+  if (p.kind === 'elements') for (const e of p.elements) keep.add(e);
+  else if (p.kind === 'summary') for (const e of SUMMARY_ELEMENTS[String(resource.resourceType)] ?? ['status']) keep.add(e);
+  else if (p.kind === 'text') keep.add('text');
+  else if (p.kind === 'data') for (const k of Object.keys(resource)) if (k !== 'text' && k !== '_text' && k !== 'meta') keep.add(k.replace(/^_/, ''));
+  const out: Json = { resourceType: resource.resourceType, ...(resource.id !== undefined ? { id: resource.id } : {}) };
+  for (const [k, v] of Object.entries(resource)) {
+    if (k === 'resourceType' || k === 'id') continue;
+    if (keep.has(k) || (k.startsWith('_') && keep.has(k.slice(1)))) out[k] = structuredClone(v);
+  }
+  return out;
+}
+
 export interface FhirServerOptions {
   readonly credentials: AwsCredentialIdentity;
   readonly region: string;
   /** Load `test/e2e/fixtures/seed.ts`. @default true */
   readonly seed?: boolean;
+  /**
+   * `minimal`: honour `_elements` and `_summary` with the least a conformant server may return
+   * (see the module comment). @default 'none' (both parameters are unsupported: 400)
+   */
+  readonly projection?: 'none' | 'minimal';
+  /** Resolve conditional references (`Patient?identifier=…`) in writes, as R4 transactions do. @default false */
+  readonly resolveConditionalReferences?: boolean;
+  /** Answer `Consent` searches with this status (`true`: 503) and `Retry-After: 1`. @default false */
+  readonly failConsentSearch?: boolean | number;
+}
+
+/** Faults that can be switched while the server runs. */
+export interface FhirServerFaults {
+  /** Status `Consent` searches answer with (503 and `Retry-After: 1` when `true`); off when false or undefined. */
+  failConsentSearch?: boolean | number;
 }
 
 export interface RecordedRequest {
@@ -277,12 +383,24 @@ export interface RecordedRequest {
   readonly body?: unknown;
   readonly headers: Readonly<Record<string, string>>;
   readonly signatureValid: boolean;
+  /** The status the server answered (set once it has answered). */
+  responseStatus?: number;
 }
 
 export interface FhirServer {
   /** `http://127.0.0.1:<port>/datastore/<id>/r4/` (trailing slash, as HealthLake's). */
   readonly baseUrl: string;
   readonly requests: RecordedRequest[];
+  /** Faults switchable at run time (initialised from the options). */
+  readonly faults: FhirServerFaults;
+  /** Writes resources straight into the store (as PUTs, no signature, not recorded). */
+  seed(resources: ReadonlyArray<Record<string, unknown>>): void;
+  /** Deletes straight in the store (not recorded). */
+  remove(type: string, id: string): void;
+  /** A copy of the current version of a resource, undefined when missing or deleted. */
+  stored(type: string, id: string): (Record<string, unknown> & { resourceType: string; id: string }) | undefined;
+  /** Copies of every live resource (current versions), of one type or all. */
+  resources(type?: string): Array<Record<string, unknown> & { resourceType: string; id: string }>;
   close(): Promise<void>;
 }
 
@@ -293,6 +411,9 @@ export async function startFhirServer(options: FhirServerOptions): Promise<FhirS
   const store = new Store();
   if (options.seed ?? true) applySeed(store, SEED_WRITES);
   const requests: RecordedRequest[] = [];
+  const faults: FhirServerFaults = { failConsentSearch: options.failConsentSearch ?? false };
+  const minimal = options.projection === 'minimal';
+  const resolveConditional = options.resolveConditionalReferences === true;
   const basePath = `/datastore/${DATASTORE_ID}/r4/`;
   let baseUrl = '';
 
@@ -342,11 +463,21 @@ export async function startFhirServer(options: FhirServerOptions): Promise<FhirS
       path = '\u0000';
       query = [];
     }
-    requests.push({ method, path, query, rawQuery, body: parsedBody, headers, signatureValid });
+    const recorded: RecordedRequest = { method, path, query, rawQuery, body: parsedBody, headers, signatureValid };
+    requests.push(recorded);
+    const answer = (reply: Reply): void => {
+      recorded.responseStatus = reply.status;
+      send(res, reply);
+    };
 
-    if (!signatureValid) return send(res, outcome(403, 'security', 'Invalid signature'));
-    if (path.startsWith('\u0000')) return send(res, outcome(404, 'not-found', 'Unknown path'));
-    send(res, handle(method, path, query, parsedBody, headers));
+    if (!signatureValid) return answer(outcome(403, 'security', 'Invalid signature'));
+    if (path.startsWith('\u0000')) return answer(outcome(404, 'not-found', 'Unknown path'));
+    const consentFault = faults.failConsentSearch;
+    if (consentFault !== undefined && consentFault !== false && (path === 'Consent' || path === 'Consent/_search') && (method === 'GET' || method === 'POST')) {
+      const status = consentFault === true ? 503 : consentFault;
+      return answer({ ...outcome(status, 'transient', 'Service unavailable'), headers: { 'Retry-After': '1' } });
+    }
+    answer(handle(method, path, query, parsedBody, headers));
   }
 
   function send(res: ServerResponse, reply: Reply): void {
@@ -388,13 +519,14 @@ export async function startFhirServer(options: FhirServerOptions): Promise<FhirS
     if (segments.length === 2 && second === '_search' && method === 'POST') return search(type, query);
     if (segments.length === 2 && second === '_history' && method === 'GET') return typeHistory(type, query);
     if (segments.length === 2 && !second.startsWith('_') && !second.startsWith('$')) {
-      if (method === 'GET') return read(type, second);
+      if (method === 'GET') return read(type, second, query);
       if (method === 'PUT') return update(type, second, body, headers['if-match']);
       if (method === 'PATCH') return patch(type, second, body, headers['content-type'], headers['if-match']);
       if (method === 'DELETE') return remove(type, second, headers['if-match']);
     }
     if (segments.length === 3 && third === '_history' && method === 'GET') return instanceHistory(type, second, query);
-    if (segments.length === 4 && third === '_history' && method === 'GET') return vread(type, second, fourth);
+    if (segments.length === 4 && third === '_history' && method === 'GET') return vread(type, second, fourth, query);
+    if (segments.length === 3 && type === 'Patient' && third === '$everything' && method === 'GET') return everything(second, query);
     return outcome(400, 'not-supported', 'Unsupported interaction');
   }
 
@@ -410,22 +542,123 @@ export async function startFhirServer(options: FhirServerOptions): Promise<FhirS
     };
   }
 
-  function read(type: string, id: string): Reply {
+  function read(type: string, id: string, query: Param[] = []): Reply {
     const current = store.current(type, id);
     if (!current) return outcome(404, 'not-found', 'Resource not found');
     if (!current.resource) return outcome(410, 'deleted', 'Resource deleted');
-    return resourceReply(200, current, type, id);
+    return projectReply(resourceReply(200, current, type, id), query);
   }
 
-  function vread(type: string, id: string, versionId: string): Reply {
+  function vread(type: string, id: string, versionId: string, query: Param[] = []): Reply {
     const version = store.history(type, id).find((v) => v.versionId === versionId);
     if (!version) return outcome(404, 'not-found', 'Version not found');
     if (!version.resource) return outcome(410, 'deleted', 'Version deleted');
-    return resourceReply(200, version, type, id);
+    return projectReply(resourceReply(200, version, type, id), query);
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Projection (`projection: 'minimal'`)
+
+  /** The projection a query asks for, when the server honours it. */
+  function projectionOf(query: Param[]): Projection | undefined {
+    if (!minimal) return undefined;
+    return parseProjection(query);
+  }
+
+  /** A read or vread answer, projected when asked (`_summary=count` does not apply to a read). */
+  function projectReply(reply: Reply, query: Param[]): Reply {
+    const p = projectionOf(query);
+    if (!p || p.kind === 'count' || !isObject(reply.body)) return reply;
+    return { ...reply, body: project(reply.body as Res, p) };
+  }
+
+  /** Entries of a searchset or history Bundle, their resources projected when asked. */
+  function projectEntries(entries: Json[], query: Param[]): Json[] {
+    const p = projectionOf(query);
+    if (!p) return entries;
+    return entries.map((e) => (isObject(e.resource) ? { ...e, resource: project(e.resource as Res, p) } : e));
+  }
+
+  /** `_summary=count`: a Bundle of this type with the count of every match and nothing else. */
+  function countOnly(query: Param[], bundleType: string, total: number): Reply | undefined {
+    if (projectionOf(query)?.kind !== 'count') return undefined;
+    return { status: 200, body: { resourceType: 'Bundle', type: bundleType, total } };
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Conditional references (`resolveConditionalReferences`)
+
+  /**
+   * The resource with each conditional reference (`Type?params`, anywhere in it) replaced by
+   * `Type/<id>` of its one match; a reply (412, or 400 for an unsupported search) when a
+   * reference matches nothing or several resources.
+   */
+  function resolveReferences(resource: Json): { resource: Json } | { reply: Reply } {
+    if (!resolveConditional) return { resource };
+    let failure: Reply | undefined;
+    const visit = (node: unknown): unknown => {
+      if (failure) return node;
+      if (Array.isArray(node)) return node.map(visit);
+      if (!isObject(node)) return node;
+      const out: Json = {};
+      for (const [key, value] of Object.entries(node)) {
+        const m = key === 'reference' && typeof value === 'string' ? /^([A-Z][A-Za-z]+)\?(.*)$/.exec(value) : null;
+        if (m && isFhirResourceType(m[1])) {
+          let matches: Res[];
+          try {
+            matches = filter(m[1], parseParams(m[2]));
+          } catch (e) {
+            failure = e instanceof SearchError ? outcome(400, 'not-supported', 'Unsupported search parameter') : outcome(400, 'invalid', 'Invalid conditional reference');
+            return node;
+          }
+          if (matches.length !== 1) {
+            failure = { ...outcome(412, matches.length === 0 ? 'not-found' : 'multiple-matches', 'Conditional reference did not match exactly one resource'), conditional: true };
+            return node;
+          }
+          out[key] = `${m[1]}/${matches[0].id}`;
+        } else out[key] = visit(value);
+      }
+      return out;
+    };
+    const resolved = visit(resource) as Json;
+    return failure ? { reply: failure } : { resource: resolved };
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // $everything
+
+  /** `Patient/<id>/$everything`: the Patient and every live resource in its compartment (no paging). */
+  function everything(id: string, query: Param[]): Reply {
+    const patient = store.current('Patient', id)?.resource;
+    if (!patient) return outcome(404, 'not-found', 'Resource not found');
+    const members: Res[] = [patient];
+    for (const r of store.live()) {
+      if (r.resourceType === 'Patient') continue;
+      const paths = referencePaths(r.resourceType, 'patient');
+      if (paths.some((p) => valuesAt(r, p).some((v) => referenceMatches(v, `Patient/${id}`)))) members.push(r);
+    }
+    const counted = countOnly(query, 'searchset', members.length);
+    if (counted) return counted;
+    return {
+      status: 200,
+      body: {
+        resourceType: 'Bundle',
+        type: 'searchset',
+        total: members.length,
+        link: [{ relation: 'self', url: `${baseUrl}Patient/${id}/$everything` }],
+        entry: projectEntries(
+          members.map((r) => ({ fullUrl: `${baseUrl}${r.resourceType}/${r.id}`, resource: r, search: { mode: 'match' } })),
+          query,
+        ),
+      },
+    };
   }
 
   function create(type: string, body: unknown, ifNoneExist?: string): Reply {
     if (!isObject(body) || body.resourceType !== type) return outcome(400, 'invalid', 'Invalid resource');
+    const resolved = resolveReferences(body);
+    if ('reply' in resolved) return resolved.reply;
+    body = resolved.resource;
     if (ifNoneExist !== undefined) {
       const matches = filter(type, parseParams(ifNoneExist.replace(/^\?/, '')));
       if (matches.length === 1) {
@@ -440,6 +673,9 @@ export async function startFhirServer(options: FhirServerOptions): Promise<FhirS
 
   function update(type: string, id: string, body: unknown, ifMatch?: string): Reply {
     if (!isObject(body) || body.resourceType !== type || body.id !== id) return outcome(400, 'invalid', 'Invalid resource');
+    const resolved = resolveReferences(body);
+    if ('reply' in resolved) return resolved.reply;
+    body = resolved.resource;
     const current = store.current(type, id);
     if (ifMatch !== undefined && ifMatch !== `W/"${current?.versionId ?? ''}"`) {
       return outcome(412, 'conflict', 'Version conflict');
@@ -516,6 +752,8 @@ export async function startFhirServer(options: FhirServerOptions): Promise<FhirS
   }
 
   function historyBundle(versions: Version[], type: string, id: string | undefined, query: Param[]): Reply {
+    const counted = countOnly(query, 'history', versions.length);
+    if (counted) return counted;
     const count = Number(query.find(([n]) => n === '_count')?.[1] ?? versions.length);
     const list = versions.slice(0, Number.isFinite(count) ? count : versions.length);
     return {
@@ -525,15 +763,18 @@ export async function startFhirServer(options: FhirServerOptions): Promise<FhirS
         type: 'history',
         total: versions.length,
         link: [{ relation: 'self', url: `${baseUrl}${type}${id ? `/${id}` : ''}/_history` }],
-        entry: list.map((v) => {
-          const rid = v.id;
-          return {
-            fullUrl: `${baseUrl}${type}/${rid}`,
-            ...(v.resource ? { resource: v.resource } : {}),
-            request: { method: v.method, url: v.method === 'POST' ? type : `${type}/${rid}` },
-            response: { status: v.method === 'POST' ? '201' : v.method === 'DELETE' ? '204' : '200', etag: `W/"${v.versionId}"` },
-          };
-        }),
+        entry: projectEntries(
+          list.map((v) => {
+            const rid = v.id;
+            return {
+              fullUrl: `${baseUrl}${type}/${rid}`,
+              ...(v.resource ? { resource: v.resource } : {}),
+              request: { method: v.method, url: v.method === 'POST' ? type : `${type}/${rid}` },
+              response: { status: v.method === 'POST' ? '201' : v.method === 'DELETE' ? '204' : '200', etag: `W/"${v.versionId}"` },
+            };
+          }),
+          query,
+        ),
       },
     };
   }
@@ -576,6 +817,14 @@ export async function startFhirServer(options: FhirServerOptions): Promise<FhirS
         results = results.filter((r) =>
           valuesAt(r, name).some((el) => alternatives.some((a) => tokenMatches(el, a))),
         );
+      } else if (name === 'identifier') {
+        results = results.filter((r) => valuesAt(r, 'identifier').some((el) => alternatives.some((a) => identifierMatches(el, a))));
+      } else if ((name === 'name' || name === 'family') && (type === 'Patient' || type === 'Practitioner' || type === 'RelatedPerson')) {
+        results = results.filter((r) =>
+          valuesAt(r, 'name').some((n) => alternatives.some((a) => humanNameMatches(n, a, name === 'family'))),
+        );
+      } else if (minimal && (name === '_elements' || name === '_summary')) {
+        // Honoured when the matches are returned (projection), not a criterion.
       } else if (!['_count', 'page', '_include', '_revinclude', '_format', '_pretty', '_total'].includes(name)) {
         throw new SearchError();
       }
@@ -585,6 +834,8 @@ export async function startFhirServer(options: FhirServerOptions): Promise<FhirS
 
   function search(type: string, query: Param[]): Reply {
     const matches = filter(type, query);
+    const counted = countOnly(query, 'searchset', matches.length);
+    if (counted) return counted;
     const countParam = query.find(([n]) => n === '_count')?.[1];
     const count = countParam === undefined ? DEFAULT_COUNT : Math.max(0, Math.min(1000, Number(countParam) || 0));
     const pageToken = query.find(([n]) => n === 'page')?.[1];
@@ -610,10 +861,13 @@ export async function startFhirServer(options: FhirServerOptions): Promise<FhirS
         type: 'searchset',
         total: matches.length,
         link: links,
-        entry: [
-          ...page.map((r) => ({ fullUrl: `${baseUrl}${r.resourceType}/${r.id}`, resource: r, search: { mode: 'match' } })),
-          ...included.map((r) => ({ fullUrl: `${baseUrl}${r.resourceType}/${r.id}`, resource: r, search: { mode: 'include' } })),
-        ],
+        entry: projectEntries(
+          [
+            ...page.map((r) => ({ fullUrl: `${baseUrl}${r.resourceType}/${r.id}`, resource: r, search: { mode: 'match' } })),
+            ...included.map((r) => ({ fullUrl: `${baseUrl}${r.resourceType}/${r.id}`, resource: r, search: { mode: 'include' } })),
+          ],
+          query,
+        ),
       },
     };
   }
@@ -691,9 +945,12 @@ export async function startFhirServer(options: FhirServerOptions): Promise<FhirS
       let resource = isObject(e.resource) ? (resolve(e.resource) as Json) : undefined;
       let reply: Reply;
       const preset = typeof e.fullUrl === 'string' ? assigned.get(e.fullUrl) : undefined;
-      if (method === 'POST' && preset && resource) {
+      const resolved = method === 'POST' && preset && resource ? resolveReferences(resource) : undefined;
+      if (resolved && 'reply' in resolved) {
+        reply = resolved.reply;
+      } else if (method === 'POST' && preset && resource) {
         const [, id] = preset.split('/');
-        resource = { ...resource, id };
+        resource = { ...(resolved ? resolved.resource : resource), id };
         const version = store.write(resource as Res, 'POST');
         reply = resourceReply(201, version, String(resource.resourceType), id);
       } else {
@@ -701,6 +958,7 @@ export async function startFhirServer(options: FhirServerOptions): Promise<FhirS
       }
       if (transaction && reply.status >= 400) {
         store.restore(snapshot);
+        if (reply.conditional) return outcome(412, 'processing', 'Transaction failed: a conditional reference did not match exactly one resource');
         return outcome(400, 'processing', 'Transaction failed');
       }
       responses.push({
@@ -722,9 +980,20 @@ export async function startFhirServer(options: FhirServerOptions): Promise<FhirS
   const { port } = server.address() as AddressInfo;
   baseUrl = `http://127.0.0.1:${port}${basePath}`;
 
+  const copy = (r: Res): Res => structuredClone(r);
   return {
     baseUrl,
     requests,
+    faults,
+    seed: (resources) => {
+      for (const r of resources) store.write(r as Res, 'PUT');
+    },
+    remove: (type, id) => void store.remove(type, id),
+    stored: (type, id) => {
+      const r = store.current(type, id)?.resource;
+      return r ? copy(r) : undefined;
+    },
+    resources: (type) => store.live(type).map(copy),
     close: () =>
       new Promise<void>((resolve, reject) => {
         server.closeAllConnections();

@@ -12,7 +12,7 @@ import { createValidator, loadProfilesDir, type ResourceValidator } from '../../
 import { createAuthorizer, type SmartAuthorizer } from '../../lambdas/smart-authorizer/authorizer';
 import { authorizerEvent, bearer } from '../lambdas/helpers/events';
 import { createTestIssuer, type TestIssuer } from '../lambdas/helpers/jwt';
-import { startFhirServer, type FhirServer, type RecordedRequest } from './fhir-server';
+import { startFhirServer, type FhirServer, type FhirServerOptions, type RecordedRequest } from './fhir-server';
 import { PATIENT_A, PATIENT_B, SEED_IDS } from './fixtures/seed';
 
 export const CREDENTIALS = { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY' };
@@ -69,7 +69,43 @@ export interface Harness {
   /** Runs the real authorizer for the spec's token and returns its context. */
   authorize(spec: Pick<CallSpec, 'claims' | 'method' | 'path'>): Promise<Record<string, string>>;
   call(spec: CallSpec): Promise<CallResult>;
+  /**
+   * Invokes the proxy with this authorizer context as is (no token, the authorizer is not run):
+   * for callers whose client ids the test authorizer does not know (registered apps, see
+   * `fixtures/consent-seed.ts`). `spec.claims` and `spec.anonymous` are ignored.
+   */
+  callAs(context: Record<string, string>, spec: CallSpec): Promise<CallResult>;
   close(): Promise<void>;
+}
+
+/** The options of the harness's FHIR server besides credentials and region. */
+export type HarnessServerOptions = Omit<FhirServerOptions, 'credentials' | 'region'>;
+
+/**
+ * The least helpful conformant server: projects `_elements`/`_summary` minimally (dropping
+ * `meta`) and resolves conditional references in writes.
+ */
+export const LEAST_HELPFUL_SERVER: HarnessServerOptions = { projection: 'minimal', resolveConditionalReferences: true };
+
+/** An authorizer context as the SMART authorizer builds it (every field a string). */
+export function authorizerContext(who: {
+  readonly clientId: string;
+  readonly scope: string;
+  readonly patient?: string;
+  readonly fhirUser?: string;
+  readonly labels?: string;
+  readonly sub?: string;
+}): Record<string, string> {
+  return {
+    sub: who.sub ?? `user-${who.fhirUser ?? 'x'}`,
+    clientId: who.clientId,
+    scope: who.scope,
+    patient: who.patient ?? '',
+    fhirUser: who.fhirUser ?? '',
+    tier: 'standard',
+    jti: 'jti-1',
+    labels: who.labels ?? '',
+  };
 }
 
 let validator: ResourceValidator | undefined;
@@ -84,8 +120,8 @@ export function patientClaims(patient: string = PATIENT_A, scope: string = PATIE
   return { client_id: PUBLIC_CLIENT, scope, patient, fhirUser: `Patient/${patient}` };
 }
 
-export async function startHarness(overrides: Partial<ProxyOptions> = {}): Promise<Harness> {
-  const server = await startFhirServer({ credentials: CREDENTIALS, region: REGION });
+export async function startHarness(overrides: Partial<ProxyOptions> = {}, serverOptions: HarnessServerOptions = {}): Promise<Harness> {
+  const server = await startFhirServer({ ...serverOptions, credentials: CREDENTIALS, region: REGION });
   const issuer = createTestIssuer({ userPoolId: USER_POOL_ID, clientId: PUBLIC_CLIENT });
   const authorizer = createAuthorizer({
     userPoolId: USER_POOL_ID,
@@ -143,7 +179,10 @@ export async function startHarness(overrides: Partial<ProxyOptions> = {}): Promi
   }
 
   async function call(spec: CallSpec): Promise<CallResult> {
-    const context = spec.anonymous ? undefined : await authorize(spec);
+    return invoke(spec, spec.anonymous ? undefined : await authorize(spec));
+  }
+
+  async function invoke(spec: CallSpec, context: Record<string, string> | undefined): Promise<CallResult> {
     const auditStart = audits.length;
     const requestStart = server.requests.length;
     const result = await proxy(event(spec, context));
@@ -163,7 +202,7 @@ export async function startHarness(overrides: Partial<ProxyOptions> = {}): Promi
     };
   }
 
-  return { server, issuer, authorizer, proxy, audits, event, authorize, call, close: () => server.close() };
+  return { server, issuer, authorizer, proxy, audits, event, authorize, call, callAs: (context, spec) => invoke(spec, context), close: () => server.close() };
 }
 
 /** The response with every Bundle `link` removed (they echo the caller's own query). */
