@@ -51,6 +51,13 @@ function relativeUrl(url: string, publicBaseUrl: string): string | undefined {
   return url.replace(/^\/+/, '');
 }
 
+/** A Map as an object without a prototype: every key, `__proto__` included, is an own property. */
+function prototypeFree(map: ReadonlyMap<string, string[]>): Record<string, string[]> {
+  const out = Object.create(null) as Record<string, string[]>;
+  for (const [name, values] of map) out[name] = values;
+  return out;
+}
+
 /** The event an entry would be as a direct request; undefined when the entry is malformed. */
 export function entryEvent(entry: unknown, publicBaseUrl: string): APIGatewayProxyEvent | undefined {
   if (!isObject(entry) || !isObject(entry.request)) return undefined;
@@ -62,7 +69,9 @@ export function entryEvent(entry: unknown, publicBaseUrl: string): APIGatewayPro
   if (relative === undefined || relative.includes('#')) return undefined;
   const q = relative.indexOf('?');
   const path = q < 0 ? relative : relative.slice(0, q);
-  const query: Record<string, string[]> = {};
+  // Parameter names are the client's: collected in a Map (a plain object would answer
+  // `query['constructor']` with `Object`), handed to the parser as a prototype-free object.
+  const query = new Map<string, string[]>();
   if (q >= 0) {
     for (const pair of relative.slice(q + 1).split('&')) {
       if (pair === '') continue;
@@ -75,7 +84,9 @@ export function entryEvent(entry: unknown, publicBaseUrl: string): APIGatewayPro
       } catch {
         return undefined;
       }
-      (query[name] ??= []).push(value);
+      const values = query.get(name);
+      if (values) values.push(value);
+      else query.set(name, [value]);
     }
   }
   const headers: Record<string, string> = {};
@@ -96,7 +107,7 @@ export function entryEvent(entry: unknown, publicBaseUrl: string): APIGatewayPro
     path: `/r4/${path}`,
     resource: '/r4/{proxy+}',
     pathParameters: { proxy: path },
-    multiValueQueryStringParameters: Object.keys(query).length > 0 ? query : null,
+    multiValueQueryStringParameters: query.size > 0 ? prototypeFree(query) : null,
     queryStringParameters: null,
     headers,
     multiValueHeaders: {},

@@ -3,8 +3,9 @@
  * before the patch is forwarded. Pure: no I/O.
  *
  * - JSON Patch (`application/json-patch+json`, RFC 6902) is applied locally with
- *   `fast-json-patch` (every operation validated, the stored resource never mutated, `__proto__`
- *   and `constructor/prototype` paths refused) to the stored version the label gate read and
+ *   `fast-json-patch` (every operation validated, the stored resource never mutated, a path or
+ *   `from` with a token naming an Object.prototype member, e.g. `__proto__` or `constructor`,
+ *   refused) to the stored version the label gate read and
  *   checked. A patch that does not apply (a failed `test`, a path that does not resolve, an index
  *   out of bounds, a malformed operation) is 422 with a constant text: nothing of the resource or
  *   the patch is echoed. The result must keep the resource type and id, and passes the same write
@@ -20,7 +21,7 @@
  */
 import { applyPatch } from 'fast-json-patch';
 import { canWrite, deny, type Access, type Denial } from './access';
-import type { JsonPatchOperation } from './request';
+import { hasReservedKey, isSafeJsonPointer, type JsonPatchOperation } from './request';
 import { isObject } from '../shared/json';
 
 type Json = Record<string, unknown>;
@@ -39,6 +40,13 @@ export const PATCH_ERRORS = {
  * reason is not returned: it may quote the resource).
  */
 export function applyJsonPatch(resource: Json, operations: readonly JsonPatchOperation[]): Json | undefined {
+  // `fast-json-patch` walks a path with `obj[token]`: a token naming a member of Object.prototype
+  // (`/constructor`, `/code/toString`) reaches `Object` or a built-in function, not the resource
+  // (`copy` from `/constructor` puts a function in the result; `__proto__` alone is banned by the
+  // library). Such tokens, and such property names in the values, are refused here whatever the
+  // caller checked.
+  if (!operations.every((op) => isSafeJsonPointer(op.path) && (op.from === undefined || isSafeJsonPointer(op.from)))) return undefined;
+  if (hasReservedKey(operations)) return undefined;
   try {
     // The operations are copied too: `applyPatch` may place their values in the result.
     const result = applyPatch(resource, structuredClone(operations) as never, true, false, true).newDocument as unknown;

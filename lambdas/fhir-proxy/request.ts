@@ -11,6 +11,15 @@
  *
  * Errors name the problem with a constant text from {@link REQUEST_ERRORS} and never echo input.
  *
+ * Request-derived names never index a plain object here: headers are kept in a `Map`, parameters
+ * in arrays. And because the parsed request is read by code that does (and by HealthLake), a name
+ * that is a member of `Object.prototype` (`__proto__`, `constructor`, `toString`, …, see
+ * {@link isReservedKey}) is refused wherever the request uses it as a name: in a parameter name
+ * (code, modifier or chain segment), in the names a parameter value lists (`_include`,
+ * `_revinclude`, `_sort`, `_elements`, `_type`), as a property of a JSON body at any depth, and as
+ * a token of a JSON Patch `path`/`from`. None of them is a FHIR name, so nothing valid is lost.
+ * Header names are not refused: unknown headers are ignored, and a `Map` holds any name.
+ *
  * @see https://hl7.org/fhir/R4/http.html
  * @see https://hl7.org/fhir/R4/search.html
  */
@@ -73,6 +82,7 @@ export const REQUEST_ERRORS = {
   invalidBundleType: 'Bundle type must be batch or transaction',
   invalidPatch: 'Invalid patch document',
   invalidForm: 'Invalid form body',
+  reservedKey: 'Body contains a reserved property name',
 } as const;
 
 export type RequestErrorMessage = (typeof REQUEST_ERRORS)[keyof typeof REQUEST_ERRORS];
@@ -258,6 +268,69 @@ export function parseParamName(name: string): ParamNameParts {
   };
 }
 
+/**
+ * The members of `Object.prototype` (plus `prototype`): as a key of a plain object each of them
+ * reads or writes something other than an own property (`obj['__proto__']` is the prototype,
+ * `obj['constructor']` is `Object`, `'toString' in obj` is true). Listed explicitly and completed
+ * from the running engine.
+ */
+const RESERVED_KEYS: ReadonlySet<string> = new Set([
+  '__proto__',
+  '__defineGetter__',
+  '__defineSetter__',
+  '__lookupGetter__',
+  '__lookupSetter__',
+  'constructor',
+  'hasOwnProperty',
+  'isPrototypeOf',
+  'propertyIsEnumerable',
+  'prototype',
+  'toLocaleString',
+  'toString',
+  'valueOf',
+  ...Object.getOwnPropertyNames(Object.prototype),
+]);
+
+/** True when `name` must never be used as a key (see {@link RESERVED_KEYS}); no FHIR name is one. */
+export function isReservedKey(name: string): boolean {
+  return RESERVED_KEYS.has(name);
+}
+
+/** True when any object in a parsed JSON value has a reserved property name (no recursion limit). */
+export function hasReservedKey(value: unknown): boolean {
+  const stack: unknown[] = [value];
+  while (stack.length > 0) {
+    const node = stack.pop();
+    if (typeof node !== 'object' || node === null) continue;
+    if (Array.isArray(node)) {
+      for (const child of node) stack.push(child);
+      continue;
+    }
+    for (const [key, child] of Object.entries(node)) {
+      if (isReservedKey(key)) return true;
+      stack.push(child);
+    }
+  }
+  return false;
+}
+
+/**
+ * True when a JSON Pointer (RFC 6901) is well formed (empty, or `/`-separated tokens) and none
+ * of its tokens, unescaped, is a reserved name.
+ */
+export function isSafeJsonPointer(pointer: unknown): boolean {
+  if (typeof pointer !== 'string') return false;
+  if (pointer === '') return true;
+  if (!pointer.startsWith('/')) return false;
+  return pointer
+    .slice(1)
+    .split('/')
+    .every((token) => !isReservedKey(token.replace(/~1/g, '/').replace(/~0/g, '~')));
+}
+
+/** Parameters whose value lists names (search parameters, elements, types): each is checked too. */
+const NAME_LIST_PARAMS: ReadonlySet<string> = new Set(['_include', '_revinclude', '_sort', '_elements', '_type']);
+
 const PARAM_NAME = /^[A-Za-z_][A-Za-z0-9_\-.:]*$/;
 const OPERATION = /^\$[A-Za-z][A-Za-z0-9_-]{0,63}$/;
 const CONTROL_CHARS = /[\u0000-\u001f\u007f]/;
@@ -433,7 +506,7 @@ function typeLevel(
   resourceType: FhirResourceType,
   method: HttpMethod,
   event: APIGatewayProxyEvent,
-  headers: Record<string, string>,
+  headers: HeaderMap,
   query: readonly SearchParam[],
   limits: RequestLimits,
   base: BaseFn,
@@ -447,7 +520,7 @@ function typeLevel(
       return { interaction: 'search-type', resourceType, viaPost: false, ...base(resourceType) };
     case 'POST': {
       const body = resourceBody(event, headers, limits, resourceType);
-      const ifNoneExist = headers['if-none-exist'];
+      const ifNoneExist = headers.get('if-none-exist');
       if (ifNoneExist === undefined) return { interaction: 'create', resourceType, body, ...base(resourceType) };
       const criteria = parseIfNoneExist(ifNoneExist, limits);
       const b = base(resourceType);
@@ -487,7 +560,7 @@ function instanceLevel(
   id: string,
   method: HttpMethod,
   event: APIGatewayProxyEvent,
-  headers: Record<string, string>,
+  headers: HeaderMap,
   limits: RequestLimits,
   base: BaseFn,
 ): ParsedRequest {
@@ -610,9 +683,15 @@ function checkParams(params: SearchParam[], limits: RequestLimits): SearchParam[
     if (typeof name !== 'string' || name.length > limits.maxParamNameLength || !PARAM_NAME.test(name)) {
       fail(400, 'invalid', REQUEST_ERRORS.invalidParamName);
     }
+    // Code, modifier(s) and chain: `code:__proto__`, `subject.constructor`, `_has:X:toString:y`.
+    if (name.split(/[:.]/).some(isReservedKey)) fail(400, 'invalid', REQUEST_ERRORS.invalidParamName);
     if (typeof value !== 'string') fail(400, 'invalid', REQUEST_ERRORS.invalidParamValue);
     if (value.length > limits.maxParamValueLength) fail(400, 'too-long', REQUEST_ERRORS.paramTooLong);
     if (CONTROL_CHARS.test(value)) fail(400, 'invalid', REQUEST_ERRORS.invalidParamValue);
+    // `_include=Observation:__proto__`, `_sort=-constructor`, `_elements=a.toString`, `_type=valueOf`.
+    if (NAME_LIST_PARAMS.has(parseParamName(name).code) && value.split(/[,:.]/).some((n) => isReservedKey(n.replace(/^-/, '')))) {
+      fail(400, 'invalid', REQUEST_ERRORS.invalidParamValue);
+    }
     if (name === '_format' && !JSON_FORMATS.has(value.toLowerCase())) {
       fail(400, 'not-supported', REQUEST_ERRORS.unsupportedFormat);
     }
@@ -634,7 +713,7 @@ function splitParams(text: string, plusIsSpace: boolean): SearchParam[] {
   return params;
 }
 
-function formParams(event: APIGatewayProxyEvent, headers: Record<string, string>, limits: RequestLimits): SearchParam[] {
+function formParams(event: APIGatewayProxyEvent, headers: HeaderMap, limits: RequestLimits): SearchParam[] {
   const bytes = bodyBytes(event, limits);
   if (bytes === undefined) return [];
   const type = mediaType(headers);
@@ -659,24 +738,28 @@ export function encodeParams(params: readonly SearchParam[]): string {
 // ---------------------------------------------------------------------------------------------
 // Headers
 
-function lowerCaseHeaders(event: APIGatewayProxyEvent): Record<string, string> {
-  const out: Record<string, string> = {};
+/** Request headers by lower-case name (first value wins). A `Map`: any name is just a key. */
+type HeaderMap = ReadonlyMap<string, string>;
+
+function lowerCaseHeaders(event: APIGatewayProxyEvent): HeaderMap {
+  const out = new Map<string, string>();
   for (const [name, value] of Object.entries(event.headers ?? {})) {
-    if (typeof value === 'string' && !(name.toLowerCase() in out)) out[name.toLowerCase()] = value;
+    const key = name.toLowerCase();
+    if (typeof value === 'string' && !out.has(key)) out.set(key, value);
   }
   for (const [name, values] of Object.entries(event.multiValueHeaders ?? {})) {
     const key = name.toLowerCase();
-    if (!(key in out) && values && typeof values[0] === 'string') out[key] = values[0];
+    if (!out.has(key) && Array.isArray(values) && typeof values[0] === 'string') out.set(key, values[0]);
   }
   return out;
 }
 
 const WEAK_ETAG = /^W\/"([A-Za-z0-9\-.]{1,64})"$/;
 
-function conditionalHeaders(headers: Record<string, string>, method: HttpMethod): Record<string, string> {
+function conditionalHeaders(headers: HeaderMap, method: HttpMethod): Record<string, string> {
   const out: Record<string, string> = {};
   const check = (name: string): string | undefined => {
-    const value = headers[name];
+    const value = headers.get(name);
     if (value === undefined) return undefined;
     if (value.length > MAX_HEADER_LENGTH || CONTROL_CHARS.test(value)) fail(400, 'invalid', REQUEST_ERRORS.invalidHeader);
     return value.trim();
@@ -730,8 +813,8 @@ interface MediaType {
   utf8: boolean;
 }
 
-function mediaType(headers: Record<string, string>): MediaType | undefined {
-  const raw = headers['content-type'];
+function mediaType(headers: HeaderMap): MediaType | undefined {
+  const raw = headers.get('content-type');
   if (raw === undefined) return undefined;
   const [type, ...params] = raw.split(';').map((p) => p.trim());
   let utf8 = true;
@@ -784,32 +867,37 @@ function parseJson(bytes: Buffer, limits: RequestLimits): unknown {
     if (e instanceof Reject) throw e;
     return fail(400, 'structure', REQUEST_ERRORS.invalidJson);
   }
-  if (jsonDepth(value, limits.maxJsonDepth + 1) > limits.maxJsonDepth) fail(400, 'too-costly', REQUEST_ERRORS.tooDeep);
+  checkJsonTree(value, limits.maxJsonDepth);
   return value;
 }
 
-/** Nesting depth of a parsed JSON value, counting stops once `cap` is exceeded. */
-function jsonDepth(value: unknown, cap: number): number {
-  let max = 0;
+/**
+ * Refuses a parsed JSON value nested deeper than `maxDepth`, or with a reserved property name
+ * ({@link isReservedKey}; `JSON.parse` makes even `__proto__` an own property) at any depth.
+ */
+function checkJsonTree(value: unknown, maxDepth: number): void {
   const stack: Array<[unknown, number]> = [[value, 0]];
   while (stack.length > 0) {
     const [node, depth] = stack.pop() as [unknown, number];
     if (typeof node !== 'object' || node === null) continue;
     const d = depth + 1;
-    if (d > max) max = d;
-    if (max > cap) return max;
-    for (const child of Array.isArray(node) ? node : Object.values(node)) {
+    if (d > maxDepth) fail(400, 'too-costly', REQUEST_ERRORS.tooDeep);
+    if (Array.isArray(node)) {
+      for (const child of node) if (typeof child === 'object' && child !== null) stack.push([child, d]);
+      continue;
+    }
+    for (const [key, child] of Object.entries(node)) {
+      if (isReservedKey(key)) fail(400, 'invalid', REQUEST_ERRORS.reservedKey);
       if (typeof child === 'object' && child !== null) stack.push([child, d]);
     }
   }
-  return max;
 }
 
 function isJsonType(type: MediaType | undefined): boolean {
   return type !== undefined && type.utf8 && (type.type === 'application/fhir+json' || type.type === 'application/json');
 }
 
-function jsonBody(event: APIGatewayProxyEvent, headers: Record<string, string>, limits: RequestLimits): FhirJson {
+function jsonBody(event: APIGatewayProxyEvent, headers: HeaderMap, limits: RequestLimits): FhirJson {
   const bytes = bodyBytes(event, limits);
   if (bytes === undefined) return fail(400, 'required', REQUEST_ERRORS.bodyRequired);
   if (!isJsonType(mediaType(headers))) fail(415, 'not-supported', REQUEST_ERRORS.unsupportedContentType);
@@ -821,7 +909,7 @@ function jsonBody(event: APIGatewayProxyEvent, headers: Record<string, string>, 
 /** The input of an operation POST: absent, or a JSON resource of an R4 type (usually Parameters). */
 function optionalJsonBody(
   event: APIGatewayProxyEvent,
-  headers: Record<string, string>,
+  headers: HeaderMap,
   limits: RequestLimits,
 ): FhirJson | undefined {
   if (bodyBytes(event, limits) === undefined) return undefined;
@@ -832,7 +920,7 @@ function optionalJsonBody(
 
 function resourceBody(
   event: APIGatewayProxyEvent,
-  headers: Record<string, string>,
+  headers: HeaderMap,
   limits: RequestLimits,
   resourceType: FhirResourceType,
 ): FhirJson {
@@ -841,7 +929,7 @@ function resourceBody(
   return body;
 }
 
-function patchBody(event: APIGatewayProxyEvent, headers: Record<string, string>, limits: RequestLimits): PatchDocument {
+function patchBody(event: APIGatewayProxyEvent, headers: HeaderMap, limits: RequestLimits): PatchDocument {
   const bytes = bodyBytes(event, limits);
   if (bytes === undefined) return fail(400, 'required', REQUEST_ERRORS.bodyRequired);
   const type = mediaType(headers);
@@ -853,8 +941,8 @@ function patchBody(event: APIGatewayProxyEvent, headers: Record<string, string>,
         !isObject(op) ||
         typeof op.op !== 'string' ||
         !JSON_PATCH_OPS.has(op.op) ||
-        typeof op.path !== 'string' ||
-        ((op.op === 'move' || op.op === 'copy') && typeof op.from !== 'string')
+        !isSafeJsonPointer(op.path) ||
+        ((op.op === 'move' || op.op === 'copy' || op.from !== undefined) && !isSafeJsonPointer(op.from))
       ) {
         fail(400, 'invalid', REQUEST_ERRORS.invalidPatch);
       }

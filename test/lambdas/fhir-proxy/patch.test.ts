@@ -26,8 +26,26 @@ describe('applyJsonPatch', () => {
     ['prototype pollution', ops({ op: 'add', path: '/__proto__/polluted', value: true })],
     ['root replaced by a non-object', ops({ op: 'replace', path: '', value: [1] })],
     ['add without a value', ops({ op: 'add', path: '/x' })],
+    // Tokens naming Object.prototype members reach `Object` or built-ins, not the resource.
+    ['replace of /constructor', ops({ op: 'replace', path: '/constructor', value: 1 })],
+    ['add under /constructor', ops({ op: 'add', path: '/constructor/polluted', value: true })],
+    ['add of /code/toString', ops({ op: 'add', path: '/code/toString', value: 1 })],
+    ['copy from /constructor', ops({ op: 'copy', from: '/constructor', path: '/x' })],
+    ['move from /note/0/valueOf', ops({ op: 'move', from: '/note/0/valueOf', path: '/x' })],
+    ['remove of /hasOwnProperty', ops({ op: 'remove', path: '/hasOwnProperty' })],
+    ['test of /__defineGetter__', ops({ op: 'test', path: '/__defineGetter__', value: {} })],
+    ['__proto__ below the root', ops({ op: 'add', path: '/note/0/__proto__', value: 1 })],
+    ['a value with a reserved property', JSON.parse('[{"op":"add","path":"/code","value":{"__proto__":{"polluted":true}}}]') as JsonPatchOperation[]],
+    ['a path that is not a JSON Pointer', ops({ op: 'replace', path: 'status', value: 'amended' })],
   ])('%s: undefined', (_n, patch) => {
     expect(applyJsonPatch(resource(), patch)).toBeUndefined();
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+    expect((Object as unknown as Record<string, unknown>).polluted).toBeUndefined();
+    expect(typeof Object.prototype.toString).toBe('function');
+  });
+
+  test('names that only contain a reserved word, and escaped tokens, still apply', () => {
+    const out = applyJsonPatch(resource(), ops({ op: 'add', path: '/note/0/a~1constructor', value: 'x' }, { op: 'add', path: '/note/-', value: { text: 'toString' } }));
+    expect(out).toEqual({ resourceType: 'Observation', id: 'o1', status: 'final', note: [{ text: 'a', 'a/constructor': 'x' }, { text: 'toString' }] });
   });
 });

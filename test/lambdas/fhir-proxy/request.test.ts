@@ -2,7 +2,10 @@ import type { APIGatewayProxyEvent } from 'aws-lambda';
 import fc from 'fast-check';
 import {
   encodeParams,
+  hasReservedKey,
   isRequestError,
+  isReservedKey,
+  isSafeJsonPointer,
   parseFhirRequest,
   parseParamName,
   REQUEST_ERRORS,
@@ -325,5 +328,98 @@ describe('helpers', () => {
   test('encodeParams round-trips through decodeURIComponent', () => {
     const params = [{ name: 'code', value: 'http://loinc.org|1 2&3=4' }];
     expect(encodeParams(params)).toBe('code=http%3A%2F%2Floinc.org%7C1%202%263%3D4');
+  });
+});
+
+describe('names that are Object.prototype members', () => {
+  const NAMES = ['__proto__', 'constructor', 'prototype', 'toString', 'hasOwnProperty', '__defineGetter__', '__lookupSetter__', 'valueOf', 'isPrototypeOf', 'propertyIsEnumerable', 'toLocaleString'];
+  /** `{ [key]: value }` with `key` an own data property, even `__proto__` (as API Gateway's JSON parse makes it). */
+  const own = <T>(key: string, value: T): Record<string, T> => Object.fromEntries([[key, value]]) as Record<string, T>;
+  const FORM = { 'Content-Type': 'application/x-www-form-urlencoded' };
+  const PATCH_CT = { 'Content-Type': 'application/json-patch+json' };
+  const withProp = (json: string, key: string, value: string) => `${json.slice(0, -1)},${JSON.stringify(key)}:${value}}`;
+  const obsJson = JSON.stringify(obs);
+
+  test('isReservedKey covers every member of Object.prototype, and nothing FHIR', () => {
+    for (const n of [...NAMES, ...Object.getOwnPropertyNames(Object.prototype)]) expect(isReservedKey(n)).toBe(true);
+    for (const n of ['name', 'code', 'value', 'length', 'valueString', '_birthDate', 'resourceType', 'Constructor', '__PROTO__', 'proto', '']) {
+      expect(isReservedKey(n)).toBe(false);
+    }
+  });
+
+  test.each(NAMES.flatMap((n) => [
+    [`${n}: parameter name`, { method: 'GET', path: 'Observation', query: own(n, ['x']) }, REQUEST_ERRORS.invalidParamName],
+    [`${n}: modifier`, { method: 'GET', path: 'Observation', query: own(`code:${n}`, ['x']) }, REQUEST_ERRORS.invalidParamName],
+    [`${n}: chain`, { method: 'GET', path: 'Observation', query: own(`subject:Patient.${n}`, ['x']) }, REQUEST_ERRORS.invalidParamName],
+    [`${n}: _has segment`, { method: 'GET', path: 'Patient', query: own(`_has:Observation:patient:${n}`, ['x']) }, REQUEST_ERRORS.invalidParamName],
+    [`${n}: single-value query`, { method: 'GET', path: 'Observation', query: undefined, single: own(n, 'x') }, REQUEST_ERRORS.invalidParamName],
+    [`${n}: conditional delete criterion`, { method: 'DELETE', path: 'Observation', query: own(n, ['x']) }, REQUEST_ERRORS.invalidParamName],
+    [`${n}: form field`, { method: 'POST', path: 'Observation/_search', headers: FORM, body: `code=1&${n}=x` }, REQUEST_ERRORS.invalidParamName],
+    [`${n}: system form field`, { method: 'POST', path: '_search', headers: FORM, body: `${n}:exact=x` }, REQUEST_ERRORS.invalidParamName],
+    [`${n}: If-None-Exist criterion`, { method: 'POST', path: 'Observation', headers: { ...JSON_CT, 'If-None-Exist': `${n}=1` }, body: obs }, REQUEST_ERRORS.invalidParamName],
+    [`${n}: _include target`, { method: 'GET', path: 'Observation', query: { _include: [`Observation:${n}`] } }, REQUEST_ERRORS.invalidParamValue],
+    [`${n}: _include:iterate type`, { method: 'GET', path: 'Observation', query: { '_include:iterate': [`${n}:subject`] } }, REQUEST_ERRORS.invalidParamValue],
+    [`${n}: _revinclude target type`, { method: 'GET', path: 'Patient', query: { _revinclude: [`Observation:subject:${n}`] } }, REQUEST_ERRORS.invalidParamValue],
+    [`${n}: _sort`, { method: 'GET', path: 'Observation', query: { _sort: [`date,-${n}`] } }, REQUEST_ERRORS.invalidParamValue],
+    [`${n}: _elements`, { method: 'GET', path: 'Observation', query: { _elements: [`code.${n}`] } }, REQUEST_ERRORS.invalidParamValue],
+    [`${n}: _type`, { method: 'GET', path: '$export', query: { _type: [`Patient,${n}`] } }, REQUEST_ERRORS.invalidParamValue],
+    [`${n}: body property`, { method: 'POST', path: 'Observation', headers: JSON_CT, body: withProp(obsJson, n, '{"polluted":1}') }, REQUEST_ERRORS.reservedKey],
+    [`${n}: nested body property`, { method: 'PUT', path: 'Observation/1', headers: JSON_CT, body: `{"resourceType":"Observation","id":"1","code":{"coding":[{${JSON.stringify(n)}:1}]}}` }, REQUEST_ERRORS.reservedKey],
+    [`${n}: Bundle entry property`, { method: 'POST', path: '', headers: JSON_CT, body: `{"resourceType":"Bundle","type":"batch","entry":[{"request":{"method":"GET","url":"Patient/1"},${JSON.stringify(n)}:{}}]}` }, REQUEST_ERRORS.reservedKey],
+    [`${n}: operation input property`, { method: 'POST', path: 'Patient/1/$everything', headers: JSON_CT, body: `{"resourceType":"Parameters","parameter":[{"name":"x",${JSON.stringify(n)}:"y"}]}` }, REQUEST_ERRORS.reservedKey],
+    [`${n}: FHIRPath Patch property`, { method: 'PATCH', path: 'Observation/1', headers: JSON_CT, body: `{"resourceType":"Parameters","parameter":[],${JSON.stringify(n)}:1}` }, REQUEST_ERRORS.reservedKey],
+    [`${n}: JSON Patch path`, { method: 'PATCH', path: 'Observation/1', headers: PATCH_CT, body: [{ op: 'add', path: `/${n}/polluted`, value: 1 }] }, REQUEST_ERRORS.invalidPatch],
+    [`${n}: JSON Patch last token`, { method: 'PATCH', path: 'Observation/1', headers: PATCH_CT, body: [{ op: 'replace', path: `/code/${n}`, value: 1 }] }, REQUEST_ERRORS.invalidPatch],
+    [`${n}: JSON Patch from`, { method: 'PATCH', path: 'Observation/1', headers: PATCH_CT, body: [{ op: 'copy', from: `/${n}`, path: '/x' }] }, REQUEST_ERRORS.invalidPatch],
+    [`${n}: JSON Patch value property`, { method: 'PATCH', path: 'Observation/1', headers: PATCH_CT, body: `[{"op":"add","path":"/code","value":{${JSON.stringify(n)}:1}}]` }, REQUEST_ERRORS.reservedKey],
+  ] as Array<[string, Spec & { single?: Record<string, string> }, string]>))('%s → 400', (_name, spec, message) => {
+    const e = event(spec);
+    if (spec.single) e.queryStringParameters = spec.single;
+    const result = parseFhirRequest(e) as RequestError;
+    expect(isRequestError(result)).toBe(true);
+    expect(result).toMatchObject({ status: 400, message });
+    expect(JSON.stringify(requestErrorResponse(result))).not.toMatch(/polluted|__|constructor|prototype|toString|valueOf|OwnProperty/);
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  });
+
+  test('an escaped JSON Pointer token is unescaped before the check', () => {
+    expect(isSafeJsonPointer('/a~1b/c~0d')).toBe(true);
+    expect(isSafeJsonPointer('')).toBe(true);
+    expect(isSafeJsonPointer('/note/0/text')).toBe(true);
+    expect(isSafeJsonPointer('/__proto__')).toBe(false);
+    expect(isSafeJsonPointer('/code/constructor')).toBe(false);
+    expect(isSafeJsonPointer('status')).toBe(false); // not a pointer
+    expect(isSafeJsonPointer(undefined)).toBe(false);
+    expect(hasReservedKey(JSON.parse('[{"a":[{"b":{"__proto__":1}}]}]'))).toBe(true);
+    expect(hasReservedKey({ a: [{ b: { c: 'constructor' } }] })).toBe(false); // values are not keys
+  });
+
+  test('header names are only keys of a Map: unknown ones are ignored, known ones still read', () => {
+    const headers = { ...Object.fromEntries(NAMES.map((n) => [n, 'x'])), 'Content-Type': 'application/fhir+json', 'If-Match': 'W/"3"' };
+    const result = parsed({ method: 'PUT', path: 'Observation/1', headers, body: { ...obs, id: '1' } });
+    expect(result).toMatchObject({ interaction: 'update', forwardHeaders: { 'If-Match': 'W/"3"' } });
+    expect(Object.keys(result.forwardHeaders)).toEqual(['If-Match']);
+    const multi = { ...event({ method: 'GET', path: 'Observation' }), headers: {}, multiValueHeaders: Object.fromEntries(NAMES.map((n) => [n, ['x']])) };
+    expect(parseFhirRequest(multi)).toMatchObject({ interaction: 'search-type' });
+    // A missing Content-Type is still missing when `constructor`/`toString` headers are sent.
+    expect(parseFhirRequest(event({ method: 'POST', path: 'Observation', headers: Object.fromEntries(NAMES.map((n) => [n, 'x'])), body: obs }))).toMatchObject({
+      status: 415,
+    });
+    expect(({} as Record<string, unknown>).x).toBeUndefined();
+  });
+
+  test('the names are ordinary values where a value is expected', () => {
+    for (const n of ['constructor', 'prototype', 'toString', 'hasOwnProperty', 'valueOf']) {
+      expect(parsed({ method: 'GET', path: `Observation/${n}` })).toMatchObject({ interaction: 'read', id: n }); // a valid id
+      expect(parsed({ method: 'GET', path: 'Observation', query: { code: [n], 'code:text': [n] } }).params).toEqual([
+        { name: 'code', value: n },
+        { name: 'code:text', value: n },
+      ]);
+      expect(parsed({ method: 'POST', path: 'Observation', headers: JSON_CT, body: { ...obs, note: [{ text: n }] } })).toMatchObject({ interaction: 'create' });
+    }
+    // Names that merely contain one are not one.
+    expect(parsed({ method: 'GET', path: 'Observation', query: { 'code-constructor': ['x'], _sort: ['-toStringDate'], _include: ['Observation:has-member'] } })).toMatchObject({
+      interaction: 'search-type',
+    });
   });
 });

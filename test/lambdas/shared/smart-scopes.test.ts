@@ -237,6 +237,27 @@ describe('granular restrictions (v2)', () => {
   });
 });
 
+describe('scope parts named like Object.prototype members', () => {
+  const NAMES = ['__proto__', 'constructor', 'prototype', 'toString', 'hasOwnProperty', '__defineGetter__', 'valueOf'];
+
+  // The parser looks contexts, types, permissions and special scopes up in Sets and Maps, so these
+  // names are just unknown: rejected, never a grant, never a change to a built-in.
+  it.each(NAMES.flatMap((n) => [n, `${n}/Patient.rs`, `patient/${n}.rs`, `patient/Patient.${n}`, `launch/${n}`]))('%s is rejected', (scope) => {
+    expect(parseScope(scope).kind).toBe('rejected');
+    const set = parseScopes(`${scope} patient/Patient.rs`);
+    expect(set.grants.map((g) => g.scope)).toEqual(['patient/Patient.rs']);
+    expect(set.rejected).toHaveLength(1);
+    expect(({} as Record<string, unknown>).rs).toBeUndefined();
+  });
+
+  it.each(NAMES.filter((n) => /^[A-Za-z_]/.test(n)))('a restriction named %s is kept as plain data (checked downstream)', (n) => {
+    const g = grantOf(`patient/Observation.rs?${n}=polluted`);
+    expect(g.restrictions).toEqual([{ name: n, value: 'polluted' }]);
+    expect(Object.keys(g.restrictions[0])).toEqual(['name', 'value']);
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  });
+});
+
 describe('special scopes', () => {
   const flags: Array<[string, keyof ScopeSet]> = [
     ['launch', 'launch'],
