@@ -3,6 +3,7 @@ import * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import * as cognito from 'aws-cdk-lib/aws-cognito';
 import { Construct } from 'constructs';
 import { parseScope } from '../lambdas/shared/smart-scopes';
+import type { FacadeClientsEnvironment } from '../lambdas/smart-facade/environment';
 import { RegisteredApp, TIER_DEFAULTS } from '../policies/app-registry';
 import { markRegisteredApp } from '../policies/registered-apps';
 import { SmartIdentity } from './smart-identity';
@@ -32,6 +33,11 @@ export interface ClientRegistration {
   readonly confidential: boolean;
   /** The value of the app's API key: the authorizer returns it as `usageIdentifierKey`. */
   readonly usageIdentifierKey: string;
+  /**
+   * The app client's refresh-token validity in seconds: the façade keeps a revoked sign-in
+   * revoked for at least this long.
+   */
+  readonly refreshTokenValiditySeconds: number;
 }
 
 /**
@@ -86,6 +92,7 @@ export class SmartAppRegistry extends Construct {
           cognitoScopes.push(mapped);
         }
       }
+      const refreshTokenValidity = app.scopes.includes('offline_access') ? Duration.days(tier.refreshTokenDays) : Duration.minutes(60);
       const client = identity.userPool.addClient(app.id, {
         userPoolClientName: app.id,
         generateSecret: app.clientType === 'confidential',
@@ -100,7 +107,7 @@ export class SmartAppRegistry extends Construct {
         enableTokenRevocation: true,
         accessTokenValidity: Duration.minutes(tier.accessTokenMinutes),
         idTokenValidity: Duration.minutes(tier.idTokenMinutes),
-        refreshTokenValidity: app.scopes.includes('offline_access') ? Duration.days(tier.refreshTokenDays) : Duration.minutes(60),
+        refreshTokenValidity,
         readAttributes: new cognito.ClientAttributes().withStandardAttributes({ email: true, emailVerified: true }).withCustomAttributes('fhirUser', 'patient'),
         writeAttributes: new cognito.ClientAttributes(),
       });
@@ -126,6 +133,7 @@ export class SmartAppRegistry extends Construct {
         tier: app.tier,
         confidential: app.clientType === 'confidential',
         usageIdentifierKey: `ztf-usage-${app.id}-${suffix}`,
+        refreshTokenValiditySeconds: refreshTokenValidity.toSeconds(),
       });
     }
     this.clients = clients;
@@ -133,11 +141,12 @@ export class SmartAppRegistry extends Construct {
     this.registrations = registrations;
 
     // The façade learns the registered clients (confidential ones may use client credentials
-    // and introspection).
-    identity.facade.fn.addEnvironment(
-      'CLIENTS',
-      Stack.of(this).toJsonString(Object.fromEntries(registrations.map((r) => [r.clientId, { confidential: r.confidential, introspection: r.confidential }]))),
+    // and introspection) and how long each one's sign-ins can be refreshed (a revoked sign-in
+    // stays revoked that long).
+    const facadeClients: FacadeClientsEnvironment = Object.fromEntries(
+      registrations.map((r) => [r.clientId, { confidential: r.confidential, introspection: r.confidential, refreshTokenValiditySeconds: r.refreshTokenValiditySeconds }]),
     );
+    identity.facade.fn.addEnvironment('CLIENTS', Stack.of(this).toJsonString(facadeClients));
   }
 
   /**

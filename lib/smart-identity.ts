@@ -64,7 +64,10 @@ const CONTEXT_SERVERS = ['patient', 'user', 'system'] as const;
  * - the pre-token-generation trigger (V3_0) that puts `patient`, `fhirUser` and `labels` into the
  *   tokens and suppresses scopes the user may not hold;
  * - the SMART façade function (discovery, token, introspection, revocation) and the revocation
- *   table (DynamoDB, CMK, TTL at token expiry) that the authorizer checks;
+ *   table (DynamoDB, CMK, TTL) that the authorizer checks: a revoked token's `jti` until the
+ *   token expires, its sign-in's `origin_jti` until no token of that sign-in can be valid (the
+ *   app client's refresh-token validity, plus a day; `SmartAppRegistry` tells the façade each
+ *   client's validity);
  * - the managed-login domain.
  */
 export class SmartIdentity extends Construct {
@@ -189,7 +192,9 @@ export class SmartIdentity extends Construct {
     this.resourceServers = servers as Record<'patient' | 'user' | 'system' | 'launch', cognito.UserPoolResourceServer>;
     this.scopes = scopes;
 
-    // --- Revocation table: revoked access-token jti / origin_jti until the token expires.
+    // --- Revocation table: a revoked access token's jti until it expires; its origin_jti (the
+    // sign-in) until no token refreshed from that sign-in can be valid (the façade computes both
+    // expiries; `expiresAt` is the TTL attribute).
     this.revocationTableKey = props.keys.data;
     this.revocationTable = new dynamodb.Table(this, 'RevocationTable', {
       partitionKey: { name: 'jti', type: dynamodb.AttributeType.STRING },
@@ -204,7 +209,7 @@ export class SmartIdentity extends Construct {
     Validations.of(this.revocationTable).acknowledge({
       id: 'HIPAA.Security-DynamoDBInBackupPlan',
       reason:
-        'The revocation table holds only revoked token ids, each expiring with its token (at most 60 minutes for access tokens); point-in-time recovery is on, and a lost entry is bounded by the token lifetime. A backup plan would restore entries that have already expired.',
+        'The revocation table holds only revoked token and sign-in ids, each expiring when no token it names can be valid (a token id with its token, at most 60 minutes; a sign-in id after its app client\'s refresh-token validity plus a day); point-in-time recovery is on and deletion protection too. A backup plan would restore entries that have already expired.',
     });
 
     // --- SMART façade: one function, four routes. It calls Cognito's public OAuth endpoints,

@@ -2,16 +2,27 @@
  * Token revocation by `jti`.
  *
  * Cognito's own revocation (RevokeToken) does not make an access token's signature invalid, so
- * the SMART façade's `/auth/revoke` records the token's `jti` here and the SMART authorizer
- * refuses any token whose `jti` (or `origin_jti`, the refresh-token family) is recorded.
- * An entry only needs to live until the revoked token would have expired anyway.
+ * the SMART façade's `/auth/revoke` records the token's `jti` here, and its `origin_jti` (the
+ * sign-in: every token refreshed from the same refresh token), and the SMART authorizer refuses
+ * any token whose `jti` or `origin_jti` is recorded.
+ *
+ * An entry only needs to live until no token it names can be valid any more, and the caller
+ * says when that is: for a `jti`, the token's own `exp`; for an `origin_jti`, much later (the
+ * app client's refresh-token validity after the sign-in, plus an access-token lifetime: see
+ * `originRevocationExpiry` in the façade), because tokens of that sign-in can still be minted
+ * long after the revoked one expired. Recording an id again never shortens its entry: the
+ * later expiry wins.
  */
 import { DynamoDBClient, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 
 export interface RevocationStore {
   /** True when `jti` has been revoked and the revocation has not yet expired. Throws on store errors. */
   isRevoked(jti: string): Promise<boolean>;
-  /** Records `jti` as revoked until `expiresAtEpochSeconds` (the token's `exp`). Idempotent. */
+  /**
+   * Records `jti` (a token's `jti` or a sign-in's `origin_jti`) as revoked until
+   * `expiresAtEpochSeconds`, or until an existing entry's later expiry: never shortens an entry.
+   * Idempotent. Throws on store errors.
+   */
   revoke(jti: string, expiresAtEpochSeconds: number): Promise<void>;
 }
 
@@ -71,6 +82,11 @@ export interface DynamoRevocationStoreOptions {
 /**
  * Revocations in a DynamoDB table (partition key `jti` (S), TTL attribute `expiresAt` (N)).
  *
+ * `revoke` is a conditional PutItem that writes only when there is no item or the item's
+ * `expiresAt` is earlier than the new one, so concurrent or repeated revocations keep the latest
+ * expiry (a failed condition is success: a longer revocation is already there). `expiresAt` is
+ * also the table's TTL attribute, so DynamoDB deletes an entry some time after it lapses.
+ *
  * `isRevoked` reads with a strongly consistent GetItem, because DynamoDB TTL deletes lazily the
  * expiry is compared here too: an item whose `expiresAt` is in the future means revoked. An item
  * whose `expiresAt` is missing or not a number also counts as revoked (fail closed). Errors from
@@ -110,17 +126,21 @@ export class DynamoRevocationStore implements RevocationStore {
     assertExpiry(expiresAtEpochSeconds);
     // TTL works in whole seconds; round up so the entry never lapses before the token does.
     const expiresAt = Math.ceil(expiresAtEpochSeconds);
-    await this.client.send(
-      new PutItemCommand({
-        TableName: this.tableName,
-        Item: { jti: { S: jti }, expiresAt: { N: String(expiresAt) } },
-        // Never shorten an existing revocation.
-        ConditionExpression: 'attribute_not_exists(jti) OR expiresAt < :e',
-        ExpressionAttributeValues: { ':e': { N: String(expiresAt) } },
-      }),
-    ).catch((err: unknown) => {
-      if ((err as { name?: string } | null)?.name === 'ConditionalCheckFailedException') return undefined;
+    try {
+      await this.client.send(
+        new PutItemCommand({
+          TableName: this.tableName,
+          Item: { jti: { S: jti }, expiresAt: { N: String(expiresAt) } },
+          // Never shorten an existing revocation: write only over none, or over an earlier expiry
+          // (a missing or non-numeric `expiresAt` fails `<`, so such an item, revoked for good, stays).
+          ConditionExpression: 'attribute_not_exists(jti) OR expiresAt < :e',
+          ExpressionAttributeValues: { ':e': { N: String(expiresAt) } },
+        }),
+      );
+    } catch (err) {
+      // A revocation that lasts at least as long is already there.
+      if ((err as { name?: string } | null)?.name === 'ConditionalCheckFailedException') return;
       throw err;
-    });
+    }
   }
 }

@@ -9,9 +9,12 @@
  *   issued access token and answers the SMART token response: `scope` (Cognito's response has
  *   none), and `patient`, `encounter`, `fhirUser`, `need_patient_banner` lifted from the token.
  * - `introspect` (`POST /auth/introspect`, RFC 7662): Cognito has no introspection endpoint.
- * - `revoke` (`POST /auth/revoke`, RFC 7009): refresh tokens go to Cognito's `/oauth2/revoke`;
- *   access tokens (which Cognito cannot revoke for third-party verifiers) are recorded by `jti`
- *   and `origin_jti` in the revocation store the SMART authorizer checks.
+ * - `revoke` (`POST /auth/revoke`, RFC 7009): refresh tokens go to Cognito's `/oauth2/revoke`
+ *   (a confidential client's secret always as Basic, the only way that endpoint takes one);
+ *   access tokens (which Cognito cannot revoke for third-party verifiers) are recorded in the
+ *   revocation store the SMART authorizer checks: the token's `jti` until its `exp`, and its
+ *   `origin_jti` (the sign-in, i.e. the refresh-token family) until no token of that sign-in can
+ *   be valid any more (see {@link originRevocationExpiry}).
  *
  * Errors are OAuth JSON errors (`error` + a FIXED `error_description` per error code, never
  * upstream text, token content or internals). An upstream outage or timeout is
@@ -38,8 +41,9 @@
  * - Revocation: a refresh token is opaque (encrypted), so its `origin_jti` is unknown here.
  *   Revoking it at Cognito stops new tokens from it, but access tokens already issued keep
  *   working at the authorizer until they expire unless the access token is revoked too
- *   (which records its `origin_jti`, stopping every access token of that sign-in).
- *   Revocation takes effect at the authorizer after its policy cache TTL.
+ *   (which records its `origin_jti`, stopping every access token of that sign-in, those
+ *   refreshed later included). Revocation takes effect at the gateway after the authorizer's
+ *   policy cache TTL.
  * - Refresh tokens cannot be introspected (opaque): always `{"active":false}`.
  */
 import { createHash } from 'node:crypto';
@@ -100,6 +104,15 @@ export interface SmartFacadeOptions {
   readonly allowedOrigins?: readonly string[];
   /** Where revoked access tokens are recorded (the authorizer's table). */
   readonly revocation: RevocationStore;
+  /**
+   * Each registered client's refresh-token validity in seconds (its app client's
+   * `RefreshTokenValidity`), by client id: how long a revoked sign-in (`origin_jti`) must stay
+   * revoked. Each value is a whole number of seconds within Cognito's range (60 minutes to
+   * 10 years); keys must be registered clients.
+   * @default - a client missing here is taken to have the longest validity Cognito allows
+   *   ({@link MAX_REFRESH_TOKEN_VALIDITY_SECONDS}, 10 years): fail safe
+   */
+  readonly refreshTokenValiditySeconds?: Readonly<Record<string, number>>;
   /** Preloaded JWKS (tests, offline). @default - fetched from the pool at first use */
   readonly jwks?: object;
   /** @default - the pool's JWKS URL */
@@ -126,6 +139,45 @@ export const DEFAULT_UPSTREAM_TIMEOUT_MS = 5000;
 export const DEFAULT_MAX_BODY_BYTES = 16 * 1024;
 const MAX_UPSTREAM_BODY_BYTES = 64 * 1024;
 const CLIENT_AUTH_CACHE_MAX_ENTRIES = 256;
+
+/** Cognito's shortest refresh-token validity (60 minutes). */
+export const MIN_REFRESH_TOKEN_VALIDITY_SECONDS = 60 * 60;
+/** Cognito's longest refresh-token validity (10 years): assumed for a client of unknown validity. */
+export const MAX_REFRESH_TOKEN_VALIDITY_SECONDS = 10 * 365 * 24 * 60 * 60;
+/** Cognito's longest access-token validity (1 day). */
+export const MAX_ACCESS_TOKEN_VALIDITY_SECONDS = 24 * 60 * 60;
+/** Allowance for Cognito's clock running ahead of this function's. */
+export const REVOCATION_CLOCK_SKEW_SECONDS = 5 * 60;
+
+/**
+ * Until when (epoch seconds) a revoked sign-in (`origin_jti`) must stay revoked: until no access
+ * token of that sign-in can be valid any more.
+ *
+ * Cognito's refresh token is valid for the client's refresh-token validity from the sign-in that
+ * issued it, however often it is used (rotation issues new values but never extends that
+ * window). Every access token of the sign-in is minted within the window, and the last one lives
+ * up to an access-token validity after it: at most {@link MAX_ACCESS_TOKEN_VALIDITY_SECONDS},
+ * Cognito's longest, whatever the client's setting is now.
+ *
+ * When the sign-in happened is not in the token, so an upper bound of it is used:
+ * - not `auth_time`: that is when the user authenticated, which can be well before the code
+ *   exchange that issued the refresh token (a managed-login session re-used for a later
+ *   authorization, or a code exchanged minutes after), so `auth_time + validity` could end the
+ *   revocation while the refresh token still works;
+ * - but `iat` of the revoked token: every access token of a sign-in is minted at or after its
+ *   refresh token (a refreshed one later), so `iat` is at or after the sign-in; and `revokedAt`,
+ *   which follows the token's `iat` on a correct clock. The later of the two also covers a
+ *   Cognito clock that runs ahead of ours, as far as the verifier lets `iat` be in the future;
+ *   {@link REVOCATION_CLOCK_SKEW_SECONDS} covers the same skew when Cognito checks the refresh
+ *   token's expiry.
+ *
+ * So: `max(revokedAt, iat) + refresh validity + longest access validity + skew`. Longer than
+ * strictly needed by up to the time since sign-in and a day; never shorter.
+ */
+export function originRevocationExpiry(revokedAt: number, iat: number | undefined, refreshTokenValiditySeconds: number): number {
+  const signedInAtTheLatest = Math.max(revokedAt, typeof iat === 'number' && Number.isFinite(iat) ? iat : revokedAt);
+  return signedInAtTheLatest + refreshTokenValiditySeconds + MAX_ACCESS_TOKEN_VALIDITY_SECONDS + REVOCATION_CLOCK_SKEW_SECONDS;
+}
 
 /** The capabilities the kit really has (SMART App Launch 2.2 §Capabilities). */
 export const SMART_CAPABILITIES: readonly string[] = Object.freeze([
@@ -162,6 +214,8 @@ const CODE_VERIFIER = /^[A-Za-z0-9\-._~]{43,128}$/;
 const FHIR_ID = /^[A-Za-z0-9\-.]{1,64}$/;
 const REFERENCE = /^[\x21-\x7e]{1,1024}$/;
 const CLIENT_ID = /^[\w+]{1,128}$/;
+/** A client secret to forward as Basic: visible ASCII, bounded (Cognito's are `[\w+]{1,64}`; Cognito judges the rest). */
+const CLIENT_SECRET = /^[\x21-\x7e]{1,128}$/;
 const FORM_PARAMS = new Set(['grant_type', 'code', 'redirect_uri', 'code_verifier', 'refresh_token', 'scope', 'client_id', 'client_secret']);
 
 // ---------------------------------------------------------------------------------------------
@@ -305,6 +359,25 @@ function clientList(name: string, list: readonly string[] | undefined, registere
   return new Set(list);
 }
 
+/** Refresh-token validity by client, every registered client included (missing ones at the maximum). */
+function refreshValidities(map: Readonly<Record<string, number>> | undefined, registered: ReadonlySet<string>): ReadonlyMap<string, number> {
+  if (map !== undefined && (typeof map !== 'object' || map === null || Array.isArray(map))) {
+    throw new Error('refreshTokenValiditySeconds must be an object of seconds by client id');
+  }
+  const out = new Map<string, number>();
+  for (const id of registered) out.set(id, MAX_REFRESH_TOKEN_VALIDITY_SECONDS);
+  for (const [id, seconds] of Object.entries(map ?? {})) {
+    if (!registered.has(id)) throw new Error('refreshTokenValiditySeconds names a client that is not in clientIds');
+    if (!Number.isInteger(seconds) || seconds < MIN_REFRESH_TOKEN_VALIDITY_SECONDS || seconds > MAX_REFRESH_TOKEN_VALIDITY_SECONDS) {
+      throw new Error(
+        `refreshTokenValiditySeconds of a client must be whole seconds from ${MIN_REFRESH_TOKEN_VALIDITY_SECONDS} to ${MAX_REFRESH_TOKEN_VALIDITY_SECONDS} (Cognito's range)`,
+      );
+    }
+    out.set(id, seconds);
+  }
+  return out;
+}
+
 // ---------------------------------------------------------------------------------------------
 // The factory
 // ---------------------------------------------------------------------------------------------
@@ -325,6 +398,7 @@ export function createFacade(options: SmartFacadeOptions): SmartFacade {
   const registered: ReadonlySet<string> = new Set(options.clientIds);
   const confidential = clientList('confidentialClientIds', options.confidentialClientIds, registered);
   const introspectors = clientList('introspectionClientIds', options.introspectionClientIds, registered);
+  const refreshValidity = refreshValidities(options.refreshTokenValiditySeconds, registered);
   const allowedOrigins = new Set(options.allowedOrigins ?? []);
   const revocation = options.revocation;
   const fetchFn = options.fetch ?? globalThis.fetch;
@@ -677,28 +751,44 @@ export function createFacade(options: SmartFacadeOptions): SmartFacade {
         if (clientId !== undefined && claims.client_id !== clientId) {
           throw new OAuthFailure(400, 'unauthorized_client', 'token was issued to another client');
         }
+        // The token itself until it expires; its sign-in (every token refreshed from the same
+        // refresh token) until none of them can be valid. Either write failing is a 503: the
+        // client retries, and a repeated revocation never shortens an entry.
         try {
           await revocation.revoke(claims.jti, claims.exp);
-          if (typeof claims.origin_jti === 'string') await revocation.revoke(claims.origin_jti, claims.exp);
+          if (typeof claims.origin_jti === 'string') {
+            const validity = refreshValidity.get(claims.client_id) ?? MAX_REFRESH_TOKEN_VALIDITY_SECONDS;
+            await revocation.revoke(claims.origin_jti, originRevocationExpiry(now(), claims.iat, validity));
+          }
         } catch (err) {
           throw new OAuthFailure(503, 'temporarily_unavailable', `revocation store unavailable: ${describeError(err)}`, { 'Retry-After': '5' });
         }
-        safeLog('info', 'access token revoked', { clientId: claims.client_id });
+        safeLog('info', 'access token revoked', { clientId: claims.client_id, signIn: typeof claims.origin_jti === 'string' });
         return ok;
       }
 
-      // A refresh token (opaque): Cognito revokes it and the tokens issued from it.
+      // A refresh token (opaque): Cognito revokes it and stops issuing tokens from it.
       if (clientId === undefined) throw new OAuthFailure(400, 'invalid_request', 'client_id missing');
       const upstreamForm = new URLSearchParams({ token: tokenText });
-      if (auth.kind !== 'basic') upstreamForm.set('client_id', clientId);
+      let authorization = auth.kind === 'basic' ? auth.header : undefined;
       const secret = form.get('client_secret');
-      if (secret !== undefined) upstreamForm.set('client_secret', secret);
-      const up = await postUpstream('/oauth2/revoke', upstreamForm, auth.kind === 'basic' ? auth.header : undefined);
-      if (up.status === 200) return ok;
+      if (secret !== undefined) {
+        // client_secret_post: Cognito's /oauth2/revoke takes a secret only as Basic.
+        if (!CLIENT_SECRET.test(secret)) throw new OAuthFailure(401, 'invalid_client', 'malformed client_secret', INVALID_CLIENT_HEADERS);
+        authorization = `Basic ${Buffer.from(`${clientId}:${secret}`).toString('base64')}`;
+      } else if (auth.kind !== 'basic') {
+        upstreamForm.set('client_id', clientId);
+      }
+      const up = await postUpstream('/oauth2/revoke', upstreamForm, authorization);
+      if (up.status === 200) {
+        safeLog('info', 'refresh token revoked upstream', { clientId });
+        return ok;
+      }
       const failure = upstreamError(up, '/oauth2/revoke');
-      if (failure.error === 'invalid_client' || failure.statusCode >= 500) throw failure;
-      safeLog('info', 'revoke: upstream did not know the token', { status: up.status });
-      return ok; // unknown or already revoked token: 200 per RFC 7009
+      // RFC 7009 §2.1: bad client credentials, or a token of another client, are refused.
+      if (failure.error === 'invalid_client' || failure.error === 'unauthorized_client' || failure.statusCode >= 500) throw failure;
+      safeLog('warn', 'revoke: upstream did not revoke the token', { status: up.status, error: failure.error });
+      return ok; // unknown or already revoked token: 200 per RFC 7009 §2.2
     });
   }
 

@@ -7,8 +7,11 @@
  * - `AUTH_BASE_URL`: public base of the façade's OAuth routes, e.g. `https://fhir.example.org/auth`.
  * - `COGNITO_DOMAIN_URL`: the managed-login domain, e.g. `https://auth.example.org`.
  * - `USER_POOL_ID`: the Cognito user pool id.
- * - `CLIENTS`: JSON object `{ "<clientId>": { "confidential": true|false, "introspection": true|false } }`;
+ * - `CLIENTS`: JSON object of {@link FacadeClientEnvironment} by client id, e.g.
+ *   `{ "<clientId>": { "confidential": false, "introspection": false, "refreshTokenValiditySeconds": 2592000 } }`;
  *   its keys are the registered client ids (other fields, e.g. the authorizer's `tier`, are ignored).
+ *   A client without `refreshTokenValiditySeconds` is taken to have Cognito's longest (10 years),
+ *   so a revoked sign-in of it stays revoked at least as long as it could be refreshed.
  * - `REVOCATION_TABLE`: DynamoDB table of revoked `jti`s (the authorizer's table).
  * - `SCOPES_SUPPORTED` (optional): space-separated `scopes_supported` for discovery.
  * - `ALLOWED_ORIGINS` (optional): space-separated browser origins allowed by CORS on the OAuth routes.
@@ -21,6 +24,7 @@ import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { objectOfObjectsEnv, requiredEnv } from '../shared/env';
 import { DynamoRevocationStore } from '../shared/revocation';
+import type { FacadeClientEnvironment } from './environment';
 import { createFacade, SmartFacade } from './facade';
 
 const logger = new Logger({ serviceName: 'smart-facade' });
@@ -29,19 +33,27 @@ function list(value: string | undefined): string[] | undefined {
   return value ? value.split(' ').filter((v) => v !== '') : undefined;
 }
 
-function parseClients(env: NodeJS.ProcessEnv): { clientIds: string[]; confidential: string[]; introspection: string[] } {
-  const clientIds: string[] = [];
-  const confidential: string[] = [];
-  const introspection: string[] = [];
-  for (const [clientId, v] of Object.entries(objectOfObjectsEnv(env, 'CLIENTS'))) {
-    for (const flag of ['confidential', 'introspection']) {
+interface Clients {
+  readonly clientIds: string[];
+  readonly confidential: string[];
+  readonly introspection: string[];
+  readonly refreshTokenValiditySeconds: Record<string, number>;
+}
+
+function parseClients(env: NodeJS.ProcessEnv): Clients {
+  const clients: Clients = { clientIds: [], confidential: [], introspection: [], refreshTokenValiditySeconds: {} };
+  for (const [clientId, v] of Object.entries(objectOfObjectsEnv(env, 'CLIENTS')) as Array<[string, Partial<Record<keyof FacadeClientEnvironment, unknown>>]>) {
+    for (const flag of ['confidential', 'introspection'] as const) {
       if (v[flag] !== undefined && typeof v[flag] !== 'boolean') throw new Error(`CLIENTS.${clientId}.${flag} must be a boolean`);
     }
-    clientIds.push(clientId);
-    if (v.confidential === true) confidential.push(clientId);
-    if (v.introspection === true) introspection.push(clientId);
+    const validity = v.refreshTokenValiditySeconds;
+    if (validity !== undefined && !Number.isInteger(validity)) throw new Error(`CLIENTS.${clientId}.refreshTokenValiditySeconds must be a whole number`);
+    clients.clientIds.push(clientId);
+    if (v.confidential === true) clients.confidential.push(clientId);
+    if (v.introspection === true) clients.introspection.push(clientId);
+    if (typeof validity === 'number') clients.refreshTokenValiditySeconds[clientId] = validity;
   }
-  return { clientIds, confidential, introspection };
+  return clients;
 }
 
 function fromEnvironment(env: NodeJS.ProcessEnv): SmartFacade {
@@ -56,6 +68,7 @@ function fromEnvironment(env: NodeJS.ProcessEnv): SmartFacade {
     clientIds: clients.clientIds,
     confidentialClientIds: clients.confidential,
     introspectionClientIds: clients.introspection,
+    refreshTokenValiditySeconds: clients.refreshTokenValiditySeconds,
     revocation: new DynamoRevocationStore({ tableName: requiredEnv(env, 'REVOCATION_TABLE') }),
     scopesSupported: list(env.SCOPES_SUPPORTED),
     allowedOrigins: list(env.ALLOWED_ORIGINS),

@@ -143,6 +143,19 @@ describe('SmartAppRegistry: one app client per registered app', () => {
     const fn = template.toJSON().Resources[stack.getLogicalId(identity.facade.fn.node.defaultChild as never)];
     expect(JSON.stringify(fn.Properties.Environment.Variables.CLIENTS)).toContain(stack.getLogicalId(registry.clients.get(apps[0].id)!.node.defaultChild as never));
   });
+  test('the façade knows each client’s refresh-token validity, in seconds (how long a revoked sign-in stays revoked)', () => {
+    const fn = template.toJSON().Resources[stack.getLogicalId(identity.facade.fn.node.defaultChild as never)];
+    // CLIENTS is JSON joined around the client ids ({ Ref }); read it back with the logical ids in their place.
+    const joined = fn.Properties.Environment.Variables.CLIENTS['Fn::Join'][1] as Array<string | { Ref: string }>;
+    const facadeClients = JSON.parse(joined.map((part) => (typeof part === 'string' ? part : part.Ref)).join(''));
+    for (const app of apps) {
+      const c = clientOf(app.id);
+      const seconds = c.RefreshTokenValidity * (c.TokenValidityUnits.RefreshToken === 'days' ? 86_400 : 60);
+      const logicalId = stack.getLogicalId(registry.clients.get(app.id)!.node.defaultChild as never);
+      expect(facadeClients[logicalId]).toEqual({ confidential: app.clientType === 'confidential', introspection: app.clientType === 'confidential', refreshTokenValiditySeconds: seconds });
+      expect(registry.registrations.find((r) => r.appId === app.id)!.refreshTokenValiditySeconds).toBe(seconds);
+    }
+  });
 });
 
 describe('SmartIdentity: revocation table and functions', () => {

@@ -17,11 +17,18 @@ describe('InMemoryRevocationStore', () => {
     expect(await store.isRevoked('a')).toBe(false);
   });
 
-  it('never shortens a revocation', async () => {
-    const store = new InMemoryRevocationStore({ now });
+  it('never shortens a revocation, and a later expiry extends it', async () => {
+    let t = NOW;
+    const store = new InMemoryRevocationStore({ now: () => t });
     await store.revoke('a', NOW + 600);
     await store.revoke('a', NOW + 1);
+    t = NOW + 599;
     expect(await store.isRevoked('a')).toBe(true);
+    await store.revoke('a', NOW + 1200);
+    t = NOW + 1199;
+    expect(await store.isRevoked('a')).toBe(true);
+    t = NOW + 1200;
+    expect(await store.isRevoked('a')).toBe(false);
   });
 
   it.each([['', NOW + 1], ['a', NaN], ['a', Infinity]])('rejects bad input %j %s', async (jti, exp) => {
@@ -83,6 +90,38 @@ describe('DynamoRevocationStore', () => {
   it('propagates other write errors', async () => {
     ddb.on(PutItemCommand).rejects(new Error('boom'));
     await expect(store.revoke('jti-3', NOW + 5)).rejects.toThrow('boom');
+  });
+
+  it('keeps the latest expiry over repeated revocations (DynamoDB conditional-write semantics)', async () => {
+    // A one-table model of DynamoDB for exactly the expressions the store sends: PutItem with the
+    // condition evaluated as DynamoDB does (a missing attribute fails `<`), GetItem by key.
+    const table = new Map<string, Record<string, { S?: string; N?: string }>>();
+    ddb.on(PutItemCommand).callsFake(async (input: { Item: Record<string, { S?: string; N?: string }>; ConditionExpression: string; ExpressionAttributeValues: Record<string, { N: string }> }) => {
+      expect(input.ConditionExpression).toBe('attribute_not_exists(jti) OR expiresAt < :e');
+      const existing = table.get(input.Item.jti.S!);
+      const stored = existing?.expiresAt?.N;
+      if (existing && !(stored !== undefined && Number(stored) < Number(input.ExpressionAttributeValues[':e'].N))) {
+        throw Object.assign(new Error('The conditional request failed'), { name: 'ConditionalCheckFailedException' });
+      }
+      table.set(input.Item.jti.S!, input.Item);
+      return {};
+    });
+    ddb.on(GetItemCommand).callsFake(async (input: { Key: { jti: { S: string } } }) => ({ Item: table.get(input.Key.jti.S) }));
+    let t = NOW;
+    const s = new DynamoRevocationStore({ tableName: 'revocations', client, now: () => t });
+
+    await s.revoke('origin-1', NOW + 30 * 86_400); // a sign-in, for the refresh-token validity
+    await s.revoke('origin-1', NOW + 300); // the same sign-in again, with a shorter bound
+    expect(table.get('origin-1')?.expiresAt).toEqual({ N: String(NOW + 30 * 86_400) });
+    t = NOW + 301;
+    expect(await s.isRevoked('origin-1')).toBe(true);
+    await s.revoke('origin-1', NOW + 40 * 86_400); // a later bound extends it
+    expect(table.get('origin-1')?.expiresAt).toEqual({ N: String(NOW + 40 * 86_400) });
+    // An item without a numeric expiry (fail closed: revoked for good) is never overwritten.
+    table.set('odd', { jti: { S: 'odd' } });
+    await s.revoke('odd', NOW + 60);
+    expect(table.get('odd')).toEqual({ jti: { S: 'odd' } });
+    expect(await s.isRevoked('odd')).toBe(true);
   });
 
   it('requires a table name', () => {

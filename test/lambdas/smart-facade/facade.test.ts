@@ -1,8 +1,19 @@
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
-import { createFacade, FacadeLogger, SmartFacade, SmartFacadeOptions } from '../../../lambdas/smart-facade/facade';
-import { InMemoryRevocationStore } from '../../../lambdas/shared/revocation';
+import {
+  createFacade,
+  FacadeLogger,
+  MAX_ACCESS_TOKEN_VALIDITY_SECONDS,
+  MAX_REFRESH_TOKEN_VALIDITY_SECONDS,
+  originRevocationExpiry,
+  REVOCATION_CLOCK_SKEW_SECONDS,
+  SmartFacade,
+  SmartFacadeOptions,
+} from '../../../lambdas/smart-facade/facade';
+import { AuthorizerLogger, createAuthorizer, SmartAuthorizer } from '../../../lambdas/smart-authorizer/authorizer';
+import { InMemoryRevocationStore, RevocationStore } from '../../../lambdas/shared/revocation';
+import { authorizerEvent } from '../helpers/events';
 import { createTestIssuer, TestIssuer } from '../helpers/jwt';
 
 const POOL = 'us-east-1_FacadePool1';
@@ -13,6 +24,9 @@ const SECRETS: Record<string, string> = { [BULK]: 'bulk-secret', [RS]: 'rs-secre
 const VERIFIER = 'dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk';
 const INTERNALS = 'java.lang.IllegalStateException at com.amazonaws.cognito.Internal(Token.java:42)';
 const REFRESH_TOKEN = 'eyJjdHkiOiJKV1QiLCJlbmMiOiJBMjU2R0NNIiwiYWxnIjoiUlNBLU9BRVAifQ.a2V5.aXY.Y2lwaGVy.dGFn';
+const RS_REFRESH_TOKEN = 'eyJjdHkiOiJKV1QiLCJlbmMiOiJBMjU2R0NNIiwiYWxnIjoiUlNBLU9BRVAifQ.cnM.aXY.Y2lwaGVy.dGFn';
+/** The client each refresh token the fake Cognito knows was issued to. */
+const REFRESH_TOKENS: Record<string, string> = { [REFRESH_TOKEN]: PORTAL, [RS_REFRESH_TOKEN]: RS };
 
 type Mode = 'ok' | 'invalid_grant' | 'error500' | 'hang' | 'html';
 
@@ -26,6 +40,8 @@ interface Recorded {
 class FakeCognito {
   public mode: Mode = 'ok';
   public readonly requests: Recorded[] = [];
+  /** Refresh tokens revoked at /oauth2/revoke: Cognito refreshes with them no more. */
+  public readonly revoked = new Set<string>();
   public url = '';
   private readonly server: http.Server;
 
@@ -67,9 +83,18 @@ class FakeCognito {
     const clientId = basic?.[0] ?? form.client_id;
 
     if (req.url === '/oauth2/revoke') {
-      return form.token === REFRESH_TOKEN ? send(200) : send(400, { error: 'unsupported_token_type' });
+      // A client with a secret must send it as Basic; the body carries only token (and a public client's id).
+      if (!basic && (SECRETS[clientId] !== undefined || form.client_secret !== undefined)) return send(400, { error: 'invalid_client' });
+      const owner = REFRESH_TOKENS[form.token];
+      if (owner === undefined) return send(400, { error: 'unsupported_token_type' });
+      if (owner !== clientId) return send(400, { error: 'unauthorized_client' });
+      this.revoked.add(form.token);
+      return send(200);
     }
     if (this.mode === 'invalid_grant') return send(400, { error: 'invalid_grant', error_description: INTERNALS });
+    if (form.grant_type === 'refresh_token' && (this.revoked.has(form.refresh_token) || REFRESH_TOKENS[form.refresh_token] !== clientId)) {
+      return send(400, { error: 'invalid_grant' });
+    }
     if (form.grant_type === 'client_credentials') {
       return send(200, { access_token: this.issuer.sign({ client_id: clientId, scope: 'system/Patient.rs', username: undefined }), expires_in: 900, token_type: 'Bearer' });
     }
@@ -149,6 +174,7 @@ afterAll(async () => {
 beforeEach(() => {
   cognito.mode = 'ok';
   cognito.requests.length = 0;
+  cognito.revoked.clear();
   store = new InMemoryRevocationStore();
   facade = makeFacade();
 });
@@ -345,5 +371,201 @@ describe('revocation', () => {
     expectOAuthError(await facade.revoke(request({ token: REFRESH_TOKEN }, basic(BULK, 'wrong'))), 401, 'invalid_client');
     cognito.mode = 'error500';
     expectOAuthError(await facade.revoke(request({ token: REFRESH_TOKEN, client_id: PORTAL })), 503, 'temporarily_unavailable');
+  });
+});
+
+describe('revocation of a refresh token (at Cognito)', () => {
+  const refresh = (token: string, client: string, headers: Record<string, string> = {}): Promise<APIGatewayProxyResult> =>
+    facade.token(request({ grant_type: 'refresh_token', refresh_token: token, ...(headers.Authorization ? {} : { client_id: client }) }, headers));
+
+  it('revokes a public client’s refresh token at /oauth2/revoke, after which Cognito refreshes with it no more', async () => {
+    expect((await refresh(REFRESH_TOKEN, PORTAL)).statusCode).toBe(200);
+    cognito.requests.length = 0;
+    expect((await facade.revoke(request({ token: REFRESH_TOKEN, token_type_hint: 'refresh_token', client_id: PORTAL }))).statusCode).toBe(200);
+    expect(cognito.requests).toEqual([{ path: '/oauth2/revoke', authorization: undefined, form: { token: REFRESH_TOKEN, client_id: PORTAL } }]);
+    expectOAuthError(await refresh(REFRESH_TOKEN, PORTAL), 400, 'invalid_grant');
+  });
+
+  it.each([
+    ['Basic', { token: RS_REFRESH_TOKEN }, basic(RS)],
+    ['client_secret_post', { token: RS_REFRESH_TOKEN, client_id: RS, client_secret: SECRETS[RS] }, {}],
+  ])('sends a confidential client’s secret to Cognito as Basic only (%s)', async (_name, body, headers) => {
+    expect((await facade.revoke(request(body, headers))).statusCode).toBe(200);
+    expect(cognito.requests).toEqual([{ path: '/oauth2/revoke', authorization: basic(RS).Authorization, form: { token: RS_REFRESH_TOKEN } }]);
+    expect(cognito.revoked.has(RS_REFRESH_TOKEN)).toBe(true);
+    expectOAuthError(await refresh(RS_REFRESH_TOKEN, RS, basic(RS)), 400, 'invalid_grant');
+  });
+
+  it('refuses a refresh token of another client (unauthorized_client) and a malformed secret (without calling Cognito)', async () => {
+    expectOAuthError(await facade.revoke(request({ token: REFRESH_TOKEN }, basic(RS))), 400, 'unauthorized_client');
+    expect(cognito.revoked.size).toBe(0);
+    cognito.requests.length = 0;
+    expectOAuthError(await facade.revoke(request({ token: REFRESH_TOKEN, client_id: RS, client_secret: 'not:a secret' })), 401, 'invalid_client');
+    expect(cognito.requests).toHaveLength(0);
+  });
+
+  it('writes nothing to the revocation store (the refresh token is opaque)', async () => {
+    const recording = new RecordingStore();
+    facade = makeFacade({ revocation: recording });
+    expect((await facade.revoke(request({ token: REFRESH_TOKEN, client_id: PORTAL }))).statusCode).toBe(200);
+    expect(recording.writes).toEqual([]);
+  });
+});
+
+/** A store that records every write and can be told to fail. */
+class RecordingStore implements RevocationStore {
+  public readonly writes: Array<[string, number]> = [];
+  /** Fail the n-th write (1-based), or every read and write when `'all'`. */
+  constructor(private readonly fail?: number | 'all') {}
+
+  public async isRevoked(): Promise<boolean> {
+    if (this.fail === 'all') throw new Error('ProvisionedThroughputExceededException');
+    return false;
+  }
+
+  public async revoke(jti: string, expiresAt: number): Promise<void> {
+    this.writes.push([jti, expiresAt]);
+    if (this.fail === 'all' || this.fail === this.writes.length) throw new Error('ProvisionedThroughputExceededException');
+  }
+}
+
+describe('revocation of an access token lasts as long as its sign-in can be refreshed', () => {
+  const DAY = 24 * 60 * 60;
+  const PORTAL_REFRESH = 7 * DAY;
+  const T0 = 1_900_000_000;
+  const quiet: AuthorizerLogger = { debug: () => undefined, ...silent };
+  let t: number;
+  let authorize: SmartAuthorizer;
+
+  beforeEach(() => {
+    t = T0;
+    // One clock for everything: token claims and expiry checks (Date.now), the store and the façade.
+    jest.spyOn(Date, 'now').mockImplementation(() => t * 1000);
+    store = new InMemoryRevocationStore({ now: () => t });
+    facade = makeFacade({ now: () => t, refreshTokenValiditySeconds: { [PORTAL]: PORTAL_REFRESH } });
+    authorize = createAuthorizer({ userPoolId: POOL, clientIds: [PORTAL, BULK, RS], jwks: issuer.jwks, revocation: store, logger: quiet });
+  });
+
+  afterEach(() => jest.restoreAllMocks());
+
+  /** An access token of the sign-in `originJti` minted now (at sign-in, or by a later refresh). */
+  const minted = (originJti: string, claims: Record<string, unknown> = {}): string => issuer.sign({ origin_jti: originJti, ...claims });
+  const authorizerAccepts = (token: string): Promise<boolean> =>
+    authorize(authorizerEvent({ Authorization: `Bearer ${token}` })).then(
+      () => true,
+      () => false,
+    );
+  const introspectionActive = async (token: string): Promise<boolean> => {
+    const res = await facade.introspect(request({ token }, bearer(issuer.sign())));
+    expect(res.statusCode).toBe(200);
+    return json(res).active === true;
+  };
+  const revoke = async (token: string, client = PORTAL): Promise<void> => {
+    expect((await facade.revoke(request({ token, client_id: client }))).statusCode).toBe(200);
+  };
+
+  it('refuses a NEW token of the revoked sign-in after the revoked one expired, until the sign-in could no longer yield a valid token', async () => {
+    const revoked = minted('sign-in-1', { jti: 'jti-revoked' }); // iat T0, exp T0 + 300
+    expect(await authorizerAccepts(revoked)).toBe(true);
+    await revoke(revoked);
+    expect(await authorizerAccepts(revoked)).toBe(false);
+
+    // The sign-in stays revoked for the client's refresh-token validity after the sign-in, plus
+    // the longest an access token minted at its last moment lives, plus clock skew.
+    const end = T0 + PORTAL_REFRESH + MAX_ACCESS_TOKEN_VALIDITY_SECONDS + REVOCATION_CLOCK_SKEW_SECONDS;
+    expect(originRevocationExpiry(T0, T0, PORTAL_REFRESH)).toBe(end);
+
+    t = T0 + 301; // the revoked token has expired: its own jti entry may lapse, its sign-in's must not
+    expect(await store.isRevoked('jti-revoked')).toBe(false);
+    expect(await authorizerAccepts(minted('another-sign-in'))).toBe(true);
+    for (const at of [T0 + 301, T0 + DAY, T0 + PORTAL_REFRESH, end - 1]) {
+      t = at;
+      const refreshed = minted('sign-in-1');
+      expect([at, await authorizerAccepts(refreshed), await introspectionActive(refreshed)]).toEqual([at, false, false]);
+    }
+
+    t = end; // no token of the sign-in can be valid any more: the entry has done its work
+    const late = minted('sign-in-1');
+    expect(await authorizerAccepts(late)).toBe(true);
+    expect(await introspectionActive(late)).toBe(true);
+  });
+
+  it('takes a client missing from refreshTokenValiditySeconds at Cognito’s longest validity (10 years)', async () => {
+    await revoke(minted('sign-in-rs', { client_id: RS }), RS);
+    t = T0 + 9 * 365 * DAY;
+    expect(await authorizerAccepts(minted('sign-in-rs', { client_id: RS }))).toBe(false);
+    t = originRevocationExpiry(T0, T0, MAX_REFRESH_TOKEN_VALIDITY_SECONDS);
+    expect(t).toBe(T0 + 315_360_000 + DAY + REVOCATION_CLOCK_SKEW_SECONDS);
+    expect(await authorizerAccepts(minted('sign-in-rs', { client_id: RS }))).toBe(true);
+  });
+
+  it('records the jti until exp and the origin_jti from the later of now and iat, never from auth_time', async () => {
+    const recording = new RecordingStore();
+    facade = makeFacade({ now: () => t, revocation: recording, refreshTokenValiditySeconds: { [PORTAL]: PORTAL_REFRESH } });
+    // A refreshed token of a sign-in whose user authenticated three days ago (auth_time).
+    await revoke(minted('sign-in-2', { jti: 'j2', auth_time: T0 - 3 * DAY, iat: T0 - 60, exp: T0 + 240 }));
+    // Cognito's clock 100 s ahead of ours: the token's iat is later than our now.
+    await revoke(minted('sign-in-3', { jti: 'j3', auth_time: T0, iat: T0 + 100, exp: T0 + 400 }));
+    expect(recording.writes).toEqual([
+      ['j2', T0 + 240],
+      ['sign-in-2', T0 + PORTAL_REFRESH + DAY + REVOCATION_CLOCK_SKEW_SECONDS],
+      ['j3', T0 + 400],
+      ['sign-in-3', T0 + 100 + PORTAL_REFRESH + DAY + REVOCATION_CLOCK_SKEW_SECONDS],
+    ]);
+  });
+
+  it('records only the jti, until exp, of a token without origin_jti (client credentials)', async () => {
+    const recording = new RecordingStore();
+    facade = makeFacade({ now: () => t, revocation: recording });
+    const token = issuer.sign({ client_id: BULK, origin_jti: undefined, jti: 'cc-1', scope: 'system/Patient.rs', username: undefined });
+    expect((await facade.revoke(request({ token }, basic(BULK)))).statusCode).toBe(200);
+    expect(recording.writes).toEqual([['cc-1', T0 + 300]]);
+  });
+
+  it('never shortens a sign-in’s revocation: a later revocation with an earlier expiry leaves it', async () => {
+    // The same sign-in revoked twice: by a façade that knows 7 days, then by one configured with
+    // 60 minutes (a redeployment, another container): the 7-day entry stands.
+    await revoke(minted('sign-in-4'));
+    const shorter = makeFacade({ now: () => t, refreshTokenValiditySeconds: { [PORTAL]: 3600 } });
+    expect((await shorter.revoke(request({ token: minted('sign-in-4'), client_id: PORTAL }))).statusCode).toBe(200);
+    t = originRevocationExpiry(T0, T0, 3600) + 1;
+    expect(await authorizerAccepts(minted('sign-in-4'))).toBe(false);
+    t = originRevocationExpiry(T0, T0, PORTAL_REFRESH);
+    expect(await authorizerAccepts(minted('sign-in-4'))).toBe(true);
+  });
+
+  it.each([
+    ['the jti write', 1],
+    ['the origin_jti write', 2],
+  ])('fails closed when the store is down: %s failing is 503, so the client retries', async (_name, failing) => {
+    facade = makeFacade({ now: () => t, revocation: new RecordingStore(failing) });
+    const res = await facade.revoke(request({ token: minted('sign-in-5'), client_id: PORTAL }));
+    expectOAuthError(res, 503, 'temporarily_unavailable');
+    expect(res.headers?.['Retry-After']).toBe('5');
+  });
+
+  it('fails closed when the store cannot be read: introspection says inactive, the authorizer denies', async () => {
+    const down = new RecordingStore('all');
+    facade = makeFacade({ now: () => t, revocation: down });
+    authorize = createAuthorizer({ userPoolId: POOL, clientIds: [PORTAL], jwks: issuer.jwks, revocation: down, logger: quiet });
+    const token = minted('sign-in-6');
+    expect((await facade.introspect(request({ token }, basic(RS)))).body).toBe('{"active":false}');
+    expect(await authorizerAccepts(token)).toBe(false);
+  });
+});
+
+describe('refreshTokenValiditySeconds', () => {
+  it.each([
+    ['an unregistered client', { stranger1: 3600 }],
+    ['minutes instead of seconds', { [PORTAL]: 60 }],
+    ['more than Cognito allows', { [PORTAL]: MAX_REFRESH_TOKEN_VALIDITY_SECONDS + 1 }],
+    ['a fraction', { [PORTAL]: 3600.5 }],
+    ['not a number', { [PORTAL]: '30d' }],
+  ])('refuses %s at creation', (_name, map) => {
+    expect(() => makeFacade({ refreshTokenValiditySeconds: map as unknown as Record<string, number> })).toThrow(/refreshTokenValiditySeconds/);
+  });
+
+  it('accepts Cognito’s range', () => {
+    expect(() => makeFacade({ refreshTokenValiditySeconds: { [PORTAL]: 3600, [RS]: MAX_REFRESH_TOKEN_VALIDITY_SECONDS } })).not.toThrow();
   });
 });

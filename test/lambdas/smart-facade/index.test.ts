@@ -8,7 +8,10 @@ const ENV = {
   AUTH_BASE_URL: 'https://fhir.example.org/auth',
   COGNITO_DOMAIN_URL: 'https://auth.example.org',
   USER_POOL_ID: 'us-east-1_Pool1234',
-  CLIENTS: JSON.stringify({ client1: { confidential: false, tier: 'low' }, client2: { confidential: true, introspection: true } }),
+  CLIENTS: JSON.stringify({
+    client1: { confidential: false, tier: 'low', refreshTokenValiditySeconds: 2_592_000 },
+    client2: { confidential: true, introspection: true }, // no validity: Cognito's longest is assumed
+  }),
   REVOCATION_TABLE: 'revocations',
   SCOPES_SUPPORTED: 'openid fhirUser patient/Observation.rs',
 };
@@ -52,6 +55,21 @@ describe('smart-facade handler wiring', () => {
       expect(JSON.parse(res.body)).toEqual({ error: 'server_error', error_description: expect.any(String) });
       expect(res.body).not.toContain('REVOCATION_TABLE');
     }
+  });
+});
+
+describe('CLIENTS refreshTokenValiditySeconds', () => {
+  // Passed to createFacade, which refuses values outside Cognito's range: a refusal here shows the
+  // value got there.
+  it.each([
+    ['minutes instead of seconds', 60],
+    ['a string', '30d'],
+    ['a fraction', 3600.5],
+  ])('%s makes every route a fixed server_error', async (_name, value) => {
+    const mod = load({ ...ENV, CLIENTS: JSON.stringify({ client1: { confidential: false, refreshTokenValiditySeconds: value } }) });
+    const res = await mod.discovery(GET);
+    expect(res.statusCode).toBe(500);
+    expect(res.body).not.toContain('refreshTokenValiditySeconds');
   });
 });
 
