@@ -61,13 +61,8 @@
 import { isValidId, parseReference } from '../shared/fhir/references';
 import { isFhirResourceType } from '../shared/fhir-resource-types';
 import { findGrants, type Permission } from '../shared/smart-scopes';
-import {
-  canWrite,
-  deny,
-  isUnrestricted,
-  type Access,
-  type Denial,
-} from './access';
+import { canWrite, conditionalReferenceRefusal, deny, isUnrestricted, type Access, type Denial } from './access';
+import { projectionOf, withoutProjection, type Projection } from './projection';
 import { parseParamName, type HttpMethod, type ParsedRequest, type SearchParam } from './request';
 import { compartmentPatientIds, isCompartmentType, patientCompartmentParams } from '../shared/fhir/patient-compartment';
 
@@ -138,6 +133,8 @@ export interface Plan {
   readonly patientIds: readonly string[];
   /** Conditional read headers the proxy evaluates itself (confined or restricted reads). */
   readonly localIfNoneMatch?: string;
+  /** `_elements`/`_summary` of the request, applied by the proxy after deciding (`projection.ts`). */
+  readonly projection?: Projection;
 }
 
 export type Decision = Plan | Denial;
@@ -273,7 +270,7 @@ function addParams(params: readonly SearchParam[], extra: readonly SearchParam[]
 // The decision
 
 function forwardOf(request: ParsedRequest, extra: Partial<Forward> = {}): Forward {
-  return {
+  const forward: Forward = {
     method: request.method,
     path: request.path,
     params: request.params,
@@ -282,6 +279,8 @@ function forwardOf(request: ParsedRequest, extra: Partial<Forward> = {}): Forwar
     idempotent: false,
     ...extra,
   };
+  // `_elements`/`_summary` never reach HealthLake: the proxy projects after deciding (`projection.ts`).
+  return { ...forward, params: withoutProjection(forward.params) };
 }
 
 function noPermission(named: readonly string[] = []): Denial {
@@ -296,229 +295,254 @@ function withoutConditionalReadHeaders(headers: Readonly<Record<string, string>>
   return rest;
 }
 
+/** The opening checks every type-level interaction shares: a grant, and a confined caller's type rule. */
+interface Opening {
+  readonly grants: ReturnType<typeof findGrants>;
+  readonly named: string[];
+}
+
+function opening(
+  access: Access,
+  type: string,
+  permission: Permission,
+  named: string[],
+  confinedTypes: 'compartment' | 'readable',
+): Opening | Denial {
+  const grants = findGrants(access.grants, { resourceType: type, permission });
+  if (grants.length === 0) return noPermission(named);
+  if (access.patientId !== undefined && !isCompartmentType(type)) {
+    if (confinedTypes === 'compartment' || !access.options.readableNonCompartmentTypes.has(type)) {
+      return deny(403, 'Resource type is outside the patient compartment', named);
+    }
+  }
+  return { grants, named };
+}
+
+function isDenial(value: unknown): value is Denial {
+  return typeof value === 'object' && value !== null && (value as { kind?: unknown }).kind === 'deny';
+}
+
+/** A plan, with the request's projection (refused when malformed). */
+function allow(plan: Omit<Plan, 'kind' | 'projection'>, projected = false): Decision {
+  if (!projected) return { kind: 'allow', ...plan };
+  const projection = projectionOf(plan.request.params);
+  if (isDenial(projection)) return { ...projection, patientIds: plan.patientIds };
+  return { kind: 'allow', ...plan, ...(projection ? { projection } : {}) };
+}
+
 /**
  * Authorizes one parsed request for the caller's access. `inBundle` is set for batch and
  * transaction entries (operations and nested bundles are refused there).
  */
 export function authorize(access: Access, request: ParsedRequest, options: AuthorizeOptions = {}, inBundle = false): Decision {
-  const confined = access.patientId !== undefined;
-  const patientId = access.patientId;
-  const baseUrls = access.options.referenceBaseUrls;
-
   switch (request.interaction) {
     case 'capabilities':
-      return { kind: 'allow', request, forward: forwardOf(request), check: { kind: 'passthrough' }, validate: [], patientIds: [] };
-
+      return allow({ request, forward: forwardOf(request), check: { kind: 'passthrough' }, validate: [], patientIds: [] });
     case 'read':
     case 'vread':
-    case 'history-instance': {
-      const type = request.resourceType;
-      const named = type === 'Patient' ? [request.id] : [];
-      const grants = findGrants(access.grants, { resourceType: type, permission: 'r' });
-      if (grants.length === 0) return noPermission(named);
-      if (confined) {
-        if (!isCompartmentType(type) && !access.options.readableNonCompartmentTypes.has(type)) {
-          return deny(403, 'Resource type is outside the patient compartment', named);
-        }
-        if (type === 'Patient' && request.id !== patientId) return deny(403, 'Access to another patient is not allowed', named);
-        if (request.params.length > 0) {
-          const bad = checkConfinedParams(access, undefined, request.params, namedPatients(access, undefined, request.params));
-          if (bad) return bad;
-        }
-      }
-      const checks = needsChecks(access, grants);
-      if (request.interaction === 'history-instance') {
-        return {
-          kind: 'allow',
-          request,
-          forward: forwardOf(request),
-          check: { kind: 'bundle', perms: ['r'], exactTotal: !checks },
-          validate: [],
-          patientIds: named,
-        };
-      }
-      return {
-        kind: 'allow',
-        request,
-        forward: forwardOf(request, checks ? { headers: withoutConditionalReadHeaders(request.forwardHeaders) } : {}),
-        check: { kind: 'resource', perms: ['r'] },
-        validate: [],
-        patientIds: named,
-        ...(checks && request.forwardHeaders['If-None-Match'] ? { localIfNoneMatch: request.forwardHeaders['If-None-Match'] } : {}),
-      };
-    }
-
+    case 'history-instance':
+      return authorizeRead(access, request);
     case 'search-type':
-    case 'history-type': {
-      const type = request.resourceType;
-      const named = namedPatients(access, type, request.params);
-      const grants = findGrants(access.grants, { resourceType: type, permission: 's' });
-      if (grants.length === 0) return noPermission(named);
-      let params: SearchParam[] = [...request.params];
-      let exact = true;
-      if (confined) {
-        if (!isCompartmentType(type) && !access.options.readableNonCompartmentTypes.has(type)) {
-          return deny(403, 'Resource type is outside the patient compartment', named);
-        }
-        const bad = checkConfinedParams(access, type, params, named);
-        if (bad) return bad;
-        if (request.interaction === 'search-type') {
-          const narrowing = narrowingParam(type, patientId as string);
-          if (narrowing) {
-            params = addParams(params, [narrowing]);
-            if (!named.includes(patientId as string)) named.push(patientId as string);
-          }
-        } else exact = false; // type history cannot be narrowed: every version is filtered
-      }
-      const restriction = restrictionParams(grants);
-      if (request.interaction === 'search-type') params = addParams(params, restriction.params);
-      exact = exact && restriction.exact && (request.interaction === 'search-type' || !needsChecks(access, grants));
-      const viaPost = request.interaction === 'search-type' && request.viaPost;
-      return {
-        kind: 'allow',
-        request,
-        forward: forwardOf(request, { params, form: viaPost, method: viaPost ? 'POST' : request.method }),
-        check: { kind: 'bundle', perms: ['s', 'r'], exactTotal: exact },
-        validate: [],
-        patientIds: named,
-      };
-    }
-
+    case 'history-type':
+      return authorizeTypeSearch(access, request);
     case 'search-system':
-    case 'history-system': {
-      if (confined) return deny(403, 'System-level search and history are not allowed for this token');
-      const grants = findGrants(access.grants, { resourceType: '*', permission: 's' });
-      if (grants.length === 0) return noPermission();
-      const named = namedPatients(access, undefined, request.params);
-      const restriction = restrictionParams(grants);
-      const viaPost = request.interaction === 'search-system' && request.viaPost;
-      return {
-        kind: 'allow',
-        request,
-        forward: forwardOf(request, {
-          params: request.interaction === 'search-system' ? addParams(request.params, restriction.params) : request.params,
-          form: viaPost,
-        }),
-        check: { kind: 'bundle', perms: ['s', 'r'], exactTotal: restriction.exact && request.interaction === 'search-system' },
-        validate: [],
-        patientIds: named,
-      };
-    }
-
-    case 'create': {
-      const type = request.resourceType;
-      const named = compartmentPatientIds(request.body, { baseUrls });
-      const grants = findGrants(access.grants, { resourceType: type, permission: 'c' });
-      if (grants.length === 0) return noPermission(named);
-      const checks = needsChecks(access, grants);
-      if (confined && !isCompartmentType(type)) return deny(403, 'Resource type is outside the patient compartment', named);
-      if (checks && request.ifNoneExist) return deny(403, 'Conditional create is not allowed for this token', named);
-      if (!canWrite(access, request.body, 'c', named)) {
-        return deny(403, confined ? 'Resource must be in the patient compartment' : 'Scope restrictions do not cover the resource', named);
-      }
-      // A create never names its id (R4: the server assigns it). It is removed rather than left
-      // to the server, so no server behaviour can turn a create into an update of another's id.
-      const { id: _ignored, ...body } = request.body as Record<string, unknown>;
-      void _ignored;
-      return {
-        kind: 'allow',
-        request,
-        forward: forwardOf(request, { body }),
-        check: { kind: 'resource', perms: ['c', 'r'] },
-        validate: [{ resource: body }],
-        patientIds: named,
-      };
-    }
-
-    case 'update': {
-      const type = request.resourceType;
-      const named = compartmentPatientIds(request.body, { baseUrls });
-      const grants = findGrants(access.grants, { resourceType: type, permission: 'u' });
-      if (grants.length === 0) return noPermission(named);
-      const checks = needsChecks(access, grants);
-      if (confined && !isCompartmentType(type)) return deny(403, 'Resource type is outside the patient compartment', named);
-      if (request.conditional || request.id === undefined) {
-        if (checks) return deny(403, 'Conditional update is not allowed for this token', named);
-        return {
-          kind: 'allow',
-          request,
-          forward: forwardOf(request, { body: request.body }),
-          check: { kind: 'resource', perms: ['u', 'r'] },
-          validate: [{ resource: request.body }],
-          patientIds: named,
-        };
-      }
-      if (!canWrite(access, request.body, 'u', named)) {
-        return deny(403, confined ? 'Resource must be in the patient compartment' : 'Scope restrictions do not cover the resource', named);
-      }
-      return {
-        kind: 'allow',
-        request,
-        forward: forwardOf(request, { body: request.body, idempotent: !checks }),
-        check: { kind: 'resource', perms: ['u', 'r'] },
-        validate: [{ resource: request.body }],
-        patientIds: named,
-        ...(checks ? { precheck: { resourceType: type, id: request.id, perms: ['u'], pinVersion: true } } : {}),
-      };
-    }
-
-    case 'patch': {
-      const type = request.resourceType;
-      const grants = findGrants(access.grants, { resourceType: type, permission: 'u' });
-      if (grants.length === 0) return noPermission();
-      if (needsChecks(access, grants)) return deny(403, 'PATCH is not allowed for this token; use update');
-      return {
-        kind: 'allow',
-        request,
-        forward: forwardOf(request, {
-          body: request.patch.format === 'json-patch' ? request.patch.operations : request.patch.parameters,
-          headers: {
-            ...request.forwardHeaders,
-            'Content-Type': request.patch.format === 'json-patch' ? 'application/json-patch+json' : 'application/fhir+json',
-          },
-        }),
-        check: { kind: 'resource', perms: ['u', 'r'] },
-        validate: [],
-        patientIds: [],
-      };
-    }
-
-    case 'delete': {
-      const type = request.resourceType;
-      const named = type === 'Patient' && request.id ? [request.id] : [];
-      const grants = findGrants(access.grants, { resourceType: type, permission: 'd' });
-      if (grants.length === 0) return noPermission(named);
-      const checks = needsChecks(access, grants);
-      if (confined && !isCompartmentType(type)) return deny(403, 'Resource type is outside the patient compartment', named);
-      if (confined && type === 'Patient' && request.id !== patientId) return deny(403, 'Access to another patient is not allowed', named);
-      if (request.conditional || request.id === undefined) {
-        if (checks) return deny(403, 'Conditional delete is not allowed for this token', named);
-        return { kind: 'allow', request, forward: forwardOf(request), check: { kind: 'passthrough' }, validate: [], patientIds: named };
-      }
-      return {
-        kind: 'allow',
-        request,
-        forward: forwardOf(request),
-        check: { kind: 'passthrough' },
-        validate: [],
-        patientIds: named,
-        ...(checks ? { precheck: { resourceType: type, id: request.id, perms: ['d'], pinVersion: false } } : {}),
-      };
-    }
-
+    case 'history-system':
+      return authorizeSystemSearch(access, request);
+    case 'create':
+      return authorizeCreate(access, request);
+    case 'update':
+      return authorizeUpdate(access, request);
+    case 'patch':
+      return authorizePatch(access, request);
+    case 'delete':
+      return authorizeDelete(access, request);
     case 'operation':
       if (inBundle) return deny(403, 'Operations are not allowed inside a batch or transaction');
       return authorizeOperation(access, request, options);
-
     case 'batch':
     case 'transaction':
       // Decided entry by entry by `planBundle` (bundle.ts); here only as a nested bundle: refused.
       return deny(403, 'Nested batch or transaction is not allowed');
-
     default:
       // Unreachable while ParsedRequest and this switch agree; an unknown interaction is denied.
       return deny(403, 'Unknown interaction');
   }
+}
+
+type Req<I extends ParsedRequest['interaction']> = Extract<ParsedRequest, { interaction: I }>;
+
+function authorizeRead(access: Access, request: Req<'read' | 'vread' | 'history-instance'>): Decision {
+  const type = request.resourceType;
+  const open = opening(access, type, 'r', type === 'Patient' ? [request.id] : [], 'readable');
+  if (isDenial(open)) return open;
+  const named = open.named;
+  if (access.patientId !== undefined) {
+    if (type === 'Patient' && request.id !== access.patientId) return deny(403, 'Access to another patient is not allowed', named);
+    const params = withoutProjection(request.params);
+    if (params.length > 0) {
+      const bad = checkConfinedParams(access, undefined, params, namedPatients(access, undefined, params));
+      if (bad) return bad;
+    }
+  }
+  const checks = needsChecks(access, open.grants);
+  if (request.interaction === 'history-instance') {
+    return allow({ request, forward: forwardOf(request), check: { kind: 'bundle', perms: ['r'], exactTotal: !checks }, validate: [], patientIds: named }, true);
+  }
+  return allow(
+    {
+      request,
+      forward: forwardOf(request, checks ? { headers: withoutConditionalReadHeaders(request.forwardHeaders) } : {}),
+      check: { kind: 'resource', perms: ['r'] },
+      validate: [],
+      patientIds: named,
+      ...(checks && request.forwardHeaders['If-None-Match'] ? { localIfNoneMatch: request.forwardHeaders['If-None-Match'] } : {}),
+    },
+    true,
+  );
+}
+
+function authorizeTypeSearch(access: Access, request: Req<'search-type' | 'history-type'>): Decision {
+  const type = request.resourceType;
+  const open = opening(access, type, 's', namedPatients(access, type, request.params), 'readable');
+  if (isDenial(open)) return open;
+  const { grants, named } = open;
+  let params: SearchParam[] = [...withoutProjection(request.params)];
+  let exact = true;
+  if (access.patientId !== undefined) {
+    const patientId = access.patientId;
+    const bad = checkConfinedParams(access, type, params, named);
+    if (bad) return bad;
+    if (request.interaction === 'search-type') {
+      const narrowing = narrowingParam(type, patientId);
+      if (narrowing) {
+        params = addParams(params, [narrowing]);
+        if (!named.includes(patientId)) named.push(patientId);
+      }
+    } else exact = false; // type history cannot be narrowed: every version is filtered
+  }
+  const restriction = restrictionParams(grants);
+  if (request.interaction === 'search-type') params = addParams(params, restriction.params);
+  exact = exact && restriction.exact && (request.interaction === 'search-type' || !needsChecks(access, grants));
+  const viaPost = request.interaction === 'search-type' && request.viaPost;
+  return allow(
+    {
+      request,
+      forward: forwardOf(request, { params, form: viaPost, method: viaPost ? 'POST' : request.method }),
+      check: { kind: 'bundle', perms: ['s', 'r'], exactTotal: exact },
+      validate: [],
+      patientIds: named,
+    },
+    true,
+  );
+}
+
+function authorizeSystemSearch(access: Access, request: Req<'search-system' | 'history-system'>): Decision {
+  if (access.patientId !== undefined) return deny(403, 'System-level search and history are not allowed for this token');
+  const grants = findGrants(access.grants, { resourceType: '*', permission: 's' });
+  if (grants.length === 0) return noPermission();
+  const named = namedPatients(access, undefined, request.params);
+  const restriction = restrictionParams(grants);
+  const viaPost = request.interaction === 'search-system' && request.viaPost;
+  return allow(
+    {
+      request,
+      forward: forwardOf(request, {
+        params: request.interaction === 'search-system' ? addParams(request.params, restriction.params) : request.params,
+        form: viaPost,
+      }),
+      check: { kind: 'bundle', perms: ['s', 'r'], exactTotal: restriction.exact && request.interaction === 'search-system' },
+      validate: [],
+      patientIds: named,
+    },
+    true,
+  );
+}
+
+/**
+ * A written body (create, update) for the caller: a confined caller writes only in its patient's
+ * compartment (and never a Patient by create), every nested resource and reference included
+ * (`canWrite`, `conditionalReferenceRefusal`).
+ */
+function writableBody(access: Access, body: Record<string, unknown>, perm: Permission, named: string[]): Denial | undefined {
+  const conditional = conditionalReferenceRefusal(access, body);
+  if (conditional) return { ...conditional, patientIds: named };
+  if (!canWrite(access, body, perm, named)) {
+    return deny(403, access.patientId !== undefined ? 'Resource must be in the patient compartment' : 'Scope restrictions do not cover the resource', named);
+  }
+  return undefined;
+}
+
+function authorizeCreate(access: Access, request: Req<'create'>): Decision {
+  const type = request.resourceType;
+  // A create never names its id (R4: the server assigns it). It is removed BEFORE any check, so
+  // what is authorised is exactly what is sent: a body whose id happened to be the caller's own
+  // patient cannot pass as "the patient itself" and then create a new Patient.
+  const { id: _ignored, ...body } = request.body as Record<string, unknown>;
+  void _ignored;
+  const named = compartmentPatientIds(body, { baseUrls: access.options.referenceBaseUrls });
+  const open = opening(access, type, 'c', named, 'compartment');
+  if (isDenial(open)) return open;
+  if (access.patientId !== undefined && type === 'Patient') return deny(403, 'Creating a Patient is not allowed for this token', named);
+  const checks = needsChecks(access, open.grants);
+  if (checks && request.ifNoneExist) return deny(403, 'Conditional create is not allowed for this token', named);
+  const refused = writableBody(access, body, 'c', named);
+  if (refused) return refused;
+  return allow({ request, forward: forwardOf(request, { body }), check: { kind: 'resource', perms: ['c', 'r'] }, validate: [{ resource: body }], patientIds: named });
+}
+
+function authorizeUpdate(access: Access, request: Req<'update'>): Decision {
+  const type = request.resourceType;
+  const body = request.body as Record<string, unknown>;
+  const open = opening(access, type, 'u', compartmentPatientIds(body, { baseUrls: access.options.referenceBaseUrls }), 'compartment');
+  if (isDenial(open)) return open;
+  const named = open.named;
+  const checks = needsChecks(access, open.grants);
+  const conditionalRefs = conditionalReferenceRefusal(access, body);
+  if (conditionalRefs) return { ...conditionalRefs, patientIds: named };
+  const plan = { request, check: { kind: 'resource', perms: ['u', 'r'] } as const, validate: [{ resource: body }], patientIds: named };
+  if (request.conditional || request.id === undefined) {
+    if (checks) return deny(403, 'Conditional update is not allowed for this token', named);
+    return allow({ ...plan, forward: forwardOf(request, { body }) });
+  }
+  const refused = writableBody(access, body, 'u', named);
+  if (refused) return refused;
+  return allow({
+    ...plan,
+    forward: forwardOf(request, { body, idempotent: !checks }),
+    ...(checks ? { precheck: { resourceType: type, id: request.id, perms: ['u'], pinVersion: true } } : {}),
+  });
+}
+
+function authorizePatch(access: Access, request: Req<'patch'>): Decision {
+  const grants = findGrants(access.grants, { resourceType: request.resourceType, permission: 'u' });
+  if (grants.length === 0) return noPermission();
+  if (needsChecks(access, grants)) return deny(403, 'PATCH is not allowed for this token; use update');
+  const json = request.patch.format === 'json-patch';
+  return allow({
+    request,
+    forward: forwardOf(request, {
+      body: json ? request.patch.operations : request.patch.parameters,
+      headers: { ...request.forwardHeaders, 'Content-Type': json ? 'application/json-patch+json' : 'application/fhir+json' },
+    }),
+    check: { kind: 'resource', perms: ['u', 'r'] },
+    validate: [],
+    patientIds: [],
+  });
+}
+
+function authorizeDelete(access: Access, request: Req<'delete'>): Decision {
+  const type = request.resourceType;
+  const open = opening(access, type, 'd', type === 'Patient' && request.id ? [request.id] : [], 'compartment');
+  if (isDenial(open)) return open;
+  const named = open.named;
+  if (access.patientId !== undefined && type === 'Patient' && request.id !== access.patientId) return deny(403, 'Access to another patient is not allowed', named);
+  const checks = needsChecks(access, open.grants);
+  const plan = { request, forward: forwardOf(request), check: { kind: 'passthrough' } as const, validate: [], patientIds: named };
+  if (request.conditional || request.id === undefined) {
+    if (checks) return deny(403, 'Conditional delete is not allowed for this token', named);
+    return allow(plan);
+  }
+  return allow({ ...plan, ...(checks ? { precheck: { resourceType: type, id: request.id, perms: ['d'], pinVersion: false } } : {}) });
 }
 
 function authorizeOperation(
@@ -540,18 +564,14 @@ function authorizeOperation(
     if (findGrants(access.grants, { resourceType: 'Patient', permission: 'r' }).length === 0) return noPermission(named);
     if (confined) {
       if (request.id !== access.patientId) return deny(403, 'Access to another patient is not allowed', named);
-      const bad = checkConfinedParams(access, undefined, request.params, named);
+      const bad = checkConfinedParams(access, undefined, withoutProjection(request.params), named);
       if (bad) return bad;
     }
     if (request.body !== undefined) return deny(403, 'Operation input is not allowed for $everything', named);
-    return {
-      kind: 'allow',
-      request,
-      forward: forwardOf(request),
-      check: { kind: 'bundle', perms: ['r', 's'], exactTotal: false },
-      validate: [],
-      patientIds: [...new Set(named)],
-    };
+    return allow(
+      { request, forward: forwardOf(request), check: { kind: 'bundle', perms: ['r', 's'], exactTotal: false }, validate: [], patientIds: [...new Set(named)] },
+      true,
+    );
   }
 
   if (request.operation === 'export') {

@@ -5,29 +5,72 @@
  * Which consents apply: `status` `active`, `scope` patient-privacy
  * (`http://terminology.hl7.org/CodeSystem/consentscope`), and a root `provision.period` that
  * contains now (an expired or not-yet-valid consent does not apply). Other scopes (research,
- * treatment, ADR) and inactive statuses are ignored.
+ * treatment, ADR) and inactive statuses are ignored. A scope `patient-privacy` without a system is
+ * undetermined: the consent's denies apply, none of its permits do.
+ *
+ * UNDETERMINED NEVER WIDENS. Every criterion below is evaluated to one of three outcomes: it
+ * holds, it does not, or it cannot be told (a missing system or value, a malformed element, a
+ * reference under an unknown base, no date, …). An undetermined criterion counts as matching for
+ * a deny and as not matching for a permit. A provision matched only thanks to such a criterion (a
+ * deny, or a provision without a type) still denies, but no permit below it can apply: its
+ * conditions include the undetermined one.
+ *
+ * Codings (the rule for every coded criterion): they hold when both systems are present and
+ * equal and the codes are equal; they are undetermined when the codes are equal and either
+ * system is absent; otherwise they do not hold. So a permit naming a code without a system never
+ * applies, and a resource code without a system never satisfies a permit (it does a deny).
  *
  * A provision matches a request and resource when every criterion it states holds:
  * - `period` contains now;
- * - `actor[]`: one actor whose `reference` is an Identifier equal to the app's registry
- *   identifier, or a local reference (relative, or under the datastore or configured public
- *   base) equal to the user's `fhirUser`; a reference under another base that ends in the
- *   `fhirUser` is undetermined (below). `actor.role` only ever narrows a
- *   permit: the roles the proxy can check (v3-RoleClass `PAT` ↔ a Patient `fhirUser`, `PROV` ↔ a
- *   Practitioner or PractitionerRole `fhirUser`; extra-security-role-type `humanuser` ↔ a token
- *   with a `fhirUser` on this server, `datasubject` ↔ the `fhirUser` is the Consent's patient) must hold for a permit
- *   actor to match; when one does not hold it is undetermined (below). Every other role
- *   (v3-ParticipationType `PRCP`, `IRCP`, `AUT`, `CST`, v3-RoleCode relationships, …) says how the
- *   actor takes part, which the proxy cannot know: it is not evaluated, the reference decides.
- *   Group or Organization actors are matched by reference only (membership is not resolved);
- * - `purpose`: the request's purpose of use (from the label policy);
- * - `class`: the resource type (`http://hl7.org/fhir/resource-types`, or no system);
- * - `code`: a Coding of the resource's `code` or `category`;
+ * - `actor[]`: one actor names the caller and its role holds (below);
+ *   - `reference.identifier` in the app registry's system (the caller app's): its value is the
+ *     app's (else it does not hold). In any other system or none it may name the user (an NPI)
+ *     or the app elsewhere: undetermined;
+ *   - `reference.reference`, local (relative, or under the datastore or configured public base):
+ *     holds when it is the user's `fhirUser` `Type/id`. Group, Organization, CareTeam,
+ *     HealthcareService, Person and Device actors may have the caller as a member or alias
+ *     (membership is not resolved): undetermined. A Practitioner and a PractitionerRole may be
+ *     the same person: undetermined. A local reference of the user's type but another id, or of
+ *     an unrelated type, does not hold. When the request says its user is on another server
+ *     (`userElsewhere`), any person actor is undetermined;
+ *   - a reference under another base is undetermined when its type could be the caller (as
+ *     above), otherwise does not hold; `urn:`, contained (`#`), conditional or malformed
+ *     references are undetermined;
+ *   - `actor.role` only ever narrows a permit (a deny applies whenever the reference names the
+ *     caller or may): v3-RoleClass `PAT` ↔ a Patient `fhirUser`, `PROV` ↔ a Practitioner or
+ *     PractitionerRole `fhirUser`; extra-security-role-type `humanuser` ↔ a token with a `fhirUser`
+ *     on this server, `datasubject` ↔ the `fhirUser` is the Consent's patient; v3-ParticipationType
+ *     recipients (`IRCP`, `PRCP`, `REFB`, `REFT`, `TRC`) ↔ a read, authors (`AUT`, `ENT`, `INF`) ↔
+ *     a write, any other participation does not hold. Other v3-RoleClass codes and v3-RoleCode
+ *     relationships describe the actor the reference names (`GUARD`, `MTH`, …): not evaluated.
+ *     A role without a system, or in any other system (other security role types included), is
+ *     undetermined;
+ * - `purpose`: the request's purpose of use (a v3-ActReason code from the label policy; codes are
+ *   compared exactly, specialisations are not inferred); a request without one is undetermined;
+ * - `class`: `http://hl7.org/fhir/resource-types`: the resource type (`Resource` covers every
+ *   resource, `DomainResource` all but Bundle, Binary and Parameters); `urn:ietf:rfc:3986`: a
+ *   profile the resource declares in `meta.profile` (versions ignored), else undetermined (it may
+ *   conform without saying so); MIME types, format codes, other systems: undetermined; no system:
+ *   undetermined for the resource's type or anything not a resource type, no for another type;
+ * - `code`: a Coding of the resource's `code` or `category` holds. A Coding elsewhere in the
+ *   resource (R4: "if this code is found in an instance") may be what the consent means:
+ *   undetermined, as is any code when a `code`/`category` concept is text only or has a Coding
+ *   without a code;
  * - `securityLabel`: one of the resource's known labels (system and code); a confidentiality
- *   level above the one named is undetermined (a deny on `R` covers `V`, a permit on `R` does not);
- * - `dataPeriod`: the resource's clinical date;
+ *   level above the one named is undetermined (a deny on `R` covers `V`, a permit on `R` does not).
+ *   A resource label that could not be read (no system, malformed) is undetermined against a
+ *   label with its code (any label when it has none); a well-formed label of another system does
+ *   not hold. A permit names (unlocks) only the labels it states exactly as the resource carries;
+ * - `dataPeriod`: the resource's clinical date, as the interval its precision denotes (`2024` is
+ *   the whole year; a Period is its start to its end, open ends unbounded): inside holds, disjoint
+ *   does not, overlapping is undetermined. The first of `effective[x]`, `occurrence[x]`,
+ *   `performed[x]`, `onset[x]`, `period`, `authoredOn`, `recordedDate`, `date`, `created`,
+ *   `issued` the resource has is its date; one that is malformed or not a date (an `onsetAge`, a
+ *   `Timing`) makes it undetermined, as does having none;
  * - `data[]`: one entry, by its `meaning` (R4 consent-data-meaning; the reference D is compared as
- *   a local `Type/id`: relative, or under the datastore or configured public base):
+ *   a local `Type/id`: relative, or under the datastore or configured public base; a D under
+ *   another base is undetermined unless its type differs; a version-specific D holds only for the
+ *   resource at that version, and is undetermined for another or an unknown one):
  *   - `instance`: the resource is D;
  *   - `related` (D and the instances D refers to): the resource is D; D itself is not read, so for
  *     any other resource it is undetermined;
@@ -38,37 +81,40 @@
  *     D: `author`, `recorder`, `asserter`, `requester`, `performer` (or `performer[].actor`),
  *     `sender`, `enterer`, `informationSource`, `resultsInterpreter`. A resource with none of them,
  *     or one that is not a literal local reference, is undetermined; Provenance is not consulted;
- * - `action`: `access`, `use` or `disclose` for reads, `correct` for writes.
- *
- * UNDETERMINED NEVER WIDENS: a criterion that cannot be determined for the resource (no date, a
- * `related` reference, an unresolvable author, …) counts as matching for a deny and as not
- * matching for a permit. A provision matched only thanks to such a criterion (a deny, or a
- * provision without a type) still denies, but no permit below it can apply: its conditions
- * include the undetermined one.
+ *   - a resource without an id (a create) is undetermined for every meaning;
+ * - `action` (consentaction): `access`, `use` or `disclose` for reads, `correct` for writes;
+ *   `collect` is undetermined for writes (a create collects); a code without a system is
+ *   undetermined; another system does not hold.
  *
  * Decision of one consent: the root provision's `type` is the base; `policyRule` (v3-ActCode)
  * gives the base when the root has no type: `OPTIN`/`OPTINR` (the patient agrees, restrictions
  * are the deny provisions) → permit, `OPTOUT`/`OPTOUTE` (the patient refuses, exceptions are the
- * permit provisions) → deny; a root type and a policyRule that disagree → deny; a Consent with a
- * policyRule and no provision applies that base to everything. Other policy rules (HIPAA
- * authorizations, state or agency forms, …) name regulations the proxy does not evaluate: they
- * give no base and the provisions alone decide. A matching nested provision overrides its parent
- * (recursively, most specific wins); among the matching provisions of one level, deny overrides
- * permit. Across consents: deny overrides permit. No decision → the label policy's default for
- * the resource's labels.
+ * permit provisions) → deny (also without a system: undetermined, so deny); a root type and a
+ * policyRule that disagree → deny; a Consent with a policyRule and no provision applies that base
+ * to everything. Other policy rules (HIPAA authorizations, state or agency forms, …) name
+ * regulations the proxy does not evaluate: they give no base and the provisions alone decide. A
+ * matching nested provision overrides its parent (recursively, most specific wins); among the
+ * matching provisions of one level, deny overrides permit. Across consents: deny overrides
+ * permit. No decision → the label policy's default for the resource's labels.
  *
  * A Consent that is malformed (wrong shapes, unknown provision type, unparseable periods) makes
  * the whole patient's consent state `unavailable`, which fails closed for labelled data.
  */
-import { FHIR_RESOURCE_TYPES_SYSTEM } from '../shared/fhir-resource-types';
+import { FHIR_RESOURCE_TYPES_SYSTEM, isFhirResourceType } from '../shared/fhir-resource-types';
 import { isValidId, parseReference } from '../shared/fhir/references';
-import { ACT_CODE_SYSTEM, CONFIDENTIALITY_RANK, type LabelRule } from './labels';
+import { ACT_CODE_SYSTEM, CONFIDENTIALITY_RANK, CONFIDENTIALITY_SYSTEM, inlineLabels, UNKNOWN_LABEL, type LabelRule } from './labels';
 import { PROVIDER_USER_TYPES } from './access';
 import { isObject } from '../shared/json';
 
 export const CONSENT_SCOPE_SYSTEM = 'http://terminology.hl7.org/CodeSystem/consentscope';
 export const ROLE_CLASS_SYSTEM = 'http://terminology.hl7.org/CodeSystem/v3-RoleClass';
 export const SECURITY_ROLE_SYSTEM = 'http://terminology.hl7.org/CodeSystem/extra-security-role-type';
+export const PARTICIPATION_TYPE_SYSTEM = 'http://terminology.hl7.org/CodeSystem/v3-ParticipationType';
+export const ROLE_CODE_SYSTEM = 'http://terminology.hl7.org/CodeSystem/v3-RoleCode';
+export const CONSENT_ACTION_SYSTEM = 'http://terminology.hl7.org/CodeSystem/consentaction';
+export const ACT_REASON_SYSTEM = 'http://terminology.hl7.org/CodeSystem/v3-ActReason';
+/** `provision.class` system for profiles (canonical URLs), as in R4 consent-content-class. */
+export const URI_SYSTEM = 'urn:ietf:rfc:3986';
 
 type Json = Record<string, unknown>;
 
@@ -86,6 +132,8 @@ export interface Period {
 export interface DataReference {
   readonly reference: string;
   readonly key?: string;
+  /** The version of a version-specific local reference (`Type/id/_history/vid`). */
+  readonly version?: string;
   readonly meaning: DataMeaning;
 }
 
@@ -106,7 +154,10 @@ export interface Provision {
   readonly type?: 'permit' | 'deny';
   readonly period?: Period;
   readonly actors: readonly Actor[];
+  /** The codes of `action` (see {@link actionCodings} for their systems). */
   readonly actions: readonly string[];
+  /** The codings of `action`; when absent, {@link actions} are taken as codes without a system. */
+  readonly actionCodings?: readonly Code[];
   readonly securityLabels: readonly Code[];
   readonly purposes: readonly Code[];
   readonly classes: readonly Code[];
@@ -121,6 +172,8 @@ export interface ParsedConsent {
   readonly patientId: string;
   /** Applies at all: active and patient-privacy. */
   readonly applies: boolean;
+  /** Applies, but its scope is only undetermined patient-privacy (a code without a system): denies only. */
+  readonly uncertain?: boolean;
   /** The base decision `policyRule` gives (OPTIN/OPTINR permit, OPTOUT/OPTOUTE deny), if any. */
   readonly base?: 'permit' | 'deny';
   readonly provision?: Provision;
@@ -191,6 +244,15 @@ function localKey(reference: unknown, baseUrls: readonly string[]): string | und
   return ref ? `${ref.resourceType}/${ref.id}` : undefined;
 }
 
+const OTHER_SERVER_TAIL = /\/([A-Z][A-Za-z]{0,63})\/[A-Za-z0-9\-.]{1,64}(?:\/_history\/[A-Za-z0-9\-.]{1,64})?$/;
+
+/** The resource type of an absolute http(s) reference that is not local (another server), if it ends in `Type/id`. */
+function otherServerType(reference: string): string | undefined {
+  if (!/^https?:\/\//i.test(reference)) return undefined;
+  const m = OTHER_SERVER_TAIL.exec(reference);
+  return m && isFhirResourceType(m[1]) ? m[1] : undefined;
+}
+
 function provision(value: unknown, field: string, depth: number, baseUrls: readonly string[]): Provision {
   if (!isObject(value) || depth > 16) fail(field);
   if (value.type !== undefined && value.type !== 'permit' && value.type !== 'deny') fail(`${field}.type`);
@@ -215,14 +277,21 @@ function provision(value: unknown, field: string, depth: number, baseUrls: reado
     if (typeof ref !== 'string') fail(`${field}.data[${i}].reference`);
     const meaning = isObject(d) ? d.meaning : undefined;
     if (typeof meaning !== 'string' || !MEANINGS.has(meaning)) fail(`${field}.data[${i}].meaning`);
-    const key = localKey(ref, baseUrls);
-    return { reference: ref, ...(key !== undefined ? { key } : {}), meaning: meaning as DataMeaning };
+    const local = parseReference(ref, { baseUrls });
+    return {
+      reference: ref,
+      ...(local ? { key: `${local.resourceType}/${local.id}` } : {}),
+      ...(local?.versionId !== undefined ? { version: local.versionId } : {}),
+      meaning: meaning as DataMeaning,
+    };
   });
+  const actionCodings = concepts(value.action, `${field}.action`);
   return {
     ...(value.type !== undefined ? { type: value.type as 'permit' | 'deny' } : {}),
     ...(value.period !== undefined ? { period: period(value.period, `${field}.period`) } : {}),
     actors,
-    actions: concepts(value.action, `${field}.action`).map((c) => c.code),
+    actions: actionCodings.map((c) => c.code),
+    actionCodings,
     securityLabels: list(value.securityLabel, `${field}.securityLabel`).map((c, i) => coding(c, `${field}.securityLabel[${i}]`)),
     purposes: list(value.purpose, `${field}.purpose`).map((c, i) => coding(c, `${field}.purpose[${i}]`)),
     classes: list(value.class, `${field}.class`).map((c, i) => coding(c, `${field}.class[${i}]`)),
@@ -236,11 +305,15 @@ function provision(value: unknown, field: string, depth: number, baseUrls: reado
 const OPT_IN = new Set(['OPTIN', 'OPTINR']);
 const OPT_OUT = new Set(['OPTOUT', 'OPTOUTE']);
 
-/** The base decision of a `policyRule` (see the module comment); undefined when it gives none. */
+/**
+ * The base decision of a `policyRule` (see the module comment); undefined when it gives none. An
+ * opt-out code without a system may be the v3-ActCode one: deny; an opt-in one gives nothing.
+ */
 function policyBase(value: unknown): 'permit' | 'deny' | undefined {
   if (value === undefined) return undefined;
   let base: 'permit' | 'deny' | undefined;
   for (const c of concepts([value], 'policyRule')) {
+    if (c.system === undefined && OPT_OUT.has(c.code)) return 'deny';
     if (c.system !== ACT_CODE_SYSTEM) continue;
     if (OPT_OUT.has(c.code)) return 'deny'; // a rule that also says opt-in is contradictory: deny
     if (OPT_IN.has(c.code)) base = 'permit';
@@ -259,13 +332,15 @@ export function parseConsent(resource: unknown, baseUrls: readonly string[] = []
   if (!patientRef || patientRef.resourceType !== 'Patient') fail('patient');
   if (typeof resource.status !== 'string') fail('status');
   const scopes = isObject(resource.scope) ? concepts([resource.scope], 'scope') : fail('scope');
-  const privacy = scopes.some((c) => c.code === 'patient-privacy' && (c.system === undefined || c.system === CONSENT_SCOPE_SYSTEM));
-  const applies = resource.status === 'active' && privacy;
+  const privacy = scopes.some((c) => c.code === 'patient-privacy' && c.system === CONSENT_SCOPE_SYSTEM);
+  const maybePrivacy = !privacy && scopes.some((c) => c.code === 'patient-privacy' && c.system === undefined);
+  const applies = resource.status === 'active' && (privacy || maybePrivacy);
   const base = policyBase(resource.policyRule);
   return {
     id: resource.id as string,
     patientId: patientRef.id,
     applies,
+    ...(applies && maybePrivacy ? { uncertain: true } : {}),
     ...(base !== undefined ? { base } : {}),
     ...(resource.provision !== undefined ? { provision: provision(resource.provision, 'provision', 0, baseUrls) } : {}),
   };
@@ -283,22 +358,50 @@ export interface ConsentRequest {
    * Absent without a `fhirUser`, or when it names a resource on another server.
    */
   readonly user?: { readonly resourceType: string; readonly id: string };
-  /** v3-ActReason code. */
+  /**
+   * The token has a `fhirUser` that is not a resource on this server: who the user is here
+   * cannot be told, so every person actor (Patient, Practitioner, …) is undetermined.
+   */
+  readonly userElsewhere?: boolean;
+  /** v3-ActReason code (empty: none, undetermined). */
   readonly purposeOfUse: string;
   readonly write: boolean;
   /** Epoch ms. */
   readonly now: number;
 }
 
-/** What Consent criteria look at in a resource. */
+/**
+ * What Consent criteria look at in a resource. Built by {@link resourceFacts}; a fact that is
+ * absent is undetermined (never a reason for a permit to apply).
+ */
 export interface ResourceFacts {
   readonly resourceType: string;
   readonly id?: string;
+  /** `meta.versionId`, for version-specific `data` references. */
+  readonly versionId?: string;
+  /** The resource's label rules; {@link UNKNOWN_LABEL} among them when a label could not be read. */
   readonly labels: readonly LabelRule[];
+  /**
+   * With an unknown label: the label Codings (`meta.security`, inline labels) that could not be
+   * read because they have no system (`{ code }`) or are malformed (`{}`). Absent: any unknown
+   * label may be any label.
+   */
+  readonly unreadLabels?: readonly { readonly system?: string; readonly code?: string }[];
   /** Codings of `code` and `category`. */
   readonly codes: readonly Code[];
-  /** Clinical date (epoch ms), when the resource has one. */
+  /** Every `code`/`category` concept has Codings and each has a code (else any code is undetermined). */
+  readonly codesComplete?: boolean;
+  /** Every other Coding in the resource (for a deny: "if this code is found in an instance"). */
+  readonly mentions?: () => readonly Code[];
+  /** `meta.profile` canonicals (versions dropped), for `class` in `urn:ietf:rfc:3986`. */
+  readonly profiles?: readonly string[];
+  /**
+   * Clinical date (epoch ms): the start of the interval it denotes (`-Infinity` for a Period
+   * without a start), when the resource has a readable one.
+   */
   readonly date?: number;
+  /** The end of that interval (`Infinity` for a Period without an end); absent: `date` itself. */
+  readonly dateEnd?: number;
   /**
    * The resource's references, for `data.meaning` `dependents` and `authoredby`: computed only
    * when such a provision is evaluated. Absent: every such criterion is undetermined.
@@ -327,50 +430,179 @@ export interface ConsentDecision {
   readonly rule: string;
   readonly consentId: string;
   /**
-   * Security-label codes named by the deciding provision or its ancestors. An opt-in label
-   * (42 CFR Part 2, say) is only unlocked by a permit that names it.
+   * Security-label codes named by the deciding provision or its ancestors, exactly (system and
+   * code) as the resource carries them. An opt-in label (42 CFR Part 2, say) is only unlocked by
+   * a permit that names it.
    */
   readonly labels: readonly string[];
 }
 
-const READ_ACTIONS = new Set(['access', 'use', 'disclose']);
-const DATE_PATHS = ['effectiveDateTime', 'effectiveInstant', 'issued', 'recordedDate', 'authoredOn', 'onsetDateTime', 'performedDateTime', 'occurrenceDateTime', 'date', 'created'];
-const PERIOD_PATHS = ['effectivePeriod', 'period', 'performedPeriod', 'occurrencePeriod'];
+/**
+ * Where a resource's clinical date is, in order: a choice element (`effective[x]`, …) or a plain
+ * one, and the kind a plain one has. The first present decides.
+ */
+const DATE_ELEMENTS: ReadonlyArray<readonly [name: string, kind: 'choice' | 'date' | 'period']> = [
+  ['effective', 'choice'],
+  ['occurrence', 'choice'],
+  ['performed', 'choice'],
+  ['onset', 'choice'],
+  ['period', 'period'],
+  ['authoredOn', 'date'],
+  ['recordedDate', 'date'],
+  ['date', 'date'],
+  ['created', 'date'],
+  ['issued', 'date'],
+];
+
+/** The interval a date or Period denotes; undefined when it cannot be read. */
+function dateInterval(value: unknown, kind: 'date' | 'period'): { start: number; end: number } | undefined {
+  if (kind === 'date') {
+    const start = parseDate(value);
+    const end = parseDate(value, true);
+    return start !== undefined && end !== undefined ? { start, end } : undefined;
+  }
+  if (!isObject(value) || (value.start === undefined && value.end === undefined)) return undefined;
+  const start = value.start === undefined ? -Infinity : parseDate(value.start);
+  const end = value.end === undefined ? Infinity : parseDate(value.end, true);
+  return start !== undefined && end !== undefined ? { start, end } : undefined;
+}
+
+/** The resource's clinical date interval (see the module comment); undefined when undetermined. */
+function clinicalInterval(resource: Json): { start: number; end: number } | undefined {
+  for (const [name, kind] of DATE_ELEMENTS) {
+    if (kind !== 'choice') {
+      if (resource[name] !== undefined) return dateInterval(resource[name], kind);
+      continue;
+    }
+    const keys = Object.keys(resource).filter((k) => k.startsWith(name) && /^[A-Z]/.test(k.slice(name.length)));
+    if (keys.length === 0) continue;
+    if (keys.length > 1) return undefined;
+    const suffix = keys[0].slice(name.length);
+    if (suffix === 'DateTime' || suffix === 'Instant') return dateInterval(resource[keys[0]], 'date');
+    if (suffix === 'Period') return dateInterval(resource[keys[0]], 'period');
+    return undefined; // an Age, Range, string, Timing, …: not a date
+  }
+  return undefined;
+}
+
+/** A Coding-like node as a Code; `null` when it is one but has no (string) code; undefined when it is not one. */
+function asCoding(node: unknown): Code | null | undefined {
+  if (!isObject(node)) return undefined;
+  if (typeof node.code === 'string') return { code: node.code, ...(typeof node.system === 'string' ? { system: node.system } : {}) };
+  return node.system !== undefined || node.display !== undefined ? null : undefined;
+}
+
+/** Codings of `code` and `category` and whether they are complete (see {@link ResourceFacts.codesComplete}). */
+function primaryCodes(resource: Json): { codes: Code[]; complete: boolean } {
+  const codes: Code[] = [];
+  let complete = true;
+  for (const field of ['code', 'category']) {
+    const v = resource[field];
+    if (v === undefined) continue;
+    for (const cc of Array.isArray(v) ? v : [v]) {
+      if (!isObject(cc) || !Array.isArray(cc.coding) || cc.coding.length === 0) {
+        complete = false;
+        continue;
+      }
+      for (const c of cc.coding) {
+        const code = asCoding(c);
+        if (code) codes.push(code);
+        else complete = false;
+        if (code && isObject(c) && c.system !== undefined && typeof c.system !== 'string') complete = false;
+      }
+    }
+  }
+  return { codes, complete };
+}
+
+/** Every Coding in a resource outside `code` and `category` (bounded; too deep a resource adds a wildcard). */
+function otherCodings(resource: Json): Code[] {
+  const out: Code[] = [];
+  const visit = (node: unknown, depth: number): void => {
+    if (depth > 64) {
+      out.push({ code: '' }); // unreadable: see codeMatch
+      return;
+    }
+    if (Array.isArray(node)) {
+      for (const v of node) if (v !== null && typeof v === 'object') visit(v, depth + 1);
+      return;
+    }
+    if (!isObject(node)) return;
+    const c = asCoding(node);
+    if (c) out.push(c);
+    for (const key in node) {
+      if (depth === 0 && (key === 'code' || key === 'category')) continue;
+      const v = node[key];
+      if (v !== null && typeof v === 'object') visit(v, depth + 1);
+    }
+  };
+  visit(resource, 0);
+  return out;
+}
+
+/** Label Codings of a resource that cannot be read as labels: without a system, or malformed. */
+function unreadLabelCodings(resource: Json): { system?: string; code?: string }[] {
+  const out: { system?: string; code?: string }[] = [];
+  const add = (c: unknown): void => {
+    if (!isObject(c) || typeof c.code !== 'string' || (c.system !== undefined && typeof c.system !== 'string')) out.push({});
+    else if (c.system === undefined) out.push({ code: c.code });
+  };
+  const meta = resource.meta;
+  if (isObject(meta) && meta.security !== undefined) {
+    if (Array.isArray(meta.security)) meta.security.forEach(add);
+    else out.push({});
+  }
+  const visit = (node: unknown, depth: number): void => {
+    if (depth > 64) {
+      out.push({});
+      return;
+    }
+    if (Array.isArray(node)) {
+      for (const v of node) if (v !== null && typeof v === 'object') visit(v, depth + 1);
+      return;
+    }
+    if (!isObject(node)) return;
+    inlineLabels(node)?.forEach(add);
+    for (const key in node) {
+      const v = node[key];
+      if (v !== null && typeof v === 'object') visit(v, depth + 1);
+    }
+  };
+  visit(resource, 0);
+  return out;
+}
 
 /**
  * The facts of a resource for Consent matching. `baseUrls`: bases under which its absolute
  * references are local (the references themselves are only read when a provision needs them).
  */
 export function resourceFacts(resource: Json, labels: readonly LabelRule[], baseUrls: readonly string[] = []): ResourceFacts {
-  const codes: Code[] = [];
-  for (const field of ['code', 'category']) {
-    const v = resource[field];
-    for (const cc of Array.isArray(v) ? v : [v]) {
-      if (!isObject(cc) || !Array.isArray(cc.coding)) continue;
-      for (const c of cc.coding) if (isObject(c) && typeof c.code === 'string') codes.push({ code: c.code, ...(typeof c.system === 'string' ? { system: c.system } : {}) });
-    }
-  }
-  let date: number | undefined;
-  for (const p of DATE_PATHS) {
-    date = parseDate(resource[p]);
-    if (date !== undefined) break;
-  }
-  if (date === undefined) {
-    for (const p of PERIOD_PATHS) {
-      const v = resource[p];
-      if (isObject(v)) date = parseDate(v.start) ?? parseDate(v.end);
-      if (date !== undefined) break;
-    }
-  }
+  const { codes, complete } = primaryCodes(resource);
+  const interval = clinicalInterval(resource);
+  const meta = isObject(resource.meta) ? resource.meta : undefined;
+  const profiles =
+    meta?.profile === undefined ? [] : Array.isArray(meta.profile) && meta.profile.every((p) => typeof p === 'string') ? (meta.profile as string[]).map(canonical) : undefined;
   let links: ResourceLinks | undefined;
+  let mentions: Code[] | undefined;
   return {
     resourceType: String(resource.resourceType),
     ...(typeof resource.id === 'string' ? { id: resource.id } : {}),
+    ...(typeof meta?.versionId === 'string' ? { versionId: meta.versionId } : {}),
     labels,
+    ...(labels.includes(UNKNOWN_LABEL) ? { unreadLabels: unreadLabelCodings(resource) } : { unreadLabels: [] }),
     codes,
-    ...(date !== undefined ? { date } : {}),
+    codesComplete: complete,
+    mentions: () => (mentions ??= otherCodings(resource)),
+    ...(profiles !== undefined ? { profiles } : {}),
+    ...(interval !== undefined ? { date: interval.start, dateEnd: interval.end } : {}),
     links: () => (links ??= resourceLinks(resource, baseUrls)),
   };
+}
+
+/** A canonical URL without its `|version`. */
+function canonical(url: string): string {
+  const bar = url.indexOf('|');
+  return bar < 0 ? url : url.slice(0, bar);
 }
 
 /** What a Reference-like node refers to: a local `Type/id`, or opaque; undefined when it is not one. */
@@ -429,74 +661,179 @@ export function resourceLinks(resource: Json, baseUrls: readonly string[] = []):
 /** A criterion's outcome: holds, does not, or cannot be told (see UNDETERMINED in the module comment). */
 type Match = 'yes' | 'no' | 'unknown';
 
+/** The better of two outcomes of alternatives (OR): yes, then unknown, then no. */
+function either(a: Match, b: Match): Match {
+  return a === 'yes' || b === 'yes' ? 'yes' : a === 'unknown' || b === 'unknown' ? 'unknown' : 'no';
+}
+
+/** The worse of two outcomes of conditions (AND): no, then unknown, then yes. */
+function both(a: Match, b: Match): Match {
+  return a === 'no' || b === 'no' ? 'no' : a === 'unknown' || b === 'unknown' ? 'unknown' : 'yes';
+}
+
+/** OR over a list (no for an empty one), stopping at the first yes. */
+function any<T>(items: readonly T[], one: (item: T) => Match): Match {
+  let m: Match = 'no';
+  for (const item of items) {
+    m = either(m, one(item));
+    if (m === 'yes') return m;
+  }
+  return m;
+}
+
 function inPeriod(p: Period | undefined, t: number): boolean {
   return p === undefined || ((p.start === undefined || p.start <= t) && (p.end === undefined || t <= p.end));
 }
 
-function codeMatches(wanted: Code, have: Code): boolean {
-  return wanted.code === have.code && (wanted.system === undefined || have.system === undefined || wanted.system === have.system);
+/** The Coding rule (module comment): both systems and the codes equal; codes equal and a system missing is undetermined. */
+function codingMatch(wanted: Code, have: { readonly system?: string; readonly code: string }): Match {
+  if (wanted.code !== have.code) return 'no';
+  if (wanted.system === undefined || have.system === undefined) return 'unknown';
+  return wanted.system === have.system ? 'yes' : 'no';
 }
 
-/**
- * Whether the roles of an actor that the proxy can check hold for the caller: undefined when none
- * of its roles can be checked (see the module comment).
- */
-function roleHolds(roles: readonly Code[], req: ConsentRequest, patientId: string): boolean | undefined {
-  let result: boolean | undefined;
+/** `provision.code` against the resource (see the module comment). */
+function codeMatch(w: Code, facts: ResourceFacts): Match {
+  let m = any(facts.codes, (h) => codingMatch(w, h));
+  if (m === 'yes') return m;
+  if (facts.codesComplete !== true || facts.mentions === undefined) return 'unknown';
+  // Found elsewhere in the instance: what the consent means, perhaps; never enough for a permit.
+  if (m === 'no') m = any(facts.mentions(), (h) => (h.code === '' ? 'unknown' : codingMatch(w, h) === 'no' ? 'no' : 'unknown'));
+  return m;
+}
+
+/** `provision.class` against the resource (see the module comment). */
+function classMatch(c: Code, facts: ResourceFacts): Match {
+  const type = facts.resourceType;
+  if (c.system === FHIR_RESOURCE_TYPES_SYSTEM) {
+    if (c.code === 'Resource') return 'yes';
+    if (c.code === 'DomainResource') return type === 'Bundle' || type === 'Binary' || type === 'Parameters' ? 'no' : 'yes';
+    return c.code === type ? 'yes' : 'no';
+  }
+  if (c.system === URI_SYSTEM) return facts.profiles?.includes(canonical(c.code)) ? 'yes' : 'unknown';
+  if (c.system === undefined && c.code !== type && isFhirResourceType(c.code)) return 'no';
+  return 'unknown'; // no system, a MIME type, a format code, another system
+}
+
+/** `provision.securityLabel` against the resource (see the module comment). */
+function labelMatch(w: Code, facts: ResourceFacts): Match {
+  const wantedRank = w.system === undefined || w.system === CONFIDENTIALITY_SYSTEM ? CONFIDENTIALITY_RANK[w.code] : undefined;
+  let m: Match = 'no';
+  for (const l of facts.labels) {
+    if (l === UNKNOWN_LABEL) {
+      // Treated as the highest confidentiality, but not a label the resource carries.
+      if (wantedRank !== undefined) m = either(m, 'unknown');
+      if (facts.unreadLabels === undefined) m = either(m, 'unknown');
+      continue;
+    }
+    m = either(m, codingMatch(w, l));
+    if (m === 'no' && wantedRank !== undefined && l.kind === 'confidentiality' && l.system === CONFIDENTIALITY_SYSTEM && CONFIDENTIALITY_RANK[l.code] > wantedRank) m = 'unknown';
+    if (m === 'yes') return m;
+  }
+  if (facts.labels.includes(UNKNOWN_LABEL)) {
+    for (const u of facts.unreadLabels ?? []) if (u.code === undefined || u.code === w.code) m = either(m, 'unknown');
+  }
+  return m;
+}
+
+/** The codes of a provision's labels that the resource carries exactly (system and code). */
+function namedLabels(p: Provision, facts: ResourceFacts): string[] {
+  return p.securityLabels.filter((w) => facts.labels.some((l) => l !== UNKNOWN_LABEL && codingMatch(w, l) === 'yes')).map((w) => w.code);
+}
+
+/** `provision.purpose` against the request's purpose of use (v3-ActReason). */
+function purposeMatch(c: Code, req: ConsentRequest): Match {
+  if (!req.purposeOfUse) return 'unknown';
+  return codingMatch(c, { system: ACT_REASON_SYSTEM, code: req.purposeOfUse });
+}
+
+const READ_ACTIONS = new Set(['access', 'use', 'disclose']);
+
+/** `provision.action` (consentaction) against the request. */
+function actionMatch(c: Code, req: ConsentRequest): Match {
+  const does: Match = req.write ? (c.code === 'correct' ? 'yes' : c.code === 'collect' ? 'unknown' : 'no') : READ_ACTIONS.has(c.code) ? 'yes' : 'no';
+  if (does === 'no') return 'no';
+  if (c.system === undefined) return 'unknown';
+  return c.system === CONSENT_ACTION_SYSTEM ? does : 'no';
+}
+
+/** Participations of the caller: it receives what it reads, it authors what it writes. */
+const RECIPIENT_PARTICIPATIONS = new Set(['IRCP', 'PRCP', 'REFB', 'REFT', 'TRC']);
+const AUTHOR_PARTICIPATIONS = new Set(['AUT', 'ENT', 'INF']);
+
+/** Whether one role coding of an actor holds for the caller (see the module comment). */
+function roleMatch(r: Code, req: ConsentRequest, patientId: string): Match {
   const type = req.user?.resourceType;
-  for (const r of roles) {
-    let holds: boolean | undefined;
-    if (r.system === ROLE_CLASS_SYSTEM && r.code === 'PAT') holds = type === 'Patient';
-    else if (r.system === ROLE_CLASS_SYSTEM && r.code === 'PROV') holds = type !== undefined && PROVIDER_USER_TYPES.has(type);
-    else if (r.system === SECURITY_ROLE_SYSTEM && r.code === 'humanuser') holds = req.user !== undefined;
-    else if (r.system === SECURITY_ROLE_SYSTEM && r.code === 'datasubject') holds = type === 'Patient' && req.user?.id === patientId;
-    if (holds !== undefined) result = (result ?? true) && holds;
+  const holds = (b: boolean): Match => (b ? 'yes' : 'no');
+  switch (r.system) {
+    case ROLE_CLASS_SYSTEM:
+      if (r.code === 'PAT') return holds(type === 'Patient');
+      if (r.code === 'PROV') return holds(type !== undefined && PROVIDER_USER_TYPES.has(type));
+      return 'yes'; // describes the actor the reference names
+    case SECURITY_ROLE_SYSTEM:
+      if (r.code === 'humanuser') return holds(req.user !== undefined);
+      if (r.code === 'datasubject') return holds(type === 'Patient' && req.user?.id === patientId);
+      return 'unknown';
+    case PARTICIPATION_TYPE_SYSTEM:
+      if (RECIPIENT_PARTICIPATIONS.has(r.code)) return holds(!req.write);
+      if (AUTHOR_PARTICIPATIONS.has(r.code)) return holds(req.write);
+      return 'no';
+    case ROLE_CODE_SYSTEM:
+      return 'yes'; // a relationship: describes the actor the reference names
+    default:
+      return 'unknown'; // no system, or one the proxy does not know
   }
-  return result;
 }
 
-/**
- * Whether an actor names the caller: its identifier is the app's, or its reference is the
- * user's `fhirUser` as a local `Type/id` (exactly). A reference that is not local (under another
- * base) but ends in `/<fhirUser>` may name the same person on another server: undetermined, so a
- * deny still applies and a permit does not.
- */
-function actorNames(a: Actor, req: ConsentRequest): Match {
-  if (
-    a.identifier !== undefined &&
-    req.appIdentifier !== undefined &&
-    a.identifier.code === req.appIdentifier.value &&
-    (a.identifier.system === undefined || a.identifier.system === req.appIdentifier.system)
-  ) {
-    return 'yes';
-  }
-  if (a.reference === undefined || req.user === undefined) return 'no';
-  const user = `${req.user.resourceType}/${req.user.id}`;
-  if (a.key !== undefined) return a.key === user ? 'yes' : 'no';
-  return a.reference.endsWith(`/${user}`) ? 'unknown' : 'no';
+/** Actor types that may have the caller as a member or alias (membership is not resolved). */
+const COLLECTIVE_ACTORS = new Set(['Group', 'Organization', 'CareTeam', 'HealthcareService', 'Person', 'Device']);
+/** Actor types that name a person (who a user on another server is here cannot be told). */
+const PERSON_ACTORS = new Set(['Patient', 'Practitioner', 'PractitionerRole', 'RelatedPerson', 'Person']);
+
+/** Whether an actor's `reference.identifier` names the caller. */
+function identifierNames(id: Code, req: ConsentRequest): Match {
+  const app = req.appIdentifier;
+  if (app !== undefined && id.system === app.system) return id.code === app.value ? 'yes' : 'no';
+  return 'unknown'; // another system (an NPI, say) or none: it may name the user, or the app elsewhere
+}
+
+/** Whether an actor's `reference.reference` names the caller. */
+function referenceNames(a: Actor & { reference: string }, req: ConsentRequest): Match {
+  const type = a.key !== undefined ? a.key.slice(0, a.key.indexOf('/')) : otherServerType(a.reference);
+  if (type === undefined) return 'unknown'; // urn:, contained, conditional, malformed
+  const user = req.user;
+  if (a.key !== undefined && user !== undefined && a.key === `${user.resourceType}/${user.id}`) return 'yes';
+  if (COLLECTIVE_ACTORS.has(type)) return 'unknown';
+  if (req.userElsewhere && PERSON_ACTORS.has(type)) return 'unknown';
+  if (user === undefined) return 'no';
+  const sameType = type === user.resourceType;
+  const sameProvider = PROVIDER_USER_TYPES.has(type) && PROVIDER_USER_TYPES.has(user.resourceType);
+  if (!sameType && !sameProvider) return 'no';
+  // Another id of the user's type here is someone else; anything else may be the same person.
+  return a.key !== undefined && sameType ? 'no' : 'unknown';
 }
 
 function actorMatches(p: Provision, req: ConsentRequest, patientId: string): Match {
-  let best: Match = 'no';
-  for (const a of p.actors) {
-    const named = actorNames(a, req);
-    if (named === 'no') continue;
-    if (named === 'unknown') {
-      best = 'unknown';
-      continue;
-    }
-    // A checkable role that does not hold: a deny still applies, a permit does not.
-    if (a.roles.length === 0 || roleHolds(a.roles, req, patientId) !== false) return 'yes';
-    best = 'unknown';
-  }
-  return best;
+  return any(p.actors, (a) => {
+    let named: Match = a.identifier !== undefined ? identifierNames(a.identifier, req) : 'no';
+    if (named !== 'yes' && a.reference !== undefined) named = either(named, referenceNames(a as Actor & { reference: string }, req));
+    if (named === 'no') return 'no';
+    // A role that does not hold or cannot be told: a deny still applies, a permit does not.
+    const role = a.roles.reduce<Match>((m, r) => both(m, roleMatch(r, req, patientId)), 'yes');
+    return role === 'yes' ? named : 'unknown';
+  });
 }
 
-/** One `data` entry against the resource (`self` = its `Type/id`, when it has an id). */
-function dataMatches(d: DataReference, self: string | undefined, facts: ResourceFacts): Match {
-  if (self === undefined) return 'unknown';
-  // A reference that is not local (another base, say) may still be an alias of this one.
-  const isSelf: Match = d.key !== undefined ? (d.key === self ? 'yes' : 'no') : d.reference.endsWith(`/${self}`) ? 'unknown' : 'no';
+/** One `data` entry against the resource (see the module comment). */
+function dataMatches(d: DataReference, facts: ResourceFacts): Match {
+  if (facts.id === undefined) return 'unknown';
+  const self = `${facts.resourceType}/${facts.id}`;
+  let isSelf: Match;
+  if (d.key !== undefined) isSelf = d.key !== self ? 'no' : d.version === undefined || d.version === facts.versionId ? 'yes' : 'unknown';
+  else {
+    const type = otherServerType(d.reference);
+    isSelf = type !== undefined && type !== facts.resourceType ? 'no' : 'unknown'; // another server: maybe an alias
+  }
   if (isSelf === 'yes') return 'yes';
   switch (d.meaning) {
     case 'instance':
@@ -506,7 +843,7 @@ function dataMatches(d: DataReference, self: string | undefined, facts: Resource
     case 'dependents': {
       const links = facts.links?.();
       if (!links || d.key === undefined) return 'unknown';
-      if (links.references.has(d.key)) return 'yes';
+      if (links.references.has(d.key)) return d.version === undefined ? 'yes' : 'unknown';
       return links.opaque || isSelf === 'unknown' ? 'unknown' : 'no';
     }
     case 'authoredby': {
@@ -518,48 +855,34 @@ function dataMatches(d: DataReference, self: string | undefined, facts: Resource
   }
 }
 
+/** `dataPeriod` against the resource's clinical date interval. */
+function dataPeriodMatch(p: Period, facts: ResourceFacts): Match {
+  if (facts.date === undefined || Number.isNaN(facts.date)) return 'unknown';
+  const start = facts.date;
+  const end = facts.dateEnd ?? facts.date;
+  const ps = p.start ?? -Infinity;
+  const pe = p.end ?? Infinity;
+  if (end < ps || start > pe) return 'no';
+  return ps <= start && end <= pe ? 'yes' : 'unknown';
+}
+
 /** Every criterion of the provision (AND): no when one fails, unknown when one cannot be told. */
 function matches(p: Provision, req: ConsentRequest, facts: ResourceFacts, patientId: string): Match {
   if (!inPeriod(p.period, req.now)) return 'no';
+  const criteria: Array<() => Match> = [];
+  const actions = p.actionCodings ?? p.actions.map((code) => ({ code }));
+  if (actions.length > 0) criteria.push(() => any(actions, (c) => actionMatch(c, req)));
+  if (p.purposes.length > 0) criteria.push(() => any(p.purposes, (c) => purposeMatch(c, req)));
+  if (p.classes.length > 0) criteria.push(() => any(p.classes, (c) => classMatch(c, facts)));
+  if (p.codes.length > 0) criteria.push(() => any(p.codes, (c) => codeMatch(c, facts)));
+  if (p.securityLabels.length > 0) criteria.push(() => any(p.securityLabels, (c) => labelMatch(c, facts)));
+  if (p.dataPeriod !== undefined) criteria.push(() => dataPeriodMatch(p.dataPeriod!, facts));
+  if (p.actors.length > 0) criteria.push(() => actorMatches(p, req, patientId));
+  if (p.data.length > 0) criteria.push(() => any(p.data, (d) => dataMatches(d, facts)));
   let result: Match = 'yes';
-  if (p.actors.length > 0) {
-    const m = actorMatches(p, req, patientId);
-    if (m === 'no') return 'no';
-    if (m === 'unknown') result = 'unknown';
-  }
-  if (p.actions.length > 0 && !p.actions.some((a) => (req.write ? a === 'correct' : READ_ACTIONS.has(a)))) return 'no';
-  if (p.purposes.length > 0 && !p.purposes.some((c) => c.code === req.purposeOfUse)) return 'no';
-  if (p.classes.length > 0 && !p.classes.some((c) => c.code === facts.resourceType && (c.system === undefined || c.system === FHIR_RESOURCE_TYPES_SYSTEM))) return 'no';
-  if (p.codes.length > 0 && !p.codes.some((w) => facts.codes.some((h) => codeMatches(w, h)))) return 'no';
-  if (p.securityLabels.length > 0) {
-    // Exact, or (undetermined) a confidentiality level above the one named.
-    let m: Match = 'no';
-    for (const w of p.securityLabels) {
-      for (const l of facts.labels) {
-        if (l.code === w.code && (w.system === undefined || w.system === l.system)) m = 'yes';
-        else if (m === 'no' && l.kind === 'confidentiality' && w.system === l.system && CONFIDENTIALITY_RANK[w.code] !== undefined && CONFIDENTIALITY_RANK[l.code] >= CONFIDENTIALITY_RANK[w.code]) m = 'unknown';
-      }
-    }
-    if (m === 'no') return 'no';
-    if (m === 'unknown') result = 'unknown';
-  }
-  if (p.dataPeriod !== undefined) {
-    if (facts.date === undefined) result = 'unknown';
-    else if (!inPeriod(p.dataPeriod, facts.date)) return 'no';
-  }
-  if (p.data.length > 0) {
-    const self = facts.id === undefined ? undefined : `${facts.resourceType}/${facts.id}`;
-    let m: Match = 'no';
-    for (const d of p.data) {
-      const one = dataMatches(d, self, facts);
-      if (one === 'yes') {
-        m = 'yes';
-        break;
-      }
-      if (one === 'unknown') m = 'unknown';
-    }
-    if (m === 'no') return 'no';
-    if (m === 'unknown') result = 'unknown';
+  for (const criterion of criteria) {
+    result = both(result, criterion());
+    if (result === 'no') return 'no';
   }
   return result;
 }
@@ -583,7 +906,7 @@ function evaluateProvision(
   if (m === 'no') return undefined;
   const unsure = uncertain || m === 'unknown';
   if (unsure && type === 'permit' && !p.provisions.some(hasDeny)) return undefined;
-  const labels = p.securityLabels.length > 0 ? [...named, ...p.securityLabels.map((c) => c.code)] : named;
+  const labels = p.securityLabels.length > 0 ? [...named, ...namedLabels(p, facts)] : named;
   let permit: ConsentDecision | undefined;
   for (let i = 0; i < p.provisions.length; i++) {
     const child = p.provisions[i];
@@ -632,7 +955,7 @@ export function evaluateConsents(
   let naming: ConsentDecision | undefined;
   for (const c of consents) {
     if (!inForce(c, req.now)) continue;
-    const d = evaluateProvision(c.provision ?? EMPTY_PROVISION, rootType(c), req, facts, c, 'provision', [], false);
+    const d = evaluateProvision(c.provision ?? EMPTY_PROVISION, rootType(c), req, facts, c, 'provision', [], c.uncertain === true);
     if (d?.decision === 'deny') return d;
     if (d?.decision === 'permit') {
       permit ??= d;
