@@ -1,7 +1,11 @@
-/** Consent: parsing, provision evaluation tables, the cache; property: adding a deny provision never widens. */
+/**
+ * Consent: parsing, provision evaluation tables, the cache; undetermined criteria (a table per
+ * criterion: never a permit, always a deny); properties: adding a deny provision, knowing less, or
+ * stripping systems and values from a resource's Codings never widens.
+ */
 import fc from 'fast-check';
 import { ConsentCache, ConsentParseError, evaluateConsents, parseConsent, resourceFacts, resourceLinks, type ConsentRequest, type ResourceFacts } from '../../../lambdas/fhir-proxy/consent';
-import { LabelIndex } from '../../../lambdas/fhir-proxy/labels';
+import { LabelIndex, UNKNOWN_LABEL } from '../../../lambdas/fhir-proxy/labels';
 import { loadLabelPolicy } from '../../../policies/label-policy';
 
 const index = new LabelIndex(loadLabelPolicy());
@@ -344,6 +348,280 @@ describe('property: knowing less about a resource never widens', () => {
         if (decide(c, full) === 'deny') expect(decide(c, less)).toBe('deny');
       }),
       { numRuns: 400 },
+    );
+  });
+});
+
+
+describe('undetermined never widens: every criterion, against a permit and a deny', () => {
+  const BASE = 'https://fhir.example.org/r4';
+  const LOINC = 'http://loinc.org';
+  const SNOMED = 'http://snomed.info/sct';
+  const CONF = 'http://terminology.hl7.org/CodeSystem/v3-Confidentiality';
+  const REASON = 'http://terminology.hl7.org/CodeSystem/v3-ActReason';
+  const ACTION = 'http://terminology.hl7.org/CodeSystem/consentaction';
+  const TYPES = 'http://hl7.org/fhir/resource-types';
+  const ROLE_CLASS = 'http://terminology.hl7.org/CodeSystem/v3-RoleClass';
+  const PARTICIPATION = 'http://terminology.hl7.org/CodeSystem/v3-ParticipationType';
+  const ROLE_CODE = 'http://terminology.hl7.org/CodeSystem/v3-RoleCode';
+  const SECURITY_ROLE = 'http://terminology.hl7.org/CodeSystem/extra-security-role-type';
+  const LIPID = 'http://hl7.org/fhir/StructureDefinition/lipidprofile';
+  const INLINE = 'http://hl7.org/fhir/uv/security-label-ds4p/StructureDefinition/extension-inline-sec-label';
+  const U = [undefined, 'deny'] as const; // undetermined: no permit, the deny applies
+  const YES = ['permit', 'deny'] as const;
+  const NO = [undefined, undefined] as const;
+
+  /** Observation/o1 of patient p1, LOINC 1234-5, dated 2024-03-01, performed by pr9. */
+  const obs = (extra: Record<string, unknown> = {}) => ({
+    resourceType: 'Observation',
+    id: 'o1',
+    status: 'final',
+    code: { coding: [{ system: LOINC, code: '1234-5' }] },
+    subject: { reference: 'Patient/p1' },
+    effectiveDateTime: '2024-03-01T10:00:00Z',
+    performer: [{ reference: 'Practitioner/pr9' }],
+    ...extra,
+  });
+  /** The facts as the guard builds them: the label policy's reading, with the unknown label when there is one. */
+  const of = (resource: Record<string, unknown>) => {
+    const meta = resource.meta as { security?: unknown } | undefined;
+    const set = index.read(meta?.security);
+    return resourceFacts(resource, set.unknown ? [...set.rules, UNKNOWN_LABEL] : set.rules, [BASE]);
+  };
+  const cc = (...coding: unknown[]) => [{ coding }];
+  const run = (criterion: Record<string, unknown>, resource: Record<string, unknown>, r: ConsentRequest) =>
+    (['permit', 'deny'] as const).map((type) => evaluateConsents([parseConsent(consent({ provision: [{ type, ...criterion }] }), [BASE])], r, of(resource))?.decision);
+
+  type Row = [name: string, criterion: Record<string, unknown>, resource: Record<string, unknown>, want: readonly [string | undefined, string | undefined], request?: Partial<ConsentRequest>];
+  const table: Record<string, Row[]> = {
+    code: [
+      ['resource Coding without a system (the known bug)', { code: cc({ system: LOINC, code: '1234-5' }) }, obs({ code: { coding: [{ code: '1234-5' }] } }), U],
+      ['provision Coding without a system', { code: cc({ code: '1234-5' }) }, obs(), U],
+      ['both without a system', { code: cc({ code: '1234-5' }) }, obs({ code: { coding: [{ code: '1234-5' }] } }), U],
+      ['resource Coding without a code', { code: cc({ system: LOINC, code: '1234-5' }) }, obs({ code: { coding: [{ system: LOINC }] } }), U],
+      ['resource concept with text only', { code: cc({ system: LOINC, code: '1234-5' }) }, obs({ code: { text: 'HbA1c' } }), U],
+      ['resource Coding with a malformed system', { code: cc({ system: LOINC, code: '1234-5' }) }, obs({ code: { coding: [{ system: 42, code: '1234-5' }] } }), U],
+      ['malformed category', { code: cc({ system: LOINC, code: '1234-5' }) }, obs({ code: { coding: [{ system: LOINC, code: '9-9' }] }, category: 'lab' }), U],
+      ['found elsewhere in the instance (component.code)', { code: cc({ system: LOINC, code: '1234-5' }) }, obs({ code: { coding: [{ system: LOINC, code: '9-9' }] }, component: [{ code: { coding: [{ system: LOINC, code: '1234-5' }] } }] }), U],
+      ['found elsewhere without a system (valueCodeableConcept)', { code: cc({ system: SNOMED, code: '77386006' }) }, obs({ valueCodeableConcept: { coding: [{ code: '77386006' }] } }), U],
+      ['same system and code', { code: cc({ system: LOINC, code: '1234-5' }) }, obs(), YES],
+      ['same system and code in category', { code: cc({ system: 'urn:cat', code: 'laboratory' }) }, obs({ category: [{ coding: [{ system: 'urn:cat', code: 'laboratory' }] }] }), YES],
+      ['same code, another system', { code: cc({ system: SNOMED, code: '1234-5' }) }, obs(), NO],
+      ['another code', { code: cc({ system: LOINC, code: '9-9' }) }, obs(), NO],
+    ],
+    class: [
+      ['the resource type without a system', { class: [{ code: 'Observation' }] }, obs(), U],
+      ['a profile the resource does not declare', { class: [{ system: 'urn:ietf:rfc:3986', code: LIPID }] }, obs(), U],
+      ['a profile without a system, even declared', { class: [{ code: LIPID }] }, obs({ meta: { profile: [LIPID] } }), U],
+      ['a MIME type', { class: [{ system: 'urn:ietf:bcp:13', code: 'application/hl7-cda+xml' }] }, obs(), U],
+      ['an unknown system', { class: [{ system: 'urn:example:classes', code: 'Observation' }] }, obs(), U],
+      ['malformed meta.profile', { class: [{ system: 'urn:ietf:rfc:3986', code: LIPID }] }, obs({ meta: { profile: LIPID } }), U],
+      ['a declared profile (version ignored)', { class: [{ system: 'urn:ietf:rfc:3986', code: LIPID }] }, obs({ meta: { profile: [`${LIPID}|4.0.1`] } }), YES],
+      ['the resource type', { class: [{ system: TYPES, code: 'Observation' }] }, obs(), YES],
+      ['Resource covers every type', { class: [{ system: TYPES, code: 'Resource' }] }, obs(), YES],
+      ['another type', { class: [{ system: TYPES, code: 'Condition' }] }, obs(), NO],
+      ['another type without a system', { class: [{ code: 'Condition' }] }, obs(), NO],
+    ],
+    securityLabel: [
+      ['provision label without a system', { securityLabel: [{ code: 'PSY' }] }, obs({ meta: { security: [{ system: ACT, code: 'PSY' }] } }), U],
+      ['resource label without a system', { securityLabel: [{ system: ACT, code: 'PSY' }] }, obs({ meta: { security: [{ code: 'PSY' }] } }), U],
+      ['resource label without a code', { securityLabel: [{ system: ACT, code: 'PSY' }] }, obs({ meta: { security: [{ system: ACT }] } }), U],
+      ['resource label not a Coding', { securityLabel: [{ system: ACT, code: 'PSY' }] }, obs({ meta: { security: ['PSY'] } }), U],
+      ['meta.security not a list', { securityLabel: [{ system: ACT, code: 'PSY' }] }, obs({ meta: { security: { system: ACT, code: 'PSY' } } }), U],
+      [
+        'inline label without a system next to an unknown label',
+        { securityLabel: [{ system: ACT, code: 'PSY' }] },
+        obs({ meta: { security: [{ system: 'urn:example:labels', code: 'SECRET' }] }, note: [{ text: 'x', extension: [{ url: INLINE, valueCoding: { code: 'PSY' } }] }] }),
+        U,
+      ],
+      ['a confidentiality above the one named', { securityLabel: [{ system: CONF, code: 'R' }] }, obs({ meta: { security: [{ system: CONF, code: 'V' }] } }), U],
+      ['V against an unknown label (read as V, not carried)', { securityLabel: [{ system: CONF, code: 'V' }] }, obs({ meta: { security: [{ system: 'urn:example:labels', code: 'SECRET' }] } }), U],
+      ['the label, exactly', { securityLabel: [{ system: ACT, code: 'PSY' }] }, obs({ meta: { security: [{ system: ACT, code: 'PSY' }] } }), YES],
+      ['a well-formed label of another system', { securityLabel: [{ system: ACT, code: 'PSY' }] }, obs({ meta: { security: [{ system: 'urn:example:labels', code: 'SECRET' }] } }), NO],
+      ['another label', { securityLabel: [{ system: ACT, code: 'PSY' }] }, obs({ meta: { security: [{ system: ACT, code: 'HIV' }] } }), NO],
+    ],
+    purpose: [
+      ['purpose without a system', { purpose: [{ code: 'TREAT' }] }, obs(), U],
+      ['a request without a purpose', { purpose: [{ system: REASON, code: 'TREAT' }] }, obs(), U, { purposeOfUse: '' }],
+      ['the purpose', { purpose: [{ system: REASON, code: 'TREAT' }] }, obs(), YES],
+      ['another purpose', { purpose: [{ system: REASON, code: 'HPAYMT' }] }, obs(), NO],
+      ['the code in another system', { purpose: [{ system: 'urn:example:purposes', code: 'TREAT' }] }, obs(), NO],
+    ],
+    action: [
+      ['action without a system', { action: cc({ code: 'access' }) }, obs(), U],
+      ['collect, for a write (a create collects)', { action: cc({ system: ACTION, code: 'collect' }) }, obs(), U, { write: true }],
+      ['access, for a read', { action: cc({ system: ACTION, code: 'access' }) }, obs(), YES],
+      ['correct, for a write', { action: cc({ system: ACTION, code: 'correct' }) }, obs(), YES, { write: true }],
+      ['correct, for a read', { action: cc({ system: ACTION, code: 'correct' }) }, obs(), NO],
+      ['access in another system', { action: cc({ system: 'urn:example:actions', code: 'access' }) }, obs(), NO],
+    ],
+    actor: [
+      ['identifier without a system, the app value', { actor: [{ reference: { identifier: { value: APP.value } } }] }, obs(), U, { appIdentifier: APP }],
+      ['identifier of another system (an NPI may be the user)', { actor: [{ reference: { identifier: { system: 'http://hl7.org/fhir/sid/us-npi', value: '1234567890' } } }] }, obs(), U, { appIdentifier: APP }],
+      ['identifier, the request has no app identifier', { actor: [{ reference: { identifier: APP } }] }, obs(), U],
+      ['reference under another base (any id)', { actor: [{ reference: { reference: 'https://other.example.org/r4/Practitioner/x7' } }] }, obs(), U],
+      ['urn:uuid reference', { actor: [{ reference: { reference: 'urn:uuid:8d3d7e5c-1b1e-4a5e-9f7a-0c0c0c0c0c0c' } }] }, obs(), U],
+      ['conditional reference', { actor: [{ reference: { reference: 'Practitioner?identifier=urn:npi|1' } }] }, obs(), U],
+      ['contained reference', { actor: [{ reference: { reference: '#who' } }] }, obs(), U],
+      ['Organization (membership not resolved)', { actor: [{ reference: { reference: 'Organization/org1' } }] }, obs(), U],
+      ['Group (membership not resolved)', { actor: [{ reference: { reference: 'Group/g1' } }] }, obs(), U],
+      ['CareTeam (membership not resolved)', { actor: [{ reference: { reference: 'CareTeam/t1' } }] }, obs(), U],
+      ['PractitionerRole for a Practitioner user', { actor: [{ reference: { reference: 'PractitionerRole/r1' } }] }, obs(), U],
+      ['Practitioner for a PractitionerRole user', { actor: [{ reference: { reference: 'Practitioner/pr1' } }] }, obs(), U, { user: as('PractitionerRole/r1') }],
+      ['a user on another server', { actor: [{ reference: { reference: 'Patient/p1' } }] }, obs(), U, { user: undefined, userElsewhere: true }],
+      ['role without a system', { actor: [{ role: { coding: [{ code: 'PROV' }] }, reference: { reference: 'Practitioner/pr1' } }] }, obs(), U],
+      ['role in an unknown system', { actor: [{ role: { coding: [{ system: 'urn:example:roles', code: 'reader' }] }, reference: { reference: 'Practitioner/pr1' } }] }, obs(), U],
+      ['an unchecked security role type', { actor: [{ role: { coding: [{ system: SECURITY_ROLE, code: 'dataprocessor' }] }, reference: { reference: 'Practitioner/pr1' } }] }, obs(), U],
+      ['author participation on a read', { actor: [{ role: { coding: [{ system: PARTICIPATION, code: 'AUT' }] }, reference: { reference: 'Practitioner/pr1' } }] }, obs(), U],
+      ['the user', { actor: [{ reference: { reference: 'Practitioner/pr1' } }] }, obs(), YES],
+      ['the user, recipient participation on a read', { actor: [{ role: { coding: [{ system: PARTICIPATION, code: 'PRCP' }] }, reference: { reference: 'Practitioner/pr1' } }] }, obs(), YES],
+      ['the user, author participation on a write', { actor: [{ role: { coding: [{ system: PARTICIPATION, code: 'AUT' }] }, reference: { reference: 'Practitioner/pr1' } }] }, obs(), YES, { write: true }],
+      ['the user, a relationship describing them', { actor: [{ role: { coding: [{ system: ROLE_CODE, code: 'FAMMEMB' }] }, reference: { reference: 'Practitioner/pr1' } }] }, obs(), YES],
+      ['the app', { actor: [{ reference: { identifier: APP } }] }, obs(), YES, { appIdentifier: APP }],
+      ['the user, PROV', { actor: [{ role: { coding: [{ system: ROLE_CLASS, code: 'PROV' }] }, reference: { reference: 'Practitioner/pr1' } }] }, obs(), YES],
+      ['another app of the registry', { actor: [{ reference: { identifier: { ...APP, value: 'other' } } }] }, obs(), NO, { appIdentifier: APP }],
+      ['another practitioner here', { actor: [{ reference: { reference: 'Practitioner/pr2' } }] }, obs(), NO],
+      ['a patient on another server, for a practitioner', { actor: [{ reference: { reference: 'https://other.example.org/r4/Patient/p1' } }] }, obs(), NO],
+    ],
+    data: [
+      ['D under another base, the same type', { data: [{ meaning: 'instance', reference: { reference: 'https://other.example.org/r4/Observation/o9' } }] }, obs(), U],
+      ['D as urn:uuid', { data: [{ meaning: 'instance', reference: { reference: 'urn:uuid:8d3d7e5c-1b1e-4a5e-9f7a-0c0c0c0c0c0c' } }] }, obs(), U],
+      ['version-specific D, another version', { data: [{ meaning: 'instance', reference: { reference: 'Observation/o1/_history/2' } }] }, obs({ meta: { versionId: '3' } }), U],
+      ['version-specific D, version unknown', { data: [{ meaning: 'instance', reference: { reference: 'Observation/o1/_history/2' } }] }, obs(), U],
+      ['a resource without an id', { data: [{ meaning: 'instance', reference: { reference: 'Observation/o1' } }] }, obs({ id: undefined }), U],
+      ['related: another resource', { data: [{ meaning: 'related', reference: { reference: 'Encounter/e1' } }] }, obs(), U],
+      ['authoredby: an author that is a logical reference', { data: [{ meaning: 'authoredby', reference: { reference: 'Practitioner/pr9' } }] }, obs({ performer: [{ identifier: { value: 'x' } }] }), U],
+      ['version-specific D at that version', { data: [{ meaning: 'instance', reference: { reference: 'Observation/o1/_history/3' } }] }, obs({ meta: { versionId: '3' } }), YES],
+      ['D under another base, another type', { data: [{ meaning: 'instance', reference: { reference: 'https://other.example.org/r4/Encounter/o1' } }] }, obs(), NO],
+    ],
+    dataPeriod: [
+      ['no date', { dataPeriod: { start: '2024-01-01' } }, obs({ effectiveDateTime: undefined }), U],
+      ['a year straddling the start', { dataPeriod: { start: '2024-06-01' } }, obs({ effectiveDateTime: '2024' }), U],
+      ['a Period overlapping the start', { dataPeriod: { start: '2024-01-01' } }, obs({ effectiveDateTime: undefined, effectivePeriod: { start: '2023-12-01', end: '2024-02-01' } }), U],
+      ['an open Period overlapping the end', { dataPeriod: { start: '2024-01-01', end: '2024-12-31' } }, obs({ effectiveDateTime: undefined, effectivePeriod: { start: '2024-02-01' } }), U],
+      ['a malformed effective date (issued is not used instead)', { dataPeriod: { start: '2024-01-01' } }, obs({ effectiveDateTime: 'yesterday', issued: '2024-03-01T00:00:00Z' }), U],
+      ['an effective Timing', { dataPeriod: { start: '2024-01-01' } }, obs({ effectiveDateTime: undefined, effectiveTiming: { event: ['2024-03-01'] } }), U],
+      ['onset as an age', { dataPeriod: { start: '2024-01-01' } }, { resourceType: 'Condition', id: 'c1', onsetAge: { value: 40 }, recordedDate: '2024-03-01' }, U],
+      ['inside', { dataPeriod: { start: '2024-01-01', end: '2024-12-31' } }, obs(), YES],
+      ['a whole year inside', { dataPeriod: { start: '2024-01-01', end: '2024-12-31' } }, obs({ effectiveDateTime: '2024' }), YES],
+      ['disjoint', { dataPeriod: { start: '2025-01-01' } }, obs(), NO],
+    ],
+  };
+
+  describe.each(Object.keys(table))('%s', (criterion) => {
+    // A rest parameter: jest would take a fifth declared parameter of a 4-element row for `done`.
+    test.each(table[criterion])('%s', (...row: Row) => {
+      const [, c, resource, want, over] = row;
+      expect(run(c, resource, req(over))).toEqual([...want]);
+    });
+  });
+
+  test('an undetermined deny keeps the exceptions below it from applying', () => {
+    const c = consent({
+      type: 'permit',
+      provision: [{ type: 'deny', code: cc({ system: LOINC, code: '1234-5' }), provision: [{ type: 'permit', actor: [{ reference: { reference: 'Practitioner/pr1' } }] }] }],
+    });
+    const decideOf = (resource: Record<string, unknown>) => evaluateConsents([parseConsent(c)], req(), of(resource))?.decision;
+    expect(decideOf(obs())).toBe('permit'); // determined: pr1's exception
+    expect(decideOf(obs({ code: { coding: [{ code: '1234-5' }] } }))).toBe('deny');
+    expect(decideOf(obs({ code: { text: 'HbA1c' } }))).toBe('deny');
+    expect(decideOf(obs({ code: { coding: [{ system: LOINC, code: '9-9' }] } }))).toBe('permit'); // determined miss: the root
+  });
+
+  test('scope patient-privacy without a system: its denies apply, its permits do not', () => {
+    const scope = { scope: { coding: [{ code: 'patient-privacy' }] } };
+    expect(evaluateConsents([parseConsent(consent({ type: 'permit' }, scope))], req(), of(obs()))).toBeUndefined();
+    expect(evaluateConsents([parseConsent(consent({ type: 'deny' }, scope))], req(), of(obs()))?.decision).toBe('deny');
+    expect(evaluateConsents([parseConsent(consent({ type: 'permit', provision: [{ type: 'deny', code: cc({ system: LOINC, code: '1234-5' }) }] }, scope))], req(), of(obs()))?.decision).toBe('deny');
+    expect(parseConsent(consent({ type: 'permit' }, { scope: { coding: [{ system: 'urn:example:scopes', code: 'patient-privacy' }] } })).applies).toBe(false);
+  });
+
+  test('policyRule without a system: opt-out denies, opt-in gives no base', () => {
+    const { provision: _p, ...bare } = consent({});
+    void _p;
+    expect(evaluateConsents([parseConsent({ ...bare, policyRule: { coding: [{ code: 'OPTOUT' }] } })], req(), of(obs()))?.decision).toBe('deny');
+    expect(evaluateConsents([parseConsent({ ...bare, policyRule: { coding: [{ code: 'OPTIN' }] } })], req(), of(obs()))).toBeUndefined();
+  });
+
+  test('a permit names (unlocks) only the labels it states exactly', () => {
+    const labels = [{ system: ACT, code: 'PSY' }, { system: ACT, code: 'SUD' }];
+    const c = consent({ provision: [{ type: 'permit', securityLabel: [{ system: ACT, code: 'PSY' }, { system: 'urn:example:labels', code: 'SUD' }, { code: 'SUD' }] }] });
+    const d = evaluateConsents([parseConsent(c)], req(), of(obs({ meta: { security: labels } })), ['SUD']);
+    expect(d).toMatchObject({ decision: 'permit', labels: ['PSY'] });
+  });
+
+  test('hand-built facts without the newer facts are undetermined, not permitted', () => {
+    const bare: ResourceFacts = { resourceType: 'Observation', id: 'o1', labels: [], codes: [{ system: LOINC, code: '1234-5' }], date: NOW };
+    expect(decide(consent({ provision: [{ type: 'permit', code: cc({ system: LOINC, code: '1234-5' }) }] }), bare)).toBe('permit');
+    expect(decide(consent({ provision: [{ type: 'permit', code: cc({ system: LOINC, code: '9-9' }) }] }), bare)).toBeUndefined();
+    expect(decide(consent({ provision: [{ type: 'deny', code: cc({ system: LOINC, code: '9-9' }) }] }), bare)).toBe('deny');
+    expect(decide(consent({ provision: [{ type: 'deny', class: [{ system: 'urn:ietf:rfc:3986', code: LIPID }] }] }), bare)).toBe('deny');
+    expect(decide(consent({ provision: [{ type: 'deny', securityLabel: [{ system: ACT, code: 'PSY' }] }] }), { ...bare, labels: [UNKNOWN_LABEL] })).toBe('deny');
+  });
+});
+
+describe("property: stripping systems and values from a resource's Codings never widens", () => {
+  const LOINC = 'http://loinc.org';
+  const SNOMED = 'http://snomed.info/sct';
+  const codingArb = fc.record({ system: fc.constantFrom(LOINC, SNOMED), code: fc.constantFrom('1', '2', '3') });
+  const labelArb = fc.constantFrom('PSY', 'HIV', 'SUD').map((code) => ({ system: ACT, code }));
+  const criterionCoding = fc.record({ system: fc.constantFrom(LOINC, SNOMED, undefined), code: fc.constantFrom('1', '2', '3') }).map((c) => (c.system === undefined ? { code: c.code } : c));
+  const prov: fc.Arbitrary<any> = fc.letrec((tie) => ({
+    p: fc.record(
+      {
+        type: fc.constantFrom('permit', 'deny'),
+        code: fc.array(criterionCoding, { minLength: 1, maxLength: 2 }).map((coding) => [{ coding }]),
+        securityLabel: fc.array(fc.oneof(labelArb, fc.constantFrom('PSY', 'HIV').map((code) => ({ code }))), { minLength: 1, maxLength: 2 }),
+        actor: fc.constantFrom([{ reference: { reference: 'Practitioner/pr1' } }], [{ reference: { reference: 'Practitioner/pr2' } }]),
+        provision: fc.array(tie('p'), { maxLength: 2 }),
+      },
+      { requiredKeys: ['type'] },
+    ),
+  })).p;
+  /** What stripping does to one Coding: nothing, drop the system, drop the code, drop both, or make it not a Coding. */
+  const strip = fc.constantFrom('keep', 'system', 'code', 'both', 'junk');
+  const apply = (c: Record<string, unknown>, how: string): unknown => {
+    if (how === 'system') return { code: c.code };
+    if (how === 'code') return { system: c.system };
+    if (how === 'both') return { display: 'x' };
+    if (how === 'junk') return 'x';
+    return c;
+  };
+  const of = (resource: Record<string, unknown>) => {
+    const set = index.read((resource.meta as { security?: unknown } | undefined)?.security);
+    return resourceFacts(resource, set.unknown ? [...set.rules, UNKNOWN_LABEL] : set.rules);
+  };
+  test('for any consent, resource and stripping', () => {
+    fc.assert(
+      fc.property(
+        prov,
+        fc.array(codingArb, { minLength: 1, maxLength: 3 }),
+        fc.array(codingArb, { maxLength: 2 }),
+        fc.array(labelArb, { maxLength: 2 }),
+        fc.array(strip, { minLength: 7, maxLength: 7 }),
+        fc.boolean(),
+        fc.constantFrom('OPTIN', 'OPTOUT', undefined),
+        (root, code, category, security, hows, textOnly, policy) => {
+          const resource = (codes: unknown[], cats: unknown[], labels: unknown[], text: boolean) => ({
+            resourceType: 'Observation',
+            id: 'o1',
+            ...(labels.length > 0 ? { meta: { security: labels } } : {}),
+            code: text ? { text: 'something' } : { coding: codes },
+            ...(cats.length > 0 ? { category: [{ coding: cats }] } : {}),
+          });
+          let k = 0;
+          const next = (c: Record<string, unknown>) => apply(c, hows[k++ % hows.length]);
+          const full = of(resource(code, category, security, false));
+          const stripped = of(resource(code.map(next), category.map(next), security.map(next), textOnly));
+          const c = consent(root, policy ? { policyRule: { coding: [{ system: ACT, code: policy }] } } : {});
+          const r = req();
+          const before = decide(c, full, r);
+          const after = decide(c, stripped, r);
+          if (before !== 'permit') expect(after).not.toBe('permit');
+          if (before === 'deny') expect(after).toBe('deny');
+        },
+      ),
+      { numRuns: 500 },
     );
   });
 });
