@@ -206,8 +206,8 @@ function tokenMatches(value: unknown, restriction: string): boolean {
 }
 
 function restrictionMatches(resource: unknown, r: ScopeRestriction): boolean {
+  if (!isCheckableRestriction(r.name)) return false;
   const paths = RESTRICTION_PATHS[r.name];
-  if (!paths || !isCheckableRestriction(r.name)) return false;
   return paths.some((p) => valuesAt(resource, p).some((v) => tokenMatches(v, r.value)));
 }
 

@@ -185,8 +185,8 @@ function clean(value: string | undefined, max = MAX_TEXT): string | undefined {
 export function buildAuditEvents(input: AuditInput): AuditEvent[] {
   const patients = [...new Set((input.patientIds ?? []).filter((id) => isValidId(id)))];
   const base = baseEvent(input);
-  if (patients.length === 0) return [finish(base, input, undefined)];
-  return patients.map((patientId) => finish(base, input, patientId));
+  if (patients.length === 0) return [finish(base, input, undefined, true)];
+  return patients.map((patientId, i) => finish(base, input, patientId, i === 0));
 }
 
 interface BaseParts {
@@ -277,7 +277,7 @@ function baseEvent(input: AuditInput): BaseParts {
   return { agents, entities, hasData, hasQuery, jtiPolicy };
 }
 
-function finish(parts: BaseParts, input: AuditInput, patientId: string | undefined): AuditEvent {
+function finish(parts: BaseParts, input: AuditInput, patientId: string | undefined, first: boolean): AuditEvent {
   const outcome = OUTCOMES[input.outcome];
   const entities = [...parts.entities];
   if (patientId !== undefined) {
@@ -295,7 +295,13 @@ function finish(parts: BaseParts, input: AuditInput, patientId: string | undefin
   }
   if (outcome === '0' && parts.jtiPolicy !== undefined) profiles.push(BALP_PROFILES.oauthMinimal);
   const description = clean(input.outcomeDescription, 200);
-  for (const d of (input.consentDecisions ?? []).filter((d) => d.patientId === undefined || d.patientId === patientId).slice(0, MAX_DECISIONS)) {
+  // Decisions about a patient with no event of its own (its data was withheld, so it is not among
+  // the patients disclosed) go on the first event: every decision is in the audit trail once.
+  const own = new Set(input.patientIds ?? []);
+  const decisions = (input.consentDecisions ?? []).filter(
+    (d) => d.patientId === undefined || d.patientId === patientId || (first && !own.has(d.patientId)),
+  );
+  for (const d of decisions.slice(0, MAX_DECISIONS)) {
     const rule = clean(d.rule, 256) ?? 'unknown';
     entities.push({
       ...(isValidId(d.consentId) ? { what: { reference: `Consent/${d.consentId}` } } : {}),

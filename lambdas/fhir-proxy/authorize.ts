@@ -63,7 +63,7 @@ import { isFhirResourceType } from '../shared/fhir-resource-types';
 import { findGrants, type Permission } from '../shared/smart-scopes';
 import { canWrite, conditionalReferenceRefusal, deny, isUnrestricted, type Access, type Denial } from './access';
 import { projectionOf, withoutProjection, type Projection } from './projection';
-import { parseParamName, type HttpMethod, type ParsedRequest, type SearchParam } from './request';
+import { isReservedKey, parseParamName, type HttpMethod, type ParsedRequest, type SearchParam } from './request';
 import { compartmentPatientIds, isCompartmentType, patientCompartmentParams } from '../shared/fhir/patient-compartment';
 
 export type { Access, AccessOptions, Caller, Denial } from './access';
@@ -251,6 +251,8 @@ function checkConfinedParams(access: Access, type: string | undefined, params: r
  */
 function restrictionParams(grants: Access['grants']): { params: SearchParam[]; exact: boolean } {
   if (isUnrestricted(grants)) return { params: [], exact: true };
+  // A restriction on a name that is an Object.prototype member is never forwarded (it covers nothing).
+  if (grants.some((g) => g.restrictions.some((r) => isReservedKey(r.name)))) return { params: [], exact: false };
   if (grants.length === 1) return { params: grants[0].restrictions.map((r) => ({ name: r.name, value: r.value })), exact: true };
   const names = new Set(grants.map((g) => (g.restrictions.length === 1 ? g.restrictions[0].name : '\u0000')));
   if (names.size === 1 && !names.has('\u0000')) {

@@ -8,13 +8,13 @@
 import type { APIGatewayProxyResult } from 'aws-lambda';
 import { isObject, type JsonObject } from '../shared/json';
 import { errorResponse, operationOutcome, type IssueType, type OperationOutcomeIssueInput } from '../shared/operation-outcome';
-import type { Access, Denial } from './access';
+import { deny, type Access, type Denial } from './access';
 import type { Plan } from './authorize';
 import { forwardedEntry, planBundle, type EntryPlan } from './bundle';
 import type { ProxyContext } from './context';
 import { sanitizeOutcome } from './filter';
 import type { LinkRewriter } from './links';
-import { prepare, release, type Ready, type Stop } from './pipeline';
+import { isWrite, prepare, release, type Ready, type Stop } from './pipeline';
 import type { BundleRequest } from './request';
 import { CONSENT_UNKNOWN, json, upstreamMessage } from './responses';
 import type { Trace } from './trace';
@@ -86,10 +86,13 @@ export async function executeBundle(
       trace.description = 'Unexpected response from the FHIR server';
       return errorResponse(502, 'exception', 'Unexpected response from the FHIR server');
     }
-    trace.upstreamStatus = upstream.status;
+    // The audit judges by the server's answer only when something was written.
+    if (ready.some((r) => isWrite(r.entry.decision))) trace.upstreamStatus = upstream.status;
     await trace.guard?.loadFor(...responses.filter(isObject).map((re) => re.resource));
     ready.forEach((r, i) => answered.set(r.entry.index, releasedEntry(access, r.entry.decision, responses[i], trace)));
   }
+  // A Consent outage releases nothing of the patients it hides: the whole Bundle is 503.
+  if (trace.guard?.consentUnknown === 'outage') return stopResponse(trace, { kind: 'refused', denial: deny(403, CONSENT_UNKNOWN.outage) }, access);
   const entries = planned.entries.map((e) => answered.get(e.index) as JsonObject);
   return json(200, { resourceType: 'Bundle', type: `${planned.type}-response`, entry: entries }, rewriter);
 }
@@ -126,9 +129,7 @@ function releasedEntry(access: Access, plan: Plan, answer: unknown, trace: Trace
     return out;
   }
   // A write the server carried out keeps its status; only its result is withheld.
-  if (/^2\d\d/.test(status) && plan.request.interaction !== 'read' && plan.request.interaction !== 'vread' && !plan.request.interaction.startsWith('search') && !plan.request.interaction.startsWith('history')) {
-    return out;
-  }
+  if (/^2\d\d/.test(status) && isWrite(plan)) return out;
   if (trace.guard?.consentUnknown === 'outage') return entryOutcome(503, 'transient', CONSENT_UNKNOWN.outage);
   return entryOutcome(404, 'not-found', 'Resource not found');
 }

@@ -12,7 +12,7 @@ import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { deny, type Access, type Denial } from './access';
 import { authorize, type AuthorizeOptions, type Plan } from './authorize';
 import { encodeParams, isRequestError, parseFhirRequest, type BundleRequest, type RequestLimits } from './request';
-import { isObject } from '../shared/json';
+import { isObject, type JsonObject } from '../shared/json';
 
 /** Most entries accepted in one batch or transaction. */
 export const DEFAULT_MAX_BUNDLE_ENTRIES = 500;
@@ -37,7 +37,7 @@ export interface BundlePlanOptions extends AuthorizeOptions {
   readonly maxEntries?: number;
 }
 
-type Json = Record<string, unknown>;
+type Json = JsonObject;
 
 const ENTRY_METHODS = new Set(['GET', 'POST', 'PUT', 'PATCH', 'DELETE']);
 

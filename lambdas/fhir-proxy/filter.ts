@@ -12,9 +12,10 @@ import { operationOutcome, type IssueSeverity, type IssueType, type OperationOut
 import type { ResourceGrant } from '../shared/smart-scopes';
 import { see, type Access } from './access';
 import { compartmentPatientIds } from '../shared/fhir/patient-compartment';
-import { isObject } from '../shared/json';
+import { isObject, type JsonObject } from '../shared/json';
+import { MAX_DEPTH } from '../shared/fhir/walk';
 
-type Json = Record<string, unknown>;
+type Json = JsonObject;
 
 /** Collects the patient ids of disclosed resources. */
 export class PatientCollector {
@@ -121,7 +122,7 @@ function filterParameters(access: Access, params: Json, perms: readonly Permissi
   const list = Array.isArray(params.parameter) ? params.parameter : [];
   const kept: unknown[] = [];
   for (const p of list) {
-    if (!isObject(p) || depth > 8) continue;
+    if (!isObject(p) || depth > MAX_DEPTH) continue;
     let next: Json = p;
     if (p.resource !== undefined) {
       const r = filterOperationResult(access, p.resource, perms, patients);

@@ -21,7 +21,7 @@ import { compartmentPatientIds } from '../shared/fhir/patient-compartment';
 import type { Access, ResourceGuard } from './access';
 import { evaluateConsents, resourceFacts, type ConsentCache, type ConsentRequest, type PatientConsents, type ResourceFacts } from './consent';
 import { clearanceGap, hasInlineLabels, redactInline, UNKNOWN_LABEL, type Clearance, type LabelIndex, type LabelSet } from './labels';
-import { isObject } from '../shared/json';
+import { isObject, type JsonObject } from '../shared/json';
 import { TooDeep, walkResources } from '../shared/fhir/walk';
 
 /** An app as the guard sees it (from the app registry, keyed by Cognito client id). */
@@ -53,7 +53,7 @@ export interface GuardDecision {
   readonly count: number;
 }
 
-type Json = Record<string, unknown>;
+type Json = JsonObject;
 
 interface Outcome {
   readonly permit: boolean;
@@ -111,6 +111,8 @@ export class RequestGuard implements ResourceGuard {
     this.request = {
       ...(app ? { appIdentifier: app.identifier } : {}),
       ...(user ? { user: { resourceType: user.resourceType, id: user.id } } : {}),
+      // A fhirUser on another server is nobody here, but not "no user": Consent actors are undetermined for it.
+      ...(!user && caller.fhirUser ? { userElsewhere: true } : {}),
       purposeOfUse: purpose,
       write: false,
       now: ctx.now,

@@ -176,7 +176,8 @@ export class HealthLakeClient {
       body = typeof request.body === 'string' ? request.body : JSON.stringify(request.body);
       headers['content-type'] ??= 'application/fhir+json';
     }
-    const query: Record<string, string | string[]> = {};
+    // Null-prototype: a parameter named `__proto__` or `constructor` is signed like any other.
+    const query = Object.create(null) as Record<string, string | string[]>;
     for (const { name, value } of request.query ?? []) {
       const existing = query[name];
       if (existing === undefined) query[name] = value;
@@ -212,7 +213,7 @@ export class HealthLakeClient {
         redirect: 'manual',
       });
       const text = request.method === 'HEAD' ? '' : await res.text();
-      const responseHeaders: Record<string, string> = {};
+      const responseHeaders = Object.create(null) as Record<string, string>;
       res.headers.forEach((value, name) => {
         responseHeaders[name.toLowerCase()] = value;
       });

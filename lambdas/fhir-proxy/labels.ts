@@ -26,7 +26,7 @@
  * It is shown only to a caller whose app AND user are both cleared for `V` (a system token: its
  * app), and then only when a Consent explicitly permits it or does not deny it as opt-in demands.
  */
-import { isObject } from '../shared/json';
+import { isObject, type JsonObject } from '../shared/json';
 import { isNestedSlot, MAX_DEPTH, someElement, TooDeep } from '../shared/fhir/walk';
 
 export const CONFIDENTIALITY_SYSTEM = 'http://terminology.hl7.org/CodeSystem/v3-Confidentiality';
@@ -37,7 +37,8 @@ export const PROCESS_INLINE_LABEL = 'PROCESSINLINELABEL';
 export const REDACTED = 'REDACTED';
 
 /** Confidentiality ranks (HL7 v3 Confidentiality is a hierarchy). */
-export const CONFIDENTIALITY_RANK: Readonly<Record<string, number>> = Object.freeze({ U: 0, L: 1, M: 2, N: 3, R: 4, V: 5 });
+/** Null-prototype: a code read from data (`constructor`, `__proto__`) is never found on `Object.prototype`. */
+export const CONFIDENTIALITY_RANK: Readonly<Record<string, number>> = Object.freeze(Object.assign(Object.create(null) as Record<string, number>, { U: 0, L: 1, M: 2, N: 3, R: 4, V: 5 }));
 
 export type LabelKind = 'confidentiality' | 'sensitivity' | 'handling';
 export type SelfAccess = 'none' | 'cleared-apps' | 'any-app';
@@ -244,7 +245,7 @@ export function clearanceGap(rule: LabelRule, clearance: Clearance, self: boolea
 // ---------------------------------------------------------------------------------------------
 // Inline (element-level) labels
 
-type Json = Record<string, unknown>;
+type Json = JsonObject;
 
 /**
  * The inline security labels of an element (DS4P `extension-inline-sec-label`, `valueCoding`),

@@ -22,9 +22,9 @@
 import { applyPatch } from 'fast-json-patch';
 import { canWrite, deny, type Access, type Denial } from './access';
 import { hasReservedKey, isSafeJsonPointer, type JsonPatchOperation } from './request';
-import { isObject } from '../shared/json';
+import { isObject, type JsonObject } from '../shared/json';
 
-type Json = Record<string, unknown>;
+type Json = JsonObject;
 
 /** The constant texts of PATCH refusals. */
 export const PATCH_ERRORS = {

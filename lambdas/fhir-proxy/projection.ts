@@ -110,7 +110,10 @@ export function projectResource(resource: JsonObject, projection: Projection): J
     kept = (key) => key === 'id' || key === 'meta' || keeps(key, asked) || keeps(key, table.mandatory);
   }
   const out: JsonObject = { resourceType: resource.resourceType };
-  for (const key of Object.keys(resource)) if (key !== 'resourceType' && kept(key)) out[key] = resource[key];
+  for (const key of Object.keys(resource)) {
+    // defineProperty: a stored own `__proto__` property is copied as data, never as a prototype.
+    if (key !== 'resourceType' && kept(key)) Object.defineProperty(out, key, { value: resource[key], enumerable: true, writable: true, configurable: true });
+  }
   const meta = isObject(out.meta) ? out.meta : {};
   const tags = Array.isArray(meta.tag) ? meta.tag : [];
   const marked = tags.some((t) => isObject(t) && t.system === OBSERVATION_VALUE_SYSTEM && t.code === SUBSETTED);

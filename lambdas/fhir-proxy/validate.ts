@@ -33,6 +33,7 @@ import * as path from 'path';
 import type { ElementDefinition, OperationOutcomeIssue as MedplumIssue, StructureDefinition } from 'fhir/r4';
 import { isFhirResourceType } from '../shared/fhir-resource-types';
 import { isObject } from '../shared/json';
+import { MAX_DEPTH } from '../shared/fhir/walk';
 import type { IssueType, OperationOutcomeIssueInput } from '../shared/operation-outcome';
 
 /** A StructureDefinition as read from JSON (only the fields this module relies on are typed). */
@@ -321,7 +322,7 @@ function toIssue(issue: MedplumIssue, resourceType: string, prefix: string | und
 
 /** Every `resourceType` named in a JSON value (the resource, contained ones, Bundle entries, …). */
 function resourceTypesIn(value: unknown, out: Set<string>, depth = 0): Set<string> {
-  if (depth > 64 || value === null || typeof value !== 'object') return out;
+  if (depth > MAX_DEPTH || value === null || typeof value !== 'object') return out;
   if (Array.isArray(value)) {
     for (const v of value) resourceTypesIn(v, out, depth + 1);
     return out;

@@ -152,27 +152,31 @@ export function replaceNested(container: JsonObject, nested: readonly Nested[], 
 }
 
 /**
- * Visits every element value of `resource` (objects and arrays, not primitives), skipping the
- * nested-resource slots ({@link isNestedSlot}); `visit` returns true to stop early. Throws
- * {@link TooDeep} past {@link MAX_DEPTH}. Returns true when a visit stopped the walk.
+ * Visits every element value of `resource` that is an object or an array, skipping the
+ * nested-resource slots ({@link isNestedSlot}): each property value (with its key), and each
+ * object or array item of a list (with the list's key, so `performer[0]` is visited as
+ * `performer`). `visit` returns true to stop early. Throws {@link TooDeep} past
+ * {@link MAX_DEPTH}. Returns true when a visit stopped the walk.
  */
-export function someElement(resource: JsonObject, visit: (key: string, value: object, parent: JsonObject) => boolean): boolean {
-  const walk = (node: unknown, depth: number): boolean => {
+export function someElement(resource: JsonObject, visit: (key: string, value: object, parent: JsonObject | unknown[]) => boolean): boolean {
+  const walk = (node: unknown, depth: number, key: string): boolean => {
     if (depth > MAX_DEPTH) throw new TooDeep();
     if (Array.isArray(node)) {
-      for (const v of node) if (v !== null && typeof v === 'object' && walk(v, depth + 1)) return true;
+      for (const v of node) {
+        if (v === null || typeof v !== 'object') continue;
+        if (visit(key, v, node) || walk(v, depth + 1, key)) return true;
+      }
       return false;
     }
     if (!isObject(node)) return false;
-    for (const key in node) {
-      if (!Object.prototype.hasOwnProperty.call(node, key)) continue;
-      const v = node[key];
+    for (const k in node) {
+      if (!Object.prototype.hasOwnProperty.call(node, k)) continue;
+      const v = node[k];
       if (v === null || typeof v !== 'object') continue;
-      if (depth === 0 && isNestedSlot(resource, key, 0)) continue;
-      if (visit(key, v, node)) return true;
-      if (walk(v, depth + 1)) return true;
+      if (depth === 0 && isNestedSlot(resource, k, 0)) continue;
+      if (visit(k, v, node) || walk(v, depth + 1, k)) return true;
     }
     return false;
   };
-  return walk(resource, 0);
+  return walk(resource, 0, '');
 }
