@@ -427,42 +427,10 @@ function parse(event: APIGatewayProxyEvent, limits: RequestLimits): ParsedReques
       checkCount(params, limits);
       return { interaction: 'search-system', viaPost: true, ...base('_search', params) };
     }
-    case 'system': {
-      if (m === 'GET') {
-        noBody(event);
-        return { interaction: 'search-system', viaPost: false, ...base('') };
-      }
-      const body = jsonBody(event, headers, limits);
-      if (body.resourceType !== 'Bundle') fail(400, 'invalid', REQUEST_ERRORS.resourceTypeMismatch);
-      if (body.type !== 'batch' && body.type !== 'transaction') fail(400, 'invalid', REQUEST_ERRORS.invalidBundleType);
-      return {
-        interaction: body.type,
-        body: body as BundleRequest['body'],
-        ...base(''),
-      };
-    }
-    case 'operation': {
-      if (m === 'GET') noBody(event);
-      const opBody = m === 'POST' ? optionalJsonBody(event, headers, limits) : undefined;
-      const name = shape.operation.slice(1);
-      const common = { interaction: 'operation' as const, operation: name, ...(opBody ? { body: opBody } : {}) };
-      if (shape.level === 'system') return { ...common, level: 'system', ...base(shape.operation) };
-      if (shape.level === 'type') {
-        return {
-          ...common,
-          level: 'type',
-          resourceType: shape.resourceType,
-          ...base(`${shape.resourceType}/${shape.operation}`),
-        };
-      }
-      return {
-        ...common,
-        level: 'instance',
-        resourceType: shape.resourceType,
-        id: shape.id,
-        ...base(`${shape.resourceType}/${shape.id}/${shape.operation}`),
-      };
-    }
+    case 'system':
+      return systemLevel(m, event, headers, limits, base);
+    case 'operation':
+      return operationLevel(shape, m, event, headers, limits, base);
     case 'search-type': {
       const params = [...query, ...formParams(event, headers, limits)];
       checkCount(params, limits);
@@ -501,6 +469,35 @@ function parse(event: APIGatewayProxyEvent, limits: RequestLimits): ParsedReques
 }
 
 type BaseFn = (path: string, params?: readonly SearchParam[]) => RequestBase;
+
+/** `GET /r4` (system search) or `POST /r4` (a batch or transaction Bundle). */
+function systemLevel(m: HttpMethod, event: APIGatewayProxyEvent, headers: HeaderMap, limits: RequestLimits, base: BaseFn): ParsedRequest {
+  if (m === 'GET') {
+    noBody(event);
+    return { interaction: 'search-system', viaPost: false, ...base('') };
+  }
+  const body = jsonBody(event, headers, limits);
+  if (body.resourceType !== 'Bundle') fail(400, 'invalid', REQUEST_ERRORS.resourceTypeMismatch);
+  if (body.type !== 'batch' && body.type !== 'transaction') fail(400, 'invalid', REQUEST_ERRORS.invalidBundleType);
+  return { interaction: body.type, body: body as BundleRequest['body'], ...base('') };
+}
+
+/** An operation (`$name`) at system, type or instance level. */
+function operationLevel(
+  shape: Extract<ReturnType<typeof parsePath>, { kind: 'operation' }>,
+  m: HttpMethod,
+  event: APIGatewayProxyEvent,
+  headers: HeaderMap,
+  limits: RequestLimits,
+  base: BaseFn,
+): ParsedRequest {
+  if (m === 'GET') noBody(event);
+  const opBody = m === 'POST' ? optionalJsonBody(event, headers, limits) : undefined;
+  const common = { interaction: 'operation' as const, operation: shape.operation.slice(1), ...(opBody ? { body: opBody } : {}) };
+  if (shape.level === 'system') return { ...common, level: 'system', ...base(shape.operation) };
+  if (shape.level === 'type') return { ...common, level: 'type', resourceType: shape.resourceType, ...base(`${shape.resourceType}/${shape.operation}`) };
+  return { ...common, level: 'instance', resourceType: shape.resourceType, id: shape.id, ...base(`${shape.resourceType}/${shape.id}/${shape.operation}`) };
+}
 
 function typeLevel(
   resourceType: FhirResourceType,
