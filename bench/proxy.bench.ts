@@ -4,7 +4,10 @@
  *    filter every entry, audit, serialize, rewrite links) against the floor of `JSON.parse` +
  *    `JSON.stringify` of the same Bundle, interleaved in the same run; target ≤ 2× at the median.
  *    Patient context (one patient, one AuditEvent) is the target case; a practitioner's search
- *    spanning 1,000 patients (1,000 AuditEvents) is printed for context.
+ *    spanning 1,000 patients (1,000 AuditEvents) is printed for context. The same search with
+ *    `_elements=status,subject` is measured beside it against the same floor (same ≤ 2× target):
+ *    the proxy never forwards `_elements` (the bench fails if the upstream sees it), so the fake
+ *    upstream answers whole resources, which the proxy decides on and then projects.
  * 2. Per-request overhead of a read with the network excluded (a stub `fetch` answering a canned
  *    resource; SigV4 signing included); target < 1 ms at the median.
  * 3. The validator's cost: esbuild bundle of `lambdas/fhir-proxy/index.ts` (node22, minified,
@@ -103,18 +106,47 @@ function searchBundle(count: number, patientOf: (i: number) => string): string {
   });
 }
 
-/** A `fetch` that answers every call with the same canned body. */
-function stubFetch(body: string): typeof fetch {
-  return (async () =>
-    new Response(body, { status: 200, headers: { 'content-type': 'application/fhir+json', etag: 'W/"1"' } })) as unknown as typeof fetch;
+/** Query parameters the proxy must never forward: it projects after deciding (`projection.ts`). */
+const PROJECTION_PARAMS = ['_elements', '_summary'];
+
+/** What the upstream was asked: every URL, and the calls that carried a projection parameter. */
+interface Forwarded {
+  calls: number;
+  projected: string[];
 }
 
-function proxyFor(body: string): FhirProxy {
+/** A `fetch` that answers every call with the same canned body, recording what it was asked. */
+function stubFetch(body: string, forwarded?: Forwarded): typeof fetch {
+  return (async (input: string | URL | Request, init?: RequestInit) => {
+    if (forwarded) {
+      forwarded.calls++;
+      const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
+      const query = new URL(url).searchParams;
+      const form = typeof init?.body === 'string' ? new URLSearchParams(init.body) : undefined;
+      if (PROJECTION_PARAMS.some((n) => query.has(n) || form?.has(n) || url.includes(n))) forwarded.projected.push(url);
+    }
+    return new Response(body, { status: 200, headers: { 'content-type': 'application/fhir+json', etag: 'W/"1"' } });
+  }) as unknown as typeof fetch;
+}
+
+/** Fails the bench, loudly, if the proxy forwarded `_elements`/`_summary` to the upstream. */
+function assertNotForwarded(forwarded: Forwarded, when: string): void {
+  if (forwarded.calls === 0) throw new Error(`bench setup (${when}): the proxy never called the upstream`);
+  if (forwarded.projected.length > 0) {
+    throw new Error(
+      `BENCH INVALID (${when}): the proxy forwarded a projection parameter to the FHIR server in ` +
+        `${forwarded.projected.length} of ${forwarded.calls} calls, e.g. ${forwarded.projected[0]}; ` +
+        'it must fetch whole resources and project after deciding',
+    );
+  }
+}
+
+function proxyFor(body: string, forwarded?: Forwarded): FhirProxy {
   return createProxy({
     fhirBaseUrl: DATASTORE,
     region: 'us-east-1',
     credentials: CREDENTIALS,
-    fetch: stubFetch(body),
+    fetch: stubFetch(body, forwarded),
     publicBaseUrl: PUBLIC_BASE,
     audit: new StdoutAuditSink(() => undefined), // serialize each event as in production, write nowhere
     validator: false,
@@ -122,49 +154,98 @@ function proxyFor(body: string): FhirProxy {
   });
 }
 
+const ELEMENTS = 'status,subject';
+const SUBSETTED_TAG = { system: 'http://terminology.hl7.org/CodeSystem/v3-ObservationValue', code: 'SUBSETTED' };
+
+/** The `_elements=status,subject` answer: 1,000 projected Observations (mandatory `code` kept), marked SUBSETTED. */
+function checkElementsAnswer(statusCode: number, text: string): void {
+  const body = JSON.parse(text) as { entry?: Array<{ resource?: Record<string, unknown> }> };
+  const entries = body.entry ?? [];
+  const wrong = (why: string) => new Error(`bench setup: _elements answer is wrong (${why})`);
+  if (statusCode !== 200) throw wrong(`status ${statusCode}: ${text.slice(0, 200)}`);
+  if (entries.length !== 1000) throw wrong(`${entries.length} entries`);
+  if (text.includes('healthlake.')) throw wrong('datastore URL not rewritten');
+  const expected = ['code', 'id', 'meta', 'resourceType', 'status', 'subject'].join();
+  for (const e of entries) {
+    const r = e.resource ?? {};
+    if (Object.keys(r).sort().join() !== expected) throw wrong(`resource keys ${Object.keys(r).join()}`);
+    const tags = (r.meta as { tag?: Array<{ system?: string; code?: string }> }).tag ?? [];
+    if (!tags.some((t) => t.system === SUBSETTED_TAG.system && t.code === SUBSETTED_TAG.code)) throw wrong('no SUBSETTED tag');
+  }
+}
+
 async function filtering(): Promise<void> {
   const patientCtx = await authorizerContext({ scope: 'launch/patient patient/Observation.rs', patient: 'pat-a', fhirUser: 'Patient/pat-a' });
   const userCtx = await authorizerContext({ scope: 'openid fhirUser user/Observation.rs', fhirUser: 'Practitioner/prac-1' });
   const oneText = searchBundle(1000, () => 'pat-a');
   const manyText = searchBundle(1000, (i) => `pat-${i}`);
-  const onePatient = proxyFor(oneText);
+  const forwarded: Forwarded = { calls: 0, projected: [] };
+  // The upstream answers whole resources whatever it is asked: the proxy does not forward `_elements`.
+  const onePatient = proxyFor(oneText, forwarded);
   const manyPatients = proxyFor(manyText);
   const ev = event('Observation', patientCtx);
+  const evElements = event('Observation', patientCtx, { _elements: [ELEMENTS] });
   const evUser = event('Observation', userCtx);
 
   const check = await onePatient(ev);
   const body = JSON.parse(check.body) as { entry: unknown[] };
   if (check.statusCode !== 200 || body.entry.length !== 1000 || check.body.includes('healthlake.')) throw new Error('bench setup: proxy answer is wrong');
+  const checkElements = await onePatient(evElements);
+  assertNotForwarded(forwarded, 'setup');
+  checkElementsAnswer(checkElements.statusCode, checkElements.body);
 
   const floor = () => JSON.stringify(JSON.parse(oneText));
-  // The machine is shared: interleave short rounds so load changes hit both sides alike, and
-  // take the ratio per round (then its median) as well as the medians of all runs.
+  // The machine is shared: interleave short rounds so load changes hit every side alike, and
+  // take the ratio per round (then its median) as well as the medians of all runs. The order
+  // within a round rotates so no side always runs after another's garbage.
   const rounds = 40;
-  const proxyRuns: number[] = [];
-  const floorRuns: number[] = [];
-  const ratios: number[] = [];
-  await timeRuns(() => onePatient(ev), 20, 0);
-  await timeRuns(floor, 20, 0);
+  const sides = {
+    plain: () => onePatient(ev),
+    elements: () => onePatient(evElements),
+    floor,
+  };
+  type Side = keyof typeof sides;
+  const order: Side[] = ['plain', 'elements', 'floor'];
+  const runs: Record<Side, number[]> = { plain: [], elements: [], floor: [] };
+  const ratios = { plain: [] as number[], elements: [] as number[] };
+  for (const side of order) await timeRuns(sides[side], 20, 0);
   for (let round = 0; round < rounds; round++) {
-    const p = await timeRuns(() => onePatient(ev), 5, 1);
-    const f = await timeRuns(floor, 5, 1);
-    proxyRuns.push(...p);
-    floorRuns.push(...f);
-    ratios.push(median(p) / median(f));
+    const medians = {} as Record<Side, number>;
+    for (let k = 0; k < order.length; k++) {
+      const side = order[(round + k) % order.length];
+      const r = await timeRuns(sides[side], 5, 1);
+      runs[side].push(...r);
+      medians[side] = median(r);
+    }
+    ratios.plain.push(medians.plain / medians.floor);
+    ratios.elements.push(medians.elements / medians.floor);
   }
+  assertNotForwarded(forwarded, 'after the timed runs');
   // Measured apart: 1,000 AuditEvents per call leave garbage that would slow the rounds above.
   const manyRuns = await timeRuns(() => manyPatients(evUser), 15, 3);
   const manyFloor = await timeRuns(() => JSON.stringify(JSON.parse(manyText)), 15, 3);
-  const p = median(proxyRuns);
-  const f = median(floorRuns);
-  const ratio = median(ratios);
+  const p = median(runs.plain);
+  const e = median(runs.elements);
+  const f = median(runs.floor);
+  const ratio = median(ratios.plain);
+  const ratioElements = median(ratios.elements);
   const kb = Buffer.byteLength(oneText) / 1024;
-  console.log(`1,000-entry search Bundle (${kb.toFixed(0)} KB; ${rounds} interleaved rounds of 5 calls each):`);
+  const verdict = (r: number) => `target ≤ ${FILTER_TARGET}×: ${r <= FILTER_TARGET ? 'met' : 'NOT met'}`;
+  console.log(`1,000-entry search Bundle (${kb.toFixed(0)} KB; ${rounds} interleaved rounds of 5 calls per side):`);
   console.log(`  proxy, patient context (parse, authorize, filter, 1 AuditEvent, serialize, rewrite)  ${fmt(p)} median`);
-  console.log(`  JSON.parse + JSON.stringify of the same Bundle                                       ${fmt(f)} median`);
+  console.log(`  proxy, same search with _elements=${ELEMENTS} (whole resources decided, then projected)`);
+  console.log(`                                                                                       ${fmt(e)} median`);
+  console.log(`  JSON.parse + JSON.stringify of the same (whole) Bundle                               ${fmt(f)} median`);
   console.log(
     `  ratio                                                                                ${ratio.toFixed(2)}× (median of per-round ratios; ` +
-      `${(p / f).toFixed(2)}× of overall medians) target ≤ ${FILTER_TARGET}×: ${ratio <= FILTER_TARGET ? 'met' : 'NOT met'}`,
+      `${(p / f).toFixed(2)}× of overall medians) ${verdict(ratio)}`,
+  );
+  console.log(
+    `  ratio with _elements=${ELEMENTS}, same floor                                       ${ratioElements.toFixed(2)}× (median of per-round ratios; ` +
+      `${(e / f).toFixed(2)}× of overall medians) ${verdict(ratioElements)}`,
+  );
+  console.log(
+    `  (upstream asked ${forwarded.calls} times, never with _elements/_summary: it answered whole resources)`,
   );
   console.log(
     `  for context: practitioner search spanning 1,000 patients (1,000 AuditEvents)        ${fmt(median(manyRuns))} median ` +
