@@ -320,7 +320,7 @@ export function redactInline(resource: Json, allowed: (labels: unknown[]) => boo
       else out[key] = value;
     };
     for (const key of Object.keys(node)) {
-      if (depth === 0 && (key === 'meta' || isNestedSlot(resource, key, 0))) continue;
+      if ((depth === 0 && key === 'meta') || isNestedSlot(resource, key, depth)) continue;
       const v = node[key];
       if (v === null || typeof v !== 'object') continue;
       if (key.startsWith('_') && key.length > 1 && Array.isArray(v)) {

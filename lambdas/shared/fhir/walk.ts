@@ -45,14 +45,16 @@ export function isResource(value: unknown): value is JsonObject & { resourceType
 }
 
 /**
- * The element key of a resource that holds nested resources (`contained`, a Bundle's `entry`, a
- * Parameters' `parameter`): element walks skip it, because each nested resource is decided on its
- * own. `depth` is the depth of the object the key is on (0: the resource itself).
+ * The element key of a resource that holds nested resources (`contained` and a Bundle's `entry`
+ * on the resource itself; a Parameters' `resource` at any depth, i.e. `parameter[].resource` and
+ * `part[].resource`): element walks skip it, because each nested resource is decided on its own.
+ * The rest of a parameter (its `value[x]`, extensions) belongs to the Parameters and is walked.
+ * `depth` is the depth of the object the key is on (0: the resource itself).
  */
 export function isNestedSlot(resource: JsonObject, key: string, depth: number): boolean {
+  if (resource.resourceType === 'Parameters') return key === 'resource' && depth > 0;
   if (depth !== 0) return false;
-  if (key === 'contained') return true;
-  return (key === 'entry' && resource.resourceType === 'Bundle') || (key === 'parameter' && resource.resourceType === 'Parameters');
+  return key === 'contained' || (key === 'entry' && resource.resourceType === 'Bundle');
 }
 
 /** The resources directly nested in `resource` (not their own nested ones), in document order. */
@@ -173,7 +175,7 @@ export function someElement(resource: JsonObject, visit: (key: string, value: ob
       if (!Object.prototype.hasOwnProperty.call(node, k)) continue;
       const v = node[k];
       if (v === null || typeof v !== 'object') continue;
-      if (depth === 0 && isNestedSlot(resource, k, 0)) continue;
+      if (isNestedSlot(resource, k, depth)) continue;
       if (visit(k, v, node) || walk(v, depth + 1, k)) return true;
     }
     return false;
