@@ -32,7 +32,8 @@ function observation(i: number): Record<string, unknown> {
     category: [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/observation-category', code: 'vital-signs' }] }],
     code: { coding: [{ system: 'http://loinc.org', code: '8867-4', display: 'Heart rate' }], text: 'Heart rate' },
     subject: { reference: 'Patient/pat-a' },
-    effectiveDateTime: '2024-01-02T10:00:00Z',
+    // Dates spread over 2019–2026 (one a day), so the Consents' dataPeriod (from 2023) splits them.
+    effectiveDateTime: new Date(Date.UTC(2019, 0, 1) + i * 2.9 * 86_400_000).toISOString(),
     valueQuantity: { value: 60 + (i % 40), unit: 'beats/minute', system: 'http://unitsofmeasure.org', code: '/min' },
   };
 }

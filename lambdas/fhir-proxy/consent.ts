@@ -951,6 +951,95 @@ export function evaluateConsents(
   facts: ResourceFacts,
   required: readonly string[] = [],
 ): ConsentDecision | undefined {
+  // Resources with the same facts (as far as these consents look at them) get the same decision:
+  // it is computed once per request and kind of resource (see `factsKey`).
+  const key = factsKey(facts, needsOf(consents), required);
+  if (key === undefined) return evaluateAll(consents, req, facts, required);
+  let byRequest = MEMO.get(consents);
+  if (!byRequest) MEMO.set(consents, (byRequest = new WeakMap()));
+  let memo = byRequest.get(req);
+  if (!memo) byRequest.set(req, (memo = new Map()));
+  const hit = memo.get(key);
+  if (hit !== undefined) return hit ?? undefined;
+  const decision = evaluateAll(consents, req, facts, required);
+  if (memo.size < MEMO_LIMIT) memo.set(key, decision ?? null);
+  return decision;
+}
+
+/**
+ * The resource criteria of a patient's consents, each distinct one once (computed once per
+ * consent list): a decision depends on a resource only through their outcomes, the resource's
+ * labels (which ones a provision names) and, for `data`, its identity.
+ */
+interface ConsentNeeds {
+  readonly codes: readonly Code[];
+  readonly classes: readonly Code[];
+  readonly labels: readonly Code[];
+  readonly periods: readonly Period[];
+  readonly data: boolean;
+}
+
+const NEEDS = new WeakMap<readonly ParsedConsent[], ConsentNeeds>();
+/** Per consent list, per request: fact key → decision (null: none decides). */
+const MEMO = new WeakMap<readonly ParsedConsent[], WeakMap<ConsentRequest, Map<string, ConsentDecision | null>>>();
+/** Most kinds of resource remembered per request (a bound on memory, not on correctness). */
+const MEMO_LIMIT = 4096;
+
+function needsOf(consents: readonly ParsedConsent[]): ConsentNeeds {
+  let needs = NEEDS.get(consents);
+  if (needs) return needs;
+  const seen = new Set<string>();
+  const codes: Code[] = [];
+  const classes: Code[] = [];
+  const labels: Code[] = [];
+  const periods: Period[] = [];
+  let data = false;
+  const add = <T>(kind: string, list: T[], item: T): void => {
+    const k = `${kind}${JSON.stringify(item)}`;
+    if (!seen.has(k)) {
+      seen.add(k);
+      list.push(item);
+    }
+  };
+  const visit = (p: Provision): void => {
+    for (const c of p.codes) add('c', codes, c);
+    for (const c of p.classes) add('k', classes, c);
+    for (const c of p.securityLabels) add('l', labels, c);
+    if (p.dataPeriod) add('d', periods, p.dataPeriod);
+    data ||= p.data.length > 0;
+    p.provisions.forEach(visit);
+  };
+  for (const c of consents) if (c.provision) visit(c.provision);
+  NEEDS.set(consents, (needs = { codes, classes, labels, periods, data }));
+  return needs;
+}
+
+const MATCH_CHAR: Readonly<Record<Match, string>> = { yes: 'y', no: 'n', unknown: 'u' };
+
+/**
+ * What a decision can depend on in `facts`, as a string: the outcome of every distinct resource
+ * criterion of the consents and the resource's labels. Undefined when a criterion reads the
+ * resource's identity (`data`): no two resources then share a decision. Everything else a
+ * decision reads (actor, purpose, action, time) is the request's, the same for all its resources.
+ */
+function factsKey(facts: ResourceFacts, needs: ConsentNeeds, required: readonly string[]): string | undefined {
+  if (needs.data) return undefined;
+  let key = `${required.join(',')}|`;
+  for (const l of facts.labels) key += `${l.system}#${l.code},`;
+  key += '|';
+  for (const c of needs.codes) key += MATCH_CHAR[codeMatch(c, facts)];
+  for (const c of needs.classes) key += MATCH_CHAR[classMatch(c, facts)];
+  for (const c of needs.labels) key += MATCH_CHAR[labelMatch(c, facts)];
+  for (const p of needs.periods) key += MATCH_CHAR[dataPeriodMatch(p, facts)];
+  return key;
+}
+
+function evaluateAll(
+  consents: readonly ParsedConsent[],
+  req: ConsentRequest,
+  facts: ResourceFacts,
+  required: readonly string[],
+): ConsentDecision | undefined {
   let permit: ConsentDecision | undefined;
   let naming: ConsentDecision | undefined;
   for (const c of consents) {

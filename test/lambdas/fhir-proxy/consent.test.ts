@@ -625,3 +625,52 @@ describe("property: stripping systems and values from a resource's Codings never
     );
   });
 });
+
+describe('property: the per-request decision memo never conflates two resources', () => {
+  // Consents with every resource criterion the memo keys on (codes, classes, labels, dataPeriod);
+  // resources that differ in each. A decision through a request whose memo was filled by other
+  // resources must equal the decision through a fresh request (an empty memo).
+  const LOINC = 'http://loinc.org';
+  const prov: fc.Arbitrary<any> = fc.letrec((tie) => ({
+    p: fc.record(
+      {
+        type: fc.constantFrom('permit', 'deny'),
+        securityLabel: fc.subarray(['PSY', 'HIV', 'SUD'], { minLength: 1 }).map((cs) => cs.map((code) => ({ system: ACT, code }))),
+        code: fc.subarray(['1-1', '2-2'], { minLength: 1 }).map((cs) => cs.map((code) => ({ coding: [{ system: LOINC, code }] }))),
+        class: fc.constantFrom([{ system: 'http://hl7.org/fhir/resource-types', code: 'Observation' }], [{ system: 'http://hl7.org/fhir/resource-types', code: 'Condition' }]),
+        dataPeriod: fc.constantFrom({ start: '2023-01-01' }, { end: '2023-06-30' }, { start: '2022-01-01', end: '2022-12-31' }),
+        provision: fc.array(tie('p'), { maxLength: 2 }),
+      },
+      { requiredKeys: ['type'] },
+    ),
+  })).p;
+  const resourceFactsArb = fc.record({
+    labels: fc.subarray(['PSY', 'HIV', 'SUD']),
+    type: fc.constantFrom('Observation', 'Condition'),
+    code: fc.constantFrom(undefined, '1-1', '2-2', 'no-system'),
+    date: fc.constantFrom(undefined, '2021-05-01', '2022-07-01', '2023-03-01', '2023', '2024-01-01'),
+  });
+  const toFacts = (r: { labels: string[]; type: string; code?: string; date?: string }): ResourceFacts => {
+    const resource: Record<string, unknown> = {
+      resourceType: r.type,
+      id: 'x',
+      ...(r.code ? { code: { coding: [r.code === 'no-system' ? { code: '1-1' } : { system: LOINC, code: r.code }] } } : {}),
+      ...(r.date ? { [r.type === 'Observation' ? 'effectiveDateTime' : 'onsetDateTime']: r.date } : {}),
+    };
+    return resourceFacts(resource, index.read(r.labels.map((code) => ({ system: ACT, code }))).rules);
+  };
+  test('memoised decisions equal fresh ones', () => {
+    fc.assert(
+      fc.property(fc.array(prov, { minLength: 1, maxLength: 3 }), fc.array(resourceFactsArb, { minLength: 2, maxLength: 8 }), fc.subarray(['PSY', 'SUD']), (roots, resources, required) => {
+        const consents = roots.map((root, i) => parseConsent(consent(root, { id: `c${i}` })));
+        const shared = req();
+        for (const r of resources) {
+          const memoised = evaluateConsents(consents, shared, toFacts(r), required);
+          const fresh = evaluateConsents(consents, req(), toFacts(r), required);
+          expect(memoised).toEqual(fresh);
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
