@@ -285,7 +285,7 @@ function seeView(
   patients?: readonly string[],
 ): Sight {
   const own = seeOwn(access, view, perms, allowNonCompartment, grantCache, patients ?? view.patients);
-  if (!own.visible) return own;
+  if (!own.visible || !mayNest(view.resource)) return own;
   let nested: readonly NestedView[];
   try {
     nested = view.nested;
@@ -317,6 +317,11 @@ function seeView(
   );
   const anyRemoved = [...decided.values()].some((r) => r === undefined);
   return { visible: true, patients: [...released], resource: anyRemoved ? markRedacted(copy) : copy };
+}
+
+/** Cheap test before the walk: only these hold nested resources (`shared/fhir/walk.ts`). */
+function mayNest(resource: JsonObject): boolean {
+  return resource.contained !== undefined || resource.resourceType === 'Bundle' || resource.resourceType === 'Parameters';
 }
 
 /** The checks on the resource's own elements (grants, compartment, guard), nested resources aside. */

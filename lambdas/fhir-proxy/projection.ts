@@ -95,24 +95,49 @@ function keeps(key: string, names: readonly string[]): boolean {
   return false;
 }
 
+/** Per projection, per resource type: JSON key → kept (every resource of a type shares its keys). */
+const KEPT = new WeakMap<Projection, Map<string, Map<string, boolean>>>();
+
+function keptKeys(projection: Exclude<Projection, { kind: 'count' }>, type: string): Map<string, boolean> {
+  let byType = KEPT.get(projection);
+  if (!byType) KEPT.set(projection, (byType = new Map()));
+  let keys = byType.get(type);
+  if (!keys) {
+    if (byType.size >= 256) byType.clear();
+    byType.set(type, (keys = new Map()));
+  }
+  return keys;
+}
+
+/** Whether a projection keeps JSON property `key` of a resource of `type`. */
+function kept(projection: Exclude<Projection, { kind: 'count' }>, type: string, key: string): boolean {
+  const table = elementsOf(type);
+  if (projection.kind === 'summary') {
+    if (projection.mode === 'data') return key !== 'text' && key !== '_text';
+    if (projection.mode === 'text') return ['text', 'id', 'meta'].some((n) => isElement(key, n)) || keeps(key, table.mandatory);
+    return keeps(key, table.summary) || keeps(key, table.mandatory);
+  }
+  const asked = [...(projection.names.get('*') ?? []), ...(projection.names.get(type) ?? [])];
+  return key === 'id' || key === 'meta' || keeps(key, asked) || keeps(key, table.mandatory);
+}
+
 /** One released resource, projected (a new object marked `SUBSETTED`), or the resource itself. */
 export function projectResource(resource: JsonObject, projection: Projection): JsonObject {
   if (projection.kind === 'count') return resource;
   const type = typeof resource.resourceType === 'string' ? resource.resourceType : '';
-  const table = elementsOf(type);
-  let kept: (key: string) => boolean;
-  if (projection.kind === 'summary') {
-    if (projection.mode === 'data') kept = (key) => key !== 'text' && key !== '_text';
-    else if (projection.mode === 'text') kept = (key) => ['text', 'id', 'meta'].some((n) => isElement(key, n)) || keeps(key, table.mandatory);
-    else kept = (key) => keeps(key, table.summary) || keeps(key, table.mandatory);
-  } else {
-    const asked = [...(projection.names.get('*') ?? []), ...(projection.names.get(type) ?? [])];
-    kept = (key) => key === 'id' || key === 'meta' || keeps(key, asked) || keeps(key, table.mandatory);
-  }
+  const keys = keptKeys(projection, type);
   const out: JsonObject = { resourceType: resource.resourceType };
   for (const key of Object.keys(resource)) {
-    // defineProperty: a stored own `__proto__` property is copied as data, never as a prototype.
-    if (key !== 'resourceType' && kept(key)) Object.defineProperty(out, key, { value: resource[key], enumerable: true, writable: true, configurable: true });
+    if (key === 'resourceType') continue;
+    let keep = keys.get(key);
+    if (keep === undefined) {
+      keep = kept(projection, type, key);
+      if (keys.size < 1024) keys.set(key, keep);
+    }
+    if (!keep) continue;
+    // A stored own `__proto__` property is copied as data, never as a prototype.
+    if (key === '__proto__') Object.defineProperty(out, key, { value: resource[key], enumerable: true, writable: true, configurable: true });
+    else out[key] = resource[key];
   }
   const meta = isObject(out.meta) ? out.meta : {};
   const tags = Array.isArray(meta.tag) ? meta.tag : [];

@@ -158,10 +158,24 @@ function compartmentEntry(resourceType: string): CompartmentParams | undefined {
     : undefined;
 }
 
+/** Dotted paths split once (the paths come from the compartment table and the restriction table). */
+const SPLIT_PATHS = new Map<string, readonly string[]>();
+
 /** The values at a dotted element path (own properties only), flattening arrays at every step. */
 export function valuesAt(root: unknown, path: string): unknown[] {
+  let names = SPLIT_PATHS.get(path);
+  if (names === undefined) {
+    names = path.split('.');
+    if (SPLIT_PATHS.size < 1024) SPLIT_PATHS.set(path, names);
+  }
+  if (names.length === 1) {
+    // The common case (`subject`, `patient`): one own property, no intermediate lists.
+    if (!isObject(root) || !Object.prototype.hasOwnProperty.call(root, path)) return [];
+    const value = root[path];
+    return Array.isArray(value) ? value.filter((v) => v !== undefined && v !== null) : value === undefined || value === null ? [] : [value];
+  }
   let current: unknown[] = [root];
-  for (const name of path.split('.')) {
+  for (const name of names) {
     const next: unknown[] = [];
     for (const node of current) {
       if (!isObject(node) || !Object.prototype.hasOwnProperty.call(node, name)) continue;
