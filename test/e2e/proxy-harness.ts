@@ -85,6 +85,7 @@ export type HarnessServerOptions = Omit<FhirServerOptions, 'credentials' | 'regi
  * The least helpful conformant server: projects `_elements`/`_summary` minimally (dropping
  * `meta`) and resolves conditional references in writes.
  */
+/** The default of every harness: every attack test runs against the least helpful conformant server. */
 export const LEAST_HELPFUL_SERVER: HarnessServerOptions = { projection: 'minimal', resolveConditionalReferences: true };
 
 /** An authorizer context as the SMART authorizer builds it (every field a string). */
@@ -120,7 +121,7 @@ export function patientClaims(patient: string = PATIENT_A, scope: string = PATIE
   return { client_id: PUBLIC_CLIENT, scope, patient, fhirUser: `Patient/${patient}` };
 }
 
-export async function startHarness(overrides: Partial<ProxyOptions> = {}, serverOptions: HarnessServerOptions = {}): Promise<Harness> {
+export async function startHarness(overrides: Partial<ProxyOptions> = {}, serverOptions: HarnessServerOptions = LEAST_HELPFUL_SERVER): Promise<Harness> {
   const server = await startFhirServer({ ...serverOptions, credentials: CREDENTIALS, region: REGION });
   const issuer = createTestIssuer({ userPoolId: USER_POOL_ID, clientId: PUBLIC_CLIENT });
   const authorizer = createAuthorizer({
