@@ -8,6 +8,7 @@
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import type { AwsCredentialIdentity, Provider } from '@smithy/types';
 import { isObject, type JsonObject } from '../shared/json';
+import type { ApiLifecycle } from '../shared/api-lifecycle';
 import type { AccessOptions } from './access';
 import { StdoutAuditSink, type AuditSink } from './audit';
 import type { OperationPolicy } from './authorize';
@@ -75,6 +76,13 @@ export interface ProxyOptions {
    *   Consent lookup, no extra write checks
    */
   readonly labels?: LabelEnforcement;
+  /**
+   * The lifecycle of the API version this proxy serves (`shared/api-lifecycle.ts`): a deprecated
+   * version adds `Deprecation`, `Sunset` and `Link rel="deprecation"` to every response and says
+   * so in its CapabilityStatement; a retired one, or one past its sunset, answers 410.
+   * @default - active (no lifecycle headers)
+   */
+  readonly lifecycle?: ApiLifecycle;
   /** Called with a constant message and an error class name when something unexpected fails. */
   readonly onError?: (message: string, detail: { readonly error: string }) => void;
 }

@@ -58,6 +58,7 @@ import { buildAuditEvents, StdoutAuditSink } from './audit';
 import type { OperationPolicy } from './authorize';
 import { loadAppRegistry } from '../../policies/app-registry';
 import { loadLabelPolicy } from '../../policies/label-policy';
+import { parseApiLifecycle } from '../shared/api-lifecycle';
 import type { AppClearance } from './guard';
 import { createProxy, type FhirProxy, type LabelEnforcement } from './proxy';
 import { createValidator, loadProfilesDir } from './validate';
@@ -158,6 +159,7 @@ export function fromEnvironment(env: NodeJS.ProcessEnv): FhirProxy {
     ...(env.CLIENT_IDENTIFIER_SYSTEM ? { clientIdentifierSystem: env.CLIENT_IDENTIFIER_SYSTEM } : {}),
     ...(env.USER_IDENTIFIER_SYSTEM ? { userIdentifierSystem: env.USER_IDENTIFIER_SYSTEM } : {}),
     ...(labels ? { labels } : {}),
+    ...(env.API_LIFECYCLE ? { lifecycle: parseApiLifecycle(JSON.parse(env.API_LIFECYCLE)) } : {}),
     onError: (message, detail) => logger.error(message, detail),
   });
 }

@@ -26,6 +26,7 @@
  * never passed on.
  */
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
+import { API_DEPRECATION_EXTENSION, deprecationNotice, lifecycleState } from '../shared/api-lifecycle';
 import { isValidId } from '../shared/fhir/references';
 import { isObject } from '../shared/json';
 import { errorResponse, SECURITY_HEADERS } from '../shared/operation-outcome';
@@ -53,10 +54,18 @@ export function createProxy(options: import('./context').ProxyOptions): FhirProx
   return async (event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> => {
     const trace = newTrace(event?.httpMethod);
     let result: APIGatewayProxyResult;
+    const lifecycle = lifecycleState(ctx.options.lifecycle, ctx.clock());
     try {
       const base = ctx.forBase(ctx.publicBaseOf(event));
       trace.patients = newTrace(event?.httpMethod, base.access.referenceBaseUrls).patients;
-      result = await handle(ctx, base, event, trace);
+      if (lifecycle.kind === 'gone') {
+        trace.caller = callerFromAuthorizer(event?.requestContext?.authorizer);
+        trace.description = lifecycle.message;
+        result = errorResponse(410, 'not-supported', lifecycle.message, { headers: lifecycle.headers });
+      } else {
+        result = await handle(ctx, base, event, trace);
+        if (lifecycle.kind === 'deprecated') result = deprecated(ctx, result, trace, lifecycle.headers);
+      }
     } catch (e) {
       result = failure(ctx, trace, e);
     }
@@ -67,6 +76,28 @@ export function createProxy(options: import('./context').ProxyOptions): FhirProx
       return errorResponse(500, 'exception', 'Internal error');
     }
     return result;
+  };
+}
+
+/**
+ * A response of a deprecated version: the lifecycle headers on every answer, and the
+ * CapabilityStatement saying so (its description, and an extension with the sunset date).
+ */
+function deprecated(ctx: ProxyContext, result: APIGatewayProxyResult, trace: Trace, headers: Readonly<Record<string, string>>): APIGatewayProxyResult {
+  const out = { ...result, headers: { ...result.headers, ...headers } };
+  const lifecycle = ctx.options.lifecycle;
+  if (trace.interaction !== 'capabilities' || result.statusCode !== 200 || !lifecycle) return out;
+  const body: unknown = JSON.parse(result.body);
+  if (!isObject(body) || body.resourceType !== 'CapabilityStatement') return out;
+  const notice = deprecationNotice(lifecycle);
+  const extension = Array.isArray(body.extension) ? body.extension : [];
+  return {
+    ...out,
+    body: JSON.stringify({
+      ...body,
+      description: typeof body.description === 'string' ? `${notice}. ${body.description}` : notice,
+      extension: [...extension, { url: API_DEPRECATION_EXTENSION, valueDateTime: lifecycle.sunsetAt }],
+    }),
   };
 }
 

@@ -61,6 +61,8 @@ import {
   TokenRejected,
 } from '../shared/cognito-verifier';
 import type { RevocationStore } from '../shared/revocation';
+import { deprecationNotice, lifecycleState, type ApiLifecycle } from '../shared/api-lifecycle';
+import { errorResponse } from '../shared/operation-outcome';
 import { isObject } from '../shared/json';
 
 // ---------------------------------------------------------------------------------------------
@@ -94,6 +96,13 @@ export interface SmartFacadeOptions {
   readonly userPoolId: string;
   /** Every registered app client id. Must not be empty. */
   readonly clientIds: readonly string[];
+  /**
+   * The lifecycle of the API version the discovery document describes (`shared/api-lifecycle.ts`):
+   * a deprecated version's document says so (`api_version_status`, `api_version_sunset`,
+   * `api_version_notice`) and carries the `Deprecation`/`Sunset`/`Link` headers; a retired one,
+   * or one past its sunset, answers 410. @default - active
+   */
+  readonly lifecycle?: ApiLifecycle;
   /** Registered clients with a secret (may use `client_credentials`). @default - none */
   readonly confidentialClientIds?: readonly string[];
   /** Clients that may introspect tokens of any registered client. @default - none: callers see their own client's tokens only */
@@ -431,6 +440,18 @@ export function createFacade(options: SmartFacadeOptions): SmartFacade {
     capabilities: [...SMART_CAPABILITIES],
   });
   const discoveryBody = JSON.stringify(configuration);
+  const lifecycle = options.lifecycle;
+  const deprecatedDiscoveryBody =
+    lifecycle === undefined || lifecycle.status === 'active'
+      ? discoveryBody
+      : JSON.stringify({
+          ...configuration,
+          api_version: lifecycle.version,
+          api_version_status: 'deprecated',
+          ...(lifecycle.sunsetAt !== undefined ? { api_version_sunset: lifecycle.sunsetAt } : {}),
+          api_version_notice: deprecationNotice(lifecycle),
+          ...(lifecycle.migrationNotesUrl !== undefined ? { api_version_migration_notes: lifecycle.migrationNotesUrl } : {}),
+        });
 
   /** Verified Basic credentials: SHA-256 of the header → expiry (epoch seconds). */
   const clientAuthCache = new Map<string, number>();
@@ -550,15 +571,20 @@ export function createFacade(options: SmartFacadeOptions): SmartFacade {
     if (event?.httpMethod !== undefined && event.httpMethod !== 'GET' && event.httpMethod !== 'HEAD') {
       return oauthError(405, 'invalid_request', { Allow: 'GET' });
     }
+    const state = lifecycleState(options.lifecycle, new Date(now() * 1000));
+    if (state.kind === 'gone') {
+      return errorResponse(410, 'not-supported', state.message, { headers: { ...state.headers, 'Access-Control-Allow-Origin': '*' } });
+    }
     return {
       statusCode: 200,
       headers: {
         'Content-Type': 'application/json;charset=UTF-8',
         ...SECURITY_HEADERS,
-        'Cache-Control': 'public, max-age=3600',
+        'Cache-Control': state.kind === 'deprecated' ? 'public, max-age=300' : 'public, max-age=3600',
         'Access-Control-Allow-Origin': '*',
+        ...(state.kind === 'deprecated' ? state.headers : {}),
       },
-      body: discoveryBody,
+      body: state.kind === 'deprecated' ? deprecatedDiscoveryBody : discoveryBody,
     };
   }
 

@@ -20,6 +20,7 @@
  * A configuration error is logged at cold start and every request then gets a fixed
  * `500 server_error` OAuth error (no internals).
  */
+import { parseApiLifecycle } from '../shared/api-lifecycle';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { objectOfObjectsEnv, requiredEnv } from '../shared/env';
@@ -73,6 +74,7 @@ function fromEnvironment(env: NodeJS.ProcessEnv): SmartFacade {
     scopesSupported: list(env.SCOPES_SUPPORTED),
     allowedOrigins: list(env.ALLOWED_ORIGINS),
     upstreamTimeoutMs: timeout,
+    ...(env.API_LIFECYCLE ? { lifecycle: parseApiLifecycle(JSON.parse(env.API_LIFECYCLE)) } : {}),
     logger,
   });
 }

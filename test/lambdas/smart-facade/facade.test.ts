@@ -569,3 +569,32 @@ describe('refreshTokenValiditySeconds', () => {
     expect(() => makeFacade({ refreshTokenValiditySeconds: { [PORTAL]: 3600, [RS]: MAX_REFRESH_TOKEN_VALIDITY_SECONDS } })).not.toThrow();
   });
 });
+
+describe('discovery of a deprecated API version', () => {
+  const lifecycle = { version: 'v1', status: 'deprecated' as const, deprecatedAt: '2026-06-01', sunsetAt: '2027-01-01T00:00:00Z', successor: 'v2', migrationNotesUrl: 'https://fhir.example.org/docs/migrate-v2' };
+
+  test('says so in the document and the headers while the version lives', async () => {
+    const facade = makeFacade({ lifecycle, now: () => Date.parse('2026-12-07T00:00:00Z') / 1000 });
+    const res = await facade.discovery(request('', {}, 'GET'));
+    expect(res.statusCode).toBe(200);
+    const body = JSON.parse(res.body);
+    expect(body).toMatchObject({ api_version: 'v1', api_version_status: 'deprecated', api_version_sunset: '2027-01-01T00:00:00Z', api_version_migration_notes: lifecycle.migrationNotesUrl });
+    expect(body.token_endpoint).toBeDefined();
+    expect(res.headers?.Deprecation).toBe(`@${Date.parse('2026-06-01') / 1000}`);
+    expect(res.headers?.Sunset).toBe('Fri, 01 Jan 2027 00:00:00 GMT');
+    expect(res.headers?.Link).toBe('<https://fhir.example.org/docs/migrate-v2>; rel="deprecation"; type="text/html"');
+  });
+
+  test('answers 410 naming the successor from the sunset on', async () => {
+    const facade = makeFacade({ lifecycle, now: () => Date.parse('2027-01-01T00:00:00Z') / 1000 });
+    const res = await facade.discovery(request('', {}, 'GET'));
+    expect(res.statusCode).toBe(410);
+    expect(JSON.parse(res.body).issue[0].diagnostics).toBe('API version v1 has been retired; use API version v2');
+  });
+
+  test('an active version has no lifecycle fields or headers', async () => {
+    const res = await makeFacade({ lifecycle: { version: 'v2', status: 'active' } }).discovery(request('', {}, 'GET'));
+    expect(JSON.parse(res.body).api_version_status).toBeUndefined();
+    expect(res.headers?.Deprecation).toBeUndefined();
+  });
+});

@@ -1,0 +1,100 @@
+/**
+ * API lifecycle through the proxy (a fixed clock): a deprecated version carries `Deprecation`
+ * (RFC 9745), `Sunset` (RFC 8594) and `Link rel="deprecation"` on every answer, allowed or
+ * refused, and says so in its CapabilityStatement; from the sunset date on, and for a retired
+ * version, every request is 410 with an OperationOutcome naming the successor, audited.
+ */
+import { deprecationHeaders, lifecycleState, parseApiLifecycle, type ApiLifecycle } from '../../../lambdas/shared/api-lifecycle';
+import { PATIENT_A, SEED_IDS } from '../../e2e/fixtures/seed';
+import { startHarness, type Harness } from '../../e2e/proxy-harness';
+
+const DEPRECATED: ApiLifecycle = {
+  version: 'v1',
+  status: 'deprecated',
+  deprecatedAt: '2026-06-01',
+  sunsetAt: '2027-01-01T00:00:00Z',
+  successor: 'v2',
+  migrationNotesUrl: 'https://fhir.example.org/docs/migrate-v2',
+};
+
+describe('parseApiLifecycle', () => {
+  test.each([
+    ['not an object', 'v1', /must be an object/],
+    ['bad version', { version: 'v 1', status: 'active' }, /version must be/],
+    ['bad status', { version: 'v1', status: 'sunset' }, /status must be/],
+    ['deprecated without dates', { version: 'v1', status: 'deprecated' }, /needs deprecatedAt and sunsetAt/],
+    ['sunset before notice', { version: 'v1', status: 'deprecated', deprecatedAt: '2027-01-01', sunsetAt: '2026-01-01' }, /sunsetAt must be after deprecatedAt/],
+    ['malformed date', { version: 'v1', status: 'deprecated', deprecatedAt: '1 June', sunsetAt: '2027-01-01' }, /ISO 8601/],
+    ['bad successor', { ...DEPRECATED, successor: 'v2; rm' }, /successor must be/],
+    ['http notes', { ...DEPRECATED, migrationNotesUrl: 'http://x.example/notes' }, /absolute https URL/],
+  ])('%s is refused with a message that says what to change', (_name, value, message) => {
+    expect(() => parseApiLifecycle(value)).toThrow(message);
+  });
+
+  test('a valid deprecated version is kept as given', () => {
+    expect(parseApiLifecycle(DEPRECATED)).toEqual(DEPRECATED);
+  });
+});
+
+describe('lifecycleState and the headers', () => {
+  test('RFC 9745 Deprecation is @epoch-seconds of the notice; RFC 8594 Sunset is an HTTP-date; Link rel=deprecation', () => {
+    expect(deprecationHeaders(DEPRECATED)).toEqual({
+      Deprecation: `@${Date.parse('2026-06-01') / 1000}`,
+      Sunset: 'Fri, 01 Jan 2027 00:00:00 GMT',
+      Link: '<https://fhir.example.org/docs/migrate-v2>; rel="deprecation"; type="text/html"',
+    });
+  });
+  test('active before and after; deprecated until the sunset instant, gone from it on; retired is gone', () => {
+    expect(lifecycleState(undefined, new Date()).kind).toBe('active');
+    expect(lifecycleState({ version: 'v2', status: 'active' }, new Date()).kind).toBe('active');
+    expect(lifecycleState(DEPRECATED, new Date('2026-12-31T23:59:59Z')).kind).toBe('deprecated');
+    expect(lifecycleState(DEPRECATED, new Date('2027-01-01T00:00:00Z')).kind).toBe('gone');
+    const retired = lifecycleState({ version: 'v0', status: 'retired', successor: 'v2' }, new Date('2020-01-01'));
+    expect(retired).toMatchObject({ kind: 'gone', message: 'API version v0 has been retired; use API version v2' });
+  });
+});
+
+describe('through the proxy', () => {
+  let now = new Date('2026-12-07T12:00:00Z');
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness({ lifecycle: DEPRECATED, clock: () => now });
+  });
+  afterAll(() => h.close());
+
+  test('an allowed read of a deprecated version carries the three headers', async () => {
+    now = new Date('2026-12-07T12:00:00Z');
+    const r = await h.call({ method: 'GET', path: `Observation/${SEED_IDS.obsALab}` });
+    expect(r.status).toBe(200);
+    expect(r.headers.Deprecation).toBe(`@${Date.parse('2026-06-01') / 1000}`);
+    expect(r.headers.Sunset).toBe('Fri, 01 Jan 2027 00:00:00 GMT');
+    expect(r.headers.Link).toContain('rel="deprecation"');
+  });
+
+  test('a refused request carries them too', async () => {
+    const r = await h.call({ method: 'GET', path: 'Patient/someone-else' });
+    expect(r.status).toBe(403);
+    expect(r.headers.Sunset).toBe('Fri, 01 Jan 2027 00:00:00 GMT');
+  });
+
+  test('the CapabilityStatement says the version is deprecated and when it ends', async () => {
+    const r = await h.call({ method: 'GET', path: 'metadata', anonymous: true });
+    expect(r.status).toBe(200);
+    expect(r.body.description).toMatch(/^API version v1 is deprecated \(announced 2026-06-01\) and ends on 2027-01-01T00:00:00Z; use API version v2/);
+    expect(r.body.extension).toContainEqual({ url: expect.stringContaining('api-version-sunset'), valueDateTime: '2027-01-01T00:00:00Z' });
+    expect(r.headers.Deprecation).toBeDefined();
+  });
+
+  test('from the sunset on, every request is 410 naming the successor, nothing is forwarded, and it is audited', async () => {
+    now = new Date('2027-01-01T00:00:00Z');
+    const r = await h.call({ method: 'GET', path: `Observation/${SEED_IDS.obsALab}` });
+    expect(r.status).toBe(410);
+    expect(r.body.resourceType).toBe('OperationOutcome');
+    expect(r.body.issue[0].diagnostics).toBe('API version v1 has been retired; use API version v2');
+    expect(r.forwarded).toEqual([]);
+    expect(r.headers.Sunset).toBe('Fri, 01 Jan 2027 00:00:00 GMT');
+    expect(r.audits).toHaveLength(1);
+    expect(r.audits[0].outcome).not.toBe('0');
+    expect(r.text).not.toContain(PATIENT_A);
+  });
+});
