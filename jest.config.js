@@ -8,6 +8,9 @@ module.exports = {
     // ts-jest only transpiles, which keeps the suite fast on a 2-core machine.
     '^.+\\.tsx?$': ['ts-jest', { diagnostics: false }],
   },
+  // The compliance report's browser test needs a Chromium: with none, the run stops here with one
+  // line saying how to get one (test/setup/chromium.ts), not with the suite's tests failing one by one.
+  globalSetup: '<rootDir>/test/setup/global-setup.ts',
   testTimeout: 120000,
   maxWorkers: 2,
 };

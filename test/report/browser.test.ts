@@ -5,8 +5,10 @@
  * itself, and when a section does not render; it saves screenshots (and a PDF print) under
  * `test-artifacts/`.
  *
- * Chromium is required, not optional: without it this suite fails with the install command
- * (`.ci/run` installs it). Override its path with CHROMIUM_PATH.
+ * Chromium is required, not optional. Which one (test/setup/chromium.ts): CHROMIUM_PATH when set,
+ * else Debian's /usr/bin/chromium (`.ci/run` installs it), else the one inside the npm package
+ * `@sparticuz/chromium` when installed. With none, jest's globalSetup stops the run with one line
+ * saying how to get one; should this file run without it, it fails one test with that line.
  */
 import * as fs from 'fs';
 import * as os from 'os';
@@ -19,8 +21,20 @@ import { buildApp } from '../../bin/app';
 import { REPORT_SECTIONS } from '../../lib/report/html';
 import { writeComplianceReport, WrittenReport } from '../../lib/report/write';
 import { createTestApp } from '../helpers/app';
+import { ChromiumMissing, findChromium, locateChromium } from '../setup/chromium';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+/** Why there is no browser (one line), checked without unpacking or starting anything. */
+const missing = ((): ChromiumMissing | undefined => {
+  try {
+    locateChromium();
+    return undefined;
+  } catch (err) {
+    if (err instanceof ChromiumMissing) return err;
+    throw err;
+  }
+})();
+/** The browser's suites; skipped, behind one failing test, when there is no browser. */
+const describeInChromium = missing ? describe.skip : describe;
 const ARTIFACTS = path.join(__dirname, '..', '..', 'test-artifacts');
 const CHROMIUM_ARGS = [
   '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
@@ -54,11 +68,15 @@ async function open(file: string): Promise<Opened> {
   return { page, problems, requests };
 }
 
+if (missing) {
+  test('a Chromium to open the report in', () => {
+    throw missing;
+  });
+}
+
 beforeAll(async () => {
-  if (!fs.existsSync(CHROMIUM)) {
-    throw new Error(`Chromium not found at ${CHROMIUM}. The compliance report's browser test needs Debian's chromium: `
-      + 'apt-get update && apt-get install -y --no-install-recommends chromium (.ci/run does this), or set CHROMIUM_PATH.');
-  }
+  if (missing) return;
+  const browser = await findChromium();
   // One in-process synth of the reference app, Lambda bundling skipped; a gate failure must not
   // stop the report (it is written whenever there is an assembly).
   const outdir = tmp('ztf-report-ref-');
@@ -78,7 +96,7 @@ beforeAll(async () => {
   const userDataDir = tmp('ztf-chromium-');
   dirs.push(userDataDir);
   context = await chromium.launchPersistentContext(userDataDir, {
-    executablePath: CHROMIUM,
+    executablePath: browser.path,
     headless: true,
     args: CHROMIUM_ARGS,
     viewport: { width: 1280, height: 900 },
@@ -92,7 +110,7 @@ afterAll(async () => {
   for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
 });
 
-describe('the HTML report of the reference app in Chromium', () => {
+describeInChromium('the HTML report of the reference app in Chromium', () => {
   test('loads with no console error or warning and requests nothing but itself', () => {
     expect(opened.problems).toEqual([]);
     expect(opened.requests).toEqual([pathToFileURL(reference.files.html).href]);
@@ -156,7 +174,7 @@ describe('the HTML report of the reference app in Chromium', () => {
   });
 });
 
-describe('the HTML report of a failing app in Chromium', () => {
+describeInChromium('the HTML report of a failing app in Chromium', () => {
   let failing: Opened;
   beforeAll(async () => {
     const out = tmp('ztf-report-failing-');
