@@ -6,8 +6,8 @@
  *    (shape check, payload decode, verify; no claim checked) and aws-jwt-verify's `verifySync`;
  * 2. cold start: loading the deployed (esbuild) module and creating the authorizer with a
  *    preloaded JWKS, measured in fresh child processes so nothing is cached; target printed only;
- * 3. the esbuild-minified bundle of `lambdas/smart-authorizer/index.ts` (node22, `@aws-sdk/*`
- *    external as the Lambda runtime provides it); target ≤ 150 KB.
+ * 3. the esbuild-minified bundle of `lambdas/smart-authorizer/index.ts` (the Lambda runtime's
+ *    Node.js, `@aws-sdk/*` external as the Lambda runtime provides it); target ≤ 150 KB.
  */
 import { execFileSync } from 'child_process';
 import { createPublicKey, KeyObject, verify as cryptoVerify } from 'crypto';
@@ -226,7 +226,7 @@ async function cold(): Promise<void> {
 async function size(): Promise<void> {
   const result = await bundle('lambdas/smart-authorizer/index.ts');
   const kb = result.bytes / 1024;
-  console.log(`bundle lambdas/smart-authorizer/index.ts (esbuild minified, node22, @aws-sdk/* external):`);
+  console.log(`bundle lambdas/smart-authorizer/index.ts (esbuild minified, ${String(HANDLER_BUNDLE_OPTIONS.target)}, @aws-sdk/* external):`);
   console.log(`  ${kb.toFixed(1)} KB (target ≤ ${BUNDLE_TARGET_KB} KB) ${kb <= BUNDLE_TARGET_KB ? 'met' : 'NOT met'}`);
   const output = Object.values(result.metafile?.outputs ?? {})[0];
   const byPackage = new Map<string, number>();

@@ -1,6 +1,6 @@
 /**
- * Each Lambda handler's esbuild-minified bundle, built the way the constructs build it (node22
- * syntax target, CJS, the runtime's @aws-sdk/* external). Target from the identity issue: the
+ * Each Lambda handler's esbuild-minified bundle, built the way the package build does it (the
+ * Lambda runtime's Node.js syntax target, CJS, the runtime's @aws-sdk/* external). Target from the identity issue: the
  * SMART authorizer at most 150 KB. Files added to an asset after bundling (the proxy's compact
  * FHIR definitions, about 4 MB) are not counted here.
  */

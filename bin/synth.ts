@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 /**
- * `npm run synth`: `cdk synth --quiet` (arguments passed through), then the compliance report,
+ * `npm run synth`: builds the Lambda handlers (`scripts/build-handlers.ts`, the assets every
+ * construct uses, as in an installed package), then `cdk synth --quiet` (arguments passed
+ * through), then the compliance report,
  * written whether or not the synth passed (a failing synth is when a reviewer needs it most).
  * Exits with the synth's status, or 1 if the report could not be written.
  *
@@ -11,6 +13,7 @@ import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { COMPLIANCE_EVIDENCE_FILE } from '../lib/report/evidence';
+import { buildHandlers } from '../scripts/build-handlers';
 import { REPORT_FILES, reportSummaryLine, writeComplianceReport } from '../lib/report/write';
 
 /** The `--output`/`-o` directory of the cdk arguments. @default 'cdk.out' */
@@ -23,6 +26,12 @@ export function outputDir(args: readonly string[]): string {
 }
 
 function main(args: readonly string[]): number {
+  try {
+    buildHandlers();
+  } catch (err) {
+    console.error(`Lambda handlers: not built: ${(err as Error).message}`);
+    return 1;
+  }
   const outdir = path.resolve(outputDir(args));
   for (const file of [...Object.values(REPORT_FILES), COMPLIANCE_EVIDENCE_FILE, 'validation-report.json', 'manifest.json']) {
     fs.rmSync(path.join(outdir, file), { force: true });

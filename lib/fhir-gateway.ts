@@ -1,3 +1,5 @@
+import * as fs from 'fs';
+import * as path from 'path';
 import { Duration, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import * as acm from 'aws-cdk-lib/aws-certificatemanager';
@@ -6,11 +8,14 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { IssueType, operationOutcome } from '../lambdas/shared/operation-outcome';
+import { DEFAULT_APP_REGISTRY_FILE } from '../policies/app-registry';
+import { DEFAULT_LABEL_POLICY_FILE } from '../policies/label-policy';
 import { markPublicRoute } from '../policies/public-routes';
 import { AuditTrail } from './audit-trail';
 import { DeploymentEnvironment } from './config';
 import { FhirDatastore } from './fhir-datastore';
 import { FhirKeys } from './fhir-keys';
+import { FHIR_DEFINITIONS_ASSET_FILE } from './private/handler-assets';
 import { KitFunction } from './private/kit-function';
 import { KitRole } from './private/kit-role';
 import { createAuditLogGroup } from './private/log-group';
@@ -325,6 +330,7 @@ export class FhirGateway extends Construct {
 
     // --- The FHIR proxy, in the isolated subnets: the only caller of HealthLake. It writes its
     // BALP AuditEvents (one JSON line each) to the AuditEvent log group, which is its log group.
+    const proxyData = proxyDataFiles();
     this.proxyFunction = new KitFunction(this, 'Proxy', {
       handlerDir: 'fhir-proxy',
       description: 'FHIR proxy: SMART scopes, patient compartment, audit; SigV4 to HealthLake',
@@ -338,25 +344,20 @@ export class FhirGateway extends Construct {
         PUBLIC_BASE_URL: this.fhirBaseUrl,
         CONFIDENTIAL_CLIENT_IDS: Stack.of(this).toJsonString(registry.registrations.filter((r) => r.confidential).map((r) => r.clientId)),
         READABLE_NON_COMPARTMENT_TYPES: (props.readableNonCompartmentTypes ?? ['Medication', 'Practitioner', 'Organization', 'Location']).join(' '),
-        // Written into the asset at bundling time (below): the compact FHIR R4 base definitions
-        // (about 4 MB instead of 37 MB), the deployer's profiles from policies/profiles/, the
-        // label policy and the app registry.
-        FHIR_DEFINITIONS_FILE: '/var/task/fhir-r4-definitions.json',
-        PROFILES_DIR: '/var/task/profiles',
+        // The compact FHIR R4 base definitions (about 4 MB instead of 37 MB) are built into the
+        // handler's asset with the package; the deployer's profiles, the label policy and the app
+        // registry are added to it at synth time (`assetFiles`, below).
+        FHIR_DEFINITIONS_FILE: `/var/task/${FHIR_DEFINITIONS_ASSET_FILE}`,
+        ...(Object.keys(proxyData).some((f) => f.startsWith('profiles/')) ? { PROFILES_DIR: '/var/task/profiles' } : {}),
         PREWARM_VALIDATOR: 'true',
-        // Consent and security labels: the label policy and the app registry, bundled below,
+        // Consent and security labels: the label policy and the app registry, in the asset,
         // and which app each Cognito client is (Consent provisions name apps as actors).
         LABEL_POLICY_FILE: '/var/task/labels.json',
         APP_REGISTRY_FILE: '/var/task/apps.json',
         APP_CLIENT_IDS: Stack.of(this).toJsonString(Object.fromEntries(registry.registrations.map((r) => [r.clientId, r.appId]))),
         POWERTOOLS_SERVICE_NAME: 'fhir-proxy',
       },
-      afterBundling: (inputDir, outputDir) => [
-        `"${inputDir}/node_modules/.bin/ts-node" --transpile-only -e "require('${inputDir}/lambdas/fhir-proxy/validate').writeCompactDefinitions('${outputDir}/fhir-r4-definitions.json')"`,
-        `mkdir -p "${outputDir}/profiles"`,
-        `cp "${inputDir}/policies/profiles/"*.json "${outputDir}/profiles/"`,
-        `cp "${inputDir}/policies/labels.json" "${inputDir}/policies/apps.json" "${outputDir}/"`,
-      ],
+      assetFiles: proxyData,
       vpc: network.vpc,
       vpcSubnets: network.isolatedSubnets,
       securityGroups: [network.proxySecurityGroup],
@@ -434,4 +435,21 @@ export class FhirGateway extends Construct {
       })
       .map((m) => `FhirGateway: method ${m.httpMethod} ${m.resource.path} has no SMART authorizer. Give it { authorizer: gateway.authorizer } (only OPTIONS and the five public SMART routes may be anonymous).`);
   }
+}
+
+/**
+ * The data the FHIR proxy reads at run time besides its code, from the kit's policies folder
+ * (`policies/` in a checkout, `dist/policies/` in the installed package): the label policy
+ * (`labels.json`), the app registry (`apps.json`) and the profiles writes are validated against
+ * (`profiles/*.json`). Added to the proxy's asset at synth time.
+ */
+function proxyDataFiles(): Record<string, string> {
+  const files: Record<string, string> = {
+    'labels.json': fs.readFileSync(DEFAULT_LABEL_POLICY_FILE, 'utf8'),
+    'apps.json': fs.readFileSync(DEFAULT_APP_REGISTRY_FILE, 'utf8'),
+  };
+  const profilesDir = path.join(path.dirname(DEFAULT_APP_REGISTRY_FILE), 'profiles');
+  const profiles = fs.existsSync(profilesDir) ? fs.readdirSync(profilesDir).filter((f) => f.endsWith('.json')).sort() : [];
+  for (const name of profiles) files[`profiles/${name}`] = fs.readFileSync(path.join(profilesDir, name), 'utf8');
+  return files;
 }

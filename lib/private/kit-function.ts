@@ -1,22 +1,28 @@
+import * as crypto from 'crypto';
+import * as fs from 'fs';
 import * as path from 'path';
-import { Duration, Validations } from 'aws-cdk-lib';
+import { DockerImage, Duration, FileSystem, Validations } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { handlerAssetDir, LAMBDA_NODE_MAJOR } from './handler-assets';
 import { KitRole } from './kit-role';
 import { createAuditLogGroup } from './log-group';
 
-/** Folder of the Lambda sources (`lambdas/<name>/index.ts`). */
-export const LAMBDAS_DIR = path.join(__dirname, '..', '..', 'lambdas');
+/** The Lambda runtime of every kit function: Node.js {@link LAMBDA_NODE_MAJOR}, which the handlers are built for. */
+export const KIT_LAMBDA_RUNTIME = lambda.Runtime.NODEJS_24_X;
+if (KIT_LAMBDA_RUNTIME.name !== `nodejs${LAMBDA_NODE_MAJOR}.x`) throw new Error(`KIT_LAMBDA_RUNTIME ${KIT_LAMBDA_RUNTIME.name} is not the Node.js ${LAMBDA_NODE_MAJOR} the handlers are built for`);
 
 /** Properties of {@link KitFunction}. */
 export interface KitFunctionProps {
-  /** The handler folder under `lambdas/` (its `index.ts` exports `handler`). */
+  /**
+   * The handler: `lambdas/<handlerDir>/index.ts` in the sources, built into
+   * `assets/handlers/<handlerDir>/` (`npm run build:handlers`), which is the function's code.
+   */
   readonly handlerDir: string;
   /** Exported handler name. @default 'handler' */
   readonly handler?: string;
@@ -48,12 +54,14 @@ export interface KitFunctionProps {
   /** Encrypts the dead-letter queue of an asynchronous function. Required when `invocation` is `asynchronous`. */
   readonly deadLetterKey?: kms.IKey;
   /**
-   * Shell commands run after esbuild, to add files to the asset (they run only when the asset is
-   * really bundled): `(inputDir, outputDir) => commands`.
+   * Files added to the built handler's asset at synth time, by path inside the asset (e.g.
+   * `labels.json`, `profiles/us-core-patient.json`; `/var/task/<path>` at run time) → contents:
+   * data the deployer supplies, where the handler's code is the same for everyone. Skipped, like
+   * any bundling, for stacks outside `aws:cdk:bundling-stacks`.
    *
-   * @default - none
+   * @default - none: the built asset as it is
    */
-  readonly afterBundling?: (inputDir: string, outputDir: string) => string[];
+  readonly assetFiles?: Readonly<Record<string, string>>;
   /** Run in this VPC's given subnets. @default - not in a VPC */
   readonly vpc?: ec2.IVpc;
   readonly vpcSubnets?: ec2.SubnetSelection;
@@ -68,15 +76,17 @@ export interface KitFunctionProps {
 }
 
 /**
- * How the kit runs a Lambda: Node.js 24 (the newest runtime this CDK knows, AwsSolutions-L1) on ARM, bundled by the local esbuild (minified, source
- * maps, the runtime's `@aws-sdk/*` left out), its own CMK-encrypted log group kept six years,
+ * How the kit runs a Lambda: Node.js 24 (the newest runtime this CDK knows, AwsSolutions-L1) on
+ * ARM, its code the handler built with the package (`assets/handlers/<handlerDir>`: esbuild,
+ * minified, source maps, the runtime's `@aws-sdk/*` left out; no bundling at synth time, so a
+ * team's app needs neither esbuild nor Docker), its own CMK-encrypted log group kept six years,
  * reserved concurrency, and a {@link KitRole}: one customer-managed policy holding exactly the
  * grants made to the function, no inline and no AWS-managed policy.
  *
  * Grant to the KitFunction itself (or `fn`): both route into the managed policy.
  */
 export class KitFunction extends Construct implements iam.IGrantable {
-  public readonly fn: nodejs.NodejsFunction;
+  public readonly fn: lambda.Function;
   public readonly role: KitRole;
   public readonly logGroup: logs.LogGroup;
   public readonly grantPrincipal: iam.IPrincipal;
@@ -144,12 +154,12 @@ export class KitFunction extends Construct implements iam.IGrantable {
       // Lambda L2) and the queue key's data-key and decrypt actions (granted here).
       props.deadLetterKey.grant(this.role, 'kms:GenerateDataKey', 'kms:Decrypt');
     }
-    this.fn = new nodejs.NodejsFunction(this, 'Resource', {
+    this.fn = new lambda.Function(this, 'Resource', {
       deadLetterQueue: this.deadLetterQueue,
-      entry: path.join(LAMBDAS_DIR, props.handlerDir, 'index.ts'),
-      handler: props.handler ?? 'handler',
+      code: handlerCode(props.handlerDir, props.assetFiles ?? {}),
+      handler: `index.${props.handler ?? 'handler'}`,
       description: props.description,
-      runtime: lambda.Runtime.NODEJS_24_X,
+      runtime: KIT_LAMBDA_RUNTIME,
       architecture: lambda.Architecture.ARM_64,
       memorySize: props.memorySize ?? 512,
       timeout: props.timeout ?? Duration.seconds(10),
@@ -162,17 +172,6 @@ export class KitFunction extends Construct implements iam.IGrantable {
       vpcSubnets: props.vpcSubnets,
       securityGroups: props.securityGroups,
       allowPublicSubnet: false,
-      bundling: {
-        minify: true,
-        sourceMap: true,
-        target: 'node22',
-        format: nodejs.OutputFormat.CJS,
-        externalModules: ['@aws-sdk/*'],
-        forceDockerBundling: false,
-        commandHooks: props.afterBundling
-          ? { beforeBundling: () => [], beforeInstall: () => [], afterBundling: props.afterBundling }
-          : undefined,
-      },
     });
     this.grantPrincipal = this.role;
     if (props.invocation === 'synchronous') {
@@ -183,4 +182,41 @@ export class KitFunction extends Construct implements iam.IGrantable {
       });
     }
   }
+}
+
+/**
+ * The code of a kit function: the built handler folder, and when `files` are given, a copy of it
+ * with those files added (a local bundling step: no Docker, no esbuild). The asset hash covers the
+ * folder and the files, so a changed file is a new asset.
+ */
+function handlerCode(handlerDir: string, files: Readonly<Record<string, string>>): lambda.Code {
+  const dir = handlerAssetDir(handlerDir);
+  const names = Object.keys(files).sort();
+  if (names.length === 0) return lambda.Code.fromAsset(dir);
+  for (const name of names) {
+    if (path.isAbsolute(name) || name.split(/[\\/]/).some((part) => part === '' || part === '.' || part === '..')) {
+      throw new Error(`KitFunction ${handlerDir}: asset file "${name}" must be a relative path inside the asset`);
+    }
+    if (fs.existsSync(path.join(dir, name))) throw new Error(`KitFunction ${handlerDir}: asset file "${name}" would replace a file of the built handler`);
+  }
+  const hash = crypto.createHash('sha256').update(FileSystem.fingerprint(dir));
+  for (const name of names) hash.update(`\0${name}\0${files[name]}`);
+  return lambda.Code.fromAsset(dir, {
+    assetHash: hash.digest('hex'),
+    bundling: {
+      // Never pulled: the local step below always succeeds.
+      image: DockerImage.fromRegistry('scratch'),
+      local: {
+        tryBundle(outputDir: string): boolean {
+          fs.cpSync(dir, outputDir, { recursive: true });
+          for (const name of names) {
+            const file = path.join(outputDir, name);
+            fs.mkdirSync(path.dirname(file), { recursive: true });
+            fs.writeFileSync(file, files[name]);
+          }
+          return true;
+        },
+      },
+    },
+  });
 }

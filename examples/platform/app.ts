@@ -1,0 +1,16 @@
+/**
+ * The whole zero-trust FHIR platform in a team's CDK app: keys, isolated network, HealthLake,
+ * audit trail, Cognito as the SMART authorization server, the API with its authorizer, SMART
+ * façade and FHIR proxy, and the web ACL with its drift guard, behind the kit's compliance gate,
+ * with the evidence the reviewer's report needs (`npx zero-trust-fhir-report` after the synth).
+ * `test/package/install.test.ts` synthesizes this file from an installed tarball.
+ */
+import { App } from 'aws-cdk-lib';
+import { ZeroTrustFhirStack } from 'zero-trust-fhir';
+import { applyCompliancePacks } from 'zero-trust-fhir/policies';
+import { recordComplianceEvidence } from 'zero-trust-fhir/report/evidence';
+
+const app = new App();
+new ZeroTrustFhirStack(app, 'Fhir', { environment: 'staging', alarmEmail: 'soc@example.org' });
+applyCompliancePacks(app);
+recordComplianceEvidence(app);
