@@ -1,11 +1,13 @@
 #!/usr/bin/env node
 /**
  * The reference zero-trust FHIR platform. Configuration comes from the `cdk.json` context key
- * `zeroTrustFhir` (or `-c zeroTrustFhir='{"environment":"staging"}'`). Env-agnostic: no account,
- * region or lookup is needed to synthesize.
+ * `zeroTrustFhir`, overridden whole with `-c zeroTrustFhir='{"environment":"staging"}'` or key by
+ * key with `-c zeroTrustFhir:environment=staging` (see `loadZeroTrustFhirConfig`). The compliance
+ * gate is told the same environment as the stack. Env-agnostic: no account, region or lookup is
+ * needed to synthesize.
  */
 import { App, Duration } from 'aws-cdk-lib';
-import { parseZeroTrustFhirConfig, ZeroTrustFhirStack } from '../lib';
+import { loadZeroTrustFhirConfig, ZeroTrustFhirStack } from '../lib';
 import { recordComplianceEvidence } from '../lib/report/evidence';
 import { applyCompliancePacks } from '../policies';
 
@@ -15,7 +17,7 @@ export interface BuildAppOptions {
 }
 
 export function buildApp(app: App = new App(), options: BuildAppOptions = {}): { app: App; stack: ZeroTrustFhirStack } {
-  const config = parseZeroTrustFhirConfig(app.node.tryGetContext('zeroTrustFhir'));
+  const config = loadZeroTrustFhirConfig(app);
   const stack = new ZeroTrustFhirStack(app, config.stackName, {
     environment: config.environment,
     maxAzs: config.maxAzs,
@@ -27,7 +29,7 @@ export function buildApp(app: App = new App(), options: BuildAppOptions = {}): {
     authorizerCacheTtl: Duration.seconds(config.authorizerCacheTtlSeconds),
     description: `zero-trust-fhir reference platform (${config.environment})`,
   });
-  if (options.withCompliancePacks ?? true) applyCompliancePacks(app);
+  if (options.withCompliancePacks ?? true) applyCompliancePacks(app, { environment: config.environment });
   if (options.withCompliancePacks ?? true) recordComplianceEvidence(app);
   return { app, stack };
 }

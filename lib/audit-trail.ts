@@ -40,9 +40,11 @@ export interface AuditTrailProps {
   readonly bucketRetentionDays?: number;
 
   /**
-   * E-mail address subscribed to the security alarm topic.
+   * E-mail address subscribed to the security alarm topic. In production the topic must have a
+   * subscriber (`FHIR.HIPAA-SNSAlarmTopicSubscribed`): give this, or subscribe your own endpoint
+   * to `alarmTopic`.
    *
-   * @default - no subscription; subscribe your own endpoint to `alarmTopic`
+   * @default - no subscription; subscribe your own endpoint to `alarmTopic` (a finding in production until you do)
    */
   readonly alarmEmail?: string;
 }

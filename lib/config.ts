@@ -1,4 +1,6 @@
 import * as logs from 'aws-cdk-lib/aws-logs';
+import { IConstruct } from 'constructs';
+import { isCalendarDate } from '../policies/app-registry';
 
 /** Where a stack runs. `production` turns on the controls that cannot be waived. */
 export type DeploymentEnvironment = 'sandbox' | 'staging' | 'production';
@@ -30,7 +32,7 @@ export interface ZeroTrustFhirConfig {
   readonly logRetentionDays: logs.RetentionDays;
   /** Object-lock default retention of the CloudTrail bucket, in days (at least 2192). */
   readonly auditBucketRetentionDays: number;
-  /** Optional e-mail address subscribed to the security alarm topic. */
+  /** E-mail address subscribed to the security alarm topic; required in production. */
   readonly alarmEmail?: string;
   /** Custom domain of the API (with `certificateArn`); required in production. */
   readonly domainName?: string;
@@ -42,13 +44,43 @@ export interface ZeroTrustFhirConfig {
   readonly authorizerCacheTtlSeconds: number;
 }
 
-/** A configuration error that names the key at fault and what it accepts. */
+/**
+ * A configuration error that names the key at fault and what it accepts. The key is written the
+ * way it was given: `zeroTrustFhir.<key>` inside the `zeroTrustFhir` object (cdk.json, or
+ * `-c zeroTrustFhir='{…}'`), `zeroTrustFhir:<key>` for the colon form (`-c zeroTrustFhir:<key>=…`).
+ */
 export class ConfigError extends Error {
-  constructor(key: string, problem: string, allowed: string) {
-    super(`Invalid configuration "zeroTrustFhir.${key}": ${problem}. Allowed: ${allowed}.`);
+  /** The key at fault, without the `zeroTrustFhir` prefix (`''` for the whole value). */
+  public readonly key: string;
+  public readonly problem: string;
+  public readonly allowed: string;
+  constructor(key: string, problem: string, allowed: string, separator: '.' | ':' = '.') {
+    super(`Invalid configuration "${CONFIG_CONTEXT_KEY}${separator}${key}": ${problem}. Allowed: ${allowed}.`);
     this.name = 'ConfigError';
+    this.key = key;
+    this.problem = problem;
+    this.allowed = allowed;
   }
 }
+
+/** The context key of the configuration object (cdk.json `context.zeroTrustFhir`). */
+export const CONFIG_CONTEXT_KEY = 'zeroTrustFhir';
+
+/**
+ * The colon form of a context key: `zeroTrustFhir:environment`, given as
+ * `cdk synth -c zeroTrustFhir:environment=production` or as its own key in cdk.json `context`.
+ */
+export function contextKey(key: string): string {
+  return `${CONFIG_CONTEXT_KEY}:${key}`;
+}
+
+/**
+ * Context keys under the kit's prefix that are not fields of {@link ZeroTrustFhirConfig}:
+ * `today` (the synth date `YYYY-MM-DD` the app-registry rule judges assessments by; either form)
+ * and `skipAcknowledgements` (the boolean `true` leaves the reference stack's acknowledgements
+ * out; colon form only, for the test that proves each is still needed).
+ */
+export const CONTEXT_FLAG_KEYS: readonly string[] = ['today', 'skipAcknowledgements'];
 
 const KNOWN_KEYS = [
   'stackName',
@@ -61,6 +93,7 @@ const KNOWN_KEYS = [
   'certificateArn',
   'corsAllowedOrigins',
   'authorizerCacheTtlSeconds',
+  'today',
 ];
 
 const DEFAULTS = {
@@ -97,9 +130,15 @@ export function parseZeroTrustFhirConfig(raw: unknown): ZeroTrustFhirConfig {
   }
   const input = raw as Record<string, unknown>;
   for (const key of Object.keys(input)) {
+    if (key === 'skipAcknowledgements') {
+      throw new ConfigError(key, `is read only as its own context key ${contextKey(key)} (the boolean true), not inside ${CONFIG_CONTEXT_KEY}`, KNOWN_KEYS.join(', '));
+    }
     if (!KNOWN_KEYS.includes(key)) {
       throw new ConfigError(key, 'is not a known key', KNOWN_KEYS.join(', '));
     }
+  }
+  if (input.today !== undefined && input.today !== null && !isCalendarDate(input.today)) {
+    throw new ConfigError('today', `got ${describe(input.today)}`, 'a YYYY-MM-DD date');
   }
 
   const stackName = input.stackName ?? DEFAULTS.stackName;
@@ -163,6 +202,10 @@ export function parseZeroTrustFhirConfig(raw: unknown): ZeroTrustFhirConfig {
     throw new ConfigError('corsAllowedOrigins', 'is required in production', 'a list of exact https origins, or [] for no browser access');
   }
 
+  if (environment === 'production' && !alarmEmail) {
+    throw new ConfigError('alarmEmail', 'is required in production (with nobody subscribed, the security alarms reach no one)', 'the e-mail address of whoever responds to security alarms');
+  }
+
   const authorizerCacheTtlSeconds = wholeNumber('authorizerCacheTtlSeconds', input.authorizerCacheTtlSeconds ?? 60, 'a whole number of seconds from 0 to 300');
   if (authorizerCacheTtlSeconds < 0 || authorizerCacheTtlSeconds > 300) {
     throw new ConfigError('authorizerCacheTtlSeconds', `got ${authorizerCacheTtlSeconds}`, 'a whole number of seconds from 0 to 300');
@@ -180,6 +223,105 @@ export function parseZeroTrustFhirConfig(raw: unknown): ZeroTrustFhirConfig {
     corsAllowedOrigins,
     authorizerCacheTtlSeconds,
   };
+}
+
+/**
+ * The reference app's configuration from `scope`'s context: the `zeroTrustFhir` object (from
+ * cdk.json, or `-c zeroTrustFhir='{"environment":"staging"}'`, a JSON string) with each colon-form
+ * key (`-c zeroTrustFhir:environment=production`, or `"zeroTrustFhir:environment"` in cdk.json)
+ * laid over it: the colon form wins over the same field in the object. A colon-form list
+ * (`corsAllowedOrigins`) is written as JSON (`-c 'zeroTrustFhir:corsAllowedOrigins=["https://a.example.org"]'`).
+ *
+ * @throws ConfigError for an invalid value (naming the key in the form it was given), an unknown
+ *   key under the `zeroTrustFhir:` prefix (listing the known ones), or a key that only looks like
+ *   the kit's (`zeroTrustFhir.environment`, `zerotrustfhir:environment`)
+ */
+export function loadZeroTrustFhirConfig(scope: IConstruct): ZeroTrustFhirConfig {
+  const context = scope.node.getAllContext() as Record<string, unknown>;
+  const colon = colonFormKeys(context);
+  let base: unknown = context[CONFIG_CONTEXT_KEY] ?? {};
+  if (typeof base === 'string') base = parseJsonObject(base);
+  if (!isPlainObject(base)) {
+    throw new ConfigError('', `must be an object, got ${describe(base)}`, 'an object such as {"environment":"sandbox"}');
+  }
+  const merged: Record<string, unknown> = { ...base };
+  for (const [key, value] of colon) merged[key] = colonValue(key, value);
+  try {
+    return parseZeroTrustFhirConfig(merged);
+  } catch (err) {
+    if (err instanceof ConfigError && colon.has(err.key)) throw new ConfigError(err.key, err.problem, err.allowed, ':');
+    throw err;
+  }
+}
+
+/**
+ * The value of one kit context key as seen from `scope`: the colon form `zeroTrustFhir:<key>`
+ * when set (not `null`), else the field of the `zeroTrustFhir` object (or JSON string); never
+ * throws (a malformed object reads as unset).
+ */
+export function kitContextValue(scope: IConstruct, key: string): unknown {
+  const own: unknown = scope.node.tryGetContext(contextKey(key));
+  if (own !== undefined && own !== null) return own;
+  let object: unknown = scope.node.tryGetContext(CONFIG_CONTEXT_KEY);
+  if (typeof object === 'string') {
+    try {
+      object = JSON.parse(object);
+    } catch {
+      return undefined;
+    }
+  }
+  return isPlainObject(object) ? object[key] : undefined;
+}
+
+/** The colon-form keys (without prefix) and their values; throws on a key the kit does not read. */
+function colonFormKeys(context: Record<string, unknown>): Map<string, unknown> {
+  const known = [...KNOWN_KEYS, ...CONTEXT_FLAG_KEYS.filter((k) => !KNOWN_KEYS.includes(k))];
+  const out = new Map<string, unknown>();
+  for (const [fullKey, value] of Object.entries(context)) {
+    if (fullKey === CONFIG_CONTEXT_KEY) continue;
+    if (fullKey.startsWith(`${CONFIG_CONTEXT_KEY}:`)) {
+      const key = fullKey.slice(CONFIG_CONTEXT_KEY.length + 1);
+      if (!known.includes(key)) {
+        throw new ConfigError(key, 'is not a known key', `${known.map(contextKey).join(', ')}; or the JSON form ${CONFIG_CONTEXT_KEY}='{"environment":"staging"}'`, ':');
+      }
+      if (key === 'skipAcknowledgements') {
+        if (value !== true && value !== false && value !== undefined && value !== null) {
+          throw new ConfigError(key, `got ${describe(value)}; -c passes strings, and only the boolean true skips the acknowledgements`, 'the boolean true or false, in cdk.json "context" or new App({ context })', ':');
+        }
+        continue;
+      }
+      out.set(key, value);
+    } else if (/^zero-?trust-?fhir[:._/-]?/i.test(fullKey)) {
+      const field = fullKey.replace(/^zero-?trust-?fhir[:._/-]?/i, '');
+      const example = field ? `${contextKey(field)}=<value>, or the JSON form ${CONFIG_CONTEXT_KEY}='{"${field}":<value>}'` : `${CONFIG_CONTEXT_KEY}='{"environment":"staging"}'`;
+      throw new ConfigError(field, `was given as the context key "${fullKey}", which the kit does not read (the prefix is ${CONFIG_CONTEXT_KEY}, exactly)`, `-c ${example}`, ':');
+    }
+  }
+  return out;
+}
+
+/** A colon-form value: a list field is parsed from its JSON text; other values are taken as they are. */
+function colonValue(key: string, value: unknown): unknown {
+  if (key !== 'corsAllowedOrigins' || typeof value !== 'string') return value;
+  try {
+    const parsed: unknown = JSON.parse(value);
+    if (Array.isArray(parsed)) return parsed;
+  } catch {
+    // reported below
+  }
+  throw new ConfigError(key, `got ${describe(value)}, not a JSON list`, `a JSON list: -c '${contextKey(key)}=["https://portal.example.org"]' (or [] for no browser access), or the JSON form ${CONFIG_CONTEXT_KEY}='{"corsAllowedOrigins":["https://portal.example.org"]}'`, ':');
+}
+
+function parseJsonObject(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new ConfigError('', 'is not a JSON object', 'an object such as {"environment":"sandbox"}');
+  }
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 function wholeNumber(key: string, value: unknown, allowed: string): number {

@@ -51,9 +51,11 @@ export interface ZeroTrustFhirStackProps extends StackProps {
   readonly auditBucketRetentionDays?: number;
 
   /**
-   * E-mail address for the security alarms.
+   * E-mail address subscribed to the security alarm topic (`audit.alarmTopic`). In production the
+   * topic must have a subscriber (`FHIR.HIPAA-SNSAlarmTopicSubscribed`): give this, or subscribe
+   * your responders to `stack.audit.alarmTopic` yourself.
    *
-   * @default - none
+   * @default - no subscription (a finding in production)
    */
   readonly alarmEmail?: string;
 

@@ -1,9 +1,10 @@
-import { CfnResource, IPolicyValidationContext, PolicyValidationPluginReport, PolicyViolation, Stack, Validations } from 'aws-cdk-lib';
+import { CfnResource, IPolicyValidationContext, PolicyValidationPluginReport, PolicyViolation, Validations } from 'aws-cdk-lib';
 import { NagMessageLevel, NagPack, NagPackProps, NagRuleResult } from 'cdk-nag';
 import { IConstruct } from 'constructs';
 import { HipaaCitationId, withCitations } from './citations';
-import { deploymentEnvironmentOf } from './environment';
-import { apigw, cloudtrail, cognito, healthlake, kms, lambda, logs, waf } from './rules';
+import { deploymentEnvironmentSource, reachesProduction } from './environment';
+import { baseRuleId, normalizeRuleId } from './rule-ids';
+import { apigw, cloudtrail, cognito, healthlake, iam, kms, lambda, logs, sns, waf } from './rules';
 import { withCfnCache, withSynthesizedTemplates } from './rules/common/cfn';
 
 /** The pack's name and rule id prefix. */
@@ -49,6 +50,15 @@ export const FHIR_HIPAA_RULES: readonly FhirHipaaRule[] = [
     cause: 'An IAM statement grants HealthLake data actions too broadly: name the actions (no `*`, `healthlake:*` or `NotAction`), the datastore ARN (no `Resource: *`) and an `aws:SourceVpce` condition; grant through `FhirDatastore.grantFhirAccess(grantee)`, which does all three.',
     explanation: 'HealthLake calls signed with SigV4 bypass SMART checks, so only the FHIR proxy may make them, only on this datastore and only through the VPC endpoint; any broader grant is a path to PHI around the proxy.',
     citations: ['164.308(a)(3)(i)', '164.308(a)(4)(i)', '164.308(a)(4)(ii)(B)', '164.308(a)(4)(ii)(C)', '164.312(a)(1)', '164.312(e)(1)'],
+  },
+  // IAM
+  {
+    rule: iam.IAMNoPHIDataWildcard,
+    level: E,
+    nonWaivableInProduction: true,
+    cause: 'An IAM statement grants the data actions of a service that holds PHI or its keys (HealthLake, S3, KMS, DynamoDB) on everything: a `*` or service-wide action (`healthlake:*`, `s3:*`, `kms:*`, `dynamodb:*`), data actions on `Resource: *` or on every bucket, key, table or datastore, a `NotAction` or `NotResource` Allow, or an AWS managed policy such as `AdministratorAccess` or `AmazonS3FullAccess`: name the actions and the resources (`bucket.grantRead(fn)`, `key.grantDecrypt(fn)`, `table.grantReadWriteData(fn)`, `FhirDatastore.grantFhirAccess(fn)` grant exactly that).',
+    explanation: 'A wildcard over a PHI store gives every principal holding the policy all of its data, and every key that decrypts it, now and for each store added later; least privilege needs the actions and the resources named. In production this cannot be acknowledged.',
+    citations: ['164.308(a)(3)(i)', '164.308(a)(4)(i)', '164.308(a)(4)(ii)(B)', '164.312(a)(1)'],
   },
   // API Gateway
   {
@@ -308,6 +318,14 @@ export const FHIR_HIPAA_RULES: readonly FhirHipaaRule[] = [
     explanation: 'Management events show configuration changes only; data events show who read or wrote data, which the HIPAA activity review needs.',
     citations: ['164.308(a)(1)(ii)(D)', '164.312(b)'],
   },
+  // SNS
+  {
+    rule: sns.SNSAlarmTopicSubscribed,
+    level: E,
+    cause: 'In production, the SNS topic the security alarms notify has no subscriber: give AuditTrail (or ZeroTrustFhirStack) an `alarmEmail`, or subscribe your responders to `audit.alarmTopic` (`alarmTopic.addSubscription(new subs.EmailSubscription(...))`, an `AWS::SNS::Subscription` naming the topic).',
+    explanation: 'The trail, WAF drift and per-app alarms only reach people through this topic; with nobody subscribed, an unauthorized API call, a disabled key or a detached web ACL raises an alarm that no one receives, so activity review and incident response never start.',
+    citations: ['164.308(a)(1)(ii)(D)', '164.308(a)(6)(ii)'],
+  },
 ];
 
 /** `FHIR.HIPAA-<RuleName>` of a rule. */
@@ -337,10 +355,13 @@ export const NON_WAIVABLE_IN_PRODUCTION: readonly string[] = FHIR_HIPAA_RULES
  * The kit's own compliance pack: checks the zero-trust SMART-on-FHIR controls that cdk-nag's
  * `HIPAASecurityChecks` and `AwsSolutionsChecks` do not cover (see `policies/RULES.md`).
  *
- * Register with `Validations.of(app).addPlugins(new FhirHipaaChecks(app))` (`applyCompliancePacks`
- * does). In a stack marked `production` (`setDeploymentEnvironment`), acknowledging one of
- * {@link NON_WAIVABLE_IN_PRODUCTION} (`Validations.of(c).acknowledge({ id })`, granular ids
- * included) adds a `fatal` violation, which CDK will not let any acknowledgement suppress.
+ * Register it through `applyCompliancePacks(app, { environment })` (`policies/index.ts`), which
+ * also states where the stacks deploy; registered alone
+ * (`Validations.of(app).addPlugins(new FhirHipaaChecks(app))`) it knows only the stacks marked
+ * with `setDeploymentEnvironment`. In a `production` stack, acknowledging one of
+ * {@link NON_WAIVABLE_IN_PRODUCTION} (with `acknowledge` or `Validations.of(c).acknowledge`,
+ * granular, bare or namespaced ids alike) adds a `fatal` violation, which CDK will not let any
+ * acknowledgement suppress.
  */
 export class FhirHipaaChecks extends NagPack {
   /** Every rule id of the pack, in order. */
@@ -428,32 +449,20 @@ interface Acknowledgement {
 
 /**
  * The rule id an acknowledgement key names: `Annotation::FHIR.HIPAA-X[finding]` → `FHIR.HIPAA-X`.
- * Namespace prefixes (`annotation::`, `Annotation::`, `FHIR.HIPAA::`) and granular suffixes are dropped.
+ * Namespace prefixes (`annotation::`, `Annotation::`, `FHIR.HIPAA::`) and granular suffixes are
+ * dropped. The same reading as the reviewer's report (`policies/rule-ids.ts`).
  */
-export function acknowledgedRuleId(key: string): string {
-  const bracket = key.indexOf('[');
-  let head = bracket < 0 ? key : key.slice(0, bracket);
-  const ns = head.lastIndexOf('::');
-  if (ns >= 0) head = head.slice(ns + 2);
-  return head;
-}
+export const acknowledgedRuleId: (key: string) => string = baseRuleId;
 
 function acknowledgementsOn(construct: IConstruct): Acknowledgement[] {
   const out: Acknowledgement[] = [];
   for (const entry of construct.node.metadata) {
     if (entry.type !== Validations.ACKNOWLEDGED_RULES_METADATA_KEY || !entry.data || typeof entry.data !== 'object') continue;
     for (const [key, reason] of Object.entries(entry.data as Record<string, unknown>)) {
-      const acknowledgedId = key.replace(/^[^[]*?::/, '');
-      out.push({ construct, ruleId: acknowledgedRuleId(key), acknowledgedId, reason: String(reason) });
+      out.push({ construct, ruleId: baseRuleId(key), acknowledgedId: normalizeRuleId(key), reason: String(reason) });
     }
   }
   return out;
-}
-
-/** True when the acknowledgement would apply to something in a production stack. */
-function reachesProduction(construct: IConstruct): boolean {
-  if (deploymentEnvironmentOf(construct) === 'production') return true;
-  return construct.node.findAll().some((c) => Stack.isStack(c) && deploymentEnvironmentOf(c) === 'production');
 }
 
 /** One `fatal` violation per acknowledgement of a non-waivable rule that reaches a production stack. */
@@ -465,12 +474,15 @@ function refusedAcknowledgements(scope: IConstruct): PolicyViolation[] {
     for (const ack of acknowledgementsOn(construct)) {
       if (!NON_WAIVABLE_IN_PRODUCTION.includes(ack.ruleId) || !reachesProduction(construct)) continue;
       const rule = FHIR_HIPAA_RULES.find((r) => fhirHipaaRuleId(r) === ack.ruleId);
+      const assumed = deploymentEnvironmentSource(construct) === 'gate-default'
+        ? 'The stack states no deployment environment, so the compliance gate treats it as production; state it with applyCompliancePacks(app, { environment }) or setDeploymentEnvironment(stack, ...). '
+        : '';
       violations.push({
         ruleName: ack.ruleId,
         severity: 'fatal',
         description: `${ack.ruleId} is non-waivable in production: the acknowledgement "${ack.acknowledgedId}" `
           + `on ${construct.node.path || '<app>'} ("${ack.reason}") is not accepted. Remove it and fix the finding. `
-          + `${rule ? fhirHipaaRuleInfo(rule) : ''}`.trim(),
+          + `${assumed}${rule ? fhirHipaaRuleInfo(rule) : ''}`.trim(),
         violatingResources: [{ constructPath: construct.node.path, locations: ['Metadata'] }],
       });
     }

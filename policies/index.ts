@@ -1,7 +1,16 @@
-import { Validations } from 'aws-cdk-lib';
+import { Aspects, IAspect, Stack, Stage, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks, HIPAASecurityChecks, NagPack } from 'cdk-nag';
 import { IConstruct } from 'constructs';
+import { DEPLOYMENT_ENVIRONMENTS, DeploymentEnvironment } from '../lib/config';
+import {
+  GATE_DEFAULT_ENVIRONMENT, recordDeploymentEnvironment, setDefaultDeploymentEnvironment, setDeploymentEnvironment,
+} from './environment';
 import { FhirHipaaChecks } from './fhir-hipaa-checks';
+
+export { acknowledge } from './acknowledge';
+export type { DeploymentEnvironment } from '../lib/config';
+export { deploymentEnvironmentOf, setDeploymentEnvironment } from './environment';
+export { baseRuleId, normalizeRuleId } from './rule-ids';
 
 /**
  * The kit's compliance packs, new instances: cdk-nag's `HIPAASecurityChecks` and
@@ -12,17 +21,48 @@ export function createCompliancePacks(scope?: IConstruct): NagPack[] {
   return [new HIPAASecurityChecks(scope), new AwsSolutionsChecks(scope), new FhirHipaaChecks(scope)];
 }
 
+/** Options of {@link applyCompliancePacks}. */
+export interface CompliancePackOptions {
+  /**
+   * Where every stack in the app (or stage) is deployed. In `production` the production-only
+   * rules apply (no self sign-up, subscribed security alarms) and the non-waivable rules
+   * (`FhirHipaaChecks.NON_WAIVABLE_IN_PRODUCTION`) cannot be acknowledged. A stack in the app
+   * already marked with another environment (`setDeploymentEnvironment`, `ZeroTrustFhirStack`'s
+   * `environment`) makes this call, or that marking, throw.
+   *
+   * @default - each stack's own marking; a stack that states none is treated as `production`
+   *   (the strictest: an unknown environment never relaxes the gate)
+   */
+  readonly environment?: DeploymentEnvironment;
+}
+
 /**
- * Registers the kit's compliance gate on an app (or stage). Every finding that is not
- * acknowledged (`Validations.of(construct).acknowledge({ id, reason })`), warnings included, fails
- * the synth; findings land in `cdk.out/validation-report.json`.
+ * Registers the kit's compliance gate on an app (or stage) and states where it deploys: every
+ * finding that is not acknowledged (`acknowledge(construct, id, reason)` from `policies/`),
+ * warnings included, fails the synth; findings land in `cdk.out/validation-report.json`.
  *
- * Call it once on the `App`: the packs run at synth time over the whole construct tree.
+ * Call it once on the `App`: the packs run at synth time over the whole construct tree. With
+ * `{ environment }` every stack in the app is that environment; without it each stack keeps its
+ * own marking and an unmarked stack is treated as `production`. At synth each stack's
+ * environment is recorded in its metadata, where the reviewer's report reads it.
  * @returns the registered pack instances (also {@link compliancePacksOf}`(app)`)
  */
-export function applyCompliancePacks(app: IConstruct): NagPack[] {
+export function applyCompliancePacks(app: IConstruct, options: CompliancePackOptions = {}): NagPack[] {
+  const { environment } = options;
+  if (environment !== undefined && !(DEPLOYMENT_ENVIRONMENTS as readonly string[]).includes(environment)) {
+    throw new Error(`applyCompliancePacks: environment "${String(environment)}" is not one of ${DEPLOYMENT_ENVIRONMENTS.join(' | ')}`);
+  }
+  if (environment !== undefined) {
+    if (!Stage.isStage(app) && !Stack.isStack(app)) {
+      throw new Error('applyCompliancePacks: call it with the App (or a Stage or Stack) to state its environment');
+    }
+    setDeploymentEnvironment(app, environment);
+  }
+  const stage = Stage.isStage(app) ? app : Stage.of(app);
+  if (stage) setDefaultDeploymentEnvironment(stage, GATE_DEFAULT_ENVIRONMENT);
   const packs = createCompliancePacks(app);
   Validations.of(app).addPlugins(...packs);
+  if (!GATES.has(app)) Aspects.of(app).add(new RecordDeploymentEnvironment());
   GATES.set(app, [...(GATES.get(app) ?? []), ...packs]);
   return packs;
 }
@@ -35,4 +75,14 @@ const GATES = new WeakMap<IConstruct, readonly NagPack[]>();
  */
 export function compliancePacksOf(app: IConstruct): readonly NagPack[] | undefined {
   return GATES.get(app);
+}
+
+/**
+ * Marks each stack with the environment the gate judges it by (its own, its app's, or the gate's
+ * default), so that the cloud assembly, and the reviewer's report built from it, say the same.
+ */
+class RecordDeploymentEnvironment implements IAspect {
+  public visit(node: IConstruct): void {
+    if (Stack.isStack(node)) recordDeploymentEnvironment(node);
+  }
 }

@@ -11,10 +11,12 @@
  *
  * "Today" for the expiry check is the synth date: the context value `zeroTrustFhir:today`
  * (`YYYY-MM-DD`, e.g. `cdk synth -c zeroTrustFhir:today=2027-11-01`, or `new App({ context })` in
- * tests) when set, otherwise the current UTC date ({@link synthDate}).
+ * tests; `"today"` inside the `zeroTrustFhir` object works too, the colon form wins) when set,
+ * otherwise the current UTC date ({@link synthDate}).
  */
 import { CfnResource, Token } from 'aws-cdk-lib';
 import { IConstruct } from 'constructs';
+import { kitContextValue } from '../lib/config';
 import { isCalendarDate, type RegisteredApp, type RiskTier } from './app-registry';
 
 /** Construct metadata type of the registered-app marker. */
@@ -88,12 +90,13 @@ export function registeredAppOf(construct: IConstruct): RegisteredAppMarker | un
 }
 
 /**
- * The synth date `YYYY-MM-DD` as seen from `scope`: the context value `zeroTrustFhir:today` when
- * set (not `null`), otherwise the current UTC date.
+ * The synth date `YYYY-MM-DD` as seen from `scope`: the context value `zeroTrustFhir:today` (or
+ * the `today` field of the `zeroTrustFhir` object) when set (not `null`), otherwise the current
+ * UTC date.
  * @throws Error when the context value is set but is not a `YYYY-MM-DD` calendar date
  */
 export function synthDate(scope: IConstruct): string {
-  const value: unknown = scope.node.tryGetContext(TODAY_CONTEXT_KEY);
+  const value: unknown = kitContextValue(scope, 'today');
   if (value === undefined || value === null) return new Date().toISOString().slice(0, 10);
   if (!isCalendarDate(value)) {
     throw new Error(`context "${TODAY_CONTEXT_KEY}" must be a YYYY-MM-DD date, got ${JSON.stringify(value).slice(0, 40)}`);

@@ -65,6 +65,7 @@ describe('reference app in production', () => {
           domainName: 'fhir.example.org',
           certificateArn: 'arn:aws:acm:us-east-1:111122223333:certificate/0b9e8f3a-1c2d-4e5f-8a9b-0c1d2e3f4a5b',
           corsAllowedOrigins: ['https://portal.example.org'],
+          alarmEmail: 'soc@example.org',
         },
       }, }));
     expect(deploymentEnvironmentOf(prod.stack)).toBe('production');

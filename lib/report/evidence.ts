@@ -26,6 +26,7 @@ import { IApplyRule, NagMessageLevel, NagPack, NagRuleCompliance, NagRuleResult 
 import { IConstruct } from 'constructs';
 import { compliancePacksOf, createCompliancePacks } from '../../policies';
 import { extractControlIds } from '../../policies/citations';
+import { acknowledgementMatches, normalizeRuleId } from '../../policies/rule-ids';
 import { logicalIdOf } from '../../policies/rules/common/cfn';
 import { synthDate } from '../../policies/registered-apps';
 
@@ -199,24 +200,23 @@ function ownAcknowledgements(construct: IConstruct): Array<{ key: string; id: st
   return out;
 }
 
-/** `Annotation::HIPAA.Security-X` → `HIPAA.Security-X`; `CloudFormation-Validate::W3010` → `W3010`. */
-export function acknowledgementId(key: string): string {
-  const bracket = key.indexOf('[');
-  const head = bracket < 0 ? key : key.slice(0, bracket);
-  const ns = head.lastIndexOf('::');
-  return ns < 0 ? key : key.slice(ns + 2);
-}
+/**
+ * `Annotation::HIPAA.Security-X` → `HIPAA.Security-X`; `CloudFormation-Validate::W3010` → `W3010`:
+ * the one normaliser of `policies/rule-ids.ts`, which the gate's `acknowledge` uses too.
+ */
+export const acknowledgementId: (key: string) => string = normalizeRuleId;
 
 /**
- * The acknowledgement that suppresses `ruleId` on `resource`, the way cdk-nag decides it: the
- * resource or the nearest ancestor carrying that exact id (`annotation::` prefix ignored).
+ * The acknowledgement that suppresses `ruleId` of the pack `pack` on `resource`, the way the gate
+ * decides it (`acknowledgementMatches`): the resource or the nearest ancestor carrying that exact
+ * id, bare (`Annotation::`, cleared by cdk-nag) or under the pack's namespace (cleared by CDK).
  */
-function acknowledgementFor(resource: IConstruct, ruleId: string): { key: string; id: string; reason: string; at: string } | undefined {
+function acknowledgementFor(resource: IConstruct, ruleId: string, pack: string): { key: string; id: string; reason: string; at: string } | undefined {
   for (let c: IConstruct | undefined = resource; c; c = c.node.scope) {
     for (const entry of c.node.metadata) {
       if (entry.type !== Validations.ACKNOWLEDGED_RULES_METADATA_KEY || !entry.data || typeof entry.data !== 'object') continue;
       for (const [key, reason] of Object.entries(entry.data as Record<string, unknown>)) {
-        if (key.replace(/^annotation::/i, '') === ruleId) return { key, id: ruleId, reason: String(reason), at: c.node.path };
+        if (acknowledgementMatches(key, ruleId, pack)) return { key, id: ruleId, reason: String(reason), at: c.node.path };
       }
     }
   }
@@ -325,7 +325,7 @@ interface RuleObserver {
 
 function ruleObserver(run: PackRun, rule: MutableRule): RuleObserver {
   const record = (node: CfnResource, result: EvaluationResult, findingId: string, extra: { finding?: string; error?: string }): void => {
-    const ack = result === 'compliant' ? undefined : acknowledgementFor(node, findingId);
+    const ack = result === 'compliant' ? undefined : acknowledgementFor(node, findingId, run.name);
     if (ack) {
       const k = `${ack.at}\u0000${ack.key}`;
       if (!run.suppressedBy.has(k)) run.suppressedBy.set(k, new Set());

@@ -3,7 +3,11 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as subs from 'aws-cdk-lib/aws-sns-subscriptions';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { AuditTrail, FhirKeys } from '../../lib';
+import { setDeploymentEnvironment } from '../../policies/environment';
+import { FhirHipaaChecks } from '../../policies/fhir-hipaa-checks';
 import { createTestApp } from '../helpers/app';
 
 const app = createTestApp();
@@ -182,6 +186,27 @@ describe('AuditTrail: alarms', () => {
 
   test('the configured e-mail address is subscribed', () => {
     template.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'security@example.org' });
+  });
+});
+
+describe('AuditTrail: someone receives the security alarms in production (FHIR.HIPAA-SNSAlarmTopicSubscribed)', () => {
+  const findings = (alarmEmail?: string, subscribe = false) => {
+    const s = new Stack(createTestApp(), 'Alarmed');
+    setDeploymentEnvironment(s, 'production');
+    const trail = new AuditTrail(s, 'Audit', { keys: new FhirKeys(s, 'Keys'), environment: 'production', alarmEmail });
+    if (subscribe) trail.alarmTopic.addSubscription(new subs.SqsSubscription(new sqs.Queue(s, 'Soc', { enforceSSL: true })));
+    return new FhirHipaaChecks().validateScope(s).violations
+      .filter((v) => v.ruleName === 'FHIR.HIPAA-SNSAlarmTopicSubscribed')
+      .flatMap((v) => v.violatingResources.map((r) => r.constructPath));
+  };
+
+  test('without alarmEmail or a subscription of your own, the alarm topic is a finding', () => {
+    expect(findings()).toEqual(['Alarmed/Audit/AlarmTopic/Resource']);
+  });
+
+  test('alarmEmail, or a subscription added to alarmTopic, clears it', () => {
+    expect(findings('soc@example.org')).toEqual([]);
+    expect(findings(undefined, true)).toEqual([]);
   });
 });
 

@@ -66,3 +66,119 @@ describe('parseZeroTrustFhirConfig', () => {
     expect(() => parseZeroTrustFhirConfig(raw)).toThrow(detail);
   });
 });
+
+describe('loadZeroTrustFhirConfig: the object form and the colon form', () => {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { App } = require('aws-cdk-lib') as typeof import('aws-cdk-lib');
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { CONTEXT_FLAG_KEYS, ConfigError, kitContextValue, loadZeroTrustFhirConfig } = require('../../lib/config') as typeof import('../../lib/config');
+  const CERT = 'arn:aws:acm:us-east-1:111122223333:certificate/0b9e8f3a-1c2d-4e5f-8a9b-0c1d2e3f4a5b';
+  const fromCdkJson = { stackName: 'ZeroTrustFhir', environment: 'sandbox', maxAzs: 2 };
+  const load = (context: Record<string, unknown>) => loadZeroTrustFhirConfig(new App({ context }));
+
+  test('-c zeroTrustFhir:environment=staging overrides that field of the cdk.json object, the rest stays', () => {
+    const config = load({ zeroTrustFhir: { ...fromCdkJson, stackName: 'Team' }, 'zeroTrustFhir:environment': 'staging' });
+    expect(config.environment).toBe('staging');
+    expect(config.stackName).toBe('Team');
+  });
+
+  test('every field works in the colon form, with the strings -c passes (lists as JSON)', () => {
+    const config = load({
+      zeroTrustFhir: fromCdkJson,
+      'zeroTrustFhir:environment': 'production',
+      'zeroTrustFhir:maxAzs': '3',
+      'zeroTrustFhir:logRetentionDays': '3653',
+      'zeroTrustFhir:auditBucketRetentionDays': '2557',
+      'zeroTrustFhir:alarmEmail': 'soc@example.org',
+      'zeroTrustFhir:domainName': 'fhir.example.org',
+      'zeroTrustFhir:certificateArn': CERT,
+      'zeroTrustFhir:corsAllowedOrigins': '["https://portal.example.org"]',
+      'zeroTrustFhir:authorizerCacheTtlSeconds': '30',
+      'zeroTrustFhir:stackName': 'FhirProd',
+    });
+    expect(config).toEqual({
+      stackName: 'FhirProd', environment: 'production', maxAzs: 3, logRetentionDays: 3653, auditBucketRetentionDays: 2557,
+      alarmEmail: 'soc@example.org', domainName: 'fhir.example.org', certificateArn: CERT,
+      corsAllowedOrigins: ['https://portal.example.org'], authorizerCacheTtlSeconds: 30,
+    });
+  });
+
+  test('the JSON form (-c zeroTrustFhir=\'{...}\', a string) still works, and the colon form wins over it', () => {
+    expect(load({ zeroTrustFhir: '{"environment":"staging"}' }).environment).toBe('staging');
+    expect(load({ zeroTrustFhir: '{"environment":"staging"}', 'zeroTrustFhir:environment': 'sandbox' }).environment).toBe('sandbox');
+    expect(load({}).environment).toBe('sandbox');
+  });
+
+  test('a bad colon-form value names the key in the colon form', () => {
+    expect(() => load({ zeroTrustFhir: fromCdkJson, 'zeroTrustFhir:environment': 'prod' }))
+      .toThrow('Invalid configuration "zeroTrustFhir:environment": got "prod". Allowed: sandbox | staging | production.');
+    expect(() => load({ 'zeroTrustFhir:maxAzs': 'two' })).toThrow('"zeroTrustFhir:maxAzs"');
+    expect(() => load({ zeroTrustFhir: { environment: 'prod' } })).toThrow('"zeroTrustFhir.environment"');
+  });
+
+  test('a colon-form list that is not JSON fails naming the JSON form', () => {
+    expect(() => load({ 'zeroTrustFhir:corsAllowedOrigins': 'https://portal.example.org' }))
+      .toThrow(/"zeroTrustFhir:corsAllowedOrigins": got "https:\/\/portal\.example\.org", not a JSON list\. Allowed: a JSON list: -c 'zeroTrustFhir:corsAllowedOrigins=\["https:\/\/portal\.example\.org"\]'.*or the JSON form zeroTrustFhir='\{"corsAllowedOrigins"/);
+  });
+
+  test('an unknown key under the prefix fails listing the known ones', () => {
+    const run = () => load({ zeroTrustFhir: fromCdkJson, 'zeroTrustFhir:enviroment': 'production' });
+    expect(run).toThrow(ConfigError);
+    expect(run).toThrow(/"zeroTrustFhir:enviroment": is not a known key\. Allowed: zeroTrustFhir:stackName, zeroTrustFhir:environment, .*zeroTrustFhir:today, zeroTrustFhir:skipAcknowledgements; or the JSON form/);
+  });
+
+  test.each([
+    ['zeroTrustFhir.environment', /was given as the context key "zeroTrustFhir\.environment", which the kit does not read.*-c zeroTrustFhir:environment=<value>, or the JSON form zeroTrustFhir='\{"environment":<value>\}'/],
+    ['zerotrustfhir:environment', /"zerotrustfhir:environment", which the kit does not read/],
+    ['ZeroTrustFHIR', /"ZeroTrustFHIR", which the kit does not read/],
+  ])('a key that only looks like the kit\'s (%s) fails instead of being ignored', (key, message) => {
+    expect(() => load({ zeroTrustFhir: fromCdkJson, [key]: 'production' })).toThrow(message);
+  });
+
+  test('production needs someone subscribed to the security alarms', () => {
+    const prod = { environment: 'production', domainName: 'fhir.example.org', certificateArn: CERT, corsAllowedOrigins: [] };
+    expect(() => load({ zeroTrustFhir: prod })).toThrow('"zeroTrustFhir.alarmEmail": is required in production');
+    expect(() => load({ zeroTrustFhir: { ...prod, environment: 'staging' } })).not.toThrow();
+    expect(load({ zeroTrustFhir: prod, 'zeroTrustFhir:alarmEmail': 'soc@example.org' }).alarmEmail).toBe('soc@example.org');
+  });
+
+  test('today: either form, validated; the colon form wins', () => {
+    expect(() => load({ 'zeroTrustFhir:today': '2027-02-30' })).toThrow('"zeroTrustFhir:today": got "2027-02-30". Allowed: a YYYY-MM-DD date.');
+    expect(() => load({ zeroTrustFhir: { today: 'tomorrow' } })).toThrow('"zeroTrustFhir.today"');
+    expect(() => load({ zeroTrustFhir: { today: '2027-11-01' } })).not.toThrow();
+    expect(kitContextValue(new App({ context: { zeroTrustFhir: { today: '2027-11-01' } } }), 'today')).toBe('2027-11-01');
+    expect(kitContextValue(new App({ context: { zeroTrustFhir: '{"today":"2027-11-01"}', 'zeroTrustFhir:today': '2028-01-01' } }), 'today')).toBe('2028-01-01');
+    expect(kitContextValue(new App({ context: { zeroTrustFhir: '{not json' } }), 'today')).toBeUndefined();
+  });
+
+  test('skipAcknowledgements: only the boolean, only in the colon form', () => {
+    expect(() => load({ 'zeroTrustFhir:skipAcknowledgements': true })).not.toThrow();
+    expect(() => load({ 'zeroTrustFhir:skipAcknowledgements': 'true' }))
+      .toThrow(/"zeroTrustFhir:skipAcknowledgements": got "true"; -c passes strings, and only the boolean true skips the acknowledgements/);
+    expect(() => load({ zeroTrustFhir: { skipAcknowledgements: true } }))
+      .toThrow(/"zeroTrustFhir\.skipAcknowledgements": is read only as its own context key zeroTrustFhir:skipAcknowledgements/);
+  });
+
+  test('the flag keys are the ones the kit reads', () => {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { TODAY_CONTEXT_KEY } = require('../../policies/registered-apps') as typeof import('../../policies/registered-apps');
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { SKIP_ACKNOWLEDGEMENTS_CONTEXT } = require('../../lib/zero-trust-fhir-stack') as typeof import('../../lib/zero-trust-fhir-stack');
+    expect(CONTEXT_FLAG_KEYS.map((k) => `zeroTrustFhir:${k}`)).toEqual([TODAY_CONTEXT_KEY, SKIP_ACKNOWLEDGEMENTS_CONTEXT]);
+  });
+});
+
+describe('the reference app reads the colon form', () => {
+  test('-c zeroTrustFhir:environment=staging builds a staging stack, and the gate is told so', () => {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { buildApp } = require('../../bin/app') as typeof import('../../bin/app');
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { createTestApp } = require('../helpers/app') as typeof import('../helpers/app');
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { deploymentEnvironmentSource } = require('../../policies/environment') as typeof import('../../policies/environment');
+    const { app, stack } = buildApp(createTestApp({ context: { 'zeroTrustFhir:environment': 'staging' } }));
+    expect(stack.deploymentEnvironment).toBe('staging');
+    expect(stack.stackName).toBe('ZeroTrustFhir');
+    expect(deploymentEnvironmentSource(app)).toBe('stated');
+  });
+});

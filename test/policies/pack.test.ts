@@ -16,6 +16,7 @@ describe('FhirHipaaChecks', () => {
     expect(FhirHipaaChecks.RULE_IDS).toEqual([
       'FHIR.HIPAA-HealthLakeCMKEncryption',
       'FHIR.HIPAA-HealthLakeDataAccessScoped',
+      'FHIR.HIPAA-IAMNoPHIDataWildcard',
       'FHIR.HIPAA-APIGWMethodAuthorization',
       'FHIR.HIPAA-APIGWStageWAFAssociation',
       'FHIR.HIPAA-APIGWStageThrottling',
@@ -51,6 +52,7 @@ describe('FhirHipaaChecks', () => {
       'FHIR.HIPAA-CloudTrailMultiRegion',
       'FHIR.HIPAA-CloudTrailCloudWatchLogs',
       'FHIR.HIPAA-CloudTrailDataEvents',
+      'FHIR.HIPAA-SNSAlarmTopicSubscribed',
     ]);
     expect(new FhirHipaaChecks().ruleIds).toEqual(FHIR_HIPAA_RULE_IDS);
   });
@@ -58,6 +60,7 @@ describe('FhirHipaaChecks', () => {
   test('pins the non-waivable-in-production list', () => {
     expect(FhirHipaaChecks.NON_WAIVABLE_IN_PRODUCTION).toEqual([
       'FHIR.HIPAA-HealthLakeCMKEncryption',
+      'FHIR.HIPAA-IAMNoPHIDataWildcard',
       'FHIR.HIPAA-APIGWMethodAuthorization',
       'FHIR.HIPAA-APIGWDomainTLSPolicy',
       'FHIR.HIPAA-APIGWNoCORSWildcard',

@@ -170,3 +170,36 @@ export function roleCanCallHealthLake(role: CfnResource): boolean {
   }
   return false;
 }
+
+/**
+ * Services that hold PHI or the keys to it, with the actions that read or change that data. A
+ * service-wide wildcard of one of them, or its data actions on every resource, is what
+ * `FHIR.HIPAA-IAMNoPHIDataWildcard` reports (non-waivable in production).
+ */
+export const PHI_DATA_ACTIONS: Readonly<Record<string, readonly string[]>> = {
+  healthlake: HEALTHLAKE_PHI_ACTIONS,
+  s3: [
+    's3:GetObject', 's3:GetObjectVersion', 's3:GetObjectAttributes', 's3:PutObject', 's3:DeleteObject',
+    's3:DeleteObjectVersion', 's3:RestoreObject', 's3:ReplicateObject', 's3:ListBucket', 's3:ListBucketVersions',
+  ],
+  kms: [
+    'kms:Decrypt', 'kms:Encrypt', 'kms:ReEncryptFrom', 'kms:ReEncryptTo', 'kms:GenerateDataKey',
+    'kms:GenerateDataKeyWithoutPlaintext', 'kms:GenerateDataKeyPair', 'kms:CreateGrant',
+  ],
+  dynamodb: [
+    'dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query', 'dynamodb:Scan', 'dynamodb:PutItem',
+    'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem', 'dynamodb:TransactGetItems',
+    'dynamodb:TransactWriteItems', 'dynamodb:PartiQLSelect', 'dynamodb:PartiQLInsert', 'dynamodb:PartiQLUpdate',
+    'dynamodb:PartiQLDelete', 'dynamodb:ExportTableToPointInTime', 'dynamodb:GetRecords',
+  ],
+};
+
+/**
+ * AWS managed policies that grant PHI data actions on every resource: administrator, power-user
+ * and read-only access, and the full or read-only policies of the PHI services.
+ */
+export function isPHIDataManagedPolicy(name: string): boolean {
+  return /^(AdministratorAccess|PowerUserAccess|ReadOnlyAccess)$/.test(name)
+    || /^Amazon(S3|DynamoDB|HealthLake)(FullAccess|ReadOnlyAccess)$/.test(name)
+    || isHealthLakeCapableManagedPolicy(name);
+}
