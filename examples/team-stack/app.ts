@@ -4,11 +4,12 @@
  * packs the kit, installs the tarball into a new CDK project and synthesizes it, so the README
  * cannot drift from the code.
  */
-import { App, CfnOutput, Stack, Validations } from 'aws-cdk-lib';
+import { App, CfnOutput, Stack } from 'aws-cdk-lib';
 import { AuditTrail, FhirDatastore, FhirKeys, SegmentedNetwork } from 'zero-trust-fhir';
-import { applyCompliancePacks } from 'zero-trust-fhir/policies';
+import { acknowledge, applyCompliancePacks } from 'zero-trust-fhir/policies';
 
 const app = new App();
+applyCompliancePacks(app, { environment: 'production' }); // the reference app's gate; this app deploys to production
 const stack = new Stack(app, 'MyFhir');
 const keys = new FhirKeys(stack, 'Keys');
 const network = new SegmentedNetwork(stack, 'Network', { keys, maxAzs: 3 });
@@ -21,15 +22,9 @@ new CfnOutput(stack, 'FhirEndpoint', { value: datastore.fhirBaseUrl });
 
 // The gate fails the synth on every finding nobody acknowledged. These three are the audit
 // buckets' (the reference stack acknowledges them too); each reason is shown in the reviewer's report.
-Validations.of(audit.accessLogsBucket).acknowledge({
-  id: 'HIPAA.Security-S3DefaultEncryptionKMS',
-  reason: 'S3 server access log delivery supports only SSE-S3 targets; the bucket holds access records, not PHI.',
-});
+acknowledge(audit.accessLogsBucket, 'HIPAA.Security-S3DefaultEncryptionKMS',
+  'S3 server access log delivery supports only SSE-S3 targets; the bucket holds access records, not PHI.');
 for (const bucket of [audit.accessLogsBucket, audit.trailBucket]) {
-  Validations.of(bucket).acknowledge({
-    id: 'HIPAA.Security-S3BucketReplicationEnabled',
-    reason: 'Our DR account replicates the audit buckets; this single-region stack does not own the destination.',
-  });
+  acknowledge(bucket, 'HIPAA.Security-S3BucketReplicationEnabled',
+    'Our DR account replicates the audit buckets; this single-region stack does not own the destination.');
 }
-
-applyCompliancePacks(app); // the same gate the reference app uses
