@@ -2,6 +2,7 @@ export * from './config';
 export * from './fhir-keys';
 export * from './segmented-network';
 export * from './fhir-datastore';
+export * from './compliant-function';
 export * from './healthlake-actions';
 export * from './audit-trail';
 export * from './smart-identity';

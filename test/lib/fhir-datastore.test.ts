@@ -1,5 +1,6 @@
 import { Stack } from 'aws-cdk-lib';
-import { Template } from 'aws-cdk-lib/assertions';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { setDeploymentEnvironment } from '../../policies/environment';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { FhirDatastore, FhirKeys, HEALTHLAKE_READ_ACTIONS, HEALTHLAKE_WRITE_ACTIONS, SegmentedNetwork } from '../../lib';
 import { createTestApp } from '../helpers/app';
@@ -18,7 +19,9 @@ const template = Template.fromStack(stack);
 type Statement = { Action: string | string[]; Resource: unknown; Condition?: Record<string, Record<string, unknown>> };
 const statementsFor = (role: iam.Role): Statement[] => {
   const roleRef = stack.resolve(role.roleName);
-  const policies = Object.values(template.findResources('AWS::IAM::Policy')).filter((p) => JSON.stringify(p.Properties.Roles) === JSON.stringify([roleRef]));
+  const policies = [...Object.values(template.findResources('AWS::IAM::Policy')), ...Object.values(template.findResources('AWS::IAM::ManagedPolicy'))].filter(
+    (p) => JSON.stringify(p.Properties.Roles) === JSON.stringify([roleRef]),
+  );
   return policies.flatMap((p) => p.Properties.PolicyDocument.Statement as Statement[]);
 };
 const actions = (s: Statement) => (Array.isArray(s.Action) ? s.Action : [s.Action]);
@@ -89,5 +92,94 @@ describe('FhirDatastore', () => {
     const s = new Stack(createTestApp(), 'BadName');
     const k = new FhirKeys(s, 'Keys');
     expect(() => new FhirDatastore(s, 'D', { keys: k, network: new SegmentedNetwork(s, 'N', { keys: k }), datastoreName: 'bad name with <brackets>' })).toThrow(/not a valid HealthLake datastore name/);
+  });
+});
+
+describe('grantFhirAccess raises no finding of its own', () => {
+  test('the statements go into a customer-managed policy, never the role\'s inline default policy', () => {
+    template.resourceCountIs('AWS::IAM::Policy', 0);
+    const managed = Object.values(template.findResources('AWS::IAM::ManagedPolicy')).filter((p) => JSON.stringify(p.Properties.PolicyDocument).includes('healthlake:'));
+    expect(managed).toHaveLength(2); // one per role
+  });
+
+  test('a second grant to the same role adds to that role\'s policy', () => {
+    const s = new Stack(createTestApp(), 'Twice');
+    const k = new FhirKeys(s, 'Keys');
+    const n = new SegmentedNetwork(s, 'Network', { keys: k });
+    const d = new FhirDatastore(s, 'Datastore', { keys: k, network: n });
+    const role = new iam.Role(s, 'Role', { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com') });
+    d.grantFhirAccess(role, { readOnly: true });
+    d.grantFhirAccess(role);
+    const t = Template.fromStack(s);
+    t.resourceCountIs('AWS::IAM::Policy', 0);
+    expect(Object.values(t.findResources('AWS::IAM::ManagedPolicy')).filter((p) => JSON.stringify(p.Properties.PolicyDocument).includes('healthlake:'))).toHaveLength(1);
+  });
+
+  test('HIPAA.Security-IAMNoInlinePolicy finds nothing on a granted role', () => {
+    const { HIPAASecurityChecks } = jest.requireActual('cdk-nag') as typeof import('cdk-nag');
+    const report = new HIPAASecurityChecks(app).validateScope(stack);
+    expect(report.violations.filter((v) => v.ruleName === 'HIPAA.Security-IAMNoInlinePolicy').flatMap((v) => v.violatingResources.map((r) => r.constructPath))).toEqual([]);
+  });
+});
+
+describe('synthetic data and environments', () => {
+  const datastoreIn = (environment: 'sandbox' | 'staging' | 'production' | undefined, props: { preloadSyntheticData?: boolean } = {}) => {
+    const s = new Stack(createTestApp(), `Env${environment ?? 'None'}${props.preloadSyntheticData ?? ''}`);
+    if (environment) setDeploymentEnvironment(s, environment);
+    const k = new FhirKeys(s, 'Keys');
+    const n = new SegmentedNetwork(s, 'Network', { keys: k });
+    return { stack: s, create: () => new FhirDatastore(s, 'Datastore', { keys: k, network: n, ...props }) };
+  };
+
+  test('a sandbox datastore is preloaded with synthetic (Synthea) patients by default', () => {
+    const { stack: s, create } = datastoreIn('sandbox');
+    expect(create().preloadsSyntheticData).toBe(true);
+    Template.fromStack(s).hasResourceProperties('AWS::HealthLake::FHIRDatastore', { PreloadDataConfig: { PreloadDataType: 'SYNTHEA' } });
+  });
+
+  test.each(['staging', 'production', undefined] as const)('a %s datastore is not preloaded', (environment) => {
+    const { stack: s, create } = datastoreIn(environment);
+    expect(create().preloadsSyntheticData).toBe(false);
+    Template.fromStack(s).hasResourceProperties('AWS::HealthLake::FHIRDatastore', { PreloadDataConfig: Match.absent() });
+  });
+
+  test.each(['staging', 'production'] as const)('preloadSyntheticData in %s fails with a message that says what to change', (environment) => {
+    expect(() => datastoreIn(environment, { preloadSyntheticData: true }).create()).toThrow(/preloadSyntheticData is for sandbox datastores only; this stack is marked "(staging|production)"\. Remove preloadSyntheticData/);
+  });
+
+  test('the kit creates no bulk-import path (no role HealthLake can assume, no import bucket)', () => {
+    const { stack: s, create } = datastoreIn('sandbox');
+    create();
+    const roles = Object.values(Template.fromStack(s).findResources('AWS::IAM::Role'));
+    expect(JSON.stringify(roles)).not.toContain('healthlake.amazonaws.com');
+    expect(JSON.stringify(Template.fromStack(s).toJSON())).not.toMatch(/StartFHIRImportJob/);
+  });
+});
+
+describe('a datastore the platform team already has', () => {
+  const s = new Stack(createTestApp(), 'Imported', { env: { account: '111122223333', region: 'us-east-1' } });
+  const k = new FhirKeys(s, 'Keys');
+  const n = new SegmentedNetwork(s, 'Network', { keys: k });
+  const arn = 'arn:aws:healthlake:us-east-1:111122223333:datastore/fhir/0123456789abcdef0123456789abcdef';
+  const url = 'https://healthlake.us-east-1.amazonaws.com/datastore/0123456789abcdef0123456789abcdef/r4/';
+
+  test('grants the same way: its ARN, through the endpoint, no inline policy', () => {
+    const imported = FhirDatastore.fromDatastoreAttributes(s, 'Existing', { datastoreArn: arn, datastoreId: '0123456789abcdef0123456789abcdef', fhirBaseUrl: url, dataKey: k.data, network: n });
+    const role = new iam.Role(s, 'TeamRole', { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com') });
+    imported.grantFhirAccess(role, { readOnly: true });
+    const t = Template.fromStack(s);
+    t.resourceCountIs('AWS::IAM::Policy', 0);
+    t.hasResourceProperties('AWS::IAM::ManagedPolicy', {
+      PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Resource: arn, Condition: { StringEquals: { 'aws:SourceVpce': Match.anyValue() } } })]) },
+    });
+  });
+
+  test.each([
+    ['a malformed ARN', { datastoreArn: 'arn:aws:s3:::bucket' }, /is not a HealthLake datastore ARN/],
+    ['a non-HealthLake URL', { fhirBaseUrl: 'https://fhir.example.org/r4' }, /is not a HealthLake R4 endpoint/],
+  ])('refuses %s with a message naming the expected form', (_name, override, message) => {
+    expect(() =>
+      FhirDatastore.fromDatastoreAttributes(s, `Bad${_name.length}`, { datastoreArn: arn, datastoreId: 'x', fhirBaseUrl: url, dataKey: k.data, network: n, ...override }),
+    ).toThrow(message);
   });
 });
