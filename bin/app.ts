@@ -3,8 +3,9 @@
  * The reference zero-trust FHIR platform. Configuration comes from the `cdk.json` context key
  * `zeroTrustFhir`, overridden whole with `-c zeroTrustFhir='{"environment":"staging"}'` or key by
  * key with `-c zeroTrustFhir:environment=staging` (see `loadZeroTrustFhirConfig`). The compliance
- * gate is told the same environment as the stack. Env-agnostic: no account, region or lookup is
- * needed to synthesize.
+ * gate is told the same environment as the stack. Each environment has its own AWS account
+ * (`accounts`); staging and production are bound to theirs, a sandbox may stay env-agnostic. No
+ * credentials or context lookup is needed to synthesize.
  */
 import { App, Duration } from 'aws-cdk-lib';
 import { loadZeroTrustFhirConfig, ZeroTrustFhirStack } from '../lib';
@@ -19,6 +20,9 @@ export interface BuildAppOptions {
 export function buildApp(app: App = new App(), options: BuildAppOptions = {}): { app: App; stack: ZeroTrustFhirStack } {
   const config = loadZeroTrustFhirConfig(app);
   const stack = new ZeroTrustFhirStack(app, config.stackName, {
+    // Bound to the environment's own account and region (staging and production must name one);
+    // a sandbox without one synthesizes env-agnostic. No lookup either way (AZs are Fn::GetAZs).
+    ...(config.account ? { env: { account: config.account.account, region: config.account.region } } : {}),
     environment: config.environment,
     maxAzs: config.maxAzs,
     logRetention: config.logRetentionDays,

@@ -42,6 +42,21 @@ export interface ZeroTrustFhirConfig {
   readonly corsAllowedOrigins?: readonly string[];
   /** Authorizer cache TTL in seconds (0-300): also the longest a revoked token keeps working. */
   readonly authorizerCacheTtlSeconds: number;
+  /**
+   * The AWS account and region of each environment: one account per environment, never shared.
+   * Staging and production must name theirs; only a sandbox may synthesize env-agnostic.
+   */
+  readonly accounts: Readonly<Partial<Record<DeploymentEnvironment, AccountBinding>>>;
+  /** The account this synth is bound to (`accounts[environment]`); undefined: env-agnostic (sandbox only). */
+  readonly account?: AccountBinding;
+}
+
+/** Where one environment deploys. */
+export interface AccountBinding {
+  /** 12-digit AWS account id. */
+  readonly account: string;
+  /** AWS region, e.g. us-east-1. */
+  readonly region: string;
 }
 
 /**
@@ -93,6 +108,7 @@ const KNOWN_KEYS = [
   'certificateArn',
   'corsAllowedOrigins',
   'authorizerCacheTtlSeconds',
+  'accounts',
   'today',
 ];
 
@@ -211,7 +227,19 @@ export function parseZeroTrustFhirConfig(raw: unknown): ZeroTrustFhirConfig {
     throw new ConfigError('authorizerCacheTtlSeconds', `got ${authorizerCacheTtlSeconds}`, 'a whole number of seconds from 0 to 300');
   }
 
+  const accounts = parseAccounts(input.accounts);
+  const account = accounts[environment as DeploymentEnvironment];
+  if (!account && environment !== 'sandbox') {
+    throw new ConfigError(
+      `accounts.${environment}`,
+      `is required in ${environment}: the stack is bound to its own account (only a sandbox may synthesize env-agnostic)`,
+      `{"${environment}":{"account":"<12-digit id>","region":"<region>"}}, an account no other environment names`,
+    );
+  }
+
   return {
+    accounts,
+    ...(account ? { account } : {}),
     stackName,
     environment: environment as DeploymentEnvironment,
     maxAzs,
@@ -302,6 +330,13 @@ function colonFormKeys(context: Record<string, unknown>): Map<string, unknown> {
 
 /** A colon-form value: a list field is parsed from its JSON text; other values are taken as they are. */
 function colonValue(key: string, value: unknown): unknown {
+  if (key === 'accounts' && typeof value === 'string') {
+    try {
+      return JSON.parse(value) as unknown;
+    } catch {
+      throw new ConfigError(key, `got ${describe(value)}, not a JSON object`, `a JSON object: -c '${contextKey(key)}={"production":{"account":"111122223333","region":"us-east-1"}}', or the JSON form ${CONFIG_CONTEXT_KEY}='{"accounts":{…}}'`, ':');
+    }
+  }
   if (key !== 'corsAllowedOrigins' || typeof value !== 'string') return value;
   try {
     const parsed: unknown = JSON.parse(value);
@@ -322,6 +357,40 @@ function parseJsonObject(text: string): unknown {
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+const ACCOUNT_ID = /^\d{12}$/;
+const REGION = /^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d{1,2}$/;
+
+/** `accounts`: one entry per environment, each a distinct account (a shared account would let one environment reach another). */
+function parseAccounts(raw: unknown): Partial<Record<DeploymentEnvironment, AccountBinding>> {
+  if (raw === undefined || raw === null) return {};
+  const allowed = '{"sandbox":{"account":"111111111111","region":"us-east-1"},"staging":{…},"production":{…}}, one account per environment';
+  if (!isPlainObject(raw)) throw new ConfigError('accounts', `must be an object, got ${describe(raw)}`, allowed);
+  const out: Partial<Record<DeploymentEnvironment, AccountBinding>> = {};
+  const byAccount = new Map<string, DeploymentEnvironment>();
+  for (const [env, value] of Object.entries(raw)) {
+    if (!(DEPLOYMENT_ENVIRONMENTS as readonly string[]).includes(env)) {
+      throw new ConfigError(`accounts.${env}`, 'is not an environment', DEPLOYMENT_ENVIRONMENTS.join(' | '));
+    }
+    if (!isPlainObject(value)) throw new ConfigError(`accounts.${env}`, `must be an object, got ${describe(value)}`, '{"account":"<12-digit id>","region":"<region>"}');
+    const { account, region, ...rest } = value;
+    const extra = Object.keys(rest)[0];
+    if (extra !== undefined) throw new ConfigError(`accounts.${env}.${extra}`, 'is not a known key', 'account, region');
+    if (typeof account !== 'string' || !ACCOUNT_ID.test(account)) throw new ConfigError(`accounts.${env}.account`, `got ${describe(account)}`, 'a 12-digit AWS account id, as a string');
+    if (typeof region !== 'string' || !REGION.test(region)) throw new ConfigError(`accounts.${env}.region`, `got ${describe(region)}`, 'an AWS region such as us-east-1');
+    const other = byAccount.get(account);
+    if (other !== undefined) {
+      throw new ConfigError(
+        `accounts.${env}.account`,
+        `names account ${account}, which accounts.${other}.account names too: environments must not share an account (sandbox settings or data would reach ${other === 'production' || env === 'production' ? 'production' : 'another environment'})`,
+        'a separate AWS account per environment',
+      );
+    }
+    byAccount.set(account, env as DeploymentEnvironment);
+    out[env as DeploymentEnvironment] = { account, region };
+  }
+  return out;
 }
 
 function wholeNumber(key: string, value: unknown, allowed: string): number {

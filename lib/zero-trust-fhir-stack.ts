@@ -1,4 +1,4 @@
-import { Duration, Stack, StackProps } from 'aws-cdk-lib';
+import { Aws, Duration, Fn, Stack, StackProps } from 'aws-cdk-lib';
 import * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
@@ -121,6 +121,14 @@ export class ZeroTrustFhirStack extends Stack {
   public readonly registry: SmartAppRegistry;
   public readonly gateway: FhirGateway;
   public readonly firewall: FhirFirewall;
+
+  /**
+   * The region's availability zones as `Fn::GetAZs` tokens, bound or not: a stack bound to its
+   * account and region never asks the CLI to look them up (no credentials at synth).
+   */
+  public override get availabilityZones(): string[] {
+    return [0, 1, 2].map((i) => Fn.select(i, Fn.getAzs(Aws.REGION)));
+  }
 
   constructor(scope: Construct, id: string, props: ZeroTrustFhirStackProps) {
     // `environment` here is the deployment stage; StackProps' own `environment` (an

@@ -66,9 +66,11 @@ describe('reference app in production', () => {
           certificateArn: 'arn:aws:acm:us-east-1:111122223333:certificate/0b9e8f3a-1c2d-4e5f-8a9b-0c1d2e3f4a5b',
           corsAllowedOrigins: ['https://portal.example.org'],
           alarmEmail: 'soc@example.org',
+          accounts: { sandbox: { account: '111111111111', region: 'us-east-1' }, production: { account: '333333333333', region: 'us-east-1' } },
         },
       }, }));
     expect(deploymentEnvironmentOf(prod.stack)).toBe('production');
+    expect(prod.stack.account).toBe('333333333333');
     for (const pack of createCompliancePacks()) {
       expect({ pack: pack.readPackName, violations: pack.validateScope(prod.stack).violations.map((v) => v.ruleName) }).toEqual({ pack: pack.readPackName, violations: [] });
     }

@@ -13,6 +13,7 @@ describe('parseZeroTrustFhirConfig', () => {
       certificateArn: undefined,
       corsAllowedOrigins: undefined,
       authorizerCacheTtlSeconds: 60,
+      accounts: {},
     });
   });
 
@@ -28,12 +29,13 @@ describe('parseZeroTrustFhirConfig', () => {
       certificateArn: 'arn:aws:acm:us-east-1:111122223333:certificate/0b9e8f3a-1c2d-4e5f-8a9b-0c1d2e3f4a5b',
       corsAllowedOrigins: ['https://portal.example.org'],
       authorizerCacheTtlSeconds: 30,
+      accounts: { sandbox: { account: '111111111111', region: 'us-east-1' }, production: { account: '333333333333', region: 'us-east-2' } },
     };
-    expect(parseZeroTrustFhirConfig({ ...full, maxAzs: '3' })).toEqual(full);
+    expect(parseZeroTrustFhirConfig({ ...full, maxAzs: '3' })).toEqual({ ...full, account: { account: '333333333333', region: 'us-east-2' } });
   });
 
   test('accepts a JSON string (from -c zeroTrustFhir=...)', () => {
-    expect(parseZeroTrustFhirConfig('{"environment":"staging"}').environment).toBe('staging');
+    expect(parseZeroTrustFhirConfig('{"environment":"staging","accounts":{"staging":{"account":"222222222222","region":"eu-west-1"}}}').environment).toBe('staging');
   });
 
   test('the allowed retention values all meet the six-year floor', () => {
@@ -73,7 +75,8 @@ describe('loadZeroTrustFhirConfig: the object form and the colon form', () => {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { CONTEXT_FLAG_KEYS, ConfigError, kitContextValue, loadZeroTrustFhirConfig } = require('../../lib/config') as typeof import('../../lib/config');
   const CERT = 'arn:aws:acm:us-east-1:111122223333:certificate/0b9e8f3a-1c2d-4e5f-8a9b-0c1d2e3f4a5b';
-  const fromCdkJson = { stackName: 'ZeroTrustFhir', environment: 'sandbox', maxAzs: 2 };
+  const ACCOUNTS = { sandbox: { account: '111111111111', region: 'us-east-1' }, staging: { account: '222222222222', region: 'us-east-1' }, production: { account: '333333333333', region: 'us-east-1' } };
+  const fromCdkJson = { stackName: 'ZeroTrustFhir', environment: 'sandbox', maxAzs: 2, accounts: ACCOUNTS };
   const load = (context: Record<string, unknown>) => loadZeroTrustFhirConfig(new App({ context }));
 
   test('-c zeroTrustFhir:environment=staging overrides that field of the cdk.json object, the rest stays', () => {
@@ -95,17 +98,20 @@ describe('loadZeroTrustFhirConfig: the object form and the colon form', () => {
       'zeroTrustFhir:corsAllowedOrigins': '["https://portal.example.org"]',
       'zeroTrustFhir:authorizerCacheTtlSeconds': '30',
       'zeroTrustFhir:stackName': 'FhirProd',
+      'zeroTrustFhir:accounts': JSON.stringify({ production: ACCOUNTS.production }),
     });
     expect(config).toEqual({
       stackName: 'FhirProd', environment: 'production', maxAzs: 3, logRetentionDays: 3653, auditBucketRetentionDays: 2557,
       alarmEmail: 'soc@example.org', domainName: 'fhir.example.org', certificateArn: CERT,
       corsAllowedOrigins: ['https://portal.example.org'], authorizerCacheTtlSeconds: 30,
+      accounts: { production: ACCOUNTS.production }, account: ACCOUNTS.production,
     });
   });
 
   test('the JSON form (-c zeroTrustFhir=\'{...}\', a string) still works, and the colon form wins over it', () => {
-    expect(load({ zeroTrustFhir: '{"environment":"staging"}' }).environment).toBe('staging');
-    expect(load({ zeroTrustFhir: '{"environment":"staging"}', 'zeroTrustFhir:environment': 'sandbox' }).environment).toBe('sandbox');
+    const staging = JSON.stringify({ environment: 'staging', accounts: ACCOUNTS });
+    expect(load({ zeroTrustFhir: staging }).environment).toBe('staging');
+    expect(load({ zeroTrustFhir: staging, 'zeroTrustFhir:environment': 'sandbox' }).environment).toBe('sandbox');
     expect(load({}).environment).toBe('sandbox');
   });
 
@@ -136,7 +142,7 @@ describe('loadZeroTrustFhirConfig: the object form and the colon form', () => {
   });
 
   test('production needs someone subscribed to the security alarms', () => {
-    const prod = { environment: 'production', domainName: 'fhir.example.org', certificateArn: CERT, corsAllowedOrigins: [] };
+    const prod = { environment: 'production', domainName: 'fhir.example.org', certificateArn: CERT, corsAllowedOrigins: [], accounts: ACCOUNTS };
     expect(() => load({ zeroTrustFhir: prod })).toThrow('"zeroTrustFhir.alarmEmail": is required in production');
     expect(() => load({ zeroTrustFhir: { ...prod, environment: 'staging' } })).not.toThrow();
     expect(load({ zeroTrustFhir: prod, 'zeroTrustFhir:alarmEmail': 'soc@example.org' }).alarmEmail).toBe('soc@example.org');
@@ -176,9 +182,34 @@ describe('the reference app reads the colon form', () => {
     const { createTestApp } = require('../helpers/app') as typeof import('../helpers/app');
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const { deploymentEnvironmentSource } = require('../../policies/environment') as typeof import('../../policies/environment');
-    const { app, stack } = buildApp(createTestApp({ context: { 'zeroTrustFhir:environment': 'staging' } }));
+    const { app, stack } = buildApp(createTestApp({ context: { 'zeroTrustFhir:environment': 'staging', 'zeroTrustFhir:accounts': '{"staging":{"account":"222222222222","region":"eu-west-1"}}' } }));
     expect(stack.deploymentEnvironment).toBe('staging');
+    expect(stack.account).toBe('222222222222');
+    expect(stack.region).toBe('eu-west-1');
+    expect(app.synth().manifest.missing ?? []).toEqual([]); // bound to an account, still no context lookup
     expect(stack.stackName).toBe('ZeroTrustFhir');
     expect(deploymentEnvironmentSource(app)).toBe('stated');
+  });
+});
+
+describe('one AWS account per environment', () => {
+  const base = { environment: 'sandbox' };
+  test.each([
+    ['staging without its account', { environment: 'staging' }, '"zeroTrustFhir.accounts.staging": is required in staging: the stack is bound to its own account (only a sandbox may synthesize env-agnostic)'],
+    ['production without its account', { environment: 'production', domainName: 'fhir.example.org', certificateArn: 'arn:aws:acm:us-east-1:111122223333:certificate/x', corsAllowedOrigins: [], alarmEmail: 'soc@example.org', accounts: { staging: { account: '222222222222', region: 'us-east-1' } } }, '"zeroTrustFhir.accounts.production": is required in production'],
+    ['two environments in one account', { ...base, accounts: { sandbox: { account: '111111111111', region: 'us-east-1' }, production: { account: '111111111111', region: 'us-east-1' } } }, '"zeroTrustFhir.accounts.production.account": names account 111111111111, which accounts.sandbox.account names too: environments must not share an account (sandbox settings or data would reach production)'],
+    ['staging sharing with sandbox', { ...base, accounts: { sandbox: { account: '111111111111', region: 'us-east-1' }, staging: { account: '111111111111', region: 'us-east-1' } } }, 'which accounts.sandbox.account names too: environments must not share an account (sandbox settings or data would reach another environment)'],
+    ['an unknown environment', { ...base, accounts: { prod: { account: '111111111111', region: 'us-east-1' } } }, '"zeroTrustFhir.accounts.prod": is not an environment'],
+    ['a malformed account id', { ...base, accounts: { sandbox: { account: 111111111111, region: 'us-east-1' } } }, '"zeroTrustFhir.accounts.sandbox.account": got 111111111111. Allowed: a 12-digit AWS account id, as a string'],
+    ['a malformed region', { ...base, accounts: { sandbox: { account: '111111111111', region: 'Virginia' } } }, '"zeroTrustFhir.accounts.sandbox.region": got "Virginia"'],
+    ['an unknown field', { ...base, accounts: { sandbox: { account: '111111111111', region: 'us-east-1', profile: 'dev' } } }, '"zeroTrustFhir.accounts.sandbox.profile": is not a known key'],
+    ['not an object', { ...base, accounts: ['111111111111'] }, '"zeroTrustFhir.accounts": must be an object, got a list'],
+  ])('%s fails with a message naming the key', (_name, raw, message) => {
+    expect(() => parseZeroTrustFhirConfig(raw)).toThrow(message);
+  });
+
+  test('a sandbox without an account stays env-agnostic; with one it is bound to it', () => {
+    expect(parseZeroTrustFhirConfig({ environment: 'sandbox' }).account).toBeUndefined();
+    expect(parseZeroTrustFhirConfig({ environment: 'sandbox', accounts: { sandbox: { account: '111111111111', region: 'us-east-1' } } }).account).toEqual({ account: '111111111111', region: 'us-east-1' });
   });
 });
