@@ -85,7 +85,8 @@ export class RequestGuard implements ResourceGuard {
   private readonly request: ConsentRequest;
   private readonly writeRequest: ConsentRequest;
   private readonly loaded = new Map<string, PatientConsents>();
-  private readonly counts = new Map<string, { patientId?: string; decision: 'permit' | 'deny'; rule: string; consentId?: string; count: number }>();
+  private readonly counts: Array<{ patientId?: string; decision: 'permit' | 'deny'; rule: string; consentId?: string; count: number }> = [];
+  private readonly byRule = new Map<string, [Map<string, GuardDecision & { count: number }> | undefined, Map<string, GuardDecision & { count: number }> | undefined]>();
 
   private readonly baseUrls: readonly string[];
 
@@ -175,24 +176,34 @@ export class RequestGuard implements ResourceGuard {
   private unknownConsent?: 'outage' | 'malformed';
 
   decisions(): GuardDecision[] {
-    return [...this.counts.values()].map((d) => ({ ...d }));
+    return this.counts.map((d) => ({ ...d }));
   }
 
   private record(patients: readonly string[], outcome: Outcome): void {
-    for (const p of patients.length > 0 ? patients : [undefined]) {
-      const key = `${p ?? ''}|${outcome.permit ? 'permit' : 'deny'}|${outcome.rule}`;
-      const found = this.counts.get(key);
-      if (found) found.count++;
-      else {
-        this.counts.set(key, {
-          ...(p !== undefined ? { patientId: p } : {}),
-          decision: outcome.permit ? 'permit' : 'deny',
-          rule: outcome.rule,
-          ...(outcome.consentId !== undefined ? { consentId: outcome.consentId } : {}),
-          count: 1,
-        });
+    // Keyed by the rule string itself, then the decision, then the patient: no key is built per
+    // resource (most outcomes are shared constants, and their strings hash once).
+    let pair = this.byRule.get(outcome.rule);
+    if (pair === undefined) this.byRule.set(outcome.rule, (pair = [undefined, undefined]));
+    const side = outcome.permit ? 1 : 0;
+    const byPatient = (pair[side] ??= new Map());
+    const record = (p: string | undefined): void => {
+      const found = byPatient.get(p ?? '');
+      if (found) {
+        found.count++;
+        return;
       }
-    }
+      const entry = {
+        ...(p !== undefined ? { patientId: p } : {}),
+        decision: outcome.permit ? ('permit' as const) : ('deny' as const),
+        rule: outcome.rule,
+        ...(outcome.consentId !== undefined ? { consentId: outcome.consentId } : {}),
+        count: 1,
+      };
+      byPatient.set(p ?? '', entry);
+      this.counts.push(entry);
+    };
+    if (patients.length === 0) record(undefined);
+    else for (const p of patients) record(p);
   }
 
   private decide(set: LabelSet, resource: Json, patients: readonly string[], write: boolean): Outcome {

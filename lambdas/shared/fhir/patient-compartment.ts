@@ -121,6 +121,9 @@ export function referencesToPatient(resource: unknown, patientId: string, option
   return compartmentPatientIds(resource, options).includes(patientId);
 }
 
+/** Each compartment type's linking element paths, flattened and de-duplicated once. */
+const LINK_PATHS = new Map<string, readonly string[]>();
+
 /**
  * Every patient id `resource` links to through its compartment elements, de-duplicated, in
  * document order (for a Patient: its own id first, then `link.other`). Empty for resources whose
@@ -135,7 +138,9 @@ export function compartmentPatientIds(resource: unknown, options: ReferenceOptio
     if (!ids.includes(id)) ids.push(id);
   };
   if (resource.resourceType === 'Patient' && isValidId(resource.id)) add(resource.id);
-  for (const paths of Object.values(params)) {
+  let paths = LINK_PATHS.get(resource.resourceType);
+  if (paths === undefined) LINK_PATHS.set(resource.resourceType, (paths = [...new Set(Object.values(params).flat())]));
+  {
     for (const path of paths) {
       for (const value of valuesAt(resource, path)) {
         if (!isObject(value)) continue;

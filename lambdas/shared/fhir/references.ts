@@ -66,12 +66,33 @@ export function normalizeBaseUrl(url: string): string | undefined {
  */
 export function parseReference(reference: unknown, options: ReferenceOptions = {}): LocalReference | undefined {
   if (typeof reference !== 'string' || reference.length === 0 || reference.length > 4096) return undefined;
+  // The same few references (the patient, the practitioner) recur across a response: each is
+  // parsed once per list of bases. The results are frozen, so sharing them is safe.
+  const bases = options.baseUrls ?? NO_BASES;
+  let cache = PARSED.get(bases);
+  if (cache === undefined) PARSED.set(bases, (cache = new Map()));
+  const hit = cache.get(reference);
+  if (hit !== undefined) return hit === NOT_LOCAL ? undefined : hit;
+  const parsed = parseUncached(reference, bases);
+  if (cache.size >= PARSED_LIMIT) cache.clear();
+  cache.set(reference, parsed ?? NOT_LOCAL);
+  return parsed;
+}
+
+const NO_BASES: readonly string[] = [];
+const NOT_LOCAL = Object.freeze({}) as LocalReference;
+/** Parsed references per list of bases (a list no longer used is collected with its cache). */
+const PARSED = new WeakMap<readonly string[], Map<string, LocalReference>>();
+const PARSED_LIMIT = 4096;
+
+function parseUncached(reference: string, baseUrls: readonly string[]): LocalReference | undefined {
+  const options = { baseUrls };
   const match = RELATIVE.exec(reference) ?? RELATIVE.exec(relativeToBase(reference, options.baseUrls ?? []) ?? '');
   if (!match) return undefined;
   const [, type, id, versionId] = match;
   if (!isFhirResourceType(type) || !isValidId(id)) return undefined;
   if (versionId !== undefined && !isValidId(versionId)) return undefined;
-  return versionId === undefined ? { resourceType: type, id } : { resourceType: type, id, versionId };
+  return Object.freeze(versionId === undefined ? { resourceType: type, id } : { resourceType: type, id, versionId });
 }
 
 /**
