@@ -14,6 +14,7 @@ import {
   ANONYMOUS_IP_RULE_GROUP, CHECK_FAILED_METRIC, COUNT_EXCEPTION, DRIFT_KINDS, DriftKind, REDACTED_HEADERS,
   REQUIRED_MANAGED_RULE_GROUPS, STAGE_ARN_DIMENSION, driftMetricName,
 } from '../lambdas/waf-guard/expectations';
+import { wafGuardEnvironment } from '../lambdas/waf-guard/environment';
 import { SECURITY_METRIC_NAMESPACE } from './audit-trail';
 import { DeploymentEnvironment } from './config';
 import { FhirKeys } from './fhir-keys';
@@ -387,17 +388,19 @@ export class FhirFirewall extends Construct {
       timeout: Duration.seconds(30),
       memorySize: 256,
       reservedConcurrentExecutions: 2,
-      environment: {
-        STAGE_ARN: stageArn,
-        WEB_ACL_ARN: this.webAcl.attrArn,
-        WEB_ACL_NAME: Fn.select(2, Fn.split('/', this.webAcl.attrArn)),
-        WEB_ACL_ID: this.webAcl.attrId,
-        WEB_ACL_SCOPE: 'REGIONAL',
-        REMEDIATE: remediate ? 'true' : 'false',
-        METRIC_NAMESPACE: SECURITY_METRIC_NAMESPACE,
-        REQUIRED_RULE_GROUPS: requiredGroups.join(','),
-        POWERTOOLS_SERVICE_NAME: 'waf-guard',
-      },
+      environment: wafGuardEnvironment(
+        {
+          stageArn,
+          webAclArn: this.webAcl.attrArn,
+          webAclName: Fn.select(2, Fn.split('/', this.webAcl.attrArn)),
+          webAclId: this.webAcl.attrId,
+          webAclScope: 'REGIONAL',
+          remediate,
+          metricNamespace: SECURITY_METRIC_NAMESPACE,
+          requiredRuleGroups: requiredGroups,
+        },
+        { isUnresolved: (v) => Token.isUnresolved(v) },
+      ),
     });
     // WAF's service authorization reference writes API Gateway stage ARNs with the account
     // (`arn:…:apigateway:<region>:<account>:/restapis/…`) while the ARN passed to WAF has none;

@@ -1,22 +1,28 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { Duration, Stack, Token, Validations } from 'aws-cdk-lib';
+import { CfnResource, Duration, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
-import { Construct } from 'constructs';
+import { Construct, IConstruct } from 'constructs';
+import { fhirProxyEnvironment, MAX_CONSENT_CACHE_TTL_SECONDS, MAX_HEALTHLAKE_TIMEOUT_MS, type FhirProxyEnvironment } from '../lambdas/fhir-proxy/environment';
+import type { ApiLifecycle } from '../lambdas/shared/api-lifecycle';
+import { isFhirResourceType } from '../lambdas/shared/fhir-resource-types';
 import { IssueType, operationOutcome } from '../lambdas/shared/operation-outcome';
-import { DEFAULT_APP_REGISTRY_FILE } from '../policies/app-registry';
-import { DEFAULT_LABEL_POLICY_FILE } from '../policies/label-policy';
-import { markPublicRoute } from '../policies/public-routes';
+import { smartAuthorizerEnvironment } from '../lambdas/smart-authorizer/environment';
+import { AppRegistryDocument, BUNDLED_APP_REGISTRY_METADATA_KEY, DEFAULT_APP_REGISTRY_FILE } from '../policies/app-registry';
+import { BUNDLED_LABEL_POLICY_METADATA_KEY, LabelPolicyDocument } from '../policies/label-policy';
+import { markPublicRoute, PUBLIC_ROUTE_METADATA_KEY } from '../policies/public-routes';
+import { registeredAppOf } from '../policies/registered-apps';
 import { AuditTrail } from './audit-trail';
 import { DeploymentEnvironment } from './config';
 import { FhirDatastore } from './fhir-datastore';
 import { FhirKeys } from './fhir-keys';
 import { FHIR_DEFINITIONS_ASSET_FILE } from './private/handler-assets';
-import { KitFunction } from './private/kit-function';
+import { KitFunction, settingsOf } from './private/kit-function';
 import { KitRole } from './private/kit-role';
 import { createAuditLogGroup } from './private/log-group';
 import { SegmentedNetwork } from './segmented-network';
@@ -51,8 +57,109 @@ export interface FhirCustomDomain {
   readonly mutualTls?: { readonly bucket: s3.IBucket; readonly key: string; readonly version?: string };
 }
 
+/** An operation the FHIR proxy allows besides `$everything` and `$export`. */
+export interface FhirOperationPolicy {
+  /** The SMART permission the caller needs on the resource type (`c`, `r`, `u`, `d` or `s`; at system level, on every type). */
+  readonly permission: 'c' | 'r' | 'u' | 'd' | 's';
+  /** Where the operation may be invoked: `system` (`/$op`), `type` (`/Type/$op`), `instance` (`/Type/id/$op`). */
+  readonly levels: ReadonlyArray<'system' | 'type' | 'instance'>;
+}
+
+/**
+ * What the FHIR proxy enforces and bundles: the settings a team may change. `FhirGateway` writes
+ * them into the proxy's environment (`lambdas/fhir-proxy/environment.ts`) and its asset;
+ * `ZeroTrustFhirStack` passes them through. An invalid value fails the synth naming the prop.
+ */
+export interface FhirProxyOptions {
+  /**
+   * The security-label (DS4P) and Consent policy, validated when it is made:
+   * `LabelPolicyDocument.fromFile('config/labels.json')` or `LabelPolicyDocument.fromObject({...})`.
+   * Bundled into the proxy's asset as `labels.json`; the reviewer's report shows it.
+   *
+   * @default - the kit's sample policy (`LabelPolicyDocument.sample()`, `policies/labels.json`)
+   */
+  readonly labelPolicy?: LabelPolicyDocument;
+  /**
+   * The app registry bundled into the proxy's asset (`apps.json`): the apps' label clearances and
+   * the identifiers Consents name them by. Every client the stack registers must be an app of it
+   * (a node validation fails the synth naming the client and the app).
+   *
+   * @default - the registry `registry` (the `SmartAppRegistry`) made its clients from
+   */
+  readonly appRegistry?: AppRegistryDocument;
+  /**
+   * A folder in your repository of StructureDefinition JSON files (or Bundles of them) that created
+   * and updated resources are validated against; bundled into the proxy's asset.
+   *
+   * @default - the kit's `policies/profiles/`
+   */
+  readonly profilesDir?: string;
+  /**
+   * Profiles every written resource of a type must meet, by R4 type (each URL the `url` of a
+   * profile in `profilesDir`), e.g. `{ Observation: ['https://example.org/StructureDefinition/my-obs'] }`.
+   *
+   * @default - none: resources are validated against the R4 base definitions and any profile they claim
+   */
+  readonly requiredProfiles?: Readonly<Record<string, readonly string[]>>;
+  /**
+   * Types outside the Patient compartment that `patient/` grants may read (never write). A type
+   * in the compartment is refused: `patient/` grants reach the patient's own resources of it already.
+   *
+   * @default ['Medication', 'Practitioner', 'Organization', 'Location']
+   */
+  readonly readableNonCompartmentTypes?: readonly string[];
+  /**
+   * FHIR operations allowed besides `$everything` (the patient's own record) and `$export`
+   * (`system/` grants), by name without `$`, e.g. `{ meta: { permission: 'r', levels: ['instance'] } }`.
+   *
+   * @default - none
+   */
+  readonly operations?: Readonly<Record<string, FhirOperationPolicy>>;
+  /**
+   * Largest request body the proxy accepts, in bytes (at most 10 MB, API Gateway's own limit;
+   * `FhirFirewall` blocks bodies over its `maxBodyBytes`, 64 KiB, before they reach the API).
+   *
+   * @default 5242880 (5 MiB)
+   */
+  readonly maxBodyBytes?: number;
+  /**
+   * How long one HealthLake call may take before the proxy retries or answers 504. At most 25 s
+   * (the proxy's own timeout is 29 s, API Gateway's limit).
+   *
+   * @default Duration.seconds(10)
+   */
+  readonly healthLakeTimeout?: Duration;
+  /**
+   * How long a patient's Consents are cached: the delay before a Consent change takes effect.
+   * Whole seconds, at most 60.
+   *
+   * @default - the label policy's `consent.cacheTtlSeconds`
+   */
+  readonly consentCacheTtl?: Duration;
+  /**
+   * Identifier system of the client id in AuditEvents (`agent.who.identifier.system`).
+   *
+   * @default - none: the client id without a system
+   */
+  readonly clientIdentifierSystem?: string;
+  /**
+   * Identifier system of the user's `sub` in AuditEvents.
+   *
+   * @default - the user pool's issuer (`SmartIdentity.issuer`): a `sub` is unique per issuer
+   */
+  readonly userIdentifierSystem?: string;
+  /**
+   * The lifecycle of the API version the gateway serves (its `version` is the stage name,
+   * {@link FHIR_STAGE_NAME}): a deprecated version answers with `Deprecation`, `Sunset` and
+   * `Link rel="deprecation"` (proxy and SMART façade), a retired one 410.
+   *
+   * @default - active
+   */
+  readonly apiLifecycle?: ApiLifecycle;
+}
+
 /** Properties of {@link FhirGateway}. */
-export interface FhirGatewayProps {
+export interface FhirGatewayProps extends FhirProxyOptions {
   readonly keys: FhirKeys;
   readonly network: SegmentedNetwork;
   readonly datastore: FhirDatastore;
@@ -69,6 +176,7 @@ export interface FhirGatewayProps {
   /**
    * Browser origins allowed by CORS (exact `https://host[:port]` origins). Never `*`. In
    * `production` the list must be given explicitly (an empty list means "no browser access").
+   * The SMART façade answers the OAuth routes with CORS headers for these origins too.
    *
    * @default - no CORS (and in production: an error)
    */
@@ -88,8 +196,15 @@ export interface FhirGatewayProps {
   readonly authorizerCacheTtl?: Duration;
   /** @default logs.RetentionDays.SIX_YEARS */
   readonly logRetention?: logs.RetentionDays;
-  /** Types outside the patient compartment that `patient/` grants may read. @default 'Medication Practitioner Organization Location' */
-  readonly readableNonCompartmentTypes?: readonly string[];
+}
+
+/** Options of {@link FhirGateway.addPublicRoute}. */
+export interface PublicRouteOptions {
+  /**
+   * Why the route answers without a bearer token (e.g. `load balancer health check: answers 200,
+   * reads nothing`). Required; shown to the reviewer with the route.
+   */
+  readonly reason: string;
 }
 
 /** The stage name, part of every execute-api URL. */
@@ -192,8 +307,14 @@ export class FhirGateway extends Construct {
   public readonly fhirBaseUrl: string;
   /** The public base URL of the OAuth routes. */
   public readonly authBaseUrl: string;
+  /** The app registry bundled into the proxy's asset (`/var/task/apps.json`). */
+  public readonly appRegistry: AppRegistryDocument;
+  /** The label policy bundled into the proxy's asset (`/var/task/labels.json`). */
+  public readonly labelPolicy: LabelPolicyDocument;
   /** Methods that may answer without the authorizer, by construct path. */
   private readonly publicMethods = new Set<apigateway.Method>();
+  /** The method options of every authorized route. */
+  private readonly authorized: apigateway.MethodOptions;
 
   constructor(scope: Construct, id: string, props: FhirGatewayProps) {
     super(scope, id);
@@ -211,6 +332,7 @@ export class FhirGateway extends Construct {
         throw new Error(`FhirGateway: corsAllowedOrigins entry "${origin}" is not an exact https origin (https://host[:port]); "*" is never allowed.`);
       }
     }
+    checkProxyDurations(props);
     const throttle = props.throttle ?? { rateLimit: 100, burstLimit: 200 };
     const cacheTtl = props.authorizerCacheTtl ?? Duration.seconds(60);
     if (!Token.isUnresolved(cacheTtl.toSeconds()) && cacheTtl.toSeconds() > 300) {
@@ -298,7 +420,10 @@ export class FhirGateway extends Construct {
       : `https://${this.api.restApiId}.execute-api.${Stack.of(this).region}.${Stack.of(this).urlSuffix}/${FHIR_STAGE_NAME}/`;
     this.fhirBaseUrl = `${base}r4`;
     this.authBaseUrl = `${base}auth`;
-    identity.setPublicBaseUrls(this.fhirBaseUrl, this.authBaseUrl);
+    identity.setPublicBaseUrls(this.fhirBaseUrl, this.authBaseUrl, {
+      ...(origins.length > 0 ? { allowedOrigins: origins } : {}),
+      ...(props.apiLifecycle !== undefined ? { apiLifecycle: props.apiLifecycle } : {}),
+    });
 
     // --- The SMART authorizer: verifies Cognito access tokens; outside the VPC because it reads
     // the pool's JWKS from Cognito's public endpoint.
@@ -309,12 +434,16 @@ export class FhirGateway extends Construct {
       logRetention: retention,
       invocation: 'synchronous',
       timeout: Duration.seconds(5),
-      environment: {
-        USER_POOL_ID: identity.userPool.userPoolId,
-        CLIENTS: Stack.of(this).toJsonString(Object.fromEntries(registry.registrations.map((r) => [r.clientId, { tier: r.tier, usageIdentifierKey: r.usageIdentifierKey }]))),
-        REVOCATION_TABLE: identity.revocationTable.tableName,
-        POWERTOOLS_SERVICE_NAME: 'smart-authorizer',
-      },
+      environment: settingsOf('FhirGateway', () =>
+        smartAuthorizerEnvironment(
+          {
+            userPoolId: identity.userPool.userPoolId,
+            clients: Object.fromEntries(registry.registrations.map((r) => [r.clientId, { tier: r.tier, usageIdentifierKey: r.usageIdentifierKey }])),
+            revocationTable: identity.revocationTable.tableName,
+          },
+          this.writerOptions(),
+        ),
+      ),
     });
     identity.grantRevocationTable(this.authorizerFunction, false);
     Validations.of(this.authorizerFunction.fn).acknowledge({
@@ -330,7 +459,35 @@ export class FhirGateway extends Construct {
 
     // --- The FHIR proxy, in the isolated subnets: the only caller of HealthLake. It writes its
     // BALP AuditEvents (one JSON line each) to the AuditEvent log group, which is its log group.
-    const proxyData = proxyDataFiles();
+    this.labelPolicy = props.labelPolicy ?? LabelPolicyDocument.sample();
+    this.appRegistry = props.appRegistry ?? registry.appRegistry;
+    const profiles = readProfiles(props.profilesDir ?? DEFAULT_PROFILES_DIR, props.profilesDir === undefined ? 'the kit\'s policies/profiles' : 'profilesDir');
+    checkRequiredProfiles(props.requiredProfiles, profiles);
+    const proxySettings: FhirProxyEnvironment = {
+      fhirBaseUrl: datastore.fhirBaseUrl,
+      publicBaseUrl: this.fhirBaseUrl,
+      readableNonCompartmentTypes: props.readableNonCompartmentTypes ?? DEFAULT_READABLE_NON_COMPARTMENT_TYPES,
+      confidentialClientIds: registry.registrations.filter((r) => r.confidential).map((r) => r.clientId),
+      ...(props.operations !== undefined ? { operations: props.operations } : {}),
+      ...(props.requiredProfiles !== undefined ? { requiredProfiles: props.requiredProfiles } : {}),
+      ...(props.maxBodyBytes !== undefined ? { maxBodyBytes: props.maxBodyBytes } : {}),
+      ...(props.healthLakeTimeout !== undefined ? { healthLakeTimeoutMs: props.healthLakeTimeout.toMilliseconds() } : {}),
+      ...(props.consentCacheTtl !== undefined ? { consentCacheTtlSeconds: props.consentCacheTtl.toSeconds() } : {}),
+      ...(props.clientIdentifierSystem !== undefined ? { clientIdentifierSystem: props.clientIdentifierSystem } : {}),
+      userIdentifierSystem: props.userIdentifierSystem ?? identity.issuer,
+      // The compact FHIR R4 base definitions (about 4 MB instead of 37 MB) are built into the
+      // handler's asset with the package; the profiles, the label policy and the app registry
+      // are added to it at synth time (`assetFiles`, below).
+      fhirDefinitionsFile: `/var/task/${FHIR_DEFINITIONS_ASSET_FILE}`,
+      ...(Object.keys(profiles.files).length > 0 ? { profilesDir: '/var/task/profiles' } : {}),
+      prewarmValidator: true,
+      // Consent and security labels: the label policy and the app registry, in the asset, and
+      // which app each Cognito client is (Consent provisions name apps as actors).
+      labelPolicyFile: '/var/task/labels.json',
+      appRegistryFile: '/var/task/apps.json',
+      appClientIds: Object.fromEntries(registry.registrations.map((r) => [r.clientId, r.appId])),
+      ...(props.apiLifecycle !== undefined ? { apiLifecycle: props.apiLifecycle } : {}),
+    };
     this.proxyFunction = new KitFunction(this, 'Proxy', {
       handlerDir: 'fhir-proxy',
       description: 'FHIR proxy: SMART scopes, patient compartment, audit; SigV4 to HealthLake',
@@ -339,29 +496,19 @@ export class FhirGateway extends Construct {
       invocation: 'synchronous',
       timeout: Duration.seconds(29),
       memorySize: 1024,
-      environment: {
-        FHIR_BASE_URL: datastore.fhirBaseUrl,
-        PUBLIC_BASE_URL: this.fhirBaseUrl,
-        CONFIDENTIAL_CLIENT_IDS: Stack.of(this).toJsonString(registry.registrations.filter((r) => r.confidential).map((r) => r.clientId)),
-        READABLE_NON_COMPARTMENT_TYPES: (props.readableNonCompartmentTypes ?? ['Medication', 'Practitioner', 'Organization', 'Location']).join(' '),
-        // The compact FHIR R4 base definitions (about 4 MB instead of 37 MB) are built into the
-        // handler's asset with the package; the deployer's profiles, the label policy and the app
-        // registry are added to it at synth time (`assetFiles`, below).
-        FHIR_DEFINITIONS_FILE: `/var/task/${FHIR_DEFINITIONS_ASSET_FILE}`,
-        ...(Object.keys(proxyData).some((f) => f.startsWith('profiles/')) ? { PROFILES_DIR: '/var/task/profiles' } : {}),
-        PREWARM_VALIDATOR: 'true',
-        // Consent and security labels: the label policy and the app registry, in the asset,
-        // and which app each Cognito client is (Consent provisions name apps as actors).
-        LABEL_POLICY_FILE: '/var/task/labels.json',
-        APP_REGISTRY_FILE: '/var/task/apps.json',
-        APP_CLIENT_IDS: Stack.of(this).toJsonString(Object.fromEntries(registry.registrations.map((r) => [r.clientId, r.appId]))),
-        POWERTOOLS_SERVICE_NAME: 'fhir-proxy',
+      environment: settingsOf('FhirGateway', () => fhirProxyEnvironment(proxySettings, this.writerOptions())),
+      assetFiles: {
+        'labels.json': this.labelPolicy.json,
+        'apps.json': this.appRegistry.json,
+        ...Object.fromEntries(Object.entries(profiles.files).map(([name, text]) => [`profiles/${name}`, text])),
       },
-      assetFiles: proxyData,
       vpc: network.vpc,
       vpcSubnets: network.isolatedSubnets,
       securityGroups: [network.proxySecurityGroup],
     });
+    // What the asset carries, for the reviewer's report (lib/report/apps.ts reads it back).
+    this.proxyFunction.node.addMetadata(BUNDLED_APP_REGISTRY_METADATA_KEY, this.appRegistry.toMetadata());
+    this.proxyFunction.node.addMetadata(BUNDLED_LABEL_POLICY_METADATA_KEY, this.labelPolicy.toMetadata());
     datastore.grantFhirAccess(this.proxyFunction);
 
     const proxyIntegration = new apigateway.LambdaIntegration(this.proxyFunction.fn, { proxy: true });
@@ -375,12 +522,13 @@ export class FhirGateway extends Construct {
       reason:
         'Request parameters are validated at the gateway (the Authorization header is required on every FHIR route). Request bodies are validated by the FHIR proxy against the FHIR R4 base definitions and the profiles in policies/profiles/ with a maintained validator, which API Gateway models (JSON Schema draft 4) cannot express; a model-less body validator would check nothing.',
     });
-    const authorized: apigateway.MethodOptions = {
+    this.authorized = {
       authorizer: this.authorizer,
       authorizationType: apigateway.AuthorizationType.CUSTOM,
       requestParameters: { 'method.request.header.Authorization': true },
       requestValidator: this.requestValidator,
     };
+    const authorized = this.authorized;
 
     const r4 = this.api.root.addResource('r4');
     for (const method of [r4.addMethod('ANY', proxyIntegration, authorized), r4.addResource('{proxy+}').addMethod('ANY', proxyIntegration, authorized)]) {
@@ -412,8 +560,52 @@ export class FhirGateway extends Construct {
     registry.addUsagePlans(this.stage);
 
     // Every method, including those a team adds later, needs the authorizer unless it is
-    // OPTIONS or one of the public routes.
-    this.node.addValidation({ validate: () => this.unauthorizedMethods() });
+    // OPTIONS, one of the public SMART routes or a route added with addPublicRoute; every client
+    // a function's environment names must be an app of the registry the proxy carries.
+    this.node.addValidation({ validate: () => [...this.unauthorizedMethods(), ...this.unregisteredClients()] });
+  }
+
+  /**
+   * Adds `method` on `path` (e.g. `/reports/{id}`) behind the SMART authorizer, like the FHIR
+   * routes: the `Authorization` header is required, the token verified, and the integration gets
+   * the caller's context (`event.requestContext.authorizer`). Paths under `/r4` (the FHIR proxy's)
+   * and `/auth` (the SMART façade's) are the kit's and are refused.
+   *
+   * @param path the resource path, `/`-separated, `{param}` segments allowed (`{param+}` last)
+   * @param method `GET`, `POST`, `PUT`, `PATCH`, `DELETE`, `HEAD` or `ANY`
+   * @throws Error naming the route when the path or method is not allowed or the route exists
+   */
+  public addRoute(path: string, method: string, integration: apigateway.Integration): apigateway.Method {
+    const route = this.newRoute('addRoute', path, method);
+    return route.resource.addMethod(route.method, integration, this.authorized);
+  }
+
+  /**
+   * Adds `method` on `path` WITHOUT the SMART authorizer, for a route that must answer before a
+   * caller holds a token (a load balancer's `/health`, say). The reason is required; the method
+   * is marked public with it and reported by `FHIR.HIPAA-APIGWPublicRoute`, naming the route, until
+   * you acknowledge that finding on the returned method:
+   * `acknowledge(method, 'FHIR.HIPAA-APIGWPublicRoute', '<why this route exposes nothing>')`.
+   * The reviewer's report lists the route with its reason. Paths under `/r4` and `/auth` are refused.
+   *
+   * @throws Error naming the route when the reason is blank, the path or method is not allowed or the route exists
+   */
+  public addPublicRoute(path: string, method: string, integration: apigateway.Integration, options: PublicRouteOptions): apigateway.Method {
+    const route = this.newRoute('addPublicRoute', path, method);
+    const reason = options?.reason;
+    if (typeof reason !== 'string' || reason.trim() === '') {
+      throw new Error(`FhirGateway.addPublicRoute: ${route.method} ${route.path} needs a reason (options.reason): say why it may answer without a token, and what it exposes.`);
+    }
+    const added = route.resource.addMethod(route.method, integration, { authorizationType: apigateway.AuthorizationType.NONE });
+    added.node.addMetadata(PUBLIC_ROUTE_METADATA_KEY, { method: route.method, path: route.path, reason: reason.trim() });
+    for (const id of ['AwsSolutions-APIG4', 'AwsSolutions-COG4']) {
+      Validations.of(added).acknowledge({
+        id,
+        reason: `Declared public with FhirGateway.addPublicRoute (${reason.trim()}); reported as FHIR.HIPAA-APIGWPublicRoute, which must be acknowledged on this method.`,
+      });
+    }
+    this.publicMethods.add(added);
+    return added;
   }
 
   private addPublicMethod(resource: apigateway.Resource, route: { method: string; path: string; reason: string }, integration: apigateway.Integration): apigateway.Method {
@@ -426,6 +618,24 @@ export class FhirGateway extends Construct {
     return method;
   }
 
+  /** The resource of a route a team adds, after checking the path and method. */
+  private newRoute(caller: string, path: string, method: string): { resource: apigateway.Resource; method: string; path: string } {
+    const where = `FhirGateway.${caller}`;
+    const httpMethod = typeof method === 'string' ? method.trim().toUpperCase() : '';
+    const shown = `${typeof method === 'string' ? method.slice(0, 16) : String(method)} ${typeof path === 'string' ? path.slice(0, 200) : String(path)}`;
+    if (typeof path !== 'string' || !ROUTE_PATH.test(path) || path.slice(0, -1).includes('+}')) {
+      throw new Error(`${where}: ${shown}: the path must start with / and hold segments of letters, digits, . _ ~ - or {param} ({param+} only last), e.g. /health or /reports/{id}.`);
+    }
+    if (httpMethod === 'OPTIONS') throw new Error(`${where}: OPTIONS ${path}: CORS preflight is the gateway's (corsAllowedOrigins); add GET, POST, PUT, PATCH, DELETE, HEAD or ANY.`);
+    if (!ROUTE_METHODS.includes(httpMethod)) throw new Error(`${where}: ${shown}: the method must be one of ${ROUTE_METHODS.join(', ')}.`);
+    const first = path.split('/')[1];
+    if (first === 'r4') throw new Error(`${where}: ${httpMethod} ${path} is under /r4, which only the FHIR proxy serves (it authorizes every FHIR interaction); enable a FHIR operation with the operations prop instead.`);
+    if (first === 'auth') throw new Error(`${where}: ${httpMethod} ${path} is under /auth, which only the SMART façade serves.`);
+    const resource = this.api.root.resourceForPath(path);
+    if (resource.node.tryFindChild(httpMethod) !== undefined) throw new Error(`${where}: ${httpMethod} ${path} exists already.`);
+    return { resource, method: httpMethod, path };
+  }
+
   private unauthorizedMethods(): string[] {
     return this.api.methods
       .filter((m) => m.httpMethod !== 'OPTIONS' && !this.publicMethods.has(m))
@@ -433,23 +643,196 @@ export class FhirGateway extends Construct {
         const cfn = m.node.defaultChild as apigateway.CfnMethod;
         return !(cfn.authorizationType === apigateway.AuthorizationType.CUSTOM || cfn.authorizationType === apigateway.AuthorizationType.COGNITO) || !cfn.authorizerId;
       })
-      .map((m) => `FhirGateway: method ${m.httpMethod} ${m.resource.path} has no SMART authorizer. Give it { authorizer: gateway.authorizer } (only OPTIONS and the five public SMART routes may be anonymous).`);
+      .map((m) =>
+        `FhirGateway: method ${m.httpMethod} ${m.resource.path} has no SMART authorizer (construct ${m.node.path}). ` +
+        `Add it with gateway.addRoute('${m.resource.path}', '${m.httpMethod}', integration), which puts it behind the authorizer; a route that must answer without a token: ` +
+        `gateway.addPublicRoute('${m.resource.path}', '${m.httpMethod}', integration, { reason }), then acknowledge FHIR.HIPAA-APIGWPublicRoute on it.`,
+      );
+  }
+
+  /**
+   * Every Cognito app client that a function of this stack names in its environment (a
+   * reference to the client, e.g. the proxy's `APP_CLIENT_IDS`, the authorizer's and the
+   * façade's `CLIENTS`) must be the client of an app in the registry the proxy carries; and
+   * `APP_CLIENT_IDS` must map each client to that app.
+   */
+  private unregisteredClients(): string[] {
+    const stack = Stack.of(this);
+    const clientsByLogicalId = new Map<string, CfnResource>();
+    for (const c of stack.node.findAll()) {
+      if (CfnResource.isCfnResource(c) && c.cfnResourceType === 'AWS::Cognito::UserPoolClient') clientsByLogicalId.set(stack.resolve(c.logicalId) as string, c);
+    }
+    const problems: string[] = [];
+    const registry = this.appRegistry;
+    const missing = `, which is not in the app registry bundled into the FHIR proxy's asset (${registry.source}). Give FhirGateway the registry its SmartAppRegistry was made from (appRegistry), or register the app there.`;
+    for (const fn of stack.node.findAll().filter((c): c is lambda.CfnFunction => c instanceof lambda.CfnFunction)) {
+      const variables = (stack.resolve(fn.environment) as { variables?: Record<string, unknown> } | undefined)?.variables ?? {};
+      const fnPath = l2Path(fn);
+      for (const [name, value] of Object.entries(variables)) {
+        if (name !== 'APP_CLIENT_IDS') {
+          for (const logicalId of referencedLogicalIds(value)) {
+            const client = clientsByLogicalId.get(logicalId);
+            const app = client ? registeredAppOf(client) : undefined;
+            if (client && app && registry.app(app.id) === undefined) {
+              problems.push(`FhirGateway: function ${fnPath} variable ${name} names client ${l2Path(client)}, the client of app "${app.id}"${missing}`);
+            }
+          }
+          continue;
+        }
+        for (const [logicalId, appId] of Object.entries(jsonWithReferences(value))) {
+          const client = clientsByLogicalId.get(logicalId);
+          const clientName = client ? l2Path(client) : logicalId;
+          if (typeof appId !== 'string' || registry.app(appId) === undefined) {
+            problems.push(`FhirGateway: function ${fnPath} variable APP_CLIENT_IDS maps client ${clientName} to app "${String(appId).slice(0, 64)}"${missing}`);
+            continue;
+          }
+          const marked = client ? registeredAppOf(client) : undefined;
+          if (marked !== undefined && marked.id !== appId) {
+            problems.push(`FhirGateway: function ${fnPath} variable APP_CLIENT_IDS maps client ${clientName} to app "${appId}", but the client was made for app "${marked.id}".`);
+          }
+        }
+      }
+    }
+    return [...new Set(problems)];
+  }
+
+  private writerOptions(): { toJson: (value: unknown) => string; isUnresolved: (value: unknown) => boolean } {
+    return { toJson: (value) => Stack.of(this).toJsonString(value), isUnresolved: (value) => Token.isUnresolved(value) };
   }
 }
 
+/** Paths a team's route may take (the kit's `/r4` and `/auth` are refused separately). */
+const ROUTE_PATH = /^(\/([A-Za-z0-9._~-]+|\{[A-Za-z_][A-Za-z0-9_]*\+?\}))+$/;
+const ROUTE_METHODS: readonly string[] = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'ANY'];
+
+/** The FHIR proxy's default `readableNonCompartmentTypes`. */
+const DEFAULT_READABLE_NON_COMPARTMENT_TYPES: readonly string[] = ['Medication', 'Practitioner', 'Organization', 'Location'];
+
+/** The kit's sample profiles: `policies/profiles/` (`dist/policies/profiles/` in the package). */
+const DEFAULT_PROFILES_DIR = path.join(path.dirname(DEFAULT_APP_REGISTRY_FILE), 'profiles');
+
+/** The Duration props of the proxy, checked with their names (the writer sees milliseconds and seconds). */
+function checkProxyDurations(props: FhirProxyOptions): void {
+  const timeout = props.healthLakeTimeout;
+  if (timeout !== undefined && !Token.isUnresolved(timeout.toMilliseconds())) {
+    const ms = timeout.toMilliseconds();
+    if (!Number.isInteger(ms) || ms < 1 || ms > MAX_HEALTHLAKE_TIMEOUT_MS) {
+      throw new Error(`FhirGateway: healthLakeTimeout is ${timeout.toHumanString()}; give 1 ms to ${MAX_HEALTHLAKE_TIMEOUT_MS / 1000} s (the proxy itself stops at 29 s).`);
+    }
+  }
+  const ttl = props.consentCacheTtl;
+  if (ttl !== undefined && !Token.isUnresolved(ttl.toMilliseconds())) {
+    const ms = ttl.toMilliseconds();
+    if (ms % 1000 !== 0 || ms < 0 || ms > MAX_CONSENT_CACHE_TTL_SECONDS * 1000) {
+      throw new Error(`FhirGateway: consentCacheTtl is ${ttl.toHumanString()}; give whole seconds from 0 to ${MAX_CONSENT_CACHE_TTL_SECONDS} (it is the delay before a Consent change takes effect).`);
+    }
+  }
+  const lifecycle = props.apiLifecycle;
+  if (lifecycle !== undefined && lifecycle !== null && typeof lifecycle === 'object' && typeof lifecycle.version === 'string' && lifecycle.version !== FHIR_STAGE_NAME) {
+    throw new Error(`FhirGateway: apiLifecycle.version is "${lifecycle.version.slice(0, 64)}", but this gateway serves API version ${FHIR_STAGE_NAME} (its stage).`);
+  }
+}
+
+/** The profiles a FHIR proxy bundles: file name → text, and each profile's url → type. */
+interface Profiles {
+  readonly files: Readonly<Record<string, string>>;
+  readonly types: ReadonlyMap<string, string>;
+  /** How messages name the folder. */
+  readonly label: string;
+}
+
 /**
- * The data the FHIR proxy reads at run time besides its code, from the kit's policies folder
- * (`policies/` in a checkout, `dist/policies/` in the installed package): the label policy
- * (`labels.json`), the app registry (`apps.json`) and the profiles writes are validated against
- * (`profiles/*.json`). Added to the proxy's asset at synth time.
+ * Reads the `*.json` files of a profiles folder and checks what the proxy needs of each (a
+ * StructureDefinition, or a Bundle of them, constraining an R4 resource type, with a `url`): the
+ * proxy checks them again, whole, at cold start.
  */
-function proxyDataFiles(): Record<string, string> {
-  const files: Record<string, string> = {
-    'labels.json': fs.readFileSync(DEFAULT_LABEL_POLICY_FILE, 'utf8'),
-    'apps.json': fs.readFileSync(DEFAULT_APP_REGISTRY_FILE, 'utf8'),
+function readProfiles(dir: string, prop: string): Profiles {
+  const label = `${prop} (${dir})`;
+  if (typeof dir !== 'string' || dir.trim() === '' || !fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) {
+    throw new Error(`FhirGateway: ${prop}: ${String(dir)} is not a folder.`);
+  }
+  const files: Record<string, string> = {};
+  const types = new Map<string, string>();
+  for (const name of fs.readdirSync(dir).filter((f) => f.endsWith('.json')).sort()) {
+    if (!/^[A-Za-z0-9._-]+$/.test(name)) throw new Error(`FhirGateway: ${label}: file name "${name.slice(0, 80)}" must be letters, digits, . _ or -.`);
+    const text = fs.readFileSync(path.join(dir, name), 'utf8');
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      throw new Error(`FhirGateway: ${label}: ${name} is not valid JSON.`);
+    }
+    const doc = parsed as { resourceType?: unknown; entry?: Array<{ resource?: unknown }> };
+    const items = doc?.resourceType === 'Bundle' ? (Array.isArray(doc.entry) ? doc.entry.map((e) => e?.resource) : []) : [parsed];
+    for (const item of items) {
+      const sd = item as { resourceType?: unknown; url?: unknown; kind?: unknown; type?: unknown } | undefined;
+      if (!sd || sd.resourceType !== 'StructureDefinition' || typeof sd.url !== 'string' || !/^https?:\/\/\S+$/.test(sd.url)
+        || sd.kind !== 'resource' || typeof sd.type !== 'string' || !isFhirResourceType(sd.type)) {
+        throw new Error(`FhirGateway: ${label}: ${name} holds something other than a StructureDefinition of an R4 resource type with an absolute url.`);
+      }
+      types.set(sd.url, sd.type);
+    }
+    files[name] = text;
+  }
+  return { files, types, label };
+}
+
+/** Each required profile must be one the proxy carries, for the type it is required of. */
+function checkRequiredProfiles(required: FhirProxyOptions['requiredProfiles'], profiles: Profiles): void {
+  if (required === undefined || required === null || typeof required !== 'object') return;
+  for (const [type, urls] of Object.entries(required)) {
+    if (!Array.isArray(urls)) continue; // the environment writer names the prop
+    for (const url of urls) {
+      const constrained = profiles.types.get(url);
+      if (constrained === undefined) {
+        const known = [...profiles.types.keys()].slice(0, 10).join(', ') || 'none';
+        throw new Error(`FhirGateway: requiredProfiles.${type}: ${String(url).slice(0, 200)} is not the url of a profile in ${profiles.label} (there: ${known}).`);
+      }
+      if (constrained !== type) throw new Error(`FhirGateway: requiredProfiles.${type}: ${url} constrains ${constrained}, not ${type}.`);
+    }
+  }
+}
+
+/** The path of the L2 construct of a resource (`…/Proxy`, not `…/Proxy/Resource`). */
+function l2Path(resource: CfnResource): string {
+  let c: IConstruct = resource;
+  while (c.node.id === 'Resource' && c.node.scope) c = c.node.scope;
+  return c.node.path;
+}
+
+/** The logical ids a resolved CloudFormation value refers to (`Ref`, `Fn::GetAtt`). */
+function referencedLogicalIds(value: unknown): string[] {
+  const out: string[] = [];
+  const walk = (v: unknown): void => {
+    if (Array.isArray(v)) v.forEach(walk);
+    else if (v !== null && typeof v === 'object') {
+      const o = v as Record<string, unknown>;
+      if (typeof o.Ref === 'string') out.push(o.Ref);
+      else if (Array.isArray(o['Fn::GetAtt']) && typeof o['Fn::GetAtt'][0] === 'string') out.push(o['Fn::GetAtt'][0]);
+      else Object.values(o).forEach(walk);
+    }
   };
-  const profilesDir = path.join(path.dirname(DEFAULT_APP_REGISTRY_FILE), 'profiles');
-  const profiles = fs.existsSync(profilesDir) ? fs.readdirSync(profilesDir).filter((f) => f.endsWith('.json')).sort() : [];
-  for (const name of profiles) files[`profiles/${name}`] = fs.readFileSync(path.join(profilesDir, name), 'utf8');
-  return files;
+  walk(value);
+  return out;
+}
+
+/**
+ * A resolved JSON variable (a string, or an `Fn::Join` of strings and references) read back with
+ * each reference replaced by its logical id; `{}` when it cannot be read.
+ */
+function jsonWithReferences(value: unknown): Record<string, unknown> {
+  let text: string | undefined;
+  if (typeof value === 'string') text = value;
+  else {
+    const join = (value as { 'Fn::Join'?: [string, unknown[]] } | undefined)?.['Fn::Join'];
+    if (Array.isArray(join) && Array.isArray(join[1])) {
+      text = join[1].map((part) => (typeof part === 'string' ? part : (referencedLogicalIds(part)[0] ?? ''))).join(join[0]);
+    }
+  }
+  try {
+    const parsed: unknown = text === undefined ? undefined : JSON.parse(text);
+    return parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed) ? (parsed as Record<string, unknown>) : {};
+  } catch {
+    return {};
+  }
 }

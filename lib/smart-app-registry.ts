@@ -4,15 +4,30 @@ import * as cognito from 'aws-cdk-lib/aws-cognito';
 import { Construct } from 'constructs';
 import { parseScope } from '../lambdas/shared/smart-scopes';
 import type { FacadeClientsEnvironment } from '../lambdas/smart-facade/environment';
-import { RegisteredApp, TIER_DEFAULTS } from '../policies/app-registry';
+import { AppRegistryDocument, RegisteredApp, TIER_DEFAULTS } from '../policies/app-registry';
 import { markRegisteredApp } from '../policies/registered-apps';
 import { SmartIdentity } from './smart-identity';
 
 /** Properties of {@link SmartAppRegistry}. */
 export interface SmartAppRegistryProps {
   readonly identity: SmartIdentity;
-  /** The registered apps (`loadAppRegistry()` reads and validates `policies/apps.json`). */
-  readonly apps: readonly RegisteredApp[];
+  /**
+   * The team's app registry, validated when it is made: `AppRegistryDocument.fromFile('config/apps.json')`
+   * (a file in your repository), `AppRegistryDocument.fromObject({ apps: [...] })`, or
+   * `AppRegistryDocument.fromApps(apps)`. `FhirGateway` bundles this same registry into the FHIR
+   * proxy's asset, and the reviewer's report shows it.
+   *
+   * @default - `apps` when given, else the kit's sample registry (`AppRegistryDocument.sample()`,
+   *   `policies/apps.json`), which names example apps: give your own before you deploy
+   */
+  readonly registry?: AppRegistryDocument;
+  /**
+   * The registered apps as parsed entries (`loadAppRegistry(file)`); validated again like
+   * `AppRegistryDocument.fromApps(apps)`. Give `registry` or `apps`, not both.
+   *
+   * @default - `registry`
+   */
+  readonly apps?: readonly RegisteredApp[];
 }
 
 /** SMART scopes that have no Cognito counterpart, and what stands in for each. */
@@ -64,18 +79,24 @@ export class SmartAppRegistry extends Construct {
   public readonly apiKeys = new Map<string, apigateway.ApiKey>();
   public readonly usagePlans = new Map<string, apigateway.UsagePlan>();
   public readonly registrations: readonly ClientRegistration[];
+  /** The registry the clients were made from: what `FhirGateway` bundles into the FHIR proxy's asset. */
+  public readonly appRegistry: AppRegistryDocument;
   private readonly apps: readonly RegisteredApp[];
 
   constructor(scope: Construct, id: string, props: SmartAppRegistryProps) {
     super(scope, id);
-    this.apps = props.apps;
+    if (props.registry !== undefined && props.apps !== undefined) {
+      throw new Error('SmartAppRegistry: give registry or apps, not both (AppRegistryDocument.fromApps(apps) makes a registry of parsed entries).');
+    }
+    this.appRegistry = props.registry ?? (props.apps !== undefined ? registryOfApps(props.apps) : AppRegistryDocument.sample());
+    this.apps = this.appRegistry.apps;
     const identity = props.identity;
     const clients = new Map<string, cognito.UserPoolClient>();
     const brandings = new Map<string, cognito.CfnManagedLoginBranding>();
     const registrations: ClientRegistration[] = [];
     const suffix = Names.uniqueId(this).slice(-12).toLowerCase();
 
-    for (const app of props.apps) {
+    for (const app of this.apps) {
       const tier = TIER_DEFAULTS[app.tier];
       const systemOnly = app.scopes.every((s) => s.startsWith('system/'));
       const cognitoScopes: cognito.OAuthScope[] = [];
@@ -146,7 +167,7 @@ export class SmartAppRegistry extends Construct {
     const facadeClients: FacadeClientsEnvironment = Object.fromEntries(
       registrations.map((r) => [r.clientId, { confidential: r.confidential, introspection: r.confidential, refreshTokenValiditySeconds: r.refreshTokenValiditySeconds }]),
     );
-    identity.facade.fn.addEnvironment('CLIENTS', Stack.of(this).toJsonString(facadeClients));
+    identity.setFacadeClients(facadeClients);
   }
 
   /**
@@ -172,5 +193,14 @@ export class SmartAppRegistry extends Construct {
       this.apiKeys.set(app.id, key);
       this.usagePlans.set(app.id, plan);
     }
+  }
+}
+
+/** The registry of parsed entries; an invalid one fails naming the prop. */
+function registryOfApps(apps: readonly RegisteredApp[]): AppRegistryDocument {
+  try {
+    return AppRegistryDocument.fromApps(apps, 'apps');
+  } catch (err) {
+    throw new Error(`SmartAppRegistry: ${(err as Error).message}`);
   }
 }

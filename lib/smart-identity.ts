@@ -6,11 +6,14 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import type { ApiLifecycle } from '../lambdas/shared/api-lifecycle';
 import { parseScope } from '../lambdas/shared/smart-scopes';
+import { smartFacadeEnvironment, type FacadeClientsEnvironment, MAX_UPSTREAM_TIMEOUT_MS } from '../lambdas/smart-facade/environment';
+import { smartLaunchContextEnvironment } from '../lambdas/smart-launch-context/environment';
 import { RegisteredApp } from '../policies/app-registry';
 import { DeploymentEnvironment } from './config';
 import { FhirKeys } from './fhir-keys';
-import { KitFunction } from './private/kit-function';
+import { KitFunction, settingsOf } from './private/kit-function';
 import { SegmentedNetwork } from './segmented-network';
 
 /** Properties of {@link SmartIdentity}. */
@@ -46,6 +49,27 @@ export interface SmartIdentityProps {
   readonly allowSelfSignUpInSandbox?: boolean;
   /** @default logs.RetentionDays.SIX_YEARS */
   readonly logRetention?: logs.RetentionDays;
+  /**
+   * How long the SMART façade waits for one call to Cognito's OAuth endpoints (token, revoke)
+   * before answering `503`. At most 20 seconds (API Gateway gives the façade 29).
+   *
+   * @default Duration.seconds(5)
+   */
+  readonly facadeUpstreamTimeout?: Duration;
+}
+
+/** What `FhirGateway` tells the SMART façade about the public API besides its URLs. */
+export interface SmartFacadeApiOptions {
+  /**
+   * Browser origins the OAuth routes answer with CORS headers (the gateway's `corsAllowedOrigins`).
+   * @default - none
+   */
+  readonly allowedOrigins?: readonly string[];
+  /**
+   * The lifecycle of the API version (deprecation headers in discovery, 410 once retired).
+   * @default - active
+   */
+  readonly apiLifecycle?: ApiLifecycle;
 }
 
 /** The SMART scope contexts that are Cognito resource servers, besides `launch`. */
@@ -88,7 +112,10 @@ export class SmartIdentity extends Construct {
   private readonly revocationTableKey: kms.IKey;
   /** Issuer of the pool's tokens. */
   public readonly issuer: string;
-  private publicBaseUrls?: { fhirBaseUrl: string; authBaseUrl: string };
+  private publicBaseUrls?: { fhirBaseUrl: string; authBaseUrl: string } & SmartFacadeApiOptions;
+  private facadeClients?: FacadeClientsEnvironment;
+  private readonly facadeUpstreamTimeoutMs?: number;
+  private readonly scopesSupported: readonly string[];
 
   constructor(scope: Construct, id: string, props: SmartIdentityProps) {
     super(scope, id);
@@ -97,6 +124,12 @@ export class SmartIdentity extends Construct {
     }
     const stack = Stack.of(this);
     const retention = props.logRetention ?? logs.RetentionDays.SIX_YEARS;
+    const upstream = props.facadeUpstreamTimeout;
+    if (upstream !== undefined && !Token.isUnresolved(upstream.toMilliseconds())) {
+      const ms = upstream.toMilliseconds();
+      if (ms < 1 || ms > MAX_UPSTREAM_TIMEOUT_MS) throw new Error(`SmartIdentity: facadeUpstreamTimeout is ${upstream.toHumanString()}; give 1 ms to ${MAX_UPSTREAM_TIMEOUT_MS / 1000} s (API Gateway gives the façade 29 s in all).`);
+      this.facadeUpstreamTimeoutMs = ms;
+    }
 
     // --- Pre-token trigger: no network needed, so it runs in the isolated subnets with a
     // security group that allows nothing out.
@@ -112,7 +145,7 @@ export class SmartIdentity extends Construct {
       logRetention: retention,
       invocation: 'synchronous',
       timeout: Duration.seconds(5),
-      environment: { GROUP_LABELS: JSON.stringify(props.groupLabels ?? {}), POWERTOOLS_SERVICE_NAME: 'smart-launch-context' },
+      environment: settingsOf('SmartIdentity', () => smartLaunchContextEnvironment({ groupLabels: props.groupLabels }, { isUnresolved: (v) => Token.isUnresolved(v) })),
       vpc: props.network.vpc,
       vpcSubnets: props.network.isolatedSubnets,
       securityGroups: [triggerSg],
@@ -222,18 +255,16 @@ export class SmartIdentity extends Construct {
       logRetention: retention,
       invocation: 'synchronous',
       timeout: Duration.seconds(10),
-      environment: {
-        COGNITO_DOMAIN_URL: this.domainUrl,
-        USER_POOL_ID: this.userPool.userPoolId,
-        REVOCATION_TABLE: this.revocationTable.tableName,
-        SCOPES_SUPPORTED: ['openid', 'fhirUser', 'offline_access', 'launch/patient', ...[...scopes.keys()].filter((s) => !s.startsWith('launch/'))].join(' '),
-        POWERTOOLS_SERVICE_NAME: 'smart-facade',
-      },
+      // Written once the public URLs (FhirGateway) and the clients (SmartAppRegistry) are known:
+      // smart-facade/environment.ts, updateFacadeEnvironment().
     });
+    this.scopesSupported = ['openid', 'fhirUser', 'offline_access', 'launch/patient', ...[...scopes.keys()].filter((s) => !s.startsWith('launch/'))];
     this.grantRevocationTable(this.facade, true);
     this.node.addValidation({
-      validate: () =>
-        this.publicBaseUrls ? [] : ['SmartIdentity: the public FHIR and auth base URLs were never set; call setPublicBaseUrls() (FhirGateway does) so the SMART discovery document advertises them.'],
+      validate: () => [
+        ...(this.publicBaseUrls ? [] : ['SmartIdentity: the public FHIR and auth base URLs were never set; call setPublicBaseUrls() (FhirGateway does) so the SMART discovery document advertises them.']),
+        ...(this.facadeClients ? [] : ['SmartIdentity: no app client was registered with the SMART façade; create a SmartAppRegistry with this identity (it calls setFacadeClients()).']),
+      ],
     });
     Validations.of(this.facade.fn).acknowledge({
       id: 'HIPAA.Security-LambdaInsideVPC',
@@ -255,13 +286,47 @@ export class SmartIdentity extends Construct {
   /**
    * The public URLs the SMART façade advertises (discovery) and lifts into token responses: the
    * FHIR base (e.g. `https://fhir.example.org/r4`) and the OAuth routes' base (e.g.
-   * `https://fhir.example.org/auth`). `FhirGateway` sets them from its custom domain or stage URL.
+   * `https://fhir.example.org/auth`). `FhirGateway` sets them from its custom domain or stage URL,
+   * with its CORS origins and the API version's lifecycle (`options`).
    */
-  public setPublicBaseUrls(fhirBaseUrl: string, authBaseUrl: string): void {
+  public setPublicBaseUrls(fhirBaseUrl: string, authBaseUrl: string, options: SmartFacadeApiOptions = {}): void {
     if (this.publicBaseUrls) throw new Error('SmartIdentity.setPublicBaseUrls: the public base URLs are already set.');
-    this.publicBaseUrls = { fhirBaseUrl, authBaseUrl };
-    this.facade.fn.addEnvironment('FHIR_BASE_URL', fhirBaseUrl);
-    this.facade.fn.addEnvironment('AUTH_BASE_URL', authBaseUrl);
+    this.publicBaseUrls = { fhirBaseUrl, authBaseUrl, ...options };
+    this.updateFacadeEnvironment();
+  }
+
+  /**
+   * The registered app clients the SMART façade serves, by client id (`SmartAppRegistry` sets
+   * them): whether each is confidential, may introspect, and how long its sign-ins last.
+   */
+  public setFacadeClients(clients: FacadeClientsEnvironment): void {
+    if (this.facadeClients) throw new Error('SmartIdentity.setFacadeClients: the façade\'s clients are already set (one SmartAppRegistry per SmartIdentity).');
+    this.facadeClients = clients;
+    this.updateFacadeEnvironment();
+  }
+
+  /** Writes the façade's environment (smart-facade/environment.ts) once everything it names is known. */
+  private updateFacadeEnvironment(): void {
+    if (!this.publicBaseUrls || !this.facadeClients) return;
+    const { fhirBaseUrl, authBaseUrl, allowedOrigins, apiLifecycle } = this.publicBaseUrls;
+    const environment = settingsOf('SmartIdentity', () =>
+      smartFacadeEnvironment(
+        {
+          fhirBaseUrl,
+          authBaseUrl,
+          cognitoDomainUrl: this.domainUrl,
+          userPoolId: this.userPool.userPoolId,
+          clients: this.facadeClients!,
+          revocationTable: this.revocationTable.tableName,
+          scopesSupported: this.scopesSupported,
+          ...(allowedOrigins !== undefined ? { allowedOrigins } : {}),
+          ...(this.facadeUpstreamTimeoutMs !== undefined ? { upstreamTimeoutMs: this.facadeUpstreamTimeoutMs } : {}),
+          ...(apiLifecycle !== undefined ? { apiLifecycle } : {}),
+        },
+        { toJson: (v) => Stack.of(this).toJsonString(v), isUnresolved: (v) => Token.isUnresolved(v) },
+      ),
+    );
+    for (const [name, value] of Object.entries(environment)) this.facade.fn.addEnvironment(name, value);
   }
 }
 

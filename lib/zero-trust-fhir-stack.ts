@@ -5,10 +5,11 @@ import { Construct } from 'constructs';
 import { setDeploymentEnvironment } from '../policies/environment';
 import { AuditTrail } from './audit-trail';
 import { DEPLOYMENT_ENVIRONMENTS, DeploymentEnvironment, MIN_RETENTION_DAYS } from './config';
-import { RegisteredApp, loadAppRegistry } from '../policies/app-registry';
+import { AppRegistryDocument, RegisteredApp } from '../policies/app-registry';
+import { LabelPolicyDocument } from '../policies/label-policy';
 import { FhirDatastore } from './fhir-datastore';
 import { FhirFirewall, FhirFirewallProps } from './fhir-firewall';
-import { FhirGateway } from './fhir-gateway';
+import { FhirGateway, FhirProxyOptions } from './fhir-gateway';
 import { FhirKeys } from './fhir-keys';
 import { applyAcknowledgements, referenceStackAcknowledgements } from './private/acknowledgements';
 import { SegmentedNetwork } from './segmented-network';
@@ -22,7 +23,7 @@ import { SmartIdentity } from './smart-identity';
 export const SKIP_ACKNOWLEDGEMENTS_CONTEXT = 'zeroTrustFhir:skipAcknowledgements';
 
 /** Properties of {@link ZeroTrustFhirStack}. */
-export interface ZeroTrustFhirStackProps extends StackProps {
+export interface ZeroTrustFhirStackProps extends StackProps, FhirProxyOptions {
   /**
    * Where this stack runs. `production` locks the audit bucket in COMPLIANCE mode and makes the
    * FHIR.HIPAA non-waivable rules impossible to acknowledge.
@@ -60,11 +61,31 @@ export interface ZeroTrustFhirStackProps extends StackProps {
   readonly alarmEmail?: string;
 
   /**
-   * The registered third-party apps.
+   * Your app registry, validated at synth: `AppRegistryDocument.fromFile('config/apps.json')` (a
+   * file in your repository, `policies/apps.schema.json` format) or
+   * `AppRegistryDocument.fromObject({ apps: [...] })`. One Cognito client per app
+   * (`SmartAppRegistry`), and exactly this registry in the FHIR proxy's asset and in the
+   * reviewer's report.
    *
-   * @default - `loadAppRegistry()`: `policies/apps.json`, validated against its schema
+   * @default - `apps` when given, else the kit's sample registry (`policies/apps.json`), whose
+   *   apps are examples: give your own before you deploy
+   */
+  readonly appRegistry?: AppRegistryDocument;
+
+  /**
+   * The registered apps as parsed entries (`loadAppRegistry(file)`), validated again. Give
+   * `appRegistry` or `apps`, not both.
+   *
+   * @default - `appRegistry`
    */
   readonly apps?: readonly RegisteredApp[];
+
+  /**
+   * How long the SMART façade waits for one call to Cognito's OAuth endpoints. At most 20 s.
+   *
+   * @default Duration.seconds(5)
+   */
+  readonly facadeUpstreamTimeout?: Duration;
 
   /**
    * Custom domain of the API: a DNS name and the ARN of its ACM certificate (imported by ARN, no
@@ -90,7 +111,7 @@ export interface ZeroTrustFhirStackProps extends StackProps {
   readonly authorizerCacheTtl?: Duration;
 
   /**
-   * Security labels each Cognito group is cleared for.
+   * Security labels each Cognito group is cleared for; every code a label of `labelPolicy`.
    *
    * @default - none
    */
@@ -153,16 +174,22 @@ export class ZeroTrustFhirStack extends Stack {
       bucketRetentionDays: props.auditBucketRetentionDays ?? MIN_RETENTION_DAYS,
       alarmEmail: props.alarmEmail,
     });
-    const apps = props.apps ?? loadAppRegistry();
+    if (props.appRegistry !== undefined && props.apps !== undefined) {
+      throw new Error('ZeroTrustFhirStack: give appRegistry or apps, not both (AppRegistryDocument.fromApps(apps) makes a registry of parsed entries).');
+    }
+    const appRegistry = props.appRegistry ?? (props.apps !== undefined ? registryOfApps(props.apps) : AppRegistryDocument.sample());
+    const labelPolicy = props.labelPolicy ?? LabelPolicyDocument.sample();
+    checkGroupLabels(props.groupLabels, labelPolicy);
     this.identity = new SmartIdentity(this, 'Identity', {
       keys: this.keys,
       network: this.network,
       environment,
-      apps,
+      apps: appRegistry.apps,
       groupLabels: props.groupLabels,
       logRetention,
+      facadeUpstreamTimeout: props.facadeUpstreamTimeout,
     });
-    this.registry = new SmartAppRegistry(this, 'Apps', { identity: this.identity, apps });
+    this.registry = new SmartAppRegistry(this, 'Apps', { identity: this.identity, registry: appRegistry });
     this.gateway = new FhirGateway(this, 'Gateway', {
       keys: this.keys,
       network: this.network,
@@ -180,6 +207,19 @@ export class ZeroTrustFhirStack extends Stack {
       corsAllowedOrigins: props.corsAllowedOrigins,
       authorizerCacheTtl: props.authorizerCacheTtl,
       logRetention,
+      // The FHIR proxy's settings (FhirProxyOptions), passed through as given.
+      labelPolicy,
+      appRegistry,
+      profilesDir: props.profilesDir,
+      requiredProfiles: props.requiredProfiles,
+      readableNonCompartmentTypes: props.readableNonCompartmentTypes,
+      operations: props.operations,
+      maxBodyBytes: props.maxBodyBytes,
+      healthLakeTimeout: props.healthLakeTimeout,
+      consentCacheTtl: props.consentCacheTtl,
+      clientIdentifierSystem: props.clientIdentifierSystem,
+      userIdentifierSystem: props.userIdentifierSystem,
+      apiLifecycle: props.apiLifecycle,
     });
     this.firewall = new FhirFirewall(this, 'Firewall', {
       ...(props.firewall ?? {}),
@@ -194,6 +234,29 @@ export class ZeroTrustFhirStack extends Stack {
     // context flag exists for the test that proves each acknowledgement is still needed.
     if (this.node.tryGetContext(SKIP_ACKNOWLEDGEMENTS_CONTEXT) !== true) {
       applyAcknowledgements(referenceStackAcknowledgements(this));
+    }
+  }
+}
+
+/** The registry of parsed entries; an invalid one fails naming the prop. */
+function registryOfApps(apps: readonly RegisteredApp[]): AppRegistryDocument {
+  try {
+    return AppRegistryDocument.fromApps(apps, 'apps');
+  } catch (err) {
+    throw new Error(`ZeroTrustFhirStack: ${(err as Error).message}`);
+  }
+}
+
+/** Every code a group is cleared for must be a label of the policy the proxy enforces. */
+function checkGroupLabels(groupLabels: ZeroTrustFhirStackProps['groupLabels'], labelPolicy: LabelPolicyDocument): void {
+  if (groupLabels === undefined || groupLabels === null || typeof groupLabels !== 'object') return;
+  const codes = new Set(labelPolicy.policy.labels.map((l) => l.code));
+  for (const [group, labels] of Object.entries(groupLabels)) {
+    if (!Array.isArray(labels)) continue; // SmartIdentity names the prop
+    for (const code of labels) {
+      if (typeof code === 'string' && !codes.has(code)) {
+        throw new Error(`ZeroTrustFhirStack: groupLabels.${group}: "${code.slice(0, 64)}" is not a label of the label policy (${labelPolicy.source}); its labels: ${[...codes].join(', ')}.`);
+      }
     }
   }
 }

@@ -18,6 +18,7 @@
  * - `id` and `identifier` (system + value) are unique across the registry.
  * - `throttle` fields not given take the tier's defaults ({@link TIER_DEFAULTS}).
  */
+import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { parseScope, toCognitoScope } from '../lambdas/shared/smart-scopes';
 import schema from './apps.schema.json';
@@ -303,6 +304,141 @@ export function parseAppRegistry(json: unknown, fileLabel: string = DEFAULT_LABE
 export function loadAppRegistry(file: string = DEFAULT_APP_REGISTRY_FILE): RegisteredApp[] {
   const label = repoFileLabel(file);
   return parseAppRegistry(readJsonFile(file, label, (m) => new AppRegistryError(m)), label);
+}
+
+/**
+ * Construct metadata type under which `FhirGateway` records the registry it bundled into the FHIR
+ * proxy's asset (`{ source, document }`, {@link BundledAppRegistry}): the reviewer's report reads
+ * the registry the stack actually deployed from it, not a file of the kit.
+ */
+export const BUNDLED_APP_REGISTRY_METADATA_KEY = 'zero-trust-fhir:bundled-app-registry';
+
+/** What {@link BUNDLED_APP_REGISTRY_METADATA_KEY} records. */
+export interface BundledAppRegistry {
+  /** How the registry was supplied, e.g. `config/apps.json` or `apps (ZeroTrustFhirStack)`. */
+  readonly source: string;
+  /** The registry document exactly as bundled (parsed `apps.json`). */
+  readonly document: unknown;
+}
+
+/** How a team's file is named in messages: relative to the kit, else to the working directory, else absolute. */
+function teamFileLabel(file: string): string {
+  const kit = repoFileLabel(file);
+  if (!path.isAbsolute(kit)) return kit;
+  const relative = path.relative(process.cwd(), path.resolve(file));
+  return relative !== '' && !relative.startsWith('..') && !path.isAbsolute(relative) ? relative.split(path.sep).join('/') : kit;
+}
+
+/** A JSON file a team supplies, read: how messages name it, its text (bundled as it is) and its content. */
+export interface SuppliedJsonFile {
+  readonly label: string;
+  readonly text: string;
+  readonly document: unknown;
+}
+
+/**
+ * Reads a JSON file a team supplies (absolute, or relative to the directory `cdk synth` runs in).
+ * @throws the error `toError` makes of `<file>: cannot be read (<code>)` or `<file>: is not valid JSON (…)`
+ */
+export function readSuppliedJsonFile(file: string, toError: (message: string) => Error): SuppliedJsonFile {
+  const label = teamFileLabel(file);
+  let text: string;
+  try {
+    text = readFileSync(path.resolve(file), 'utf8');
+  } catch (err) {
+    throw toError(`${label}: cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+  }
+  try {
+    return { label, text, document: JSON.parse(text) as unknown };
+  } catch (err) {
+    throw toError(`${label}: is not valid JSON (${err instanceof Error ? err.message : 'parse error'})`);
+  }
+}
+
+/**
+ * A deep copy of a JSON document given as an object (fields holding `undefined` dropped).
+ * @throws the error `toError` makes of `<source>: is not a JSON document` (a function, a cycle, a BigInt)
+ */
+export function plainJsonCopy(value: unknown, source: string, toError: (message: string) => Error): unknown {
+  let text: string | undefined;
+  try {
+    text = JSON.stringify(value);
+  } catch {
+    text = undefined;
+  }
+  if (text === undefined) throw toError(`${source}: is not a JSON document`);
+  return JSON.parse(text) as unknown;
+}
+
+/**
+ * The app registry a team supplies, validated (schema and cross-field rules, as
+ * {@link parseAppRegistry}) when it is made: a file in the team's repository
+ * ({@link AppRegistryDocument.fromFile}), the content of one as an object
+ * ({@link AppRegistryDocument.fromObject}), parsed entries ({@link AppRegistryDocument.fromApps}),
+ * or the kit's sample (`policies/apps.json`, {@link AppRegistryDocument.sample}), the documented
+ * default. `SmartAppRegistry` creates one Cognito client per app of it, and `FhirGateway` writes
+ * {@link json}, exactly, into the FHIR proxy's asset (`/var/task/apps.json`).
+ */
+export class AppRegistryDocument {
+  /** The kit's sample registry, `policies/apps.json`: the default when a team gives none. */
+  public static sample(): AppRegistryDocument {
+    return AppRegistryDocument.fromFile(DEFAULT_APP_REGISTRY_FILE);
+  }
+
+  /**
+   * A registry file (`apps.json` format, `policies/apps.schema.json`), absolute or relative to the
+   * directory `cdk synth` runs in. It is bundled byte for byte.
+   * @throws AppRegistryError when the file cannot be read, is not JSON, or is invalid (naming the file, the app and the field)
+   */
+  public static fromFile(file: string): AppRegistryDocument {
+    if (typeof file !== 'string' || file.trim() === '') throw new AppRegistryError('AppRegistryDocument.fromFile: give the path of an apps.json file');
+    const { label, text, document } = readSuppliedJsonFile(file, (m) => new AppRegistryError(m));
+    return new AppRegistryDocument(label, parseAppRegistry(document, label), text, document);
+  }
+
+  /**
+   * A registry given as the content of an `apps.json` (`{ apps: [...] }`).
+   * @param source how messages and the reviewer's report name it @default 'app registry'
+   * @throws AppRegistryError naming `source`, the app and the field of every problem
+   */
+  public static fromObject(document: unknown, source: string = 'app registry'): AppRegistryDocument {
+    const copy = plainJsonCopy(document, source, (m) => new AppRegistryError(m));
+    return new AppRegistryDocument(source, parseAppRegistry(copy, source), `${JSON.stringify(copy, undefined, 2)}\n`, copy);
+  }
+
+  /**
+   * A registry of parsed entries (what `loadAppRegistry()` returns), validated again as a document.
+   * @param source @default 'apps'
+   */
+  public static fromApps(apps: readonly RegisteredApp[], source: string = 'apps'): AppRegistryDocument {
+    if (!Array.isArray(apps)) throw new AppRegistryError(`${source}: must be a list of registered apps`);
+    return AppRegistryDocument.fromObject({ apps }, source);
+  }
+
+  /** The apps, validated, with tier defaults applied. */
+  public readonly apps: readonly RegisteredApp[];
+
+  private constructor(
+    /** How the registry was supplied (a file label, or the `source` given). */
+    public readonly source: string,
+    apps: readonly RegisteredApp[],
+    /** The text bundled into the FHIR proxy's asset. */
+    public readonly json: string,
+    /** The parsed document (what the reviewer's report reads back from the construct metadata). */
+    public readonly document: unknown,
+  ) {
+    this.apps = Object.freeze([...apps]);
+  }
+
+  /** The app with this id; `undefined` when the registry has none. */
+  public app(id: string): RegisteredApp | undefined {
+    return this.apps.find((a) => a.id === id);
+  }
+
+  /** What the construct metadata records of this registry. */
+  public toMetadata(): BundledAppRegistry {
+    return { source: this.source, document: this.document };
+  }
 }
 
 /** `YYYY-MM-DD` of `today` in UTC. */

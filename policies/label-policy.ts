@@ -15,6 +15,7 @@
 import * as path from 'node:path';
 import type { ErrorObject } from 'ajv';
 import { CONFIDENTIALITY_RANK, CONFIDENTIALITY_SYSTEM, defaultSystem, type LabelKind, type LabelPolicy, type LabelRule } from '../lambdas/fhir-proxy/labels';
+import { plainJsonCopy, readSuppliedJsonFile } from './app-registry';
 import schema from './labels.schema.json';
 
 export type { LabelPolicy };
@@ -125,4 +126,71 @@ export function parseLabelPolicy(json: unknown, fileLabel: string = DEFAULT_LABE
 export function loadLabelPolicy(file: string = DEFAULT_LABEL_POLICY_FILE): LabelPolicy {
   const label = repoFileLabel(file);
   return parseLabelPolicy(readJsonFile(file, label, (m) => new LabelPolicyError(m)), label);
+}
+
+/**
+ * Construct metadata type under which `FhirGateway` records the label policy it bundled into the
+ * FHIR proxy's asset (`{ source, document }`, {@link BundledLabelPolicy}); the reviewer's report
+ * reads it.
+ */
+export const BUNDLED_LABEL_POLICY_METADATA_KEY = 'zero-trust-fhir:bundled-label-policy';
+
+/** What {@link BUNDLED_LABEL_POLICY_METADATA_KEY} records. */
+export interface BundledLabelPolicy {
+  /** How the policy was supplied, e.g. `config/labels.json`. */
+  readonly source: string;
+  /** The policy document exactly as bundled (parsed `labels.json`). */
+  readonly document: unknown;
+}
+
+/**
+ * The security-label and Consent policy a team supplies, validated (schema and cross-field rules,
+ * as {@link parseLabelPolicy}) when it is made: a file in the team's repository
+ * ({@link LabelPolicyDocument.fromFile}), the content of one as an object
+ * ({@link LabelPolicyDocument.fromObject}), or the kit's sample (`policies/labels.json`,
+ * {@link LabelPolicyDocument.sample}), the documented default. `FhirGateway` writes {@link json},
+ * exactly, into the FHIR proxy's asset (`/var/task/labels.json`).
+ */
+export class LabelPolicyDocument {
+  /** The kit's sample policy, `policies/labels.json`: the default when a team gives none. */
+  public static sample(): LabelPolicyDocument {
+    return LabelPolicyDocument.fromFile(DEFAULT_LABEL_POLICY_FILE);
+  }
+
+  /**
+   * A policy file (`labels.json` format, `policies/labels.schema.json`), absolute or relative to
+   * the directory `cdk synth` runs in. It is bundled byte for byte.
+   * @throws LabelPolicyError when the file cannot be read, is not JSON, or is invalid (naming the file and the field)
+   */
+  public static fromFile(file: string): LabelPolicyDocument {
+    if (typeof file !== 'string' || file.trim() === '') throw new LabelPolicyError('LabelPolicyDocument.fromFile: give the path of a labels.json file');
+    const { label, text, document } = readSuppliedJsonFile(file, (m) => new LabelPolicyError(m));
+    return new LabelPolicyDocument(label, parseLabelPolicy(document, label), text, document);
+  }
+
+  /**
+   * A policy given as the content of a `labels.json`.
+   * @param source how messages and the reviewer's report name it @default 'label policy'
+   * @throws LabelPolicyError naming `source` and the field of every problem
+   */
+  public static fromObject(document: unknown, source: string = 'label policy'): LabelPolicyDocument {
+    const copy = plainJsonCopy(document, source, (m) => new LabelPolicyError(m));
+    return new LabelPolicyDocument(source, parseLabelPolicy(copy, source), `${JSON.stringify(copy, undefined, 2)}\n`, copy);
+  }
+
+  private constructor(
+    /** How the policy was supplied (a file label, or the `source` given). */
+    public readonly source: string,
+    /** The policy, validated. */
+    public readonly policy: LabelPolicy,
+    /** The text bundled into the FHIR proxy's asset. */
+    public readonly json: string,
+    /** The parsed document (what the reviewer's report reads back from the construct metadata). */
+    public readonly document: unknown,
+  ) {}
+
+  /** What the construct metadata records of this policy. */
+  public toMetadata(): BundledLabelPolicy {
+    return { source: this.source, document: this.document };
+  }
 }

@@ -2,42 +2,28 @@
  * Lambda entry point of the SMART authorizer: wires the environment to {@link createAuthorizer},
  * once per container.
  *
- * Environment:
- * - `USER_POOL_ID`: the Cognito user pool id.
- * - `CLIENTS`: JSON object `{ "<clientId>": { "tier": "...", "usageIdentifierKey": "..." } }`;
- *   its keys are the registered client ids.
- * - `REVOCATION_TABLE` (optional): DynamoDB table of revoked `jti`s.
+ * The environment is the contract of `environment.ts` ({@link SmartAuthorizerEnvironment}, written
+ * by `FhirGateway`, parsed here by {@link parseSmartAuthorizerEnvironment}).
  *
  * A configuration error is logged at cold start and every request is then denied (401): the
  * authorizer fails closed rather than crash-looping into API Gateway 500s.
  */
 import type { APIGatewayAuthorizerResult, APIGatewayRequestAuthorizerEvent } from 'aws-lambda';
 import { Logger } from '@aws-lambda-powertools/logger';
-import { objectOfObjectsEnv } from '../shared/env';
 import { DynamoRevocationStore } from '../shared/revocation';
-import { ClientRegistration, createAuthorizer, SmartAuthorizer } from './authorizer';
+import { createAuthorizer, SmartAuthorizer } from './authorizer';
+import { parseSmartAuthorizerEnvironment, type SmartAuthorizerEnvironment } from './environment';
 
 const logger = new Logger({ serviceName: 'smart-authorizer' });
 
-function parseClients(env: NodeJS.ProcessEnv): Record<string, ClientRegistration> {
-  const out: Record<string, ClientRegistration> = {};
-  for (const [clientId, { tier, usageIdentifierKey }] of Object.entries(objectOfObjectsEnv(env, 'CLIENTS'))) {
-    if (tier !== undefined && typeof tier !== 'string') throw new Error(`CLIENTS.${clientId}.tier must be a string`);
-    if (usageIdentifierKey !== undefined && typeof usageIdentifierKey !== 'string') {
-      throw new Error(`CLIENTS.${clientId}.usageIdentifierKey must be a string`);
-    }
-    out[clientId] = { tier, usageIdentifierKey };
-  }
-  return out;
-}
-
-function fromEnvironment(env: NodeJS.ProcessEnv): SmartAuthorizer {
-  const clients = parseClients(env);
+/** The authorizer of an environment; throws naming the variable at fault. */
+export function fromEnvironment(env: NodeJS.ProcessEnv): SmartAuthorizer {
+  const s: SmartAuthorizerEnvironment = parseSmartAuthorizerEnvironment(env);
   return createAuthorizer({
-    userPoolId: env.USER_POOL_ID ?? '',
-    clientIds: Object.keys(clients),
-    clients,
-    revocation: env.REVOCATION_TABLE ? new DynamoRevocationStore({ tableName: env.REVOCATION_TABLE }) : undefined,
+    userPoolId: s.userPoolId,
+    clientIds: Object.keys(s.clients),
+    clients: s.clients,
+    revocation: s.revocationTable !== undefined ? new DynamoRevocationStore({ tableName: s.revocationTable }) : undefined,
     logger,
   });
 }

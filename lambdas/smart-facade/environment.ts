@@ -1,8 +1,28 @@
 /**
- * The SMART façade's environment contract, shared by the handler (`index.ts`, which reads it) and
- * the constructs that write it (`SmartIdentity`, `SmartAppRegistry`). Types only: importing this
- * module loads nothing.
+ * The SMART façade's environment contract: {@link SmartFacadeEnvironment}, written by
+ * `SmartIdentity` ({@link smartFacadeEnvironment}; `SmartAppRegistry` and `FhirGateway` give it
+ * the clients and the public URLs) and parsed by the handler ({@link parseSmartFacadeEnvironment}).
+ * Writer errors name the setting, parser errors the variable (`lambdas/shared/environment.ts`).
+ *
+ * | setting | variable | written as |
+ * |---|---|---|
+ * | `fhirBaseUrl` | `FHIR_BASE_URL` | public FHIR base, e.g. `https://fhir.example.org/r4` |
+ * | `authBaseUrl` | `AUTH_BASE_URL` | public base of the OAuth routes, e.g. `https://fhir.example.org/auth` |
+ * | `cognitoDomainUrl` | `COGNITO_DOMAIN_URL` | the managed-login domain |
+ * | `userPoolId` | `USER_POOL_ID` | the Cognito user pool id |
+ * | `clients` | `CLIENTS` | JSON of {@link FacadeClientEnvironment} by client id (other fields, such as the authorizer's `tier`, are ignored) |
+ * | `revocationTable` | `REVOCATION_TABLE` | the revocation table (the authorizer's) |
+ * | `scopesSupported` | `SCOPES_SUPPORTED` | space-separated `scopes_supported` of discovery |
+ * | `allowedOrigins` | `ALLOWED_ORIGINS` | space-separated browser origins allowed by CORS on the OAuth routes |
+ * | `upstreamTimeoutMs` | `UPSTREAM_TIMEOUT_MS` | time allowed for one Cognito call; absent: 5000 |
+ * | `apiLifecycle` | `API_LIFECYCLE` | JSON of `ApiLifecycle` (`shared/api-lifecycle.ts`) |
  */
+import { parseApiLifecycle, type ApiLifecycle } from '../shared/api-lifecycle';
+import {
+  checked, type Check, httpsUrl, objectOfObjects, optionalJson, optionalWholeNumber, put, readList, requiredText, tableName, userPoolId, wholeNumber, writeList, writer,
+  EnvironmentSettingError, EnvironmentVariableError, type EnvironmentWriterOptions,
+} from '../shared/environment';
+import { isObject } from '../shared/json';
 
 /** One registered app client, as an entry of the façade's `CLIENTS` variable (keyed by client id). */
 export interface FacadeClientEnvironment {
@@ -20,3 +40,141 @@ export interface FacadeClientEnvironment {
 
 /** The façade's `CLIENTS` variable: JSON of this object. */
 export type FacadeClientsEnvironment = Readonly<Record<string, FacadeClientEnvironment>>;
+
+/** Everything the SMART façade reads from its environment. */
+export interface SmartFacadeEnvironment {
+  readonly fhirBaseUrl: string;
+  readonly authBaseUrl: string;
+  readonly cognitoDomainUrl: string;
+  readonly userPoolId: string;
+  /** The registered clients by client id. */
+  readonly clients: FacadeClientsEnvironment;
+  readonly revocationTable: string;
+  /** `scopes_supported` of the discovery document. @default - openid, fhirUser, launch/patient, offline_access */
+  readonly scopesSupported?: readonly string[];
+  /** Browser origins allowed by CORS on the OAuth routes. @default - none */
+  readonly allowedOrigins?: readonly string[];
+  /** Time allowed for one Cognito call, in milliseconds. @default 5000 */
+  readonly upstreamTimeoutMs?: number;
+  /** The lifecycle of the API version. @default - active */
+  readonly apiLifecycle?: ApiLifecycle;
+}
+
+/** Cognito's range of refresh-token validity, in seconds (60 minutes to 10 years). */
+const REFRESH_VALIDITY = wholeNumber(3600, 315_360_000);
+/** The façade answers within API Gateway's 29 s; one Cognito call gets at most 20. */
+export const MAX_UPSTREAM_TIMEOUT_MS = 20_000;
+const SCOPE = /^[\x21-\x7e]{1,256}$/;
+const ORIGIN = /^https:\/\/[a-z0-9.-]+(:\d{1,5})?$/;
+
+export const checkFacadeClients: Check<FacadeClientsEnvironment> = (clients) => {
+  const shape = objectOfObjects(clients);
+  if (shape !== undefined) return shape;
+  if (Object.keys(clients).length === 0) return 'lists no client: register at least one app';
+  for (const [clientId, entry] of Object.entries(clients)) {
+    if (!isObject(entry)) return `${clientId} must be an object`;
+    for (const flag of ['confidential', 'introspection'] as const) {
+      if (entry[flag] !== undefined && typeof entry[flag] !== 'boolean') return `${clientId}.${flag} must be a boolean`;
+    }
+    const validity = entry.refreshTokenValiditySeconds;
+    if (validity !== undefined) {
+      const problem = REFRESH_VALIDITY(validity as number);
+      if (problem !== undefined) return `${clientId}.refreshTokenValiditySeconds ${problem} (seconds)`;
+    }
+  }
+  return undefined;
+};
+
+export const checkScopes: Check<readonly string[]> = (scopes) =>
+  Array.isArray(scopes) && scopes.every((s) => typeof s === 'string' && SCOPE.test(s)) ? undefined : 'must be a list of scopes (no spaces)';
+
+export const checkOrigins: Check<readonly string[]> = (origins) => {
+  if (!Array.isArray(origins)) return 'must be a list of origins';
+  const bad = origins.find((o) => typeof o !== 'string' || !ORIGIN.test(o));
+  return bad === undefined ? undefined : `${JSON.stringify(String(bad)).slice(0, 80)} is not an exact https origin (https://host[:port]); "*" is never allowed`;
+};
+
+const checkLifecycle: Check<ApiLifecycle> = (value) => {
+  try {
+    parseApiLifecycle(value);
+    return undefined;
+  } catch (err) {
+    return (err as Error).message.replace(/^API lifecycle: /, '');
+  }
+};
+
+/**
+ * The variables of `settings`.
+ * @throws EnvironmentSettingError naming the setting that is invalid
+ */
+export function smartFacadeEnvironment(settings: SmartFacadeEnvironment, options: EnvironmentWriterOptions = {}): Record<string, string> {
+  const w = writer(options);
+  const s = settings;
+  for (const setting of ['fhirBaseUrl', 'authBaseUrl', 'cognitoDomainUrl'] as const) {
+    if (typeof s[setting] !== 'string' || s[setting] === '') throw new EnvironmentSettingError(setting, 'is required');
+    w.check(setting, s[setting], httpsUrl);
+  }
+  if (s.userPoolId === undefined) throw new EnvironmentSettingError('userPoolId', 'is required');
+  w.check('userPoolId', s.userPoolId, userPoolId);
+  if (!isObject(s.clients)) throw new EnvironmentSettingError('clients', 'is required');
+  w.check('clients', s.clients, checkFacadeClients);
+  if (s.revocationTable === undefined) throw new EnvironmentSettingError('revocationTable', 'is required');
+  w.check('revocationTable', s.revocationTable, tableName);
+  if (s.scopesSupported !== undefined) w.check('scopesSupported', s.scopesSupported, checkScopes);
+  if (s.allowedOrigins !== undefined) w.check('allowedOrigins', s.allowedOrigins, checkOrigins);
+  if (s.upstreamTimeoutMs !== undefined) w.check('upstreamTimeoutMs', s.upstreamTimeoutMs, wholeNumber(1, MAX_UPSTREAM_TIMEOUT_MS));
+  if (s.apiLifecycle !== undefined) w.check('apiLifecycle', s.apiLifecycle, checkLifecycle);
+  const out: Record<string, string> = {
+    FHIR_BASE_URL: s.fhirBaseUrl,
+    AUTH_BASE_URL: s.authBaseUrl,
+    COGNITO_DOMAIN_URL: s.cognitoDomainUrl,
+    USER_POOL_ID: s.userPoolId,
+    CLIENTS: w.toJson(s.clients),
+    REVOCATION_TABLE: s.revocationTable,
+  };
+  if (s.scopesSupported?.length) out.SCOPES_SUPPORTED = writeList(s.scopesSupported);
+  if (s.allowedOrigins?.length) out.ALLOWED_ORIGINS = writeList(s.allowedOrigins);
+  put(out, 'UPSTREAM_TIMEOUT_MS', s.upstreamTimeoutMs?.toString());
+  if (s.apiLifecycle !== undefined) out.API_LIFECYCLE = JSON.stringify(parseApiLifecycle(s.apiLifecycle));
+  out.POWERTOOLS_SERVICE_NAME = 'smart-facade';
+  return out;
+}
+
+/** Every variable the façade reads. */
+export const SMART_FACADE_VARIABLES: readonly string[] = [
+  'FHIR_BASE_URL', 'AUTH_BASE_URL', 'COGNITO_DOMAIN_URL', 'USER_POOL_ID', 'CLIENTS', 'REVOCATION_TABLE',
+  'SCOPES_SUPPORTED', 'ALLOWED_ORIGINS', 'UPSTREAM_TIMEOUT_MS', 'API_LIFECYCLE', 'POWERTOOLS_SERVICE_NAME',
+];
+
+/**
+ * The settings in `env`.
+ * @throws EnvironmentVariableError naming the variable that is missing or invalid
+ */
+export function parseSmartFacadeEnvironment(env: NodeJS.ProcessEnv): SmartFacadeEnvironment {
+  const url = (name: string): string => checked(name, requiredText(env, name), httpsUrl);
+  const clients = optionalJson(env, 'CLIENTS');
+  if (clients === undefined) throw new EnvironmentVariableError('CLIENTS', 'is not set');
+  const parsed = checked('CLIENTS', clients as Record<string, Partial<FacadeClientEnvironment>>, checkFacadeClients as Check<Record<string, Partial<FacadeClientEnvironment>>>);
+  const scopes = readList(env, 'SCOPES_SUPPORTED');
+  const origins = readList(env, 'ALLOWED_ORIGINS');
+  const timeout = optionalWholeNumber(env, 'UPSTREAM_TIMEOUT_MS', 1, MAX_UPSTREAM_TIMEOUT_MS);
+  const lifecycle = optionalJson(env, 'API_LIFECYCLE');
+  return {
+    fhirBaseUrl: url('FHIR_BASE_URL'),
+    authBaseUrl: url('AUTH_BASE_URL'),
+    cognitoDomainUrl: url('COGNITO_DOMAIN_URL'),
+    userPoolId: checked('USER_POOL_ID', requiredText(env, 'USER_POOL_ID'), userPoolId),
+    clients: Object.fromEntries(
+      Object.entries(parsed).map(([id, c]) => [id, {
+        confidential: c.confidential === true,
+        introspection: c.introspection === true,
+        ...(c.refreshTokenValiditySeconds !== undefined ? { refreshTokenValiditySeconds: c.refreshTokenValiditySeconds } : {}),
+      }]),
+    ),
+    revocationTable: checked('REVOCATION_TABLE', requiredText(env, 'REVOCATION_TABLE'), tableName),
+    ...(scopes.length > 0 ? { scopesSupported: checked('SCOPES_SUPPORTED', scopes, checkScopes) } : {}),
+    ...(origins.length > 0 ? { allowedOrigins: checked('ALLOWED_ORIGINS', origins, checkOrigins) } : {}),
+    ...(timeout !== undefined ? { upstreamTimeoutMs: timeout } : {}),
+    ...(lifecycle !== undefined ? { apiLifecycle: parseApiLifecycle(checked('API_LIFECYCLE', lifecycle as ApiLifecycle, checkLifecycle)) } : {}),
+  };
+}

@@ -2,22 +2,22 @@
  * Lambda entry point of the Cognito pre-token-generation trigger (V2_0, or V3_0 to also see
  * client-credentials grants): wires the environment to {@link createLaunchContextHandler}.
  *
- * Environment:
- * - `GROUP_LABELS` (optional): JSON object `{ "<Cognito group>": ["<label code>", …] }`, the
- *   security labels each group's members are cleared for.
+ * The environment is the contract of `environment.ts` ({@link SmartLaunchContextEnvironment},
+ * written by `SmartIdentity`, parsed here by {@link parseSmartLaunchContextEnvironment}).
  *
  * A configuration error is logged at cold start and every invocation then throws, so Cognito
  * refuses to issue tokens (fail closed) instead of issuing them without the launch context checks.
  */
 import { Logger } from '@aws-lambda-powertools/logger';
+import { parseSmartLaunchContextEnvironment } from './environment';
 import { createLaunchContextHandler, LaunchContextEvent, LaunchContextHandler } from './launch-context';
 
 const logger = new Logger({ serviceName: 'smart-launch-context' });
 
-function fromEnvironment(env: NodeJS.ProcessEnv): LaunchContextHandler {
-  const raw = env.GROUP_LABELS;
-  const groupLabels: unknown = raw ? JSON.parse(raw) : {};
-  return createLaunchContextHandler({ groupLabels: groupLabels as Record<string, string[]> });
+/** The trigger of an environment; throws naming the variable at fault. */
+export function fromEnvironment(env: NodeJS.ProcessEnv): LaunchContextHandler {
+  const s = parseSmartLaunchContextEnvironment(env);
+  return createLaunchContextHandler({ groupLabels: s.groupLabels ?? {} });
 }
 
 let launchContext: LaunchContextHandler | undefined;

@@ -3,13 +3,8 @@
  * Run every 5 minutes by an EventBridge schedule, and on demand (`aws lambda invoke`; the event
  * is ignored). Returns the report; drift and failed checks are also logged.
  *
- * Environment (set by the `FhirFirewall` construct):
- * - `STAGE_ARN`: the protected API Gateway stage.
- * - `WEB_ACL_ARN`, `WEB_ACL_NAME`, `WEB_ACL_ID`, `WEB_ACL_SCOPE` (`REGIONAL`): the expected web ACL.
- * - `REMEDIATE`: `true` to re-associate the expected web ACL on drift, else `false`.
- * - `METRIC_NAMESPACE`: CloudWatch namespace of the drift metrics.
- * - `REQUIRED_RULE_GROUPS` (optional): comma-separated AWS managed rule groups that must block
- *   (default: the four the compliance pack requires).
+ * The environment is the contract of `environment.ts` ({@link WafGuardEnvironment}, written by
+ * `FhirFirewall`, parsed here by {@link parseWafGuardEnvironment}).
  *
  * A configuration error fails the invocation (Lambda retries it, then the dead-letter queue
  * receives the event) and the guard publishes nothing, which the `WafGuardCheckFailed` alarm
@@ -18,34 +13,25 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { WAFV2Client } from '@aws-sdk/client-wafv2';
-import { requiredEnv } from '../shared/env';
-import { parseStageArn, parseWebAclArn } from './expectations';
+import { parseWafGuardEnvironment } from './environment';
 import { GuardReport, WafGuard, createWafGuard } from './guard';
 
 const logger = new Logger({ serviceName: 'waf-guard' });
 
 /** Builds the guard from the environment; throws naming the variable at fault. */
 export function guardFromEnvironment(env: NodeJS.ProcessEnv, clients?: { waf?: WAFV2Client; cloudwatch?: CloudWatchClient }): WafGuard {
-  const stageArn = requiredEnv(env, 'STAGE_ARN');
-  if (!parseStageArn(stageArn)) throw new Error('STAGE_ARN is not an API Gateway stage ARN');
-  const webAclArn = requiredEnv(env, 'WEB_ACL_ARN');
-  if (!parseWebAclArn(webAclArn)) throw new Error('WEB_ACL_ARN is not a REGIONAL web ACL ARN');
-  const scope = requiredEnv(env, 'WEB_ACL_SCOPE');
-  if (scope !== 'REGIONAL') throw new Error('WEB_ACL_SCOPE must be REGIONAL');
-  const remediate = requiredEnv(env, 'REMEDIATE');
-  if (remediate !== 'true' && remediate !== 'false') throw new Error('REMEDIATE must be true or false');
-  const groups = env.REQUIRED_RULE_GROUPS?.split(',').map((g) => g.trim()).filter((g) => g !== '');
+  const s = parseWafGuardEnvironment(env);
   return createWafGuard({
     client: clients?.waf ?? new WAFV2Client({}),
     cloudwatch: clients?.cloudwatch ?? new CloudWatchClient({}),
-    stageArn,
-    expectedWebAclArn: webAclArn,
-    expectedWebAclName: requiredEnv(env, 'WEB_ACL_NAME'),
-    expectedWebAclId: requiredEnv(env, 'WEB_ACL_ID'),
-    scope,
-    remediate: remediate === 'true',
-    namespace: requiredEnv(env, 'METRIC_NAMESPACE'),
-    requiredRuleGroups: groups && groups.length > 0 ? groups : undefined,
+    stageArn: s.stageArn,
+    expectedWebAclArn: s.webAclArn,
+    expectedWebAclName: s.webAclName,
+    expectedWebAclId: s.webAclId,
+    scope: s.webAclScope,
+    remediate: s.remediate,
+    namespace: s.metricNamespace,
+    requiredRuleGroups: s.requiredRuleGroups,
   });
 }
 

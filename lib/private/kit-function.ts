@@ -9,6 +9,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { EnvironmentSettingError } from '../../lambdas/shared/environment';
 import { handlerAssetDir, LAMBDA_NODE_MAJOR } from './handler-assets';
 import { KitRole } from './kit-role';
 import { createAuditLogGroup } from './log-group';
@@ -219,4 +220,18 @@ function handlerCode(handlerDir: string, files: Readonly<Record<string, string>>
       },
     },
   });
+}
+
+/**
+ * Runs a handler's environment writer (`lambdas/<function>/environment.ts`); a setting it refuses
+ * becomes an error naming the construct and the setting, which is the construct's prop
+ * (`FhirGateway: maxBodyBytes: must be a whole number from 1 to 10485760`).
+ */
+export function settingsOf(construct: string, write: () => Record<string, string>): Record<string, string> {
+  try {
+    return write();
+  } catch (err) {
+    if (err instanceof EnvironmentSettingError) throw new Error(`${construct}: ${err.message}`);
+    throw err;
+  }
 }

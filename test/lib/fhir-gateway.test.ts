@@ -1,24 +1,49 @@
-import { Duration, Stack } from 'aws-cdk-lib';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { App, Duration, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { ACCESS_LOG_FIELDS, AuditTrail, FhirDatastore, FhirGateway, FhirGatewayProps, FhirKeys, SegmentedNetwork, SmartAppRegistry, SmartIdentity } from '../../lib';
-import { loadAppRegistry } from '../../policies/app-registry';
+import { AppRegistryDocument, BUNDLED_APP_REGISTRY_METADATA_KEY, loadAppRegistry } from '../../policies/app-registry';
+import { BUNDLED_LABEL_POLICY_METADATA_KEY, DEFAULT_LABEL_POLICY_FILE, LabelPolicyDocument } from '../../policies/label-policy';
 import { createTestApp } from '../helpers/app';
+import { testApp } from '../helpers/registry';
 
 const apps = loadAppRegistry();
 
-function platform(stackId: string, environment: 'sandbox' | 'staging' | 'production' = 'staging') {
-  const stack = new Stack(createTestApp(), stackId);
+function platform(stackId: string, environment: 'sandbox' | 'staging' | 'production' = 'staging', options: { registry?: AppRegistryDocument; bundle?: boolean } = {}) {
+  const stack = new Stack(createTestApp({ bundle: options.bundle }), stackId);
   const keys = new FhirKeys(stack, 'Keys');
   const network = new SegmentedNetwork(stack, 'Network', { keys });
   const datastore = new FhirDatastore(stack, 'Datastore', { keys, network });
   const audit = new AuditTrail(stack, 'Audit', { keys, environment });
-  const identity = new SmartIdentity(stack, 'Identity', { keys, network, environment, apps });
-  const registry = new SmartAppRegistry(stack, 'Apps', { identity, apps });
+  const appRegistry = options.registry ?? AppRegistryDocument.fromApps(apps);
+  const identity = new SmartIdentity(stack, 'Identity', { keys, network, environment, apps: appRegistry.apps });
+  const registry = new SmartAppRegistry(stack, 'Apps', { identity, registry: appRegistry });
   const base: FhirGatewayProps = { keys, network, datastore, audit, identity, registry, environment };
   return { stack, base };
+}
+
+/** The environment variables of a function in a synthesized stack. */
+function variablesOf(s: Stack, fn: { node: { defaultChild?: unknown } }): Record<string, unknown> {
+  return Template.fromStack(s).toJSON().Resources[s.getLogicalId(fn.node.defaultChild as never)].Properties.Environment.Variables;
+}
+
+/** A team's registry file: one app of its own, not one of the kit's sample apps. */
+function teamFiles(): { dir: string; apps: string; labels: string } {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ztf-team-'));
+  const team = testApp({ id: 'team-portal', name: 'Team Portal', identifier: { system: 'https://team.example/sid/app', value: 'team-portal' }, labels: ['R'] });
+  const appsFile = path.join(dir, 'apps.json');
+  fs.writeFileSync(appsFile, `${JSON.stringify({ apps: [team] }, undefined, 2)}\n`);
+  const labels = JSON.parse(fs.readFileSync(DEFAULT_LABEL_POLICY_FILE, 'utf8'));
+  labels.consent.cacheTtlSeconds = 15;
+  labels.purposeOfUse.apps = { 'team-portal': 'TREAT' };
+  const labelsFile = path.join(dir, 'labels.json');
+  fs.writeFileSync(labelsFile, JSON.stringify(labels));
+  return { dir, apps: appsFile, labels: labelsFile };
 }
 
 const { stack, base } = platform('GwStack');
@@ -183,5 +208,166 @@ describe('FhirGateway: the proxy', () => {
     const policy = template.toJSON().Resources[stack.getLogicalId(gateway.proxyFunction.role.policy.node.defaultChild as never)].Properties.PolicyDocument;
     const hl = policy.Statement.find((s: { Action: string[] }) => JSON.stringify(s.Action).includes('healthlake:'));
     expect(hl.Condition.StringEquals['aws:SourceVpce']).toEqual(stack.resolve(base.network.healthLakeEndpoint.vpcEndpointId));
+  });
+});
+
+describe("FhirGateway: the team's app registry and label policy", () => {
+  const files = teamFiles();
+  const registry = AppRegistryDocument.fromFile(files.apps);
+  const labelPolicy = LabelPolicyDocument.fromFile(files.labels);
+  const p = platform('TeamRegistry', 'staging', { registry, bundle: true });
+  const gw = new FhirGateway(p.stack, 'Gateway', { ...p.base, labelPolicy });
+  const assetDir = (gw.proxyFunction.fn.node.findChild('Code') as unknown as { assetPath: string }).assetPath;
+  const assetRoot = path.isAbsolute(assetDir) ? assetDir : path.join((p.stack.node.root as App).outdir, assetDir);
+
+  test("the proxy's asset carries exactly the team's registry and label policy, not the kit's samples", () => {
+    const root = assetRoot;
+    expect(fs.readFileSync(path.join(root, 'apps.json'), 'utf8')).toBe(fs.readFileSync(files.apps, 'utf8'));
+    expect(fs.readFileSync(path.join(root, 'labels.json'), 'utf8')).toBe(fs.readFileSync(files.labels, 'utf8'));
+    expect(fs.existsSync(path.join(root, 'profiles', 'zt-observation.json'))).toBe(true);
+  });
+
+  test('the Cognito clients are the registry\'s, and the proxy maps each client to its app', () => {
+    const t = Template.fromStack(p.stack);
+    expect(Object.values(t.findResources('AWS::Cognito::UserPoolClient')).map((c) => c.Properties.ClientName)).toEqual(['team-portal']);
+    const env = variablesOf(p.stack, gw.proxyFunction.fn);
+    expect(JSON.stringify(env.APP_CLIENT_IDS)).toContain('team-portal');
+    expect(JSON.stringify(env.APP_CLIENT_IDS)).not.toContain('harbor-patient-portal');
+  });
+
+  test('what the asset carries is recorded on the proxy for the reviewer\'s report', () => {
+    const metadata = (type: string) => gw.proxyFunction.node.metadata.find((m) => m.type === type)?.data;
+    expect(metadata(BUNDLED_APP_REGISTRY_METADATA_KEY)).toEqual({ source: registry.source, document: JSON.parse(fs.readFileSync(files.apps, 'utf8')) });
+    expect(metadata(BUNDLED_LABEL_POLICY_METADATA_KEY)).toEqual({ source: labelPolicy.source, document: JSON.parse(fs.readFileSync(files.labels, 'utf8')) });
+    expect(gw.appRegistry).toBe(registry);
+    expect(gw.labelPolicy).toBe(labelPolicy);
+  });
+
+  test('by default the proxy carries the registry the SmartAppRegistry was made from', () => {
+    expect(gateway.appRegistry.apps.map((a) => a.id)).toEqual(apps.map((a) => a.id));
+    expect(gateway.labelPolicy.source).toBe('policies/labels.json');
+  });
+
+  test('a client a function names whose app is missing from the bundled registry fails the synth, naming the client and the app', () => {
+    const q = platform('MissingApp');
+    new FhirGateway(q.stack, 'Gateway', { ...q.base, appRegistry: AppRegistryDocument.fromApps(apps.filter((a) => a.id !== 'cardio-insight'), 'partial registry') });
+    expect(() => Template.fromStack(q.stack)).toThrow(/variable APP_CLIENT_IDS maps client MissingApp\/Identity\/UserPool\/cardio-insight to app "cardio-insight", which is not in the app registry bundled into the FHIR proxy's asset \(partial registry\)/);
+    expect(() => Template.fromStack(q.stack)).toThrow(/function MissingApp\/Gateway\/Authorizer variable CLIENTS names client MissingApp\/Identity\/UserPool\/cardio-insight, the client of app "cardio-insight"/);
+  });
+
+  test('a registry or label policy that is invalid fails when it is made, naming the file and the field', () => {
+    const bad = path.join(files.dir, 'bad-apps.json');
+    fs.writeFileSync(bad, JSON.stringify({ apps: [{ ...testApp(), redirectUris: ['http://team.example/cb'] }] }));
+    expect(() => AppRegistryDocument.fromFile(bad)).toThrow(/bad-apps\.json: app "acme-portal" \(apps\[0\]\): field "redirectUris\[0\]": must use https/);
+    expect(() => AppRegistryDocument.fromFile(path.join(files.dir, 'none.json'))).toThrow(/none\.json: cannot be read \(ENOENT\)/);
+    expect(() => LabelPolicyDocument.fromObject({ labels: [] }, 'team labels')).toThrow(/team labels: field "defaultConfidentiality": is required/);
+  });
+});
+
+describe("FhirGateway: the proxy's settings are props", () => {
+  test('defaults: the four readable non-compartment types, the issuer as user identifier system, nothing else optional', () => {
+    const env = variablesOf(stack, gateway.proxyFunction.fn);
+    expect(env.READABLE_NON_COMPARTMENT_TYPES).toBe('Medication Practitioner Organization Location');
+    expect(env.USER_IDENTIFIER_SYSTEM).toEqual(stack.resolve(base.identity.issuer));
+    for (const absent of ['ALLOWED_OPERATIONS', 'REQUIRED_PROFILES', 'MAX_BODY_BYTES', 'HEALTHLAKE_TIMEOUT_MS', 'CONSENT_CACHE_TTL_SECONDS', 'CLIENT_IDENTIFIER_SYSTEM', 'API_LIFECYCLE']) {
+      expect([absent, env[absent]]).toEqual([absent, undefined]);
+    }
+  });
+
+  test('the construct writes what the props say, for the proxy and the SMART façade', () => {
+    const p = platform('ProxyProps');
+    const apiLifecycle = { version: 'v1', status: 'deprecated' as const, deprecatedAt: '2027-01-01', sunsetAt: '2027-07-01', successor: 'v2' };
+    const gw = new FhirGateway(p.stack, 'Gateway', {
+      ...p.base,
+      corsAllowedOrigins: ['https://portal.example.org'],
+      readableNonCompartmentTypes: ['Medication', 'Substance'],
+      operations: { meta: { permission: 'r', levels: ['instance'] } },
+      requiredProfiles: { Observation: ['https://zero-trust-fhir.example.org/fhir/StructureDefinition/zt-observation'] },
+      maxBodyBytes: 1_048_576,
+      healthLakeTimeout: Duration.seconds(8),
+      consentCacheTtl: Duration.seconds(20),
+      clientIdentifierSystem: 'https://fhir.example.org/sid/client',
+      userIdentifierSystem: 'https://fhir.example.org/sid/user',
+      apiLifecycle,
+    });
+    expect(variablesOf(p.stack, gw.proxyFunction.fn)).toMatchObject({
+      READABLE_NON_COMPARTMENT_TYPES: 'Medication Substance',
+      ALLOWED_OPERATIONS: '{"meta":{"permission":"r","levels":["instance"]}}',
+      REQUIRED_PROFILES: '{"Observation":["https://zero-trust-fhir.example.org/fhir/StructureDefinition/zt-observation"]}',
+      MAX_BODY_BYTES: '1048576',
+      HEALTHLAKE_TIMEOUT_MS: '8000',
+      CONSENT_CACHE_TTL_SECONDS: '20',
+      CLIENT_IDENTIFIER_SYSTEM: 'https://fhir.example.org/sid/client',
+      USER_IDENTIFIER_SYSTEM: 'https://fhir.example.org/sid/user',
+      API_LIFECYCLE: JSON.stringify(apiLifecycle),
+    });
+    expect(variablesOf(p.stack, p.base.identity.facade.fn)).toMatchObject({ ALLOWED_ORIGINS: 'https://portal.example.org', API_LIFECYCLE: JSON.stringify(apiLifecycle) });
+  });
+
+  const ZT = 'https://zero-trust-fhir.example.org/fhir/StructureDefinition/zt-observation';
+  test.each<[string, Partial<FhirGatewayProps>, RegExp]>([
+    ['a type inside the Patient compartment', { readableNonCompartmentTypes: ['Observation'] }, /^FhirGateway: readableNonCompartmentTypes: Observation is in the Patient compartment/],
+    ['a type that is not R4', { readableNonCompartmentTypes: ['Drug'] }, /^FhirGateway: readableNonCompartmentTypes: "Drug" is not an R4 resource type/],
+    ['a built-in operation', { operations: { everything: { permission: 'r', levels: ['instance'] } } }, /^FhirGateway: operations: invalid operation name everything/],
+    ['a body limit of zero', { maxBodyBytes: 0 }, /^FhirGateway: maxBodyBytes: must be a whole number from 1 to 10485760/],
+    ['a HealthLake timeout past the proxy\'s own', { healthLakeTimeout: Duration.seconds(30) }, /^FhirGateway: healthLakeTimeout is 30 seconds; give 1 ms to 25 s/],
+    ['a Consent cache over a minute', { consentCacheTtl: Duration.minutes(2) }, /^FhirGateway: consentCacheTtl is 2 minutes; give whole seconds from 0 to 60/],
+    ['a Consent cache in fractions of a second', { consentCacheTtl: Duration.millis(1500) }, /^FhirGateway: consentCacheTtl is 1 second 500 millis; give whole seconds/],
+    ['an identifier system that is not a URI', { userIdentifierSystem: 'cognito' }, /^FhirGateway: userIdentifierSystem: must be an absolute URI/],
+    ['a required profile the proxy does not carry', { requiredProfiles: { Observation: ['https://example.org/StructureDefinition/none'] } }, /^FhirGateway: requiredProfiles\.Observation: https:\/\/example\.org\/StructureDefinition\/none is not the url of a profile in the kit's policies\/profiles/],
+    ['a required profile of another type', { requiredProfiles: { Condition: [ZT] } }, /^FhirGateway: requiredProfiles\.Condition: .* constrains Observation, not Condition/],
+    ['a profiles folder that does not exist', { profilesDir: '/nonexistent/profiles' }, /^FhirGateway: profilesDir: \/nonexistent\/profiles is not a folder/],
+    ['a lifecycle of another version', { apiLifecycle: { version: 'v2', status: 'active' } }, /^FhirGateway: apiLifecycle\.version is "v2", but this gateway serves API version v1/],
+    ['a deprecated version without a sunset', { apiLifecycle: { version: 'v1', status: 'deprecated', deprecatedAt: '2027-01-01' } }, /apiLifecycle: a deprecated version \(v1\) needs deprecatedAt and sunsetAt/],
+  ])('%s fails at synth, naming the prop', (_name, props, message) => {
+    const q = platform('BadProps');
+    expect(() => new FhirGateway(q.stack, 'Gateway', { ...q.base, ...props })).toThrow(message);
+  });
+
+  test('a profiles folder with something other than a StructureDefinition fails naming the file', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ztf-profiles-'));
+    fs.writeFileSync(path.join(dir, 'patient.json'), JSON.stringify({ resourceType: 'Patient', id: 'x' }));
+    const q = platform('BadProfiles');
+    expect(() => new FhirGateway(q.stack, 'Gateway', { ...q.base, profilesDir: dir })).toThrow(/^FhirGateway: profilesDir \(.*\): patient\.json holds something other than a StructureDefinition/);
+  });
+});
+
+describe('FhirGateway: routes a team adds', () => {
+  const p = platform('TeamRoutes');
+  const gw = new FhirGateway(p.stack, 'Gateway', p.base);
+  const reports = gw.addRoute('/reports/{id}', 'get', new apigateway.MockIntegration());
+  const health = gw.addPublicRoute('/health', 'GET', new apigateway.MockIntegration(), { reason: 'load balancer health check: answers 200 and reads nothing' });
+  const t = Template.fromStack(p.stack);
+  const cfn = (m: apigateway.Method) => t.toJSON().Resources[p.stack.getLogicalId(m.node.defaultChild as never)].Properties;
+
+  test('addRoute puts the method behind the SMART authorizer, the Authorization header required', () => {
+    expect(cfn(reports)).toMatchObject({ HttpMethod: 'GET', AuthorizationType: 'CUSTOM', AuthorizerId: p.stack.resolve(gw.authorizer.authorizerId), RequestParameters: { 'method.request.header.Authorization': true } });
+    expect(reports.resource.path).toBe('/reports/{id}');
+  });
+
+  test('addPublicRoute adds the method without the authorizer, marked public with its reason', () => {
+    expect(cfn(health)).toMatchObject({ HttpMethod: 'GET', AuthorizationType: 'NONE' });
+    expect(health.node.metadata.find((m) => m.type === 'zero-trust-fhir:public-route')?.data).toEqual({ method: 'GET', path: '/health', reason: 'load balancer health check: answers 200 and reads nothing' });
+  });
+
+  test.each<[string, () => unknown, RegExp]>([
+    ['a public route without a reason', () => gw.addPublicRoute('/status', 'GET', new apigateway.MockIntegration(), { reason: '  ' }), /^FhirGateway\.addPublicRoute: GET \/status needs a reason/],
+    ['a route under /r4', () => gw.addRoute('/r4/custom', 'GET', new apigateway.MockIntegration()), /^FhirGateway\.addRoute: GET \/r4\/custom is under \/r4, which only the FHIR proxy serves/],
+    ['a public route under /auth', () => gw.addPublicRoute('/auth/login', 'POST', new apigateway.MockIntegration(), { reason: 'x' }), /^FhirGateway\.addPublicRoute: POST \/auth\/login is under \/auth/],
+    ['OPTIONS', () => gw.addRoute('/reports', 'OPTIONS', new apigateway.MockIntegration()), /^FhirGateway\.addRoute: OPTIONS \/reports: CORS preflight is the gateway's/],
+    ['an unknown method', () => gw.addRoute('/reports', 'FETCH', new apigateway.MockIntegration()), /^FhirGateway\.addRoute: FETCH \/reports: the method must be one of GET, POST/],
+    ['a malformed path', () => gw.addRoute('reports//x', 'GET', new apigateway.MockIntegration()), /^FhirGateway\.addRoute: GET reports\/\/x: the path must start with \//],
+    ['a route that exists', () => gw.addRoute('/health', 'GET', new apigateway.MockIntegration()), /^FhirGateway\.addRoute: GET \/health exists already/],
+  ])('%s is refused, naming the route', (_name, add, message) => {
+    expect(add).toThrow(message);
+  });
+
+  test('a method added around the gateway fails the synth naming its path, HTTP method and construct, and the fix', () => {
+    const q = platform('AroundGateway');
+    const g = new FhirGateway(q.stack, 'Gateway', q.base);
+    g.api.root.addResource('admin').addMethod('DELETE', new apigateway.MockIntegration());
+    expect(() => Template.fromStack(q.stack)).toThrow(
+      /FhirGateway: method DELETE \/admin has no SMART authorizer \(construct AroundGateway\/Gateway\/Api\/Default\/admin\/DELETE\)\. Add it with gateway\.addRoute\('\/admin', 'DELETE', integration\)/,
+    );
   });
 });

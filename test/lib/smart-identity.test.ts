@@ -57,7 +57,9 @@ describe('SmartIdentity: the user pool', () => {
     const s = new Stack(createTestApp(), 'Sandbox');
     const k = new FhirKeys(s, 'Keys');
     const n = new SegmentedNetwork(s, 'N', { keys: k });
-    new SmartIdentity(s, 'Id', { keys: k, network: n, environment: 'sandbox', apps, allowSelfSignUpInSandbox: true }).setPublicBaseUrls('https://x/r4', 'https://x/auth');
+    const id = new SmartIdentity(s, 'Id', { keys: k, network: n, environment: 'sandbox', apps, allowSelfSignUpInSandbox: true });
+    id.setPublicBaseUrls('https://x.example/r4', 'https://x.example/auth');
+    new SmartAppRegistry(s, 'Apps', { identity: id, apps });
     Template.fromStack(s).hasResourceProperties('AWS::Cognito::UserPool', { AdminCreateUserConfig: { AllowAdminCreateUserOnly: false } });
     const p = new Stack(createTestApp(), 'Prod');
     const pk = new FhirKeys(p, 'Keys');

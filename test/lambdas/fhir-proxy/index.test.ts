@@ -3,6 +3,7 @@
  * SigV4 credentials taken from the environment as the Lambda runtime provides them.
  */
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
+import { FHIR_PROXY_VARIABLES, fhirProxyEnvironment, parseFhirProxyEnvironment, type FhirProxyEnvironment } from '../../../lambdas/fhir-proxy/environment';
 import { PATIENT_A, SEED_IDS } from '../../e2e/fixtures/seed';
 import { CREDENTIALS, patientClaims, PROFILES_DIR, PUBLIC_BASE, REGION, startHarness, ZT_OBSERVATION, type Harness } from '../../e2e/proxy-harness';
 
@@ -45,17 +46,20 @@ function captureStdout(): { lines: string[]; restore: () => void } {
   return { lines, restore: () => spy.mockRestore() };
 }
 
-const ENV = () => ({
-  FHIR_BASE_URL: h.server.baseUrl,
+/** The environment as FhirGateway writes it (environment.ts), plus what Lambda sets. */
+const ENV = (): Record<string, string | undefined> => ({
+  ...fhirProxyEnvironment({
+    fhirBaseUrl: h.server.baseUrl,
+    publicBaseUrl: PUBLIC_BASE,
+    readableNonCompartmentTypes: ['Medication', 'Practitioner'],
+    profilesDir: PROFILES_DIR,
+    requiredProfiles: { Observation: [ZT_OBSERVATION] },
+    maxBodyBytes: 4096,
+  }),
   AWS_REGION: REGION,
   AWS_ACCESS_KEY_ID: CREDENTIALS.accessKeyId,
   AWS_SECRET_ACCESS_KEY: CREDENTIALS.secretAccessKey,
   AWS_SESSION_TOKEN: undefined,
-  PUBLIC_BASE_URL: PUBLIC_BASE,
-  READABLE_NON_COMPARTMENT_TYPES: 'Medication, Practitioner',
-  PROFILES_DIR,
-  REQUIRED_PROFILES: JSON.stringify({ Observation: [ZT_OBSERVATION] }),
-  MAX_BODY_BYTES: '4096',
   POWERTOOLS_LOG_LEVEL: 'SILENT',
 });
 
@@ -94,6 +98,7 @@ describe('lambdas/fhir-proxy/index.ts', () => {
     let result: APIGatewayProxyResult;
     try {
       const handler = loadHandler({ ...ENV(), READABLE_NON_COMPARTMENT_TYPES: 'NotAType' });
+      expect(() => parseFhirProxyEnvironment({ READABLE_NON_COMPARTMENT_TYPES: 'NotAType', FHIR_BASE_URL: 'https://x' })).toThrow(/^READABLE_NON_COMPARTMENT_TYPES: "NotAType" is not an R4 resource type/);
       result = await handler(h.event({ method: 'GET', path: `Patient/${PATIENT_A}` }, await h.authorize({ method: 'GET', path: 'x' })));
     } finally {
       out.restore();
@@ -105,17 +110,17 @@ describe('lambdas/fhir-proxy/index.ts', () => {
   });
 
   test.each([
-    ['FHIR_BASE_URL missing', { FHIR_BASE_URL: undefined }, /FHIR_BASE_URL/],
-    ['ALLOWED_OPERATIONS invalid', { ALLOWED_OPERATIONS: '{"everything":{"permission":"r","levels":["type"]}}' }, /invalid operation/],
+    ['FHIR_BASE_URL missing', { FHIR_BASE_URL: undefined }, /^FHIR_BASE_URL: is not set/],
+    ['ALLOWED_OPERATIONS invalid', { ALLOWED_OPERATIONS: '{"everything":{"permission":"r","levels":["type"]}}' }, /^ALLOWED_OPERATIONS: invalid operation name everything/],
     ['REQUIRED_PROFILES unknown', { REQUIRED_PROFILES: '{"Observation":["http://example.org/none"]}' }, /not loaded/],
-    ['MAX_BODY_BYTES invalid', { MAX_BODY_BYTES: '-1' }, /positive integer/],
+    ['MAX_BODY_BYTES invalid', { MAX_BODY_BYTES: '-1' }, /^MAX_BODY_BYTES: must be a whole number from 1 to 10485760/],
   ])('fromEnvironment refuses %s', (_name, env, error) => {
     const { fromEnvironment } = loadIndex(ENV());
     expect(() => fromEnvironment({ ...ENV(), ...env } as NodeJS.ProcessEnv)).toThrow(error);
   });
 
   test('ALLOWED_OPERATIONS enables a configured operation', async () => {
-    const proxy = loadIndex(ENV()).fromEnvironment({ ...ENV(), ALLOWED_OPERATIONS: '{"meta":{"permission":"r","levels":["instance"]}}' } as NodeJS.ProcessEnv);
+    const proxy = loadIndex(ENV()).fromEnvironment({ ...ENV(), ...fhirProxyEnvironment({ fhirBaseUrl: h.server.baseUrl, operations: { meta: { permission: 'r', levels: ['instance'] } } }) } as NodeJS.ProcessEnv);
     const claims = patientClaims(PATIENT_A, 'patient/Observation.rs');
     const out = captureStdout();
     try {
@@ -130,5 +135,74 @@ describe('lambdas/fhir-proxy/index.ts', () => {
     } finally {
       out.restore();
     }
+  });
+});
+
+/** Every setting, as a construct would give them. */
+const FULL: FhirProxyEnvironment = {
+  fhirBaseUrl: 'https://healthlake.us-east-1.amazonaws.com/datastore/0123456789abcdef0123456789abcdef/r4/',
+  publicBaseUrl: 'https://fhir.example.org/r4',
+  readableNonCompartmentTypes: ['Medication', 'Practitioner', 'Organization', 'Location'],
+  confidentialClientIds: ['1example23456789confidential'],
+  operations: { meta: { permission: 'r', levels: ['instance', 'type'] }, validate: { permission: 'c', levels: ['type'] } },
+  requiredProfiles: { Observation: ['https://example.org/StructureDefinition/zt-observation'] },
+  maxBodyBytes: 1048576,
+  healthLakeTimeoutMs: 8000,
+  consentCacheTtlSeconds: 30,
+  clientIdentifierSystem: 'https://fhir.example.org/sid/client',
+  userIdentifierSystem: 'https://cognito-idp.us-east-1.amazonaws.com/us-east-1_Pool1234',
+  profilesDir: '/var/task/profiles',
+  fhirDefinitionsFile: '/var/task/fhir-r4-definitions.json',
+  prewarmValidator: true,
+  labelPolicyFile: '/var/task/labels.json',
+  appRegistryFile: '/var/task/apps.json',
+  appClientIds: { '1example23456789confidential': 'cardio-insight', '2example23456789public': 'harbor-patient-portal' },
+  apiLifecycle: { version: 'v1', status: 'deprecated', deprecatedAt: '2027-01-01', sunsetAt: '2027-07-01', successor: 'v2', migrationNotesUrl: 'https://fhir.example.org/v2' },
+};
+
+describe('the environment contract (lambdas/fhir-proxy/environment.ts)', () => {
+  test('round-trips: what the construct writes is what the handler reads', () => {
+    expect(parseFhirProxyEnvironment(fhirProxyEnvironment(FULL))).toEqual(FULL);
+    const minimal: FhirProxyEnvironment = { fhirBaseUrl: FULL.fhirBaseUrl };
+    expect(parseFhirProxyEnvironment(fhirProxyEnvironment(minimal))).toEqual(minimal);
+  });
+
+  test('every variable the handler reads is written from a setting, and nothing else', () => {
+    expect(Object.keys(fhirProxyEnvironment(FULL)).sort()).toEqual([...FHIR_PROXY_VARIABLES, 'POWERTOOLS_SERVICE_NAME'].sort());
+  });
+
+  test('a token-valued setting (a CDK token) is written as it is, not checked', () => {
+    const token = '${Token[TOKEN.123]}';
+    const env = fhirProxyEnvironment({ fhirBaseUrl: token, confidentialClientIds: [token], labelPolicyFile: '/var/task/labels.json', appClientIds: { [token]: 'cardio-insight' } }, { isUnresolved: (v) => typeof v === 'string' && v.includes('${Token[') });
+    expect(env).toMatchObject({ FHIR_BASE_URL: token, CONFIDENTIAL_CLIENT_IDS: token, APP_CLIENT_IDS: `{"${token}":"cardio-insight"}` });
+  });
+
+  test.each<[string, Partial<FhirProxyEnvironment>, RegExp]>([
+    ['a type that is not R4', { readableNonCompartmentTypes: ['Medications'] }, /^readableNonCompartmentTypes: "Medications" is not an R4 resource type/],
+    ['a Patient-compartment type as non-compartment', { readableNonCompartmentTypes: ['Observation'] }, /^readableNonCompartmentTypes: Observation is in the Patient compartment/],
+    ['a built-in operation', { operations: { export: { permission: 'r', levels: ['system'] } } }, /^operations: invalid operation name export/],
+    ['an operation without levels', { operations: { meta: { permission: 'r', levels: [] } } }, /^operations: meta\.levels must list/],
+    ['an operation with a bad permission', { operations: { meta: { permission: 'x' as 'r', levels: ['type'] } } }, /^operations: meta\.permission must be one of c, r, u, d, s/],
+    ['required profiles of a non-type', { requiredProfiles: { Observations: ['https://x/y'] } }, /^requiredProfiles: "Observations" is not an R4 resource type/],
+    ['a body limit above API Gateway\'s', { maxBodyBytes: 11 * 1024 * 1024 }, /^maxBodyBytes: must be a whole number from 1 to 10485760/],
+    ['a HealthLake timeout past the Lambda\'s', { healthLakeTimeoutMs: 30_000 }, /^healthLakeTimeoutMs: must be a whole number from 1 to 25000/],
+    ['a Consent cache over a minute', { consentCacheTtlSeconds: 61, labelPolicyFile: '/var/task/labels.json' }, /^consentCacheTtlSeconds: must be a whole number from 0 to 60/],
+    ['an identifier system that is not a URI', { clientIdentifierSystem: 'client ids' }, /^clientIdentifierSystem: must be an absolute URI/],
+    ['an app registry without a label policy', { appRegistryFile: '/var/task/apps.json' }, /^appRegistryFile: needs labelPolicyFile/],
+    ['a deprecated version without dates', { apiLifecycle: { version: 'v1', status: 'deprecated' } }, /^apiLifecycle: a deprecated version \(v1\) needs deprecatedAt and sunsetAt/],
+  ])('the writer refuses %s, naming the setting', (_name, settings, message) => {
+    expect(() => fhirProxyEnvironment({ fhirBaseUrl: FULL.fhirBaseUrl, ...settings })).toThrow(message);
+  });
+
+  test.each<[string, Record<string, string>, RegExp]>([
+    ['FHIR_BASE_URL over http to another host', { FHIR_BASE_URL: 'http://healthlake.example' }, /^FHIR_BASE_URL: must be an absolute https URL/],
+    ['CONSENT_CACHE_TTL_SECONDS out of range', { CONSENT_CACHE_TTL_SECONDS: '90', LABEL_POLICY_FILE: '/x' }, /^CONSENT_CACHE_TTL_SECONDS: must be a whole number from 0 to 60/],
+    ['HEALTHLAKE_TIMEOUT_MS not a number', { HEALTHLAKE_TIMEOUT_MS: '10s' }, /^HEALTHLAKE_TIMEOUT_MS: must be a whole number/],
+    ['APP_CLIENT_IDS not JSON', { APP_CLIENT_IDS: '{', LABEL_POLICY_FILE: '/x' }, /^APP_CLIENT_IDS: is not valid JSON/],
+    ['APP_CLIENT_IDS without a label policy', { APP_CLIENT_IDS: '{}' }, /^APP_CLIENT_IDS: needs LABEL_POLICY_FILE/],
+    ['PREWARM_VALIDATOR not a boolean', { PREWARM_VALIDATOR: 'yes' }, /^PREWARM_VALIDATOR: must be true or false/],
+    ['API_LIFECYCLE invalid', { API_LIFECYCLE: '{"version":"v1","status":"gone"}' }, /^API_LIFECYCLE: status must be active, deprecated or retired/],
+  ])('the parser refuses %s, naming the variable', (_name, env, message) => {
+    expect(() => parseFhirProxyEnvironment({ FHIR_BASE_URL: FULL.fhirBaseUrl, ...env })).toThrow(message);
   });
 });

@@ -68,3 +68,37 @@ describe('smart-authorizer handler wiring', () => {
     await expect(handler(EVENT)).rejects.toThrow(new Error('Unauthorized'));
   });
 });
+
+describe('the environment contract (lambdas/smart-authorizer/environment.ts)', () => {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { parseSmartAuthorizerEnvironment, smartAuthorizerEnvironment } = require('../../../lambdas/smart-authorizer/environment') as typeof import('../../../lambdas/smart-authorizer/environment');
+  const FULL = {
+    userPoolId: 'us-east-1_Pool1234',
+    clients: { client1: { tier: 'low', usageIdentifierKey: 'ztf-usage-a' }, client2: { tier: 'high' } },
+    revocationTable: 'revocations',
+  };
+
+  test('round-trips: what FhirGateway writes is what the handler reads', () => {
+    expect(parseSmartAuthorizerEnvironment(smartAuthorizerEnvironment(FULL))).toEqual(FULL);
+    const minimal = { userPoolId: FULL.userPoolId, clients: { client1: {} } };
+    expect(parseSmartAuthorizerEnvironment(smartAuthorizerEnvironment(minimal))).toEqual(minimal);
+  });
+
+  test.each<[string, object, RegExp]>([
+    ['no client', { clients: {} }, /^clients: lists no client/],
+    ['a pool id that is not one', { userPoolId: 'pool' }, /^userPoolId: must be a Cognito user pool id/],
+    ['a tier that is not a string', { clients: { c: { tier: 3 } } }, /^clients: c\.tier must be a string/],
+  ])('the writer refuses %s, naming the setting', (_name, settings, message) => {
+    expect(() => smartAuthorizerEnvironment({ ...FULL, ...settings } as never)).toThrow(message);
+  });
+
+  test.each<[string, Record<string, string | undefined>, RegExp]>([
+    ['CLIENTS missing', { CLIENTS: undefined }, /^CLIENTS: is not set/],
+    ['CLIENTS not JSON', { CLIENTS: '{nope' }, /^CLIENTS: is not valid JSON/],
+    ['CLIENTS an array', { CLIENTS: '["client1"]' }, /^CLIENTS: must be a JSON object/],
+    ['USER_POOL_ID malformed', { USER_POOL_ID: 'pool' }, /^USER_POOL_ID: must be a Cognito user pool id/],
+  ])('the parser refuses %s, naming the variable', (_name, env, message) => {
+    const written: Record<string, string | undefined> = { ...smartAuthorizerEnvironment(FULL), ...env };
+    expect(() => parseSmartAuthorizerEnvironment(written)).toThrow(message);
+  });
+});

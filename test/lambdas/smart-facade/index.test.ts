@@ -81,3 +81,39 @@ describe('router', () => {
     expect(JSON.parse(res.body).error).toBe('invalid_request');
   });
 });
+
+describe('the environment contract (lambdas/smart-facade/environment.ts)', () => {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { parseSmartFacadeEnvironment, smartFacadeEnvironment, SMART_FACADE_VARIABLES } = require('../../../lambdas/smart-facade/environment') as typeof import('../../../lambdas/smart-facade/environment');
+  const FULL = {
+    fhirBaseUrl: 'https://fhir.example.org/r4',
+    authBaseUrl: 'https://fhir.example.org/auth',
+    cognitoDomainUrl: 'https://auth.example.org',
+    userPoolId: 'us-east-1_Pool1234',
+    clients: { client1: { confidential: false, introspection: false, refreshTokenValiditySeconds: 3600 }, client2: { confidential: true, introspection: true } },
+    revocationTable: 'revocations',
+    scopesSupported: ['openid', 'fhirUser', 'patient/Observation.rs'],
+    allowedOrigins: ['https://portal.example.org'],
+    upstreamTimeoutMs: 4000,
+    apiLifecycle: { version: 'v1', status: 'active' as const },
+  };
+
+  test('round-trips: what SmartIdentity writes is what the handler reads, every variable included', () => {
+    const written = smartFacadeEnvironment(FULL);
+    expect(parseSmartFacadeEnvironment(written)).toEqual(FULL);
+    expect(Object.keys(written).sort()).toEqual([...SMART_FACADE_VARIABLES].sort());
+  });
+
+  test.each<[string, object, RegExp]>([
+    ['a refresh validity in minutes', { clients: { c: { confidential: false, introspection: false, refreshTokenValiditySeconds: 60 } } }, /^clients: c\.refreshTokenValiditySeconds must be a whole number from 3600/],
+    ['a wildcard origin', { allowedOrigins: ['*'] }, /^allowedOrigins: "\*" is not an exact https origin/],
+    ['a timeout past API Gateway\'s', { upstreamTimeoutMs: 30000 }, /^upstreamTimeoutMs: must be a whole number from 1 to 20000/],
+  ])('the writer refuses %s, naming the setting', (_name, settings, message) => {
+    expect(() => smartFacadeEnvironment({ ...FULL, ...settings } as never)).toThrow(message);
+  });
+
+  test('the parser names the variable', () => {
+    expect(() => parseSmartFacadeEnvironment({ ...smartFacadeEnvironment(FULL), REVOCATION_TABLE: '' })).toThrow(/^REVOCATION_TABLE: is not set/);
+    expect(() => parseSmartFacadeEnvironment({ ...smartFacadeEnvironment(FULL), UPSTREAM_TIMEOUT_MS: '5s' })).toThrow(/^UPSTREAM_TIMEOUT_MS: must be a whole number/);
+  });
+});

@@ -47,3 +47,20 @@ describe('smart-launch-context handler wiring', () => {
     await expect(load('{"psych":"R"}')(event({}))).rejects.toThrow(/^Sign-in refused$/);
   });
 });
+
+describe('the environment contract (lambdas/smart-launch-context/environment.ts)', () => {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { parseSmartLaunchContextEnvironment, smartLaunchContextEnvironment } = require('../../../lambdas/smart-launch-context/environment') as typeof import('../../../lambdas/smart-launch-context/environment');
+
+  test('round-trips: what SmartIdentity writes is what the handler reads', () => {
+    const full = { groupLabels: { psych: ['PSY', 'R'], 'part2-program': ['SUD'] } };
+    expect(parseSmartLaunchContextEnvironment(smartLaunchContextEnvironment(full))).toEqual(full);
+    expect(parseSmartLaunchContextEnvironment(smartLaunchContextEnvironment({}))).toEqual({});
+  });
+
+  test('the writer names the setting, the parser the variable', () => {
+    expect(() => smartLaunchContextEnvironment({ groupLabels: { psych: ['two words'] } })).toThrow(/^groupLabels: psych must be a list of label codes/);
+    expect(() => parseSmartLaunchContextEnvironment({ GROUP_LABELS: '{"psych":"R"}' })).toThrow(/^GROUP_LABELS: psych must be a list of label codes/);
+    expect(() => parseSmartLaunchContextEnvironment({ GROUP_LABELS: '[' })).toThrow(/^GROUP_LABELS: is not valid JSON/);
+  });
+});

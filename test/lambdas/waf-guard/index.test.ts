@@ -1,5 +1,6 @@
 import type { mockClient } from 'aws-sdk-client-mock';
 import type { GuardReport } from '../../../lambdas/waf-guard/guard';
+import { parseWafGuardEnvironment, wafGuardEnvironment, type WafGuardEnvironment } from '../../../lambdas/waf-guard/environment';
 import { guardFromEnvironment } from '../../../lambdas/waf-guard/index';
 import { ACL_ARN, ACL_ID, ACL_NAME, NAMESPACE, STAGE_ARN, compliantAcl, compliantLogging } from './fixtures';
 
@@ -74,16 +75,40 @@ describe('waf-guard handler wiring', () => {
 
   test('a configuration error fails the invocation (retried, then dead-lettered)', async () => {
     const { run, waf } = loadHandler({ ...ENV, WEB_ACL_ID: undefined });
-    await expect(run()).rejects.toThrow('WEB_ACL_ID is not set');
+    await expect(run()).rejects.toThrow('WEB_ACL_ID: is not set');
     expect(waf.calls()).toHaveLength(0);
   });
 
   test.each([
-    ['STAGE_ARN', 'arn:aws:apigateway:eu-west-1::/apis/abc', /STAGE_ARN is not/],
-    ['WEB_ACL_ARN', 'arn:aws:wafv2:us-east-1:123456789012:global/webacl/x/y', /WEB_ACL_ARN is not a REGIONAL/],
-    ['WEB_ACL_SCOPE', 'CLOUDFRONT', /must be REGIONAL/],
-    ['REMEDIATE', 'yes', /REMEDIATE must be true or false/],
+    ['STAGE_ARN', 'arn:aws:apigateway:eu-west-1::/apis/abc', /^STAGE_ARN: is not an API Gateway stage ARN/],
+    ['WEB_ACL_ARN', 'arn:aws:wafv2:us-east-1:123456789012:global/webacl/x/y', /^WEB_ACL_ARN: is not a REGIONAL/],
+    ['WEB_ACL_SCOPE', 'CLOUDFRONT', /^WEB_ACL_SCOPE: must be REGIONAL/],
+    ['REMEDIATE', 'yes', /^REMEDIATE: must be true or false/],
   ])('refuses a bad %s', (name, value, message) => {
     expect(() => guardFromEnvironment({ ...ENV, [name]: value })).toThrow(message);
+  });
+});
+
+describe('the environment contract (lambdas/waf-guard/environment.ts)', () => {
+  const FULL: WafGuardEnvironment = {
+    stageArn: STAGE_ARN,
+    webAclArn: ACL_ARN,
+    webAclName: ACL_NAME,
+    webAclId: ACL_ID,
+    webAclScope: 'REGIONAL',
+    remediate: true,
+    metricNamespace: NAMESPACE,
+    requiredRuleGroups: ['AWSManagedRulesCommonRuleSet', 'AWSManagedRulesAnonymousIpList'],
+  };
+
+  test('round-trips: what FhirFirewall writes is what the handler reads', () => {
+    expect(parseWafGuardEnvironment(wafGuardEnvironment(FULL))).toEqual(FULL);
+    const { requiredRuleGroups: _omitted, ...minimal } = { ...FULL, remediate: false };
+    expect(parseWafGuardEnvironment(wafGuardEnvironment(minimal))).toEqual(minimal);
+  });
+
+  test('the writer names the setting', () => {
+    expect(() => wafGuardEnvironment({ ...FULL, webAclArn: 'arn:aws:wafv2:us-east-1:123456789012:global/webacl/x/y' })).toThrow(/^webAclArn: is not a REGIONAL web ACL ARN/);
+    expect(() => wafGuardEnvironment({ ...FULL, requiredRuleGroups: ['Common Rule Set'] })).toThrow(/^requiredRuleGroups: must be a list of managed rule group names/);
   });
 });

