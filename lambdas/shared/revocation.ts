@@ -69,6 +69,13 @@ export class InMemoryRevocationStore implements RevocationStore {
   }
 }
 
+/**
+ * How long one store call may take, retries included, before it is abandoned (and throws):
+ * well inside the authorizer's 5 s Lambda timeout, so an unanswering table makes the authorizer
+ * deny (401) and the façade answer 503, rather than the function timing out into a gateway 500.
+ */
+export const DEFAULT_TIMEOUT_MS = 2000;
+
 /** Options of {@link DynamoRevocationStore}. */
 export interface DynamoRevocationStoreOptions {
   /** Table with partition key `jti` (S) and TTL attribute `expiresAt` (N). */
@@ -77,6 +84,8 @@ export interface DynamoRevocationStoreOptions {
   readonly client?: DynamoDBClient;
   /** @default - the system clock */
   readonly now?: EpochClock;
+  /** Time allowed for one call (a read or a write), the SDK's retries included. @default DEFAULT_TIMEOUT_MS */
+  readonly timeoutMs?: number;
 }
 
 /**
@@ -90,18 +99,25 @@ export interface DynamoRevocationStoreOptions {
  * `isRevoked` reads with a strongly consistent GetItem, because DynamoDB TTL deletes lazily the
  * expiry is compared here too: an item whose `expiresAt` is in the future means revoked. An item
  * whose `expiresAt` is missing or not a number also counts as revoked (fail closed). Errors from
- * DynamoDB propagate, so the authorizer denies when the table cannot be read.
+ * DynamoDB propagate, so the authorizer denies when the table cannot be read; so does a call that
+ * takes longer than `timeoutMs` (the SDK's default HTTP handler has no timeout of its own: a table
+ * that accepts the connection and never answers would otherwise hold the caller until its Lambda
+ * times out).
  */
 export class DynamoRevocationStore implements RevocationStore {
   private readonly tableName: string;
   private readonly client: DynamoDBClient;
   private readonly now: EpochClock;
+  private readonly timeoutMs: number;
 
   constructor(opts: DynamoRevocationStoreOptions) {
     if (!opts.tableName) throw new Error('tableName is required');
+    const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    if (!Number.isInteger(timeoutMs) || timeoutMs <= 0) throw new Error('timeoutMs must be a positive whole number of milliseconds');
     this.tableName = opts.tableName;
     this.client = opts.client ?? new DynamoDBClient({});
     this.now = opts.now ?? systemClock;
+    this.timeoutMs = timeoutMs;
   }
 
   public async isRevoked(jti: string): Promise<boolean> {
@@ -113,6 +129,7 @@ export class DynamoRevocationStore implements RevocationStore {
         ConsistentRead: true,
         ProjectionExpression: 'expiresAt',
       }),
+      { abortSignal: AbortSignal.timeout(this.timeoutMs) },
     );
     if (!out.Item) return false;
     const raw = out.Item.expiresAt?.N;
@@ -136,6 +153,7 @@ export class DynamoRevocationStore implements RevocationStore {
           ConditionExpression: 'attribute_not_exists(jti) OR expiresAt < :e',
           ExpressionAttributeValues: { ':e': { N: String(expiresAt) } },
         }),
+        { abortSignal: AbortSignal.timeout(this.timeoutMs) },
       );
     } catch (err) {
       // A revocation that lasts at least as long is already there.
