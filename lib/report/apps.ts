@@ -1,75 +1,129 @@
 /**
- * Section 5: the third-party apps of `policies/apps.json` (validated by `loadAppRegistry`) with
- * their tier, scopes, client type, BAA, security assessment (expired or not, on the report date:
- * by default the synth date the gate used)
- * and throttle; and the label policy (validated by `loadLabelPolicy`), when one is configured.
+ * Section 5: the third-party apps of the app registry the synthesized app bundled into its FHIR
+ * proxy (recorded by `FhirGateway` as construct metadata `zero-trust-fhir:bundled-app-registry`,
+ * validated again here by `parseAppRegistry`) with their tier, scopes, client type, BAA, security
+ * assessment (expired or not, on the report date: by default the synth date the gate used) and
+ * throttle; and the label policy bundled with it (`zero-trust-fhir:bundled-label-policy`,
+ * `parseLabelPolicy`). A registry or policy file given to the report explicitly is shown instead;
+ * an app that bundles none shows none (never the kit's sample files).
  */
 import * as fs from 'fs';
-import { assessmentExpired, DEFAULT_APP_REGISTRY_FILE, loadAppRegistry, TIER_DEFAULTS } from '../../policies/app-registry';
-import { loadLabelPolicy } from '../../policies/label-policy';
+import { assessmentExpired, BUNDLED_APP_REGISTRY_METADATA_KEY, loadAppRegistry, parseAppRegistry, RegisteredApp, TIER_DEFAULTS } from '../../policies/app-registry';
+import { BUNDLED_LABEL_POLICY_METADATA_KEY, loadLabelPolicy, parseLabelPolicy } from '../../policies/label-policy';
+import { CloudAssemblyInput } from './cloud-assembly';
 import { AppRow, AppsSection } from './model';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
+/** A registry or label policy the synthesized app bundled, as its construct metadata records it. */
+export interface BundledDocument {
+  /** How the team supplied it (a file in its repository, or the name given to an object). */
+  readonly source: string;
+  readonly document: unknown;
+  /** The construct that carries it (the FHIR proxy). */
+  readonly at: string;
+}
+
+/** Where the section's registry or policy comes from: a file given to the report, or what the app bundled. */
+export type DocumentSource = { readonly file: string } | { readonly bundled: BundledDocument };
+
 export interface AppsOptions {
-  readonly registryFile?: string;
-  /** The label policy file (resolved by the caller); absent means no label policy is configured. */
-  readonly labelPolicyFile: string;
+  /** The registry; absent when the app bundles none. */
+  readonly registry?: DocumentSource;
+  /** The label policy; absent when the app bundles none. */
+  readonly labelPolicy?: DocumentSource;
   readonly today: Date;
   readonly appClientsInApp: number;
   /** How files are named in the report (relative to the repository). */
   readonly displayName: (file: string) => string;
 }
 
+/**
+ * The documents of a metadata type bundled in the assembly, in stack order, one per construct
+ * (entries whose data is not `{ source, document }` are skipped).
+ */
+export function bundledDocuments(input: CloudAssemblyInput, type: string): BundledDocument[] {
+  const out: BundledDocument[] = [];
+  for (const stack of input.stacks) {
+    for (const [at, entries] of stack.metadata) {
+      for (const entry of entries) {
+        if (entry.type !== type) continue;
+        const data = entry.data as { source?: unknown; document?: unknown } | undefined;
+        if (data && typeof data === 'object' && typeof data.source === 'string' && data.document !== undefined) {
+          out.push({ source: data.source, document: data.document, at: at.replace(/^\//, '') });
+        }
+      }
+    }
+  }
+  return out;
+}
+
+/** The bundled registries and label policies of the assembly. */
+export function bundledPolicies(input: CloudAssemblyInput): { registries: BundledDocument[]; labelPolicies: BundledDocument[] } {
+  return { registries: bundledDocuments(input, BUNDLED_APP_REGISTRY_METADATA_KEY), labelPolicies: bundledDocuments(input, BUNDLED_LABEL_POLICY_METADATA_KEY) };
+}
+
+/** How the report names a source. */
+export function sourceName(source: DocumentSource | undefined, displayName: (file: string) => string, what: string): string {
+  if (source === undefined) return `none: the synthesized app bundles no ${what}`;
+  return 'file' in source ? displayName(source.file) : `${source.bundled.source} (bundled in ${source.bundled.at})`;
+}
+
 function daysBetween(fromIso: string, toIso: string): number {
   return Math.round((Date.parse(`${toIso}T00:00:00Z`) - Date.parse(`${fromIso}T00:00:00Z`)) / DAY_MS);
 }
 
+function appRow(app: RegisteredApp, options: AppsOptions, asOf: string): AppRow {
+  const tier = TIER_DEFAULTS[app.tier];
+  return {
+    id: app.id,
+    name: app.name,
+    vendor: app.vendor,
+    tier: app.tier,
+    clientType: app.clientType,
+    scopes: [...app.scopes],
+    labels: [...app.labels],
+    ...(app.baa ? { baa: { reference: app.baa.reference, ...(app.baa.signed ? { signed: app.baa.signed } : {}) } } : {}),
+    assessment: {
+      date: app.securityAssessment.date,
+      reviewer: app.securityAssessment.reviewer,
+      expires: app.securityAssessment.expires,
+      expired: assessmentExpired(app, options.today),
+      daysToExpiry: daysBetween(asOf, app.securityAssessment.expires),
+    },
+    throttle: { ...app.throttle },
+    tokenLifetimes: { accessTokenMinutes: tier.accessTokenMinutes, idTokenMinutes: tier.idTokenMinutes, refreshTokenDays: tier.refreshTokenDays },
+  };
+}
+
 export function buildAppsSection(options: AppsOptions): AppsSection {
-  const registryFile = options.registryFile ?? DEFAULT_APP_REGISTRY_FILE;
   const asOf = options.today.toISOString().slice(0, 10);
   let apps: AppRow[] = [];
   let error: string | undefined;
-  try {
-    apps = loadAppRegistry(registryFile).map((app) => {
-      const tier = TIER_DEFAULTS[app.tier];
-      return {
-        id: app.id,
-        name: app.name,
-        vendor: app.vendor,
-        tier: app.tier,
-        clientType: app.clientType,
-        scopes: [...app.scopes],
-        labels: [...app.labels],
-        ...(app.baa ? { baa: { reference: app.baa.reference, ...(app.baa.signed ? { signed: app.baa.signed } : {}) } } : {}),
-        assessment: {
-          date: app.securityAssessment.date,
-          reviewer: app.securityAssessment.reviewer,
-          expires: app.securityAssessment.expires,
-          expired: assessmentExpired(app, options.today),
-          daysToExpiry: daysBetween(asOf, app.securityAssessment.expires),
-        },
-        throttle: { ...app.throttle },
-        tokenLifetimes: { accessTokenMinutes: tier.accessTokenMinutes, idTokenMinutes: tier.idTokenMinutes, refreshTokenDays: tier.refreshTokenDays },
-      };
-    });
-  } catch (err) {
-    error = (err as Error).message;
+  const registry = options.registry;
+  if (registry !== undefined) {
+    try {
+      const parsed = 'file' in registry ? loadAppRegistry(registry.file) : parseAppRegistry(registry.bundled.document, registry.bundled.source);
+      apps = parsed.map((app) => appRow(app, options, asOf));
+    } catch (err) {
+      error = (err as Error).message;
+    }
   }
 
-  const labelFile = options.labelPolicyFile;
-  let labelPolicy: AppsSection['labelPolicy'] = { file: options.displayName(labelFile), configured: false };
-  if (fs.existsSync(labelFile)) {
+  const policy = options.labelPolicy;
+  const file = sourceName(policy, options.displayName, 'label policy');
+  let labelPolicy: AppsSection['labelPolicy'] = { file, configured: false };
+  if (policy !== undefined && ('bundled' in policy || fs.existsSync(policy.file))) {
     try {
-      labelPolicy = { file: options.displayName(labelFile), configured: true, content: loadLabelPolicy(labelFile) };
+      labelPolicy = { file, configured: true, content: 'file' in policy ? loadLabelPolicy(policy.file) : parseLabelPolicy(policy.bundled.document, policy.bundled.source) };
     } catch (err) {
       // A LabelPolicyError names the file and every field at fault; the report shows it, not throws it.
-      labelPolicy = { file: options.displayName(labelFile), configured: true, error: (err as Error).message };
+      labelPolicy = { file, configured: true, error: (err as Error).message };
     }
   }
 
   return {
-    registryFile: options.displayName(registryFile),
+    registryFile: sourceName(registry, options.displayName, 'app registry'),
     ...(error !== undefined ? { error } : {}),
     apps,
     asOf,

@@ -6,13 +6,11 @@
  */
 import * as path from 'path';
 import { Validations } from 'aws-cdk-lib';
-import { DEFAULT_APP_REGISTRY_FILE } from '../../policies/app-registry';
 import { citationTitle, HIPAA_CITATION_IDS, isHipaaCitation } from '../../policies/citations';
 import { DEPLOYMENT_ENVIRONMENT_METADATA_KEY } from '../../policies/environment';
 import { acknowledgedRuleId, FHIR_HIPAA_RULES, fhirHipaaRuleId, NON_WAIVABLE_IN_PRODUCTION } from '../../policies/fhir-hipaa-checks';
-import { DEFAULT_LABEL_POLICY_FILE } from '../../policies/label-policy';
 import { repoFileLabel } from '../../policies/schema-errors';
-import { buildAppsSection } from './apps';
+import { buildAppsSection, bundledPolicies, DocumentSource, sourceName } from './apps';
 import { CloudAssemblyInput, PluginReportJson, ResourceInfo, ViolationJson } from './cloud-assembly';
 import { cmp } from './cfn';
 import { extractControlIds } from '../../policies/citations';
@@ -47,9 +45,15 @@ export interface BuildReportOptions {
   readonly today?: Date;
   /** @default - now */
   readonly generatedAt?: Date;
-  /** @default - `policies/apps.json` */
+  /**
+   * Show this registry file instead of the one the synthesized app bundled.
+   * @default - the registry the app bundled into its FHIR proxy (construct metadata); none when it bundles none
+   */
   readonly registryFile?: string;
-  /** @default - `labels.json` next to `registryFile` when one is given, else `policies/labels.json` */
+  /**
+   * Show this label policy file instead of the one the synthesized app bundled.
+   * @default - `labels.json` next to `registryFile` when one is given, else the policy the app bundled; none when it bundles none
+   */
   readonly labelPolicyFile?: string;
   /** Files are shown relative to this directory. @default - the repository root */
   readonly baseDir?: string;
@@ -382,8 +386,16 @@ export function buildComplianceReport(input: CloudAssemblyInput, options: BuildR
 
   // The gate judged expiry on the synth date; judging on another day could contradict it.
   const today = options.today ?? (evidence?.synthDate ? new Date(`${evidence.synthDate}T00:00:00Z`) : new Date());
-  const registryFile = options.registryFile ?? DEFAULT_APP_REGISTRY_FILE;
-  const labelPolicyFile = options.labelPolicyFile ?? (options.registryFile ? path.join(path.dirname(options.registryFile), 'labels.json') : DEFAULT_LABEL_POLICY_FILE);
+  // The registry and label policy the app bundled into its FHIR proxy, unless files are given.
+  const bundled = bundledPolicies(input);
+  for (const [what, list] of [['app registries', bundled.registries], ['label policies', bundled.labelPolicies]] as const) {
+    if (new Set(list.map((b) => JSON.stringify(b.document))).size > 1) {
+      notices.push(`The app bundles ${list.length} different ${what} (${list.map((b) => b.at).join(', ')}); section 5 shows the one in ${list[0].at}.`);
+    }
+  }
+  const registry: DocumentSource | undefined = options.registryFile !== undefined ? { file: options.registryFile } : bundled.registries[0] && { bundled: bundled.registries[0] };
+  const labelPolicyFile = options.labelPolicyFile ?? (options.registryFile ? path.join(path.dirname(options.registryFile), 'labels.json') : undefined);
+  const labelPolicy: DocumentSource | undefined = labelPolicyFile !== undefined ? { file: labelPolicyFile } : bundled.labelPolicies[0] && { bundled: bundled.labelPolicies[0] };
   return {
     schemaVersion: COMPLIANCE_REPORT_SCHEMA_VERSION,
     title: 'Compliance report: zero-trust SMART on FHIR',
@@ -394,8 +406,8 @@ export function buildComplianceReport(input: CloudAssemblyInput, options: BuildR
       validationReport: input.validationReport !== undefined,
       evidence: evidence !== undefined,
       ...(evidence ? { evidenceGeneratedAt: evidence.generatedAt } : {}),
-      appRegistry: displayName(registryFile),
-      labelPolicy: displayName(labelPolicyFile),
+      appRegistry: sourceName(registry, displayName, 'app registry'),
+      labelPolicy: sourceName(labelPolicy, displayName, 'label policy'),
     },
     notices,
     summary: {
@@ -409,8 +421,8 @@ export function buildComplianceReport(input: CloudAssemblyInput, options: BuildR
     findings,
     acknowledgements,
     apps: buildAppsSection({
-      registryFile,
-      labelPolicyFile,
+      registry,
+      labelPolicy,
       today,
       appClientsInApp: index.ofType('AWS::Cognito::UserPoolClient').length,
       displayName,

@@ -9,6 +9,9 @@ import { StackIndex } from '../../lib/report/inventory';
 import { REPORT_SECTIONS, renderHtml } from '../../lib/report/html';
 import { MARKDOWN_LIMIT, renderMarkdown } from '../../lib/report/markdown';
 import { ComplianceReport, MatrixRow } from '../../lib/report/model';
+import { BUNDLED_APP_REGISTRY_METADATA_KEY } from '../../policies/app-registry';
+import { BUNDLED_LABEL_POLICY_METADATA_KEY } from '../../policies/label-policy';
+import { testApp } from '../helpers/registry';
 import { FixtureName } from './fixtures/apps';
 
 /**
@@ -230,28 +233,64 @@ describe('inputs that are missing or wrong', () => {
     expect(r.summary.verdict).toBe('fail');
   });
 
-  test('apps: assessment expiry is judged on the report date; no label policy is reported as such', () => {
-    expect(passing.apps.apps.length).toBeGreaterThan(0);
-    expect(passing.apps.apps.every((a) => !a.assessment.expired)).toBe(true);
-    const later = build('passing', { today: new Date('2031-01-01T00:00:00Z') });
+  /** A team's registry (one app of its own) and the kit's label policy, as FhirGateway records them. */
+  const TEAM_REGISTRY = { source: 'config/apps.json', document: { apps: [testApp({ id: 'team-portal', name: 'Team Portal' })] } };
+  const TEAM_LABELS = { source: 'config/labels.json', document: JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', 'policies', 'labels.json'), 'utf8')) };
+
+  /** A copy of the passing fixture whose proxy bundled the given documents (construct metadata, as FhirGateway writes it). */
+  function bundled(documents: { registry?: object; labels?: object }): string {
+    const dir = tmp();
+    fs.cpSync(path.join(FIXTURES, 'passing'), dir, { recursive: true });
+    const metadataFile = path.join(dir, 'Passing.metadata.json');
+    const metadata = JSON.parse(fs.readFileSync(metadataFile, 'utf8'));
+    metadata['/Passing/Gateway/Proxy'] = [
+      ...(documents.registry ? [{ type: BUNDLED_APP_REGISTRY_METADATA_KEY, data: documents.registry }] : []),
+      ...(documents.labels ? [{ type: BUNDLED_LABEL_POLICY_METADATA_KEY, data: documents.labels }] : []),
+    ];
+    fs.writeFileSync(metadataFile, JSON.stringify(metadata));
+    return dir;
+  }
+
+  test("apps: the registry the app bundled, not the kit's sample, with assessment expiry judged on the report date", () => {
+    const dir = bundled({ registry: TEAM_REGISTRY });
+    const r = buildComplianceReport(readCloudAssembly(dir), OPTIONS);
+    expect(r.apps.apps.map((a) => a.id)).toEqual(['team-portal']);
+    expect(r.apps.registryFile).toBe('config/apps.json (bundled in Passing/Gateway/Proxy)');
+    expect(r.sources.appRegistry).toBe('config/apps.json (bundled in Passing/Gateway/Proxy)');
+    expect(r.apps.apps.every((a) => !a.assessment.expired)).toBe(true);
+    const later = buildComplianceReport(readCloudAssembly(dir), { ...OPTIONS, today: new Date('2031-01-01T00:00:00Z') });
     expect(later.apps.apps.every((a) => a.assessment.expired && a.assessment.daysToExpiry < 0)).toBe(true);
+    expect(renderHtml(r)).toContain('Team Portal');
+    expect(renderMarkdown(r)).toContain('team-portal');
+  });
+
+  test('apps: the label policy the app bundled; none bundled is reported as such', () => {
+    const none = buildComplianceReport(readCloudAssembly(bundled({ registry: TEAM_REGISTRY })), OPTIONS);
+    expect(none.apps.labelPolicy).toMatchObject({ configured: false });
+    expect(renderHtml(none)).toContain('no label policy configured');
+    const some = buildComplianceReport(readCloudAssembly(bundled({ registry: TEAM_REGISTRY, labels: TEAM_LABELS })), OPTIONS);
+    expect(some.apps.labelPolicy).toMatchObject({ file: 'config/labels.json (bundled in Passing/Gateway/Proxy)', configured: true, content: { defaultConfidentiality: 'N', labels: expect.arrayContaining([expect.objectContaining({ code: 'SUD', noConsent: 'deny' })]) } });
+    expect(some.apps.labelPolicy.error).toBeUndefined();
+    expect(renderHtml(some)).toContain('Consent and security labels');
+    const invalid = buildComplianceReport(readCloudAssembly(bundled({ registry: { source: 'config/apps.json', document: { apps: [{ id: 1 }] } } })), OPTIONS);
+    expect(invalid.apps.apps).toEqual([]);
+    expect(invalid.apps.error).toMatch(/^config\/apps\.json: /);
+  });
+
+  test('apps: a registry file given to the report is shown instead, with labels.json beside it', () => {
     const dir = tmp();
     fs.copyFileSync(path.join(__dirname, '..', '..', 'policies', 'apps.json'), path.join(dir, 'apps.json'));
     fs.copyFileSync(path.join(__dirname, '..', '..', 'policies', 'apps.schema.json'), path.join(dir, 'apps.schema.json'));
     const none = build('passing', { registryFile: path.join(dir, 'apps.json') });
+    expect(none.apps.apps.length).toBeGreaterThan(0);
     expect(none.apps.labelPolicy).toMatchObject({ configured: false });
-    expect(renderHtml(none)).toContain('no label policy configured');
     fs.copyFileSync(path.join(__dirname, '..', '..', 'policies', 'labels.json'), path.join(dir, 'labels.json'));
-    fs.copyFileSync(path.join(__dirname, '..', '..', 'policies', 'labels.schema.json'), path.join(dir, 'labels.schema.json'));
     const some = build('passing', { registryFile: path.join(dir, 'apps.json') });
-    expect(some.apps.labelPolicy).toMatchObject({ configured: true, content: { defaultConfidentiality: 'N', labels: expect.arrayContaining([expect.objectContaining({ code: 'SUD', noConsent: 'deny' })]) } });
-    expect(some.apps.labelPolicy.error).toBeUndefined();
-    expect(renderHtml(some)).toContain('Consent and security labels');
+    expect(some.apps.labelPolicy).toMatchObject({ configured: true, content: { defaultConfidentiality: 'N' } });
   });
 
   test('apps: assessment expiry defaults to the synth date recorded in the evidence, the date the gate judged', () => {
-    const dir = tmp();
-    fs.cpSync(path.join(FIXTURES, 'passing'), dir, { recursive: true });
+    const dir = bundled({ registry: TEAM_REGISTRY });
     const evidenceFile = path.join(dir, 'compliance-evidence.json');
     const evidence = JSON.parse(fs.readFileSync(evidenceFile, 'utf8'));
     fs.writeFileSync(evidenceFile, JSON.stringify({ ...evidence, synthDate: '2031-01-01' }));
@@ -284,10 +323,12 @@ describe('inputs that are missing or wrong', () => {
     expect(renderHtml(unparsable)).toContain('&lt;grant&gt;');
   });
 
-  test('the label policy file defaults to policies/labels.json, the file the proxy reads', () => {
-    expect(passing.sources.labelPolicy).toBe('policies/labels.json');
-    expect(passing.apps.labelPolicy).toMatchObject({ file: 'policies/labels.json', configured: true });
-    expect(passing.apps.labelPolicy.error).toBeUndefined();
+  test("an app that bundles no registry or label policy shows none, never the kit's sample files", () => {
+    expect(passing.apps.apps).toEqual([]);
+    expect(passing.apps.error).toBeUndefined();
+    expect(passing.sources.appRegistry).toBe('none: the synthesized app bundles no app registry');
+    expect(passing.sources.labelPolicy).toBe('none: the synthesized app bundles no label policy');
+    expect(passing.apps.labelPolicy).toMatchObject({ configured: false });
   });
 
   test("acknowledgements CDK applied itself (another plugin's findings) are matched from the validation report", () => {
