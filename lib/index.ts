@@ -10,3 +10,10 @@ export * from './smart-app-registry';
 export * from './fhir-gateway';
 export * from './fhir-firewall';
 export * from './zero-trust-fhir-stack';
+// What the constructs' props take: the team's app registry and label policy (validated when
+// made), and the shapes of the environment contracts' settings.
+export { AppRegistryDocument, AppRegistryError, loadAppRegistry, TIER_DEFAULTS } from '../policies/app-registry';
+export type { AppThrottle, RegisteredApp, RiskTier } from '../policies/app-registry';
+export { LabelPolicyDocument, LabelPolicyError } from '../policies/label-policy';
+export type { LabelPolicy } from '../policies/label-policy';
+export type { ApiLifecycle, ApiVersionStatus } from '../lambdas/shared/api-lifecycle';
