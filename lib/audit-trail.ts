@@ -11,6 +11,7 @@ import { Construct, IConstruct } from 'constructs';
 import { DeploymentEnvironment, MIN_RETENTION_DAYS } from './config';
 import { FhirKeys } from './fhir-keys';
 import { createAuditLogGroup } from './private/log-group';
+import { acknowledge } from '../policies/acknowledge';
 
 /** Properties of {@link AuditTrail}. */
 export interface AuditTrailProps {
@@ -174,6 +175,8 @@ export class AuditTrail extends Construct {
       }),
     );
 
+    this.acknowledgeControlTowerFindings();
+
     this.trailLogGroup = createAuditLogGroup(this, 'TrailLogGroup', { encryptionKey: keys.logs, retention, owner: 'AuditTrail' });
     this.auditEventLogGroup = createAuditLogGroup(this, 'AuditEventLogGroup', { encryptionKey: keys.logs, retention, owner: 'AuditTrail' });
 
@@ -280,6 +283,22 @@ export class AuditTrail extends Construct {
     return Stack.of(this)
       .node.findAll()
       .filter((c: IConstruct): c is CfnResource => CfnResource.isCfnResource(c) && c.cfnResourceType === 'AWS::Lambda::Function');
+  }
+
+  /**
+   * The AWS Control Tower controls (the `AWS.ControlTower` cross-check) that ask these buckets
+   * for what their role makes pointless, each with why.
+   */
+  private acknowledgeControlTowerFindings(): void {
+    const tamperEvidence = 'Each object is kept: the bucket is versioned and retained on stack deletion, public access is blocked and only TLS is accepted; a change to the bucket itself (its policy, versioning, lifecycle, encryption) is a management event in the multi-region trail, whose log group is kept six years.';
+    acknowledge(this.accessLogsBucket, 'AWS.ControlTower::s3_bucket_logging_enabled_check',
+      `This bucket is where S3 delivers the trail bucket's server access logs. Logging its own access into itself would log every delivery again without end (AWS advises against it), and a third bucket would only move the question one bucket along. ${tamperEvidence}`);
+    acknowledge(this.accessLogsBucket, 'AWS.ControlTower::s3_bucket_object_lock_enabled_check',
+      `S3 server access log delivery refuses a target bucket with an Object Lock default retention, and it writes objects without a retention of their own, so Object Lock here would protect nothing. The records it holds are secondary: the trail bucket they describe has Object Lock (COMPLIANCE mode in production) for at least ${MIN_RETENTION_DAYS} days. ${tamperEvidence}`);
+    acknowledge(this.accessLogsBucket, 'AWS.ControlTower::s3_event_notifications_enabled_check',
+      `Objects arrive here only from S3 log delivery for the trail bucket, under a bucket policy that names that bucket and this account; no process acts on each new object, so an event notification would have no consumer. ${tamperEvidence}`);
+    acknowledge(this.trailBucket, 'AWS.ControlTower::s3_event_notifications_enabled_check',
+      'Objects arrive here only from this stack\'s CloudTrail trail, under a bucket policy that names the trail; no process acts on each new log file, so an event notification would have no consumer. What matters is that no record is altered or removed, and that is enforced otherwise: Object Lock (COMPLIANCE mode in production) and versioning keep every version for the retention period, CloudTrail log file validation signs hourly digests, and the trail also delivers every event to its CMK-encrypted log group, where the security alarms (CloudTrail configuration changes, refused API calls, KMS keys disabled) notify the alarm topic.');
   }
 
   private eventSelectors(): cloudtrail.CfnTrail.AdvancedEventSelectorProperty[] {

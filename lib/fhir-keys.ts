@@ -41,7 +41,10 @@ export interface FhirKeysProps {
  * Enforced: symmetric keys, yearly rotation, RETAIN on stack deletion, a 30-day pending window,
  * and key policies with no wildcard principal: the account root (IAM delegation) and, on the
  * `logs` and `audit` keys, one service principal each, limited by conditions to this account's
- * log groups and to this stack's trail.
+ * log groups and to this stack's trail. Every key policy denies `kms:CreateGrant` unless the
+ * grant is for an AWS resource made through an AWS service (AWS Control Tower CT.KMS.PR.3): no
+ * principal of the account can hand out lasting use of a key, while HealthLake, DynamoDB and
+ * Lambda still create the grants their own resources need.
  */
 export class FhirKeys extends Construct {
   /** Encrypts PHI at rest: the HealthLake datastore. */
@@ -80,6 +83,7 @@ export class FhirKeys extends Construct {
     this.data = key('Data', 'PHI at rest (HealthLake datastore)');
     this.logs = key('Logs', 'CloudWatch log groups');
     this.audit = key('Audit', 'CloudTrail trail, bucket and security alarms');
+    for (const k of [this.data, this.logs, this.audit]) k.addToResourcePolicy(denyGrantsExceptForAwsResources());
 
     // CloudWatch Logs may use the logs key only for log groups of this account and region.
     this.logs.addToResourcePolicy(
@@ -119,4 +123,21 @@ export class FhirKeys extends Construct {
       }),
     );
   }
+}
+
+/**
+ * The key policy statement AWS Control Tower's CT.KMS.PR.3 asks for (checked by
+ * `FHIR.HIPAA-KMSKeyCreateGrantRestricted`): nobody may create a grant on the key unless the
+ * grant is for an AWS resource (`kms:GrantIsForAWSResource`, set when an integrated service such
+ * as HealthLake or DynamoDB calls `CreateGrant` for its resource) or the caller is an AWS service.
+ */
+export function denyGrantsExceptForAwsResources(): iam.PolicyStatement {
+  return new iam.PolicyStatement({
+    sid: 'DenyGrantsExceptForAwsResourcesThroughAwsServices',
+    effect: iam.Effect.DENY,
+    principals: [new iam.AnyPrincipal()],
+    actions: ['kms:CreateGrant'],
+    resources: ['*'],
+    conditions: { BoolIfExists: { 'kms:GrantIsForAWSResource': 'false', 'aws:PrincipalIsAWSService': 'false' } },
+  });
 }

@@ -1,10 +1,12 @@
 import { CfnResource, IPolicyValidationContext, PolicyValidationPluginReport, PolicyViolation, Validations } from 'aws-cdk-lib';
-import { NagMessageLevel, NagPack, NagPackProps, NagRuleResult } from 'cdk-nag';
+import { NagMessageLevel, NagPack, NagPackProps, NagRuleCompliance, NagRuleResult } from 'cdk-nag';
 import { IConstruct } from 'constructs';
 import { HipaaCitationId, withCitations } from './citations';
+import { CoverageContext, withCoverage } from './coverage';
 import { deploymentEnvironmentSource, reachesProduction } from './environment';
+import { evaluatedRules, runOf } from './observe';
 import { baseRuleId, normalizeRuleId } from './rule-ids';
-import { apigw, cloudtrail, cognito, healthlake, iam, kms, lambda, logs, sns, waf } from './rules';
+import { apigw, cloudtrail, cognito, gate, healthlake, iam, kms, lambda, logs, sns, waf } from './rules';
 import { withCfnCache, withSynthesizedTemplates } from './rules/common/cfn';
 
 /** The pack's name and rule id prefix. */
@@ -266,6 +268,13 @@ export const FHIR_HIPAA_RULES: readonly FhirHipaaRule[] = [
     explanation: 'A key policy open to `*` lets any AWS principal that can reach the key use it to decrypt.',
     citations: ['164.308(a)(3)(i)', '164.308(a)(4)(ii)(B)', '164.312(a)(1)'],
   },
+  {
+    rule: kms.KMSKeyCreateGrantRestricted,
+    level: E,
+    cause: 'The KMS key policy lets principals create grants for anything, not only for AWS resources through AWS services: add a statement that denies `kms:CreateGrant` to principal `*` on resource `*` with the condition `BoolIfExists` `kms:GrantIsForAWSResource: false` and `aws:PrincipalIsAWSService: false` (AWS Control Tower CT.KMS.PR.3; FhirKeys adds it to every key).',
+    explanation: 'A grant gives its grantee lasting use of the key outside the key policy and IAM; without this statement any principal in the account that holds `kms:CreateGrant` can hand out use of the PHI key, while AWS services (HealthLake, DynamoDB, Lambda) still create the grants they need for their own resources.',
+    citations: ['164.308(a)(3)(i)', '164.308(a)(4)(ii)(B)', '164.308(a)(4)(ii)(C)', '164.312(a)(1)', '164.312(a)(2)(iv)'],
+  },
   // CloudWatch Logs
   {
     rule: logs.LogGroupCMKEncryption,
@@ -295,6 +304,13 @@ export const FHIR_HIPAA_RULES: readonly FhirHipaaRule[] = [
     cause: 'A Lambda environment variable holds what looks like a secret in plain text: store it in Secrets Manager (`secretsmanager.Secret`), pass its ARN in a variable ending `_ARN` and read it at run time.',
     explanation: 'Environment variables are visible to anyone who can read the function configuration and end up in deployment artifacts and logs.',
     citations: ['164.308(a)(3)(i)', '164.308(a)(5)(ii)(D)', '164.312(a)(1)'],
+  },
+  {
+    rule: lambda.LambdaLogGroupDeclared,
+    level: E,
+    cause: 'The Lambda function has no log group in the template: Lambda will create `/aws/lambda/<name>` on the first invocation, never expiring and encrypted with an AWS-owned key. Give it one (`logGroup` with `FhirKeys.logs` and six-year retention, as the kit\'s functions have; `LoggingConfig.LogGroup` in CloudFormation), or acknowledge with what the function logs and why that needs no retention or CMK.',
+    explanation: 'What a function logs (request ids, identifiers, errors) is part of the activity record; an implicit group escapes the retention and encryption rules that every declared log group is held to.',
+    citations: ['164.312(a)(2)(iv)', '164.312(b)', '164.316(b)(2)(i)'],
   },
   // CloudTrail
   {
@@ -326,6 +342,15 @@ export const FHIR_HIPAA_RULES: readonly FhirHipaaRule[] = [
     explanation: 'The trail, WAF drift and per-app alarms only reach people through this topic; with nobody subscribed, an unauthorized API call, a disabled key or a detached web ACL raises an alarm that no one receives, so activity review and incident response never start.',
     citations: ['164.308(a)(1)(ii)(D)', '164.308(a)(6)(ii)'],
   },
+  // Coverage (last: it reads what every other rule evaluated)
+  {
+    rule: gate.ResourceEvaluated,
+    level: E,
+    cause: 'A resource that can carry PHI or run code (function, role, policy, bucket, table, log group, key, datastore) was not evaluated by the gate\'s rules that check every resource of its type, so "zero unacknowledged findings" says nothing about it (this happens to plain CloudFormation resources, `new CfnResource(this, id, { type })`, such as CDK\'s custom-resource providers, which cdk-nag\'s rules do not read): build it with the typed construct, or review it against the rules the finding names and acknowledge with what was reviewed.',
+    explanation: 'The gate can only vouch for what its rules evaluated; a resource none of them looked at is an unreviewed gap in the risk analysis unless someone reviewed it and said so.',
+    citations: ['164.308(a)(1)(ii)(A)', '164.308(a)(8)'],
+    detail: gate.describeResourceEvaluated,
+  },
 ];
 
 /** `FHIR.HIPAA-<RuleName>` of a rule. */
@@ -341,11 +366,26 @@ export function fhirHipaaRuleInfo(rule: FhirHipaaRule): string {
 /** Every rule id of the pack, in order. */
 export const FHIR_HIPAA_RULE_IDS: readonly string[] = FHIR_HIPAA_RULES.map(fhirHipaaRuleId);
 
-/** Each rule with its full message, formatted once (not once per resource checked). */
-const RULES_WITH_INFO: ReadonlyArray<{ readonly rule: FhirHipaaRule; readonly info: string }> = FHIR_HIPAA_RULES.map((rule) => ({
-  rule,
-  info: fhirHipaaRuleInfo(rule),
-}));
+/** The rules of this pack that evaluated each resource so far, during {@link FhirHipaaChecks.validateScope}. */
+let ownEvaluations: Map<CfnResource, Set<string>> | undefined;
+
+/**
+ * Each rule with its full message (formatted once, not once per resource checked) and its check
+ * wrapped to note, for `ResourceEvaluated`, which resources it evaluated.
+ */
+const RULES_WITH_INFO: ReadonlyArray<{ readonly rule: FhirHipaaRule; readonly info: string; readonly check: (node: CfnResource) => NagRuleResult }> = FHIR_HIPAA_RULES.map((rule) => {
+  const id = fhirHipaaRuleId(rule);
+  const check = (node: CfnResource): NagRuleResult => {
+    const result = rule.rule(node);
+    if (result !== NagRuleCompliance.NOT_APPLICABLE && ownEvaluations) {
+      let set = ownEvaluations.get(node);
+      if (!set) ownEvaluations.set(node, (set = new Set()));
+      set.add(id);
+    }
+    return result;
+  };
+  return { rule, info: fhirHipaaRuleInfo(rule), check };
+});
 
 /** Rule ids that cannot be acknowledged in a `production` stack. */
 export const NON_WAIVABLE_IN_PRODUCTION: readonly string[] = FHIR_HIPAA_RULES
@@ -371,10 +411,22 @@ export class FhirHipaaChecks extends NagPack {
 
   public readonly name = FHIR_HIPAA_PACK_NAME;
   public override readonly ruleIds: string[] = [...FHIR_HIPAA_RULE_IDS];
+  private peers: readonly NagPack[] | undefined;
 
   constructor(scope?: IConstruct, props?: NagPackProps) {
     super(scope, props);
     this.packName = FHIR_HIPAA_PACK_NAME;
+  }
+
+  /**
+   * The gate's other packs, observed (`policies/observe.ts`): `ResourceEvaluated` then reports a
+   * resource that their baseline rules did not evaluate. `createCompliancePacks` calls this;
+   * without it that rule is not applicable. A peer that has not run over the scope when this pack
+   * runs is run first.
+   */
+  public coverWith(peers: readonly NagPack[]): this {
+    this.peers = [...peers];
+    return this;
   }
 
   /**
@@ -386,22 +438,50 @@ export class FhirHipaaChecks extends NagPack {
   }
 
   public override validateScope(scope: IConstruct): PolicyValidationPluginReport {
-    const report = withCfnCache(() => withDetails(super.validateScope(scope), scope));
+    const previous = ownEvaluations;
+    const own = new Map<CfnResource, Set<string>>();
+    ownEvaluations = own;
+    let report: PolicyValidationPluginReport;
+    try {
+      report = withCoverage(this.coverageOf(scope, own), () => withCfnCache(() => withDetails(super.validateScope(scope), scope)));
+    } finally {
+      ownEvaluations = previous;
+    }
     const refused = refusedAcknowledgements(scope);
     if (refused.length === 0) return report;
     return { ...report, success: false, violations: [...report.violations, ...refused] };
   }
 
   protected checkResource(node: CfnResource): void {
-    for (const { rule, info } of RULES_WITH_INFO) {
+    for (const { rule, info, check } of RULES_WITH_INFO) {
       this.applyRule({
+        ruleSuffixOverride: rule.rule.name,
         info,
         explanation: rule.explanation,
         level: rule.level,
-        rule: rule.rule,
+        rule: check,
         node,
       });
     }
+  }
+
+  /** What the peers and this pack's rules (so far) evaluated; `undefined` without peers. */
+  private coverageOf(scope: IConstruct, own: Map<CfnResource, Set<string>>): CoverageContext | undefined {
+    if (!this.peers || this.peers.length === 0) return undefined;
+    const runs = this.peers.map((peer) => runOf(peer, scope));
+    const byPath = evaluatedRules(runs);
+    const ruleIds = new Set<string>([...FHIR_HIPAA_RULE_IDS, ...runs.flatMap((run) => [...run.rules.keys()])]);
+    const none: ReadonlySet<string> = new Set();
+    return {
+      ruleIds,
+      evaluatedBy: (node) => {
+        const peers = byPath.get(node.node.path);
+        const mine = own.get(node);
+        if (!peers) return mine ?? none;
+        if (!mine) return peers;
+        return new Set([...peers, ...mine]);
+      },
+    };
   }
 }
 
@@ -459,19 +539,32 @@ function acknowledgementsOn(construct: IConstruct): Acknowledgement[] {
   for (const entry of construct.node.metadata) {
     if (entry.type !== Validations.ACKNOWLEDGED_RULES_METADATA_KEY || !entry.data || typeof entry.data !== 'object') continue;
     for (const [key, reason] of Object.entries(entry.data as Record<string, unknown>)) {
-      out.push({ construct, ruleId: baseRuleId(key), acknowledgedId: normalizeRuleId(key), reason: String(reason) });
+      out.push({ construct, ruleId: baseRuleId(key), acknowledgedId: normalizeRuleId(key), reason: typeof reason === 'string' ? reason : '' });
     }
   }
   return out;
 }
 
-/** One `fatal` violation per acknowledgement of a non-waivable rule that reaches a production stack. */
+/**
+ * One `fatal` violation per acknowledgement the gate does not accept: one without a reason (any
+ * rule, any plugin; `Validations.of(c).acknowledge` takes an empty one), and one of a
+ * non-waivable rule that reaches a production stack.
+ */
 function refusedAcknowledgements(scope: IConstruct): PolicyViolation[] {
   const ancestors: IConstruct[] = [];
   for (let c = scope.node.scope; c; c = c.node.scope) ancestors.push(c);
   const violations: PolicyViolation[] = [];
   for (const construct of [...ancestors, ...scope.node.findAll()]) {
     for (const ack of acknowledgementsOn(construct)) {
+      if (ack.reason.trim() === '') {
+        violations.push({
+          ruleName: ack.acknowledgedId,
+          severity: 'fatal',
+          description: `The acknowledgement "${ack.acknowledgedId}" on ${construct.node.path || '<app>'} has no reason: an acknowledgement is what the reviewer signs from, so it must say how the control is met another way or why it does not apply. Give one (acknowledge(construct, id, reason) refuses a blank reason), or remove the acknowledgement and fix the finding.`,
+          violatingResources: [{ constructPath: construct.node.path, locations: ['Metadata'] }],
+        });
+        continue;
+      }
       if (!NON_WAIVABLE_IN_PRODUCTION.includes(ack.ruleId) || !reachesProduction(construct)) continue;
       const rule = FHIR_HIPAA_RULES.find((r) => fhirHipaaRuleId(r) === ack.ruleId);
       const assumed = deploymentEnvironmentSource(construct) === 'gate-default'

@@ -5,20 +5,28 @@ import { DEPLOYMENT_ENVIRONMENTS, DeploymentEnvironment } from '../lib/config';
 import {
   GATE_DEFAULT_ENVIRONMENT, recordDeploymentEnvironment, setDefaultDeploymentEnvironment, setDeploymentEnvironment,
 } from './environment';
+import { ControlTowerChecks, controlTowerUnavailable } from './control-tower';
 import { FhirHipaaChecks } from './fhir-hipaa-checks';
+import { observePack } from './observe';
+import { ShareAcknowledgements } from './shared-acknowledgements';
 
 export { acknowledge } from './acknowledge';
 export type { DeploymentEnvironment } from '../lib/config';
 export { deploymentEnvironmentOf, setDeploymentEnvironment } from './environment';
 export { baseRuleId, normalizeRuleId } from './rule-ids';
+export { CONTROL_TOWER_PACK_NAME, ControlTowerChecks } from './control-tower';
 
 /**
  * The kit's compliance packs, new instances: cdk-nag's `HIPAASecurityChecks` and
- * `AwsSolutionsChecks`, plus the kit's own `FHIR.HIPAA` pack. Tests run them directly with
+ * `AwsSolutionsChecks`, plus the kit's own `FHIR.HIPAA` pack, last. The first two are observed
+ * (`policies/observe.ts`) and given to the last, whose `ResourceEvaluated` rule reports a
+ * resource their rules did not evaluate. Tests run them directly, in this order, with
  * `pack.validateScope(scope)`.
  */
 export function createCompliancePacks(scope?: IConstruct): NagPack[] {
-  return [new HIPAASecurityChecks(scope), new AwsSolutionsChecks(scope), new FhirHipaaChecks(scope)];
+  const peers = [new HIPAASecurityChecks(scope), new AwsSolutionsChecks(scope)];
+  for (const peer of peers) observePack(peer);
+  return [...peers, new FhirHipaaChecks(scope).coverWith(peers)];
 }
 
 /** Options of {@link applyCompliancePacks}. */
@@ -34,6 +42,24 @@ export interface CompliancePackOptions {
    *   (the strictest: an unknown environment never relaxes the gate)
    */
   readonly environment?: DeploymentEnvironment;
+
+  /**
+   * Also run the AWS Control Tower proactive controls at synth, as the pack `AWS.ControlTower`
+   * (`@cdklabs/cdk-validator-cfnguard`, which ships cfn-guard and the controls; see
+   * `policies/control-tower.ts`). `true` when the package is not installed (or cfn-guard does
+   * not run on this platform) throws; `false` leaves the cross-check out.
+   *
+   * @default - on when `@cdklabs/cdk-validator-cfnguard` is installed and runs here; the
+   *   reviewer's report says when it did not run, and why
+   */
+  readonly awsControlTower?: boolean;
+}
+
+/** What {@link applyCompliancePacks} set up on an app, as the evidence records it. */
+export interface GateSetup {
+  readonly packs: readonly NagPack[];
+  /** The AWS Control Tower cross-check: whether it runs, and why not when it does not. */
+  readonly controlTower: { readonly enabled: boolean; readonly reason?: string };
 }
 
 /**
@@ -58,23 +84,42 @@ export function applyCompliancePacks(app: IConstruct, options: CompliancePackOpt
     }
     setDeploymentEnvironment(app, environment);
   }
+  const unavailable = controlTowerUnavailable();
+  if (options.awsControlTower === true && unavailable) {
+    throw new Error(`applyCompliancePacks: awsControlTower is true but ${unavailable}`);
+  }
+  const controlTower = options.awsControlTower ?? unavailable === undefined;
   const stage = Stage.isStage(app) ? app : Stage.of(app);
   if (stage) setDefaultDeploymentEnvironment(stage, GATE_DEFAULT_ENVIRONMENT);
   const packs = createCompliancePacks(app);
-  Validations.of(app).addPlugins(...packs);
-  if (!GATES.has(app)) Aspects.of(app).add(new RecordDeploymentEnvironment());
-  GATES.set(app, [...(GATES.get(app) ?? []), ...packs]);
+  const previous = GATES.get(app);
+  Validations.of(app).addPlugins(...packs, ...(controlTower && !previous?.controlTower.enabled ? [new ControlTowerChecks()] : []));
+  if (!previous) {
+    Aspects.of(app).add(new RecordDeploymentEnvironment());
+    Aspects.of(app).add(new ShareAcknowledgements({ controlTower }));
+  }
+  GATES.set(app, {
+    packs: [...(previous?.packs ?? []), ...packs],
+    controlTower: previous?.controlTower.enabled || controlTower
+      ? { enabled: true }
+      : { enabled: false, reason: options.awsControlTower === false ? 'turned off (applyCompliancePacks(app, { awsControlTower: false }))' : unavailable },
+  });
   return packs;
 }
 
-const GATES = new WeakMap<IConstruct, readonly NagPack[]>();
+const GATES = new WeakMap<IConstruct, GateSetup>();
+
+/** What `applyCompliancePacks(app)` set up on `app`; `undefined` when it was not called. */
+export function gateSetupOf(app: IConstruct): GateSetup | undefined {
+  return GATES.get(app);
+}
 
 /**
  * The pack instances `applyCompliancePacks(app)` registered on `app` (the evidence recorder
  * observes these, so the packs run once per synth); `undefined` when it was not called.
  */
 export function compliancePacksOf(app: IConstruct): readonly NagPack[] | undefined {
-  return GATES.get(app);
+  return GATES.get(app)?.packs;
 }
 
 /**

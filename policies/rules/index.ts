@@ -1,6 +1,7 @@
 export * as apigw from './apigw';
 export * as cloudtrail from './cloudtrail';
 export * as cognito from './cognito';
+export * as gate from './gate';
 export * as healthlake from './healthlake';
 export * as iam from './iam';
 export * as kms from './kms';

@@ -64,15 +64,16 @@ describe('FhirKeys', () => {
     }
   });
 
-  test('the data key grants no service principal outside IAM delegation to the account', () => {
-    const principals = statementsOf('KeysData').map((s) => JSON.stringify(s.Principal));
-    expect(principals).toHaveLength(1);
-    expect(principals[0]).toContain(':root');
+  test('the data key allows no service principal outside IAM delegation to the account', () => {
+    const allows = statementsOf('KeysData').filter((s) => (s as { Effect?: string }).Effect === 'Allow').map((s) => JSON.stringify(s.Principal));
+    expect(allows).toHaveLength(1);
+    expect(allows[0]).toContain(':root');
   });
 
-  test('no key policy has a wildcard principal', () => {
+  test('no key policy allows a wildcard principal (the only one is in the CreateGrant deny)', () => {
     for (const key of Object.values(keys)) {
-      for (const s of key.Properties.KeyPolicy.Statement as Statement[]) {
+      for (const s of key.Properties.KeyPolicy.Statement as Array<Statement & { Effect: string }>) {
+        if (s.Effect === 'Deny') continue;
         expect(s.Principal).not.toBe('*');
         expect(JSON.stringify(s.Principal)).not.toMatch(/"AWS":"\*"/);
       }
@@ -87,5 +88,18 @@ describe('FhirKeys', () => {
   test('key logical ids are stable (renaming replaces the keys)', () => {
     expect(Object.keys(keys).sort()).toEqual([expect.stringMatching(/^KeysAudit/), expect.stringMatching(/^KeysData/), expect.stringMatching(/^KeysLogs/)]);
     template.hasResource('AWS::KMS::Key', { Properties: Match.objectLike({ Description: Match.stringLikeRegexp('PHI at rest') }) });
+  });
+});
+
+describe('FhirKeys: grants only for AWS resources through AWS services (CT.KMS.PR.3)', () => {
+  test.each(['KeysData', 'KeysLogs', 'KeysAudit'])('%s denies kms:CreateGrant unless the grant is for an AWS resource or made by an AWS service', (key) => {
+    expect(statementsOf(key)).toContainEqual({
+      Sid: 'DenyGrantsExceptForAwsResourcesThroughAwsServices',
+      Effect: 'Deny',
+      Principal: { AWS: '*' },
+      Action: 'kms:CreateGrant',
+      Resource: '*',
+      Condition: { BoolIfExists: { 'kms:GrantIsForAWSResource': 'false', 'aws:PrincipalIsAWSService': 'false' } },
+    });
   });
 });

@@ -11,6 +11,7 @@ import * as cognito from 'aws-cdk-lib/aws-cognito';
 import * as healthlake from 'aws-cdk-lib/aws-healthlake';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
+import { denyGrantsExceptForAwsResources } from '../../lib/fhir-keys';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { HIPAASecurityChecks } from 'cdk-nag';
 import { buildComplianceReport, readCloudAssembly, recordComplianceEvidence } from '../../lib/report';
@@ -231,6 +232,7 @@ describe('the gate and the reviewer\'s report agree on acknowledgements', () => 
     const app = quietApp();
     const stack = new Stack(app, 'Team');
     const key = new kms.Key(stack, 'Key', { enableKeyRotation: true, removalPolicy: RemovalPolicy.RETAIN });
+    key.addToResourcePolicy(denyGrantsExceptForAwsResources());
     const group = new logs.LogGroup(stack, 'Logs', { retention: logs.RetentionDays.ONE_WEEK, encryptionKey: key, removalPolicy: RemovalPolicy.DESTROY });
     const reason = 'Debug log of the load-test harness: request counts only, exported nightly to the six-year archive.';
     ack(group, reason);

@@ -45,14 +45,17 @@ describe('FhirHipaaChecks', () => {
       'FHIR.HIPAA-KMSKeyRotation',
       'FHIR.HIPAA-KMSKeyRetained',
       'FHIR.HIPAA-KMSKeyPolicyNoWildcardPrincipal',
+      'FHIR.HIPAA-KMSKeyCreateGrantRestricted',
       'FHIR.HIPAA-LogGroupCMKEncryption',
       'FHIR.HIPAA-LogGroupRetention',
       'FHIR.HIPAA-LambdaHealthLakeIsolated',
       'FHIR.HIPAA-LambdaNoSecretsInEnvironment',
+      'FHIR.HIPAA-LambdaLogGroupDeclared',
       'FHIR.HIPAA-CloudTrailMultiRegion',
       'FHIR.HIPAA-CloudTrailCloudWatchLogs',
       'FHIR.HIPAA-CloudTrailDataEvents',
       'FHIR.HIPAA-SNSAlarmTopicSubscribed',
+      'FHIR.HIPAA-ResourceEvaluated',
     ]);
     expect(new FhirHipaaChecks().ruleIds).toEqual(FHIR_HIPAA_RULE_IDS);
   });
@@ -139,7 +142,7 @@ describe('FHIR.HIPAA at synth reads the synthesized templates', () => {
     const stack = new Stack(app, 'Bad');
     new kms.Key(stack, 'NoRotation', { enableKeyRotation: false, removalPolicy: RemovalPolicy.DESTROY });
     const direct = new FhirHipaaChecks().validateScope(stack).violations.map((v) => v.ruleName).sort();
-    expect(direct).toEqual(['FHIR.HIPAA-KMSKeyRetained', 'FHIR.HIPAA-KMSKeyRotation']);
+    expect(direct).toEqual(['FHIR.HIPAA-KMSKeyCreateGrantRestricted', 'FHIR.HIPAA-KMSKeyRetained', 'FHIR.HIPAA-KMSKeyRotation']);
     Validations.of(app).addPlugins(new FhirHipaaChecks(app));
     expect(() => app.synth()).toThrow(/KMSKeyRotation/);
     const report = JSON.parse(readFileSync(join(outdir, 'validation-report.json'), 'utf8'));

@@ -1,3 +1,4 @@
 export * from './KMSKeyPolicyNoWildcardPrincipal';
 export * from './KMSKeyRetained';
 export * from './KMSKeyRotation';
+export * from './KMSKeyCreateGrantRestricted';

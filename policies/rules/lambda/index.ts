@@ -1,2 +1,3 @@
 export * from './LambdaHealthLakeIsolated';
 export * from './LambdaNoSecretsInEnvironment';
+export * from './LambdaLogGroupDeclared';

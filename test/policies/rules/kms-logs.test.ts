@@ -1,7 +1,9 @@
-import { CfnDeletionPolicy, RemovalPolicy } from 'aws-cdk-lib';
+import { CfnDeletionPolicy, CfnResource, RemovalPolicy } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import { denyGrantsExceptForAwsResources } from '../../../lib/fhir-keys';
 import { expectCompliant, expectNoncompliant, granularFindings, newStack } from '../helpers';
 
 describe('FHIR.HIPAA-KMSKeyRotation', () => {
@@ -94,4 +96,62 @@ describe('FHIR.HIPAA-LogGroupRetention', () => {
   test('Compliance 1: six years', () => expectCompliant(group(logs.RetentionDays.SIX_YEARS), rule));
   test('Compliance 2: ten years', () => expectCompliant(group(logs.RetentionDays.TEN_YEARS), rule));
   test('Compliance 3: never expire (RetentionInDays absent)', () => expectCompliant(group(logs.RetentionDays.INFINITE), rule));
+});
+
+describe('FHIR.HIPAA-KMSKeyCreateGrantRestricted', () => {
+  const rule = 'KMSKeyCreateGrantRestricted';
+  const keyWith = (...statements: iam.PolicyStatement[]) => {
+    const stack = newStack();
+    const key = new kms.Key(stack, 'Key', { enableKeyRotation: true });
+    for (const st of statements) key.addToResourcePolicy(st);
+    return stack;
+  };
+  const deny = (conditions: Record<string, unknown>, actions = ['kms:CreateGrant']) => new iam.PolicyStatement({ effect: iam.Effect.DENY, principals: [new iam.AnyPrincipal()], actions, resources: ['*'], conditions });
+  const both = { BoolIfExists: { 'kms:GrantIsForAWSResource': 'false', 'aws:PrincipalIsAWSService': 'false' } };
+  test('Noncompliance 1: the L2 default policy (account root may create grants for anything)', () => {
+    expectNoncompliant(keyWith(), rule);
+  });
+  test('Noncompliance 2: only one of the two conditions', () => {
+    expectNoncompliant(keyWith(deny({ BoolIfExists: { 'kms:GrantIsForAWSResource': 'false' } })), rule);
+  });
+  test('Noncompliance 3: Bool instead of BoolIfExists (denies the services too when the key is absent)', () => {
+    expectNoncompliant(keyWith(deny({ Bool: both.BoolIfExists })), rule);
+  });
+  test('Noncompliance 4: the deny also names other actions', () => {
+    expectNoncompliant(keyWith(deny(both, ['kms:CreateGrant', 'kms:Decrypt'])), rule);
+  });
+  test('Compliance 1: FhirKeys\' statement (denyGrantsExceptForAwsResources)', () => {
+    expectCompliant(keyWith(denyGrantsExceptForAwsResources()), rule);
+  });
+  test('Compliance 2: the statement written by hand, keys in another case', () => {
+    expectCompliant(keyWith(deny({ BoolIfExists: { 'KMS:GrantIsForAWSResource': 'false', 'aws:principalisawsservice': false } })), rule);
+  });
+});
+
+describe('FHIR.HIPAA-LambdaLogGroupDeclared', () => {
+  const rule = 'LambdaLogGroupDeclared';
+  const fn = (stack: ReturnType<typeof newStack>, props: Partial<lambda.FunctionProps> = {}) => new lambda.Function(stack, 'Fn', {
+    runtime: lambda.Runtime.NODEJS_22_X, handler: 'index.handler', code: lambda.Code.fromInline('exports.handler = async () => 1'), ...props,
+  });
+  test('Noncompliance 1: no log group: Lambda would create /aws/lambda/<name> itself', () => {
+    const stack = newStack();
+    fn(stack);
+    expectNoncompliant(stack, rule);
+  });
+  test('Noncompliance 2: a plain CfnResource function (a custom-resource provider) without LoggingConfig', () => {
+    const stack = newStack();
+    new CfnResource(stack, 'Provider', { type: 'AWS::Lambda::Function', properties: { Handler: 'index.handler', Runtime: 'nodejs22.x', Role: 'arn:aws:iam::111122223333:role/r', Code: { ZipFile: 'x' } } });
+    expectNoncompliant(stack, rule);
+  });
+  test('Compliance 1: logGroup (LoggingConfig.LogGroup)', () => {
+    const stack = newStack();
+    fn(stack, { logGroup: new logs.LogGroup(stack, 'Group') });
+    expectCompliant(stack, rule);
+  });
+  test('Compliance 2: a LogGroup of the stack named after the function (/aws/lambda/${Ref})', () => {
+    const stack = newStack();
+    const f = fn(stack);
+    new logs.LogGroup(stack, 'Group', { logGroupName: `/aws/lambda/${f.functionName}` });
+    expectCompliant(stack, rule);
+  });
 });
