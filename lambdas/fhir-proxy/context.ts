@@ -9,6 +9,7 @@ import type { APIGatewayProxyEvent } from 'aws-lambda';
 import type { AwsCredentialIdentity, Provider } from '@smithy/types';
 import { isObject, type JsonObject } from '../shared/json';
 import type { ApiLifecycle } from '../shared/api-lifecycle';
+import type { AppMetricsRecorder } from '../shared/app-metrics';
 import type { AccessOptions } from './access';
 import { StdoutAuditSink, type AuditSink } from './audit';
 import type { OperationPolicy } from './authorize';
@@ -85,6 +86,12 @@ export interface ProxyOptions {
   readonly lifecycle?: ApiLifecycle;
   /** Called with a constant message and an error class name when something unexpected fails. */
   readonly onError?: (message: string, detail: { readonly error: string }) => void;
+  /**
+   * Per-app metrics (`shared/app-metrics.ts`): one record per request, where the audit is written
+   * (outcome, refusal reason, patients touched counted, never emitted).
+   * @default - none recorded
+   */
+  readonly metrics?: AppMetricsRecorder;
 }
 
 /** Label policy, the registered apps' clearances, and the Consent cache lifetime. */

@@ -20,7 +20,8 @@
  * call HealthLake signed with SigV4 (`healthlake-client.ts`),
  * filter the answer again resource by resource (`filter.ts`), rewrite every datastore URL to the
  * public base (`links.ts`), and write one BALP AuditEvent per patient touched, allowed or
- * refused (`audit.ts`). Fails closed: no authorizer context → 401 (except the public
+ * refused (`audit.ts`), and one record of per-app metrics when they are on (`trace.ts`,
+ * `shared/app-metrics.ts`). Fails closed: no authorizer context → 401 (except the public
  * CapabilityStatement), any doubt → 403/404, any unexpected error → 500 with nothing forwarded
  * after it. Errors are OperationOutcomes with constant texts; HealthLake's own error texts are
  * never passed on.
@@ -40,7 +41,7 @@ import type { LinkRewriter } from './links';
 import { isWrite, prepare, release, send, type Stop } from './pipeline';
 import { isRequestError, parseFhirRequest, requestErrorResponse } from './request';
 import { consentUnknown, CONSENT_UNKNOWN, empty, invalid, json, keptHeaders, refusal, upstreamError } from './responses';
-import { describe, newTrace, traceDenial, writeAudit, type Trace } from './trace';
+import { describe, newTrace, recordMetrics, traceDenial, writeAudit, type Trace } from './trace';
 
 export type { LabelEnforcement, ProxyOptions } from './context';
 
@@ -73,8 +74,9 @@ export function createProxy(options: import('./context').ProxyOptions): FhirProx
       await writeAudit(ctx, event, trace, result.statusCode);
     } catch (e) {
       options.onError?.('Audit write failed', { error: e instanceof Error ? e.name : 'unknown' });
-      return errorResponse(500, 'exception', 'Internal error');
+      result = errorResponse(500, 'exception', 'Internal error');
     }
+    recordMetrics(ctx, trace, result.statusCode);
     return result;
   };
 }

@@ -5,9 +5,14 @@
  * The outcome recorded is what happened: a request the proxy refused is `refused`; a request it
  * forwarded is judged by what the FHIR server answered (`upstreamStatus`), so a write the server
  * carried out is `success` even when the proxy then withholds the result.
+ *
+ * The same trace is the request's one record in the per-app metrics ({@link recordMetrics}): an
+ * error (5xx), a denial (401, 403, or a 404 the proxy chose) with its reason, or neither, and the
+ * patients touched (counted by the recorder, never emitted).
  */
 import { randomUUID } from 'crypto';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
+import type { DenialReason, RequestRecord } from '../shared/app-metrics';
 import type { FhirInteraction } from '../shared/fhir-interactions';
 import type { Access, Caller, Denial } from './access';
 import { buildAuditEvents, type AuditOutcome } from './audit';
@@ -15,6 +20,7 @@ import type { ProxyContext } from './context';
 import { PatientCollector } from './filter';
 import type { RequestGuard } from './guard';
 import { encodeParams, type ParsedRequest } from './request';
+import { CONSENT_UNKNOWN } from './responses';
 
 export interface Trace {
   interaction: FhirInteraction;
@@ -28,6 +34,8 @@ export interface Trace {
   description?: string;
   /** The status of a write the FHIR server carried out (set once forwarded). */
   upstreamStatus?: number;
+  /** The proxy refused the request ({@link traceDenial}): its 404 is a decision, not the server's. */
+  refused?: boolean;
   patients: PatientCollector;
 }
 
@@ -55,6 +63,7 @@ export function newTrace(method: string | undefined, baseUrls: readonly string[]
 
 /** Records a refusal's message and the patients it named. */
 export function traceDenial(trace: Trace, denial: Denial): void {
+  trace.refused = true;
   trace.description = denial.message;
   trace.patients.addIds(denial.patientIds);
 }
@@ -118,4 +127,81 @@ export async function writeAudit(ctx: ProxyContext, event: APIGatewayProxyEvent,
     ...(trace.guard ? { consentDecisions: trace.guard.decisions() } : {}),
   });
   for (const e of events) await ctx.sink.write(e);
+}
+
+/**
+ * Refusal texts (constant: `access.ts`, `authorize.ts`, `targets.ts`, `responses.ts`) by reason;
+ * `confined`: refused because the token is confined, to a compartment or by granular scopes.
+ */
+const REFUSAL_REASONS: ReadonlyMap<string, DenialReason | 'confined'> = new Map<string, DenialReason | 'confined'>([
+  ['No FHIR resource scope', 'scope'],
+  ['System scopes need a confidential client', 'scope'],
+  ['$export needs system scopes', 'scope'],
+  ['Patient-context scopes need a patient in context', 'scope'],
+  ['User-context scopes need a fhirUser on this server', 'scope'],
+  ['User-context scopes are not supported for this fhirUser type', 'scope'],
+  ['Resource type is outside the patient compartment', 'compartment'],
+  ['Access to another patient is not allowed', 'compartment'],
+  ['Search names another patient', 'compartment'],
+  ['Operation input names another patient', 'compartment'],
+  ['Creating a Patient is not allowed for this token', 'compartment'],
+  ['System-level search and history are not allowed for this token', 'compartment'],
+  ['System-level operations are not allowed for this token', 'compartment'],
+  ['Only instance-level Patient $everything is allowed', 'compartment'],
+  ['Search parameter not allowed for this token', 'compartment'],
+  ['Search parameter value not allowed for this token', 'compartment'],
+  ['Chained search parameters are not allowed for this token', 'compartment'],
+  ['Conditional references are not allowed for this token', 'confined'],
+  ['Conditional create is not allowed for this token', 'confined'],
+  ['Conditional update is not allowed for this token', 'confined'],
+  ['Conditional delete is not allowed for this token', 'confined'],
+  ['PATCH is not allowed for this token; use update', 'confined'],
+  ['Conditional writes are not allowed while security labels are enforced', 'label'],
+  ['The resource has labels the caller may not change', 'label'],
+  ['The resource has elements the caller may not change', 'label'],
+  [CONSENT_UNKNOWN.outage, 'consent'],
+  [CONSENT_UNKNOWN.malformed, 'consent'],
+]);
+
+/**
+ * Why the proxy refused: the refusal's text when it says (`Scope does not permit…`, a
+ * compartment rule, a consent state, a label rule), else the guard's first deny (`label:*` rules
+ * are labels; `consent:*`, `Consent/*` and `default:*` rules are consent), else a patient outside
+ * the token's compartment, else `other`.
+ */
+export function denialReason(trace: Trace): DenialReason {
+  const message = trace.description ?? '';
+  if (message.startsWith('Scope does not permit')) return 'scope';
+  const known = REFUSAL_REASONS.get(message);
+  if (known === 'confined') return trace.access?.patientId !== undefined ? 'compartment' : 'scope';
+  if (known) return known;
+  for (const d of trace.guard?.decisions() ?? []) {
+    if (d.decision !== 'deny') continue;
+    const rule = d.rule.replace(/^(?:write:)?(?:element:)?/, '');
+    return rule.startsWith('label:') ? 'label' : 'consent';
+  }
+  const own = trace.access?.patientId;
+  if (own !== undefined) for (const id of trace.patients.ids) if (id !== own) return 'compartment';
+  return 'other';
+}
+
+/** The request's per-app record: an error (5xx), a denial (401, 403, a 404 the proxy chose), or neither. */
+export function metricsRecord(trace: Trace, status: number): RequestRecord {
+  const clientId = trace.caller?.clientId;
+  const patientIds = trace.patients.ids;
+  if (status >= 500) return { clientId, outcome: 'error', patientIds };
+  if (status === 401) return { clientId, outcome: 'denied', reason: 'invalid-token', patientIds };
+  if (status === 403 || (status === 404 && trace.refused)) return { clientId, outcome: 'denied', reason: denialReason(trace), patientIds };
+  return { clientId, outcome: 'ok', patientIds };
+}
+
+/** Records the request in the per-app metrics, when the proxy has them (never throws). */
+export function recordMetrics(ctx: ProxyContext, trace: Trace, status: number): void {
+  const metrics = ctx.options.metrics;
+  if (!metrics) return;
+  try {
+    metrics.record(metricsRecord(trace, status));
+  } catch {
+    // The recorder never throws; a trace it cannot read changes no response either.
+  }
 }

@@ -7,9 +7,16 @@
  * compartments, consent and labels are enforced per request by the FHIR proxy. On anything else
  * (including an unexpected error) it throws `Error('Unauthorized')`, which API Gateway turns into
  * a 401; the reason is logged, the token never is.
+ *
+ * With `metrics` (`shared/app-metrics.ts`) every call is one record: allowed, denied with its
+ * reason (`revoked`, `scope` for a verified token without a FHIR scope, `invalid-token` for any
+ * other token or header problem, `other` for a malformed method ARN) or an error (the JWKS or
+ * the revocation store failed: still a 401). The client id recorded is the one of a token whose
+ * signature and claims verified; otherwise none (`unregistered`).
  */
 import type { APIGatewayAuthorizerResult, APIGatewayRequestAuthorizerEvent } from 'aws-lambda';
 import { Logger } from '@aws-lambda-powertools/logger';
+import type { AppMetricsRecorder, DenialReason, RequestRecord } from '../shared/app-metrics';
 import { createCognitoAccessTokenVerifier, DEFAULT_MAX_TOKEN_LENGTH, describeError, TokenRejected } from '../shared/cognito-verifier';
 import type { RevocationStore } from '../shared/revocation';
 import { hasFhirScope, parseScopes } from '../shared/smart-scopes';
@@ -56,6 +63,8 @@ export interface SmartAuthorizerOptions {
   readonly maxTokenLength?: number;
   /** @default - a Powertools Logger with service name `smart-authorizer` */
   readonly logger?: AuthorizerLogger;
+  /** Per-app metrics: one record per call. @default - none recorded */
+  readonly metrics?: AppMetricsRecorder;
 }
 
 /** The context the authorizer hands to the FHIR proxy (all strings; empty when absent). */
@@ -76,7 +85,11 @@ export type SmartAuthorizer = (event: APIGatewayRequestAuthorizerEvent) => Promi
 
 /** A denial with a reason to log. Never leaves this module: callers only see `Unauthorized`. */
 class Denied extends Error {
-  constructor(public readonly reason: string) {
+  constructor(
+    public readonly reason: string,
+    /** The `Reason` of the per-app metrics. */
+    public readonly metric: DenialReason = 'invalid-token',
+  ) {
     super(reason);
   }
 }
@@ -233,19 +246,21 @@ export function createAuthorizer(options: SmartAuthorizerOptions): SmartAuthoriz
   /** Per container: each app sends a few distinct scope sets; the proxy parses the set per request. */
   const grantsFhirScope = memoize((scope) => hasFhirScope(parseScopes(scope)));
 
-  async function authorize(event: APIGatewayRequestAuthorizerEvent): Promise<APIGatewayAuthorizerResult> {
+  /** `verified.clientId` is set once the token's signature and claims verified. */
+  async function authorize(event: APIGatewayRequestAuthorizerEvent, verified?: { clientId?: string }): Promise<APIGatewayAuthorizerResult> {
     const methodArn = event?.methodArn;
     const resource = typeof methodArn === 'string' ? wholeApiArn(methodArn) : undefined;
-    if (!resource) throw new Denied('malformed methodArn');
+    if (!resource) throw new Denied('malformed methodArn', 'other');
 
     const extracted = extractBearerToken(event, maxTokenLength);
     if ('reason' in extracted) throw new Denied(extracted.reason);
 
     const claims = await verifier.verify(extracted.token);
     const { sub, client_id: clientId, jti, origin_jti: originJti, scope } = claims;
+    if (verified) verified.clientId = clientId;
 
-    if (typeof scope !== 'string') throw new Denied('token has no scope');
-    if (!grantsFhirScope(scope)) throw new Denied('token has no FHIR resource scope');
+    if (typeof scope !== 'string') throw new Denied('token has no scope', 'scope');
+    if (!grantsFhirScope(scope)) throw new Denied('token has no FHIR resource scope', 'scope');
 
     const patient = optionalString(claims, 'patient', FHIR_ID);
     const fhirUser = optionalString(claims, 'fhirUser', REFERENCE);
@@ -256,8 +271,8 @@ export function createAuthorizer(options: SmartAuthorizerOptions): SmartAuthoriz
       const originCheck = originJti === undefined ? undefined : revocation.isRevoked(originJti);
       // Both lookups run at once; each is awaited (a rejection of either denies).
       if (originCheck) originCheck.catch(() => undefined);
-      if (await jtiCheck) throw new Denied('token jti is revoked');
-      if (originCheck && (await originCheck)) throw new Denied('token origin_jti is revoked');
+      if (await jtiCheck) throw new Denied('token jti is revoked', 'revoked');
+      if (originCheck && (await originCheck)) throw new Denied('token origin_jti is revoked', 'revoked');
     }
 
     const client = clients.get(clientId);
@@ -281,5 +296,26 @@ export function createAuthorizer(options: SmartAuthorizerOptions): SmartAuthoriz
     throw new Error('Unauthorized');
   }
 
-  return (event) => authorize(event).catch(deny);
+  const metrics = options.metrics;
+  if (!metrics) return (event) => authorize(event).catch(deny);
+  return (event) => {
+    const verified: { clientId?: string } = {};
+    return authorize(event, verified).then(
+      (result) => {
+        metrics.record({ clientId: verified.clientId, outcome: 'ok' });
+        return result;
+      },
+      (err: unknown) => {
+        metrics.record({ clientId: verified.clientId, ...denialRecord(err) });
+        return deny(err);
+      },
+    );
+  };
+}
+
+/** The per-app record of a call that did not allow: a denial and its reason, or an error. */
+function denialRecord(err: unknown): Pick<RequestRecord, 'outcome' | 'reason'> {
+  if (err instanceof Denied) return { outcome: 'denied', reason: err.metric };
+  if (err instanceof TokenRejected) return err.reason === 'JWKS unavailable' ? { outcome: 'error' } : { outcome: 'denied', reason: 'invalid-token' };
+  return { outcome: 'error' };
 }
