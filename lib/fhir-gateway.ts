@@ -22,7 +22,7 @@ import { DeploymentEnvironment } from './config';
 import { FhirDatastore } from './fhir-datastore';
 import { FhirKeys } from './fhir-keys';
 import { FHIR_DEFINITIONS_ASSET_FILE } from './private/handler-assets';
-import { KitFunction, settingsOf } from './private/kit-function';
+import { checkDocuments, KitFunction, settingsOf } from './private/kit-function';
 import { KitRole } from './private/kit-role';
 import { createAuditLogGroup } from './private/log-group';
 import { SegmentedNetwork } from './segmented-network';
@@ -278,8 +278,16 @@ const PUBLIC_ROUTES = {
  * `POST /auth/token|introspect|revoke`) are marked public and served by the proxy or the
  * SMART façade.
  *
+ * Extension points: {@link addRoute} adds a route of the team's behind the SMART authorizer;
+ * {@link addPublicRoute} one without it, with a required reason, reported as
+ * `FHIR.HIPAA-APIGWPublicRoute` (naming the route) until the team acknowledges it on the method.
+ * Paths under `/r4` and `/auth` are the kit's.
+ *
  * Enforced: every other method has the authorizer (a node validation fails the synth, naming the
- * method, for methods added later too); JSON access logs (request and extended request id, source
+ * method's path, HTTP method and construct, for methods added later too); every client a function
+ * names is an app of the registry the proxy carries (a node validation names the client and the
+ * app); the proxy's asset carries exactly the team's label policy, app registry and profiles,
+ * recorded on the proxy for the reviewer's report; JSON access logs (request and extended request id, source
  * IP, principal and client id, time, method, path, status, protocol, length, TLS version, cipher,
  * authorizer error, integration latency) to a CMK log group kept six years; execution logging at
  * ERROR without data trace; X-Ray; metrics; stage throttling; usage plans per registered app (API
@@ -333,6 +341,7 @@ export class FhirGateway extends Construct {
       }
     }
     checkProxyDurations(props);
+    checkDocuments('FhirGateway', { appRegistry: props.appRegistry, labelPolicy: props.labelPolicy });
     const throttle = props.throttle ?? { rateLimit: 100, burstLimit: 200 };
     const cacheTtl = props.authorizerCacheTtl ?? Duration.seconds(60);
     if (!Token.isUnresolved(cacheTtl.toSeconds()) && cacheTtl.toSeconds() > 300) {

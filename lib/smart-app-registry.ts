@@ -85,6 +85,9 @@ export class SmartAppRegistry extends Construct {
 
   constructor(scope: Construct, id: string, props: SmartAppRegistryProps) {
     super(scope, id);
+    if (props.registry !== undefined && !AppRegistryDocument.isAppRegistryDocument(props.registry)) {
+      throw new Error("SmartAppRegistry: registry must be an AppRegistryDocument: AppRegistryDocument.fromFile('config/apps.json') or AppRegistryDocument.fromObject({ apps: [...] }).");
+    }
     if (props.registry !== undefined && props.apps !== undefined) {
       throw new Error('SmartAppRegistry: give registry or apps, not both (AppRegistryDocument.fromApps(apps) makes a registry of parsed entries).');
     }

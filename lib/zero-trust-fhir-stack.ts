@@ -12,6 +12,7 @@ import { FhirFirewall, FhirFirewallProps } from './fhir-firewall';
 import { FhirGateway, FhirProxyOptions } from './fhir-gateway';
 import { FhirKeys } from './fhir-keys';
 import { applyAcknowledgements, referenceStackAcknowledgements } from './private/acknowledgements';
+import { checkDocuments } from './private/kit-function';
 import { SegmentedNetwork } from './segmented-network';
 import { SmartAppRegistry } from './smart-app-registry';
 import { SmartIdentity } from './smart-identity';
@@ -174,6 +175,7 @@ export class ZeroTrustFhirStack extends Stack {
       bucketRetentionDays: props.auditBucketRetentionDays ?? MIN_RETENTION_DAYS,
       alarmEmail: props.alarmEmail,
     });
+    checkDocuments('ZeroTrustFhirStack', { appRegistry: props.appRegistry, labelPolicy: props.labelPolicy });
     if (props.appRegistry !== undefined && props.apps !== undefined) {
       throw new Error('ZeroTrustFhirStack: give appRegistry or apps, not both (AppRegistryDocument.fromApps(apps) makes a registry of parsed entries).');
     }

@@ -370,6 +370,8 @@ export function plainJsonCopy(value: unknown, source: string, toError: (message:
   return JSON.parse(text) as unknown;
 }
 
+const APP_REGISTRY_DOCUMENT = Symbol.for('zero-trust-fhir.AppRegistryDocument');
+
 /**
  * The app registry a team supplies, validated (schema and cross-field rules, as
  * {@link parseAppRegistry}) when it is made: a file in the team's repository
@@ -380,6 +382,11 @@ export function plainJsonCopy(value: unknown, source: string, toError: (message:
  * {@link json}, exactly, into the FHIR proxy's asset (`/var/task/apps.json`).
  */
 export class AppRegistryDocument {
+  /** True for an {@link AppRegistryDocument} (of any copy of the kit), not a path or a plain object. */
+  public static isAppRegistryDocument(x: unknown): x is AppRegistryDocument {
+    return x !== null && typeof x === 'object' && (x as Record<symbol, unknown>)[APP_REGISTRY_DOCUMENT] === true;
+  }
+
   /** The kit's sample registry, `policies/apps.json`: the default when a team gives none. */
   public static sample(): AppRegistryDocument {
     return AppRegistryDocument.fromFile(DEFAULT_APP_REGISTRY_FILE);
@@ -428,6 +435,7 @@ export class AppRegistryDocument {
     public readonly document: unknown,
   ) {
     this.apps = Object.freeze([...apps]);
+    Object.defineProperty(this, APP_REGISTRY_DOCUMENT, { value: true });
   }
 
   /** The app with this id; `undefined` when the registry has none. */

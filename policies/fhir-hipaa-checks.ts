@@ -72,6 +72,14 @@ export const FHIR_HIPAA_RULES: readonly FhirHipaaRule[] = [
     citations: ['164.308(a)(4)(ii)(B)', '164.312(a)(1)', '164.312(d)'],
   },
   {
+    rule: apigw.APIGWPublicRoute,
+    level: E,
+    cause: 'A method answers without the SMART authorizer on a route a team declared public (`FhirGateway.addPublicRoute(path, method, integration, { reason })`): acknowledge it on the method with why the route exposes nothing (`acknowledge(method, \'FHIR.HIPAA-APIGWPublicRoute\', reason)`), or put it behind the authorizer with `FhirGateway.addRoute`.',
+    explanation: 'A public route is reachable by anyone on the internet without a token: a reviewer must see each one, with the reason it exposes no PHI and no operation on it. Routes under `/r4` and `/auth` cannot be declared this way (FHIR.HIPAA-APIGWMethodAuthorization, non-waivable in production).',
+    citations: ['164.308(a)(4)(ii)(B)', '164.312(a)(1)', '164.312(d)'],
+    detail: apigw.describeAPIGWPublicRoute,
+  },
+  {
     rule: apigw.APIGWStageWAFAssociation,
     level: E,
     cause: 'The API Gateway stage is not associated with a WAFv2 web ACL: associate one (FhirFirewall creates the web ACL and its `AWS::WAFv2::WebACLAssociation` to the stage ARN).',

@@ -143,6 +143,8 @@ export interface BundledLabelPolicy {
   readonly document: unknown;
 }
 
+const LABEL_POLICY_DOCUMENT = Symbol.for('zero-trust-fhir.LabelPolicyDocument');
+
 /**
  * The security-label and Consent policy a team supplies, validated (schema and cross-field rules,
  * as {@link parseLabelPolicy}) when it is made: a file in the team's repository
@@ -152,6 +154,11 @@ export interface BundledLabelPolicy {
  * exactly, into the FHIR proxy's asset (`/var/task/labels.json`).
  */
 export class LabelPolicyDocument {
+  /** True for a {@link LabelPolicyDocument} (of any copy of the kit), not a path or a plain object. */
+  public static isLabelPolicyDocument(x: unknown): x is LabelPolicyDocument {
+    return x !== null && typeof x === 'object' && (x as Record<symbol, unknown>)[LABEL_POLICY_DOCUMENT] === true;
+  }
+
   /** The kit's sample policy, `policies/labels.json`: the default when a team gives none. */
   public static sample(): LabelPolicyDocument {
     return LabelPolicyDocument.fromFile(DEFAULT_LABEL_POLICY_FILE);
@@ -187,7 +194,9 @@ export class LabelPolicyDocument {
     public readonly json: string,
     /** The parsed document (what the reviewer's report reads back from the construct metadata). */
     public readonly document: unknown,
-  ) {}
+  ) {
+    Object.defineProperty(this, LABEL_POLICY_DOCUMENT, { value: true });
+  }
 
   /** What the construct metadata records of this policy. */
   public toMetadata(): BundledLabelPolicy {

@@ -10,6 +10,8 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { EnvironmentSettingError } from '../../lambdas/shared/environment';
+import { AppRegistryDocument } from '../../policies/app-registry';
+import { LabelPolicyDocument } from '../../policies/label-policy';
 import { handlerAssetDir, LAMBDA_NODE_MAJOR } from './handler-assets';
 import { KitRole } from './kit-role';
 import { createAuditLogGroup } from './log-group';
@@ -233,5 +235,21 @@ export function settingsOf(construct: string, write: () => Record<string, string
   } catch (err) {
     if (err instanceof EnvironmentSettingError) throw new Error(`${construct}: ${err.message}`);
     throw err;
+  }
+}
+
+/**
+ * The registry and label policy props are documents made by the kit (validated when made), not
+ * paths or plain objects; the error says how to make one.
+ */
+export function checkDocuments(construct: string, docs: { appRegistry?: unknown; registry?: unknown; labelPolicy?: unknown }): void {
+  for (const prop of ['appRegistry', 'registry'] as const) {
+    const value = docs[prop];
+    if (value !== undefined && !AppRegistryDocument.isAppRegistryDocument(value)) {
+      throw new Error(`${construct}: ${prop} must be an AppRegistryDocument: AppRegistryDocument.fromFile('config/apps.json') or AppRegistryDocument.fromObject({ apps: [...] }).`);
+    }
+  }
+  if (docs.labelPolicy !== undefined && !LabelPolicyDocument.isLabelPolicyDocument(docs.labelPolicy)) {
+    throw new Error(`${construct}: labelPolicy must be a LabelPolicyDocument: LabelPolicyDocument.fromFile('config/labels.json') or LabelPolicyDocument.fromObject({...}).`);
   }
 }

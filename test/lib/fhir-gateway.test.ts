@@ -9,6 +9,8 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import { ACCESS_LOG_FIELDS, AuditTrail, FhirDatastore, FhirGateway, FhirGatewayProps, FhirKeys, SegmentedNetwork, SmartAppRegistry, SmartIdentity } from '../../lib';
 import { AppRegistryDocument, BUNDLED_APP_REGISTRY_METADATA_KEY, loadAppRegistry } from '../../policies/app-registry';
 import { BUNDLED_LABEL_POLICY_METADATA_KEY, DEFAULT_LABEL_POLICY_FILE, LabelPolicyDocument } from '../../policies/label-policy';
+import { createCompliancePacks } from '../../policies';
+import { acknowledge } from '../../policies/acknowledge';
 import { createTestApp } from '../helpers/app';
 import { testApp } from '../helpers/registry';
 
@@ -348,6 +350,15 @@ describe('FhirGateway: routes a team adds', () => {
   test('addPublicRoute adds the method without the authorizer, marked public with its reason', () => {
     expect(cfn(health)).toMatchObject({ HttpMethod: 'GET', AuthorizationType: 'NONE' });
     expect(health.node.metadata.find((m) => m.type === 'zero-trust-fhir:public-route')?.data).toEqual({ method: 'GET', path: '/health', reason: 'load balancer health check: answers 200 and reads nothing' });
+  });
+
+  test('a public route is a FHIR.HIPAA finding naming the method, the only one on it, until acknowledged there', () => {
+    const onHealth = () => createCompliancePacks().flatMap((pack) => pack.validateScope(p.stack).violations
+      .filter((v) => v.violatingResources.some((r) => (r.constructPath ?? '').startsWith(health.node.path)))
+      .map((v) => ({ rule: v.ruleName, description: v.description })));
+    expect(onHealth()).toEqual([{ rule: 'FHIR.HIPAA-APIGWPublicRoute', description: expect.stringMatching(/^The method GET \/health answers without the SMART authorizer \(declared public: load balancer health check/) }]);
+    acknowledge(health, 'FHIR.HIPAA-APIGWPublicRoute', 'Answers 200 from a mock integration: no data, no Lambda, nothing about the caller.');
+    expect(onHealth()).toEqual([]);
   });
 
   test.each<[string, () => unknown, RegExp]>([

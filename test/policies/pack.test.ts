@@ -18,6 +18,7 @@ describe('FhirHipaaChecks', () => {
       'FHIR.HIPAA-HealthLakeDataAccessScoped',
       'FHIR.HIPAA-IAMNoPHIDataWildcard',
       'FHIR.HIPAA-APIGWMethodAuthorization',
+      'FHIR.HIPAA-APIGWPublicRoute',
       'FHIR.HIPAA-APIGWStageWAFAssociation',
       'FHIR.HIPAA-APIGWStageThrottling',
       'FHIR.HIPAA-APIGWAccessLogging',

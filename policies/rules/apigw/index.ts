@@ -6,5 +6,6 @@ export * from './APIGWGatewayResponseHSTS';
 export * from './APIGWMethodAuthorization';
 export * from './APIGWNoCORSWildcard';
 export * from './APIGWNoDataTrace';
+export * from './APIGWPublicRoute';
 export * from './APIGWStageThrottling';
 export * from './APIGWStageWAFAssociation';

@@ -6,7 +6,8 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as wafv2 from 'aws-cdk-lib/aws-wafv2';
 import { PUBLIC_ROUTE_METADATA_KEY, markPublicRoute } from '../../../policies/public-routes';
-import { expectCompliant, expectNoncompliant, granularFindings, newStack, violatingPaths } from '../helpers';
+import { acknowledge } from '../../../policies/acknowledge';
+import { expectCompliant, expectNoncompliant, findingsOf, granularFindings, newStack, ruleId, validate, violatingPaths } from '../helpers';
 
 const ACCESS_LOG_FORMAT = JSON.stringify({
   requestId: '$context.requestId',
@@ -112,6 +113,53 @@ describe('FHIR.HIPAA-APIGWMethodAuthorization', () => {
     markPublicRoute(token.node.findChild('POST'), { method: 'POST', path: '/auth/token', reason: 'OAuth token endpoint authenticates the client itself' });
     token.addCorsPreflight({ allowOrigins: ['https://app.example.org'] });
     expectCompliant(stack, rule);
+  });
+});
+
+describe('FHIR.HIPAA-APIGWPublicRoute', () => {
+  const rule = 'APIGWPublicRoute';
+  /** A method marked public the way FhirGateway.addPublicRoute marks it. */
+  const declare = (method: apigw.Method, route: { method: string; path: string; reason: string }) => method.node.addMetadata(PUBLIC_ROUTE_METADATA_KEY, route);
+
+  test('Noncompliance 1: a route a team declared public, named in the finding with its reason', () => {
+    const { stack, api, fn } = compliantApi();
+    const health = api.root.addResource('health').addMethod('GET', new apigw.LambdaIntegration(fn));
+    declare(health, { method: 'GET', path: '/health', reason: 'load balancer health check' });
+    expect(violatingPaths(stack, rule)).toEqual(['Test/Api/Default/health/GET/Resource']);
+    const finding = validate(stack).violations.find((v) => v.ruleName === ruleId(rule))!;
+    expect(finding.description).toMatch(/^The method GET \/health answers without the SMART authorizer \(declared public: load balancer health check\)\./);
+    // Not also a non-waivable method-authorization finding: this rule is the one to acknowledge.
+    expectCompliant(stack, 'APIGWMethodAuthorization');
+  });
+
+  test('Noncompliance 2: a declared public route at a nested path', () => {
+    const { stack, api, fn } = compliantApi();
+    const status = api.root.addResource('ops').addResource('status').addMethod('HEAD', new apigw.LambdaIntegration(fn));
+    declare(status, { method: 'HEAD', path: '/ops/status', reason: 'uptime probe' });
+    expectNoncompliant(stack, rule);
+  });
+
+  test('Compliance: the kit\'s public SMART routes, authorized methods, and nothing that only the method rule judges', () => {
+    const { stack, api, fn } = compliantApi();
+    // Under /r4 a declaration does not count: a method-authorization finding, not this one.
+    const patient = api.root.getResource('r4')!.addResource('Patient').addMethod('GET', new apigw.LambdaIntegration(fn));
+    declare(patient, { method: 'GET', path: '/r4/Patient', reason: 'convenience' });
+    // A declaration naming another route, or without a reason, does not count either.
+    const admin = api.root.addResource('admin').addMethod('GET', new apigw.LambdaIntegration(fn));
+    declare(admin, { method: 'GET', path: '/health', reason: 'mislabelled' });
+    const blank = api.root.addResource('blank').addMethod('GET', new apigw.LambdaIntegration(fn));
+    declare(blank, { method: 'GET', path: '/blank', reason: ' ' });
+    expectCompliant(stack, rule);
+    expect(violatingPaths(stack, 'APIGWMethodAuthorization')).toEqual(['Test/Api/Default/admin/GET/Resource', 'Test/Api/Default/blank/GET/Resource', 'Test/Api/Default/r4/Patient/GET/Resource']);
+  });
+
+  test('Compliance: acknowledged on the method, also in production (the rule is waivable)', () => {
+    const stack = newStack('production');
+    const api = new apigw.RestApi(stack, 'Api');
+    const health = api.root.addResource('health').addMethod('GET', new apigw.MockIntegration());
+    declare(health, { method: 'GET', path: '/health', reason: 'load balancer health check' });
+    acknowledge(health, ruleId(rule), 'Answers 200 from a mock integration; reads no data and runs no code.');
+    expect(findingsOf(stack, rule)).toEqual([]);
   });
 });
 
