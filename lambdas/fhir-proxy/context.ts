@@ -84,6 +84,12 @@ export interface ProxyOptions {
    * @default - active (no lifecycle headers)
    */
   readonly lifecycle?: ApiLifecycle;
+  /**
+   * Browser origins allowed to read the answers (exact `https://host[:port]`): a request whose
+   * `Origin` is one of them gets `Access-Control-Allow-Origin` with that origin, `Vary: Origin`
+   * and the FHIR headers exposed. The same list as the gateway's CORS preflight. @default - none
+   */
+  readonly allowedOrigins?: readonly string[];
   /** Called with a constant message and an error class name when something unexpected fails. */
   readonly onError?: (message: string, detail: { readonly error: string }) => void;
   /**

@@ -52,6 +52,7 @@ const MAX_COUNT_PAGES = 50;
 
 export function createProxy(options: import('./context').ProxyOptions): FhirProxy {
   const ctx = createContext(options);
+  const origins = corsOrigins(options.allowedOrigins);
   return async (event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> => {
     const trace = newTrace(event?.httpMethod);
     let result: APIGatewayProxyResult;
@@ -70,6 +71,7 @@ export function createProxy(options: import('./context').ProxyOptions): FhirProx
     } catch (e) {
       result = failure(ctx, trace, e);
     }
+    result = withCors(origins, event, result);
     try {
       await writeAudit(ctx, event, trace, result.statusCode);
     } catch (e) {
@@ -79,6 +81,27 @@ export function createProxy(options: import('./context').ProxyOptions): FhirProx
     recordMetrics(ctx, trace, result.statusCode);
     return result;
   };
+}
+
+const ORIGIN = /^https:\/\/[a-z0-9.-]+(:\d{1,5})?$/;
+const EXPOSED_HEADERS = 'ETag, Location, Content-Location, Last-Modified, Deprecation, Sunset, Link, Retry-After';
+
+/** The allowed browser origins, checked once: exact https origins, never `*`. */
+function corsOrigins(origins: readonly string[] | undefined): ReadonlySet<string> {
+  for (const o of origins ?? []) {
+    if (!ORIGIN.test(o)) throw new Error(`createProxy: allowedOrigins entry "${o}" is not an exact https origin (https://host[:port]); "*" is never allowed`);
+  }
+  return new Set(origins ?? []);
+}
+
+/** The CORS headers for a browser request from an allowed origin (none otherwise). */
+function withCors(origins: ReadonlySet<string>, event: APIGatewayProxyEvent, result: APIGatewayProxyResult): APIGatewayProxyResult {
+  if (origins.size === 0) return result;
+  const headers = event?.headers ?? {};
+  let origin: string | undefined;
+  for (const name in headers) if (name.toLowerCase() === 'origin') origin = headers[name] ?? undefined;
+  if (origin === undefined || !origins.has(origin)) return result;
+  return { ...result, headers: { ...result.headers, 'Access-Control-Allow-Origin': origin, Vary: 'Origin', 'Access-Control-Expose-Headers': EXPOSED_HEADERS } };
 }
 
 /**

@@ -396,8 +396,20 @@ export function parseFhirRequest(
   }
 }
 
+/**
+ * The FHIR path of the request: `{proxy+}` of the route `/r4/{proxy+}`, or, for a route of its
+ * own under `/r4` (the public `GET /r4/metadata`, whose event has no path parameters), the
+ * route's resource path after `/r4/`. `event.resource` is the configured route, not caller input.
+ */
+function fhirPathOf(event: APIGatewayProxyEvent): string {
+  const proxy = event.pathParameters?.proxy;
+  if (typeof proxy === 'string') return proxy;
+  const resource = event.resource;
+  return typeof resource === 'string' && resource.startsWith('/r4/') && !resource.includes('{') ? resource.slice('/r4/'.length) : '';
+}
+
 function parse(event: APIGatewayProxyEvent, limits: RequestLimits): ParsedRequest {
-  const shape = parsePath(event.pathParameters?.proxy ?? '');
+  const shape = parsePath(fhirPathOf(event));
   const method = String(event.httpMethod ?? '').toUpperCase();
   const allowed = ALLOWED[shape.kind];
   if (!(allowed as readonly string[]).includes(method)) {
