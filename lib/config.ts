@@ -1,6 +1,7 @@
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { IConstruct } from 'constructs';
 import { isCalendarDate } from '../policies/app-registry';
+import { parseApiLifecycle, type ApiLifecycle } from '../lambdas/shared/api-lifecycle';
 
 /** Where a stack runs. `production` turns on the controls that cannot be waived. */
 export type DeploymentEnvironment = 'sandbox' | 'staging' | 'production';
@@ -49,6 +50,11 @@ export interface ZeroTrustFhirConfig {
   readonly accounts: Readonly<Partial<Record<DeploymentEnvironment, AccountBinding>>>;
   /** The account this synth is bound to (`accounts[environment]`); undefined: env-agnostic (sandbox only). */
   readonly account?: AccountBinding;
+  /**
+   * The lifecycle of the API version the platform serves (its stage, `v1`): active, or deprecated
+   * with the notice and sunset dates, or retired (`shared/api-lifecycle.ts`). Undefined: active.
+   */
+  readonly apiLifecycle?: ApiLifecycle;
 }
 
 /** Where one environment deploys. */
@@ -109,6 +115,7 @@ const KNOWN_KEYS = [
   'corsAllowedOrigins',
   'authorizerCacheTtlSeconds',
   'accounts',
+  'apiLifecycle',
   'today',
 ];
 
@@ -237,7 +244,17 @@ export function parseZeroTrustFhirConfig(raw: unknown): ZeroTrustFhirConfig {
     );
   }
 
+  let apiLifecycle: ApiLifecycle | undefined;
+  if (input.apiLifecycle !== undefined && input.apiLifecycle !== null) {
+    try {
+      apiLifecycle = parseApiLifecycle(input.apiLifecycle);
+    } catch (err) {
+      throw new ConfigError('apiLifecycle', (err as Error).message.replace(/^API lifecycle: /, ''), '{"version":"v1","status":"active"} or {"version":"v1","status":"deprecated","deprecatedAt":"YYYY-MM-DD","sunsetAt":"YYYY-MM-DD","successor":"v2","migrationNotesUrl":"https://…"}');
+    }
+  }
+
   return {
+    ...(apiLifecycle ? { apiLifecycle } : {}),
     accounts,
     ...(account ? { account } : {}),
     stackName,
@@ -330,7 +347,7 @@ function colonFormKeys(context: Record<string, unknown>): Map<string, unknown> {
 
 /** A colon-form value: a list field is parsed from its JSON text; other values are taken as they are. */
 function colonValue(key: string, value: unknown): unknown {
-  if (key === 'accounts' && typeof value === 'string') {
+  if ((key === 'accounts' || key === 'apiLifecycle') && typeof value === 'string') {
     try {
       return JSON.parse(value) as unknown;
     } catch {

@@ -53,6 +53,13 @@ export const FHIR_HIPAA_RULES: readonly FhirHipaaRule[] = [
     explanation: 'HealthLake calls signed with SigV4 bypass SMART checks, so only the FHIR proxy may make them, only on this datastore and only through the VPC endpoint; any broader grant is a path to PHI around the proxy.',
     citations: ['164.308(a)(3)(i)', '164.308(a)(4)(i)', '164.308(a)(4)(ii)(B)', '164.308(a)(4)(ii)(C)', '164.312(a)(1)', '164.312(e)(1)'],
   },
+  {
+    rule: healthlake.HealthLakeSandboxSyntheticData,
+    level: E,
+    cause: 'The sandbox HealthLake datastore is not preloaded with synthetic data: a sandbox holds synthetic patients only. Let FhirDatastore preload HealthLake\'s Synthea data (its default in a stack marked sandbox; `PreloadDataConfig.PreloadDataType: SYNTHEA`).',
+    explanation: 'A sandbox is where app teams and unreviewed apps experiment; a sandbox datastore without the synthetic preload is one real PHI could be loaded into, outside production\'s controls.',
+    citations: ['164.308(a)(3)(i)', '164.308(a)(4)(ii)(B)', '164.312(a)(1)'],
+  },
   // IAM
   {
     rule: iam.IAMNoPHIDataWildcard,
@@ -319,6 +326,13 @@ export const FHIR_HIPAA_RULES: readonly FhirHipaaRule[] = [
     cause: 'The Lambda function has no log group in the template: Lambda will create `/aws/lambda/<name>` on the first invocation, never expiring and encrypted with an AWS-owned key. Give it one (`logGroup` with `FhirKeys.logs` and six-year retention, as the kit\'s functions have; `LoggingConfig.LogGroup` in CloudFormation), or acknowledge with what the function logs and why that needs no retention or CMK.',
     explanation: 'What a function logs (request ids, identifiers, errors) is part of the activity record; an implicit group escapes the retention and encryption rules that every declared log group is held to.',
     citations: ['164.312(a)(2)(iv)', '164.312(b)', '164.316(b)(2)(i)'],
+  },
+  {
+    rule: lambda.LambdaApiVersionLifecycle,
+    level: E,
+    cause: 'The API version this function serves breaks the lifecycle rules (its `API_LIFECYCLE`, from FhirGateway\'s `apiLifecycle`): ShortNotice, a sunset less than 6 months after the deprecation notice (move `sunsetAt`, or acknowledge with the reason the notice is short); RetiredVersionServed, a retired version whose routes still exist (remove its stage and routes); Malformed, not a valid lifecycle.',
+    explanation: 'Third-party apps that hold PHI need announced deprecations (6 to 12 months) to migrate without breaking or falling back to unreviewed workarounds; a retired version left routable is an unmaintained path to PHI.',
+    citations: ['164.308(a)(1)(ii)(B)', '164.308(a)(8)'],
   },
   // CloudTrail
   {

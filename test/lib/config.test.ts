@@ -213,3 +213,17 @@ describe('one AWS account per environment', () => {
     expect(parseZeroTrustFhirConfig({ environment: 'sandbox', accounts: { sandbox: { account: '111111111111', region: 'us-east-1' } } }).account).toEqual({ account: '111111111111', region: 'us-east-1' });
   });
 });
+
+describe('apiLifecycle', () => {
+  test('a deprecated version is read and validated; the reference app passes it to the proxy', () => {
+    const lifecycle = { version: 'v1', status: 'deprecated', deprecatedAt: '2026-06-01', sunsetAt: '2027-06-01', successor: 'v2' };
+    expect(parseZeroTrustFhirConfig({ apiLifecycle: lifecycle }).apiLifecycle).toEqual(lifecycle);
+  });
+  test.each([
+    [{ version: 'v1', status: 'deprecated' }, 'a deprecated version (v1) needs deprecatedAt and sunsetAt'],
+    [{ version: 'v1', status: 'gone' }, 'status must be active, deprecated or retired'],
+    ['v1', 'must be an object'],
+  ])('%j fails naming the key', (value, message) => {
+    expect(() => parseZeroTrustFhirConfig({ apiLifecycle: value })).toThrow(`"zeroTrustFhir.apiLifecycle": ${message}`);
+  });
+});

@@ -16,6 +16,7 @@ describe('FhirHipaaChecks', () => {
     expect(FhirHipaaChecks.RULE_IDS).toEqual([
       'FHIR.HIPAA-HealthLakeCMKEncryption',
       'FHIR.HIPAA-HealthLakeDataAccessScoped',
+      'FHIR.HIPAA-HealthLakeSandboxSyntheticData',
       'FHIR.HIPAA-IAMNoPHIDataWildcard',
       'FHIR.HIPAA-APIGWMethodAuthorization',
       'FHIR.HIPAA-APIGWPublicRoute',
@@ -52,6 +53,7 @@ describe('FhirHipaaChecks', () => {
       'FHIR.HIPAA-LambdaHealthLakeIsolated',
       'FHIR.HIPAA-LambdaNoSecretsInEnvironment',
       'FHIR.HIPAA-LambdaLogGroupDeclared',
+      'FHIR.HIPAA-LambdaApiVersionLifecycle',
       'FHIR.HIPAA-CloudTrailMultiRegion',
       'FHIR.HIPAA-CloudTrailCloudWatchLogs',
       'FHIR.HIPAA-CloudTrailDataEvents',

@@ -1,2 +1,3 @@
 export * from './HealthLakeCMKEncryption';
 export * from './HealthLakeDataAccessScoped';
+export * from './HealthLakeSandboxSyntheticData';

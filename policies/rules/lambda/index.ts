@@ -1,3 +1,4 @@
 export * from './LambdaHealthLakeIsolated';
 export * from './LambdaNoSecretsInEnvironment';
 export * from './LambdaLogGroupDeclared';
+export * from './LambdaApiVersionLifecycle';
