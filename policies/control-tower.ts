@@ -19,10 +19,12 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { IPolicyValidationContext, IPolicyValidationPlugin, PolicyValidationPluginReport, PolicyViolation } from 'aws-cdk-lib';
+import { CfnResource, IPolicyValidationContext, IPolicyValidationPlugin, PolicyValidationPluginReport, PolicyViolation, Stack } from 'aws-cdk-lib';
+import { IConstruct } from 'constructs';
+import { CONTROL_TOWER_PACK_NAME } from './pack-names';
+import { acknowledgeControlTowerFinding } from './shared-acknowledgements';
 
-/** The pack (plugin) name; CDK's namespace for its rules is the same. */
-export const CONTROL_TOWER_PACK_NAME = 'AWS.ControlTower';
+export { CONTROL_TOWER_PACK_NAME } from './pack-names';
 
 /** The npm package that ships cfn-guard and the controls. */
 export const CONTROL_TOWER_PACKAGE = '@cdklabs/cdk-validator-cfnguard';
@@ -148,16 +150,23 @@ export class ControlTowerChecks implements IPolicyValidationPlugin {
 
   public validate(context: IPolicyValidationContext): PolicyValidationPluginReport {
     const resources = new Map<string, Map<string, string>>();
+    const entries = new Map<string, Record<string, unknown>>();
     for (const file of context.templatePaths) {
       const byId = new Map<string, string>();
       try {
-        const template = JSON.parse(fs.readFileSync(file, 'utf8')) as { Resources?: Record<string, { Type?: unknown }> };
-        for (const [id, r] of Object.entries(template.Resources ?? {})) if (typeof r?.Type === 'string') byId.set(id, r.Type);
+        const template = JSON.parse(fs.readFileSync(file, 'utf8')) as { Resources?: Record<string, { Type?: unknown; Properties?: Record<string, unknown> }> };
+        for (const [id, r] of Object.entries(template.Resources ?? {})) {
+          if (typeof r?.Type !== 'string') continue;
+          byId.set(id, r.Type);
+          entries.set(`${path.basename(file)}\u0000${id}`, r.Properties ?? {});
+        }
       } catch {
         // An unreadable template: cfn-guard reports it.
       }
       resources.set(path.basename(file), byId);
     }
+    const root = (context as IPolicyValidationContext & { readonly appConstruct?: IConstruct }).appConstruct;
+    const constructs = root ? constructsByTemplate(root) : new Map<string, CfnResource>();
     const present = new Set([...resources.values()].flatMap((m) => [...m.values()]));
     const rules = controlTowerRules();
     const run = rules.filter((r) => r.types.some((t) => present.has(t)));
@@ -185,7 +194,13 @@ export class ControlTowerChecks implements IPolicyValidationPlugin {
         }
         if (violating.length === 0) continue;
         if (!violations.has(v.ruleName)) violations.set(v.ruleName, new Set());
-        for (const key of seen) violations.get(v.ruleName)!.add(key);
+        for (const key of seen) {
+          violations.get(v.ruleName)!.add(key);
+          // A known limitation of the control, or the same decision made for a gate rule: recorded
+          // now, for this finding only; CDK clears it when it collects acknowledgements.
+          const node = constructs.get(key);
+          if (node) acknowledgeControlTowerFinding(node, v.ruleName, entries.get(key) ?? {});
+        }
         const fix = (v as { fix?: string }).fix;
         report.push({
           ruleName: v.ruleName,
@@ -202,8 +217,22 @@ export class ControlTowerChecks implements IPolicyValidationPlugin {
     }
     const record: ControlTowerRun = { version: info.version, guardVersion: info.guardVersion, rules: run, resources, violations };
     lastRun = record;
-    const root = (context as IPolicyValidationContext & { readonly appConstruct?: object }).appConstruct;
     if (root) RUNS.set(root, record);
     return { success: report.length === 0, violations: report };
   }
+}
+
+/** Every `CfnResource` of the app by `<template file name>\u0000<logical id>`. */
+function constructsByTemplate(root: IConstruct): Map<string, CfnResource> {
+  const out = new Map<string, CfnResource>();
+  for (const c of root.node.findAll()) {
+    if (!CfnResource.isCfnResource(c)) continue;
+    try {
+      const stack = Stack.of(c);
+      out.set(`${stack.templateFile}\u0000${stack.resolve(c.logicalId) as string}`, c);
+    } catch {
+      // Not in a stack's template.
+    }
+  }
+  return out;
 }

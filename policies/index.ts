@@ -96,7 +96,7 @@ export function applyCompliancePacks(app: IConstruct, options: CompliancePackOpt
   Validations.of(app).addPlugins(...packs, ...(controlTower && !previous?.controlTower.enabled ? [new ControlTowerChecks()] : []));
   if (!previous) {
     Aspects.of(app).add(new RecordDeploymentEnvironment());
-    Aspects.of(app).add(new ShareAcknowledgements({ controlTower }));
+    Aspects.of(app).add(new ShareAcknowledgements());
   }
   GATES.set(app, {
     packs: [...(previous?.packs ?? []), ...packs],

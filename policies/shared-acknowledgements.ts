@@ -1,31 +1,36 @@
 /**
- * One decision, seen by every checker. At synth (an aspect that `applyCompliancePacks`
- * registers), for each `CfnResource`:
+ * One decision, seen by every checker.
  *
- * 1. With the AWS Control Tower cross-check on: a control that cannot read what the kit writes
- *    (see {@link CONTROL_TOWER_LIMITATIONS}) is acknowledged on the resource where that is so,
- *    with the reason, computed from the resource itself.
- * 2. With the cross-check on: an acknowledgement of a gate rule is recorded for its Control Tower
- *    equivalents (`policies/equivalent-rules.ts`) on the resources of the types they evaluate,
- *    with the same reason and where it came from.
- * 3. Always: every acknowledgement that covers the resource is written into its CloudFormation
- *    metadata as `Metadata.guard.SuppressedRules`, the names AWS's Guard rules (the Guard Rules
- *    Registry's, and Control Tower's) skip a resource for, so a `cfn-guard validate` run over
- *    `cdk.out` outside the kit sees the same decisions the gate made. An acknowledgement without
- *    a reason is never written (the gate refuses it).
+ * At synth, an aspect that `applyCompliancePacks` registers ({@link ShareAcknowledgements}), for
+ * each `CfnResource`:
+ * 1. a Guard Rules Registry rule that cannot read what the kit writes ({@link RULE_LIMITATIONS})
+ *    is acknowledged on the resource where that is so, with the reason, computed from the
+ *    resource itself;
+ * 2. every acknowledgement that covers the resource is written into its CloudFormation metadata
+ *    as `Metadata.guard.SuppressedRules`, the names AWS's Guard rules (the Guard Rules Registry's,
+ *    and Control Tower's) skip a resource for, so a `cfn-guard validate` run over `cdk.out`
+ *    outside the kit sees the same decisions the gate made. An acknowledgement without a reason
+ *    is never written (the gate refuses it).
+ *
+ * When the AWS Control Tower cross-check reports a resource (`policies/control-tower.ts`, while
+ * it validates, {@link acknowledgeControlTowerFinding}), and only then: the control's known
+ * limitation, or an acknowledgement of a gate rule that checks the same (`equivalent-rules.ts`),
+ * is recorded for that control on that resource, with the reason and where it came from; CDK then
+ * clears the finding like any other acknowledged one.
  *
  * Derived acknowledgements carry the metadata {@link DERIVED_ACKNOWLEDGEMENT_METADATA_KEY}, so
- * the report can show them with the decision they come from.
+ * the evidence and the report show them with the decision they come from.
  */
 import { CfnResource, IAspect, Stack, Validations } from 'aws-cdk-lib';
 import { IConstruct } from 'constructs';
 import { COVERAGE_BASELINE } from './coverage';
-import { CONTROL_TOWER_PACK_NAME } from './control-tower';
+import { CONTROL_TOWER_PACK_NAME, GUARD_REGISTRY_NAMESPACE } from './pack-names';
 import { equivalencesOf, RULE_EQUIVALENCES } from './equivalent-rules';
 import { reachesProduction } from './environment';
 import { NON_WAIVABLE_IN_PRODUCTION } from './fhir-hipaa-checks';
 import { isAnnotationNamespace, parseRuleId } from './rule-ids';
 import { isObject } from './rules/common/cfn';
+
 
 /** Construct metadata marking an acknowledgement the gate derived: `{ id, from: { rule, at } }` or `{ id, limitation }`. */
 export const DERIVED_ACKNOWLEDGEMENT_METADATA_KEY = 'zero-trust-fhir:derived-acknowledgement';
@@ -33,12 +38,7 @@ export const DERIVED_ACKNOWLEDGEMENT_METADATA_KEY = 'zero-trust-fhir:derived-ack
 /** The CloudFormation metadata key Guard reads suppressions from. */
 export const GUARD_METADATA_KEY = 'guard';
 
-/**
- * The namespace of the AWS Guard Rules Registry's rules (HIPAA Security set). The gate does not
- * run them; acknowledgements under it are written to `Metadata.guard.SuppressedRules` for
- * whoever runs them over `cdk.out`.
- */
-export const GUARD_REGISTRY_NAMESPACE = 'GuardRulesRegistry';
+export { GUARD_REGISTRY_NAMESPACE } from './pack-names';
 
 /** An AWS-authored Guard rule that cannot read what the kit writes, and where. */
 export interface RuleLimitation {
@@ -185,28 +185,19 @@ function standsFor(rule: string, type: string): string[] {
   return rule === 'FHIR.HIPAA-ResourceEvaluated' ? [...(COVERAGE_BASELINE[type] ?? [])] : [rule];
 }
 
-/** Options of {@link ShareAcknowledgements}. */
-export interface ShareAcknowledgementsOptions {
-  /** The AWS Control Tower cross-check runs at synth: add its limitation and equivalent acknowledgements. */
-  readonly controlTower: boolean;
-}
-
 /** The aspect (see the module comment). */
 export class ShareAcknowledgements implements IAspect {
-  constructor(private readonly options: ShareAcknowledgementsOptions) {}
-
   public visit(node: IConstruct): void {
     if (!CfnResource.isCfnResource(node)) return;
-    acknowledgeLimitations(node, this.options.controlTower);
-    if (this.options.controlTower) acknowledgeEquivalents(node);
+    acknowledgeRegistryLimitations(node);
     writeGuardMetadata(node);
   }
 }
 
 const ctKey = (rule: string): string => `${CONTROL_TOWER_PACK_NAME}::${rule}`;
 
-function acknowledgeLimitations(node: CfnResource, controlTower: boolean): void {
-  const limitations = RULE_LIMITATIONS.filter((l) => l.type === node.cfnResourceType && (controlTower || l.namespace !== CONTROL_TOWER_PACK_NAME));
+function acknowledgeRegistryLimitations(node: CfnResource): void {
+  const limitations = RULE_LIMITATIONS.filter((l) => l.type === node.cfnResourceType && l.namespace === GUARD_REGISTRY_NAMESPACE);
   if (limitations.length === 0) return;
   const covered = new Set(coveringAcknowledgements(node).map((a) => a.key));
   const properties = resolvedProperties(node);
@@ -220,27 +211,40 @@ function acknowledgeLimitations(node: CfnResource, controlTower: boolean): void 
   }
 }
 
-function acknowledgeEquivalents(node: CfnResource): void {
+/**
+ * Called by the Control Tower cross-check for each resource a control reported: acknowledges the
+ * finding when the control cannot read what the kit wrote here (a {@link RULE_LIMITATIONS} entry
+ * that applies to `properties`, the resource's template entry) or when an acknowledgement of a gate
+ * rule that checks the same covers the resource. Nothing is recorded when the resource already
+ * carries an acknowledgement of the control.
+ * @returns the key recorded, if any
+ */
+export function acknowledgeControlTowerFinding(node: CfnResource, rule: string, properties: Record<string, unknown>): string | undefined {
+  const key = ctKey(rule);
   const covering = coveringAcknowledgements(node);
-  const covered = new Set(covering.map((a) => a.key));
+  if (covering.some((a) => a.key === key)) return undefined;
+  for (const limitation of RULE_LIMITATIONS) {
+    if (limitation.namespace !== CONTROL_TOWER_PACK_NAME || limitation.rule !== rule || limitation.type !== node.cfnResourceType) continue;
+    const reason = limitation.applies(node, properties);
+    if (!reason) continue;
+    Validations.of(node).acknowledge({ id: key, reason });
+    node.node.addMetadata(DERIVED_ACKNOWLEDGEMENT_METADATA_KEY, { id: key, limitation: rule });
+    return key;
+  }
   for (const ack of covering) {
     const parsed = parseRuleId(ack.key);
-    if (parsed.namespace !== undefined && !isAnnotationNamespace(parsed.namespace)) continue;
+    if (parsed.namespace !== undefined && !isAnnotationNamespace(parsed.namespace) && !parsed.ruleName.startsWith(`${parsed.namespace}-`)) continue;
     // The gate refuses these in production (a fatal finding): never pass them on.
     if (NON_WAIVABLE_IN_PRODUCTION.includes(parsed.rule) && reachesProduction(node)) continue;
-    for (const rule of standsFor(parsed.rule, node.cfnResourceType)) {
-      for (const eq of equivalencesOf(rule)) {
-        if (!eq.types.includes(node.cfnResourceType)) continue;
-        for (const ct of eq.controlTower) {
-          if (covered.has(ctKey(ct))) continue;
-          covered.add(ctKey(ct));
-          const via = rule === parsed.rule ? parsed.ruleName : `${parsed.ruleName} (which stands for ${rule} here)`;
-          Validations.of(node).acknowledge({ id: ctKey(ct), reason: `Same check as ${via}, acknowledged on ${ack.at || 'the app'}: ${ack.reason}` });
-          node.node.addMetadata(DERIVED_ACKNOWLEDGEMENT_METADATA_KEY, { id: ctKey(ct), from: { rule: parsed.ruleName, at: ack.at } });
-        }
-      }
+    for (const standIn of standsFor(parsed.rule, node.cfnResourceType)) {
+      if (!equivalencesOf(standIn).some((eq) => eq.types.includes(node.cfnResourceType) && eq.controlTower.includes(rule))) continue;
+      const via = standIn === parsed.rule ? parsed.ruleName : `${parsed.ruleName} (which stands for ${standIn} here)`;
+      Validations.of(node).acknowledge({ id: key, reason: `Same check as ${via}, acknowledged on ${ack.at || 'the app'}: ${ack.reason}` });
+      node.node.addMetadata(DERIVED_ACKNOWLEDGEMENT_METADATA_KEY, { id: key, from: { rule: parsed.ruleName, at: ack.at } });
+      return key;
     }
   }
+  return undefined;
 }
 
 /** The Guard rule names the acknowledgements covering `node` stand for. */

@@ -1,40 +1,43 @@
 /**
- * Builds the reviewer's {@link ComplianceReport} from a read cloud assembly (`cdk.out`) and the
- * policies: the gate's verdict and findings come from CDK's validation report; what each rule
- * evaluated, passed and had acknowledged comes from the compliance evidence; acknowledgements and
- * their reasons come from the construct metadata; the rest from the templates.
+ * Builds the reviewer's {@link ComplianceReport} from a read cloud assembly (`cdk.out`), once:
+ * the rule results of the compliance evidence and CDK's validation report are reconciled into
+ * outcomes (`outcomes.ts`), and the verdict, the findings, the matrix, the acknowledgements, the
+ * coverage, the inventory's marks and every count are derived from those outcomes; the rest comes
+ * from the templates and the construct metadata.
  */
 import * as path from 'path';
-import { Validations } from 'aws-cdk-lib';
-import { citationTitle, HIPAA_CITATION_IDS, isHipaaCitation } from '../../policies/citations';
 import { DEPLOYMENT_ENVIRONMENT_METADATA_KEY } from '../../policies/environment';
-import { acknowledgedRuleId, FHIR_HIPAA_RULES, fhirHipaaRuleId, NON_WAIVABLE_IN_PRODUCTION } from '../../policies/fhir-hipaa-checks';
+import { FHIR_HIPAA_RULES, fhirHipaaRuleId, NON_WAIVABLE_IN_PRODUCTION } from '../../policies/fhir-hipaa-checks';
+import { baseRuleId } from '../../policies/rule-ids';
 import { repoFileLabel } from '../../policies/schema-errors';
 import { buildAppsSection, bundledPolicies, DocumentSource, sourceName } from './apps';
-import { CloudAssemblyInput, PluginReportJson, ResourceInfo, ViolationJson } from './cloud-assembly';
+import { CloudAssemblyInput, ResourceInfo } from './cloud-assembly';
 import { cmp } from './cfn';
-import { extractControlIds } from '../../policies/citations';
+import { buildCoverage } from './coverage';
 import { buildDataFlow } from './data-flow';
-import { acknowledgementId, ComplianceEvidence, RuleEvidence } from './evidence';
-import { buildInventory, refOf, StackIndex } from './inventory';
+import { COMPLIANCE_EVIDENCE_FILE, ComplianceEvidence } from './evidence';
+import { buildInventory, MarkOf, refOf, StackIndex } from './inventory';
+import { buildMatrix } from './matrix';
 import {
-  AcknowledgementRow,
+  AcknowledgementCounts,
   COMPLIANCE_REPORT_SCHEMA_VERSION,
   ComplianceReport,
   CONTROL_STATUSES,
   ControlStatus,
   Finding,
-  MatrixRow,
-  MatrixRule,
-  normalizeSeverity,
   PackSummary,
   ResourceRef,
+  ReviewedFile,
+  ReviewScope,
   Severity,
-  SeverityCounts,
   StackSummary,
   Verdict,
   zeroCounts,
 } from './model';
+import { citationsOf, Outcome, OutcomeModel, reconcile } from './outcomes';
+import { SCOPE, SIGN_OFF } from './scope';
+import { VALIDATION_REPORT_FILE } from './cloud-assembly';
+import { kitVersion, KIT_PACKAGE_NAME, toolVersions } from './versions';
 
 export interface BuildReportOptions {
   /**
@@ -57,24 +60,18 @@ export interface BuildReportOptions {
   readonly labelPolicyFile?: string;
   /** Files are shown relative to this directory. @default - the repository root */
   readonly baseDir?: string;
-}
-
-
-const STATUS_RANK: Record<ControlStatus, number> = { violated: 0, acknowledged: 1, met: 2, 'not-evaluated': 3, unknown: 4, 'not-covered': 5 };
-
-function worst(statuses: ControlStatus[], empty: ControlStatus): ControlStatus {
-  return statuses.length === 0 ? empty : statuses.reduce((a, b) => (STATUS_RANK[b] < STATUS_RANK[a] ? b : a));
+  /**
+   * The kit's git commit, for "What was reviewed".
+   * @default - none (`writeComplianceReport` reads it from the kit's checkout)
+   */
+  readonly kitCommit?: { readonly commit: string; readonly dirty: boolean };
 }
 
 interface Context {
   readonly input: CloudAssemblyInput;
   readonly evidence?: ComplianceEvidence;
-  readonly index: StackIndex;
   readonly byPath: Map<string, ResourceInfo>;
-  readonly rules: Map<string, { pack: string; rule: RuleEvidence }>;
-  readonly pluginReports: PluginReportJson[];
-  /** `${rule}\u0000${path}` of acknowledgements the gate refused (fatal). */
-  readonly refused: Set<string>;
+  readonly model: OutcomeModel;
 }
 
 function resourceRef(ctx: Context, p: string): ResourceRef {
@@ -115,161 +112,64 @@ function remedyOf(cause: string): string {
   return remedy.charAt(0).toUpperCase() + remedy.slice(1);
 }
 
-function fixFor(ctx: Context, pack: string, ruleId: string, violation: ViolationJson, severity: Severity): string {
-  if (violation.suggestedFix) return violation.suggestedFix;
-  const base = acknowledgedRuleId(ruleId);
+function fixFor(ctx: Context, o: { pack: string; ruleId: string; suggestedFix?: string; refusal?: string }, fatal: boolean): string {
+  if (o.suggestedFix) return o.suggestedFix;
+  const base = baseRuleId(o.ruleId);
   const fhir = FHIR_RULES.get(base);
-  const remedy = fhir ? `${remedyOf(fhir.cause)} (policies/RULES.md: ${base})` : ctx.rules.get(base)?.rule.explanation;
-  if (severity === 'fatal' && /non-waivable/.test(violation.description ?? '')) {
-    return `Remove the acknowledgement: this rule cannot be waived in production. ${remedy ?? ''}`.trim();
-  }
+  const remedy = fhir ? `${remedyOf(fhir.cause)} (policies/RULES.md: ${base})` : ctx.model.rules.get(base)?.rule.explanation || undefined;
+  if (fatal) return `Give the acknowledgement a reason, or remove it and fix the finding${/non-waivable/.test(o.refusal ?? '') ? ': this rule cannot be waived in production' : ''}. ${remedy ?? ''}`.trim();
   if (remedy) return remedy;
-  return pack === 'CloudFormation-Validate' ? 'Correct the template property the rule names (see the message).' : `See the ${pack} documentation for ${base}.`;
+  return o.pack === 'CloudFormation Validate' ? 'Correct the template property the rule names (see the message).' : `See the ${o.pack} documentation for ${base}.`;
 }
 
-function acknowledgeHint(ctx: Context, ruleId: string, p: string, severity: Severity): string | undefined {
-  if (severity === 'fatal') return undefined;
-  const env = stackOfPath(ctx, p)?.deploymentEnvironment;
-  if (env === 'production' && NON_WAIVABLE_IN_PRODUCTION.includes(acknowledgedRuleId(ruleId))) return undefined;
-  return `Validations.of(<${p}>).acknowledge({ id: '${ruleId}', reason: '<how the control is met another way>' })`;
+function namespaceOf(pack: string): string | undefined {
+  return ['FHIR.HIPAA', 'HIPAA.Security', 'AwsSolutions'].includes(pack) ? undefined : pack.replace(/ /g, '-');
 }
 
+function acknowledgeHint(ctx: Context, o: Outcome): string | undefined {
+  const env = stackOfPath(ctx, o.resource)?.deploymentEnvironment;
+  if (env === 'production' && NON_WAIVABLE_IN_PRODUCTION.includes(o.rule)) return undefined;
+  const ns = namespaceOf(o.pack);
+  return `acknowledge(<${o.resource}>, '${ns ? `${ns}::` : ''}${o.ruleId}', '<how the control is met another way>')`;
+}
+
+/** One finding per violated outcome, and one per refused acknowledgement (fatal). */
 function buildFindings(ctx: Context): Finding[] {
   const findings: Finding[] = [];
-  for (const report of ctx.pluginReports) {
-    for (const v of report.violations ?? []) {
-      const severity = normalizeSeverity(v.severity);
-      const rule = ctx.rules.get(acknowledgedRuleId(v.ruleName))?.rule;
-      const citations = extractControlIds(v.description ?? '');
-      const targets = v.violatingConstructs && v.violatingConstructs.length > 0 ? v.violatingConstructs : [{ constructPath: '' }];
-      for (const c of targets) {
-        const p = c.constructPath ?? '';
-        const ref = resourceRef(ctx, p);
-        const cfn = c.cloudFormationResource;
-        const hint = acknowledgeHint(ctx, v.ruleName, p, severity);
-        findings.push({
-          pack: report.pluginName,
-          ruleId: v.ruleName,
-          severity,
-          resource: { ...ref, ...(cfn?.logicalId && cfn.logicalId !== 'N/A' && !ref.logicalId ? { logicalId: cfn.logicalId } : {}) },
-          message: v.description ?? '',
-          fix: fixFor(ctx, report.pluginName, v.ruleName, v, severity),
-          ...(hint ? { acknowledge: hint } : {}),
-          citations: citations.length > 0 ? citations : rule?.citations ?? [],
-        });
-      }
-    }
+  for (const o of ctx.model.outcomes) {
+    if (o.status !== 'violated') continue;
+    const rule = ctx.model.rules.get(o.rule)?.rule;
+    const ref = resourceRef(ctx, o.resource);
+    const message = o.message ?? (rule ? `${rule.info}` : '');
+    const refused = o.refusal && o.acknowledgement ? ` Its acknowledgement on ${o.acknowledgement.at} is refused: ${o.refusal.split('. ')[0]}.` : '';
+    const hint = o.refusal ? undefined : acknowledgeHint(ctx, o);
+    findings.push({
+      pack: o.pack,
+      ruleId: o.ruleId,
+      severity: o.severity,
+      resource: ref,
+      message: `${message}${refused}`,
+      fix: fixFor(ctx, o, false),
+      ...(hint ? { acknowledge: hint } : {}),
+      citations: citationsOf(message, rule),
+      ...(o.controlId ? { controlId: o.controlId } : {}),
+      ...(o.onlyInEvidence ? { onlyInEvidence: true } : {}),
+    });
+  }
+  for (const r of ctx.model.refusals) {
+    const rule = ctx.model.rules.get(baseRuleId(r.ruleName))?.rule;
+    findings.push({
+      pack: r.pack,
+      ruleId: r.ruleName,
+      severity: 'fatal',
+      resource: resourceRef(ctx, r.at),
+      message: r.description,
+      fix: fixFor(ctx, { pack: r.pack, ruleId: r.ruleName, refusal: r.description }, true),
+      citations: citationsOf(r.description, rule),
+    });
   }
   const order: Record<Severity, number> = { fatal: 0, error: 1, warning: 2, info: 3 };
   return findings.sort((a, b) => order[a.severity] - order[b.severity] || cmp(a.pack, b.pack) || cmp(a.ruleId, b.ruleId) || cmp(a.resource.path, b.resource.path));
-}
-
-function packOfRule(ctx: Context, id: string, key: string): string {
-  const known = ctx.rules.get(acknowledgedRuleId(id));
-  if (known) return known.pack;
-  for (const p of ctx.evidence?.packs ?? []) if (id.startsWith(`${p.name}-`)) return p.name;
-  for (const r of ctx.pluginReports) if (id.startsWith(`${r.pluginName}-`)) return r.pluginName;
-  const ns = key.includes('::') ? key.slice(0, key.indexOf('::')) : '';
-  if (!ns || ns.toLowerCase() === 'annotation') return 'unknown';
-  // CDK namespaces a plugin's rules by its name with spaces as dashes ('CloudFormation Validate').
-  return ctx.pluginReports.find((r) => r.pluginName.replace(/\s+/g, '-') === ns)?.pluginName ?? ns.replace(/-/g, ' ');
-}
-
-function buildAcknowledgements(ctx: Context): AcknowledgementRow[] {
-  // Every acknowledgement in the construct metadata (per stack) and in the evidence (whole tree).
-  const seen = new Map<string, { key: string; reason: string; at: string }>();
-  for (const s of ctx.input.stacks) {
-    for (const [p, entries] of s.metadata) {
-      for (const e of entries) {
-        if (e.type !== Validations.ACKNOWLEDGED_RULES_METADATA_KEY || !e.data || typeof e.data !== 'object') continue;
-        for (const [key, reason] of Object.entries(e.data as Record<string, unknown>)) seen.set(`${p}\u0000${key}`, { key, reason: String(reason), at: p });
-      }
-    }
-  }
-  for (const a of ctx.evidence?.acknowledgements ?? []) {
-    if (!seen.has(`${a.at}\u0000${a.key}`)) seen.set(`${a.at}\u0000${a.key}`, { key: a.key, reason: a.reason, at: a.at });
-  }
-  const evidencePacks = new Set((ctx.evidence?.packs ?? []).map((p) => p.name));
-  const rows: AcknowledgementRow[] = [];
-  for (const { key, reason, at } of seen.values()) {
-    const id = acknowledgementId(key);
-    const pack = packOfRule(ctx, id, key);
-    const appliesTo = new Set<string>();
-    const fromEvidence = ctx.evidence?.acknowledgements.find((a) => a.at === at && a.key === key);
-    for (const p of fromEvidence?.suppressed ?? []) appliesTo.add(p);
-    for (const report of ctx.pluginReports) {
-      for (const sv of report.suppressedViolations ?? []) {
-        if (sv.acknowledgedAt === at && (sv.acknowledgedId === key || sv.acknowledgedId === id)) {
-          for (const c of sv.violatingConstructs ?? []) if (c.constructPath) appliesTo.add(c.constructPath);
-        }
-      }
-    }
-    // Known to match nothing when the pack's results are all known: it is in the evidence, or it
-    // reported findings (a plugin that reported nothing may not have run).
-    const reported = ctx.pluginReports.some((r) => r.pluginName === pack);
-    const matched = appliesTo.size > 0 ? true : evidencePacks.has(pack) || reported ? false : undefined;
-    const rule = ctx.rules.get(acknowledgedRuleId(id))?.rule;
-    rows.push({
-      pack,
-      ruleId: id,
-      key,
-      resource: resourceRef(ctx, at),
-      reason,
-      appliesTo: [...appliesTo],
-      ...(matched !== undefined ? { matched } : {}),
-      refused: ctx.refused.has(`${acknowledgedRuleId(id)}\u0000${at}`),
-      ...(rule ? { rule: { message: rule.info, explanation: rule.explanation, level: rule.level, citations: rule.citations } } : {}),
-    });
-  }
-  return rows.sort((a, b) => cmp(a.pack, b.pack) || cmp(a.ruleId, b.ruleId) || cmp(a.resource.path, b.resource.path));
-}
-
-function buildMatrix(ctx: Context, findings: Finding[]): MatrixRow[] {
-  const citations = new Set<string>(HIPAA_CITATION_IDS);
-  for (const { rule } of ctx.rules.values()) for (const c of rule.citations) citations.add(c);
-  for (const f of findings) for (const c of f.citations) if (/^164\./.test(c)) citations.add(c);
-  const ordered = [...HIPAA_CITATION_IDS, ...[...citations].filter((c) => !isHipaaCitation(c)).sort()];
-
-  return ordered.map((citation) => {
-    const rules: MatrixRule[] = [];
-    if (ctx.evidence) {
-      for (const { pack, rule } of ctx.rules.values()) {
-        if (!rule.citations.includes(citation)) continue;
-        const met: string[] = [];
-        const violated: string[] = [];
-        const acknowledged: MatrixRule['acknowledged'] = [];
-        for (const e of rule.evaluations) {
-          if (e.result === 'compliant') met.push(e.resource);
-          else if (e.acknowledged && !ctx.refused.has(`${rule.id}\u0000${e.acknowledged.at}`)) {
-            acknowledged.push({ resource: e.resource, id: e.acknowledged.id, reason: e.acknowledged.reason, acknowledgedAt: e.acknowledged.at });
-          } else violated.push(e.finding ? `${e.resource} [${e.finding}]` : e.resource);
-        }
-        const status: ControlStatus = violated.length > 0 ? 'violated' : acknowledged.length > 0 ? 'acknowledged' : met.length > 0 ? 'met' : 'not-evaluated';
-        rules.push({ ruleId: rule.id, pack, level: rule.level, status, met: [...new Set(met)], acknowledged, violated, notApplicable: rule.notApplicable });
-      }
-    } else {
-      // No evidence: only the violations are known.
-      const byRule = new Map<string, Finding[]>();
-      for (const f of findings) if (f.citations.includes(citation)) byRule.set(acknowledgedRuleId(f.ruleId), [...(byRule.get(acknowledgedRuleId(f.ruleId)) ?? []), f]);
-      for (const [ruleId, list] of byRule) {
-        rules.push({ ruleId, pack: list[0].pack, level: list[0].severity, status: 'violated', met: [], acknowledged: [], violated: list.map((f) => f.resource.path), notApplicable: 0 });
-      }
-      for (const rule of FHIR_HIPAA_RULES) {
-        const id = fhirHipaaRuleId(rule);
-        if (rule.citations.includes(citation as never) && !byRule.has(id)) {
-          rules.push({ ruleId: id, pack: 'FHIR.HIPAA', level: rule.level === 'Error' ? 'error' : 'warning', status: 'unknown', met: [], acknowledged: [], violated: [], notApplicable: 0 });
-        }
-      }
-    }
-    const status = worst(rules.map((r) => r.status), ctx.evidence ? 'not-covered' : 'unknown');
-    return {
-      citation,
-      title: isHipaaCitation(citation) ? citationTitle(citation) : '(not in policies/citations.ts)',
-      inCatalogue: isHipaaCitation(citation),
-      status,
-      rules: rules.sort((a, b) => STATUS_RANK[a.status] - STATUS_RANK[b.status] || cmp(a.ruleId, b.ruleId)),
-    };
-  });
 }
 
 function evidenceMatchesTemplates(input: CloudAssemblyInput, evidence: ComplianceEvidence): string[] {
@@ -281,38 +181,82 @@ function evidenceMatchesTemplates(input: CloudAssemblyInput, evidence: Complianc
   return [...missing, ...extra].map((k) => k.replace('\u0000', '/'));
 }
 
-function crossCheck(ctx: Context): string[] {
-  const notices: string[] = [];
-  for (const pack of ctx.evidence?.packs ?? []) {
-    const expected = new Set<string>();
-    for (const rule of pack.rules) {
-      for (const e of rule.evaluations) {
-        if (e.result === 'compliant' || e.acknowledged) continue;
-        expected.add(`${e.finding ? `${rule.id}[${e.finding}]` : rule.id} @ ${e.resource}`);
-      }
-    }
-    const reported = new Set<string>();
-    const report = ctx.pluginReports.find((r) => r.pluginName === pack.name);
-    for (const v of report?.violations ?? []) {
-      if (normalizeSeverity(v.severity) === 'fatal') continue;
-      for (const c of v.violatingConstructs ?? []) reported.add(`${v.ruleName} @ ${c.constructPath ?? ''}`);
-    }
-    const onlyEvidence = [...expected].filter((x) => !reported.has(x));
-    const onlyReport = [...reported].filter((x) => !expected.has(x));
-    if (onlyEvidence.length + onlyReport.length > 0) {
-      notices.push(`${pack.name}: the evidence and the validation report disagree (${[...onlyEvidence.map((x) => `evidence only: ${x}`), ...onlyReport.map((x) => `report only: ${x}`)].slice(0, 5).join('; ')}).`);
-    }
-  }
-  return notices;
-}
-
-function verdictOf(input: CloudAssemblyInput, reports: PluginReportJson[], counts: SeverityCounts): { verdict: Verdict; reason: string } {
+/**
+ * The verdict, from the model only: FAIL while any finding stands (any severity: the gate fails on
+ * warnings too) or any plugin failed the gate; PASS only with a validation report and none of
+ * either. So PASS can never stand beside a violated citation.
+ */
+function verdictOf(input: CloudAssemblyInput, findings: readonly Finding[], byPack: readonly PackSummary[]): { verdict: Verdict; reason: string } {
   if (!input.manifestFound) return { verdict: 'no-assembly', reason: 'cdk.out holds no cloud assembly: the synth failed before writing templates (see its output).' };
   if (!input.validationReport) return { verdict: 'unchecked', reason: 'No validation report: no compliance pack ran at synth (call applyCompliancePacks(app)).' };
-  const failed = reports.filter((r) => r.conclusion === 'failure').map((r) => r.pluginName);
-  const total = counts.fatal + counts.error + counts.warning + counts.info;
-  if (failed.length > 0) return { verdict: 'fail', reason: `${total} unacknowledged finding${total === 1 ? '' : 's'}; the gate failed in ${failed.join(', ')}.` };
-  return { verdict: 'pass', reason: total === 0 ? 'Every compliance pack passed: no unacknowledged finding.' : `The gate passed; ${total} finding${total === 1 ? '' : 's'} below the failing level remain.` };
+  const failed = byPack.filter((p) => p.conclusion === 'failure').map((p) => p.pack);
+  const n = findings.length;
+  if (n > 0 || failed.length > 0) {
+    const where = [...new Set([...failed, ...findings.map((f) => f.pack)])];
+    return { verdict: 'fail', reason: `${n} unacknowledged finding${n === 1 ? '' : 's'} (${where.join(', ')}): the gate fails until each is fixed or acknowledged with a reason.` };
+  }
+  const ran = byPack.filter((p) => !p.notRun).map((p) => p.pack);
+  return { verdict: 'pass', reason: `Every finding of ${ran.length > 0 ? ran.join(', ') : 'the packs'} is fixed or acknowledged with a reason.` };
+}
+
+function packSummaries(ctx: Context, findings: readonly Finding[]): PackSummary[] {
+  const reports = ctx.input.validationReport?.pluginReports ?? [];
+  const crossChecks = ctx.evidence?.crossChecks ?? [];
+  const names = [...new Set([...(ctx.evidence?.packs ?? []).map((p) => p.name), ...reports.map((r) => r.pluginName), ...crossChecks.map((c) => c.name)])];
+  return names.map((name) => {
+    const report = reports.find((r) => r.pluginName === name);
+    const pack = ctx.evidence?.packs.find((p) => p.name === name);
+    const cross = crossChecks.find((c) => c.name === name);
+    const counts = zeroCounts();
+    for (const f of findings) if (f.pack === name) counts[f.severity]++;
+    const acknowledged = ctx.model.outcomes.filter((o) => o.pack === name && o.status === 'acknowledged').length;
+    let rulesApplied = 0;
+    let compliant = 0;
+    for (const rule of pack?.rules ?? []) {
+      if (rule.evaluations.length > 0) rulesApplied++;
+      compliant += rule.evaluations.filter((e) => e.result === 'compliant').length;
+    }
+    // CDK leaves a plugin that passed with nothing suppressed out of the validation report.
+    const notRun = cross && !cross.ran ? cross.reason ?? 'not run' : undefined;
+    const conclusion: PackSummary['conclusion'] = notRun ? 'not-reported' : report?.conclusion === 'failure' ? 'failure' : report || ctx.input.validationReport ? 'success' : 'not-reported';
+    const version = report?.pluginVersion ?? cross?.version;
+    return {
+      pack: name, conclusion, violations: counts, acknowledged,
+      ...(pack ? { rules: pack.rules.length, rulesApplied, compliant } : {}),
+      ...(version ? { version } : {}),
+      ...(notRun ? { notRun } : {}),
+    };
+  });
+}
+
+function acknowledgementCounts(ctx: Context): AcknowledgementCounts {
+  const rows = ctx.model.acknowledgements;
+  const count = (s: string): number => rows.filter((r) => r.status === s).length;
+  return { total: rows.length, inUse: count('in-use'), refused: count('refused'), unused: count('unused'), notChecked: count('not-checked'), outside: count('outside') };
+}
+
+/** What was reviewed: the kit, the tools the synth used, every template and its SHA-256. */
+function reviewScope(ctx: Context, environments: string[], generatedAt: string, options: BuildReportOptions): ReviewScope {
+  const tools = { ...toolVersions(), ...(ctx.evidence?.tools ?? {}) };
+  delete tools[KIT_PACKAGE_NAME];
+  const files: ReviewedFile[] = ctx.input.stacks.map((s) => ({ file: s.templateFile, sha256: s.templateSha256 ?? '', bytes: s.templateBytes ?? 0, stack: s.displayName }));
+  for (const file of [COMPLIANCE_EVIDENCE_FILE, VALIDATION_REPORT_FILE]) {
+    const h = ctx.input.fileHashes.get(file);
+    if (h) files.push({ file, sha256: h.sha256, bytes: h.bytes });
+  }
+  return {
+    kit: {
+      name: KIT_PACKAGE_NAME,
+      version: ctx.evidence?.tools?.[KIT_PACKAGE_NAME] ?? kitVersion(),
+      ...(options.kitCommit ? { commit: options.kitCommit.commit, dirty: options.kitCommit.dirty } : {}),
+    },
+    tools,
+    files,
+    environments,
+    ...(ctx.evidence ? { synthesizedAt: ctx.evidence.generatedAt } : {}),
+    ...(ctx.evidence?.synthDate ? { synthDate: ctx.evidence.synthDate } : {}),
+    generatedAt,
+  };
 }
 
 /** Builds the report. */
@@ -335,54 +279,44 @@ export function buildComplianceReport(input: CloudAssemblyInput, options: BuildR
   const index = new StackIndex(input.resources);
   const byPath = new Map<string, ResourceInfo>();
   for (const r of input.resources) if (r.path) byPath.set(r.path, r);
-  const rules = new Map<string, { pack: string; rule: RuleEvidence }>();
-  for (const pack of evidence?.packs ?? []) for (const rule of pack.rules) rules.set(rule.id, { pack: pack.name, rule });
-  const pluginReports = input.validationReport?.pluginReports ?? [];
-  const refused = new Set<string>();
-  for (const r of pluginReports) {
-    for (const v of r.violations ?? []) {
-      if (normalizeSeverity(v.severity) !== 'fatal') continue;
-      for (const c of v.violatingConstructs ?? []) refused.add(`${acknowledgedRuleId(v.ruleName)}\u0000${c.constructPath ?? ''}`);
-    }
-  }
-  const ctx: Context = { input, evidence, index, byPath, rules, pluginReports, refused };
+  const model = reconcile(input, evidence);
+  notices.push(...model.notices);
+  const ctx: Context = { input, evidence, byPath, model };
 
   const findings = buildFindings(ctx);
-  const acknowledgements = buildAcknowledgements(ctx);
-  const hipaaMatrix = buildMatrix(ctx, findings);
-  notices.push(...crossCheck(ctx));
-  const unmatched = acknowledgements.filter((a) => a.matched === false);
-  if (unmatched.length > 0) {
-    notices.push(`${unmatched.length} acknowledgement${unmatched.length === 1 ? '' : 's'} matched no finding in this synth (stale, or placed on the wrong construct): ${unmatched.slice(0, 5).map((a) => `${a.ruleId} on ${a.resource.path}`).join('; ')}.`);
+  const hipaaMatrix = buildMatrix(model, findings, evidence !== undefined);
+  const acknowledgements = model.acknowledgements.map((a) => ({ ...a, resource: resourceRef(ctx, a.resource.path) }));
+  const unused = acknowledgements.filter((a) => a.status === 'unused');
+  if (unused.length > 0) {
+    notices.push(`${unused.length} acknowledgement${unused.length === 1 ? '' : 's'} matched no finding in this synth (stale, or placed on the wrong construct): ${unused.slice(0, 5).map((a) => `${a.ruleId} on ${a.resource.path}`).join('; ')}.`);
   }
+  const coverage = buildCoverage(input, evidence, model);
 
-  // Counts.
+  // Every count from the model.
   const violations = zeroCounts();
   for (const f of findings) violations[f.severity]++;
-  const packNames = [...new Set([...(evidence?.packs ?? []).map((p) => p.name), ...pluginReports.map((r) => r.pluginName)])];
-  const byPack: PackSummary[] = packNames.map((name) => {
-    const report = pluginReports.find((r) => r.pluginName === name);
-    const counts = zeroCounts();
-    for (const f of findings) if (f.pack === name) counts[f.severity]++;
-    const pack = evidence?.packs.find((p) => p.name === name);
-    let acknowledged = 0;
-    for (const sv of report?.suppressedViolations ?? []) acknowledged += Math.max(1, sv.violatingConstructs?.length ?? 0);
-    let rulesApplied = 0;
-    let compliant = 0;
-    for (const rule of pack?.rules ?? []) {
-      if (rule.evaluations.length > 0) rulesApplied++;
-      for (const e of rule.evaluations) {
-        if (e.result === 'compliant') compliant++;
-        else if (e.acknowledged && !refused.has(`${rule.id}\u0000${e.acknowledged.at}`)) acknowledged++;
-      }
-    }
-    // CDK leaves a plugin that passed with nothing suppressed out of the validation report.
-    const conclusion: PackSummary['conclusion'] = report?.conclusion === 'failure' ? 'failure' : report || input.validationReport ? 'success' : 'not-reported';
-    return { pack: name, conclusion, violations: counts, acknowledged, ...(pack ? { rules: pack.rules.length, rulesApplied, compliant } : {}) };
-  });
+  const byPack = packSummaries(ctx, findings);
   const controls = Object.fromEntries(CONTROL_STATUSES.map((s) => [s, hipaaMatrix.filter((m) => m.status === s).length])) as Record<ControlStatus, number>;
   const stacks = input.stacks.map(stackSummary);
-  const { verdict, reason } = verdictOf(input, pluginReports, violations);
+  const environments = [...new Set(stacks.map((s) => s.deploymentEnvironment).filter((e): e is string => e !== undefined))];
+  const { verdict, reason } = verdictOf(input, findings, byPack);
+  const generatedAt = (options.generatedAt ?? new Date()).toISOString();
+
+  // The inventory's marks: the gate's own outcomes, never a judgement of the inventory's.
+  const outcomesByRule = new Map<string, Outcome[]>();
+  for (const o of model.outcomes) {
+    const k = `${o.rule}\u0000${o.resource}`;
+    outcomesByRule.set(k, [...(outcomesByRule.get(k) ?? []), o]);
+  }
+  const mark: MarkOf = (rule, p) => {
+    const list = outcomesByRule.get(`${rule}\u0000${p}`);
+    if (!list || list.length === 0) return undefined;
+    const violated = list.find((o) => o.status === 'violated');
+    if (violated) return { rule, status: 'violated' };
+    const acked = list.find((o) => o.status === 'acknowledged');
+    if (acked) return { rule, status: 'acknowledged', ...(acked.acknowledgement ? { reason: acked.acknowledgement.reason } : {}) };
+    return { rule, status: 'compliant' };
+  };
 
   // The gate judged expiry on the synth date; judging on another day could contradict it.
   const today = options.today ?? (evidence?.synthDate ? new Date(`${evidence.synthDate}T00:00:00Z`) : new Date());
@@ -399,7 +333,8 @@ export function buildComplianceReport(input: CloudAssemblyInput, options: BuildR
   return {
     schemaVersion: COMPLIANCE_REPORT_SCHEMA_VERSION,
     title: 'Compliance report: zero-trust SMART on FHIR',
-    generatedAt: (options.generatedAt ?? new Date()).toISOString(),
+    generatedAt,
+    review: reviewScope(ctx, environments, generatedAt, options),
     sources: {
       cdkOut: displayName(input.directory),
       manifest: input.manifestFound,
@@ -414,12 +349,21 @@ export function buildComplianceReport(input: CloudAssemblyInput, options: BuildR
       verdict,
       verdictReason: reason,
       stacks,
-      environments: [...new Set(stacks.map((s) => s.deploymentEnvironment).filter((e): e is string => e !== undefined))],
-      counts: { violations, acknowledged: byPack.reduce((n, p) => n + p.acknowledged, 0), byPack, controls },
+      environments,
+      counts: {
+        violations,
+        acknowledged: model.outcomes.filter((o) => o.status === 'acknowledged').length,
+        acknowledgements: acknowledgementCounts(ctx),
+        byPack,
+        controls,
+        resources: { total: coverage.resources, evaluated: coverage.evaluated, evaluatedByNone: coverage.evaluatedByNone.length },
+      },
     },
+    scope: SCOPE,
     hipaaMatrix,
     findings,
     acknowledgements,
+    coverage,
     apps: buildAppsSection({
       registry,
       labelPolicy,
@@ -428,7 +372,8 @@ export function buildComplianceReport(input: CloudAssemblyInput, options: BuildR
       displayName,
     }),
     dataFlow: buildDataFlow(index),
-    inventory: buildInventory(input, index),
+    inventory: buildInventory(input, index, mark),
+    signOff: SIGN_OFF,
   };
 }
 

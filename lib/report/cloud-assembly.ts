@@ -6,6 +6,7 @@
  * Nothing here throws on a missing or unreadable file: the problem is recorded in `problems`
  * and the report says what it could not read.
  */
+import { createHash } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 import { COMPLIANCE_EVIDENCE_FILE, ComplianceEvidence } from './evidence';
@@ -52,6 +53,9 @@ export interface StackArtifact {
   readonly environment: string;
   /** Template file, relative to the assembly root. */
   readonly templateFile: string;
+  /** SHA-256 (hex) and size of the template file as read. */
+  readonly templateSha256?: string;
+  readonly templateBytes?: number;
   readonly template: CfnTemplate;
   /** Construct metadata by construct path (no leading slash). */
   readonly metadata: ReadonlyMap<string, readonly MetadataEntry[]>;
@@ -114,6 +118,8 @@ export interface CloudAssemblyInput {
   readonly evidence?: ComplianceEvidence;
   /** Construct fqn by path, from `tree.json`. */
   readonly constructTypes: ReadonlyMap<string, string>;
+  /** SHA-256 (hex) and size of the evidence and validation report files, by file name. */
+  readonly fileHashes: ReadonlyMap<string, { readonly sha256: string; readonly bytes: number }>;
   /** What could not be read, for the report's notices. */
   readonly problems: string[];
 }
@@ -150,6 +156,7 @@ function readStacks(dir: string, root: string, problems: string[], depth = 0): S
     if (artifact.type === 'aws:cloudformation:stack') {
       const templateFile = String(artifact.properties?.templateFile ?? `${id}.template.json`);
       const template = readJson<CfnTemplate>(path.join(dir, templateFile), problems, `the template of stack ${id}`) ?? {};
+      const hash = hashFile(path.join(dir, templateFile));
       const metadata = new Map<string, MetadataEntry[]>();
       const add = (entries: Record<string, MetadataEntry[]> | undefined): void => {
         for (const [p, list] of Object.entries(entries ?? {})) {
@@ -166,6 +173,7 @@ function readStacks(dir: string, root: string, problems: string[], depth = 0): S
         displayName: artifact.displayName ?? id,
         environment: artifact.environment ?? 'aws://unknown-account/unknown-region',
         templateFile: path.relative(root, path.join(dir, templateFile)).split(path.sep).join('/'),
+        ...(hash ? { templateSha256: hash.sha256, templateBytes: hash.bytes } : {}),
         template,
         metadata,
       });
@@ -175,6 +183,16 @@ function readStacks(dir: string, root: string, problems: string[], depth = 0): S
     }
   }
   return stacks;
+}
+
+/** SHA-256 (hex) and size of a file; `undefined` when it cannot be read. */
+export function hashFile(file: string): { sha256: string; bytes: number } | undefined {
+  try {
+    const bytes = fs.readFileSync(file);
+    return { sha256: createHash('sha256').update(bytes).digest('hex'), bytes: bytes.length };
+  } catch {
+    return undefined;
+  }
 }
 
 function resourcesOf(stack: StackArtifact): ResourceInfo[] {
@@ -218,6 +236,11 @@ export function readCloudAssembly(directory: string): CloudAssemblyInput {
   const evidence = readJson<ComplianceEvidence>(path.join(dir, COMPLIANCE_EVIDENCE_FILE), problems, 'the compliance evidence');
   if (evidence?.error) problems.push(`the compliance evidence could not be collected at synth: ${evidence.error}`);
   for (const pack of evidence?.packs ?? []) if (pack.error) problems.push(`the evidence run of ${pack.name} failed: ${pack.error}`);
+  const fileHashes = new Map<string, { sha256: string; bytes: number }>();
+  for (const file of [COMPLIANCE_EVIDENCE_FILE, VALIDATION_REPORT_FILE]) {
+    const hash = hashFile(path.join(dir, file));
+    if (hash) fileHashes.set(file, hash);
+  }
   return {
     directory: dir,
     manifestFound,
@@ -226,6 +249,7 @@ export function readCloudAssembly(directory: string): CloudAssemblyInput {
     validationReport,
     evidence,
     constructTypes: manifestFound ? readTree(dir, problems) : new Map(),
+    fileHashes,
     problems,
   };
 }

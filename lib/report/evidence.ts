@@ -24,8 +24,11 @@ import {
 } from 'aws-cdk-lib';
 import { NagPack } from 'cdk-nag';
 import { IConstruct } from 'constructs';
-import { compliancePacksOf, createCompliancePacks } from '../../policies';
-import { isObserved, observePack, PackRun, RuleEvaluation, RuleLevel, runObserved, runOf, unobservePack } from '../../policies/observe';
+import { compliancePacksOf, createCompliancePacks, gateSetupOf } from '../../policies';
+import { CONTROL_TOWER_PACK_NAME, CONTROL_TOWER_PACKAGE, ControlTowerRun, lastControlTowerRun } from '../../policies/control-tower';
+import { acknowledgementFor, isObserved, observePack, PackRun, RuleEvaluation, RuleLevel, runObserved, runOf, unobservePack } from '../../policies/observe';
+import { DERIVED_ACKNOWLEDGEMENT_METADATA_KEY } from '../../policies/shared-acknowledgements';
+import { toolVersions } from './versions';
 import { normalizeRuleId } from '../../policies/rule-ids';
 import { logicalIdOf } from '../../policies/rules/common/cfn';
 import { synthDate } from '../../policies/registered-apps';
@@ -83,6 +86,8 @@ export interface AcknowledgementEvidence {
   readonly at: string;
   /** Resources whose finding it suppressed in the packs this plugin ran (empty: none, or another plugin's rule). */
   readonly suppressed: string[];
+  /** Recorded by the gate itself (`policies/shared-acknowledgements.ts`): passed on from a gate rule's acknowledgement, or a known limitation of an AWS rule. */
+  readonly derived?: { readonly from?: { readonly rule: string; readonly at: string }; readonly limitation?: string };
 }
 
 /** The contents of `compliance-evidence.json`. */
@@ -98,8 +103,21 @@ export interface ComplianceEvidence {
   readonly packs: PackEvidence[];
   readonly resources: ResourceEvidence[];
   readonly acknowledgements: AcknowledgementEvidence[];
+  /** The kit, aws-cdk-lib, cdk-nag, constructs, Node.js (and the cross-check and cfn-guard when it ran), as the synth used them. */
+  readonly tools?: Record<string, string>;
+  /** Optional cross-checks of the gate (the AWS Control Tower controls): whether each ran, and why not. */
+  readonly crossChecks?: CrossCheckEvidence[];
   /** Present when evidence could not be collected at all. */
   readonly error?: string;
+}
+
+/** An optional cross-check of the gate. */
+export interface CrossCheckEvidence {
+  readonly name: string;
+  readonly ran: boolean;
+  readonly version?: string;
+  /** Why it did not run. */
+  readonly reason?: string;
 }
 
 /** Plugin name (never appears in the validation report: it reports no violations). */
@@ -130,7 +148,7 @@ export class ComplianceEvidencePlugin implements IPolicyValidationPlugin {
     let evidence: ComplianceEvidence;
     try {
       if (!root) throw new Error('the validation context carries no construct tree (appConstruct)');
-      evidence = evidenceOf(root, this.packs.map((pack) => runOf(pack, root)));
+      evidence = evidenceOf(root, this.packs.map((pack) => runOf(pack, root)), lastControlTowerRun(root));
     } catch (err) {
       evidence = { schemaVersion: COMPLIANCE_EVIDENCE_SCHEMA_VERSION, generatedAt: new Date().toISOString(), packs: [], resources: [], acknowledgements: [], error: String((err as Error)?.message ?? err) };
     }
@@ -188,7 +206,7 @@ export const acknowledgementId: (key: string) => string = normalizeRuleId;
  * own logic decides violations and acknowledgements; this only records what each rule returned.
  * The packs are left as they were.
  */
-export function collectComplianceEvidence(root: IConstruct, packs: readonly NagPack[]): ComplianceEvidence {
+export function collectComplianceEvidence(root: IConstruct, packs: readonly NagPack[], controlTower?: ControlTowerRun): ComplianceEvidence {
   const runs: PackRun[] = [];
   for (const pack of packs) {
     const observed = isObserved(pack);
@@ -198,11 +216,66 @@ export function collectComplianceEvidence(root: IConstruct, packs: readonly NagP
       if (!observed) unobservePack(pack);
     }
   }
-  return evidenceOf(root, runs);
+  return evidenceOf(root, runs, controlTower);
+}
+
+/**
+ * The AWS Control Tower run as pack evidence: each control run evaluates every resource of its
+ * types (that is how the controls select what they check), compliant unless it reported the
+ * resource; a reported resource is acknowledged the way CDK decides it (`AWS.ControlTower::<rule>`
+ * on the resource or an ancestor).
+ */
+function controlTowerEvidence(root: IConstruct, run: ControlTowerRun, suppressedBy: Map<string, Set<string>>): PackEvidence {
+  const byTemplate = new Map<string, CfnResource>();
+  visit(root, (c) => {
+    if (!CfnResource.isCfnResource(c)) return;
+    try {
+      byTemplate.set(`${Stack.of(c).templateFile}\u0000${logicalIdOf(c)}`, c);
+    } catch {
+      // Not in a template.
+    }
+  });
+  let violations = 0;
+  const rules: RuleEvidence[] = run.rules.map((rule) => {
+    const evaluations: RuleEvaluation[] = [];
+    let notApplicable = 0;
+    for (const [template, resources] of run.resources) {
+      for (const [logicalId, type] of resources) {
+        if (!rule.types.includes(type)) {
+          notApplicable++;
+          continue;
+        }
+        const key = `${template}\u0000${logicalId}`;
+        const node = byTemplate.get(key);
+        const resource = node?.node.path ?? `${template}/${logicalId}`;
+        if (!run.violations.get(rule.name)?.has(key)) {
+          evaluations.push({ resource, result: 'compliant' });
+          continue;
+        }
+        const ack = node ? acknowledgementFor(node, rule.name, CONTROL_TOWER_PACK_NAME) : undefined;
+        if (ack) {
+          const k = `${ack.at}\u0000${ack.key}`;
+          if (!suppressedBy.has(k)) suppressedBy.set(k, new Set());
+          suppressedBy.get(k)!.add(resource);
+        } else violations++;
+        evaluations.push({ resource, result: 'non-compliant', ...(ack ? { acknowledged: { id: ack.id, reason: ack.reason, at: ack.at } } : {}) });
+      }
+    }
+    return {
+      id: rule.name,
+      level: 'error',
+      info: `[${rule.controlId}]: ${rule.displayName}`,
+      explanation: rule.remediation,
+      citations: [],
+      notApplicable,
+      evaluations,
+    };
+  });
+  return { name: CONTROL_TOWER_PACK_NAME, rules, violations };
 }
 
 /** The evidence file's contents from the packs' runs over `root`. */
-function evidenceOf(root: IConstruct, runs: readonly PackRun[]): ComplianceEvidence {
+function evidenceOf(root: IConstruct, runs: readonly PackRun[], controlTower?: ControlTowerRun): ComplianceEvidence {
   const suppressedBy = new Map<string, Set<string>>();
   for (const run of runs) {
     for (const [k, paths] of run.suppressedBy) {
@@ -216,13 +289,24 @@ function evidenceOf(root: IConstruct, runs: readonly PackRun[]): ComplianceEvide
     violations: run.error !== undefined ? 0 : run.violations,
     ...(run.error !== undefined ? { error: run.error } : {}),
   }));
+  if (controlTower) packEvidence.push(controlTowerEvidence(root, controlTower, suppressedBy));
+  const setup = gateSetupOf(root);
+  const crossChecks: CrossCheckEvidence[] = setup ? [{
+    name: CONTROL_TOWER_PACK_NAME,
+    ran: controlTower !== undefined,
+    ...(controlTower ? { version: controlTower.version } : { reason: setup.controlTower.reason ?? 'it did not run over this app' }),
+  }] : [];
+  const tools = { ...toolVersions(), ...(controlTower ? { [CONTROL_TOWER_PACKAGE]: controlTower.version, ...(controlTower.guardVersion ? { 'cfn-guard': controlTower.guardVersion } : {}) } : {}) };
 
   const resources: ResourceEvidence[] = [];
   const acknowledgements: AcknowledgementEvidence[] = [];
   visit(root, (c) => {
+    const marks = c.node.metadata.filter((m) => m.type === DERIVED_ACKNOWLEDGEMENT_METADATA_KEY).map((m) => m.data as { id?: string; from?: { rule: string; at: string }; limitation?: string });
     for (const ack of ownAcknowledgements(c)) {
       const used = suppressedBy.get(`${c.node.path}\u0000${ack.key}`);
-      acknowledgements.push({ key: ack.key, id: ack.id, reason: ack.reason, at: c.node.path, suppressed: used ? [...used] : [] });
+      const mark = marks.find((m) => m?.id === ack.key);
+      const derived = mark ? { ...(mark.from ? { from: mark.from } : {}), ...(mark.limitation ? { limitation: mark.limitation } : {}) } : undefined;
+      acknowledgements.push({ key: ack.key, id: ack.id, reason: ack.reason, at: c.node.path, suppressed: used ? [...used] : [], ...(derived ? { derived } : {}) });
     }
     if (CfnResource.isCfnResource(c)) {
       resources.push({ path: c.node.path, stack: Stack.of(c).artifactId, logicalId: logicalIdOf(c), type: c.cfnResourceType });
@@ -235,7 +319,16 @@ function evidenceOf(root: IConstruct, runs: readonly PackRun[]): ComplianceEvide
   } catch {
     today = undefined;
   }
-  return { schemaVersion: COMPLIANCE_EVIDENCE_SCHEMA_VERSION, generatedAt: new Date().toISOString(), ...(today ? { synthDate: today } : {}), packs: packEvidence, resources, acknowledgements };
+  return {
+    schemaVersion: COMPLIANCE_EVIDENCE_SCHEMA_VERSION,
+    generatedAt: new Date().toISOString(),
+    ...(today ? { synthDate: today } : {}),
+    packs: packEvidence,
+    resources,
+    acknowledgements,
+    tools,
+    ...(crossChecks.length > 0 ? { crossChecks } : {}),
+  };
 }
 
 function visit(c: IConstruct, fn: (c: IConstruct) => void): void {

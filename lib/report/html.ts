@@ -3,6 +3,10 @@
  * (opens collapsed details before printing) allowed by hash in a Content-Security-Policy that
  * forbids every external load. Every value from templates, metadata, reasons or the registry is
  * escaped.
+ *
+ * Made to be read and signed: the first screen holds the verdict, the counts and what was
+ * reviewed; construct paths break only at `/`; long lists collapse (and open for printing); the
+ * report ends with a sign-off block.
  */
 import type { LabelPolicy } from '../../policies/label-policy';
 import { labelDefaults } from './label-defaults';
@@ -10,8 +14,9 @@ import { createHash } from 'crypto';
 import { escapeHtml } from './escape';
 import {
   AcknowledgementRow,
+  AcknowledgementStatus,
+  CheckMark,
   ComplianceReport,
-  ControlStatus,
   Finding,
   MatrixRow,
   MatrixRule,
@@ -19,16 +24,20 @@ import {
   SEVERITIES,
 } from './model';
 import { renderDataFlowSvg } from './svg';
+import { countsLine, plural, STATUS_LABEL } from './text';
 
 /** Section ids, in order; the browser test checks each renders. */
 export const REPORT_SECTIONS = [
-  { id: 'summary', title: 'Summary' },
+  { id: 'summary', title: 'Summary and what was reviewed' },
+  { id: 'scope', title: 'What the packs can and cannot establish' },
   { id: 'hipaa-matrix', title: 'HIPAA Security Rule matrix' },
   { id: 'findings', title: 'Findings' },
   { id: 'acknowledgements', title: 'Acknowledgements' },
+  { id: 'coverage', title: 'Every resource accounted for' },
   { id: 'apps', title: 'Third-party apps' },
   { id: 'data-flow', title: 'Data flow' },
   { id: 'inventory', title: 'Inventory' },
+  { id: 'sign-off', title: 'Sign-off' },
 ] as const;
 
 const e = escapeHtml;
@@ -38,26 +47,50 @@ function rich(text: string): string {
   return e(text).replace(/`([^`]+)`/g, '<code>$1</code>');
 }
 
-const STATUS_LABEL: Record<ControlStatus, string> = {
-  violated: 'violated',
-  acknowledged: 'acknowledged',
-  met: 'met',
-  'not-evaluated': 'not evaluated',
-  'not-covered': 'not covered',
-  unknown: 'unknown',
+
+const ACK_STATUS: Record<AcknowledgementStatus, { badge: string; text: string }> = {
+  'in-use': { badge: 'acknowledged', text: 'in use' },
+  refused: { badge: 'violated', text: 'refused' },
+  unused: { badge: 'not-evaluated', text: 'matched nothing' },
+  'not-checked': { badge: 'unknown', text: 'not checked' },
+  outside: { badge: 'info', text: 'for outside checkers' },
 };
 
 function badge(kind: string, text: string = kind): string {
   return `<span class="badge b-${e(kind.replace(/[^a-z-]/gi, '').toLowerCase())}">${e(text)}</span>`;
 }
 
+/**
+ * A construct path that wraps only between names: after a `/`, and inside a name longer than a
+ * cell is wide only where the name itself has a boundary (`.`, `:`, `-`, `_`, or a lower-to-upper
+ * case change, as in `Custom::Vpc|Restrict|Default|SG`), never in the middle of a word.
+ */
+export function pathHtml(p: string): string {
+  const segments = String(p).split('/').map((segment) => {
+    const text = e(segment);
+    return segment.length <= 24 ? text : text.replace(/([.:_-]+)(?=[^.:_-])/g, '$1<wbr>').replace(/([a-z0-9])(?=[A-Z])/g, '$1<wbr>');
+  });
+  return `<span class="path">${segments.join('/<wbr>')}</span>`;
+}
+
+/** A rule id that wraps only at its own boundaries (`-`, `_`, `.`, `[`, a case change). */
+function ruleIdHtml(id: string): string {
+  return `<span class="rule-id">${e(id).replace(/([._-]+)(?=[^._-])/g, '$1<wbr>').replace(/\[/g, '<wbr>[').replace(/([a-z0-9])(?=[A-Z])/g, '$1<wbr>')}</span>`;
+}
+
 function resourceCell(r: ResourceRef): string {
   const meta = [r.logicalId, r.type].filter(Boolean).map((x) => e(x)).join(' · ');
-  return `<span class="path">${e(r.path || '(app)')}</span>${meta ? `<br><span class="muted">${meta}</span>` : ''}`;
+  return `${pathHtml(r.path || '(app)')}${meta ? `<br><span class="muted small">${meta}</span>` : ''}`;
 }
 
 function list(items: string[], cls = ''): string {
   return items.length === 0 ? '' : `<ul${cls ? ` class="${cls}"` : ''}>${items.map((i) => `<li>${i}</li>`).join('')}</ul>`;
+}
+
+/** A list that shows its first `max` items and collapses the rest (opened for printing). */
+function collapsible(items: string[], cls = '', max = 4): string {
+  if (items.length <= max) return list(items, cls);
+  return `${list(items.slice(0, max), cls)}<details class="more"><summary>${items.length - max} more</summary>${list(items.slice(max), cls)}</details>`;
 }
 
 function table(headers: string[], rows: string[][], cls = ''): string {
@@ -70,26 +103,35 @@ function section(index: number, id: string, title: string, body: string): string
   return `<section id="${id}" class="report-section" aria-labelledby="${id}-h"><h2 id="${id}-h">${index}. ${e(title)}</h2>${body}</section>`;
 }
 
+const short = (sha: string): string => (sha ? sha.slice(0, 12) : '–');
+
+// --- first screen -----------------------------------------------------------------------------
+
+function banner(r: ComplianceReport): string {
+  const s = r.summary;
+  const verdictText = { pass: 'PASS', fail: 'FAIL', unchecked: 'UNCHECKED', 'no-assembly': 'NO ASSEMBLY' }[s.verdict];
+  const l = countsLine(r);
+  const kit = r.review.kit;
+  const facts = [
+    ['Unacknowledged findings', l.findings],
+    ['Acknowledged findings', `${l.acknowledged}, by ${plural(s.counts.acknowledgements.inUse, 'acknowledgement')} in use (section 5)`],
+    ['Acknowledgements recorded', l.acknowledgements],
+    ['Resources', l.resources],
+    ['HIPAA citations', l.citations],
+    ['Reviewed', `${e(s.environments.join(', ') || 'no environment marked')} · ${plural(r.review.files.filter((f) => f.stack).length, 'template')} · ${e(kit.name)} ${e(kit.version)}${kit.commit ? ` @ <code>${e(kit.commit.slice(0, 12))}</code>${kit.dirty ? ' (uncommitted changes)' : ''}` : ''}`],
+  ];
+  return `<div class="banner v-${e(s.verdict)}" role="status"><div class="verdict">${badge(s.verdict, verdictText)}<p>${e(s.verdictReason)}</p></div><dl class="facts">${facts.map(([k, v]) => `<dt>${e(k)}</dt><dd>${k === 'Reviewed' ? v : e(v)}</dd>`).join('')}</dl></div>`;
+}
+
 // --- 1 ----------------------------------------------------------------------------------------
 
 function summary(r: ComplianceReport): string {
   const s = r.summary;
-  const verdictText = { pass: 'PASS', fail: 'FAIL', unchecked: 'UNCHECKED', 'no-assembly': 'NO ASSEMBLY' }[s.verdict];
-  const v = s.counts.violations;
-  const facts = [
-    ['Verdict', `${badge(s.verdict, verdictText)} ${e(s.verdictReason)}`],
-    ['Stacks', s.stacks.length === 0 ? '<span class="muted">none</span>' : s.stacks.map((st) => e(st.displayName)).join(', ')],
-    ['Deployment environment', s.environments.length === 0 ? '<span class="muted">not marked</span>' : s.environments.map((x) => e(x)).join(', ')],
-    ['Unacknowledged findings', SEVERITIES.map((k) => `${v[k]} ${k}`).join(' · ')],
-    ['Acknowledged findings', String(s.counts.acknowledged)],
-    ['HIPAA citations', (Object.keys(s.counts.controls) as ControlStatus[]).filter((k) => s.counts.controls[k] > 0).map((k) => `${s.counts.controls[k]} ${STATUS_LABEL[k]}`).join(' · ')],
-  ];
-  const dl = `<dl class="facts">${facts.map(([k, val]) => `<dt>${e(k)}</dt><dd>${val}</dd>`).join('')}</dl>`;
   const packs = table(
     ['Pack', 'Gate', ...SEVERITIES, 'Acknowledged', 'Rules applied / in pack', 'Compliant results'],
     s.counts.byPack.map((p) => [
-      `<strong>${e(p.pack)}</strong>`,
-      badge(p.conclusion === 'failure' ? 'fail' : p.conclusion === 'success' ? 'pass' : 'none', p.conclusion),
+      `<strong>${e(p.pack)}</strong>${p.version ? ` <span class="muted small">${e(p.version)}</span>` : ''}${p.notRun ? `<br><span class="muted small">not run: ${e(p.notRun)}</span>` : ''}`,
+      badge(p.conclusion === 'failure' ? 'fail' : p.conclusion === 'success' ? 'pass' : 'none', p.notRun ? 'not run' : p.conclusion),
       ...SEVERITIES.map((k) => `<span class="num${p.violations[k] > 0 ? ' bad' : ''}">${p.violations[k]}</span>`),
       String(p.acknowledged),
       p.rules !== undefined ? `${p.rulesApplied} / ${p.rules}` : '<span class="muted">no evidence</span>',
@@ -97,30 +139,48 @@ function summary(r: ComplianceReport): string {
     ]),
     'counts',
   );
+  const review = r.review;
+  const tools = Object.entries(review.tools).map(([k, v]) => `${e(k)} ${e(v)}`).join(' · ');
+  const files = table(['File', 'Stack', 'SHA-256', 'Bytes'], review.files.map((f) => [pathHtml(f.file), e(f.stack ?? '–'), `<code class="sha">${e(f.sha256)}</code>`, String(f.bytes)]), 'files');
+  const reviewed = `<dl class="facts"><dt>Kit</dt><dd>${e(review.kit.name)} ${e(review.kit.version)}${review.kit.commit ? `, commit <code>${e(review.kit.commit)}</code>${review.kit.dirty ? ' with uncommitted changes' : ''}` : ', not from a git checkout'}</dd>`
+    + `<dt>Tools</dt><dd>${tools}</dd><dt>Environments</dt><dd>${e(review.environments.join(', ') || 'not marked')}</dd>`
+    + `<dt>Synthesized</dt><dd>${e(review.synthesizedAt ?? 'unknown')}${review.synthDate ? ` (rules judged dates on ${e(review.synthDate)})` : ''}</dd><dt>Report</dt><dd>${e(review.generatedAt)}</dd></dl>`;
   const stacks = table(
-    ['Stack', 'Description', 'AWS environment', 'Deployment', 'Resources', 'Template'],
-    s.stacks.map((st) => [e(st.displayName), e(st.description ?? ''), `<span class="path">${e(st.environment)}</span>`, e(st.deploymentEnvironment ?? '–'), String(st.resourceCount), `<span class="path">${e(st.templateFile)}</span>`]),
+    ['Stack', 'Description', 'AWS environment', 'Deployment', 'Resources'],
+    s.stacks.map((st) => [e(st.displayName), e(st.description ?? ''), pathHtml(st.environment), e(st.deploymentEnvironment ?? '–'), String(st.resourceCount)]),
   );
-  const notices = r.notices.length > 0 ? `<div class="notice" role="note"><strong>Notices</strong>${list(r.notices.map((n) => e(n)))}</div>` : '';
-  return `${dl}${notices}<h3>Counts by pack and severity</h3>${packs}<h3>Stacks</h3>${stacks}`;
+  const notices = r.notices.length > 0 ? `<div class="notice" role="note"><strong>Notices</strong>${collapsible(r.notices.map((n) => e(n)), '', 5)}</div>` : '';
+  return `${notices}<h3>What was reviewed</h3>${reviewed}${files}<h3>Counts by pack and severity</h3>${packs}<h3>Stacks</h3>${stacks}`;
 }
 
 // --- 2 ----------------------------------------------------------------------------------------
 
-function ruleBlock(rule: MatrixRule): string {
-  const counts = `${rule.met.length} met · ${rule.acknowledged.length} acknowledged · ${rule.violated.length} violated · ${rule.notApplicable} not applicable`;
-  const violated = rule.violated.length > 0 ? `<div class="sub-h">Violated</div>${list(rule.violated.map((p) => `<span class="path">${e(p)}</span>`), 'res bad')}` : '';
-  const acked = rule.acknowledged.length > 0
-    ? `<div class="sub-h">Acknowledged</div>${list(rule.acknowledged.map((a) => `<span class="path">${e(a.resource)}</span> <span class="reason" title="${e(a.reason)}">“${e(a.reason.length > 140 ? `${a.reason.slice(0, 139)}…` : a.reason)}”</span>`), 'res')}`
-    : '';
-  return `<div class="rule">${badge(rule.status, STATUS_LABEL[rule.status])} <strong class="rule-id">${e(rule.ruleId)}</strong> <span class="muted">${e(rule.pack)}, ${e(rule.level)}</span><div class="muted small">${e(counts)}</div>${violated}${acked}</div>`;
+function scope(r: ComplianceReport): string {
+  const sc = r.scope;
+  return `<h3>What the packs establish</h3>${list(sc.establishes.map((x) => e(x)))}`
+    + `<h3>What only the organisation can evidence</h3><p class="lead">No rule over templates can show these; the reviewer needs the organisation's own records for them.</p>`
+    + table(['Citation', 'Safeguard', 'What to evidence'], sc.organisationEvidences.map((o) => [`<strong>${e(o.citation)}</strong>`, e(o.title), e(o.why)]), 'scope')
+    + `<h3>Limits</h3>${list(sc.limits.map((x) => e(x)))}`;
 }
 
-/** Rules that passed every resource: one line each, the resources on demand. */
+// --- 3 ----------------------------------------------------------------------------------------
+
+function ruleBlock(rule: MatrixRule): string {
+  const counts = [rule.met.length ? `${rule.met.length} met` : '', rule.violated.length ? `${rule.violated.length} violated` : ''].filter(Boolean).join(', ');
+  const violated = rule.violated.length > 0 ? collapsible(rule.violated.map((p) => pathHtml(p)), 'res bad') : '';
+  // Acknowledged resources on demand, the reasons shortened: they are in section 5, once each
+  // (a rule cites several safeguards, so it appears in several rows).
+  const acked = rule.acknowledged.length > 0
+    ? ` <details class="bulk inline"><summary>${rule.acknowledged.length} acknowledged</summary>${list(rule.acknowledged.map((a) => `${pathHtml(a.resource)} <span class="reason small" title="${e(a.reason)}">“${e(a.reason.length > 90 ? `${a.reason.slice(0, 89)}…` : a.reason)}”</span>`), 'res')}</details>`
+    : '';
+  return `<div class="rule">${badge(rule.status, STATUS_LABEL[rule.status])} <strong>${ruleIdHtml(rule.ruleId)}</strong> <span class="muted small">${e(rule.pack)}${counts ? ` · ${e(counts)}` : ''}</span>${acked}${violated}</div>`;
+}
+
+/** Rules that passed every resource: one line, the rules and their resources on demand. */
 function metRules(rules: MatrixRule[]): string {
   if (rules.length === 0) return '';
-  const items = rules.map((rule) => `${badge('met')} <span class="rule-id">${e(rule.ruleId)}</span> <span class="muted small">${e(rule.pack)} · ${rule.met.length} resource${rule.met.length === 1 ? '' : 's'}</span> <details class="bulk inline"><summary>show</summary>${list(rule.met.map((p) => `<span class="path">${e(p)}</span>`), 'res')}</details>`);
-  return list(items, 'met-rules');
+  const items = rules.map((rule) => `${ruleIdHtml(rule.ruleId)} <span class="muted small">${e(rule.pack)} · ${plural(rule.met.length, 'resource')}</span>`);
+  return `<details class="bulk met-rules"><summary>${plural(rules.length, 'rule')} passed on every resource they evaluated</summary>${list(items, 'res')}</details>`;
 }
 
 const evaluated = (rule: MatrixRule): boolean => rule.status !== 'not-evaluated' && rule.status !== 'unknown';
@@ -128,31 +188,32 @@ const evaluated = (rule: MatrixRule): boolean => rule.status !== 'not-evaluated'
 function idleRules(rules: MatrixRule[]): string {
   if (rules.length === 0) return '';
   const what = rules.every((x) => x.status === 'unknown') ? 'without evidence (result unknown)' : 'found nothing to evaluate';
-  return `<details class="bulk idle"><summary>${rules.length} rule${rules.length === 1 ? '' : 's'} ${what}</summary>${list(rules.map((x) => `<span class="rule-id">${e(x.ruleId)}</span> <span class="muted">${e(x.pack)}</span>`), 'res')}</details>`;
+  return `<details class="bulk idle"><summary>${plural(rules.length, 'rule')} ${what}</summary>${list(rules.map((x) => `${ruleIdHtml(x.ruleId)} <span class="muted">${e(x.pack)}</span>`), 'res')}</details>`;
 }
 
 function matrix(r: ComplianceReport): string {
   const rows = r.hipaaMatrix.map((m: MatrixRow) => {
     const gap = m.status === 'not-covered' ? '<em>No rule of the packs checks this safeguard.</em>'
-      : m.status === 'not-evaluated' ? '<em>Rules cite it, but none found a resource to evaluate in this app.</em>' : '';
+      : m.status === 'not-evaluated' ? '<em>Rules cite it, but none found a resource to evaluate in this app.</em>'
+        : m.status === 'technical-evidence' ? '<em class="muted">The configuration it relies on passed; the safeguard itself is the organisation\'s to evidence (section 2).</em>' : '';
     return `<tr class="st-${e(m.status)}${m.status === 'not-covered' || m.status === 'not-evaluated' ? ' gap' : ''}" data-citation="${e(m.citation)}"><th scope="row">${e(m.citation)}</th><td>${e(m.title)}${m.inCatalogue ? '' : ' <span class="muted">(not in the catalogue)</span>'}</td><td>${badge(m.status, STATUS_LABEL[m.status])}</td><td>${gap}${m.rules.filter((x) => evaluated(x) && x.status !== 'met').map(ruleBlock).join('')}${metRules(m.rules.filter((x) => x.status === 'met'))}${idleRules(m.rules.filter((x) => !evaluated(x)))}</td></tr>`;
   });
-  return `<p class="lead">Each 45 CFR citation the packs use, the rules that check it, and what they found on the resources they evaluated. Gaps (not covered, not evaluated) are marked.</p>
+  return `<p class="lead">Each 45 CFR citation the packs use, the rules that check it, and what they found on the resources they evaluated. "Met" is used for technical safeguards (164.312) only; an administrative safeguard whose configuration passed is "technical evidence".</p>
 <table class="matrix"><thead><tr><th scope="col">Citation</th><th scope="col">Safeguard</th><th scope="col">Status</th><th scope="col">Rules → resources evaluated</th></tr></thead><tbody>${rows.join('')}</tbody></table>`;
 }
 
-// --- 3, 4 -------------------------------------------------------------------------------------
+// --- 4, 5 -------------------------------------------------------------------------------------
 
 function findings(r: ComplianceReport): string {
   if (r.findings.length === 0) {
-    const packs = r.summary.counts.byPack.map((p) => p.pack);
-    return `<p class="ok">No unacknowledged findings.</p><p class="muted">${packs.length > 0 ? `Checked by ${e(packs.join(', '))}. ` : ''}${r.summary.counts.acknowledged} finding${r.summary.counts.acknowledged === 1 ? ' is' : 's are'} acknowledged with a reason (section 4).</p>`;
+    const packs = r.summary.counts.byPack.filter((p) => !p.notRun).map((p) => p.pack);
+    return `<p class="ok">No unacknowledged findings.</p><p class="muted">${packs.length > 0 ? `Checked by ${e(packs.join(', '))}. ` : ''}${plural(r.summary.counts.acknowledged, 'finding')} acknowledged with a reason (section 5).</p>`;
   }
   return table(
     ['Severity', 'Rule', 'Resource', 'Message', 'Fix'],
     r.findings.map((f: Finding) => [
       badge(f.severity),
-      `<strong class="rule-id">${e(f.ruleId)}</strong><br><span class="muted">${e(f.pack)}</span>`,
+      `<strong>${ruleIdHtml(f.ruleId)}</strong><br><span class="muted">${e(f.pack)}${f.controlId ? ` · ${e(f.controlId)}` : ''}</span>${f.onlyInEvidence ? '<br><span class="small">only in the evidence</span>' : ''}`,
       resourceCell(f.resource),
       rich(f.message),
       `${rich(f.fix)}${f.acknowledge ? `<div class="ack-hint">or acknowledge: <code>${e(f.acknowledge)}</code></div>` : ''}`,
@@ -161,22 +222,70 @@ function findings(r: ComplianceReport): string {
   );
 }
 
-function acknowledgements(r: ComplianceReport): string {
-  if (r.acknowledgements.length === 0) return `<p class="muted">No acknowledgements.</p>`;
-  return `<p class="lead">Every acknowledged rule, the construct it is recorded on, and the reason given. ${r.acknowledgements.length} in total.</p>${table(
-    ['Rule', 'Resource', 'Reason', 'Covers', 'Status'],
-    r.acknowledgements.map((a: AcknowledgementRow) => [
-      `<strong class="rule-id">${e(a.ruleId)}</strong><br><span class="muted">${e(a.pack)}</span>${a.rule ? `<div class="small">${rich(a.rule.message)}</div>` : ''}`,
-      resourceCell(a.resource),
-      `<blockquote class="reason">${e(a.reason)}</blockquote>`,
-      a.appliesTo.length > 0 ? list(a.appliesTo.map((p) => `<span class="path">${e(p)}</span>`), 'res') : '<span class="muted">–</span>',
-      a.refused ? badge('violated', 'refused (non-waivable)') : a.matched === true ? badge('acknowledged', 'in use') : a.matched === false ? badge('not-evaluated', 'matched nothing') : badge('unknown', 'not checked'),
-    ]),
-    'acks',
-  )}`;
+function ackReason(a: AcknowledgementRow): string {
+  if (a.reason.trim() === '') return '<span class="bad">(no reason given: the gate refuses it)</span>';
+  return `<blockquote class="reason">${e(a.reason)}</blockquote>`;
 }
 
-// --- 5 ----------------------------------------------------------------------------------------
+function ackOrigin(a: AcknowledgementRow): string {
+  if (!a.derived) return '';
+  if (a.derived.limitation) return '<div class="small muted">recorded by the gate: a known limitation of this AWS rule</div>';
+  if (a.derived.from) return `<div class="small muted">recorded by the gate: the same decision as ${e(a.derived.from.rule)} on ${pathHtml(a.derived.from.at)}</div>`;
+  return '';
+}
+
+/** What an acknowledgement covers, when that is more than the resource it is recorded on. */
+function ackCovers(a: AcknowledgementRow): string {
+  if (a.covers === 0) return '';
+  const own = a.appliesTo.length === 1 && (a.appliesTo[0] === a.resource.path || a.appliesTo[0] === `${a.resource.path}/Resource`);
+  if (own && a.covers === 1) return '';
+  return `<div class="small">covers ${plural(a.covers, 'finding')} on ${collapsible(a.appliesTo.map((p) => pathHtml(p)), 'res', 2)}</div>`;
+}
+
+function ackTable(rows: AcknowledgementRow[]): string {
+  return table(
+    ['Rule', 'Recorded on', 'Reason', 'Status'],
+    rows.map((a) => [
+      `<strong>${ruleIdHtml(a.ruleId)}</strong><br><span class="muted small">${e(a.pack)}</span>${a.rule ? `<details class="rule-text"><summary>rule</summary><div class="small">${rich(a.rule.message)}</div></details>` : ''}`,
+      `${pathHtml(a.resource.path || '(app)')}${a.resource.type ? ` <span class="muted small">${e(a.resource.type)}</span>` : ''}${ackCovers(a)}${ackOrigin(a)}`,
+      `${ackReason(a)}${a.refusal ? `<div class="small bad">${e(a.refusal)}</div>` : ''}`,
+      badge(ACK_STATUS[a.status].badge, ACK_STATUS[a.status].text),
+    ]),
+    'acks',
+  );
+}
+
+function acknowledgements(r: ComplianceReport): string {
+  const rows = r.acknowledgements;
+  if (rows.length === 0) return `<p class="muted">No acknowledgements.</p>`;
+  const l = countsLine(r);
+  const own = rows.filter((a) => !a.derived);
+  const derived = rows.filter((a) => a.derived);
+  const head = `<p class="lead">Every acknowledgement recorded in the app, the construct it is on, the reason given and the findings it covers: ${e(l.acknowledgements)}. Together they acknowledge ${plural(r.summary.counts.acknowledged, 'finding')}. An acknowledgement the gate refused acknowledges nothing; "not checked" means its plugin reported nothing to this synth.</p>`;
+  const derivedBlock = derived.length > 0
+    ? `<details class="bulk derived"><summary>${plural(derived.length, 'acknowledgement')} the gate recorded itself (the same decisions passed on to AWS's equivalent rules, and known limitations of AWS rules)</summary>${ackTable(derived)}</details>`
+    : '';
+  return `${head}${ackTable(own)}${derivedBlock}`;
+}
+
+// --- 6 ----------------------------------------------------------------------------------------
+
+function coverage(r: ComplianceReport): string {
+  const c = r.coverage;
+  if (!c.known) return '<p class="muted">No compliance evidence: which rules evaluated which resource is unknown.</p>';
+  const gaps = c.baselineGaps.length === 0
+    ? '<p class="ok">Every function, role, policy, bucket, table, log group, key and datastore was evaluated by the rules that check its type.</p>'
+    : table(['Resource', 'Status', 'Detail or reason'], c.baselineGaps.map((g) => [resourceCell(g.resource), g.status === 'violated' ? badge('violated') : badge('acknowledged'), g.reason ? `<blockquote class="reason">${e(g.reason)}</blockquote>` : rich(g.detail ?? '')]), 'gaps');
+  const types = table(['Type', 'Resources', 'Evaluated by some rule'], c.byType.map((t) => [`<code>${e(t.type)}</code>${t.canHoldPhiOrRunCode ? ' <span class="small muted">can carry PHI or run code</span>' : ''}`, String(t.resources), t.evaluated === t.resources ? String(t.evaluated) : `<span class="num bad">${t.evaluated}</span>`]), 'types');
+  const none = c.evaluatedByNone.length === 0 ? '<p class="ok">Every resource was evaluated by some rule.</p>'
+    : collapsible(c.evaluatedByNone.map((x) => `${pathHtml(x.path)} <span class="muted small">${e(x.type ?? '')}</span>`), 'res', 8);
+  return `<p class="lead">${c.resources} resources in the templates: ${c.evaluated} evaluated by some rule, ${c.evaluatedByNone.length} by none.</p>`
+    + `<h3>Functions, roles, buckets, tables, log groups and keys the type's rules did not evaluate</h3>${gaps}`
+    + `<h3>Evaluated by no rule</h3><p class="lead">Resources of types no rule checks (routing, API structure, aliases): listed so nothing is silently outside the review.</p>${none}`
+    + `<details class="bulk"><summary>By type</summary>${types}</details>`;
+}
+
+// --- 7, 8 ------------------------------------------------------------------------------------
 
 function apps(r: ComplianceReport): string {
   const a = r.apps;
@@ -229,7 +338,7 @@ function dataFlow(r: ComplianceReport): string {
     f.nodes.map((n) => [
       `${e(n.label)} <span class="muted">(${e(n.kind)})</span>`,
       n.present ? badge('met', 'present') : badge('not-covered', 'absent'),
-      n.present ? (n.resources.length > 0 ? list(n.resources.map((x) => `<span class="path">${e(x.path)}</span> <span class="muted">${e(x.type ?? '')}</span>`), 'res') : '<span class="muted">outside the app</span>') : `<span class="muted">looked for ${e(n.lookedFor)}</span>`,
+      n.present ? (n.resources.length > 0 ? list(n.resources.map((x) => `${pathHtml(x.path)} <span class="muted">${e(x.type ?? '')}</span>`), 'res') : '<span class="muted">outside the app</span>') : `<span class="muted">looked for ${e(n.lookedFor)}</span>`,
     ]),
     'nodes',
   );
@@ -238,107 +347,136 @@ function dataFlow(r: ComplianceReport): string {
   return `<p class="lead">Generated from the synthesized templates: the request path (top), the sign-in, and the audit paths (below). Absent nodes are dashed and grey.</p><figure class="flow">${renderDataFlowSvg(f)}</figure><details><summary>Nodes and links</summary>${nodes}${edges}</details>`;
 }
 
-// --- 7 ----------------------------------------------------------------------------------------
+// --- 9 ----------------------------------------------------------------------------------------
+
+/** A mark of the inventory: the gate's outcome for that rule on that resource, never the inventory's own judgement. */
+function markBadge(m: CheckMark | undefined, ok: string, bad: string): string {
+  if (!m) return badge('unknown', 'not checked');
+  if (m.status === 'violated') return `${badge('violated', bad)} <span class="small muted">${e(m.rule)}</span>`;
+  if (m.status === 'acknowledged') return `<span title="${e(m.reason ?? '')}">${badge('acknowledged', `${bad}, acknowledged`)}</span>`;
+  return badge('met', ok);
+}
 
 function inventory(r: ComplianceReport): string {
   const inv = r.inventory;
   const keys = inv.kmsKeys.length === 0 ? '<p class="muted">No KMS keys in the app.</p>' : table(
-    ['Key', 'Aliases', 'Rotation', 'Deletion', 'Protects', 'Granted by'],
+    ['Key', 'Aliases', 'Rotation', 'Retained', 'Grants', 'Protects', 'Granted by'],
     inv.kmsKeys.map((k) => [
       `${resourceCell(k.resource)}${k.description ? `<br><span class="small">${e(k.description)}</span>` : ''}`,
       k.aliases.map((x) => `<code>${e(x)}</code>`).join('<br>') || '<span class="muted">–</span>',
-      k.rotation === true ? badge('met', 'on') : k.rotation === false ? badge('violated', 'off') : badge('unknown', 'unknown'),
-      e(k.deletionPolicy ?? 'Delete'),
-      k.protects.length > 0 ? list(k.protects.map((p) => `<span class="path">${e(p.path)}</span> <span class="muted">${e(p.type ?? '')} (${e(p.properties.join(', '))})</span>`), 'res') : badge('not-evaluated', 'nothing'),
-      k.grantedBy.length > 0 ? list(k.grantedBy.map((p) => `<span class="path">${e(p.path)}</span>`), 'res') : '<span class="muted">key policy only</span>',
+      markBadge(k.checks.rotation, 'on', 'off'),
+      markBadge(k.checks.retained, e(k.deletionPolicy ?? 'Retain'), e(k.deletionPolicy ?? 'Delete')),
+      markBadge(k.checks.grants, 'AWS resources only', 'anyone'),
+      k.protects.length > 0 ? collapsible(k.protects.map((p) => `${pathHtml(p.path)} <span class="muted small">${e(p.type ?? '')}</span>`), 'res', 3) : '<span class="muted">nothing</span>',
+      k.grantedBy.length > 0 ? collapsible(k.grantedBy.map((p) => pathHtml(p.path)), 'res', 2) : '<span class="muted">key policy only</span>',
     ]),
     'keys',
   );
   const groups = inv.logGroups.length === 0 ? '<p class="muted">No log groups in the app.</p>' : table(
-    ['Log group', 'Name', 'Retention', 'Six years', 'Encryption', 'Deletion', 'Used by'],
+    ['Log group', 'Name', 'Retention', 'Encryption', 'Used by'],
     inv.logGroups.map((g) => [
       resourceCell(g.resource),
       e(g.name ?? '(generated)'),
-      g.retentionDays === null ? 'never expires' : g.retentionDays < 0 ? 'not a literal' : `${g.retentionDays} days`,
-      g.meetsSixYears ? badge('met', 'yes') : badge('violated', 'no'),
-      g.kmsKey ? `CMK <span class="path">${e(g.kmsKey)}</span>` : badge('violated', 'AWS-owned key'),
-      e(g.implicit ? 'n/a (implicit)' : g.deletionPolicy ?? 'Delete'),
-      g.usedBy.length > 0 ? list(g.usedBy.map((u) => `<span class="path">${e(u.path)}</span> <span class="muted">${e(u.type ?? '')}</span>`), 'res') : '<span class="muted">–</span>',
+      g.implicit
+        ? markBadge(g.checks.declared, 'declared', 'implicit: never expires')
+        : `${g.retentionDays === null ? 'never expires' : g.retentionDays < 0 ? 'not a literal' : `${g.retentionDays} days`} ${markBadge(g.checks.retention, 'six years', 'under six years')}`,
+      g.implicit
+        ? markBadge(g.checks.declared, 'declared', 'AWS-owned key')
+        : `${g.kmsKey ? `CMK ${pathHtml(g.kmsKey)}` : 'AWS-owned key'} ${markBadge(g.checks.encryption, 'CMK', 'no CMK')}`,
+      g.usedBy.length > 0 ? collapsible(g.usedBy.map((u) => `${pathHtml(u.path)} <span class="muted small">${e(u.type ?? '')}</span>`), 'res', 2) : '<span class="muted">–</span>',
     ]),
     'logs',
   );
   const routes = inv.publicRoutes.length === 0
     ? `<p class="ok">No public route: ${r.dataFlow.nodes.find((n) => n.id === 'api')?.present ? 'every method requires an authorizer.' : 'the app has no API yet.'}</p>`
     : table(
-      ['Route', 'API', 'Authorization', 'Reason', 'Allowed'],
+      ['Route', 'API', 'Authorization', 'Reason', 'Gate'],
       inv.publicRoutes.map((p) => [
-        `<code>${e(p.method)} ${e(p.path)}</code>${p.corsPreflight ? ' <span class="muted">(CORS preflight)</span>' : ''}<br><span class="path muted">${e(p.resource.path)}</span>`,
-        `<span class="path">${e(p.api)}</span> <span class="muted">${e(p.kind)}</span>`,
+        `<code>${e(p.method)} ${e(p.path)}</code>${p.corsPreflight ? ' <span class="muted">(CORS preflight)</span>' : ''}<br>${pathHtml(p.resource.path)}`,
+        `${pathHtml(p.api)} <span class="muted">${e(p.kind)}</span>`,
         e(p.authorization),
         p.reason ? `<span class="reason">${e(p.reason)}</span>` : '<span class="muted">not marked public</span>',
-        p.allowed ? badge('met', 'allowed') : p.corsPreflight ? badge('unknown', 'preflight') : badge('violated', 'not allowed'),
+        markBadge(p.check, p.corsPreflight ? 'preflight' : 'allowed', 'not allowed'),
       ]),
       'routes',
     );
-  return `<h3>KMS keys and what they protect</h3>${keys}<h3>Log groups and retention</h3>${groups}<h3>Public routes</h3>${routes}`;
+  return `<p class="lead">Every mark here is the gate's own result for the rule named beside it: a red mark is always an unacknowledged finding of section 4.</p><h3>KMS keys and what they protect</h3>${keys}<h3>Log groups and retention</h3>${groups}<h3>Public routes</h3>${routes}`;
+}
+
+// --- 10 ---------------------------------------------------------------------------------------
+
+function signOff(r: ComplianceReport): string {
+  const so = r.signOff;
+  const rows = so.fields.map((f) => `<tr><th scope="row">${e(f)}</th><td class="blank">${f === 'Decision' ? so.decisions.map((d) => `<span class="choice">☐ ${e(d)}</span>`).join(' ') : ''}</td></tr>`).join('');
+  const files = r.review.files.filter((f) => f.stack).map((f) => `${e(f.file)} <code class="sha">${e(short(f.sha256))}</code>`).join(', ');
+  return `<p>${e(so.statement)}</p><p class="small muted">Verdict ${e(r.summary.verdict.toUpperCase())}; templates ${files || '–'}; ${e(r.review.kit.name)} ${e(r.review.kit.version)}${r.review.kit.commit ? ` @ ${e(r.review.kit.commit.slice(0, 12))}` : ''}; report ${e(r.generatedAt)}.</p><table class="sign-off"><tbody>${rows}</tbody></table>`;
 }
 
 const CSS = `
 :root{--fg:#1b1f24;--muted:#5b6570;--line:#d5dbe1;--bg:#fff;--soft:#f5f7f9;--ok:#1e7a34;--bad:#b3261e;--warn:#9a5b00;--info:#1f5fa8}
 *{box-sizing:border-box}
 html{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,"Helvetica Neue",Arial,sans-serif;color:var(--fg);background:var(--bg)}
-body{margin:0 auto;max-width:1280px;padding:24px 28px 48px}
-header.top h1{margin:0 0 4px;font-size:1.6rem}
+body{margin:0 auto;max-width:1280px;padding:20px 28px 48px}
+header.top h1{margin:0 0 2px;font-size:1.5rem}
 header.top p{margin:0;color:var(--muted)}
-nav.toc{margin:16px 0 8px;padding:8px 12px;background:var(--soft);border:1px solid var(--line);border-radius:6px}
-nav.toc ol{margin:0;padding-left:20px;columns:2}
+.banner{display:grid;grid-template-columns:minmax(220px,1fr) 2.2fr;gap:12px 24px;margin:12px 0;padding:12px 16px;border:2px solid var(--line);border-radius:8px;background:var(--soft)}
+.banner.v-pass{border-color:#a9d8b4}.banner.v-fail,.banner.v-no-assembly{border-color:#efb1ab}
+.banner .verdict .badge{font-size:1.6rem;padding:4px 16px;border-radius:8px}
+.banner .verdict p{margin:8px 0 0}
+nav.toc{margin:8px 0;padding:6px 12px;background:var(--soft);border:1px solid var(--line);border-radius:6px}
+nav.toc ol{margin:0;padding-left:20px;columns:3}
 nav.toc a{color:var(--info)}
-h2{font-size:1.3rem;margin:32px 0 10px;padding-bottom:4px;border-bottom:2px solid var(--line)}
-h3{font-size:1.05rem;margin:20px 0 8px}
-table{border-collapse:collapse;width:100%;margin:8px 0 16px;font-size:.93rem}
-th,td{border:1px solid var(--line);padding:6px 8px;vertical-align:top;text-align:left}
+h2{font-size:1.25rem;margin:28px 0 8px;padding-bottom:4px;border-bottom:2px solid var(--line)}
+h3{font-size:1.02rem;margin:16px 0 6px}
+table{border-collapse:collapse;width:100%;margin:6px 0 12px;font-size:.92rem}
+th,td{border:1px solid var(--line);padding:5px 7px;vertical-align:top;text-align:left;overflow-wrap:break-word;word-break:normal}
 thead th{background:var(--soft);font-weight:600}
 tbody th{font-weight:600;white-space:nowrap}
 .counts td,.counts th{text-align:center}.counts td:first-child{text-align:left}
-.num.bad{color:var(--bad);font-weight:700}
-.path{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:.86em;overflow-wrap:anywhere}
+.num.bad,.bad{color:var(--bad);font-weight:600}
+.path{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:.86em;overflow-wrap:break-word;word-break:normal}
 code,pre{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:.86em}
-code{background:var(--soft);padding:0 3px;border-radius:3px;overflow-wrap:anywhere}
+code{background:var(--soft);padding:0 3px;border-radius:3px;overflow-wrap:break-word}
+code.sha{word-break:break-all}
 pre{background:var(--soft);padding:8px;overflow:auto;white-space:pre-wrap}
 .muted{color:var(--muted)}.small{font-size:.86em}
-.lead{color:var(--muted);margin:4px 0 10px}
+.lead{color:var(--muted);margin:4px 0 8px}
 .ok{color:var(--ok);font-weight:600}
 .badge{display:inline-block;padding:1px 7px;border-radius:10px;font-size:.8em;font-weight:600;border:1px solid transparent;white-space:nowrap}
 .b-pass,.b-met,.b-success{background:#e3f4e7;color:var(--ok);border-color:#a9d8b4}
+.b-technical-evidence{background:#e8f1fb;color:var(--info);border-color:#b4cdea}
 .b-fail,.b-violated,.b-fatal,.b-error,.b-failure{background:#fbe5e3;color:var(--bad);border-color:#efb1ab}
 .b-acknowledged,.b-warning{background:#fff3d6;color:var(--warn);border-color:#f0d28c}
 .b-not-evaluated,.b-not-covered,.b-unchecked,.b-no-assembly,.b-none,.b-unknown,.b-info,.b-not-reported{background:#eceff2;color:#404952;border-color:#c9d0d6}
-dl.facts{display:grid;grid-template-columns:max-content 1fr;gap:4px 16px;margin:8px 0 12px}
+dl.facts{display:grid;grid-template-columns:max-content 1fr;gap:3px 14px;margin:4px 0}
 dl.facts dt{font-weight:600}dl.facts dd{margin:0}
-.notice{border:1px solid #f0d28c;background:#fffaf0;border-radius:6px;padding:8px 12px;margin:10px 0}
+.notice{border:1px solid #f0d28c;background:#fffaf0;border-radius:6px;padding:6px 12px;margin:8px 0}
 .notice.bad{border-color:#efb1ab;background:#fff6f5}
 .notice ul{margin:4px 0 0;padding-left:18px}
 .matrix tr.gap{background:#f7f7f9}
-.matrix .rule{margin:2px 0 8px}
-.matrix .sub-h{font-size:.8em;font-weight:600;color:var(--muted);margin-top:4px}
+.matrix .rule{margin:1px 0 3px}
+.matrix .sub-h{font-size:.8em;font-weight:600;color:var(--muted);margin-top:2px}
 ul.res{margin:2px 0;padding-left:18px}ul.res.bad li{color:var(--bad)}
-ul.met-rules{list-style:none;margin:2px 0 4px;padding:0}ul.met-rules li{margin:1px 0}
-details.inline,details.inline>summary{display:inline}details.inline[open]{display:block;margin-left:12px}
+details.more>summary{font-size:.85em}
+details.inline,details.inline>summary{display:inline}details.inline[open]{display:block;margin-left:12px}details.inline>summary{font-size:.85em}
 .chips{line-height:1.9}.chip,.nowrap{white-space:nowrap;overflow-wrap:normal}
-.rule-id{overflow-wrap:anywhere}
-table.findings,table.acks,table.matrix{table-layout:fixed}
-table.findings th:nth-child(1){width:8%}table.findings th:nth-child(2){width:19%}table.findings th:nth-child(3){width:19%}table.findings th:nth-child(4){width:29%}table.findings th:nth-child(5){width:25%}
-table.acks th:nth-child(1){width:30%}table.acks th:nth-child(2){width:19%}table.acks th:nth-child(3){width:29%}table.acks th:nth-child(4){width:13%}table.acks th:nth-child(5){width:9%}
-table.logs,table.keys,table.routes{table-layout:fixed}
-table.logs th:nth-child(1){width:25%}table.logs th:nth-child(2){width:15%}table.logs th:nth-child(3){width:9%}table.logs th:nth-child(4){width:8%}table.logs th:nth-child(5){width:17%}table.logs th:nth-child(6){width:8%}table.logs th:nth-child(7){width:18%}
-table.keys th:nth-child(1){width:20%}table.keys th:nth-child(2){width:13%}table.keys th:nth-child(3){width:8%}table.keys th:nth-child(4){width:8%}table.keys th:nth-child(5){width:31%}table.keys th:nth-child(6){width:20%}
-table.routes th:nth-child(1){width:30%}table.routes th:nth-child(2){width:20%}table.routes th:nth-child(3){width:11%}table.routes th:nth-child(4){width:28%}table.routes th:nth-child(5){width:11%}
-td{overflow-wrap:anywhere}
-table.matrix th:nth-child(1){width:13%}table.matrix th:nth-child(2){width:20%}table.matrix th:nth-child(3){width:10%}table.matrix tbody th{white-space:normal;overflow-wrap:anywhere}
+.rule-id{overflow-wrap:break-word}
+table.findings,table.acks,table.matrix,table.logs,table.keys,table.routes,table.files,table.gaps{table-layout:fixed}
+table.findings th:nth-child(1){width:8%}table.findings th:nth-child(2){width:19%}table.findings th:nth-child(3){width:21%}table.findings th:nth-child(4){width:28%}table.findings th:nth-child(5){width:24%}
+table.acks{font-size:.88rem}table.acks th:nth-child(1){width:19%}table.acks th:nth-child(2){width:22%}table.acks th:nth-child(3){width:51%}table.acks th:nth-child(4){width:8%}
+table.logs th:nth-child(1){width:28%}table.logs th:nth-child(2){width:17%}table.logs th:nth-child(3){width:18%}table.logs th:nth-child(4){width:19%}table.logs th:nth-child(5){width:18%}
+table.keys th:nth-child(1){width:20%}table.keys th:nth-child(2){width:12%}table.keys th:nth-child(3){width:8%}table.keys th:nth-child(4){width:8%}table.keys th:nth-child(5){width:11%}table.keys th:nth-child(6){width:25%}table.keys th:nth-child(7){width:16%}
+table.routes th:nth-child(1){width:30%}table.routes th:nth-child(2){width:20%}table.routes th:nth-child(3){width:11%}table.routes th:nth-child(4){width:27%}table.routes th:nth-child(5){width:12%}
+table.files th:nth-child(1){width:34%}table.files th:nth-child(2){width:14%}table.files th:nth-child(3){width:42%}table.files th:nth-child(4){width:10%}
+table.gaps th:nth-child(1){width:32%}table.gaps th:nth-child(2){width:12%}
+table.matrix th:nth-child(1){width:13%}table.matrix th:nth-child(2){width:20%}table.matrix th:nth-child(3){width:11%}table.matrix tbody th{white-space:normal}
+table.sign-off th{width:18%}table.sign-off td.blank{height:2.6em}
+.choice{display:inline-block;margin-right:18px}
 .reason{font-style:italic}
 blockquote.reason{margin:0;padding-left:8px;border-left:3px solid #f0d28c;font-style:normal}
 .ack-hint{margin-top:6px;font-size:.85em;color:var(--muted)}
 details>summary{cursor:pointer;color:var(--info)}
+details.rule-text>summary{font-size:.8em}
 figure.flow{margin:8px 0;padding:8px;border:1px solid var(--line);border-radius:6px;background:#fcfdfe}
 svg.data-flow{display:block;max-width:100%;height:auto;font-family:system-ui,-apple-system,"Segoe UI",Roboto,Arial,sans-serif}
 svg .node rect{stroke-width:1.5}
@@ -360,7 +498,7 @@ svg .arrow.verified{fill:#1b1f24}svg .arrow.unverified{fill:#5b6570}svg .arrow.m
 svg .edge-label{font-size:10.5px;fill:#4b5563;text-anchor:middle;stroke:#fcfdfe;stroke-width:3px;paint-order:stroke}
 svg .row-label{font-size:11px;fill:#5b6570;font-style:italic}
 svg .legend text{font-size:11px;fill:#4b5563}
-footer{margin-top:32px;padding-top:8px;border-top:1px solid var(--line);color:var(--muted);font-size:.85em}
+footer{margin-top:28px;padding-top:8px;border-top:1px solid var(--line);color:var(--muted);font-size:.85em}
 @page{size:A4;margin:12mm}
 @media print{
  html{font-size:9.5pt}
@@ -370,21 +508,20 @@ footer{margin-top:32px;padding-top:8px;border-top:1px solid var(--line);color:va
  section.report-section{break-before:page}
  section#summary{break-before:auto}
  h2,h3{break-after:avoid}
- tr,.rule,figure.flow{break-inside:avoid}
+ tr,.rule,figure.flow,.banner,table.sign-off{break-inside:avoid}
  details>summary{color:var(--fg)}
- details.bulk.inline:not([open]){display:none}
  a{color:inherit;text-decoration:none}
 }
 `;
 
-/** Before printing, open the details a reader would otherwise miss (not the bulk resource lists). */
+/** Before printing, open the collapsed details a reader would otherwise miss (not the bulk resource lists). */
 const PRINT_SCRIPT = "window.addEventListener('beforeprint',function(){document.querySelectorAll('details:not(.bulk)').forEach(function(d){d.setAttribute('open','')})});";
 
 /** Renders the report as one self-contained HTML document. */
 export function renderHtml(r: ComplianceReport): string {
   const scriptHash = createHash('sha256').update(PRINT_SCRIPT).digest('base64');
   const csp = `default-src 'none'; style-src 'unsafe-inline'; script-src 'sha256-${scriptHash}'; img-src data:; base-uri 'none'; form-action 'none'`;
-  const bodies = [summary(r), matrix(r), findings(r), acknowledgements(r), apps(r), dataFlow(r), inventory(r)];
+  const bodies = [summary(r), scope(r), matrix(r), findings(r), acknowledgements(r), coverage(r), apps(r), dataFlow(r), inventory(r), signOff(r)];
   const sections = REPORT_SECTIONS.map((s, i) => section(i + 1, s.id, s.title, bodies[i])).join('\n');
   const stacks = r.summary.stacks.map((s) => s.displayName).join(', ') || 'no stacks';
   return `<!DOCTYPE html>
@@ -398,12 +535,13 @@ export function renderHtml(r: ComplianceReport): string {
 <style>${CSS}</style>
 </head>
 <body data-verdict="${e(r.summary.verdict)}">
-<header class="top"><h1>${e(r.title)}</h1><p>${e(stacks)} · generated ${e(r.generatedAt)} · verdict ${badge(r.summary.verdict, r.summary.verdict.toUpperCase())}</p></header>
+<header class="top"><h1>${e(r.title)}</h1><p>${e(stacks)} · generated ${e(r.generatedAt)}</p></header>
+${banner(r)}
 <nav class="toc" aria-label="Contents"><ol>${REPORT_SECTIONS.map((s) => `<li><a href="#${s.id}">${e(s.title)}</a></li>`).join('')}</ol></nav>
 <main>
 ${sections}
 </main>
-<footer>Sources: <span class="path">${e(r.sources.cdkOut)}</span> (manifest ${r.sources.manifest ? 'read' : 'missing'}, validation report ${r.sources.validationReport ? 'read' : 'missing'}, evidence ${r.sources.evidence ? `recorded ${e(r.sources.evidenceGeneratedAt ?? '')}` : 'missing'}), <span class="path">${e(r.sources.appRegistry)}</span>, <span class="path">${e(r.sources.labelPolicy)}</span>. Report schema ${r.schemaVersion}.</footer>
+<footer>Sources: ${pathHtml(r.sources.cdkOut)} (manifest ${r.sources.manifest ? 'read' : 'missing'}, validation report ${r.sources.validationReport ? 'read' : 'missing'}, evidence ${r.sources.evidence ? `recorded ${e(r.sources.evidenceGeneratedAt ?? '')}` : 'missing'}), ${pathHtml(r.sources.appRegistry)}, ${pathHtml(r.sources.labelPolicy)}. Report schema ${r.schemaVersion}.</footer>
 <script>${PRINT_SCRIPT}</script>
 </body>
 </html>

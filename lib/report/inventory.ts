@@ -7,7 +7,19 @@ import { isAllowedPublicRoute, PUBLIC_ROUTE_METADATA_KEY } from '../../policies/
 import { MIN_RETENTION_DAYS } from '../config';
 import { CloudAssemblyInput, metadataAt, ResourceInfo } from './cloud-assembly';
 import { asNumber, asString, cmp, describeValue, referencedLogicalIds, referencingProperties } from './cfn';
-import { Inventory, KeyRow, LogGroupRow, ResourceRef, RouteRow } from './model';
+import { CheckMark, Inventory, KeyRow, LogGroupRow, ResourceRef, RouteRow } from './model';
+
+/**
+ * The gate's result of `rule` on the resource at `path` (every mark the inventory shows comes
+ * from here, so a red mark is always an unacknowledged finding).
+ */
+export type MarkOf = (rule: string, path: string) => CheckMark | undefined;
+
+const noMarks: MarkOf = () => undefined;
+
+function optional(check: CheckMark | undefined): { check?: CheckMark } {
+  return check ? { check } : {};
+}
 
 
 const IAM_TYPES = new Set(['AWS::IAM::Policy', 'AWS::IAM::ManagedPolicy', 'AWS::IAM::Role', 'AWS::IAM::User', 'AWS::IAM::Group']);
@@ -41,9 +53,10 @@ export class StackIndex {
   }
 }
 
-function kmsKeys(index: StackIndex): KeyRow[] {
+function kmsKeys(index: StackIndex, mark: MarkOf): KeyRow[] {
   return index.ofType('AWS::KMS::Key').map((key) => {
     const users = index.referencing(key);
+    const path = refOf(key).path;
     const aliases = users.filter((r) => r.type === 'AWS::KMS::Alias').map((r) => asString(r.properties.AliasName) ?? describeValue(r.properties.AliasName));
     const rotation = key.properties.EnableKeyRotation;
     return {
@@ -56,11 +69,16 @@ function kmsKeys(index: StackIndex): KeyRow[] {
         .filter((r) => r.type !== 'AWS::KMS::Alias' && !IAM_TYPES.has(r.type))
         .map((r) => ({ ...refOf(r), properties: referencingProperties(r, key.logicalId) })),
       grantedBy: users.filter((r) => IAM_TYPES.has(r.type)).map(refOf),
+      checks: {
+        rotation: mark('FHIR.HIPAA-KMSKeyRotation', path),
+        retained: mark('FHIR.HIPAA-KMSKeyRetained', path),
+        grants: mark('FHIR.HIPAA-KMSKeyCreateGrantRestricted', path),
+      },
     };
   });
 }
 
-function logGroups(index: StackIndex): LogGroupRow[] {
+function logGroups(index: StackIndex, mark: MarkOf): LogGroupRow[] {
   const rows: LogGroupRow[] = index.ofType('AWS::Logs::LogGroup').map((group) => {
     const retention = group.properties.RetentionInDays;
     const days = retention === undefined ? null : asNumber(retention) ?? -1;
@@ -74,6 +92,10 @@ function logGroups(index: StackIndex): LogGroupRow[] {
       kmsKey: keyRef ? refOf(keyRef).path : kmsKeyValue !== undefined ? describeValue(kmsKeyValue) : undefined,
       deletionPolicy: group.deletionPolicy,
       usedBy: index.referencing(group).filter((r) => !IAM_TYPES.has(r.type)).map(refOf),
+      checks: {
+        retention: mark('FHIR.HIPAA-LogGroupRetention', refOf(group).path),
+        encryption: mark('FHIR.HIPAA-LogGroupCMKEncryption', refOf(group).path),
+      },
     };
   });
   // Functions with no log group of their own in the template log to an implicit
@@ -91,6 +113,7 @@ function logGroups(index: StackIndex): LogGroupRow[] {
       kmsKey: undefined,
       usedBy: [],
       implicit: true,
+      checks: { declared: mark('FHIR.HIPAA-LambdaLogGroupDeclared', refOf(fn).path) },
     });
   }
   return rows;
@@ -122,7 +145,7 @@ function publicRouteReason(input: CloudAssemblyInput, constructPath: string): st
   return undefined;
 }
 
-function publicRoutes(input: CloudAssemblyInput, index: StackIndex): RouteRow[] {
+function publicRoutes(input: CloudAssemblyInput, index: StackIndex, mark: MarkOf): RouteRow[] {
   const rows: RouteRow[] = [];
   const apiPath = (r: ResourceInfo, value: unknown): string => {
     const api = index.referencedBy(r, value)[0];
@@ -144,6 +167,7 @@ function publicRoutes(input: CloudAssemblyInput, index: StackIndex): RouteRow[] 
       reason: publicRouteReason(input, ref.path),
       allowed: isAllowedPublicRoute({ method, path: p }),
       corsPreflight: method === 'OPTIONS',
+      ...(optional(mark('FHIR.HIPAA-APIGWMethodAuthorization', ref.path))),
     });
   }
   for (const route of index.ofType('AWS::ApiGatewayV2::Route')) {
@@ -152,23 +176,27 @@ function publicRoutes(input: CloudAssemblyInput, index: StackIndex): RouteRow[] 
     const key = asString(route.properties.RouteKey) ?? '? ?';
     const [method, p = key] = key.includes(' ') ? key.split(' ', 2) : [key];
     const ref = refOf(route);
+    const check = mark('api_gw_v2_authorization_type_configured_check', ref.path);
     rows.push({
       kind: 'http', api: apiPath(route, route.properties.ApiId), method: method.toUpperCase(), path: p, resource: ref, authorization: auth,
       reason: publicRouteReason(input, ref.path), allowed: isAllowedPublicRoute({ method, path: p }), corsPreflight: method.toUpperCase() === 'OPTIONS',
+      ...(check ? { check } : {}),
     });
   }
   for (const url of index.ofType('AWS::Lambda::Url')) {
     const auth = asString(url.properties.AuthType) ?? describeValue(url.properties.AuthType);
     if (auth.toUpperCase() !== 'NONE') continue;
     const ref = refOf(url);
+    const check = mark('lambda_function_url_auth_check', ref.path);
     rows.push({
       kind: 'function-url', api: apiPath(url, url.properties.TargetFunctionArn), method: '*', path: '/*', resource: ref, authorization: auth,
       reason: publicRouteReason(input, ref.path), allowed: false, corsPreflight: false,
+      ...(check ? { check } : {}),
     });
   }
   return rows.sort((a, b) => cmp(`${a.api} ${a.path} ${a.method}`, `${b.api} ${b.path} ${b.method}`));
 }
 
-export function buildInventory(input: CloudAssemblyInput, index: StackIndex = new StackIndex(input.resources)): Inventory {
-  return { kmsKeys: kmsKeys(index), logGroups: logGroups(index), publicRoutes: publicRoutes(input, index) };
+export function buildInventory(input: CloudAssemblyInput, index: StackIndex = new StackIndex(input.resources), mark: MarkOf = noMarks): Inventory {
+  return { kmsKeys: kmsKeys(index, mark), logGroups: logGroups(index, mark), publicRoutes: publicRoutes(input, index, mark) };
 }

@@ -1,11 +1,13 @@
 /**
- * The report as GitHub-flavoured Markdown for a pull-request comment: the same seven sections,
- * tables instead of the picture, kept under GitHub's comment size limit (the longest lists are
- * shortened, with a pointer to the HTML report). Every value is escaped for a table cell.
+ * The report as GitHub-flavoured Markdown for a pull-request comment: the same ten sections and
+ * the same counts as the HTML (`text.ts` words them for both), tables instead of the picture, kept
+ * under GitHub's comment size limit (the longest lists are shortened, with a pointer to the HTML
+ * report). Every value is escaped for a table cell.
  */
 import { labelDefaults } from './label-defaults';
 import { escapeMarkdown as m, markdownCode as code } from './escape';
-import { ComplianceReport, ControlStatus, SEVERITIES } from './model';
+import { AcknowledgementRow, CheckMark, ComplianceReport, ControlStatus, SEVERITIES } from './model';
+import { countsLine, plural } from './text';
 
 /** GitHub rejects comments over 65,536 characters. */
 export const MARKDOWN_LIMIT = 60_000;
@@ -14,9 +16,18 @@ const STATUS: Record<ControlStatus, string> = {
   violated: '❌ violated',
   acknowledged: '⚠️ acknowledged',
   met: '✅ met',
+  'technical-evidence': '🔷 technical evidence',
   'not-evaluated': '⬜ not evaluated',
   'not-covered': '⬜ not covered',
   unknown: '❔ unknown',
+};
+
+const ACK: Record<AcknowledgementRow['status'], string> = {
+  'in-use': 'in use',
+  refused: '❌ refused',
+  unused: 'matched nothing',
+  'not-checked': 'not checked',
+  outside: 'for outside checkers',
 };
 
 /** Escapes a rule message for a table cell, keeping its `code spans` as code. */
@@ -45,6 +56,11 @@ function capped<T>(items: T[], max: number): { shown: T[]; more: number } {
   return items.length <= max ? { shown: items, more: 0 } : { shown: items.slice(0, max), more: items.length - max };
 }
 
+function mark(c: CheckMark | undefined, ok: string, bad: string): string {
+  if (!c) return 'not checked';
+  return c.status === 'violated' ? `❌ ${bad} (${code(c.rule)})` : c.status === 'acknowledged' ? `⚠️ ${bad}, acknowledged` : ok;
+}
+
 export interface MarkdownOptions {
   /** Rows kept per long table. @default 200 */
   readonly maxRows?: number;
@@ -62,53 +78,76 @@ function render(r: ComplianceReport, maxRows: number, compact: boolean): string 
   const s = r.summary;
   const out: string[] = [];
   const verdict = { pass: '✅ PASS', fail: '❌ FAIL', unchecked: '⬜ UNCHECKED', 'no-assembly': '❌ NO ASSEMBLY' }[s.verdict];
+  const l = countsLine(r);
+  const kit = r.review.kit;
   out.push(`# ${m(r.title)}`, '', `**Verdict: ${verdict}**: ${m(s.verdictReason)}`, '');
-  out.push(`Stacks: ${s.stacks.map((x) => m(x.displayName)).join(', ') || 'none'} · deployment environment: ${s.environments.map(m).join(', ') || 'not marked'} · generated ${m(r.generatedAt)}`, '');
+  out.push(table(['', ''], [
+    ['Unacknowledged findings', m(l.findings)],
+    ['Acknowledged findings', `${m(l.acknowledged)}, by ${plural(s.counts.acknowledgements.inUse, 'acknowledgement')} in use (section 5)`],
+    ['Acknowledgements recorded', m(l.acknowledgements)],
+    ['Resources', m(l.resources)],
+    ['HIPAA citations', m(l.citations)],
+    ['Reviewed', `${m(s.environments.join(', ') || 'no environment marked')} · ${plural(r.review.files.filter((f) => f.stack).length, 'template')} · ${m(kit.name)} ${m(kit.version)}${kit.commit ? ` @ ${code(kit.commit.slice(0, 12))}${kit.dirty ? ' (uncommitted changes)' : ''}` : ''}`],
+  ]), '');
+  out.push(`Stacks: ${s.stacks.map((x) => m(x.displayName)).join(', ') || 'none'} · generated ${m(r.generatedAt)}`, '');
 
-  out.push('## 1. Summary', '');
-  const v = s.counts.violations;
-  out.push(`Unacknowledged findings: ${SEVERITIES.map((k) => `${v[k]} ${k}`).join(', ')}. Acknowledged: ${s.counts.acknowledged}.`, '');
-  out.push(`HIPAA citations: ${(Object.keys(s.counts.controls) as ControlStatus[]).filter((k) => s.counts.controls[k] > 0).map((k) => `${s.counts.controls[k]} ${STATUS[k]}`).join(', ')}.`, '');
+  out.push('## 1. Summary and what was reviewed', '');
+  if (r.notices.length > 0) out.push('**Notices**', '', ...r.notices.map((n) => `- ${m(n)}`), '');
+  out.push(`Kit ${m(kit.name)} ${m(kit.version)}${kit.commit ? `, commit ${code(kit.commit)}${kit.dirty ? ' with uncommitted changes' : ''}` : ', not from a git checkout'}. Tools: ${Object.entries(r.review.tools).map(([k, v]) => `${m(k)} ${m(v)}`).join(', ')}. Synthesized ${m(r.review.synthesizedAt ?? 'unknown')}${r.review.synthDate ? ` (rules judged dates on ${m(r.review.synthDate)})` : ''}.`, '');
+  out.push(table(['File', 'Stack', 'SHA-256'], r.review.files.map((f) => [code(f.file), m(f.stack ?? '–'), code(f.sha256)])), '');
   out.push(table(
     ['Pack', 'Gate', ...SEVERITIES, 'Acknowledged', 'Rules applied / in pack', 'Compliant results'],
-    s.counts.byPack.map((p) => [m(p.pack), p.conclusion, ...SEVERITIES.map((k) => String(p.violations[k])), String(p.acknowledged), p.rules !== undefined ? `${p.rulesApplied} / ${p.rules}` : 'no evidence', p.compliant !== undefined ? String(p.compliant) : '–']),
+    s.counts.byPack.map((p) => [`${m(p.pack)}${p.version ? ` ${m(p.version)}` : ''}`, p.notRun ? `not run: ${m(p.notRun)}` : p.conclusion, ...SEVERITIES.map((k) => String(p.violations[k])), String(p.acknowledged), p.rules !== undefined ? `${p.rulesApplied} / ${p.rules}` : 'no evidence', p.compliant !== undefined ? String(p.compliant) : '–']),
   ), '');
   out.push(table(['Stack', 'AWS environment', 'Deployment', 'Resources'], s.stacks.map((x) => [m(x.displayName), code(x.environment), m(x.deploymentEnvironment ?? '–'), String(x.resourceCount)])), '');
-  if (r.notices.length > 0) out.push('**Notices**', '', ...r.notices.map((n) => `- ${m(n)}`), '');
 
-  out.push('## 2. HIPAA Security Rule matrix', '');
+  out.push('## 2. What the packs can and cannot establish', '');
+  out.push(...r.scope.establishes.map((x) => `- ${m(x)}`), '', '**What only the organisation can evidence:**', '');
+  out.push(table(['Citation', 'Safeguard', 'What to evidence'], r.scope.organisationEvidences.map((o) => [`**${m(o.citation)}**`, m(o.title), m(o.why)])), '');
+  out.push(...r.scope.limits.map((x) => `- ${m(x)}`), '');
+
+  out.push('## 3. HIPAA Security Rule matrix', '');
   out.push(table(
     ['Citation', 'Safeguard', 'Status', 'Rules → resources (met / acknowledged / violated)'],
-    r.hipaaMatrix.map((row) => [
-      `**${m(row.citation)}**`,
-      m(row.title),
-      STATUS[row.status],
-      matrixCell(row, compact),
-    ]),
+    r.hipaaMatrix.map((row) => [`**${m(row.citation)}**`, m(row.title), STATUS[row.status], matrixCell(row, compact)]),
   ), '');
 
-  out.push('## 3. Findings', '');
-  if (r.findings.length === 0) out.push('No unacknowledged findings.', '');
+  out.push('## 4. Findings', '');
+  if (r.findings.length === 0) out.push(`No unacknowledged findings. ${plural(s.counts.acknowledged, 'finding')} acknowledged with a reason (section 5).`, '');
   else {
     const { shown, more } = capped(r.findings, maxRows);
-    out.push(table(['Severity', 'Rule', 'Resource', 'Message', 'Fix'], shown.map((f) => [f.severity, code(f.ruleId), code(f.resource.path), rich(f.message), rich(f.fix)])), '');
+    out.push(table(['Severity', 'Rule', 'Resource', 'Message', 'Fix'], shown.map((f) => [f.severity, `${code(f.ruleId)}${f.controlId ? ` ${m(f.controlId)}` : ''}`, code(f.resource.path), rich(f.message), rich(f.fix)])), '');
     if (more > 0) out.push(`… and ${more} more findings (see compliance-report.html or .json).`, '');
   }
 
-  out.push('## 4. Acknowledgements', '');
+  out.push('## 5. Acknowledgements', '');
   if (r.acknowledgements.length === 0) out.push('No acknowledgements.', '');
   else {
+    out.push(`Recorded: ${m(l.acknowledgements)}; together they acknowledge ${plural(s.counts.acknowledged, 'finding')}.`, '');
     const { shown, more } = capped(r.acknowledgements, maxRows);
-    out.push(table(['Rule', 'Resource', 'Reason', 'Status'], shown.map((a) => [
-      `${code(a.ruleId)} (${m(a.pack)})`,
+    out.push(table(['Rule', 'Recorded on', 'Reason', 'Status'], shown.map((a) => [
+      `${code(a.ruleId)} (${m(a.pack)})${a.derived ? ' _by the gate_' : ''}`,
       code(a.resource.path),
-      m(a.reason),
-      a.refused ? '❌ refused (non-waivable)' : a.matched === true ? `in use (${a.appliesTo.length})` : a.matched === false ? 'matched nothing' : 'not checked',
+      a.reason.trim() === '' ? '❌ _no reason given_' : m(compact && a.reason.length > 160 ? `${a.reason.slice(0, 159)}…` : a.reason),
+      a.status === 'in-use' ? `in use (${a.appliesTo.length})` : ACK[a.status],
     ])), '');
     if (more > 0) out.push(`… and ${more} more acknowledgements (see compliance-report.html or .json).`, '');
   }
 
-  out.push('## 5. Third-party apps', '');
+  out.push('## 6. Every resource accounted for', '');
+  const c = r.coverage;
+  if (!c.known) out.push('No compliance evidence: which rules evaluated which resource is unknown.', '');
+  else {
+    out.push(`${c.resources} resources: ${c.evaluated} evaluated by some rule, ${c.evaluatedByNone.length} by none.`, '');
+    out.push(c.baselineGaps.length === 0 ? 'Every function, role, policy, bucket, table, log group, key and datastore was evaluated by the rules that check its type.' : table(['Not evaluated by its type\'s rules', 'Status', 'Reason'], c.baselineGaps.map((g) => [code(g.resource.path), g.status === 'violated' ? '❌ violated' : '⚠️ acknowledged', m(g.reason ?? g.detail ?? '')])), '');
+    if (c.evaluatedByNone.length > 0) {
+      const { shown, more } = capped(c.evaluatedByNone, compact ? 20 : maxRows);
+      out.push('Evaluated by no rule:', '', table(['Resource', 'Type'], shown.map((x) => [code(x.path), code(x.type ?? '')])), '');
+      if (more > 0) out.push(`… and ${more} more (see compliance-report.html or .json).`, '');
+    }
+  }
+
+  out.push('## 7. Third-party apps', '');
   out.push(`Registry ${code(r.apps.registryFile)}; assessments judged on ${m(r.apps.asOf)}; Cognito app clients in the synthesized app: ${r.apps.appClientsInApp}.`, '');
   if (r.apps.error) out.push('**The registry is invalid:**', '', '```', r.apps.error.replace(/```/g, "'''"), '```', '');
   out.push(table(['App', 'Tier', 'Client', 'Scopes', 'BAA', 'Assessment', 'Throttle'], r.apps.apps.map((a) => [
@@ -134,7 +173,7 @@ function render(r: ComplianceReport, maxRows: number, compact: boolean): string 
     out.push(!lp.configured ? `Label policy: no label policy configured (${code(lp.file)} is absent).` : lp.error ? `Label policy ${code(lp.file)}: ${m(lp.error)}` : `Label policy: ${code(lp.file)} (see the HTML report).`, '');
   }
 
-  out.push('## 6. Data flow', '');
+  out.push('## 8. Data flow', '');
   const label = new Map(r.dataFlow.nodes.map((n) => [n.id, n]));
   const chain = ['client', 'waf', 'api', 'authorizer', 'proxy', 'vpce', 'healthlake'] as const;
   out.push(`Request path: ${chain.map((id) => { const n = label.get(id)!; return n.present ? `**${m(n.label)}**` : `~~${m(n.label)}~~ (absent)`; }).join(' → ')}`, '');
@@ -144,24 +183,28 @@ function render(r: ComplianceReport, maxRows: number, compact: boolean): string 
     x.verified ? 'link found in the templates' : x.present ? 'both ends exist, link not proven' : 'an end is absent',
   ])), '', '_The diagram is in compliance-report.html._', '');
 
-  out.push('## 7. Inventory', '', '### KMS keys', '');
-  out.push(r.inventory.kmsKeys.length === 0 ? 'No KMS keys.' : table(['Key', 'Rotation', 'Deletion', 'Protects'], r.inventory.kmsKeys.map((k) => [
+  out.push('## 9. Inventory', '', '### KMS keys', '');
+  out.push(r.inventory.kmsKeys.length === 0 ? 'No KMS keys.' : table(['Key', 'Rotation', 'Retained', 'Grants', 'Protects'], r.inventory.kmsKeys.map((k) => [
     `${code(k.resource.path)}${k.aliases.length > 0 ? ` ${k.aliases.map(code).join(' ')}` : ''}`,
-    k.rotation === true ? 'on' : k.rotation === false ? '❌ off' : 'unknown',
-    m(k.deletionPolicy ?? 'Delete'),
+    mark(k.checks.rotation, 'on', 'off'),
+    mark(k.checks.retained, m(k.deletionPolicy ?? 'Retain'), m(k.deletionPolicy ?? 'Delete')),
+    mark(k.checks.grants, 'AWS resources only', 'anyone'),
     k.protects.length === 0 ? '–' : k.protects.map((p) => `${code(p.path)} (${m(p.type ?? '')})`).join('<br>'),
   ])), '', '### Log groups', '');
-  out.push(r.inventory.logGroups.length === 0 ? 'No log groups.' : table(['Log group', 'Retention', 'Six years', 'Encryption'], r.inventory.logGroups.map((g) => [
+  out.push(r.inventory.logGroups.length === 0 ? 'No log groups.' : table(['Log group', 'Retention', 'Encryption'], r.inventory.logGroups.map((g) => [
     `${code(g.resource.path)}${g.implicit ? ' (implicit)' : ''}`,
-    g.retentionDays === null ? 'never expires' : g.retentionDays < 0 ? 'not a literal' : `${g.retentionDays} days`,
-    g.meetsSixYears ? 'yes' : '❌ no',
-    g.kmsKey ? `CMK ${code(g.kmsKey)}` : '❌ AWS-owned key',
+    g.implicit ? mark(g.checks.declared, 'declared', 'implicit: never expires') : `${g.retentionDays === null ? 'never expires' : g.retentionDays < 0 ? 'not a literal' : `${g.retentionDays} days`} ${mark(g.checks.retention, '✅', 'under six years')}`,
+    g.implicit ? mark(g.checks.declared, 'declared', 'AWS-owned key') : `${g.kmsKey ? `CMK ${code(g.kmsKey)}` : 'AWS-owned key'} ${mark(g.checks.encryption, '✅', 'no CMK')}`,
   ])), '', '### Public routes', '');
-  out.push(r.inventory.publicRoutes.length === 0 ? 'No public route.' : table(['Route', 'API', 'Reason', 'Allowed'], r.inventory.publicRoutes.map((p) => [
+  out.push(r.inventory.publicRoutes.length === 0 ? 'No public route.' : table(['Route', 'API', 'Reason', 'Gate'], r.inventory.publicRoutes.map((p) => [
     code(`${p.method} ${p.path}`),
     code(p.api),
-    p.reason ? m(p.reason) : p.corsPreflight ? 'CORS preflight' : '❌ not marked public',
-    p.allowed ? 'yes' : p.corsPreflight ? 'preflight' : '❌ no',
+    p.reason ? m(p.reason) : p.corsPreflight ? 'CORS preflight' : 'not marked public',
+    mark(p.check, p.corsPreflight ? 'preflight' : 'allowed', 'not allowed'),
   ])), '');
+
+  out.push('## 10. Sign-off', '', m(r.signOff.statement), '');
+  out.push(`Verdict ${s.verdict.toUpperCase()}; templates ${r.review.files.filter((f) => f.stack).map((f) => `${code(f.file)} ${code(f.sha256.slice(0, 12))}`).join(', ') || '–'}; report ${m(r.generatedAt)}.`, '');
+  out.push(table(['', ''], r.signOff.fields.map((f) => [`**${m(f)}**`, f === 'Decision' ? r.signOff.decisions.map((d) => `☐ ${m(d)}`).join(' ') : ' '])), '');
   return `${out.join('\n').replace(/\n{3,}/g, '\n\n').trim()}\n`;
 }

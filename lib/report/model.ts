@@ -1,10 +1,15 @@
 /**
  * The reviewer's compliance report as data: what `cdk.out/compliance-report.json` holds, and what
  * the HTML and Markdown renderings show. CI gates read `summary.verdict` and `summary.counts`.
+ *
+ * One model, one verdict: every rule result on every resource is reconciled once into an outcome
+ * (`lib/report/outcomes.ts`); the verdict, the matrix, the findings, the acknowledgements, the
+ * coverage, the inventory's marks and every count are derived from those outcomes, never from a
+ * source of their own, so they cannot disagree.
  */
 import type { LabelPolicy } from '../../policies/label-policy';
 
-export const COMPLIANCE_REPORT_SCHEMA_VERSION = 1;
+export const COMPLIANCE_REPORT_SCHEMA_VERSION = 2;
 
 export type Severity = 'fatal' | 'error' | 'warning' | 'info';
 export const SEVERITIES: readonly Severity[] = ['fatal', 'error', 'warning', 'info'];
@@ -21,13 +26,16 @@ export type Verdict = 'pass' | 'fail' | 'unchecked' | 'no-assembly';
  * How a HIPAA citation, or one rule for it, stands:
  * - `violated`: a resource fails a rule and the finding is not (or may not be) acknowledged;
  * - `acknowledged`: every failing resource is acknowledged with a reason;
- * - `met`: the rules evaluated resources and all passed;
+ * - `met`: the rules evaluated resources and all passed (a technical safeguard of 164.312);
+ * - `technical-evidence`: as `met`, for a safeguard configuration can support only in part (the
+ *   administrative safeguards of 164.308, 164.314 and 164.316 are policies, procedures, people
+ *   and contracts; the rules show only their technical part);
  * - `not-evaluated`: rules cite it but none applied to any resource of the app (a gap);
  * - `not-covered`: no rule of the packs cites it (a gap);
  * - `unknown`: no evidence was recorded, so only violations are known.
  */
-export type ControlStatus = 'violated' | 'acknowledged' | 'met' | 'not-evaluated' | 'not-covered' | 'unknown';
-export const CONTROL_STATUSES: readonly ControlStatus[] = ['violated', 'acknowledged', 'met', 'not-evaluated', 'not-covered', 'unknown'];
+export type ControlStatus = 'violated' | 'acknowledged' | 'met' | 'technical-evidence' | 'not-evaluated' | 'not-covered' | 'unknown';
+export const CONTROL_STATUSES: readonly ControlStatus[] = ['violated', 'acknowledged', 'met', 'technical-evidence', 'not-evaluated', 'not-covered', 'unknown'];
 
 export type SeverityCounts = Record<Severity, number>;
 
@@ -65,6 +73,25 @@ export interface PackSummary {
   readonly rules?: number;
   readonly rulesApplied?: number;
   readonly compliant?: number;
+  /** The plugin's version, when the validation report or the evidence names it. */
+  readonly version?: string;
+  /** Why the pack did not run (an optional cross-check that was off or not installed). */
+  readonly notRun?: string;
+}
+
+/** Acknowledgements recorded in the app, by what became of them; the parts add up to `total`. */
+export interface AcknowledgementCounts {
+  readonly total: number;
+  /** Each covers at least one finding (their findings are `Summary.counts.acknowledged`). */
+  readonly inUse: number;
+  /** Refused by the gate (no reason, or non-waivable in production): their findings count as violations. */
+  readonly refused: number;
+  /** Their pack reported everything it found, and they matched nothing: stale, or on the wrong construct. */
+  readonly unused: number;
+  /** Their plugin reported nothing to this synth, so whether they matched is not known. */
+  readonly notChecked: number;
+  /** For rule sets the gate does not run (the Guard Rules Registry): written to `Metadata.guard` for outside checkers. */
+  readonly outside: number;
 }
 
 export interface Summary {
@@ -75,12 +102,17 @@ export interface Summary {
   /** Deployment environments of the stacks (deduplicated). */
   readonly environments: string[];
   readonly counts: {
-    /** Unacknowledged findings by severity. */
+    /** Unacknowledged findings by severity (= `findings`). */
     readonly violations: SeverityCounts;
+    /** Findings acknowledged with a reason, one per rule and resource (= the `covers` of the acknowledgements in use). */
     readonly acknowledged: number;
+    /** The acknowledgements recorded in the app (= `acknowledgements`). */
+    readonly acknowledgements: AcknowledgementCounts;
     readonly byPack: PackSummary[];
     /** HIPAA citations by status. */
     readonly controls: Record<ControlStatus, number>;
+    /** Resources of the templates, and those no rule evaluated (= `coverage`). */
+    readonly resources: { readonly total: number; readonly evaluated: number; readonly evaluatedByNone: number };
   };
 }
 
@@ -127,7 +159,14 @@ export interface Finding {
   /** How to acknowledge it instead, when that is allowed. */
   readonly acknowledge?: string;
   readonly citations: string[];
+  /** An AWS Control Tower control's id (`CT.KMS.PR.3`). */
+  readonly controlId?: string;
+  /** Shown by the evidence but not by the validation report (the two disagree; the report keeps the worse). */
+  readonly onlyInEvidence?: boolean;
 }
+
+/** What became of an acknowledgement in this synth. */
+export type AcknowledgementStatus = 'in-use' | 'refused' | 'unused' | 'not-checked' | 'outside';
 
 export interface AcknowledgementRow {
   readonly pack: string;
@@ -137,14 +176,87 @@ export interface AcknowledgementRow {
   readonly key: string;
   /** The construct it is recorded on. */
   readonly resource: ResourceRef;
+  /** The reason as recorded; empty when none was given (then the gate refuses it). */
   readonly reason: string;
-  /** Resources whose finding it suppressed in this synth. */
+  readonly status: AcknowledgementStatus;
+  /** Resources whose finding it acknowledged in this synth (empty unless `in-use`). */
   readonly appliesTo: string[];
-  /** True when it suppressed a finding in this synth; false when none matched; undefined when unknown. */
+  /** Findings (rule × resource) it acknowledged in this synth; over all acknowledgements they add up to `Summary.counts.acknowledged`. */
+  readonly covers: number;
+  /** True when it acknowledged a finding in this synth; false when none matched; undefined when unknown. */
   readonly matched?: boolean;
-  /** True when the gate refused it (non-waivable in production). */
+  /** True when the gate refused it (no reason, or non-waivable in production). */
   readonly refused: boolean;
+  /** Why the gate refused it. */
+  readonly refusal?: string;
+  /** Recorded by the gate, not the team: the same decision passed on to an equivalent rule, or a known limitation of an AWS-authored rule. */
+  readonly derived?: { readonly from?: { readonly rule: string; readonly at: string }; readonly limitation?: string };
   readonly rule?: { readonly message: string; readonly explanation?: string; readonly level?: string; readonly citations: string[] };
+}
+
+/** Every resource of every stack, and which rules evaluated it. */
+export interface Coverage {
+  /** False without compliance evidence: then nothing is known about what passed. */
+  readonly known: boolean;
+  readonly resources: number;
+  readonly evaluated: number;
+  /** Resources no rule of any pack evaluated, with path and type. */
+  readonly evaluatedByNone: ResourceRef[];
+  /** By CloudFormation type: resources, and how many some rule evaluated. */
+  readonly byType: Array<{ readonly type: string; readonly resources: number; readonly evaluated: number; readonly canHoldPhiOrRunCode: boolean }>;
+  /**
+   * Resources of a type that can carry PHI or run code that the gate's baseline rules for their
+   * type did not evaluate (`FHIR.HIPAA-ResourceEvaluated`), with how that finding stands.
+   */
+  readonly baselineGaps: Array<{ readonly resource: ResourceRef; readonly status: 'violated' | 'acknowledged'; readonly reason?: string; readonly detail?: string }>;
+}
+
+/** A file the report was built from, with its SHA-256. */
+export interface ReviewedFile {
+  /** Relative to the cloud assembly. */
+  readonly file: string;
+  readonly sha256: string;
+  readonly bytes: number;
+  /** The stack whose template it is. */
+  readonly stack?: string;
+}
+
+/** What was reviewed: enough to tie a signature to exactly these templates and tools. */
+export interface ReviewScope {
+  readonly kit: { readonly name: string; readonly version: string; readonly commit?: string; readonly dirty?: boolean };
+  /** aws-cdk-lib, cdk-nag, the cross-check and cfn-guard, Node.js: as the synth used them (from the evidence), else as found now. */
+  readonly tools: Record<string, string>;
+  /** Every template, with its SHA-256 (and the evidence and validation report). */
+  readonly files: ReviewedFile[];
+  /** Deployment environments of the stacks. */
+  readonly environments: string[];
+  /** When the synth recorded the evidence, and the synth date the rules judged dates by. */
+  readonly synthesizedAt?: string;
+  readonly synthDate?: string;
+  readonly generatedAt: string;
+}
+
+/** What the packs can and cannot establish. */
+export interface ScopeStatement {
+  readonly establishes: string[];
+  /** Safeguards configuration cannot show, each the organisation's to evidence. */
+  readonly organisationEvidences: Array<{ readonly citation: string; readonly title: string; readonly why: string }>;
+  readonly limits: string[];
+}
+
+/** The sign-off block at the end of the report. */
+export interface SignOff {
+  readonly fields: string[];
+  readonly decisions: string[];
+  /** What the signature covers. */
+  readonly statement: string;
+}
+
+/** How the gate decided one rule on one resource (a mark of the inventory). */
+export interface CheckMark {
+  readonly rule: string;
+  readonly status: 'compliant' | 'violated' | 'acknowledged';
+  readonly reason?: string;
 }
 
 export interface AppRow {
@@ -210,6 +322,8 @@ export interface DataFlow {
 
 export interface KeyRow {
   readonly resource: ResourceRef;
+  /** The gate's results for the key's rotation, retention and grant control. */
+  readonly checks: { readonly rotation?: CheckMark; readonly retained?: CheckMark; readonly grants?: CheckMark };
   readonly description?: string;
   readonly aliases: string[];
   /** `EnableKeyRotation`; undefined when not a literal. */
@@ -235,6 +349,8 @@ export interface LogGroupRow {
   readonly usedBy: ResourceRef[];
   /** A function's implicit `/aws/lambda/…` group, not in the template (then `resource` is the function). */
   readonly implicit?: boolean;
+  /** The gate's results: retention and encryption (an implicit group: `FHIR.HIPAA-LambdaLogGroupDeclared` on its function). */
+  readonly checks: { readonly retention?: CheckMark; readonly encryption?: CheckMark; readonly declared?: CheckMark };
 }
 
 export interface RouteRow {
@@ -250,6 +366,8 @@ export interface RouteRow {
   /** In `ALLOWED_PUBLIC_ROUTES`. */
   readonly allowed: boolean;
   readonly corsPreflight: boolean;
+  /** The gate's result for the route (`FHIR.HIPAA-APIGWMethodAuthorization`). */
+  readonly check?: CheckMark;
 }
 
 export interface Inventory {
@@ -262,6 +380,8 @@ export interface ComplianceReport {
   readonly schemaVersion: number;
   readonly title: string;
   readonly generatedAt: string;
+  /** What was reviewed (kit, tools, templates and their hashes). */
+  readonly review: ReviewScope;
   readonly sources: {
     readonly cdkOut: string;
     readonly manifest: boolean;
@@ -274,12 +394,17 @@ export interface ComplianceReport {
   /** Problems reading the inputs and disagreements between them. */
   readonly notices: string[];
   readonly summary: Summary;
+  /** What the packs can and cannot establish. */
+  readonly scope: ScopeStatement;
   readonly hipaaMatrix: MatrixRow[];
   readonly findings: Finding[];
   readonly acknowledgements: AcknowledgementRow[];
+  /** Every resource accounted for. */
+  readonly coverage: Coverage;
   readonly apps: AppsSection;
   readonly dataFlow: DataFlow;
   readonly inventory: Inventory;
+  readonly signOff: SignOff;
 }
 
 export function zeroCounts(): SeverityCounts {

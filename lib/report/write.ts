@@ -9,6 +9,7 @@ import { readCloudAssembly } from './cloud-assembly';
 import { renderHtml } from './html';
 import { renderMarkdown } from './markdown';
 import { ComplianceReport } from './model';
+import { gitCommit } from './versions';
 
 export const REPORT_FILES = {
   html: 'compliance-report.html',
@@ -37,7 +38,8 @@ export interface WrittenReport {
 export function writeComplianceReport(options: WriteReportOptions = {}): WrittenReport {
   const cdkOut = path.resolve(options.cdkOut ?? 'cdk.out');
   const outDir = path.resolve(options.outDir ?? cdkOut);
-  const report = buildComplianceReport(readCloudAssembly(cdkOut), options);
+  const kitCommit = options.kitCommit ?? gitCommit();
+  const report = buildComplianceReport(readCloudAssembly(cdkOut), { ...options, ...(kitCommit ? { kitCommit } : {}) });
   fs.mkdirSync(outDir, { recursive: true });
   const files = {
     html: path.join(outDir, REPORT_FILES.html),

@@ -11,7 +11,8 @@ const CMK = 'FHIR.HIPAA-HealthLakeCMKEncryption';
 /** A stack whose only finding is a datastore without a customer-managed key. */
 function unencryptedDatastore(env: DeploymentEnvironment): { stack: Stack; datastore: healthlake.CfnFHIRDatastore } {
   const stack = newStack(env);
-  const datastore = new healthlake.CfnFHIRDatastore(stack, 'Datastore', { datastoreTypeVersion: 'R4' });
+  // Preloaded with synthetic data, as a sandbox datastore must be (FHIR.HIPAA-HealthLakeSandboxSyntheticData).
+  const datastore = new healthlake.CfnFHIRDatastore(stack, 'Datastore', { datastoreTypeVersion: 'R4', preloadDataConfig: { preloadDataType: 'SYNTHEA' } });
   return { stack, datastore };
 }
 
@@ -80,7 +81,7 @@ describe('non-waivable rules in production', () => {
       const app = new App({ builtinCloudFormationValidation: false });
       const stack = new Stack(app, 'Fhir');
       setDeploymentEnvironment(stack, env);
-      const datastore = new healthlake.CfnFHIRDatastore(stack, 'Datastore', { datastoreTypeVersion: 'R4' });
+      const datastore = new healthlake.CfnFHIRDatastore(stack, 'Datastore', { datastoreTypeVersion: 'R4', preloadDataConfig: { preloadDataType: 'SYNTHEA' } });
       Validations.of(ackOnApp ? app : datastore).acknowledge({ id: CMK, reason: 'waiver' });
       Validations.of(app).addPlugins(new FhirHipaaChecks(app));
       return () => app.synth();

@@ -148,6 +148,49 @@ describeInChromium('the HTML report of the reference app in Chromium', () => {
     }
   });
 
+  test('the first screen holds the verdict, the counts and what was reviewed; nothing overflows sideways', async () => {
+    const page = opened.page;
+    await page.evaluate(() => window.scrollTo(0, 0));
+    const viewport = page.viewportSize()!;
+    const banner = page.locator('.banner');
+    const box = await banner.boundingBox();
+    expect(box).not.toBeNull();
+    expect(box!.y + box!.height).toBeLessThan(viewport.height);
+    const text = await banner.innerText();
+    for (const fact of ['PASS', 'Unacknowledged findings', 'Acknowledged findings', 'Acknowledgements recorded', 'Resources', 'HIPAA citations', 'Reviewed']) expect(text).toContain(fact);
+    expect(text).toContain(reference.report.summary.verdictReason);
+    // The contents list starts on the first screen too.
+    expect((await page.locator('nav.toc').boundingBox())!.y).toBeLessThan(viewport.height);
+    const first = path.join(ARTIFACTS, 'compliance-report-first-screen.png');
+    await page.screenshot({ path: first });
+    expect(fs.statSync(first).size).toBeGreaterThan(20_000);
+    // No horizontal scrolling: long construct paths and hashes wrap.
+    const widths = await page.evaluate(() => ({ scroll: document.documentElement.scrollWidth, client: document.documentElement.clientWidth }));
+    expect(widths.scroll).toBeLessThanOrEqual(widths.client);
+  });
+
+  test('construct paths wrap only at a /, and the page stays short enough to read', async () => {
+    // A path wider than its cell wraps at a <wbr> after a "/", never inside a name: each line of
+    // a path's rendered text (Range rects per text node) starts at a segment boundary.
+    const midWord = await opened.page.evaluate(() => {
+      const bad: string[] = [];
+      for (const span of Array.from(document.querySelectorAll('span.path'))) {
+        for (const node of Array.from(span.childNodes)) {
+          if (node.nodeType !== Node.TEXT_NODE) continue;
+          const range = document.createRange();
+          range.selectNodeContents(node);
+          const rects = Array.from(range.getClientRects()).filter((r) => r.width > 0);
+          if (rects.length > 1 && (node.textContent ?? '').length > 0) bad.push(node.textContent ?? '');
+        }
+      }
+      return bad;
+    });
+    expect(midWord.filter((t) => t.length > 40)).toEqual([]);
+    const height = await opened.page.evaluate(() => document.documentElement.scrollHeight);
+    console.log(`compliance report of the reference app: ${height} px tall at 1280 px`);
+    expect(height).toBeLessThan(14_000);
+  });
+
   test('screenshots saved under test-artifacts/: the first screen, the data flow, the whole page', async () => {
     const top = path.join(ARTIFACTS, 'compliance-report.png');
     await opened.page.screenshot({ path: top });
@@ -187,7 +230,8 @@ describeInChromium('the HTML report of a failing app in Chromium', () => {
     expect(failing.problems).toEqual([]);
     await expect(failing.page.locator('body').getAttribute('data-verdict')).resolves.toBe('fail');
     await expect(failing.page.locator('section#findings tbody tr').count()).resolves.toBeGreaterThan(5);
-    await expect(failing.page.locator('section#findings .badge.b-fatal').count()).resolves.toBe(1);
+    // Two refused acknowledgements (non-waivable in production; no reason).
+    await expect(failing.page.locator('section#findings .badge.b-fatal').count()).resolves.toBe(2);
     // Reasons carry <b> and <SMART>: shown as text, never parsed as elements.
     await expect(failing.page.locator('main b, main smart').count()).resolves.toBe(0);
     await expect(failing.page.locator('section#acknowledgements').innerText()).resolves.toContain('Demo route <b>left open</b>');

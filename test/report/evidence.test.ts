@@ -68,14 +68,17 @@ describe('evidence recorded at synth from the gate itself', () => {
     const runs = jest.spyOn(NagPack.prototype, 'validateScope');
     try {
       synthesizeFixture(name, outdir);
-      // Three packs, each run once: the evidence plugin observed the gate's own instances.
-      expect(runs.mock.calls.filter(([scope]) => App.isApp(scope)).length).toBe(3);
+      // Three packs, each run once per synth: the evidence plugin observed the gate's own
+      // instances (the acknowledged app is synthesized twice: once to learn its findings).
+      expect(runs.mock.calls.filter(([scope]) => App.isApp(scope)).length).toBe(name === 'acknowledged' ? 6 : 3);
     } finally {
       runs.mockRestore();
     }
     const written = JSON.parse(fs.readFileSync(path.join(outdir, COMPLIANCE_EVIDENCE_FILE), 'utf8')) as ComplianceEvidence;
     expect(written.error).toBeUndefined();
-    expect(written.packs.map((p) => p.name)).toEqual(['HIPAA.Security', 'AwsSolutions', 'FHIR.HIPAA']);
+    expect(written.packs.map((p) => p.name)).toEqual(['HIPAA.Security', 'AwsSolutions', 'FHIR.HIPAA', 'AWS.ControlTower']);
+    expect(written.crossChecks).toEqual([{ name: 'AWS.ControlTower', ran: true, version: expect.stringMatching(/^\d+\.\d+\.\d+$/) }]);
+    expect(Object.keys(written.tools ?? {})).toEqual(expect.arrayContaining(['zero-trust-fhir', 'aws-cdk-lib', 'cdk-nag', 'Node.js', '@cdklabs/cdk-validator-cfnguard', 'cfn-guard']));
     // The same content as the recorded fixture (written when the plugin ran its own pack instances).
     const recorded = JSON.parse(fs.readFileSync(path.join(__dirname, 'fixtures', name, COMPLIANCE_EVIDENCE_FILE), 'utf8')) as ComplianceEvidence;
     expect(comparable(written)).toEqual(comparable(recorded));

@@ -36,7 +36,9 @@ describe('passing app', () => {
     expect(passing.summary.verdict).toBe('pass');
     expect(passing.summary.counts.violations).toEqual({ fatal: 0, error: 0, warning: 0, info: 0 });
     expect(passing.findings).toEqual([]);
-    expect(passing.acknowledgements).toEqual([]);
+    // Only the gate's own record for outside checkers: the Guard Rules Registry's retention list omits 2192.
+    expect(passing.acknowledgements).toEqual([expect.objectContaining({ pack: 'GuardRulesRegistry', ruleId: 'CW_LOGGROUP_RETENTION_PERIOD_CHECK', status: 'outside', derived: { limitation: 'CW_LOGGROUP_RETENTION_PERIOD_CHECK' } })]);
+    expect(passing.summary.counts.acknowledged).toBe(0);
     expect(passing.sources).toMatchObject({ manifest: true, validationReport: true, evidence: true });
     expect(passing.notices).toEqual([]);
     expect(exitCodeFor(passing, 'warning')).toBe(0);
@@ -45,7 +47,7 @@ describe('passing app', () => {
   test('summary names the stack, its deployment environment and each pack with what it evaluated', () => {
     expect(passing.summary.stacks).toEqual([expect.objectContaining({ id: 'Passing', deploymentEnvironment: 'sandbox', environment: 'aws://unknown-account/unknown-region' })]);
     expect(passing.summary.environments).toEqual(['sandbox']);
-    expect(passing.summary.counts.byPack.map((p) => p.pack)).toEqual(['HIPAA.Security', 'AwsSolutions', 'FHIR.HIPAA']);
+    expect(passing.summary.counts.byPack.map((p) => p.pack)).toEqual(['HIPAA.Security', 'AwsSolutions', 'FHIR.HIPAA', 'AWS.ControlTower']);
     for (const p of passing.summary.counts.byPack) {
       expect(p.conclusion).toBe('success');
       expect(p.rulesApplied).toBeGreaterThan(0);
@@ -57,7 +59,8 @@ describe('passing app', () => {
     const encryption = row(passing, '164.312(a)(2)(iv)');
     expect(encryption.status).toBe('met');
     expect(encryption.rules.find((r) => r.ruleId === 'FHIR.HIPAA-LogGroupCMKEncryption')).toMatchObject({ status: 'met', met: ['Passing/AuditLogGroup/Resource'] });
-    expect(row(passing, '164.316(b)(2)(i)').status).toBe('met');
+    // An administrative safeguard whose configuration passed is technical evidence, not met.
+    expect(row(passing, '164.316(b)(2)(i)').status).toBe('technical-evidence');
     // Cognito rules found nothing to evaluate in this app: visible as a gap, not as "met".
     expect(row(passing, '164.312(a)(2)(iii)').status).toBe('not-evaluated');
     expect(passing.hipaaMatrix.every((m) => m.rules.length > 0 || m.status === 'not-covered')).toBe(true);
@@ -82,9 +85,10 @@ describe('passing app', () => {
 describe('failing app (production)', () => {
   test('verdict fail with counts by severity; --fail-on error and warning exit 1', () => {
     expect(failing.summary.verdict).toBe('fail');
-    expect(failing.summary.counts.violations.fatal).toBe(1);
+    // Two refused acknowledgements: a non-waivable rule in production, and one with no reason.
+    expect(failing.summary.counts.violations.fatal).toBe(2);
     expect(failing.summary.counts.violations.error).toBeGreaterThanOrEqual(5);
-    expect(failing.summary.counts.byPack.filter((p) => p.conclusion === 'failure').map((p) => p.pack).sort()).toEqual(['AwsSolutions', 'FHIR.HIPAA', 'HIPAA.Security']);
+    expect(failing.summary.counts.byPack.filter((p) => p.conclusion === 'failure').map((p) => p.pack).sort()).toEqual(['AWS.ControlTower', 'AwsSolutions', 'FHIR.HIPAA', 'HIPAA.Security']);
     expect(exitCodeFor(failing, 'error')).toBe(1);
     expect(exitCodeFor(failing, 'warning')).toBe(1);
     expect(exitCodeFor(failing, 'none')).toBe(0);
@@ -100,7 +104,7 @@ describe('failing app (production)', () => {
     });
     expect(cmk.message).toMatch(/not encrypted with a customer-managed KMS key/);
     expect(cmk.fix).toMatch(/^Set `encryptionKey`/);
-    expect(cmk.acknowledge).toContain("id: 'FHIR.HIPAA-LogGroupCMKEncryption'");
+    expect(cmk.acknowledge).toBe("acknowledge(<Failing/ShortLogGroup/Resource>, 'FHIR.HIPAA-LogGroupCMKEncryption', '<how the control is met another way>')");
     const granular = failing.findings.filter((f) => f.ruleId.startsWith('FHIR.HIPAA-APIGWGatewayResponseHSTS['));
     expect(granular).toHaveLength(2);
     const cdkNag = failing.findings.find((f) => f.ruleId === 'HIPAA.Security-CloudWatchLogGroupEncrypted')!;
@@ -109,11 +113,23 @@ describe('failing app (production)', () => {
   });
 
   test('the refused acknowledgement of a non-waivable rule is a fatal finding without an acknowledgement hint', () => {
-    const fatal = failing.findings.find((f) => f.severity === 'fatal')!;
-    expect(fatal).toMatchObject({ ruleId: 'FHIR.HIPAA-APIGWMethodAuthorization', resource: expect.objectContaining({ path: 'Failing/Api/Default/r4/Patient/GET' }) });
+    const fatal = failing.findings.find((f) => f.severity === 'fatal' && f.ruleId === 'FHIR.HIPAA-APIGWMethodAuthorization')!;
+    expect(fatal).toMatchObject({ resource: expect.objectContaining({ path: 'Failing/Api/Default/r4/Patient/GET' }) });
     expect(fatal.acknowledge).toBeUndefined();
-    expect(fatal.fix).toMatch(/^Remove the acknowledgement/);
-    expect(failing.acknowledgements.find((a) => a.ruleId === 'FHIR.HIPAA-APIGWMethodAuthorization')).toMatchObject({ refused: true });
+    expect(fatal.fix).toMatch(/remove it and fix the finding: this rule cannot be waived in production/);
+    expect(failing.acknowledgements.find((a) => a.ruleId === 'FHIR.HIPAA-APIGWMethodAuthorization')).toMatchObject({ refused: true, status: 'refused', appliesTo: [] });
+    // The violation it tried to cover stands, as a finding of its own.
+    expect(failing.findings.find((f) => f.severity === 'error' && f.ruleId === 'FHIR.HIPAA-APIGWMethodAuthorization')).toMatchObject({ resource: expect.objectContaining({ path: 'Failing/Api/Default/r4/Patient/GET/Resource' }) });
+  });
+
+  test('an acknowledgement made with Validations directly with an empty reason is refused, shown as such, and covers nothing', () => {
+    const blank = failing.acknowledgements.find((a) => a.ruleId === 'HIPAA.Security-CloudWatchLogGroupRetentionPeriod')!;
+    expect(blank).toMatchObject({ reason: '', status: 'refused', refused: true, appliesTo: [] });
+    expect(failing.findings.find((f) => f.severity === 'fatal' && f.ruleId === 'HIPAA.Security-CloudWatchLogGroupRetentionPeriod')?.message).toMatch(/has no reason/);
+    const html = renderHtml(failing);
+    expect(html).toContain('(no reason given: the gate refuses it)');
+    expect(html).not.toMatch(/>undefined</);
+    expect(renderMarkdown(failing)).toContain('❌ _no reason given_');
   });
 
   test('acknowledgements: rule, resource, reason and what it covers', () => {
@@ -341,7 +357,7 @@ describe('inputs that are missing or wrong', () => {
     const suppressed = { ruleName: 'W3010', description: 'AZs should not be hardcoded', severity: 'warning', violatingConstructs: [{ constructPath: 'Passing/AuditLogGroup/Resource' }], acknowledgedId: 'CloudFormation-Validate::W3010', reason: 'Literal AZs are expected <here>.', acknowledgedAt: 'Passing' };
     fs.writeFileSync(path.join(dir, 'validation-report.json'), JSON.stringify({ version: '55.0.0', title: 'Validation Report', pluginReports: [{ pluginName: 'CloudFormation Validate', conclusion: 'success', violations: [], suppressedViolations: [suppressed] }] }));
     const r = buildComplianceReport(readCloudAssembly(dir), OPTIONS);
-    expect(r.acknowledgements).toEqual([expect.objectContaining({ pack: 'CloudFormation Validate', ruleId: 'W3010', reason: 'Literal AZs are expected <here>.', appliesTo: ['Passing/AuditLogGroup/Resource'], matched: true })]);
+    expect(r.acknowledgements.filter((a) => a.pack !== 'GuardRulesRegistry')).toEqual([expect.objectContaining({ pack: 'CloudFormation Validate', ruleId: 'W3010', reason: 'Literal AZs are expected <here>.', appliesTo: ['Passing/AuditLogGroup/Resource'], matched: true, status: 'in-use' })]);
     expect(r.summary.counts.byPack.find((p) => p.pack === 'CloudFormation Validate')).toMatchObject({ conclusion: 'success', acknowledged: 1 });
     expect(r.summary.verdict).toBe('pass');
   });
@@ -393,7 +409,7 @@ describe('npm run report', () => {
       expect(reportMain(['--cdk-out', path.join(FIXTURES, 'failing'), '--out-dir', out, '--fail-on', 'error'])).toBe(1);
       for (const f of ['compliance-report.html', 'compliance-report.md', 'compliance-report.json']) expect(fs.statSync(path.join(out, f)).size).toBeGreaterThan(1000);
       const json = JSON.parse(fs.readFileSync(path.join(out, 'compliance-report.json'), 'utf8')) as ComplianceReport;
-      expect(Object.keys(json)).toEqual(['schemaVersion', 'title', 'generatedAt', 'sources', 'notices', 'summary', 'hipaaMatrix', 'findings', 'acknowledgements', 'apps', 'dataFlow', 'inventory']);
+      expect(Object.keys(json)).toEqual(['schemaVersion', 'title', 'generatedAt', 'review', 'sources', 'notices', 'summary', 'scope', 'hipaaMatrix', 'findings', 'acknowledgements', 'coverage', 'apps', 'dataFlow', 'inventory', 'signOff']);
       expect(json.summary.verdict).toBe('fail');
       expect(reportMain(['--cdk-out', path.join(FIXTURES, 'acknowledged'), '--out-dir', out, '--fail-on', 'warning'])).toBe(0);
       expect(reportMain(['--cdk-out', path.join(FIXTURES, 'failing'), '--out-dir', out])).toBe(0);
