@@ -13,6 +13,7 @@ import type { ApiLifecycle } from '../lambdas/shared/api-lifecycle';
 import { isFhirResourceType } from '../lambdas/shared/fhir-resource-types';
 import { IssueType, operationOutcome } from '../lambdas/shared/operation-outcome';
 import { smartAuthorizerEnvironment } from '../lambdas/smart-authorizer/environment';
+import { DEFAULT_NAMESPACE as DEFAULT_APP_METRICS_NAMESPACE, type AppMetricsEnvironment } from '../lambdas/shared/app-metrics-environment';
 import { AppRegistryDocument, BUNDLED_APP_REGISTRY_METADATA_KEY, DEFAULT_APP_REGISTRY_FILE } from '../policies/app-registry';
 import { BUNDLED_LABEL_POLICY_METADATA_KEY, LabelPolicyDocument } from '../policies/label-policy';
 import { markPublicRoute, PUBLIC_ROUTE_METADATA_KEY } from '../policies/public-routes';
@@ -196,6 +197,14 @@ export interface FhirGatewayProps extends FhirProxyOptions {
   readonly authorizerCacheTtl?: Duration;
   /** @default logs.RetentionDays.SIX_YEARS */
   readonly logRetention?: logs.RetentionDays;
+  /**
+   * CloudWatch namespace of the per-app metrics (EMF: `Requests`, `Denials`, `Errors`,
+   * `DistinctPatients` by `service`, `ClientId`, `AppId`) the authorizer and the proxy record for
+   * every registered app; `AppMonitoring` alarms on them and draws them.
+   *
+   * @default 'ZeroTrustFhir'
+   */
+  readonly appMetricsNamespace?: string;
 }
 
 /** Options of {@link FhirGateway.addPublicRoute}. */
@@ -319,6 +328,8 @@ export class FhirGateway extends Construct {
   public readonly appRegistry: AppRegistryDocument;
   /** The label policy bundled into the proxy's asset (`/var/task/labels.json`). */
   public readonly labelPolicy: LabelPolicyDocument;
+  /** The namespace of the per-app metrics the authorizer and the proxy record (`appMetricsNamespace`). */
+  public readonly appMetricsNamespace: string;
   /** Methods that may answer without the authorizer, by construct path. */
   private readonly publicMethods = new Set<apigateway.Method>();
   /** The method options of every authorized route. */
@@ -434,6 +445,14 @@ export class FhirGateway extends Construct {
       ...(props.apiLifecycle !== undefined ? { apiLifecycle: props.apiLifecycle } : {}),
     });
 
+    // --- Per-app metrics (issue #17), recorded by the authorizer and the proxy alike: every
+    // registered client with its app id, so each app has its own series.
+    this.appMetricsNamespace = props.appMetricsNamespace ?? DEFAULT_APP_METRICS_NAMESPACE;
+    const metrics: AppMetricsEnvironment = {
+      namespace: this.appMetricsNamespace,
+      clientApps: Object.fromEntries(registry.registrations.map((r) => [r.clientId, r.appId])),
+    };
+
     // --- The SMART authorizer: verifies Cognito access tokens; outside the VPC because it reads
     // the pool's JWKS from Cognito's public endpoint.
     this.authorizerFunction = new KitFunction(this, 'Authorizer', {
@@ -449,6 +468,7 @@ export class FhirGateway extends Construct {
             userPoolId: identity.userPool.userPoolId,
             clients: Object.fromEntries(registry.registrations.map((r) => [r.clientId, { tier: r.tier, usageIdentifierKey: r.usageIdentifierKey }])),
             revocationTable: identity.revocationTable.tableName,
+            metrics,
           },
           this.writerOptions(),
         ),
@@ -496,6 +516,7 @@ export class FhirGateway extends Construct {
       appRegistryFile: '/var/task/apps.json',
       appClientIds: Object.fromEntries(registry.registrations.map((r) => [r.clientId, r.appId])),
       ...(props.apiLifecycle !== undefined ? { apiLifecycle: props.apiLifecycle } : {}),
+      metrics,
     };
     this.proxyFunction = new KitFunction(this, 'Proxy', {
       handlerDir: 'fhir-proxy',

@@ -24,10 +24,12 @@
  * | `appRegistryFile` | `APP_REGISTRY_FILE` | the app registry in the asset |
  * | `appClientIds` | `APP_CLIENT_IDS` | JSON `{ "<Cognito client id>": "<app id>" }` |
  * | `apiLifecycle` | `API_LIFECYCLE` | JSON of `ApiLifecycle` (`shared/api-lifecycle.ts`) |
+ * | `metrics` | `APP_METRICS_*` | the per-app metrics (`shared/app-metrics-environment.ts`); absent: none recorded |
  *
  * Types and checks only, no I/O: the handler reads the files the variables name.
  */
 import { parseApiLifecycle, type ApiLifecycle } from '../shared/api-lifecycle';
+import { appMetricsEnvironment, parseAppMetricsEnvironment, type AppMetricsEnvironment } from '../shared/app-metrics-environment';
 import {
   checked, type Check, httpsOrLoopbackUrl, httpsUrl, optionalJson, optionalText, optionalWholeNumber, put, readBoolean, readList, requiredText, wholeNumber, writeList, writer,
   EnvironmentSettingError, EnvironmentVariableError, type EnvironmentWriterOptions,
@@ -92,6 +94,8 @@ export interface FhirProxyEnvironment {
   readonly appClientIds?: Readonly<Record<string, string>>;
   /** The lifecycle of the API version the proxy serves. @default - active */
   readonly apiLifecycle?: ApiLifecycle;
+  /** Per-app metrics (CloudWatch EMF), service `fhir-proxy`. @default - none recorded */
+  readonly metrics?: AppMetricsEnvironment;
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -162,7 +166,7 @@ const checkLifecycle: Check<ApiLifecycle> = (value) => {
 };
 
 /** What needs `labelPolicyFile`. */
-function checkLabelDependencies(s: FhirProxyEnvironment, name: (setting: keyof FhirProxyEnvironment) => string, error: (name: string, problem: string) => Error): void {
+function checkLabelDependencies(s: FhirProxyEnvironment, name: (setting: 'appRegistryFile' | 'appClientIds' | 'consentCacheTtlSeconds' | 'labelPolicyFile') => string, error: (name: string, problem: string) => Error): void {
   if (s.labelPolicyFile !== undefined) return;
   for (const setting of ['appRegistryFile', 'appClientIds', 'consentCacheTtlSeconds'] as const) {
     if (s[setting] !== undefined) throw error(name(setting), `needs ${name('labelPolicyFile')}`);
@@ -221,6 +225,7 @@ export function fhirProxyEnvironment(settings: FhirProxyEnvironment, options: En
   put(out, 'APP_REGISTRY_FILE', s.appRegistryFile);
   if (s.appClientIds !== undefined) out.APP_CLIENT_IDS = w.toJson(s.appClientIds);
   if (s.apiLifecycle !== undefined) out.API_LIFECYCLE = JSON.stringify(parseApiLifecycle(s.apiLifecycle));
+  if (s.metrics !== undefined) Object.assign(out, appMetricsEnvironment(s.metrics, options));
   out.POWERTOOLS_SERVICE_NAME = 'fhir-proxy';
   return out;
 }
@@ -230,7 +235,9 @@ export function fhirProxyEnvironment(settings: FhirProxyEnvironment, options: En
 // ------------------------------------------------------------------------------------------------
 
 /** The variable of each setting, for messages. */
-const VARIABLES: Readonly<Record<keyof FhirProxyEnvironment, string>> = {
+/** The settings with one variable each (`metrics` has its own four). */
+type VariableSetting = Exclude<keyof FhirProxyEnvironment, 'metrics'>;
+const VARIABLES: Readonly<Record<VariableSetting, string>> = {
   fhirBaseUrl: 'FHIR_BASE_URL',
   publicBaseUrl: 'PUBLIC_BASE_URL',
   readableNonCompartmentTypes: 'READABLE_NON_COMPARTMENT_TYPES',
@@ -252,22 +259,26 @@ const VARIABLES: Readonly<Record<keyof FhirProxyEnvironment, string>> = {
 };
 
 /** The variables the proxy reads (besides `AWS_REGION`, set by Lambda). */
-export const FHIR_PROXY_VARIABLES: readonly string[] = Object.values(VARIABLES);
+export const FHIR_PROXY_VARIABLES: readonly string[] = [
+  ...Object.values(VARIABLES),
+  // `metrics` (`shared/app-metrics-environment.ts`)
+  'APP_METRICS_NAMESPACE', 'APP_METRICS_APPS', 'APP_METRICS_FLUSH_SECONDS', 'APP_METRICS_MAX_BUFFERED',
+];
 
 /**
  * The settings in `env`.
  * @throws EnvironmentVariableError naming the variable that is missing or invalid
  */
 export function parseFhirProxyEnvironment(env: NodeJS.ProcessEnv): FhirProxyEnvironment {
-  const text = (setting: keyof FhirProxyEnvironment, check?: Check<string>): string | undefined => {
+  const text = (setting: VariableSetting, check?: Check<string>): string | undefined => {
     const value = optionalText(env, VARIABLES[setting]);
     return value === undefined || check === undefined ? value : checked(VARIABLES[setting], value, check);
   };
-  const json = <T>(setting: keyof FhirProxyEnvironment, check: Check<T>): T | undefined => {
+  const json = <T>(setting: VariableSetting, check: Check<T>): T | undefined => {
     const value = optionalJson(env, VARIABLES[setting]);
     return value === undefined ? undefined : checked(VARIABLES[setting], value as T, check);
   };
-  const list = (setting: keyof FhirProxyEnvironment, check: Check<readonly string[]>): string[] | undefined => {
+  const list = (setting: VariableSetting, check: Check<readonly string[]>): string[] | undefined => {
     const value = readList(env, VARIABLES[setting]);
     return value.length === 0 ? undefined : (checked(VARIABLES[setting], value, check) as string[]);
   };
@@ -292,6 +303,7 @@ export function parseFhirProxyEnvironment(env: NodeJS.ProcessEnv): FhirProxyEnvi
     appRegistryFile: text('appRegistryFile'),
     appClientIds: json('appClientIds', checkAppClientIds),
     apiLifecycle: lifecycle === undefined ? undefined : parseApiLifecycle(checked('API_LIFECYCLE', lifecycle as ApiLifecycle, checkLifecycle)),
+    metrics: parseAppMetricsEnvironment(env),
   });
   checkLabelDependencies(settings, (setting) => VARIABLES[setting], (name, problem) => new EnvironmentVariableError(name, problem));
   return settings;

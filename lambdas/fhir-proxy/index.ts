@@ -3,7 +3,8 @@
  * container. The environment is the contract of `environment.ts` ({@link FhirProxyEnvironment},
  * written by `FhirGateway` from its props, parsed here by {@link parseFhirProxyEnvironment}); this
  * module only loads the files it names (label policy, app registry, profiles) and builds the proxy.
- * `AWS_REGION` (set by Lambda) is the SigV4 signing region.
+ * `AWS_REGION` (set by Lambda) is the SigV4 signing region. With `APP_METRICS_NAMESPACE` set, the
+ * per-app metrics are recorded (`shared/app-metrics.ts`, service `fhir-proxy`).
  *
  * AuditEvents go to stdout, one JSON line each. A configuration error is logged at cold start
  * (naming the variable) and every request is then answered 500 (and audited), never forwarded.
@@ -16,6 +17,7 @@
  */
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { Logger } from '@aws-lambda-powertools/logger';
+import { AppMetrics } from '../shared/app-metrics';
 import { errorResponse } from '../shared/operation-outcome';
 import { buildAuditEvents, StdoutAuditSink } from './audit';
 import { loadAppRegistry } from '../../policies/app-registry';
@@ -77,6 +79,7 @@ export function fromEnvironment(env: NodeJS.ProcessEnv): FhirProxy {
     ...(s.userIdentifierSystem !== undefined ? { userIdentifierSystem: s.userIdentifierSystem } : {}),
     ...(labels ? { labels } : {}),
     ...(s.apiLifecycle !== undefined ? { lifecycle: s.apiLifecycle } : {}),
+    ...(s.metrics !== undefined ? { metrics: new AppMetrics({ ...s.metrics, service: 'fhir-proxy', onError: (message, detail) => logger.error(message, detail) }) } : {}),
     onError: (message, detail) => logger.error(message, detail),
   });
 }

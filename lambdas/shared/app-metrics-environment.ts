@@ -15,7 +15,9 @@
  * `APP_METRICS_APPS` is its own variable (not the proxy's `APP_CLIENT_IDS`, which needs a label
  * policy): about 60 bytes per app of Lambda's 4 KB of environment.
  */
-import { AppMetrics, DEFAULT_APP_METRICS_NAMESPACE, type AppMetricsOptions } from './app-metrics';
+// Types only: `app-metrics.ts` loads Powertools Metrics, which the constructs that write this
+// contract (lib/, the installed package) do not ship; the handler requires it when it records.
+import type { AppMetrics, AppMetricsOptions } from './app-metrics';
 import {
   checked, type Check, optionalJson, optionalText, optionalWholeNumber, wholeNumber, writer,
   EnvironmentSettingError, EnvironmentVariableError, type EnvironmentWriterOptions,
@@ -33,6 +35,9 @@ export interface AppMetricsEnvironment {
   /** @default 500 */
   readonly maxBufferedRequests?: number;
 }
+
+/** `DEFAULT_APP_METRICS_NAMESPACE` of `app-metrics.ts` (a test holds them equal). */
+export const DEFAULT_NAMESPACE = 'ZeroTrustFhir';
 
 export const MAX_FLUSH_INTERVAL_SECONDS = 900;
 export const MAX_BUFFERED_REQUESTS = 100_000;
@@ -58,7 +63,7 @@ export const checkClientApps: Check<Readonly<Record<string, string>>> = (map) =>
 export function appMetricsEnvironment(settings: AppMetricsEnvironment, options: EnvironmentWriterOptions = {}): Record<string, string> {
   const w = writer(options);
   const s = settings;
-  const namespace = s.namespace ?? DEFAULT_APP_METRICS_NAMESPACE;
+  const namespace = s.namespace ?? DEFAULT_NAMESPACE;
   w.check('namespace', namespace, checkNamespace);
   if (!isObject(s.clientApps)) throw new EnvironmentSettingError('clientApps', 'is required');
   // Client ids are tokens until deployment; app ids are not.
@@ -106,5 +111,8 @@ export function appMetricsFromEnvironment(
   env: NodeJS.ProcessEnv, service: string, extra: Pick<AppMetricsOptions, 'onError' | 'sink' | 'now'> = {},
 ): AppMetrics | undefined {
   const settings = parseAppMetricsEnvironment(env);
-  return settings === undefined ? undefined : new AppMetrics({ ...settings, service, ...extra });
+  if (settings === undefined) return undefined;
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { AppMetrics: Recorder } = require('./app-metrics') as typeof import('./app-metrics');
+  return new Recorder({ ...settings, service, ...extra });
 }

@@ -9,7 +9,9 @@
  * | `userPoolId` | `USER_POOL_ID` | the Cognito user pool id |
  * | `clients` | `CLIENTS` | JSON `{ "<clientId>": { "tier": "low", "usageIdentifierKey": "…" } }`: the registered clients, at least one |
  * | `revocationTable` | `REVOCATION_TABLE` | DynamoDB table of revoked `jti`s and `origin_jti`s |
+ * | `metrics` | `APP_METRICS_*` | the per-app metrics (`shared/app-metrics-environment.ts`); absent: none recorded |
  */
+import { appMetricsEnvironment, parseAppMetricsEnvironment, type AppMetricsEnvironment } from '../shared/app-metrics-environment';
 import {
   checked, type Check, objectOfObjects, optionalJson, optionalText, put, requiredText, tableName, userPoolId, writer,
   EnvironmentSettingError, EnvironmentVariableError, type EnvironmentWriterOptions,
@@ -31,6 +33,8 @@ export interface SmartAuthorizerEnvironment {
   readonly clients: Readonly<Record<string, AuthorizerClientEnvironment>>;
   /** The revocation table. @default - no revocation check */
   readonly revocationTable?: string;
+  /** Per-app metrics (CloudWatch EMF), service `smart-authorizer`. @default - none recorded */
+  readonly metrics?: AppMetricsEnvironment;
 }
 
 const TEXT = /^[\x21-\x7e]{1,128}$/;
@@ -62,6 +66,7 @@ export function smartAuthorizerEnvironment(settings: SmartAuthorizerEnvironment,
   if (settings.revocationTable !== undefined) w.check('revocationTable', settings.revocationTable, tableName);
   const out: Record<string, string> = { USER_POOL_ID: settings.userPoolId, CLIENTS: w.toJson(settings.clients) };
   put(out, 'REVOCATION_TABLE', settings.revocationTable);
+  if (settings.metrics !== undefined) Object.assign(out, appMetricsEnvironment(settings.metrics, options));
   out.POWERTOOLS_SERVICE_NAME = 'smart-authorizer';
   return out;
 }
@@ -76,9 +81,11 @@ export function parseSmartAuthorizerEnvironment(env: NodeJS.ProcessEnv): SmartAu
   if (clients === undefined) throw new EnvironmentVariableError('CLIENTS', 'is not set');
   const parsed = checked('CLIENTS', clients as Record<string, AuthorizerClientEnvironment>, checkAuthorizerClients);
   const table = optionalText(env, 'REVOCATION_TABLE');
+  const metrics = parseAppMetricsEnvironment(env);
   return {
     userPoolId: pool,
     clients: Object.fromEntries(Object.entries(parsed).map(([id, c]) => [id, { ...(c.tier !== undefined ? { tier: c.tier } : {}), ...(c.usageIdentifierKey !== undefined ? { usageIdentifierKey: c.usageIdentifierKey } : {}) }])),
     ...(table !== undefined ? { revocationTable: checked('REVOCATION_TABLE', table, tableName) } : {}),
+    ...(metrics !== undefined ? { metrics } : {}),
   };
 }

@@ -5,7 +5,7 @@
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { FHIR_PROXY_VARIABLES, fhirProxyEnvironment, parseFhirProxyEnvironment, type FhirProxyEnvironment } from '../../../lambdas/fhir-proxy/environment';
 import { PATIENT_A, SEED_IDS } from '../../e2e/fixtures/seed';
-import { CREDENTIALS, patientClaims, PROFILES_DIR, PUBLIC_BASE, REGION, startHarness, ZT_OBSERVATION, type Harness } from '../../e2e/proxy-harness';
+import { CREDENTIALS, patientClaims, PROFILES_DIR, PUBLIC_BASE, PUBLIC_CLIENT, REGION, startHarness, ZT_OBSERVATION, type Harness } from '../../e2e/proxy-harness';
 
 type Handler = (event: APIGatewayProxyEvent) => Promise<APIGatewayProxyResult>;
 
@@ -119,6 +119,24 @@ describe('lambdas/fhir-proxy/index.ts', () => {
     expect(() => fromEnvironment({ ...ENV(), ...env } as NodeJS.ProcessEnv)).toThrow(error);
   });
 
+  test('APP_METRICS_*: the per-app metrics are recorded as EMF under the namespace, by client and app, never the patient', async () => {
+    const env = { ...ENV(), ...fhirProxyEnvironment({ fhirBaseUrl: h.server.baseUrl, metrics: { namespace: 'ZtfTest', clientApps: { [PUBLIC_CLIENT]: 'harbor-patient-portal' } } }) };
+    const handler = loadHandler(env);
+    const claims = patientClaims(PATIENT_A, 'patient/Observation.crs patient/Medication.rs');
+    const out = captureStdout();
+    try {
+      await handler(h.event({ method: 'GET', path: `Medication/${SEED_IDS.medication}` }, await h.authorize({ method: 'GET', path: 'x', claims })));
+    } finally {
+      out.restore();
+    }
+    const emf = out.lines.flatMap((l) => l.split('\n')).filter((l) => l.includes('"_aws"')).map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(emf.length).toBeGreaterThan(0);
+    const doc = emf[0] as { _aws: { CloudWatchMetrics: Array<{ Namespace: string }> }; AppId: string; ClientId: string; Requests: number; service: string };
+    expect(doc._aws.CloudWatchMetrics[0].Namespace).toBe('ZtfTest');
+    expect(doc).toMatchObject({ service: 'fhir-proxy', ClientId: PUBLIC_CLIENT, AppId: 'harbor-patient-portal', Requests: 1 });
+    expect(emf.map((d) => JSON.stringify(d)).join('\n')).not.toContain(PATIENT_A);
+  });
+
   test('ALLOWED_OPERATIONS enables a configured operation', async () => {
     const proxy = loadIndex(ENV()).fromEnvironment({ ...ENV(), ...fhirProxyEnvironment({ fhirBaseUrl: h.server.baseUrl, operations: { meta: { permission: 'r', levels: ['instance'] } } }) } as NodeJS.ProcessEnv);
     const claims = patientClaims(PATIENT_A, 'patient/Observation.rs');
@@ -158,6 +176,7 @@ const FULL: FhirProxyEnvironment = {
   appRegistryFile: '/var/task/apps.json',
   appClientIds: { '1example23456789confidential': 'cardio-insight', '2example23456789public': 'harbor-patient-portal' },
   apiLifecycle: { version: 'v1', status: 'deprecated', deprecatedAt: '2027-01-01', sunsetAt: '2027-07-01', successor: 'v2', migrationNotesUrl: 'https://fhir.example.org/v2' },
+  metrics: { namespace: 'ZeroTrustFhir', clientApps: { '2example23456789public': 'harbor-patient-portal' }, flushIntervalSeconds: 30, maxBufferedRequests: 1000 },
 };
 
 describe('the environment contract (lambdas/fhir-proxy/environment.ts)', () => {
@@ -190,6 +209,7 @@ describe('the environment contract (lambdas/fhir-proxy/environment.ts)', () => {
     ['an identifier system that is not a URI', { clientIdentifierSystem: 'client ids' }, /^clientIdentifierSystem: must be an absolute URI/],
     ['an app registry without a label policy', { appRegistryFile: '/var/task/apps.json' }, /^appRegistryFile: needs labelPolicyFile/],
     ['a deprecated version without dates', { apiLifecycle: { version: 'v1', status: 'deprecated' } }, /^apiLifecycle: a deprecated version \(v1\) needs deprecatedAt and sunsetAt/],
+    ['a metrics namespace with a colon', { metrics: { namespace: 'a:b', clientApps: {} } }, /^namespace: must be a CloudWatch namespace/],
   ])('the writer refuses %s, naming the setting', (_name, settings, message) => {
     expect(() => fhirProxyEnvironment({ fhirBaseUrl: FULL.fhirBaseUrl, ...settings })).toThrow(message);
   });
@@ -198,6 +218,8 @@ describe('the environment contract (lambdas/fhir-proxy/environment.ts)', () => {
     ['FHIR_BASE_URL over http to another host', { FHIR_BASE_URL: 'http://healthlake.example' }, /^FHIR_BASE_URL: must be an absolute https URL/],
     ['CONSENT_CACHE_TTL_SECONDS out of range', { CONSENT_CACHE_TTL_SECONDS: '90', LABEL_POLICY_FILE: '/x' }, /^CONSENT_CACHE_TTL_SECONDS: must be a whole number from 0 to 60/],
     ['HEALTHLAKE_TIMEOUT_MS not a number', { HEALTHLAKE_TIMEOUT_MS: '10s' }, /^HEALTHLAKE_TIMEOUT_MS: must be a whole number/],
+    ['APP_METRICS_APPS without APP_METRICS_NAMESPACE', { APP_METRICS_APPS: '{}' }, /^APP_METRICS_APPS: needs APP_METRICS_NAMESPACE/],
+    ['APP_METRICS_NAMESPACE without APP_METRICS_APPS', { APP_METRICS_NAMESPACE: 'ZeroTrustFhir' }, /^APP_METRICS_APPS: is not set/],
     ['APP_CLIENT_IDS not JSON', { APP_CLIENT_IDS: '{', LABEL_POLICY_FILE: '/x' }, /^APP_CLIENT_IDS: is not valid JSON/],
     ['APP_CLIENT_IDS without a label policy', { APP_CLIENT_IDS: '{}' }, /^APP_CLIENT_IDS: needs LABEL_POLICY_FILE/],
     ['PREWARM_VALIDATOR not a boolean', { PREWARM_VALIDATOR: 'yes' }, /^PREWARM_VALIDATOR: must be true or false/],

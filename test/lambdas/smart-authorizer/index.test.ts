@@ -63,6 +63,7 @@ describe('smart-authorizer handler wiring', () => {
     ['bad tier', { USER_POOL_ID: 'us-east-1_Pool1234', CLIENTS: '{"client1":{"tier":3}}' }],
     ['USER_POOL_ID missing', { USER_POOL_ID: undefined, CLIENTS: '{"client1":{}}' }],
     ['USER_POOL_ID malformed', { USER_POOL_ID: 'pool', CLIENTS: '{"client1":{}}' }],
+    ['APP_METRICS_APPS missing', { USER_POOL_ID: 'us-east-1_Pool1234', CLIENTS: '{"client1":{}}', APP_METRICS_NAMESPACE: 'ZeroTrustFhir' }],
   ])('fails closed (401, not a crash) when %s', async (_label, env) => {
     const handler = loadHandler(env);
     await expect(handler(EVENT)).rejects.toThrow(new Error('Unauthorized'));
@@ -76,12 +77,29 @@ describe('the environment contract (lambdas/smart-authorizer/environment.ts)', (
     userPoolId: 'us-east-1_Pool1234',
     clients: { client1: { tier: 'low', usageIdentifierKey: 'ztf-usage-a' }, client2: { tier: 'high' } },
     revocationTable: 'revocations',
+    metrics: { namespace: 'ZeroTrustFhir', clientApps: { client1: 'harbor-patient-portal', client2: 'summit-payer-bulk' }, flushIntervalSeconds: 10 },
   };
 
   test('round-trips: what FhirGateway writes is what the handler reads', () => {
     expect(parseSmartAuthorizerEnvironment(smartAuthorizerEnvironment(FULL))).toEqual(FULL);
     const minimal = { userPoolId: FULL.userPoolId, clients: { client1: {} } };
     expect(parseSmartAuthorizerEnvironment(smartAuthorizerEnvironment(minimal))).toEqual(minimal);
+  });
+
+  test('the contract loads no Powertools (the constructs write it) and defaults to the recorder\'s namespace', () => {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const contract = require('../../../lambdas/shared/app-metrics-environment') as typeof import('../../../lambdas/shared/app-metrics-environment');
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const recorder = require('../../../lambdas/shared/app-metrics') as typeof import('../../../lambdas/shared/app-metrics');
+    expect(contract.DEFAULT_NAMESPACE).toBe(recorder.DEFAULT_APP_METRICS_NAMESPACE);
+    const source = require('fs').readFileSync(require.resolve('../../../lambdas/shared/app-metrics-environment'), 'utf8') as string;
+    expect(source).not.toMatch(/^import \{[^}]*\} from '\.\/app-metrics';/m);
+  });
+
+  test('the metrics are written only when given', () => {
+    const { metrics: _metrics, ...without } = FULL;
+    expect(Object.keys(smartAuthorizerEnvironment(without)).filter((k) => k.startsWith('APP_METRICS_'))).toEqual([]);
+    expect(smartAuthorizerEnvironment(FULL)).toMatchObject({ APP_METRICS_NAMESPACE: 'ZeroTrustFhir', APP_METRICS_APPS: JSON.stringify(FULL.metrics.clientApps) });
   });
 
   test.each<[string, object, RegExp]>([
@@ -97,6 +115,8 @@ describe('the environment contract (lambdas/smart-authorizer/environment.ts)', (
     ['CLIENTS not JSON', { CLIENTS: '{nope' }, /^CLIENTS: is not valid JSON/],
     ['CLIENTS an array', { CLIENTS: '["client1"]' }, /^CLIENTS: must be a JSON object/],
     ['USER_POOL_ID malformed', { USER_POOL_ID: 'pool' }, /^USER_POOL_ID: must be a Cognito user pool id/],
+    ['APP_METRICS_APPS not an object', { APP_METRICS_APPS: '["client1"]' }, /^APP_METRICS_APPS: must be a JSON object/],
+    ['APP_METRICS_FLUSH_SECONDS out of range', { APP_METRICS_FLUSH_SECONDS: '0' }, /^APP_METRICS_FLUSH_SECONDS: must be a whole number/],
   ])('the parser refuses %s, naming the variable', (_name, env, message) => {
     const written: Record<string, string | undefined> = { ...smartAuthorizerEnvironment(FULL), ...env };
     expect(() => parseSmartAuthorizerEnvironment(written)).toThrow(message);
