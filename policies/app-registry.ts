@@ -17,6 +17,8 @@
  * - dates are real calendar dates; `securityAssessment.expires` is after `securityAssessment.date`.
  * - `id` and `identifier` (system + value) are unique across the registry.
  * - `throttle` fields not given take the tier's defaults ({@link TIER_DEFAULTS}).
+ * - `maxPatientsPerHour` (optional, 1–1,000,000): the distinct patients per hour the app should
+ *   need; absent, the tier's default ({@link maxPatientsPerHour}). `AppMonitoring` alarms above it.
  */
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
@@ -52,6 +54,11 @@ export interface RegisteredApp {
   readonly throttle: AppThrottle;
   /** Security-label codes the app is cleared for (empty when none). */
   readonly labels: readonly string[];
+  /**
+   * Distinct patients per hour the app should need, as registered.
+   * @default - the tier's `maxPatientsPerHour` ({@link maxPatientsPerHour} applies it)
+   */
+  readonly maxPatientsPerHour?: number;
 }
 
 export interface TierSettings {
@@ -63,6 +70,13 @@ export interface TierSettings {
   readonly refreshTokenDays: number;
   /** Default usage-plan limits. */
   readonly throttle: AppThrottle;
+  /**
+   * Default distinct patients per hour an app should need. The sample registry's tiers follow
+   * what an app reaches: a patient-facing app (low) sees its user's own record, about one patient
+   * an hour, so 5 leaves room for a family's proxies; a clinician app (medium) a day's panel; a
+   * backend or population app (high) many, and should register its own figure.
+   */
+  readonly maxPatientsPerHour: number;
 }
 
 /**
@@ -76,18 +90,21 @@ export const TIER_DEFAULTS: Readonly<Record<RiskTier, TierSettings>> = Object.fr
     idTokenMinutes: 60,
     refreshTokenDays: 30,
     throttle: Object.freeze({ rateLimit: 50, burstLimit: 100, quotaPerDay: 100_000 }),
+    maxPatientsPerHour: 5,
   }),
   medium: Object.freeze({
     accessTokenMinutes: 30,
     idTokenMinutes: 30,
     refreshTokenDays: 7,
     throttle: Object.freeze({ rateLimit: 20, burstLimit: 40, quotaPerDay: 50_000 }),
+    maxPatientsPerHour: 50,
   }),
   high: Object.freeze({
     accessTokenMinutes: 15,
     idTokenMinutes: 15,
     refreshTokenDays: 1,
     throttle: Object.freeze({ rateLimit: 5, burstLimit: 10, quotaPerDay: 10_000 }),
+    maxPatientsPerHour: 500,
   }),
 });
 
@@ -139,6 +156,7 @@ interface RawApp {
   baa?: { reference: string; signed?: string };
   securityAssessment: { date: string; reviewer: string; expires: string };
   throttle?: Partial<AppThrottle>;
+  maxPatientsPerHour?: number;
   labels?: string[];
 }
 
@@ -245,7 +263,13 @@ function toRegisteredApp(app: RawApp): RegisteredApp {
       quotaPerDay: app.throttle?.quotaPerDay ?? defaults.quotaPerDay,
     }),
     labels: Object.freeze([...(app.labels ?? [])]),
+    ...(app.maxPatientsPerHour !== undefined ? { maxPatientsPerHour: app.maxPatientsPerHour } : {}),
   });
+}
+
+/** The distinct patients per hour `app` should need: as registered, else its tier's default. */
+export function maxPatientsPerHour(app: Pick<RegisteredApp, 'tier' | 'maxPatientsPerHour'>): number {
+  return app.maxPatientsPerHour ?? TIER_DEFAULTS[app.tier].maxPatientsPerHour;
 }
 
 // ---------------------------------------------------------------------------------------------

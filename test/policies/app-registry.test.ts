@@ -4,7 +4,9 @@ import * as path from 'node:path';
 import {
   AppRegistryError,
   assessmentExpired,
+  AppRegistryDocument,
   loadAppRegistry,
+  maxPatientsPerHour,
   parseAppRegistry,
   RegisteredApp,
   TIER_DEFAULTS,
@@ -126,6 +128,10 @@ describe('invalid apps fail with the file, the app and the field named', () => {
     ['bad BAA date', patientApp({ baa: { reference: 'B', signed: '26-01-01' } }), 'baa.signed', 'pattern'],
     ['zero rate limit', patientApp({ throttle: { rateLimit: 0 } }), 'throttle.rateLimit', '>= 1'],
     ['fractional quota', patientApp({ throttle: { quotaPerDay: 1.5 } }), 'throttle.quotaPerDay', 'integer'],
+    ['zero patients per hour', patientApp({ maxPatientsPerHour: 0 }), 'maxPatientsPerHour', '>= 1'],
+    ['fractional patients per hour', patientApp({ maxPatientsPerHour: 2.5 }), 'maxPatientsPerHour', 'integer'],
+    ['patients per hour as text', patientApp({ maxPatientsPerHour: '10' }), 'maxPatientsPerHour', 'integer'],
+    ['patients per hour past a million', patientApp({ maxPatientsPerHour: 1_000_001 }), 'maxPatientsPerHour', '<= 1000000'],
     ['label with a space', patientApp({ labels: ['R', 'very restricted'] }), 'labels[1]', 'pattern'],
     ['unknown field', patientApp({ website: 'https://acme.example' }), 'website', 'unknown field'],
     ['unknown nested field', patientApp({ baa: { reference: 'B', url: 'x' } }), 'baa.url', 'unknown field'],
@@ -172,6 +178,24 @@ describe('invalid apps fail with the file, the app and the field named', () => {
     expect(errorOf(() => loadAppRegistry(file))).toMatch(/apps\.json: is not valid JSON/);
     writeFileSync(file, JSON.stringify({ apps: [patientApp({ tier: 'x' })] }));
     expect(errorOf(() => loadAppRegistry(file))).toContain(`${file}: app "acme-portal" (apps[0]): field "tier"`);
+  });
+});
+
+describe('maxPatientsPerHour (the per-app distinct-patients alarm threshold)', () => {
+  it('is optional: absent, the tier default applies (low 5, medium 50, high 500)', () => {
+    const apps = parseAppRegistry(registry(patientApp()));
+    expect(apps[2].maxPatientsPerHour).toBeUndefined();
+    expect(apps.map(maxPatientsPerHour)).toEqual([5, 500, 5]);
+    expect([TIER_DEFAULTS.low, TIER_DEFAULTS.medium, TIER_DEFAULTS.high].map((t) => t.maxPatientsPerHour)).toEqual([5, 50, 500]);
+  });
+
+  it('takes a registered positive integer over the tier default, and keeps it through fromApps', () => {
+    const apps = parseAppRegistry(registry(patientApp({ maxPatientsPerHour: 1 })));
+    expect(apps[2].maxPatientsPerHour).toBe(1);
+    expect(maxPatientsPerHour(apps[2])).toBe(1);
+    const again = AppRegistryDocument.fromApps(apps);
+    expect(again.app('acme-portal')?.maxPatientsPerHour).toBe(1);
+    expect(again.app('acme-bulk')?.maxPatientsPerHour).toBeUndefined();
   });
 });
 
