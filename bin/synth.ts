@@ -41,7 +41,9 @@ function main(args: readonly string[]): number {
   const status = synth.status ?? 1;
   if (synth.error) console.error(`cannot run cdk: ${synth.error.message}`);
   try {
-    console.log(reportSummaryLine(writeComplianceReport({ cdkOut: outdir })));
+    const written = writeComplianceReport({ cdkOut: outdir });
+    console.log(reportSummaryLine(written));
+    for (const notice of written.report.notices) console.log(`  notice: ${notice}`);
   } catch (err) {
     console.error(`compliance report: not written: ${(err as Error).message}`);
     return status !== 0 ? status : 1;

@@ -52,9 +52,11 @@ export function writeComplianceReport(options: WriteReportOptions = {}): Written
   return { report, files, exitCode: exitCodeFor(report, options.failOn ?? 'none') };
 }
 
-/** One line for the terminal. */
+/** One line for the terminal: the verdict and the same counts the report states. */
 export function reportSummaryLine(written: WrittenReport): string {
   const s = written.report.summary;
   const v = s.counts.violations;
-  return `compliance report: ${s.verdict.toUpperCase()}: ${v.fatal} fatal, ${v.error} error, ${v.warning} warning, ${v.info} info unacknowledged; ${s.counts.acknowledged} acknowledged -> ${path.relative(process.cwd(), written.files.html) || written.files.html}`;
+  const r = s.counts.resources;
+  const coverage = written.report.coverage.known ? `; ${r.total} resources, ${r.evaluatedByNone} evaluated by no rule` : '';
+  return `compliance report: ${s.verdict.toUpperCase()}: ${v.fatal} fatal, ${v.error} error, ${v.warning} warning, ${v.info} info unacknowledged; ${s.counts.acknowledged} acknowledged${coverage} -> ${path.relative(process.cwd(), written.files.html) || written.files.html}`;
 }
