@@ -4,7 +4,7 @@ import { IConstruct } from 'constructs';
 import { HipaaCitationId, withCitations } from './citations';
 import { CoverageContext, withCoverage } from './coverage';
 import { deploymentEnvironmentSource, reachesProduction } from './environment';
-import { evaluatedRules, runOf } from './observe';
+import { evaluatedRules, lastRun, PackRun } from './observe';
 import { baseRuleId, normalizeRuleId } from './rule-ids';
 import { apigw, cloudtrail, cognito, gate, healthlake, iam, kms, lambda, logs, sns, waf } from './rules';
 import { withCfnCache, withSynthesizedTemplates } from './rules/common/cfn';
@@ -442,9 +442,10 @@ export class FhirHipaaChecks extends NagPack {
 
   /**
    * The gate's other packs, observed (`policies/observe.ts`): `ResourceEvaluated` then reports a
-   * resource that their baseline rules did not evaluate. `createCompliancePacks` calls this;
-   * without it that rule is not applicable. A peer that has not run over the scope when this pack
-   * runs is run first.
+   * resource that their baseline rules did not evaluate. `createCompliancePacks` calls this and
+   * puts this pack last, so its peers have run over the scope when it runs (CDK runs the plugins
+   * in the order they were added). Without peers, or when one has not run over the scope, that
+   * rule is not applicable: this pack never runs another pack itself.
    */
   public coverWith(peers: readonly NagPack[]): this {
     this.peers = [...peers];
@@ -490,21 +491,27 @@ export class FhirHipaaChecks extends NagPack {
   /** What the peers and this pack's rules (so far) evaluated; `undefined` without peers. */
   private coverageOf(scope: IConstruct, own: Map<CfnResource, Set<string>>): CoverageContext | undefined {
     if (!this.peers || this.peers.length === 0) return undefined;
-    const runs = this.peers.map((peer) => runOf(peer, scope));
-    const byPath = evaluatedRules(runs);
-    const ruleIds = new Set<string>([...FHIR_HIPAA_RULE_IDS, ...runs.flatMap((run) => [...run.rules.keys()])]);
-    const none: ReadonlySet<string> = new Set();
-    return {
-      ruleIds,
-      evaluatedBy: (node) => {
-        const peers = byPath.get(node.node.path);
-        const mine = own.get(node);
-        if (!peers) return mine ?? none;
-        if (!mine) return peers;
-        return new Set([...peers, ...mine]);
-      },
-    };
+    const runs = this.peers.map((peer) => lastRun(peer, scope));
+    if (runs.some((run) => run === undefined || run.error !== undefined)) return undefined;
+    return coverageFrom(runs as PackRun[], own);
   }
+}
+
+/** The coverage `ResourceEvaluated` reads: what the peers' runs and this pack's rules (so far) evaluated. */
+function coverageFrom(runs: readonly PackRun[], own: Map<CfnResource, Set<string>>): CoverageContext {
+  const byPath = evaluatedRules(runs);
+  const ruleIds = new Set<string>([...FHIR_HIPAA_RULE_IDS, ...runs.flatMap((run) => [...run.rules.keys()])]);
+  const none: ReadonlySet<string> = new Set();
+  return {
+    ruleIds,
+    evaluatedBy: (node) => {
+      const peers = byPath.get(node.node.path);
+      const mine = own.get(node);
+      if (!peers) return mine ?? none;
+      if (!mine) return peers;
+      return new Set([...peers, ...mine]);
+    },
+  };
 }
 
 /** `FHIR.HIPAA-X` → the granular finding of a violation named `FHIR.HIPAA-X[finding]`, `undefined` for the plain id. */

@@ -3,6 +3,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { createCompliancePacks } from '../../policies';
 import { COVERAGE_BASELINE } from '../../policies/coverage';
+import { lastRun } from '../../policies/observe';
 import { FhirHipaaChecks } from '../../policies/fhir-hipaa-checks';
 
 /**
@@ -60,6 +61,18 @@ describe(ID, () => {
     new CfnResource(stack, 'Topic', { type: 'AWS::SNS::Topic' });
     expect(new FhirHipaaChecks().validateScope(stack).violations.filter((v) => v.ruleName === ID)).toEqual([]);
     expect(COVERAGE_BASELINE['AWS::SNS::Topic']).toBeUndefined();
+  });
+
+  test('never runs the other packs itself: from createCompliancePacks but run alone (before its peers), it is not applicable', () => {
+    const stack = new Stack(new App(), 'First');
+    plainFunction(stack);
+    const [hipaa, aws, fhir] = createCompliancePacks();
+    expect(fhir.validateScope(stack).violations.filter((v) => v.ruleName === ID)).toEqual([]);
+    expect([lastRun(hipaa, stack), lastRun(aws, stack)]).toEqual([undefined, undefined]);
+    // In the gate's order, it reports.
+    hipaa.validateScope(stack);
+    aws.validateScope(stack);
+    expect(fhir.validateScope(stack).violations.filter((v) => v.ruleName === ID).map((v) => v.violatingResources[0].constructPath)).toEqual(['First/Provider']);
   });
 
   test('every baseline names only rules of the gate\'s packs', () => {
