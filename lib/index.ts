@@ -9,6 +9,7 @@ export * from './smart-identity';
 export * from './smart-app-registry';
 export * from './fhir-gateway';
 export * from './fhir-firewall';
+export * from './app-monitoring';
 export * from './zero-trust-fhir-stack';
 // What the constructs' props take: the team's app registry and label policy (validated when
 // made), and the shapes of the environment contracts' settings.
