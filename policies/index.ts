@@ -67,11 +67,19 @@ export interface GateSetup {
  * finding that is not acknowledged (`acknowledge(construct, id, reason)` from `policies/`),
  * warnings included, fails the synth; findings land in `cdk.out/validation-report.json`.
  *
+ * The gate is cdk-nag's `HIPAASecurityChecks` and `AwsSolutionsChecks`, the kit's `FHIR.HIPAA`
+ * (last: its `ResourceEvaluated` rule reads what the others evaluated), and, when
+ * `@cdklabs/cdk-validator-cfnguard` is installed, the AWS Control Tower proactive controls
+ * (`AWS.ControlTower`, `policies/control-tower.ts`). An aspect writes every acknowledgement into
+ * the resources' `Metadata.guard.SuppressedRules` for outside Guard checkers
+ * (`policies/shared-acknowledgements.ts`).
+ *
  * Call it once on the `App`: the packs run at synth time over the whole construct tree. With
  * `{ environment }` every stack in the app is that environment; without it each stack keeps its
  * own marking and an unmarked stack is treated as `production`. At synth each stack's
  * environment is recorded in its metadata, where the reviewer's report reads it.
- * @returns the registered pack instances (also {@link compliancePacksOf}`(app)`)
+ * @returns the registered nag pack instances (also {@link compliancePacksOf}`(app)`; the
+ *   cross-check's state is {@link gateSetupOf}`(app)`)
  */
 export function applyCompliancePacks(app: IConstruct, options: CompliancePackOptions = {}): NagPack[] {
   const { environment } = options;
