@@ -3,6 +3,7 @@ import * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { setDeploymentEnvironment } from '../policies/environment';
+import { AppMonitoring } from './app-monitoring';
 import { AuditTrail } from './audit-trail';
 import { DEPLOYMENT_ENVIRONMENTS, DeploymentEnvironment, MIN_RETENTION_DAYS } from './config';
 import { AppRegistryDocument, RegisteredApp } from '../policies/app-registry';
@@ -143,6 +144,8 @@ export class ZeroTrustFhirStack extends Stack {
   public readonly registry: SmartAppRegistry;
   public readonly gateway: FhirGateway;
   public readonly firewall: FhirFirewall;
+  /** Per-app alarms, the Cognito app-client drift guard and the per-app dashboard (issue #17). */
+  public readonly monitoring: AppMonitoring;
 
   /**
    * The region's availability zones as `Fn::GetAZs` tokens, bound or not: a stack bound to its
@@ -229,6 +232,14 @@ export class ZeroTrustFhirStack extends Stack {
       stage: this.gateway.stage,
       alarmTopic: this.audit.alarmTopic,
       environment,
+      logRetention,
+    });
+    this.monitoring = new AppMonitoring(this, 'Monitoring', {
+      registry: this.registry,
+      userPool: this.identity.userPool,
+      alarmTopic: this.audit.alarmTopic,
+      keys: this.keys,
+      namespace: this.gateway.appMetricsNamespace,
       logRetention,
     });
 
