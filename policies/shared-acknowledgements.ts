@@ -7,10 +7,10 @@
  *    is acknowledged on the resource where that is so, with the reason, computed from the
  *    resource itself;
  * 2. every acknowledgement that covers the resource is written into its CloudFormation metadata
- *    as `Metadata.guard.SuppressedRules`, the names AWS's Guard rules (the Guard Rules Registry's,
- *    and Control Tower's) skip a resource for, so a `cfn-guard validate` run over `cdk.out`
- *    outside the kit sees the same decisions the gate made. An acknowledgement without a reason
- *    is never written (the gate refuses it).
+ *    as `Metadata.guard.SuppressedRules`: its own id, and the names AWS's Guard rules (the Guard
+ *    Rules Registry's, and Control Tower's) that check the same skip a resource for, so a
+ *    `cfn-guard validate` run over `cdk.out` outside the kit sees the same decisions the gate
+ *    made. An acknowledgement without a reason is never written (the gate refuses it).
  *
  * When the AWS Control Tower cross-check reports a resource (`policies/control-tower.ts`, while
  * it validates, {@link acknowledgeControlTowerFinding}), and only then: the control's known
@@ -247,13 +247,18 @@ export function acknowledgeControlTowerFinding(node: CfnResource, rule: string, 
   return undefined;
 }
 
-/** The Guard rule names the acknowledgements covering `node` stand for. */
+/**
+ * The names `Metadata.guard.SuppressedRules` records for the acknowledgements covering `node`:
+ * each acknowledged id itself (a Guard rule name for the Control Tower and registry rules, the
+ * gate's id otherwise, so the template records every decision), and the Guard Rules Registry and
+ * Control Tower rules that check the same on a resource of this type.
+ */
 export function guardSuppressions(node: CfnResource): string[] {
   const names = new Set<string>();
   for (const ack of coveringAcknowledgements(node)) {
     const parsed = parseRuleId(ack.key);
+    names.add(parsed.ruleName);
     if (parsed.namespace === CONTROL_TOWER_PACK_NAME || parsed.namespace === GUARD_REGISTRY_NAMESPACE) {
-      names.add(parsed.ruleName);
       // The registry's rule for the same check, where there is one.
       for (const eq of RULE_EQUIVALENCES) {
         if (eq.types.includes(node.cfnResourceType) && eq.controlTower.includes(parsed.ruleName)) for (const name of eq.guardRegistry) names.add(name);
@@ -273,6 +278,14 @@ export function guardSuppressions(node: CfnResource): string[] {
 
 function writeGuardMetadata(node: CfnResource): void {
   const names = guardSuppressions(node);
+  // A Control Tower control that cannot read this resource: the cross-check acknowledges it when
+  // it reports it (at validation, after the template is written), so the name is written now.
+  const limitations = RULE_LIMITATIONS.filter((l) => l.namespace === CONTROL_TOWER_PACK_NAME && l.type === node.cfnResourceType);
+  if (limitations.length > 0) {
+    const properties = resolvedProperties(node);
+    for (const l of limitations) if (!names.includes(l.rule) && l.applies(node, properties)) names.push(l.rule);
+    names.sort();
+  }
   if (names.length === 0) return;
   const existing = node.getMetadata(GUARD_METADATA_KEY) as { SuppressedRules?: unknown } | undefined;
   const previous = Array.isArray(existing?.SuppressedRules) ? existing!.SuppressedRules.filter((x): x is string => typeof x === 'string') : [];

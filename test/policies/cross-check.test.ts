@@ -90,7 +90,7 @@ describe('AWS.ControlTower at synth', () => {
     // The dead-letter queue itself has no dead-letter queue: a limitation of CT.SQS.PR.1, acknowledged with why.
     expect(suppressed(report).find((s) => s.rule === 'sqs_dlq_check')?.reason).toMatch(/^This queue is itself the dead-letter queue of Cross\/Fn\/Resource/);
     const fnEntry = Object.values(template).find((r) => r.Type === 'AWS::Lambda::Function')!;
-    expect(fnEntry.Metadata?.guard).toEqual({ SuppressedRules: ['LAMBDA_INSIDE_VPC', 'lambda_inside_vpc_check'] });
+    expect(fnEntry.Metadata?.guard).toEqual({ SuppressedRules: ['HIPAA.Security-LambdaInsideVPC', 'LAMBDA_INSIDE_VPC', 'lambda_inside_vpc_check'] });
     // Nothing left for the Control Tower controls (the other packs' findings are not this test's).
     expect(violated(report)).toEqual([]);
   });
@@ -131,6 +131,32 @@ describe('Metadata.guard.SuppressedRules: outside checkers see the gate\'s decis
     const out = JSON.stringify(JSON.parse(run.stdout.toString('utf8')));
     expect(out).toMatch(/Unreviewed/);
     expect(out).not.toMatch(/Reviewed[A-F0-9]{8}/);
+  });
+
+  test('every acknowledgement of the reference app is in the template of each resource it covers', () => {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { buildApp } = require('../../bin/app') as typeof import('../../bin/app');
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { createTestApp } = require('../helpers/app') as typeof import('../helpers/app');
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ztf-ref-guard-'));
+    const { app } = buildApp(createTestApp({ outdir: dir }));
+    app.synth();
+    const evidence = JSON.parse(fs.readFileSync(path.join(dir, 'compliance-evidence.json'), 'utf8')) as { acknowledgements: Array<{ id: string; suppressed: string[] }> };
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { readCloudAssembly } = require('../../lib/report/cloud-assembly') as typeof import('../../lib/report/cloud-assembly');
+    const input = readCloudAssembly(dir);
+    const guardOf = (logicalId: string): string[] => ((input.stacks[0].template.Resources?.[logicalId]?.Metadata?.guard as { SuppressedRules?: string[] } | undefined)?.SuppressedRules ?? []);
+    const byPath = new Map(input.resources.map((r) => [r.path, guardOf(r.logicalId)]));
+    const missing: string[] = [];
+    let checked = 0;
+    for (const ack of evidence.acknowledgements) {
+      for (const p of ack.suppressed) {
+        checked++;
+        if (!(byPath.get(p) ?? []).includes(ack.id)) missing.push(`${ack.id} @ ${p}`);
+      }
+    }
+    expect(checked).toBeGreaterThan(30);
+    expect(missing).toEqual([]);
   });
 
   test('derived acknowledgements are marked as such in the construct metadata', () => {
