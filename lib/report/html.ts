@@ -66,11 +66,13 @@ function badge(kind: string, text: string = kind): string {
  * case change, as in `Custom::Vpc|Restrict|Default|SG`), never in the middle of a word.
  */
 export function pathHtml(p: string): string {
-  const segments = String(p).split('/').map((segment) => {
-    const text = e(segment);
-    return segment.length <= 24 ? text : text.replace(/([.:_-]+)(?=[^.:_-])/g, '$1<wbr>').replace(/([a-z0-9])(?=[A-Z])/g, '$1<wbr>');
-  });
-  return `<span class="path">${segments.join('/<wbr>')}</span>`;
+  return `<span class="path">${String(p).split('/').map(nameHtml).join('/<wbr>')}</span>`;
+}
+
+/** A name (a path segment, a logical id) that may wrap only at its own boundaries when it is long. */
+function nameHtml(name: string): string {
+  const text = e(name);
+  return name.length <= 24 ? text : text.replace(/([.:_-]+)(?=[^.:_-])/g, '$1<wbr>').replace(/([a-z0-9])(?=[A-Z])/g, '$1<wbr>').replace(/([A-Z]{2,})(?=[A-Z][a-z])/g, '$1<wbr>');
 }
 
 /** A rule id that wraps only at its own boundaries (`-`, `_`, `.`, `[`, a case change). */
@@ -79,7 +81,7 @@ function ruleIdHtml(id: string): string {
 }
 
 function resourceCell(r: ResourceRef): string {
-  const meta = [r.logicalId, r.type].filter(Boolean).map((x) => e(x)).join(' · ');
+  const meta = [r.logicalId ? nameHtml(r.logicalId) : '', r.type ? e(r.type) : ''].filter(Boolean).join(' · ');
   return `${pathHtml(r.path || '(app)')}${meta ? `<br><span class="muted small">${meta}</span>` : ''}`;
 }
 
@@ -407,7 +409,7 @@ function inventory(r: ComplianceReport): string {
 
 function signOff(r: ComplianceReport): string {
   const so = r.signOff;
-  const rows = so.fields.map((f) => `<tr><th scope="row">${e(f)}</th><td class="blank">${f === 'Decision' ? so.decisions.map((d) => `<span class="choice">☐ ${e(d)}</span>`).join(' ') : ''}</td></tr>`).join('');
+  const rows = so.fields.map((f) => `<tr><th scope="row">${e(f)}</th><td class="blank${f === 'Notes' ? ' notes' : ''}">${f === 'Decision' ? so.decisions.map((d) => `<span class="choice">☐ ${e(d)}</span>`).join(' ') : ''}</td></tr>`).join('');
   const files = r.review.files.filter((f) => f.stack).map((f) => `${e(f.file)} <code class="sha">${e(short(f.sha256))}</code>`).join(', ');
   return `<p>${e(so.statement)}</p><p class="small muted">Verdict ${e(r.summary.verdict.toUpperCase())}; templates ${files || '–'}; ${e(r.review.kit.name)} ${e(r.review.kit.version)}${r.review.kit.commit ? ` @ ${e(r.review.kit.commit.slice(0, 12))}` : ''}; report ${e(r.generatedAt)}.</p><table class="sign-off"><tbody>${rows}</tbody></table>`;
 }
@@ -470,7 +472,7 @@ table.routes th:nth-child(1){width:30%}table.routes th:nth-child(2){width:20%}ta
 table.files th:nth-child(1){width:34%}table.files th:nth-child(2){width:14%}table.files th:nth-child(3){width:42%}table.files th:nth-child(4){width:10%}
 table.gaps th:nth-child(1){width:32%}table.gaps th:nth-child(2){width:12%}
 table.matrix th:nth-child(1){width:13%}table.matrix th:nth-child(2){width:20%}table.matrix th:nth-child(3){width:11%}table.matrix tbody th{white-space:normal}
-table.sign-off th{width:18%}table.sign-off td.blank{height:2.6em}
+table.sign-off th{width:18%}table.sign-off td.blank{height:2.6em}table.sign-off td.notes{height:9em}
 .choice{display:inline-block;margin-right:18px}
 .reason{font-style:italic}
 blockquote.reason{margin:0;padding-left:8px;border-left:3px solid #f0d28c;font-style:normal}
