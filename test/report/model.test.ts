@@ -100,18 +100,20 @@ describe('one model over generated evidence (property)', () => {
     extra: fc.array(fc.boolean(), { minLength: 20, maxLength: 20 }),
   });
 
-  function generate(g: fc.RecordValue<typeof arbitrary extends fc.Arbitrary<infer T> ? T : never> | any): CloudAssemblyInput {
+  type Generated = typeof arbitrary extends fc.Arbitrary<infer T> ? T : never;
+
+  function generate(g: Generated): CloudAssemblyInput {
     const resources: ResourceInfo[] = Array.from({ length: g.resources }, (_, i) => ({ stack: 'S', logicalId: `R${i}`, type: 'AWS::Logs::LogGroup', path: `S/R${i}/Resource`, properties: {} }));
     const metadata = new Map<string, { type: string; data?: unknown }[]>();
     const packs = new Map<string, RuleEvidence[]>();
     const violations: Record<string, Array<{ ruleName: string; severity: string; description: string; violatingConstructs: Array<{ constructPath: string }> }>> = {};
     const fatal: Array<{ ruleName: string; severity: string; description: string; violatingConstructs: Array<{ constructPath: string }> }> = [];
-    g.rules.forEach((rule: { pack: string; citations: string[]; level: string }, ri: number) => {
+    g.rules.forEach((rule, ri) => {
       const id = `${rule.pack}-Rule${ri}`;
       const evaluations: RuleEvidence['evaluations'] = [];
       resources.forEach((res, i) => {
         const k = (ri * 5 + i) % 20;
-        const ev: Eval = g.evals[k];
+        const ev = g.evals[k] as Eval;
         if (ev.result === 'none') return;
         if (ev.result === 'compliant') {
           evaluations.push({ resource: res.path!, result: 'compliant' });
