@@ -23,7 +23,7 @@ afterAll(() => fs.rmSync(outDir, { recursive: true, force: true }));
 
 describe('every Lambda handler is built by the package build', () => {
   test('every handler folder is built, and nothing else', () => {
-    expect(handlerNames()).toEqual(expect.arrayContaining(['fhir-proxy', 'smart-authorizer', 'smart-facade', 'smart-launch-context', 'waf-guard']));
+    expect(handlerNames()).toEqual(expect.arrayContaining(['fhir-proxy', 'smart-authorizer', 'smart-facade', 'smart-launch-context', 'waf-guard', 'cognito-guard']));
     expect(built.map((b) => b.name)).toEqual(handlerNames());
     expect(fs.readdirSync(outDir).sort()).toEqual(handlerNames());
   });
@@ -74,6 +74,7 @@ describe('every Lambda handler is built by the package build', () => {
       'smart-facade': expect.arrayContaining(['router']),
       'smart-launch-context': expect.arrayContaining(['handler']),
       'waf-guard': expect.arrayContaining(['handler']),
+      'cognito-guard': expect.arrayContaining(['handler']),
     });
   });
 
