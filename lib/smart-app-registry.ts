@@ -6,6 +6,7 @@ import { parseScope } from '../lambdas/shared/smart-scopes';
 import type { FacadeClientsEnvironment } from '../lambdas/smart-facade/environment';
 import { AppRegistryDocument, RegisteredApp, TIER_DEFAULTS } from '../policies/app-registry';
 import { markRegisteredApp } from '../policies/registered-apps';
+import { deploymentEnvironmentOf } from '../policies/environment';
 import { SmartIdentity } from './smart-identity';
 
 /** Properties of {@link SmartAppRegistry}. */
@@ -93,6 +94,15 @@ export class SmartAppRegistry extends Construct {
     }
     this.appRegistry = props.registry ?? (props.apps !== undefined ? registryOfApps(props.apps) : AppRegistryDocument.sample());
     this.apps = this.appRegistry.apps;
+    // An app registered for some environments only (a sandbox-only app, say) never reaches another.
+    const environment = deploymentEnvironmentOf(this);
+    for (const app of this.apps) {
+      if (environment !== undefined && app.environments !== undefined && !app.environments.includes(environment)) {
+        throw new Error(
+          `SmartAppRegistry ${this.node.path}: app "${app.id}" is registered for ${app.environments.join(', ')} only, and this stack is ${environment}. Remove it from the registry this stack bundles, or register it for ${environment} (in production with its BAA and a current security assessment).`,
+        );
+      }
+    }
     const identity = props.identity;
     const clients = new Map<string, cognito.UserPoolClient>();
     const brandings = new Map<string, cognito.CfnManagedLoginBranding>();

@@ -59,6 +59,12 @@ export interface RegisteredApp {
    * @default - the tier's `maxPatientsPerHour` ({@link maxPatientsPerHour} applies it)
    */
   readonly maxPatientsPerHour?: number;
+  /**
+   * The environments the app may be registered in; an app for sandbox only never reaches a
+   * staging or production registry (`SmartAppRegistry` fails the synth).
+   * @default - any environment
+   */
+  readonly environments?: readonly ('sandbox' | 'staging' | 'production')[];
 }
 
 export interface TierSettings {
@@ -157,6 +163,7 @@ interface RawApp {
   securityAssessment: { date: string; reviewer: string; expires: string };
   throttle?: Partial<AppThrottle>;
   maxPatientsPerHour?: number;
+  environments?: ('sandbox' | 'staging' | 'production')[];
   labels?: string[];
 }
 
@@ -264,6 +271,7 @@ function toRegisteredApp(app: RawApp): RegisteredApp {
     }),
     labels: Object.freeze([...(app.labels ?? [])]),
     ...(app.maxPatientsPerHour !== undefined ? { maxPatientsPerHour: app.maxPatientsPerHour } : {}),
+    ...(app.environments !== undefined ? { environments: Object.freeze([...app.environments]) } : {}),
   });
 }
 

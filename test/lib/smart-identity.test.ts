@@ -198,3 +198,25 @@ describe('identity and registry pass the compliance packs', () => {
     expect(findings).toEqual([]);
   });
 });
+
+describe('an app registered for some environments only', () => {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { setDeploymentEnvironment } = require('../../policies/environment') as typeof import('../../policies/environment');
+  const build = (environment: 'sandbox' | 'staging' | 'production', environments?: ('sandbox' | 'staging' | 'production')[]) => {
+    const s = new Stack(createTestApp(), `Envs${environment}${(environments ?? ['any']).join('')}`);
+    setDeploymentEnvironment(s, environment);
+    const k = new FhirKeys(s, 'Keys');
+    const appsHere = apps.map((a, i) => (i === 0 && environments ? { ...a, environments } : a));
+    const id = new SmartIdentity(s, 'Id', { keys: k, network: new SegmentedNetwork(s, 'N', { keys: k }), environment, apps: appsHere });
+    return () => new SmartAppRegistry(s, 'Apps', { identity: id, apps: appsHere });
+  };
+
+  test.each(['staging', 'production'] as const)('a sandbox-only app cannot be in a %s registry: the synth fails naming the app and the fix', (environment) => {
+    expect(build(environment, ['sandbox'])).toThrow(new RegExp(`app "${apps[0].id}" is registered for sandbox only, and this stack is ${environment}\\. Remove it from the registry this stack bundles, or register it for ${environment}`));
+  });
+
+  test('in sandbox it is registered; an app without environments is registered anywhere', () => {
+    expect(build('sandbox', ['sandbox'])).not.toThrow();
+    expect(build('staging')).not.toThrow();
+  });
+});

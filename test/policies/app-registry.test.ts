@@ -212,3 +212,19 @@ describe('helpers', () => {
     expect(patientOrUserScopes(bulk.scopes).length > 0).toBe(false);
   });
 });
+
+describe('environments (registry field)', () => {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { parseAppRegistry: parse, loadAppRegistry: load } = require('../../policies/app-registry') as typeof import('../../policies/app-registry');
+  const sample = () => JSON.parse(JSON.stringify({ apps: load() })) as { apps: Record<string, unknown>[] };
+  test('a list of environments is kept', () => {
+    const doc = sample();
+    doc.apps[0].environments = ['sandbox'];
+    expect(parse(doc)[0].environments).toEqual(['sandbox']);
+  });
+  test.each([[[]], [['prod']], [['sandbox', 'sandbox']], ['sandbox']])('%j is refused', (value) => {
+    const doc = sample();
+    doc.apps[0].environments = value;
+    expect(() => parse(doc)).toThrow(/environments/);
+  });
+});
