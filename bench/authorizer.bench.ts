@@ -1,7 +1,9 @@
 /**
  * SMART authorizer figures:
  * 1. warm cost per token (the whole authorizer: header, RS256 verify, claims, scopes, in-memory
- *    revocation, policy) vs a bare `crypto.verify` of the same token; target ≤ 1.5× at the median.
+ *    revocation, policy) vs a bare `crypto.verify` of the same token; target ≤ 1.5× at the median,
+ *    with the per-app metrics off and on (`shared/app-metrics.ts`: a record per call, EMF
+ *    serialized at each flush as in production and written nowhere), each in its own rounds.
  *    For context, against the same bare verify: the floor any claim-reading verifier stands on
  *    (shape check, payload decode, verify; no claim checked) and aws-jwt-verify's `verifySync`;
  * 2. cold start: loading the deployed (esbuild) module and creating the authorizer with a
@@ -21,6 +23,7 @@ import * as esbuild from 'esbuild';
 import { HANDLER_BUNDLE_OPTIONS } from './handler-bundle';
 import { authorizerEvent, bearer } from '../test/lambdas/helpers/events';
 import { createAuthorizer } from '../lambdas/smart-authorizer/authorizer';
+import { AppMetrics } from '../lambdas/shared/app-metrics';
 import { isCompactJws } from '../lambdas/shared/cognito-verifier';
 import { InMemoryRevocationStore } from '../lambdas/shared/revocation';
 import { createTestIssuer } from '../test/lambdas/helpers/jwt';
@@ -123,10 +126,22 @@ async function warm(): Promise<void> {
     jwks: issuer.jwks,
     revocation: new InMemoryRevocationStore(),
   });
+  // The same authorizer with per-app metrics on, as a container records them (default flush
+  // policy; each EMF document serialized, then dropped instead of written to stdout).
+  let emitted = 0;
+  const authorizeWithMetrics = createAuthorizer({
+    userPoolId: USER_POOL_ID,
+    clientIds: [CLIENT_ID],
+    jwks: issuer.jwks,
+    revocation: new InMemoryRevocationStore(),
+    metrics: new AppMetrics({ service: 'smart-authorizer', clientApps: { [CLIENT_ID]: 'bench-app' }, sink: () => void emitted++ }),
+  });
   const key = createPublicKey(issuer.publicKeyPem);
   const event = eventFor(token);
   if (!rawVerify(token, key)) throw new Error('raw verify failed');
   await authorize(event); // must be allowed, or the figures mean nothing
+  await authorizeWithMetrics(event);
+  if (emitted === 0) throw new Error('bench setup: the metrics recorder wrote nothing');
   decodeAndVerify(token, key);
 
   // For context: the library's own verification of the same token, without the authorizer.
@@ -137,6 +152,7 @@ async function warm(): Promise<void> {
   const perRound = 20;
   const raw = (): boolean => rawVerify(token, key);
   const headline = await compare(() => authorize(event), raw, rounds, perRound);
+  const withMetrics = await compare(() => authorizeWithMetrics(event), raw, rounds, perRound);
   const floor = await compare(() => decodeAndVerify(token, key), raw, rounds, perRound);
   const lib = await compare(() => library.verifySync(token), raw, rounds, perRound);
 
@@ -155,6 +171,14 @@ async function warm(): Promise<void> {
     `  authorizer / raw                    ${ratio.toFixed(2)}× (median of per-round ratios; ${(a / r).toFixed(2)}× of overall medians) ` +
       `target ≤ ${WARM_TARGET_RATIO}×: ${ratio <= WARM_TARGET_RATIO ? 'met' : 'NOT met'}`,
   );
+  const m = median(withMetrics.runs);
+  const mRatio = median(withMetrics.ratios);
+  console.log(`  with per-app metrics on             ${fmt(m)} median (raw in its rounds ${fmt(median(withMetrics.referenceRuns))})`);
+  console.log(
+    `  authorizer + metrics / raw          ${mRatio.toFixed(2)}× (median of per-round ratios; ${(m / median(withMetrics.referenceRuns)).toFixed(2)}× of overall medians) ` +
+      `target ≤ ${WARM_TARGET_RATIO}×: ${mRatio <= WARM_TARGET_RATIO ? 'met' : 'NOT met'}`,
+  );
+  console.log(`  metrics on / off                    ${(mRatio / ratio).toFixed(3)}× (${fmt(m - a)} per call; ${emitted} EMF documents written in the run)`);
   console.log(
     `  JIT warm-up from a fresh module     ${headline.warmup.map((x) => x.toFixed(2)).join(' ')} ` +
       `(authorizer / raw, each a median over ${blockCalls.toLocaleString('en-US')} calls)`,
