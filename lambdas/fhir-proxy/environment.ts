@@ -28,7 +28,7 @@
  *
  * Types and checks only, no I/O: the handler reads the files the variables name.
  */
-import { parseApiLifecycle, type ApiLifecycle } from '../shared/api-lifecycle';
+import { parseApiLifecycle, type ApiLifecycle, lifecycleProblem } from '../shared/api-lifecycle';
 import { appMetricsEnvironment, parseAppMetricsEnvironment, type AppMetricsEnvironment } from '../shared/app-metrics-environment';
 import {
   checked, type Check, httpsOrLoopbackUrl, httpsUrl, optionalJson, optionalText, optionalWholeNumber, put, readBoolean, readList, requiredText, wholeNumber, writeList, writer,
@@ -156,14 +156,7 @@ export const checkAppClientIds: Check<Readonly<Record<string, string>>> = (map) 
 
 const checkAssetPath: Check<string> = (value) => (typeof value === 'string' && ASSET_PATH.test(value) ? undefined : 'must be an absolute path');
 
-const checkLifecycle: Check<ApiLifecycle> = (value) => {
-  try {
-    parseApiLifecycle(value);
-    return undefined;
-  } catch (err) {
-    return (err as Error).message.replace(/^API lifecycle: /, '');
-  }
-};
+const checkLifecycle: Check<ApiLifecycle> = lifecycleProblem;
 
 /** What needs `labelPolicyFile`. */
 function checkLabelDependencies(s: FhirProxyEnvironment, name: (setting: 'appRegistryFile' | 'appClientIds' | 'consentCacheTtlSeconds' | 'labelPolicyFile') => string, error: (name: string, problem: string) => Error): void {

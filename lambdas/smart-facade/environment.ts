@@ -17,7 +17,7 @@
  * | `upstreamTimeoutMs` | `UPSTREAM_TIMEOUT_MS` | time allowed for one Cognito call; absent: 5000 |
  * | `apiLifecycle` | `API_LIFECYCLE` | JSON of `ApiLifecycle` (`shared/api-lifecycle.ts`) |
  */
-import { parseApiLifecycle, type ApiLifecycle } from '../shared/api-lifecycle';
+import { parseApiLifecycle, type ApiLifecycle, lifecycleProblem } from '../shared/api-lifecycle';
 import {
   checked, type Check, httpsUrl, objectOfObjects, optionalJson, optionalWholeNumber, put, readList, requiredText, tableName, userPoolId, wholeNumber, writeList, writer,
   EnvironmentSettingError, EnvironmentVariableError, type EnvironmentWriterOptions,
@@ -94,14 +94,7 @@ export const checkOrigins: Check<readonly string[]> = (origins) => {
   return bad === undefined ? undefined : `${JSON.stringify(String(bad)).slice(0, 80)} is not an exact https origin (https://host[:port]); "*" is never allowed`;
 };
 
-const checkLifecycle: Check<ApiLifecycle> = (value) => {
-  try {
-    parseApiLifecycle(value);
-    return undefined;
-  } catch (err) {
-    return (err as Error).message.replace(/^API lifecycle: /, '');
-  }
-};
+const checkLifecycle: Check<ApiLifecycle> = lifecycleProblem;
 
 /**
  * The variables of `settings`.
