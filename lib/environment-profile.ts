@@ -2,9 +2,8 @@
  * Everything that differs between the kit's three environments, in one place: what a sandbox
  * relaxes, what production forbids, and for each relaxation the check that forbids it in
  * production (a construct's validation, a configuration error, or a nag rule). The README's
- * table and the reviewer's report are rendered from this list
- * (`test/lib/environment-profile.test.ts` holds the README equal to it), so the three cannot
- * disagree, and "sandbox settings promoted to production" has a name for every setting.
+ * table is rendered from this list (`test/lib/environment-profile.test.ts` holds them equal), so
+ * "sandbox settings promoted to production" has a name for every setting.
  */
 import type { DeploymentEnvironment } from './config';
 
@@ -71,7 +70,7 @@ export const ENVIRONMENT_DIFFERENCES: readonly EnvironmentDifference[] = [
   },
 ];
 
-/** The differences as a Markdown table (the README's and the report's). */
+/** The differences as a Markdown table (the README's). */
 export function environmentDifferencesMarkdown(rows: readonly EnvironmentDifference[] = ENVIRONMENT_DIFFERENCES): string {
   const cell = (text: string) => text.replace(/\|/g, '\\|');
   const lines = [
