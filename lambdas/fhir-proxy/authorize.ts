@@ -489,7 +489,8 @@ function authorizeCreate(access: Access, request: Req<'create'>): Decision {
   if (checks && request.ifNoneExist) return deny(403, 'Conditional create is not allowed for this token', named);
   const refused = writableBody(access, body, 'c', named);
   if (refused) return refused;
-  return allow({ request, forward: forwardOf(request, { body }), check: { kind: 'resource', perms: ['c', 'r'] }, validate: [{ resource: body }], patientIds: named });
+  // A create names no search: its query (a caller's `?subject=…`) is not forwarded.
+  return allow({ request, forward: forwardOf(request, { body, params: [] }), check: { kind: 'resource', perms: ['c', 'r'] }, validate: [{ resource: body }], patientIds: named });
 }
 
 function authorizeUpdate(access: Access, request: Req<'update'>): Decision {
@@ -510,7 +511,7 @@ function authorizeUpdate(access: Access, request: Req<'update'>): Decision {
   if (refused) return refused;
   return allow({
     ...plan,
-    forward: forwardOf(request, { body, idempotent: !checks }),
+    forward: forwardOf(request, { body, idempotent: !checks, params: [] }),
     ...(checks ? { precheck: { resourceType: type, id: request.id, perms: ['u'], pinVersion: true } } : {}),
   });
 }
@@ -525,6 +526,8 @@ function authorizePatch(access: Access, request: Req<'patch'>): Decision {
     forward: forwardOf(request, {
       body: json ? request.patch.operations : request.patch.parameters,
       headers: { ...request.forwardHeaders, 'Content-Type': json ? 'application/json-patch+json' : 'application/fhir+json' },
+      // A patch of a known id forwards no query; a conditional patch's query is its condition.
+      ...(request.conditional || request.id === undefined ? {} : { params: [] }),
     }),
     check: { kind: 'resource', perms: ['u', 'r'] },
     validate: [],
@@ -544,7 +547,8 @@ function authorizeDelete(access: Access, request: Req<'delete'>): Decision {
     if (checks) return deny(403, 'Conditional delete is not allowed for this token', named);
     return allow(plan);
   }
-  return allow({ ...plan, ...(checks ? { precheck: { resourceType: type, id: request.id, perms: ['d'], pinVersion: false } } : {}) });
+  // A delete of a known id forwards no query (only a conditional delete's query is its condition).
+  return allow({ ...plan, forward: forwardOf(request, { params: [] }), ...(checks ? { precheck: { resourceType: type, id: request.id, perms: ['d'], pinVersion: false } } : {}) });
 }
 
 function authorizeOperation(

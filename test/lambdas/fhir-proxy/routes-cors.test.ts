@@ -77,3 +77,30 @@ describe('CORS on the answers', () => {
     expect(() => createProxy({ fhirBaseUrl: DATASTORE, region: 'us-east-1', allowedOrigins: [origin] })).toThrow(/is not an exact https origin/);
   });
 });
+
+describe('writes of a known id forward no query', () => {
+  const SYSTEM = { sub: 'svc', clientId: 'svc', scope: 'system/Condition.cruds system/Patient.cruds', tier: 'high', jti: 'j2', labels: '' };
+  const sys = createProxy({
+    fhirBaseUrl: DATASTORE, region: 'us-east-1', credentials: { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'secret' },
+    fetch: (async (url: string | URL, init?: RequestInit) => {
+      seen.push(`${init?.method ?? 'GET'} ${String(url)}`);
+      return new Response(JSON.stringify({ resourceType: 'Condition', id: 'c1', subject: { reference: 'Patient/p1' } }), { status: init?.method === 'POST' ? 201 : 200, headers: { 'content-type': 'application/fhir+json' } });
+    }) as unknown as typeof fetch,
+    publicBaseUrl: 'https://fhir.example.org/r4', audit: new StdoutAuditSink(() => undefined), validator: false, maxRetries: 0, confidentialClientIds: ['svc'],
+  });
+  const call = (httpMethod: string, proxyPath: string, body?: unknown) =>
+    sys(event({ httpMethod, path: `/r4/${proxyPath}`, resource: '/r4/{proxy+}', pathParameters: { proxy: proxyPath }, multiValueQueryStringParameters: { subject: ['Patient/someone'] }, headers: { 'Content-Type': 'application/fhir+json' }, body: body === undefined ? null : JSON.stringify(body), requestContext: { requestId: 'r', identity: {}, authorizer: SYSTEM } as never }));
+
+  test.each([
+    ['create', 'POST', 'Condition', { resourceType: 'Condition', subject: { reference: 'Patient/p1' } }],
+    ['update', 'PUT', 'Condition/c1', { resourceType: 'Condition', id: 'c1', subject: { reference: 'Patient/p1' } }],
+    ['delete', 'DELETE', 'Condition/c1', undefined],
+  ])('%s: a caller\'s query is not forwarded', async (_name, method, p, body) => {
+    seen.length = 0;
+    const r = await call(method, p, body);
+    expect(r.statusCode).toBeLessThan(300);
+    const write = seen.find((s) => s.startsWith(`${method} `));
+    expect(write).toBeDefined();
+    expect(write).not.toContain('?');
+  });
+});
