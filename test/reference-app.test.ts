@@ -95,3 +95,20 @@ describe('reference app: every acknowledgement is still needed', () => {
     expect(ack.reason.length).toBeGreaterThan(60);
   });
 });
+
+describe('reference app: the report shows what watches each app', () => {
+  test('every registered app has its six per-app alarms listed in the reviewer\'s report', () => {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { buildComplianceReport } = require('../lib/report/build') as typeof import('../lib/report/build');
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { readCloudAssembly } = require('../lib/report/cloud-assembly') as typeof import('../lib/report/cloud-assembly');
+    const report = buildComplianceReport(readCloudAssembly(assembly.directory));
+    expect(report.apps.apps.length).toBeGreaterThan(0);
+    for (const app of report.apps.apps) {
+      expect({ app: app.id, kinds: (app.watchedBy?.alarms ?? []).map((a) => a.kind).sort() }).toEqual({
+        app: app.id,
+        kinds: ['client-drift', 'denials-anomaly', 'distinct-patients', 'registry-expiring', 'requests-anomaly', 'scope-denials'],
+      });
+    }
+  });
+});

@@ -10,6 +10,7 @@
 import * as fs from 'fs';
 import { assessmentExpired, BUNDLED_APP_REGISTRY_METADATA_KEY, loadAppRegistry, parseAppRegistry, RegisteredApp, TIER_DEFAULTS } from '../../policies/app-registry';
 import { BUNDLED_LABEL_POLICY_METADATA_KEY, loadLabelPolicy, parseLabelPolicy } from '../../policies/label-policy';
+import { APP_MONITORS_METADATA_KEY } from '../app-monitoring';
 import { CloudAssemblyInput } from './cloud-assembly';
 import { AppRow, AppsSection } from './model';
 
@@ -36,6 +37,35 @@ export interface AppsOptions {
   readonly appClientsInApp: number;
   /** How files are named in the report (relative to the repository). */
   readonly displayName: (file: string) => string;
+  /** What watches each app, by app id ({@link recordedMonitors}); undefined when nothing is recorded. */
+  readonly monitors?: ReadonlyMap<string, NonNullable<AppRow['watchedBy']>>;
+}
+
+/**
+ * What `AppMonitoring` records per app (construct metadata `zero-trust-fhir:app-monitors`), by app
+ * id across the assembly's stacks; undefined when no stack records any (no per-app monitoring).
+ */
+export function recordedMonitors(input: CloudAssemblyInput): Map<string, NonNullable<AppRow['watchedBy']>> | undefined {
+  let out: Map<string, NonNullable<AppRow['watchedBy']>> | undefined;
+  for (const stack of input.stacks) {
+    for (const entries of stack.metadata.values()) {
+      for (const entry of entries) {
+        if (entry.type !== APP_MONITORS_METADATA_KEY) continue;
+        out ??= new Map();
+        const apps = (entry.data as { apps?: unknown } | undefined)?.apps;
+        for (const app of Array.isArray(apps) ? apps : []) {
+          if (typeof app?.appId !== 'string') continue;
+          const alarms = (Array.isArray(app.alarms) ? app.alarms : [])
+            .filter((a: unknown): a is { kind: string; condition: string; path: string } => typeof (a as { kind?: unknown })?.kind === 'string')
+            .map((a: { kind: string; condition: string; path: string }) => ({ kind: a.kind, condition: String(a.condition ?? ''), path: String(a.path ?? '') }));
+          const monitors = (Array.isArray(app.monitors) ? app.monitors : []).filter((m: unknown): m is string => typeof m === 'string');
+          const known = out.get(app.appId);
+          out.set(app.appId, { alarms: [...(known?.alarms ?? []), ...alarms], monitors: [...(known?.monitors ?? []), ...monitors] });
+        }
+      }
+    }
+  }
+  return out;
 }
 
 /**
@@ -104,7 +134,11 @@ export function buildAppsSection(options: AppsOptions): AppsSection {
   if (registry !== undefined) {
     try {
       const parsed = 'file' in registry ? loadAppRegistry(registry.file) : parseAppRegistry(registry.bundled.document, registry.bundled.source);
-      apps = parsed.map((app) => appRow(app, options, asOf));
+      apps = parsed.map((app) => {
+        const row = appRow(app, options, asOf);
+        // With per-app monitoring recorded, an app nothing watches shows an empty list (flagged).
+        return options.monitors ? { ...row, watchedBy: options.monitors.get(app.id) ?? { alarms: [], monitors: [] } } : row;
+      });
     } catch (err) {
       error = (err as Error).message;
     }

@@ -10,7 +10,7 @@ import { DEPLOYMENT_ENVIRONMENT_METADATA_KEY } from '../../policies/environment'
 import { FHIR_HIPAA_RULES, fhirHipaaRuleId, NON_WAIVABLE_IN_PRODUCTION } from '../../policies/fhir-hipaa-checks';
 import { baseRuleId } from '../../policies/rule-ids';
 import { repoFileLabel } from '../../policies/schema-errors';
-import { buildAppsSection, bundledPolicies, DocumentSource, sourceName } from './apps';
+import { buildAppsSection, bundledPolicies, DocumentSource, recordedMonitors, sourceName } from './apps';
 import { CloudAssemblyInput, ResourceInfo } from './cloud-assembly';
 import { cmp } from './cfn';
 import { buildCoverage } from './coverage';
@@ -370,6 +370,7 @@ export function buildComplianceReport(input: CloudAssemblyInput, options: BuildR
       today,
       appClientsInApp: index.ofType('AWS::Cognito::UserPoolClient').length,
       displayName,
+      monitors: recordedMonitors(input),
     }),
     dataFlow: buildDataFlow(index),
     inventory: buildInventory(input, index, mark),

@@ -289,8 +289,18 @@ function coverage(r: ComplianceReport): string {
 
 // --- 7, 8 ------------------------------------------------------------------------------------
 
+/** An app's alarms and monitors (section 7); none is flagged. */
+function watchedBy(app: ComplianceReport['apps']['apps'][number]): string {
+  const w = app.watchedBy;
+  if (!w || w.alarms.length === 0) return badge('violated', 'no alarm');
+  const alarms = w.alarms.map((x) => `<li><strong>${e(x.kind)}</strong>: ${e(x.condition)}</li>`).join('');
+  const monitors = w.monitors.length > 0 ? `<div class="small muted">${w.monitors.map((x) => e(x)).join('; ')}</div>` : '';
+  return `<details><summary>${w.alarms.length} alarms</summary><ul class="small">${alarms}</ul>${monitors}</details>`;
+}
+
 function apps(r: ComplianceReport): string {
   const a = r.apps;
+  const watched = a.apps.some((app) => app.watchedBy !== undefined);
   const head = `<p class="lead">Registry <span class="path">${e(a.registryFile)}</span>, assessments judged on ${e(a.asOf)}. Cognito app clients in the synthesized app: ${a.appClientsInApp}.</p>`;
   const error = a.error ? `<div class="notice bad" role="alert"><strong>The registry is invalid</strong><pre>${e(a.error)}</pre></div>` : '';
   const rows = a.apps.map((app) => [
@@ -302,8 +312,9 @@ function apps(r: ComplianceReport): string {
     `${e(app.assessment.date)} <span class="muted">by ${e(app.assessment.reviewer)}</span><br>expires ${e(app.assessment.expires)} ${app.assessment.expired ? badge('violated', 'expired') : badge('met', `${app.assessment.daysToExpiry} days left`)}`,
     `${app.throttle.rateLimit} req/s, burst ${app.throttle.burstLimit}<br>${app.throttle.quotaPerDay.toLocaleString('en-US')} / day`,
     `access ${app.tokenLifetimes.accessTokenMinutes} min<br>refresh ${app.tokenLifetimes.refreshTokenDays} d`,
+    ...(watched ? [watchedBy(app)] : []),
   ]);
-  const appsTable = a.apps.length > 0 ? table(['App', 'Tier', 'Client', 'Scopes', 'BAA', 'Security assessment', 'Throttle', 'Tokens'], rows, 'apps') : a.error ? '' : '<p class="muted">No apps registered.</p>';
+  const appsTable = a.apps.length > 0 ? table(['App', 'Tier', 'Client', 'Scopes', 'BAA', 'Security assessment', 'Throttle', 'Tokens', ...(watched ? ['Watched by'] : [])], rows, 'apps') : a.error ? '' : '<p class="muted">No apps registered.</p>';
   const lp = a.labelPolicy;
   const labels = !lp.configured
     ? `<p><strong>Label policy:</strong> no label policy configured (<span class="path">${e(lp.file)}</span> is absent).</p>`

@@ -159,6 +159,14 @@ function render(r: ComplianceReport, maxRows: number, compact: boolean): string 
     `${m(a.assessment.date)}, expires ${m(a.assessment.expires)}${a.assessment.expired ? ' ❌ **expired**' : ''}`,
     `${a.throttle.rateLimit}/s, burst ${a.throttle.burstLimit}, ${a.throttle.quotaPerDay}/day`,
   ])), '');
+  if (r.apps.apps.some((a) => a.watchedBy !== undefined)) {
+    out.push('What watches each app (per-app monitoring):', '');
+    out.push(table(['App', 'Alarms', 'Monitors'], r.apps.apps.map((a) => [
+      code(a.id),
+      a.watchedBy && a.watchedBy.alarms.length > 0 ? a.watchedBy.alarms.map((x) => `${m(x.kind)}: ${m(x.condition)}`).join('<br>') : '❌ **no alarm**',
+      (a.watchedBy?.monitors ?? []).map(m).join('; '),
+    ])), '');
+  }
   const lp = r.apps.labelPolicy;
   const defaults = lp.configured && !lp.error && lp.content ? labelDefaults(lp.content) : undefined;
   if (defaults) {

@@ -271,6 +271,14 @@ export interface AppRow {
   readonly assessment: { readonly date: string; readonly reviewer: string; readonly expires: string; readonly expired: boolean; readonly daysToExpiry: number };
   readonly throttle: { readonly rateLimit: number; readonly burstLimit: number; readonly quotaPerDay: number };
   readonly tokenLifetimes: { readonly accessTokenMinutes: number; readonly idTokenMinutes: number; readonly refreshTokenDays: number };
+  /**
+   * What watches the app (`AppMonitoring`'s construct metadata): its alarms and monitors.
+   * Absent when the synthesized app records no per-app monitoring at all.
+   */
+  readonly watchedBy?: {
+    readonly alarms: ReadonlyArray<{ readonly kind: string; readonly condition: string; readonly path: string }>;
+    readonly monitors: readonly string[];
+  };
 }
 
 export interface AppsSection {

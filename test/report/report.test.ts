@@ -10,6 +10,7 @@ import { REPORT_SECTIONS, renderHtml } from '../../lib/report/html';
 import { MARKDOWN_LIMIT, renderMarkdown } from '../../lib/report/markdown';
 import { ComplianceReport, MatrixRow } from '../../lib/report/model';
 import { BUNDLED_APP_REGISTRY_METADATA_KEY } from '../../policies/app-registry';
+import { APP_MONITORS_METADATA_KEY } from '../../lib/app-monitoring';
 import { BUNDLED_LABEL_POLICY_METADATA_KEY } from '../../policies/label-policy';
 import { testApp } from '../helpers/registry';
 import { FixtureName } from './fixtures/apps';
@@ -278,6 +279,34 @@ describe('inputs that are missing or wrong', () => {
     expect(later.apps.apps.every((a) => a.assessment.expired && a.assessment.daysToExpiry < 0)).toBe(true);
     expect(renderHtml(r)).toContain('Team Portal');
     expect(renderMarkdown(r)).toContain('team-portal');
+  });
+
+  test('apps: what watches each app (AppMonitoring metadata); an app nothing watches is flagged', () => {
+    const dir = bundled({ registry: { source: 'config/apps.json', document: { apps: [testApp({ id: 'team-portal', name: 'Team Portal' }), testApp({ id: 'team-unwatched', name: 'Unwatched', identifier: { system: 'https://fhir.example.org/sid/smart-app', value: 'unwatched' } })] } } });
+    const metadataFile = path.join(dir, 'Passing.metadata.json');
+    const metadata = JSON.parse(fs.readFileSync(metadataFile, 'utf8'));
+    // Recorded on a construct of the fixture's tree (the reader keeps paths the tree has).
+    metadata['/Passing/Gateway/Proxy'] = [...metadata['/Passing/Gateway/Proxy'], {
+      type: APP_MONITORS_METADATA_KEY,
+      data: { version: 1, apps: [{ appId: 'team-portal', monitors: ['dashboard row', 'Cognito drift guard'], alarms: [
+        { kind: 'distinct-patients', condition: 'Sum of DistinctPatients per 1 hour > 5', path: 'Passing/Monitoring/Portal/DistinctPatients' },
+        { kind: 'scope-denials', condition: 'Sum of Denials (Reason=scope) >= 20 in 3 of 3 periods of 5 minutes', path: 'Passing/Monitoring/Portal/ScopeDenials' },
+      ] }] },
+    }];
+    fs.writeFileSync(metadataFile, JSON.stringify(metadata));
+    const r = buildComplianceReport(readCloudAssembly(dir), OPTIONS);
+    const byId = new Map(r.apps.apps.map((a) => [a.id, a]));
+    expect(r.apps.error).toBeUndefined();
+    expect(byId.get('team-portal')?.watchedBy?.alarms.map((a) => a.kind)).toEqual(['distinct-patients', 'scope-denials']);
+    expect(byId.get('team-unwatched')?.watchedBy).toEqual({ alarms: [], monitors: [] });
+    const html = renderHtml(r);
+    expect(html).toContain('Sum of DistinctPatients per 1 hour &gt; 5');
+    expect(html).toContain('no alarm');
+    expect(renderMarkdown(r)).toContain('**no alarm**');
+    // Without any monitoring recorded, no column at all (nothing claimed).
+    const plain = buildComplianceReport(readCloudAssembly(bundled({ registry: TEAM_REGISTRY })), OPTIONS);
+    expect(plain.apps.apps[0].watchedBy).toBeUndefined();
+    expect(renderHtml(plain)).not.toContain('Watched by');
   });
 
   test('apps: the label policy the app bundled; none bundled is reported as such', () => {
