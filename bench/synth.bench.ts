@@ -39,8 +39,12 @@ const VARIANTS: Variant[] = [
   { name: 'no packs', build: withPacks(() => []) },
   { name: 'FHIR.HIPAA only', build: withPacks((app) => createCompliancePacks(app).filter((p) => p.readPackName === 'FHIR.HIPAA')), target: '≤ 1.10' },
   { name: 'all three packs', build: withPacks((app) => createCompliancePacks(app)), target: '≤ 1.30' },
-  // What `npm run synth` runs: buildApp's defaults, the packs and the evidence recorder.
-  { name: 'three packs + evidence (npm run synth)', build: (app) => buildApp(app), target: '≤ 1.30' },
+  // The packs and the evidence recorder, without the AWS Control Tower cross-check (cfn-guard).
+  { name: 'three packs + evidence', build: (app) => buildApp(app, { awsControlTower: false }), target: '≤ 1.30' },
+  // What `npm run synth` runs: buildApp's defaults, which add the Control Tower cross-check: an
+  // external cfn-guard process over the templates (about a second; #15 asked for it, its cost is
+  // reported, not held to the packs' target).
+  { name: 'three packs + evidence + Control Tower (npm run synth)', build: (app) => buildApp(app) },
 ];
 
 function synthOnce(variant: Variant): number {

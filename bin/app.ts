@@ -15,6 +15,11 @@ import { applyCompliancePacks } from '../policies';
 export interface BuildAppOptions {
   /** Register the compliance packs on the app (the benchmark builds a baseline without them). @default true */
   readonly withCompliancePacks?: boolean;
+  /**
+   * Run the AWS Control Tower cross-check (cfn-guard) with the packs (the benchmark measures the
+   * packs with and without it). @default - on when `@cdklabs/cdk-validator-cfnguard` is installed
+   */
+  readonly awsControlTower?: boolean;
 }
 
 export function buildApp(app: App = new App(), options: BuildAppOptions = {}): { app: App; stack: ZeroTrustFhirStack } {
@@ -34,7 +39,9 @@ export function buildApp(app: App = new App(), options: BuildAppOptions = {}): {
     authorizerCacheTtl: Duration.seconds(config.authorizerCacheTtlSeconds),
     description: `zero-trust-fhir reference platform (${config.environment})`,
   });
-  if (options.withCompliancePacks ?? true) applyCompliancePacks(app, { environment: config.environment });
+  if (options.withCompliancePacks ?? true) {
+    applyCompliancePacks(app, { environment: config.environment, ...(options.awsControlTower !== undefined ? { awsControlTower: options.awsControlTower } : {}) });
+  }
   if (options.withCompliancePacks ?? true) recordComplianceEvidence(app);
   return { app, stack };
 }
