@@ -21,7 +21,7 @@ export const ENVIRONMENT_DIFFERENCES: readonly EnvironmentDifference[] = [
   {
     setting: 'AWS account',
     values: { sandbox: 'its own, or env-agnostic', staging: 'its own, bound (`env`)', production: 'its own, bound (`env`)' },
-    enforcedBy: 'configuration `accounts`: required for staging and production, never shared between environments',
+    enforcedBy: 'configuration `accounts`: required for staging and production, never shared between environments; FHIR.HIPAA-NoCrossEnvironmentReference (no other environment\'s account or export named)',
   },
   {
     setting: 'FHIR data',

@@ -364,6 +364,14 @@ export const FHIR_HIPAA_RULES: readonly FhirHipaaRule[] = [
     explanation: 'The trail, WAF drift and per-app alarms only reach people through this topic; with nobody subscribed, an unauthorized API call, a disabled key or a detached web ACL raises an alarm that no one receives, so activity review and incident response never start.',
     citations: ['164.308(a)(1)(ii)(D)', '164.308(a)(6)(ii)'],
   },
+  // Environments
+  {
+    rule: gate.NoCrossEnvironmentReference,
+    level: E,
+    cause: 'A resource of a stack in one environment names another environment: an account id that `zeroTrustFhir.accounts` gives to another environment (in an ARN, a principal or a condition), or an `Fn::ImportValue` of an export of a stack marked for another environment. Keep each environment\'s resources in its own account and stacks; share nothing across environments but code.',
+    explanation: 'A sandbox that can reach a production resource, or a production stack that trusts a sandbox account, is the promotion of sandbox settings to production that separate environments exist to prevent: unreviewed apps and synthetic-data practices would touch PHI.',
+    citations: ['164.308(a)(3)(i)', '164.308(a)(4)(ii)(B)', '164.312(a)(1)'],
+  },
   // Coverage (last: it reads what every other rule evaluated)
   {
     rule: gate.ResourceEvaluated,

@@ -58,6 +58,7 @@ describe('FhirHipaaChecks', () => {
       'FHIR.HIPAA-CloudTrailCloudWatchLogs',
       'FHIR.HIPAA-CloudTrailDataEvents',
       'FHIR.HIPAA-SNSAlarmTopicSubscribed',
+      'FHIR.HIPAA-NoCrossEnvironmentReference',
       'FHIR.HIPAA-ResourceEvaluated',
     ]);
     expect(new FhirHipaaChecks().ruleIds).toEqual(FHIR_HIPAA_RULE_IDS);

@@ -1,1 +1,2 @@
 export * from './ResourceEvaluated';
+export * from './NoCrossEnvironmentReference';
