@@ -370,9 +370,13 @@ function seeOwn(
  * decides must be known before the write).
  */
 export function conditionalReferenceRefusal(access: Access, body: unknown): Denial | undefined {
-  if (access.patientId === undefined && !access.guard?.evaluatesConsent) return undefined;
   const view = viewOf(access, body);
-  if (view === undefined) return undefined;
+  return view === undefined ? undefined : conditionalIn(access, view);
+}
+
+/** {@link conditionalReferenceRefusal} on a view (its conditional references are computed once per view). */
+function conditionalIn(access: Access, view: ResourceView): Denial | undefined {
+  if (access.patientId === undefined && !access.guard?.evaluatesConsent) return undefined;
   let conditional: boolean;
   try {
     conditional = view.hasConditionalReference;
@@ -392,13 +396,29 @@ export function conditionalReferenceRefusal(access: Access, body: unknown): Deni
  * no grant of its own type: it is written as part of the container the caller holds a grant for.
  */
 export function canWrite(access: Access, resource: unknown, perm: Permission, patients?: readonly string[]): boolean {
+  return writeRefusal(access, resource, perm, patients) === undefined;
+}
+
+/**
+ * Why `resource` may not be written, or undefined when it may ({@link canWrite}): one view of
+ * the body for every check. A conditional reference is refused with its own text; everything else
+ * with the compartment or scope-restriction text.
+ */
+export function writeRefusal(access: Access, resource: unknown, perm: Permission, patients: readonly string[] = []): Denial | undefined {
   const view = viewOf(access, resource);
-  if (!view) return false;
+  const refused = (): Denial =>
+    deny(403, access.patientId !== undefined ? 'Resource must be in the patient compartment' : 'Scope restrictions do not cover the resource', patients);
+  if (!view) return refused();
+  const conditional = conditionalIn(access, view);
+  if (conditional) return { ...conditional, patientIds: patients };
+  return writable(access, view, perm, patients.length > 0 ? patients : undefined) ? undefined : refused();
+}
+
+function writable(access: Access, view: ResourceView, perm: Permission, patients: readonly string[] | undefined): boolean {
   const type = view.type;
   if (!isFhirResourceType(type)) return false;
   const grants = findGrants(access.grants, { resourceType: type, permission: perm });
   if (grants.length === 0 || !grants.some((g) => grantCovers(g, view.resource))) return false;
-  if (conditionalReferenceRefusal(access, view.resource)) return false;
   patients ??= view.patients;
   // A Patient's own id is among its patients: one linking to another patient is not writable.
   if (access.patientId !== undefined && !(view.inCompartmentType && onlyInCompartmentOf(patients, access.patientId))) return false;

@@ -61,7 +61,7 @@
 import { isValidId, parseReference } from '../shared/fhir/references';
 import { isFhirResourceType } from '../shared/fhir-resource-types';
 import { findGrants, type Permission } from '../shared/smart-scopes';
-import { canWrite, conditionalReferenceRefusal, deny, isUnrestricted, type Access, type Denial } from './access';
+import { conditionalReferenceRefusal, deny, isUnrestricted, writeRefusal, type Access, type Denial } from './access';
 import { projectionOf, withoutProjection, type Projection } from './projection';
 import { isReservedKey, parseParamName, type HttpMethod, type ParsedRequest, type SearchParam } from './request';
 import { compartmentPatientIds, isCompartmentType, patientCompartmentParams } from '../shared/fhir/patient-compartment';
@@ -460,20 +460,6 @@ function authorizeSystemSearch(access: Access, request: Req<'search-system' | 'h
   );
 }
 
-/**
- * A written body (create, update) for the caller: a confined caller writes only in its patient's
- * compartment (and never a Patient by create), every nested resource and reference included
- * (`canWrite`, `conditionalReferenceRefusal`).
- */
-function writableBody(access: Access, body: Record<string, unknown>, perm: Permission, named: string[]): Denial | undefined {
-  const conditional = conditionalReferenceRefusal(access, body);
-  if (conditional) return { ...conditional, patientIds: named };
-  if (!canWrite(access, body, perm, named)) {
-    return deny(403, access.patientId !== undefined ? 'Resource must be in the patient compartment' : 'Scope restrictions do not cover the resource', named);
-  }
-  return undefined;
-}
-
 function authorizeCreate(access: Access, request: Req<'create'>): Decision {
   const type = request.resourceType;
   // A create never names its id (R4: the server assigns it). It is removed BEFORE any check, so
@@ -487,7 +473,8 @@ function authorizeCreate(access: Access, request: Req<'create'>): Decision {
   if (access.patientId !== undefined && type === 'Patient') return deny(403, 'Creating a Patient is not allowed for this token', named);
   const checks = needsChecks(access, open.grants);
   if (checks && request.ifNoneExist) return deny(403, 'Conditional create is not allowed for this token', named);
-  const refused = writableBody(access, body, 'c', named);
+  // The whole body, nested resources and references included (`writeRefusal`, one view of it).
+  const refused = writeRefusal(access, body, 'c', named);
   if (refused) return refused;
   // A create names no search: its query (a caller's `?subject=…`) is not forwarded.
   return allow({ request, forward: forwardOf(request, { body, params: [] }), check: { kind: 'resource', perms: ['c', 'r'] }, validate: [{ resource: body }], patientIds: named });
@@ -500,14 +487,14 @@ function authorizeUpdate(access: Access, request: Req<'update'>): Decision {
   if (isDenial(open)) return open;
   const named = open.named;
   const checks = needsChecks(access, open.grants);
-  const conditionalRefs = conditionalReferenceRefusal(access, body);
-  if (conditionalRefs) return { ...conditionalRefs, patientIds: named };
   const plan = { request, check: { kind: 'resource', perms: ['u', 'r'] } as const, validate: [{ resource: body }], patientIds: named };
   if (request.conditional || request.id === undefined) {
+    const conditionalRefs = conditionalReferenceRefusal(access, body);
+    if (conditionalRefs) return { ...conditionalRefs, patientIds: named };
     if (checks) return deny(403, 'Conditional update is not allowed for this token', named);
     return allow({ ...plan, forward: forwardOf(request, { body }) });
   }
-  const refused = writableBody(access, body, 'u', named);
+  const refused = writeRefusal(access, body, 'u', named);
   if (refused) return refused;
   return allow({
     ...plan,

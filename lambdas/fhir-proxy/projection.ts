@@ -21,10 +21,10 @@
 import { isObject, type JsonObject } from '../shared/json';
 import { ELEMENT_TABLE } from '../shared/fhir/summary-elements';
 import { deny, type Denial } from './access';
+import { OBSERVATION_VALUE_SYSTEM } from './labels';
 import type { SearchParam } from './request';
 
 export const SUBSETTED = 'SUBSETTED';
-const OBSERVATION_VALUE_SYSTEM = 'http://terminology.hl7.org/CodeSystem/v3-ObservationValue';
 const PROJECTION_PARAMS: ReadonlySet<string> = new Set(['_elements', '_summary']);
 const SUMMARY_MODES: ReadonlySet<string> = new Set(['true', 'text', 'data', 'count', 'false']);
 const ELEMENT_NAME = /^(?:([A-Z][A-Za-z]{0,63})\.)?([a-z][A-Za-z0-9]{0,63})$/;
