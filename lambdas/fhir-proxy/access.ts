@@ -92,7 +92,7 @@ export interface ResourceGuard {
   /** Whether the caller may write the resource (every label on it and in it visible to them). */
   canWrite(resource: Record<string, unknown>, patients: readonly string[]): boolean;
   /** True when patients' Consents are evaluated (their patient must then be known before a write). */
-  readonly evaluatesConsent?: boolean;
+  readonly loadsConsents?: boolean;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -376,7 +376,7 @@ export function conditionalReferenceRefusal(access: Access, body: unknown): Deni
 
 /** {@link conditionalReferenceRefusal} on a view (its conditional references are computed once per view). */
 function conditionalIn(access: Access, view: ResourceView): Denial | undefined {
-  if (access.patientId === undefined && !access.guard?.evaluatesConsent) return undefined;
+  if (access.patientId === undefined && !access.guard?.loadsConsents) return undefined;
   let conditional: boolean;
   try {
     conditional = view.hasConditionalReference;

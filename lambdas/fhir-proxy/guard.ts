@@ -126,11 +126,6 @@ export class RequestGuard implements ResourceGuard {
     return this.ctx.consents !== undefined;
   }
 
-  /** The same as {@link loadsConsents}, under the name `ResourceGuard` gives it. */
-  get evaluatesConsent(): boolean {
-    return this.loadsConsents;
-  }
-
   /** Loads the Consents of every patient the bodies' resources belong to (nothing when Consents are not evaluated). */
   async loadFor(...bodies: unknown[]): Promise<void> {
     if (!this.loadsConsents) return;
