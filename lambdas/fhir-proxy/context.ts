@@ -8,7 +8,7 @@
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import type { AwsCredentialIdentity, Provider } from '@smithy/types';
 import { isObject, type JsonObject } from '../shared/json';
-import type { ApiLifecycle } from '../shared/api-lifecycle';
+import { parseApiVersions, VERSION_PLACEHOLDER, versionedUrl, type ApiLifecycle } from '../shared/api-lifecycle';
 import type { AppMetricsRecorder } from '../shared/app-metrics';
 import type { AccessOptions } from './access';
 import { StdoutAuditSink, type AuditSink } from './audit';
@@ -34,7 +34,8 @@ export interface ProxyOptions {
   readonly audit?: AuditSink;
   /**
    * The public FHIR base that replaces the datastore URL in everything returned, e.g.
-   * `https://fhir.example.org/r4`.
+   * `https://fhir.example.org/r4`. With several API versions it names the version as `{version}`
+   * (`https://fhir.example.org/{version}/r4`), replaced by the version each request reached.
    * @default - `https://<requestContext.domainName>/r4` of each request
    */
   readonly publicBaseUrl?: string;
@@ -78,12 +79,14 @@ export interface ProxyOptions {
    */
   readonly labels?: LabelEnforcement;
   /**
-   * The lifecycle of the API version this proxy serves (`shared/api-lifecycle.ts`): a deprecated
-   * version adds `Deprecation`, `Sunset` and `Link rel="deprecation"` to every response and says
-   * so in its CapabilityStatement; a retired one, or one past its sunset, answers 410.
-   * @default - active (no lifecycle headers)
+   * The API versions served side by side, one API Gateway stage each, with their lifecycle
+   * (`shared/api-lifecycle.ts`, validated by `parseApiVersions`). A request's version is its
+   * `requestContext.stage`: a deprecated version adds `Deprecation`, `Sunset` and
+   * `Link rel="deprecation"` to every response and says so in its CapabilityStatement; a retired
+   * one, or one past its sunset, answers 410; a stage that is not listed answers 404.
+   * @default - one unnamed version, active (no lifecycle headers)
    */
-  readonly lifecycle?: ApiLifecycle;
+  readonly apiVersions?: readonly ApiLifecycle[];
   /**
    * Browser origins allowed to read the answers (exact `https://host[:port]`): a request whose
    * `Origin` is one of them gets `Access-Control-Allow-Origin` with that origin, `Vary: Origin`
@@ -139,10 +142,12 @@ export interface ProxyContext {
   readonly apps: ReadonlyMap<string, GuardApp>;
   /** Undefined when Consent is not evaluated. */
   readonly consents?: ConsentCache;
+  /** The API versions, validated (`ProxyOptions.apiVersions`). */
+  readonly apiVersions?: readonly ApiLifecycle[];
   /** The rewriter and access options of a public base (cached, at most 16). */
   forBase(publicBaseUrl: string): PublicBase;
-  /** The public base of a request (`publicBaseUrl`, else `https://<domainName>/r4`). */
-  publicBaseOf(event: APIGatewayProxyEvent): string;
+  /** The public base of a request of an API version (`publicBaseUrl`, else `https://<domainName>/r4`). */
+  publicBaseOf(event: APIGatewayProxyEvent, version: string | undefined): string;
 }
 
 export function createContext(options: ProxyOptions): ProxyContext {
@@ -165,8 +170,13 @@ export function createContext(options: ProxyOptions): ProxyContext {
     ? new ConsentCache({ ttlMs: consentTtl, fetch: (ids) => fetchConsents(client, ids, consentBaseUrls), clock: () => clock().getTime() })
     : undefined;
   const forBase = publicBases(client.baseUrl, options);
+  const apiVersions = options.apiVersions === undefined ? undefined : parseApiVersions(options.apiVersions);
   // A configured public base is checked now (a deployment error), not on the first request.
-  if (options.publicBaseUrl !== undefined) forBase(options.publicBaseUrl);
+  if (options.publicBaseUrl !== undefined) {
+    const templated = options.publicBaseUrl.includes(VERSION_PLACEHOLDER);
+    if (templated && apiVersions === undefined) throw new Error(`createProxy: publicBaseUrl names ${VERSION_PLACEHOLDER} but no apiVersions are given`);
+    for (const v of templated && apiVersions ? apiVersions : [undefined]) forBase(versionedUrl(options.publicBaseUrl, v?.version));
+  }
   return {
     options,
     client,
@@ -181,7 +191,8 @@ export function createContext(options: ProxyOptions): ProxyContext {
     apps: guardApps(labelIndex, options.labels?.apps ?? []),
     ...(consents ? { consents } : {}),
     forBase,
-    publicBaseOf: (event) => publicBaseOf(options, event),
+    ...(apiVersions ? { apiVersions } : {}),
+    publicBaseOf: (event, version) => publicBaseOf(options, event, version),
   };
 }
 
@@ -208,8 +219,8 @@ function publicBases(datastoreBase: string, options: ProxyOptions): (publicBaseU
   };
 }
 
-function publicBaseOf(options: ProxyOptions, event: APIGatewayProxyEvent): string {
-  if (options.publicBaseUrl !== undefined) return options.publicBaseUrl;
+function publicBaseOf(options: ProxyOptions, event: APIGatewayProxyEvent, version: string | undefined): string {
+  if (options.publicBaseUrl !== undefined) return versionedUrl(options.publicBaseUrl, version);
   const domain = event?.requestContext?.domainName;
   return typeof domain === 'string' && /^[A-Za-z0-9.-]{1,253}(:\d{1,5})?$/.test(domain) ? `https://${domain}/r4` : 'https://localhost/r4';
 }

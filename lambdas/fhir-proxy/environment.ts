@@ -23,12 +23,12 @@
  * | `labelPolicyFile` | `LABEL_POLICY_FILE` | the label policy in the asset; absent: the built-in restrictive policy |
  * | `appRegistryFile` | `APP_REGISTRY_FILE` | the app registry in the asset |
  * | `appClientIds` | `APP_CLIENT_IDS` | JSON `{ "<Cognito client id>": "<app id>" }` |
- * | `apiLifecycle` | `API_LIFECYCLE` | JSON of `ApiLifecycle` (`shared/api-lifecycle.ts`) |
+ * | `apiVersions` | `API_VERSIONS` | JSON list of `ApiLifecycle` (`shared/api-lifecycle.ts`), one per stage |
  * | `metrics` | `APP_METRICS_*` | the per-app metrics (`shared/app-metrics-environment.ts`); absent: none recorded |
  *
  * Types and checks only, no I/O: the handler reads the files the variables name.
  */
-import { parseApiLifecycle, type ApiLifecycle, lifecycleProblem } from '../shared/api-lifecycle';
+import { apiVersionsProblem, parseApiVersions, type ApiLifecycle } from '../shared/api-lifecycle';
 import { appMetricsEnvironment, parseAppMetricsEnvironment, type AppMetricsEnvironment } from '../shared/app-metrics-environment';
 import {
   checked, type Check, httpsOrLoopbackUrl, httpsUrl, optionalJson, optionalText, optionalWholeNumber, put, readBoolean, readList, requiredText, wholeNumber, writeList, writer,
@@ -92,8 +92,8 @@ export interface FhirProxyEnvironment {
   readonly appRegistryFile?: string;
   /** Which app each Cognito client is, by client id (needs `labelPolicyFile`). @default - none */
   readonly appClientIds?: Readonly<Record<string, string>>;
-  /** The lifecycle of the API version the proxy serves. @default - active */
-  readonly apiLifecycle?: ApiLifecycle;
+  /** The API versions served (a stage each) and their lifecycle. @default - one unnamed version, active */
+  readonly apiVersions?: readonly ApiLifecycle[];
   /** Per-app metrics (CloudWatch EMF), service `fhir-proxy`. @default - none recorded */
   readonly metrics?: AppMetricsEnvironment;
 }
@@ -156,7 +156,7 @@ export const checkAppClientIds: Check<Readonly<Record<string, string>>> = (map) 
 
 const checkAssetPath: Check<string> = (value) => (typeof value === 'string' && ASSET_PATH.test(value) ? undefined : 'must be an absolute path');
 
-const checkLifecycle: Check<ApiLifecycle> = lifecycleProblem;
+const checkVersions: Check<readonly ApiLifecycle[]> = apiVersionsProblem;
 
 /** What needs `labelPolicyFile`. */
 function checkLabelDependencies(s: FhirProxyEnvironment, name: (setting: 'appRegistryFile' | 'appClientIds' | 'consentCacheTtlSeconds' | 'labelPolicyFile') => string, error: (name: string, problem: string) => Error): void {
@@ -197,7 +197,7 @@ export function fhirProxyEnvironment(settings: FhirProxyEnvironment, options: En
   if (s.appClientIds !== undefined && !w.isUnresolved(s.appClientIds)) {
     w.check('appClientIds', Object.fromEntries(Object.entries(s.appClientIds).filter(([k]) => !w.isUnresolved(k))), checkAppClientIds);
   }
-  if (s.apiLifecycle !== undefined) w.check('apiLifecycle', s.apiLifecycle, checkLifecycle);
+  if (s.apiVersions !== undefined) w.check('apiVersions', s.apiVersions, checkVersions);
   checkLabelDependencies(s, (setting) => setting, (name, problem) => new EnvironmentSettingError(name, problem));
 
   const out: Record<string, string> = { FHIR_BASE_URL: s.fhirBaseUrl };
@@ -217,7 +217,7 @@ export function fhirProxyEnvironment(settings: FhirProxyEnvironment, options: En
   put(out, 'LABEL_POLICY_FILE', s.labelPolicyFile);
   put(out, 'APP_REGISTRY_FILE', s.appRegistryFile);
   if (s.appClientIds !== undefined) out.APP_CLIENT_IDS = w.toJson(s.appClientIds);
-  if (s.apiLifecycle !== undefined) out.API_LIFECYCLE = JSON.stringify(parseApiLifecycle(s.apiLifecycle));
+  if (s.apiVersions !== undefined) out.API_VERSIONS = JSON.stringify(parseApiVersions(s.apiVersions));
   if (s.metrics !== undefined) Object.assign(out, appMetricsEnvironment(s.metrics, options));
   out.POWERTOOLS_SERVICE_NAME = 'fhir-proxy';
   return out;
@@ -248,7 +248,7 @@ const VARIABLES: Readonly<Record<VariableSetting, string>> = {
   labelPolicyFile: 'LABEL_POLICY_FILE',
   appRegistryFile: 'APP_REGISTRY_FILE',
   appClientIds: 'APP_CLIENT_IDS',
-  apiLifecycle: 'API_LIFECYCLE',
+  apiVersions: 'API_VERSIONS',
 };
 
 /** The variables the proxy reads (besides `AWS_REGION`, set by Lambda). */
@@ -276,7 +276,7 @@ export function parseFhirProxyEnvironment(env: NodeJS.ProcessEnv): FhirProxyEnvi
     return value.length === 0 ? undefined : (checked(VARIABLES[setting], value, check) as string[]);
   };
   const fhirBaseUrl = checked('FHIR_BASE_URL', requiredText(env, 'FHIR_BASE_URL'), httpsOrLoopbackUrl);
-  const lifecycle = optionalJson(env, 'API_LIFECYCLE');
+  const versions = optionalJson(env, 'API_VERSIONS');
   const settings: FhirProxyEnvironment = strip({
     fhirBaseUrl,
     publicBaseUrl: text('publicBaseUrl', httpsUrl),
@@ -295,7 +295,7 @@ export function parseFhirProxyEnvironment(env: NodeJS.ProcessEnv): FhirProxyEnvi
     labelPolicyFile: text('labelPolicyFile'),
     appRegistryFile: text('appRegistryFile'),
     appClientIds: json('appClientIds', checkAppClientIds),
-    apiLifecycle: lifecycle === undefined ? undefined : parseApiLifecycle(checked('API_LIFECYCLE', lifecycle as ApiLifecycle, checkLifecycle)),
+    apiVersions: versions === undefined ? undefined : parseApiVersions(checked('API_VERSIONS', versions as readonly ApiLifecycle[], checkVersions)),
     metrics: parseAppMetricsEnvironment(env),
   });
   checkLabelDependencies(settings, (setting) => VARIABLES[setting], (name, problem) => new EnvironmentVariableError(name, problem));

@@ -78,7 +78,7 @@ export function fromEnvironment(env: NodeJS.ProcessEnv): FhirProxy {
     ...(s.clientIdentifierSystem !== undefined ? { clientIdentifierSystem: s.clientIdentifierSystem } : {}),
     ...(s.userIdentifierSystem !== undefined ? { userIdentifierSystem: s.userIdentifierSystem } : {}),
     ...(labels ? { labels } : {}),
-    ...(s.apiLifecycle !== undefined ? { lifecycle: s.apiLifecycle } : {}),
+    ...(s.apiVersions !== undefined ? { apiVersions: s.apiVersions } : {}),
     ...(s.metrics !== undefined ? { metrics: new AppMetrics({ ...s.metrics, service: 'fhir-proxy', onError: (message, detail) => logger.error(message, detail) }) } : {}),
     onError: (message, detail) => logger.error(message, detail),
   });

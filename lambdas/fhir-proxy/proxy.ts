@@ -27,7 +27,7 @@
  * never passed on.
  */
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
-import { API_DEPRECATION_EXTENSION, deprecationNotice, lifecycleState } from '../shared/api-lifecycle';
+import { API_DEPRECATION_EXTENSION, deprecationNotice, lifecycleOfStage, lifecycleState, type ApiLifecycle } from '../shared/api-lifecycle';
 import { isValidId } from '../shared/fhir/references';
 import { isObject } from '../shared/json';
 import { errorResponse, SECURITY_HEADERS } from '../shared/operation-outcome';
@@ -56,17 +56,24 @@ export function createProxy(options: import('./context').ProxyOptions): FhirProx
   return async (event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> => {
     const trace = newTrace(event?.httpMethod);
     let result: APIGatewayProxyResult;
-    const lifecycle = lifecycleState(ctx.options.lifecycle, ctx.clock());
     try {
-      const base = ctx.forBase(ctx.publicBaseOf(event));
-      trace.patients = newTrace(event?.httpMethod, base.access.referenceBaseUrls).patients;
-      if (lifecycle.kind === 'gone') {
+      const version = lifecycleOfStage(ctx.apiVersions, event?.requestContext?.stage);
+      if (version === 'unlisted') {
         trace.caller = callerFromAuthorizer(event?.requestContext?.authorizer);
-        trace.description = lifecycle.message;
-        result = errorResponse(410, 'not-supported', lifecycle.message, { headers: lifecycle.headers });
+        trace.description = 'This API version is not served';
+        result = errorResponse(404, 'not-found', trace.description);
       } else {
-        result = await handle(ctx, base, event, trace);
-        if (lifecycle.kind === 'deprecated') result = deprecated(ctx, result, trace, lifecycle.headers);
+        const lifecycle = lifecycleState(version, ctx.clock());
+        const base = ctx.forBase(ctx.publicBaseOf(event, version?.version));
+        trace.patients = newTrace(event?.httpMethod, base.access.referenceBaseUrls).patients;
+        if (lifecycle.kind === 'gone') {
+          trace.caller = callerFromAuthorizer(event?.requestContext?.authorizer);
+          trace.description = lifecycle.message;
+          result = errorResponse(410, 'not-supported', lifecycle.message, { headers: lifecycle.headers });
+        } else {
+          result = await handle(ctx, base, event, trace);
+          if (lifecycle.kind === 'deprecated' && version !== undefined) result = deprecated(version, result, trace, lifecycle.headers);
+        }
       }
     } catch (e) {
       result = failure(ctx, trace, e);
@@ -108,10 +115,9 @@ function withCors(origins: ReadonlySet<string>, event: APIGatewayProxyEvent, res
  * A response of a deprecated version: the lifecycle headers on every answer, and the
  * CapabilityStatement saying so (its description, and an extension with the sunset date).
  */
-function deprecated(ctx: ProxyContext, result: APIGatewayProxyResult, trace: Trace, headers: Readonly<Record<string, string>>): APIGatewayProxyResult {
+function deprecated(lifecycle: ApiLifecycle, result: APIGatewayProxyResult, trace: Trace, headers: Readonly<Record<string, string>>): APIGatewayProxyResult {
   const out = { ...result, headers: { ...result.headers, ...headers } };
-  const lifecycle = ctx.options.lifecycle;
-  if (trace.interaction !== 'capabilities' || result.statusCode !== 200 || !lifecycle) return out;
+  if (trace.interaction !== 'capabilities' || result.statusCode !== 200) return out;
   const body: unknown = JSON.parse(result.body);
   if (!isObject(body) || body.resourceType !== 'CapabilityStatement') return out;
   const notice = deprecationNotice(lifecycle);

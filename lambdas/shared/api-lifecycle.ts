@@ -111,3 +111,71 @@ export function deprecationNotice(l: ApiLifecycle): string {
   const successor = l.successor !== undefined ? `; use API version ${l.successor}` : '';
   return `API version ${l.version} is deprecated (announced ${l.deprecatedAt}) and ends on ${l.sunsetAt}${successor}`;
 }
+
+/** The placeholder a versioned base URL template carries for the API version (the stage). */
+export const VERSION_PLACEHOLDER = '{version}';
+
+/**
+ * Validates the list of API versions served side by side (a stage per version): at least one,
+ * names unique, each a valid lifecycle, a successor naming a listed version that is not retired,
+ * and no version its own successor.
+ */
+export function parseApiVersions(value: unknown): ApiLifecycle[] {
+  if (!Array.isArray(value) || value.length === 0) throw new Error('API lifecycle: the versions must be a non-empty list');
+  if (value.length > 20) throw new Error('API lifecycle: at most 20 versions');
+  const versions = value.map((v, i) => {
+    try {
+      return parseApiLifecycle(v);
+    } catch (err) {
+      throw new Error(`API lifecycle: versions[${i}]: ${(err as Error).message.replace(/^API lifecycle: /, '')}`);
+    }
+  });
+  const byName = new Map<string, ApiLifecycle>();
+  for (const v of versions) {
+    if (byName.has(v.version)) throw new Error(`API lifecycle: version ${v.version} is listed twice`);
+    byName.set(v.version, v);
+  }
+  for (const v of versions) {
+    if (v.successor === undefined) continue;
+    const next = byName.get(v.successor);
+    if (v.successor === v.version) throw new Error(`API lifecycle: ${v.version} names itself as its successor`);
+    if (next === undefined) throw new Error(`API lifecycle: the successor of ${v.version} (${v.successor}) is not a listed version`);
+    if (next.status === 'retired') throw new Error(`API lifecycle: the successor of ${v.version} (${v.successor}) is retired`);
+  }
+  if (!versions.some((v) => v.status !== 'retired')) throw new Error('API lifecycle: at least one version must be active or deprecated');
+  return versions;
+}
+
+/** What is wrong with a list of versions (for an environment check), or undefined when it is valid. */
+export function apiVersionsProblem(value: unknown): string | undefined {
+  try {
+    parseApiVersions(value);
+    return undefined;
+  } catch (err) {
+    return (err as Error).message.replace(/^API lifecycle: /, '');
+  }
+}
+
+/**
+ * The lifecycle of the version a request reached (its API Gateway stage). No list: the single
+ * unnamed version, active. A stage that is not listed: `undefined` (the caller answers 404).
+ */
+export function lifecycleOfStage(versions: readonly ApiLifecycle[] | undefined, stage: unknown): ApiLifecycle | 'unlisted' | undefined {
+  if (versions === undefined || versions.length === 0) return undefined;
+  const found = typeof stage === 'string' ? versions.find((v) => v.version === stage) : undefined;
+  return found ?? 'unlisted';
+}
+
+/** The version a new app should use: the last active one listed, else the last deprecated one. */
+export function currentVersion(versions: readonly ApiLifecycle[]): ApiLifecycle {
+  const active = versions.filter((v) => v.status === 'active');
+  if (active.length > 0) return active[active.length - 1];
+  const live = versions.filter((v) => v.status !== 'retired');
+  if (live.length === 0) throw new Error('API lifecycle: no version is active or deprecated');
+  return live[live.length - 1];
+}
+
+/** A base URL for one version: `{version}` in the template replaced by the version's name. */
+export function versionedUrl(template: string, version: string | undefined): string {
+  return template.split(VERSION_PLACEHOLDER).join(version ?? '');
+}

@@ -6,8 +6,8 @@
  *
  * | setting | variable | written as |
  * |---|---|---|
- * | `fhirBaseUrl` | `FHIR_BASE_URL` | public FHIR base, e.g. `https://fhir.example.org/r4` |
- * | `authBaseUrl` | `AUTH_BASE_URL` | public base of the OAuth routes, e.g. `https://fhir.example.org/auth` |
+ * | `fhirBaseUrl` | `FHIR_BASE_URL` | public FHIR base, e.g. `https://fhir.example.org/r4` (`{version}` for the request's API version) |
+ * | `authBaseUrl` | `AUTH_BASE_URL` | public base of the OAuth routes, e.g. `https://fhir.example.org/auth` (`{version}` likewise) |
  * | `cognitoDomainUrl` | `COGNITO_DOMAIN_URL` | the managed-login domain |
  * | `userPoolId` | `USER_POOL_ID` | the Cognito user pool id |
  * | `clients` | `CLIENTS` | JSON of {@link FacadeClientEnvironment} by client id (other fields, such as the authorizer's `tier`, are ignored) |
@@ -15,9 +15,9 @@
  * | `scopesSupported` | `SCOPES_SUPPORTED` | space-separated `scopes_supported` of discovery |
  * | `allowedOrigins` | `ALLOWED_ORIGINS` | space-separated browser origins allowed by CORS on the OAuth routes |
  * | `upstreamTimeoutMs` | `UPSTREAM_TIMEOUT_MS` | time allowed for one Cognito call; absent: 5000 |
- * | `apiLifecycle` | `API_LIFECYCLE` | JSON of `ApiLifecycle` (`shared/api-lifecycle.ts`) |
+ * | `apiVersions` | `API_VERSIONS` | JSON list of `ApiLifecycle` (`shared/api-lifecycle.ts`), one per stage |
  */
-import { parseApiLifecycle, type ApiLifecycle, lifecycleProblem } from '../shared/api-lifecycle';
+import { apiVersionsProblem, parseApiVersions, type ApiLifecycle } from '../shared/api-lifecycle';
 import {
   checked, type Check, httpsUrl, objectOfObjects, optionalJson, optionalWholeNumber, put, readList, requiredText, tableName, userPoolId, wholeNumber, writeList, writer,
   EnvironmentSettingError, EnvironmentVariableError, type EnvironmentWriterOptions,
@@ -56,8 +56,8 @@ export interface SmartFacadeEnvironment {
   readonly allowedOrigins?: readonly string[];
   /** Time allowed for one Cognito call, in milliseconds. @default 5000 */
   readonly upstreamTimeoutMs?: number;
-  /** The lifecycle of the API version. @default - active */
-  readonly apiLifecycle?: ApiLifecycle;
+  /** The API versions served (a stage each) and their lifecycle. @default - one unnamed version, active */
+  readonly apiVersions?: readonly ApiLifecycle[];
 }
 
 /** Cognito's range of refresh-token validity, in seconds (60 minutes to 10 years). */
@@ -94,7 +94,7 @@ export const checkOrigins: Check<readonly string[]> = (origins) => {
   return bad === undefined ? undefined : `${JSON.stringify(String(bad)).slice(0, 80)} is not an exact https origin (https://host[:port]); "*" is never allowed`;
 };
 
-const checkLifecycle: Check<ApiLifecycle> = lifecycleProblem;
+const checkVersions: Check<readonly ApiLifecycle[]> = apiVersionsProblem;
 
 /**
  * The variables of `settings`.
@@ -116,7 +116,7 @@ export function smartFacadeEnvironment(settings: SmartFacadeEnvironment, options
   if (s.scopesSupported !== undefined) w.check('scopesSupported', s.scopesSupported, checkScopes);
   if (s.allowedOrigins !== undefined) w.check('allowedOrigins', s.allowedOrigins, checkOrigins);
   if (s.upstreamTimeoutMs !== undefined) w.check('upstreamTimeoutMs', s.upstreamTimeoutMs, wholeNumber(1, MAX_UPSTREAM_TIMEOUT_MS));
-  if (s.apiLifecycle !== undefined) w.check('apiLifecycle', s.apiLifecycle, checkLifecycle);
+  if (s.apiVersions !== undefined) w.check('apiVersions', s.apiVersions, checkVersions);
   const out: Record<string, string> = {
     FHIR_BASE_URL: s.fhirBaseUrl,
     AUTH_BASE_URL: s.authBaseUrl,
@@ -128,7 +128,7 @@ export function smartFacadeEnvironment(settings: SmartFacadeEnvironment, options
   if (s.scopesSupported?.length) out.SCOPES_SUPPORTED = writeList(s.scopesSupported);
   if (s.allowedOrigins?.length) out.ALLOWED_ORIGINS = writeList(s.allowedOrigins);
   put(out, 'UPSTREAM_TIMEOUT_MS', s.upstreamTimeoutMs?.toString());
-  if (s.apiLifecycle !== undefined) out.API_LIFECYCLE = JSON.stringify(parseApiLifecycle(s.apiLifecycle));
+  if (s.apiVersions !== undefined) out.API_VERSIONS = JSON.stringify(parseApiVersions(s.apiVersions));
   out.POWERTOOLS_SERVICE_NAME = 'smart-facade';
   return out;
 }
@@ -136,7 +136,7 @@ export function smartFacadeEnvironment(settings: SmartFacadeEnvironment, options
 /** Every variable the façade reads. */
 export const SMART_FACADE_VARIABLES: readonly string[] = [
   'FHIR_BASE_URL', 'AUTH_BASE_URL', 'COGNITO_DOMAIN_URL', 'USER_POOL_ID', 'CLIENTS', 'REVOCATION_TABLE',
-  'SCOPES_SUPPORTED', 'ALLOWED_ORIGINS', 'UPSTREAM_TIMEOUT_MS', 'API_LIFECYCLE', 'POWERTOOLS_SERVICE_NAME',
+  'SCOPES_SUPPORTED', 'ALLOWED_ORIGINS', 'UPSTREAM_TIMEOUT_MS', 'API_VERSIONS', 'POWERTOOLS_SERVICE_NAME',
 ];
 
 /**
@@ -151,7 +151,7 @@ export function parseSmartFacadeEnvironment(env: NodeJS.ProcessEnv): SmartFacade
   const scopes = readList(env, 'SCOPES_SUPPORTED');
   const origins = readList(env, 'ALLOWED_ORIGINS');
   const timeout = optionalWholeNumber(env, 'UPSTREAM_TIMEOUT_MS', 1, MAX_UPSTREAM_TIMEOUT_MS);
-  const lifecycle = optionalJson(env, 'API_LIFECYCLE');
+  const versions = optionalJson(env, 'API_VERSIONS');
   return {
     fhirBaseUrl: url('FHIR_BASE_URL'),
     authBaseUrl: url('AUTH_BASE_URL'),
@@ -168,6 +168,6 @@ export function parseSmartFacadeEnvironment(env: NodeJS.ProcessEnv): SmartFacade
     ...(scopes.length > 0 ? { scopesSupported: checked('SCOPES_SUPPORTED', scopes, checkScopes) } : {}),
     ...(origins.length > 0 ? { allowedOrigins: checked('ALLOWED_ORIGINS', origins, checkOrigins) } : {}),
     ...(timeout !== undefined ? { upstreamTimeoutMs: timeout } : {}),
-    ...(lifecycle !== undefined ? { apiLifecycle: parseApiLifecycle(checked('API_LIFECYCLE', lifecycle as ApiLifecycle, checkLifecycle)) } : {}),
+    ...(versions !== undefined ? { apiVersions: parseApiVersions(checked('API_VERSIONS', versions as readonly ApiLifecycle[], checkVersions)) } : {}),
   };
 }

@@ -61,7 +61,7 @@ import {
   TokenRejected,
 } from '../shared/cognito-verifier';
 import type { RevocationStore } from '../shared/revocation';
-import { deprecationNotice, lifecycleState, type ApiLifecycle } from '../shared/api-lifecycle';
+import { deprecationNotice, lifecycleOfStage, lifecycleState, parseApiVersions, VERSION_PLACEHOLDER, versionedUrl, type ApiLifecycle, type LifecycleState } from '../shared/api-lifecycle';
 import { errorResponse } from '../shared/operation-outcome';
 import { isObject } from '../shared/json';
 
@@ -86,9 +86,9 @@ export interface FacadeLogger {
 }
 
 export interface SmartFacadeOptions {
-  /** Public FHIR base URL, e.g. `https://fhir.example.org/r4` (the discovery document lives under it). */
+  /** Public FHIR base URL, e.g. `https://fhir.example.org/r4` (the discovery document lives under it); `{version}` names the API version. */
   readonly fhirBaseUrl: string;
-  /** Public base of the façade's OAuth endpoints, e.g. `https://fhir.example.org/auth`. */
+  /** Public base of the façade's OAuth endpoints, e.g. `https://fhir.example.org/auth`; `{version}` names the API version. */
   readonly authBaseUrl: string;
   /** Cognito managed-login domain, e.g. `https://auth.example.org`: upstream `/oauth2/authorize`, `/oauth2/token`, `/oauth2/revoke`. */
   readonly cognitoDomainUrl: string;
@@ -97,12 +97,15 @@ export interface SmartFacadeOptions {
   /** Every registered app client id. Must not be empty. */
   readonly clientIds: readonly string[];
   /**
-   * The lifecycle of the API version the discovery document describes (`shared/api-lifecycle.ts`):
-   * a deprecated version's document says so (`api_version_status`, `api_version_sunset`,
-   * `api_version_notice`) and carries the `Deprecation`/`Sunset`/`Link` headers; a retired one,
-   * or one past its sunset, answers 410. @default - active
+   * The API versions served side by side, one API Gateway stage each (`shared/api-lifecycle.ts`,
+   * validated by `parseApiVersions`); a request's version is its `requestContext.stage`, and
+   * `{version}` in `fhirBaseUrl`/`authBaseUrl` is replaced by it. A deprecated version's
+   * discovery document says so (`api_version_status`, `api_version_sunset`,
+   * `api_version_notice`) and every answer carries the `Deprecation`/`Sunset`/`Link` headers; a
+   * retired one, or one past its sunset, answers 410 (revocation excepted: a token can always be
+   * revoked); a stage that is not listed answers 404. @default - one unnamed version, active
    */
-  readonly lifecycle?: ApiLifecycle;
+  readonly apiVersions?: readonly ApiLifecycle[];
   /** Registered clients with a secret (may use `client_credentials`). @default - none */
   readonly confidentialClientIds?: readonly string[];
   /** Clients that may introspect tokens of any registered client. @default - none: callers see their own client's tokens only */
@@ -396,9 +399,14 @@ function refreshValidities(map: Readonly<Record<string, number>> | undefined, re
  * @throws Error at creation when the options are invalid (a deployment error)
  */
 export function createFacade(options: SmartFacadeOptions): SmartFacade {
+  const apiVersions = options.apiVersions === undefined ? undefined : parseApiVersions(options.apiVersions);
+  for (const name of ['fhirBaseUrl', 'authBaseUrl'] as const) {
+    if (options[name]?.includes(VERSION_PLACEHOLDER) && apiVersions === undefined) throw new Error(`${name} names ${VERSION_PLACEHOLDER} but no apiVersions are given`);
+  }
+  const versionNames = apiVersions?.map((v) => v.version) ?? [undefined];
   // Validated only: the discovery document is served at `${fhirBaseUrl}/.well-known/smart-configuration`.
-  baseUrl('fhirBaseUrl', options.fhirBaseUrl);
-  const authBaseUrl = baseUrl('authBaseUrl', options.authBaseUrl);
+  for (const v of versionNames) baseUrl('fhirBaseUrl', versionedUrl(options.fhirBaseUrl, v));
+  for (const v of versionNames) baseUrl('authBaseUrl', versionedUrl(options.authBaseUrl, v));
   const cognitoDomainUrl = baseUrl('cognitoDomainUrl', options.cognitoDomainUrl);
   if (!Array.isArray(options.clientIds) || options.clientIds.length === 0 || options.clientIds.some((c) => !CLIENT_ID.test(c))) {
     throw new Error('clientIds must be a non-empty list of Cognito client ids');
@@ -425,33 +433,47 @@ export function createFacade(options: SmartFacadeOptions): SmartFacade {
     fetch: fetchFn,
   });
 
-  const configuration = Object.freeze({
-    issuer,
-    jwks_uri: cognitoJwksUri(options.userPoolId),
-    authorization_endpoint: `${cognitoDomainUrl}/oauth2/authorize`,
-    token_endpoint: `${authBaseUrl}/token`,
-    introspection_endpoint: `${authBaseUrl}/introspect`,
-    revocation_endpoint: `${authBaseUrl}/revoke`,
-    grant_types_supported: ['authorization_code', 'refresh_token', 'client_credentials'],
-    response_types_supported: ['code'],
-    token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'none'],
-    scopes_supported: [...(options.scopesSupported ?? DEFAULT_SCOPES_SUPPORTED)],
-    code_challenge_methods_supported: ['S256'],
-    capabilities: [...SMART_CAPABILITIES],
-  });
-  const discoveryBody = JSON.stringify(configuration);
-  const lifecycle = options.lifecycle;
-  const deprecatedDiscoveryBody =
-    lifecycle === undefined || lifecycle.status === 'active'
-      ? discoveryBody
-      : JSON.stringify({
-          ...configuration,
-          api_version: lifecycle.version,
-          api_version_status: 'deprecated',
-          ...(lifecycle.sunsetAt !== undefined ? { api_version_sunset: lifecycle.sunsetAt } : {}),
-          api_version_notice: deprecationNotice(lifecycle),
-          ...(lifecycle.migrationNotesUrl !== undefined ? { api_version_migration_notes: lifecycle.migrationNotesUrl } : {}),
-        });
+  /** The discovery document of each version (active, and as a deprecated version says it). */
+  const discoveryBodies = new Map<string | undefined, { readonly active: string; readonly deprecated: string }>();
+  for (const lifecycle of apiVersions ?? [undefined]) {
+    const authBase = versionedUrl(options.authBaseUrl, lifecycle?.version).replace(/\/+$/, '');
+    const configuration = {
+      issuer,
+      jwks_uri: cognitoJwksUri(options.userPoolId),
+      authorization_endpoint: `${cognitoDomainUrl}/oauth2/authorize`,
+      token_endpoint: `${authBase}/token`,
+      introspection_endpoint: `${authBase}/introspect`,
+      revocation_endpoint: `${authBase}/revoke`,
+      grant_types_supported: ['authorization_code', 'refresh_token', 'client_credentials'],
+      response_types_supported: ['code'],
+      token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'none'],
+      scopes_supported: [...(options.scopesSupported ?? DEFAULT_SCOPES_SUPPORTED)],
+      code_challenge_methods_supported: ['S256'],
+      capabilities: [...SMART_CAPABILITIES],
+    };
+    const active = JSON.stringify(configuration);
+    discoveryBodies.set(lifecycle?.version, {
+      active,
+      deprecated:
+        lifecycle === undefined || lifecycle.status === 'active'
+          ? active
+          : JSON.stringify({
+              ...configuration,
+              api_version: lifecycle.version,
+              api_version_status: 'deprecated',
+              ...(lifecycle.sunsetAt !== undefined ? { api_version_sunset: lifecycle.sunsetAt } : {}),
+              api_version_notice: deprecationNotice(lifecycle),
+              ...(lifecycle.migrationNotesUrl !== undefined ? { api_version_migration_notes: lifecycle.migrationNotesUrl } : {}),
+            }),
+    });
+  }
+
+  /** The version a request reached and its state now; `undefined` for a stage that is not listed. */
+  function versionOf(event: APIGatewayProxyEvent): { readonly name: string | undefined; readonly state: LifecycleState } | undefined {
+    const found = lifecycleOfStage(apiVersions, event?.requestContext?.stage);
+    if (found === 'unlisted') return undefined;
+    return { name: found?.version, state: lifecycleState(found, new Date(now() * 1000)) };
+  }
 
   /** Verified Basic credentials: SHA-256 of the header → expiry (epoch seconds). */
   const clientAuthCache = new Map<string, number>();
@@ -544,16 +566,25 @@ export function createFacade(options: SmartFacadeOptions): SmartFacade {
 
   async function handle(event: APIGatewayProxyEvent, name: string, fn: () => Promise<APIGatewayProxyResult>): Promise<APIGatewayProxyResult> {
     const cors = corsHeaders(event ?? ({} as APIGatewayProxyEvent));
+    const version = versionOf(event);
+    if (version === undefined) return jsonResponse(404, { error: 'invalid_request', error_description: 'This API version is not served' }, cors);
+    const { state } = version;
+    // A gone version answers 410, except revocation: a token can always be revoked.
+    if (state.kind === 'gone' && name !== 'revoke') {
+      safeLog('warn', `${name} refused`, { reason: 'API version gone', status: 410 });
+      return jsonResponse(410, { error: 'invalid_request', error_description: state.message }, { ...state.headers, ...cors });
+    }
+    const lifecycleHeaders = state.kind === 'active' ? {} : state.headers;
     try {
       const result = await fn();
-      return { ...result, headers: { ...result.headers, ...cors } };
+      return { ...result, headers: { ...result.headers, ...lifecycleHeaders, ...cors } };
     } catch (err) {
       if (err instanceof OAuthFailure) {
         safeLog('warn', `${name} refused`, { reason: err.reason, status: err.statusCode });
-        return oauthError(err.statusCode, err.error, { ...err.headers, ...cors });
+        return oauthError(err.statusCode, err.error, { ...err.headers, ...lifecycleHeaders, ...cors });
       }
       safeLog('error', `${name} failed`, { error: describeError(err) });
-      return oauthError(500, 'server_error', cors);
+      return oauthError(500, 'server_error', { ...lifecycleHeaders, ...cors });
     }
   }
 
@@ -571,10 +602,14 @@ export function createFacade(options: SmartFacadeOptions): SmartFacade {
     if (event?.httpMethod !== undefined && event.httpMethod !== 'GET' && event.httpMethod !== 'HEAD') {
       return oauthError(405, 'invalid_request', { Allow: 'GET' });
     }
-    const state = lifecycleState(options.lifecycle, new Date(now() * 1000));
+    const version = versionOf(event);
+    if (version === undefined) return errorResponse(404, 'not-found', 'This API version is not served', { headers: { 'Access-Control-Allow-Origin': '*' } });
+    const { state } = version;
     if (state.kind === 'gone') {
       return errorResponse(410, 'not-supported', state.message, { headers: { ...state.headers, 'Access-Control-Allow-Origin': '*' } });
     }
+    const bodies = discoveryBodies.get(version.name);
+    if (bodies === undefined) throw new Error('no discovery document for a listed version');
     return {
       statusCode: 200,
       headers: {
@@ -584,7 +619,7 @@ export function createFacade(options: SmartFacadeOptions): SmartFacade {
         'Access-Control-Allow-Origin': '*',
         ...(state.kind === 'deprecated' ? state.headers : {}),
       },
-      body: state.kind === 'deprecated' ? deprecatedDiscoveryBody : discoveryBody,
+      body: state.kind === 'deprecated' ? bodies.deprecated : bodies.active,
     };
   }
 

@@ -34,7 +34,7 @@ export function fromEnvironment(env: NodeJS.ProcessEnv): SmartFacade {
     ...(s.scopesSupported !== undefined ? { scopesSupported: s.scopesSupported } : {}),
     ...(s.allowedOrigins !== undefined ? { allowedOrigins: s.allowedOrigins } : {}),
     ...(s.upstreamTimeoutMs !== undefined ? { upstreamTimeoutMs: s.upstreamTimeoutMs } : {}),
-    ...(s.apiLifecycle !== undefined ? { lifecycle: s.apiLifecycle } : {}),
+    ...(s.apiVersions !== undefined ? { apiVersions: s.apiVersions } : {}),
     logger,
   });
 }

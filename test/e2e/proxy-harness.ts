@@ -46,6 +46,8 @@ export interface CallSpec {
   readonly claims?: Record<string, unknown>;
   /** Send no token and no authorizer context. */
   readonly anonymous?: boolean;
+  /** The API Gateway stage (API version) the request reaches. @default 'v1' */
+  readonly stage?: string;
 }
 
 export interface CallResult {
@@ -166,6 +168,7 @@ export async function startHarness(overrides: Partial<ProxyOptions> = {}, server
       requestContext: {
         requestId: `req-${Math.random().toString(36).slice(2)}`,
         domainName: 'fhir.example.org',
+        stage: spec.stage ?? 'v1',
         identity: { sourceIp: '203.0.113.9' },
         ...(authorizerContext ? { authorizer: authorizerContext } : {}),
       } as unknown as APIGatewayProxyEvent['requestContext'],

@@ -175,7 +175,10 @@ const FULL: FhirProxyEnvironment = {
   labelPolicyFile: '/var/task/labels.json',
   appRegistryFile: '/var/task/apps.json',
   appClientIds: { '1example23456789confidential': 'cardio-insight', '2example23456789public': 'harbor-patient-portal' },
-  apiLifecycle: { version: 'v1', status: 'deprecated', deprecatedAt: '2027-01-01', sunsetAt: '2027-07-01', successor: 'v2', migrationNotesUrl: 'https://fhir.example.org/v2' },
+  apiVersions: [
+    { version: 'v1', status: 'deprecated', deprecatedAt: '2027-01-01', sunsetAt: '2027-07-01', successor: 'v2', migrationNotesUrl: 'https://fhir.example.org/v2' },
+    { version: 'v2', status: 'active' },
+  ],
   metrics: { namespace: 'ZeroTrustFhir', clientApps: { '2example23456789public': 'harbor-patient-portal' }, flushIntervalSeconds: 30, maxBufferedRequests: 1000 },
 };
 
@@ -208,7 +211,9 @@ describe('the environment contract (lambdas/fhir-proxy/environment.ts)', () => {
     ['a Consent cache over a minute', { consentCacheTtlSeconds: 61, labelPolicyFile: '/var/task/labels.json' }, /^consentCacheTtlSeconds: must be a whole number from 0 to 60/],
     ['an identifier system that is not a URI', { clientIdentifierSystem: 'client ids' }, /^clientIdentifierSystem: must be an absolute URI/],
     ['an app registry without a label policy', { appRegistryFile: '/var/task/apps.json' }, /^appRegistryFile: needs labelPolicyFile/],
-    ['a deprecated version without dates', { apiLifecycle: { version: 'v1', status: 'deprecated' } }, /^apiLifecycle: a deprecated version \(v1\) needs deprecatedAt and sunsetAt/],
+    ['a deprecated version without dates', { apiVersions: [{ version: 'v1', status: 'deprecated' }] }, /^apiVersions: versions\[0\]: a deprecated version \(v1\) needs deprecatedAt and sunsetAt/],
+    ['a version listed twice', { apiVersions: [{ version: 'v1', status: 'active' }, { version: 'v1', status: 'active' }] }, /^apiVersions: version v1 is listed twice/],
+    ['a successor that is not listed', { apiVersions: [{ version: 'v1', status: 'deprecated', deprecatedAt: '2027-01-01', sunsetAt: '2027-07-01', successor: 'v3' }] }, /^apiVersions: the successor of v1 \(v3\) is not a listed version/],
     ['a metrics namespace with a colon', { metrics: { namespace: 'a:b', clientApps: {} } }, /^namespace: must be a CloudWatch namespace/],
   ])('the writer refuses %s, naming the setting', (_name, settings, message) => {
     expect(() => fhirProxyEnvironment({ fhirBaseUrl: FULL.fhirBaseUrl, ...settings })).toThrow(message);
@@ -223,7 +228,8 @@ describe('the environment contract (lambdas/fhir-proxy/environment.ts)', () => {
     ['APP_CLIENT_IDS not JSON', { APP_CLIENT_IDS: '{', LABEL_POLICY_FILE: '/x' }, /^APP_CLIENT_IDS: is not valid JSON/],
     ['APP_CLIENT_IDS without a label policy', { APP_CLIENT_IDS: '{}' }, /^APP_CLIENT_IDS: needs LABEL_POLICY_FILE/],
     ['PREWARM_VALIDATOR not a boolean', { PREWARM_VALIDATOR: 'yes' }, /^PREWARM_VALIDATOR: must be true or false/],
-    ['API_LIFECYCLE invalid', { API_LIFECYCLE: '{"version":"v1","status":"gone"}' }, /^API_LIFECYCLE: status must be active, deprecated or retired/],
+    ['API_VERSIONS invalid', { API_VERSIONS: '[{"version":"v1","status":"gone"}]' }, /^API_VERSIONS: versions\[0\]: status must be active, deprecated or retired/],
+    ['API_VERSIONS not a list', { API_VERSIONS: '{"version":"v1","status":"active"}' }, /^API_VERSIONS: the versions must be a non-empty list/],
   ])('the parser refuses %s, naming the variable', (_name, env, message) => {
     expect(() => parseFhirProxyEnvironment({ FHIR_BASE_URL: FULL.fhirBaseUrl, ...env })).toThrow(message);
   });

@@ -4,7 +4,7 @@
  * refused, and says so in its CapabilityStatement; from the sunset date on, and for a retired
  * version, every request is 410 with an OperationOutcome naming the successor, audited.
  */
-import { deprecationHeaders, lifecycleState, parseApiLifecycle, type ApiLifecycle } from '../../../lambdas/shared/api-lifecycle';
+import { currentVersion, deprecationHeaders, lifecycleOfStage, lifecycleState, parseApiLifecycle, parseApiVersions, versionedUrl, type ApiLifecycle } from '../../../lambdas/shared/api-lifecycle';
 import { PATIENT_A, SEED_IDS } from '../../e2e/fixtures/seed';
 import { startHarness, type Harness } from '../../e2e/proxy-harness';
 
@@ -36,6 +36,42 @@ describe('parseApiLifecycle', () => {
   });
 });
 
+describe('parseApiVersions (several versions side by side)', () => {
+  const V2: ApiLifecycle = { version: 'v2', status: 'active' };
+  test.each([
+    ['not a list', DEPRECATED, /the versions must be a non-empty list/],
+    ['an empty list', [], /versions must be a non-empty list/],
+    ['a bad entry, named by its index', [V2, { version: 'v3', status: 'sunset' }], /versions\[1\]: status must be active, deprecated or retired/],
+    ['a version listed twice', [V2, { ...V2 }], /version v2 is listed twice/],
+    ['a successor that is not listed', [DEPRECATED], /the successor of v1 \(v2\) is not a listed version/],
+    ['a retired successor', [DEPRECATED, { version: 'v2', status: 'retired' }, { version: 'v3', status: 'active' }], /the successor of v1 \(v2\) is retired/],
+    ['its own successor', [{ ...DEPRECATED, successor: 'v1' }], /v1 names itself as its successor/],
+    ['every version retired', [{ version: 'v0', status: 'retired' }], /at least one version must be active or deprecated/],
+  ])('%s is refused', (_name, value, message) => {
+    expect(() => parseApiVersions(value)).toThrow(message);
+  });
+
+  test('a stage picks its version; an unlisted stage is named so; no list means one unnamed active version', () => {
+    const versions = parseApiVersions([DEPRECATED, V2]);
+    expect(lifecycleOfStage(versions, 'v1')).toEqual(DEPRECATED);
+    expect(lifecycleOfStage(versions, 'v2')).toEqual(V2);
+    expect(lifecycleOfStage(versions, 'test-invoke-stage')).toBe('unlisted');
+    expect(lifecycleOfStage(versions, undefined)).toBe('unlisted');
+    expect(lifecycleOfStage(undefined, 'v1')).toBeUndefined();
+  });
+
+  test('the current version is the last active one, else the last deprecated one', () => {
+    expect(currentVersion([DEPRECATED, V2]).version).toBe('v2');
+    expect(currentVersion([V2, { version: 'v3', status: 'active' }, { ...DEPRECATED, version: 'v4', successor: undefined }]).version).toBe('v3');
+    expect(currentVersion([{ version: 'v0', status: 'retired' }, { ...DEPRECATED, successor: undefined }]).version).toBe('v1');
+  });
+
+  test('versionedUrl replaces every {version}', () => {
+    expect(versionedUrl('https://fhir.example.org/{version}/r4', 'v2')).toBe('https://fhir.example.org/v2/r4');
+    expect(versionedUrl('https://fhir.example.org/r4', 'v2')).toBe('https://fhir.example.org/r4');
+  });
+});
+
 describe('lifecycleState and the headers', () => {
   test('RFC 9745 Deprecation is @epoch-seconds of the notice; RFC 8594 Sunset is an HTTP-date; Link rel=deprecation', () => {
     expect(deprecationHeaders(DEPRECATED)).toEqual({
@@ -58,7 +94,11 @@ describe('through the proxy', () => {
   let now = new Date('2026-12-07T12:00:00Z');
   let h: Harness;
   beforeAll(async () => {
-    h = await startHarness({ lifecycle: DEPRECATED, clock: () => now });
+    h = await startHarness({
+      apiVersions: [{ version: 'v0', status: 'retired', successor: 'v2' }, DEPRECATED, { version: 'v2', status: 'active' }],
+      publicBaseUrl: 'https://fhir.example.org/{version}/r4',
+      clock: () => now,
+    });
   });
   afterAll(() => h.close());
 
@@ -95,6 +135,38 @@ describe('through the proxy', () => {
     expect(r.headers.Sunset).toBe('Fri, 01 Jan 2027 00:00:00 GMT');
     expect(r.audits).toHaveLength(1);
     expect(r.audits[0].outcome).not.toBe('0');
+    expect(r.text).not.toContain(PATIENT_A);
+  });
+
+  test('the successor version, served side by side at the same time, is active: no lifecycle headers, its own base in links', async () => {
+    now = new Date('2026-12-07T12:00:00Z');
+    const v2 = await h.call({ method: 'GET', path: 'Observation', query: { patient: [PATIENT_A] }, stage: 'v2' });
+    expect(v2.status).toBe(200);
+    expect(v2.headers.Deprecation).toBeUndefined();
+    expect(v2.headers.Sunset).toBeUndefined();
+    expect(v2.body.entry.length).toBeGreaterThan(0);
+    for (const e of v2.body.entry) expect(e.fullUrl).toMatch(/^https:\/\/fhir\.example\.org\/v2\/r4\//);
+    const v1 = await h.call({ method: 'GET', path: 'Observation', query: { patient: [PATIENT_A] }, stage: 'v1' });
+    expect(v1.headers.Deprecation).toBeDefined();
+    for (const e of v1.body.entry) expect(e.fullUrl).toMatch(/^https:\/\/fhir\.example\.org\/v1\/r4\//);
+    const metadata = await h.call({ method: 'GET', path: 'metadata', anonymous: true, stage: 'v2' });
+    expect(metadata.body.description ?? '').not.toMatch(/deprecated/);
+  });
+
+  test('a retired version still listed answers 410 naming its successor, whatever the date', async () => {
+    now = new Date('2026-12-07T12:00:00Z');
+    const r = await h.call({ method: 'GET', path: `Observation/${SEED_IDS.obsALab}`, stage: 'v0' });
+    expect(r.status).toBe(410);
+    expect(r.body.issue[0].diagnostics).toBe('API version v0 has been retired; use API version v2');
+    expect(r.forwarded).toEqual([]);
+  });
+
+  test('a stage that is not a listed version answers 404, forwards nothing, and is audited', async () => {
+    const r = await h.call({ method: 'GET', path: `Observation/${SEED_IDS.obsALab}`, stage: 'test-invoke-stage' });
+    expect(r.status).toBe(404);
+    expect(r.body.resourceType).toBe('OperationOutcome');
+    expect(r.forwarded).toEqual([]);
+    expect(r.audits).toHaveLength(1);
     expect(r.text).not.toContain(PATIENT_A);
   });
 });

@@ -104,7 +104,7 @@ class FakeCognito {
   }
 }
 
-function request(body: Record<string, string> | string, headers: Record<string, string> = {}, method = 'POST'): APIGatewayProxyEvent {
+function request(body: Record<string, string> | string, headers: Record<string, string> = {}, method = 'POST', stage?: string): APIGatewayProxyEvent {
   const allHeaders = { 'Content-Type': 'application/x-www-form-urlencoded', ...headers };
   return {
     httpMethod: method,
@@ -118,7 +118,7 @@ function request(body: Record<string, string> | string, headers: Record<string, 
     queryStringParameters: null,
     multiValueQueryStringParameters: null,
     stageVariables: null,
-    requestContext: {} as APIGatewayProxyEvent['requestContext'],
+    requestContext: (stage === undefined ? {} : { stage }) as APIGatewayProxyEvent['requestContext'],
   };
 }
 
@@ -572,28 +572,66 @@ describe('refreshTokenValiditySeconds', () => {
 
 describe('discovery of a deprecated API version', () => {
   const lifecycle = { version: 'v1', status: 'deprecated' as const, deprecatedAt: '2026-06-01', sunsetAt: '2027-01-01T00:00:00Z', successor: 'v2', migrationNotesUrl: 'https://fhir.example.org/docs/migrate-v2' };
+  const apiVersions = [lifecycle, { version: 'v2', status: 'active' as const }];
+  const versioned = { apiVersions, fhirBaseUrl: 'https://fhir.example.org/{version}/r4', authBaseUrl: 'https://fhir.example.org/{version}/auth' };
 
   test('says so in the document and the headers while the version lives', async () => {
-    const facade = makeFacade({ lifecycle, now: () => Date.parse('2026-12-07T00:00:00Z') / 1000 });
-    const res = await facade.discovery(request('', {}, 'GET'));
+    const facade = makeFacade({ ...versioned, now: () => Date.parse('2026-12-07T00:00:00Z') / 1000 });
+    const res = await facade.discovery(request('', {}, 'GET', 'v1'));
     expect(res.statusCode).toBe(200);
     const body = JSON.parse(res.body);
     expect(body).toMatchObject({ api_version: 'v1', api_version_status: 'deprecated', api_version_sunset: '2027-01-01T00:00:00Z', api_version_migration_notes: lifecycle.migrationNotesUrl });
-    expect(body.token_endpoint).toBeDefined();
+    expect(body.token_endpoint).toBe('https://fhir.example.org/v1/auth/token');
     expect(res.headers?.Deprecation).toBe(`@${Date.parse('2026-06-01') / 1000}`);
     expect(res.headers?.Sunset).toBe('Fri, 01 Jan 2027 00:00:00 GMT');
     expect(res.headers?.Link).toBe('<https://fhir.example.org/docs/migrate-v2>; rel="deprecation"; type="text/html"');
   });
 
-  test('answers 410 naming the successor from the sunset on', async () => {
-    const facade = makeFacade({ lifecycle, now: () => Date.parse('2027-01-01T00:00:00Z') / 1000 });
-    const res = await facade.discovery(request('', {}, 'GET'));
+  test('the successor served side by side describes itself, active, with its own endpoints', async () => {
+    const facade = makeFacade({ ...versioned, now: () => Date.parse('2026-12-07T00:00:00Z') / 1000 });
+    const res = await facade.discovery(request('', {}, 'GET', 'v2'));
+    const body = JSON.parse(res.body);
+    expect(body.api_version_status).toBeUndefined();
+    expect(body).toMatchObject({ token_endpoint: 'https://fhir.example.org/v2/auth/token', revocation_endpoint: 'https://fhir.example.org/v2/auth/revoke', introspection_endpoint: 'https://fhir.example.org/v2/auth/introspect' });
+    expect(res.headers?.Deprecation).toBeUndefined();
+  });
+
+  test('the OAuth endpoints of a deprecated version carry the headers too', async () => {
+    const facade = makeFacade({ ...versioned, now: () => Date.parse('2026-12-07T00:00:00Z') / 1000 });
+    const res = await facade.token(request({ grant_type: 'authorization_code' }, {}, 'POST', 'v1'));
+    expect(res.statusCode).toBe(401);
+    expect(res.headers?.Sunset).toBe('Fri, 01 Jan 2027 00:00:00 GMT');
+  });
+
+  test('answers 410 naming the successor from the sunset on: discovery, token and introspection; revocation still works', async () => {
+    const facade = makeFacade({ ...versioned, now: () => Date.parse('2027-01-01T00:00:00Z') / 1000 });
+    const res = await facade.discovery(request('', {}, 'GET', 'v1'));
     expect(res.statusCode).toBe(410);
     expect(JSON.parse(res.body).issue[0].diagnostics).toBe('API version v1 has been retired; use API version v2');
+    const token = await facade.token(request({ grant_type: 'client_credentials' }, basic(BULK), 'POST', 'v1'));
+    expect(token.statusCode).toBe(410);
+    expect(JSON.parse(token.body)).toEqual({ error: 'invalid_request', error_description: 'API version v1 has been retired; use API version v2' });
+    const introspect = await facade.introspect(request({ token: 'x' }, basic(BULK), 'POST', 'v1'));
+    expect(introspect.statusCode).toBe(410);
+    const revoke = await facade.revoke(request({ token: 'x' }, basic(BULK), 'POST', 'v1'));
+    expect(revoke.statusCode).not.toBe(410);
+    const v2 = await facade.discovery(request('', {}, 'GET', 'v2'));
+    expect(v2.statusCode).toBe(200);
+  });
+
+  test('a stage that is not a listed version answers 404 on every endpoint', async () => {
+    const facade = makeFacade(versioned);
+    expect((await facade.discovery(request('', {}, 'GET', 'test-invoke-stage'))).statusCode).toBe(404);
+    expect((await facade.token(request({ grant_type: 'client_credentials' }, basic(BULK), 'POST', 'test-invoke-stage'))).statusCode).toBe(404);
+  });
+
+  test('a {version} base without versions, or a version list that is not valid, is refused at creation', () => {
+    expect(() => makeFacade({ fhirBaseUrl: 'https://fhir.example.org/{version}/r4' })).toThrow(/fhirBaseUrl names \{version\} but no apiVersions are given/);
+    expect(() => makeFacade({ apiVersions: [lifecycle] })).toThrow(/the successor of v1 \(v2\) is not a listed version/);
   });
 
   test('an active version has no lifecycle fields or headers', async () => {
-    const res = await makeFacade({ lifecycle: { version: 'v2', status: 'active' } }).discovery(request('', {}, 'GET'));
+    const res = await makeFacade({ apiVersions: [{ version: 'v2', status: 'active' }] }).discovery(request('', {}, 'GET', 'v2'));
     expect(JSON.parse(res.body).api_version_status).toBeUndefined();
     expect(res.headers?.Deprecation).toBeUndefined();
   });

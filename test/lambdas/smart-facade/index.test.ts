@@ -95,7 +95,7 @@ describe('the environment contract (lambdas/smart-facade/environment.ts)', () =>
     scopesSupported: ['openid', 'fhirUser', 'patient/Observation.rs'],
     allowedOrigins: ['https://portal.example.org'],
     upstreamTimeoutMs: 4000,
-    apiLifecycle: { version: 'v1', status: 'active' as const },
+    apiVersions: [{ version: 'v1', status: 'active' as const }],
   };
 
   test('round-trips: what SmartIdentity writes is what the handler reads, every variable included', () => {
