@@ -11,7 +11,7 @@ import { Construct, IConstruct } from 'constructs';
 import { DeploymentEnvironment, MIN_RETENTION_DAYS } from './config';
 import { FhirKeys } from './fhir-keys';
 import { createAuditLogGroup } from './private/log-group';
-import { acknowledge } from '../policies/acknowledge';
+import { acknowledge } from '../policies/compliance/acknowledge';
 
 /** Properties of {@link AuditTrail}. */
 export interface AuditTrailProps {

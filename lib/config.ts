@@ -2,17 +2,14 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import { IConstruct } from 'constructs';
 import { isCalendarDate } from '../policies/app-registry';
 import { parseApiLifecycle, type ApiLifecycle } from '../lambdas/shared/api-lifecycle';
+import {
+  CONFIG_CONTEXT_KEY, contextKey, DEPLOYMENT_ENVIRONMENTS, kitContextValue, MIN_RETENTION_DAYS, type DeploymentEnvironment,
+} from '../policies/compliance/kit-config';
 
-/** Where a stack runs. `production` turns on the controls that cannot be waived. */
-export type DeploymentEnvironment = 'sandbox' | 'staging' | 'production';
-
-export const DEPLOYMENT_ENVIRONMENTS: readonly DeploymentEnvironment[] = ['sandbox', 'staging', 'production'];
-
-/**
- * HIPAA asks covered entities to keep the documentation of their security activities for six
- * years (45 CFR 164.316(b)(2)(i)); the kit applies the same floor to every audit and access log.
- */
-export const MIN_RETENTION_DAYS = 2192;
+// The deployment environments, the log-retention floor and the kit's context keys are defined
+// on the policies side (the compliance gate reads them; `policies/` never imports `lib/`).
+export { CONFIG_CONTEXT_KEY, contextKey, DEPLOYMENT_ENVIRONMENTS, kitContextValue, MIN_RETENTION_DAYS };
+export type { DeploymentEnvironment };
 
 /** CloudWatch Logs retention values (days) that meet the six-year floor. */
 export const ALLOWED_LOG_RETENTION_DAYS: readonly number[] = Object.values(logs.RetentionDays)
@@ -82,17 +79,6 @@ export class ConfigError extends Error {
     this.problem = problem;
     this.allowed = allowed;
   }
-}
-
-/** The context key of the configuration object (cdk.json `context.zeroTrustFhir`). */
-export const CONFIG_CONTEXT_KEY = 'zeroTrustFhir';
-
-/**
- * The colon form of a context key: `zeroTrustFhir:environment`, given as
- * `cdk synth -c zeroTrustFhir:environment=production` or as its own key in cdk.json `context`.
- */
-export function contextKey(key: string): string {
-  return `${CONFIG_CONTEXT_KEY}:${key}`;
 }
 
 /**
@@ -297,25 +283,6 @@ export function loadZeroTrustFhirConfig(scope: IConstruct): ZeroTrustFhirConfig 
     if (err instanceof ConfigError && colon.has(err.key)) throw new ConfigError(err.key, err.problem, err.allowed, ':');
     throw err;
   }
-}
-
-/**
- * The value of one kit context key as seen from `scope`: the colon form `zeroTrustFhir:<key>`
- * when set (not `null`), else the field of the `zeroTrustFhir` object (or JSON string); never
- * throws (a malformed object reads as unset).
- */
-export function kitContextValue(scope: IConstruct, key: string): unknown {
-  const own: unknown = scope.node.tryGetContext(contextKey(key));
-  if (own !== undefined && own !== null) return own;
-  let object: unknown = scope.node.tryGetContext(CONFIG_CONTEXT_KEY);
-  if (typeof object === 'string') {
-    try {
-      object = JSON.parse(object);
-    } catch {
-      return undefined;
-    }
-  }
-  return isPlainObject(object) ? object[key] : undefined;
 }
 
 /** The colon-form keys (without prefix) and their values; throws on a key the kit does not read. */

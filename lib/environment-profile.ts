@@ -61,7 +61,7 @@ export const ENVIRONMENT_DIFFERENCES: readonly EnvironmentDifference[] = [
   {
     setting: 'Acknowledging non-waivable rules',
     values: { sandbox: 'allowed, with a reason', staging: 'allowed, with a reason', production: 'refused' },
-    enforcedBy: '`acknowledge()` and the FHIR.HIPAA pack (rules marked non-waivable in policies/RULES.md, e.g. IAMNoPHIDataWildcard)',
+    enforcedBy: '`acknowledge()` and the FHIR.HIPAA pack (rules marked non-waivable in policies/compliance/RULES.md, e.g. IAMNoPHIDataWildcard)',
   },
   {
     setting: 'Compliance gate for an unmarked stack',

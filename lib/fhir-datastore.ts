@@ -3,9 +3,9 @@ import * as healthlake from 'aws-cdk-lib/aws-healthlake';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
-import { deploymentEnvironmentOf } from '../policies/environment';
+import { deploymentEnvironmentOf } from '../policies/compliance/environment';
 import { FhirKeys } from './fhir-keys';
-import { HEALTHLAKE_READ_ACTIONS, HEALTHLAKE_WRITE_ACTIONS } from './healthlake-actions';
+import { HEALTHLAKE_READ_ACTIONS, HEALTHLAKE_WRITE_ACTIONS } from '../policies/compliance/healthlake-actions';
 import { KitRole } from './private/kit-role';
 import { SegmentedNetwork } from './segmented-network';
 

@@ -16,8 +16,8 @@ import { smartAuthorizerEnvironment } from '../lambdas/smart-authorizer/environm
 import { DEFAULT_NAMESPACE as DEFAULT_APP_METRICS_NAMESPACE, type AppMetricsEnvironment } from '../lambdas/shared/app-metrics-environment';
 import { AppRegistryDocument, BUNDLED_APP_REGISTRY_METADATA_KEY, DEFAULT_APP_REGISTRY_FILE } from '../policies/app-registry';
 import { BUNDLED_LABEL_POLICY_METADATA_KEY, LabelPolicyDocument } from '../policies/label-policy';
-import { markPublicRoute, PUBLIC_ROUTE_METADATA_KEY } from '../policies/public-routes';
-import { registeredAppOf } from '../policies/registered-apps';
+import { markPublicRoute, PUBLIC_ROUTE_METADATA_KEY } from '../policies/compliance/public-routes';
+import { registeredAppOf } from '../policies/compliance/registered-apps';
 import { AuditTrail } from './audit-trail';
 import { DeploymentEnvironment } from './config';
 import { FhirDatastore } from './fhir-datastore';

@@ -3,7 +3,7 @@ export * from './fhir-keys';
 export * from './segmented-network';
 export * from './fhir-datastore';
 export * from './compliant-function';
-export * from './healthlake-actions';
+export * from '../policies/compliance/healthlake-actions';
 export * from './audit-trail';
 export * from './smart-identity';
 export * from './smart-app-registry';

@@ -4,9 +4,9 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { FhirKeys } from './fhir-keys';
-import { HEALTHLAKE_DATA_ACTIONS } from './healthlake-actions';
+import { HEALTHLAKE_DATA_ACTIONS } from '../policies/compliance/healthlake-actions';
 import { createAuditLogGroup } from './private/log-group';
-import { acknowledge } from '../policies/acknowledge';
+import { acknowledge } from '../policies/compliance/acknowledge';
 
 /** Properties of {@link SegmentedNetwork}. */
 export interface SegmentedNetworkProps {

@@ -5,8 +5,8 @@ import { Construct } from 'constructs';
 import { parseScope } from '../lambdas/shared/smart-scopes';
 import type { FacadeClientsEnvironment } from '../lambdas/smart-facade/environment';
 import { AppRegistryDocument, RegisteredApp, TIER_DEFAULTS } from '../policies/app-registry';
-import { markRegisteredApp } from '../policies/registered-apps';
-import { deploymentEnvironmentOf } from '../policies/environment';
+import { markRegisteredApp } from '../policies/compliance/registered-apps';
+import { deploymentEnvironmentOf } from '../policies/compliance/environment';
 import { SmartIdentity } from './smart-identity';
 
 /** Properties of {@link SmartAppRegistry}. */

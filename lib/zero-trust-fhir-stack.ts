@@ -2,7 +2,7 @@ import { Aws, Duration, Fn, Stack, StackProps } from 'aws-cdk-lib';
 import * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { setDeploymentEnvironment } from '../policies/environment';
+import { setDeploymentEnvironment } from '../policies/compliance/environment';
 import { AppMonitoring } from './app-monitoring';
 import { AuditTrail } from './audit-trail';
 import { DEPLOYMENT_ENVIRONMENTS, DeploymentEnvironment, MIN_RETENTION_DAYS } from './config';

@@ -4,7 +4,7 @@ import * as path from 'path';
 import { Template } from 'aws-cdk-lib/assertions';
 import { buildApp } from '../bin/app';
 import { createCompliancePacks } from '../policies';
-import { deploymentEnvironmentOf } from '../policies/environment';
+import { deploymentEnvironmentOf } from '../policies/compliance/environment';
 import { createTestApp } from './helpers/app';
 
 // One synth of the reference app, with its compliance plugins, for the whole file.

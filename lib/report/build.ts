@@ -6,9 +6,9 @@
  * from the templates and the construct metadata.
  */
 import * as path from 'path';
-import { DEPLOYMENT_ENVIRONMENT_METADATA_KEY } from '../../policies/environment';
-import { FHIR_HIPAA_RULES, fhirHipaaRuleId, NON_WAIVABLE_IN_PRODUCTION } from '../../policies/fhir-hipaa-checks';
-import { baseRuleId } from '../../policies/rule-ids';
+import { DEPLOYMENT_ENVIRONMENT_METADATA_KEY } from '../../policies/compliance/environment';
+import { FHIR_HIPAA_RULES, fhirHipaaRuleId, NON_WAIVABLE_IN_PRODUCTION } from '../../policies/compliance/fhir-hipaa-checks';
+import { baseRuleId } from '../../policies/compliance/rule-ids';
 import { repoFileLabel } from '../../policies/schema-errors';
 import { buildAppsSection, bundledPolicies, DocumentSource, recordedMonitors, sourceName } from './apps';
 import { CloudAssemblyInput, ResourceInfo } from './cloud-assembly';
@@ -116,7 +116,7 @@ function fixFor(ctx: Context, o: { pack: string; ruleId: string; suggestedFix?: 
   if (o.suggestedFix) return o.suggestedFix;
   const base = baseRuleId(o.ruleId);
   const fhir = FHIR_RULES.get(base);
-  const remedy = fhir ? `${remedyOf(fhir.cause)} (policies/RULES.md: ${base})` : ctx.model.rules.get(base)?.rule.explanation || undefined;
+  const remedy = fhir ? `${remedyOf(fhir.cause)} (policies/compliance/RULES.md: ${base})` : ctx.model.rules.get(base)?.rule.explanation || undefined;
   if (fatal) return `Give the acknowledgement a reason, or remove it and fix the finding${/non-waivable/.test(o.refusal ?? '') ? ': this rule cannot be waived in production' : ''}. ${remedy ?? ''}`.trim();
   if (remedy) return remedy;
   return o.pack === 'CloudFormation Validate' ? 'Correct the template property the rule names (see the message).' : `See the ${o.pack} documentation for ${base}.`;

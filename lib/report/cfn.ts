@@ -43,7 +43,7 @@ export function referencingProperties(resource: ResourceInfo, logicalId: string)
 }
 
 // The same literal readers the FHIR.HIPAA rules use.
-export { asNumber, asString } from '../../policies/rules/common/cfn';
+export { asNumber, asString } from '../../policies/compliance/rules/common/cfn';
 
 /** A short, readable rendering of a CloudFormation value (tokens as `Ref X` / `X.Arn`). */
 export function describeValue(value: unknown): string {

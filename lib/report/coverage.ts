@@ -4,7 +4,7 @@
  * none. Resources of a type that can carry PHI or run code that the gate's baseline rules did not
  * evaluate are the `FHIR.HIPAA-ResourceEvaluated` outcomes, shown with how each stands.
  */
-import { COVERED_RESOURCE_TYPES } from '../../policies/coverage';
+import { COVERED_RESOURCE_TYPES } from '../../policies/compliance/coverage';
 import { CloudAssemblyInput } from './cloud-assembly';
 import { cmp } from './cfn';
 import { ComplianceEvidence } from './evidence';

@@ -5,7 +5,7 @@
  * makes it real. Nodes that do not exist are kept, marked absent, so the picture shows the gaps.
  */
 import { ResourceInfo } from './cloud-assembly';
-import { statementCallsHealthLake, statementsOf } from '../../policies/rules/common/iam';
+import { statementCallsHealthLake, statementsOf } from '../../policies/compliance/rules/common/iam';
 import { referencedLogicalIds } from './cfn';
 import { refOf, StackIndex } from './inventory';
 import { DataFlow, FlowEdge, FlowNode, FlowNodeId } from './model';

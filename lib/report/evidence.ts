@@ -25,13 +25,13 @@ import {
 import { NagPack } from 'cdk-nag';
 import { IConstruct } from 'constructs';
 import { compliancePacksOf, createCompliancePacks, gateSetupOf } from '../../policies';
-import { CONTROL_TOWER_PACK_NAME, CONTROL_TOWER_PACKAGE, ControlTowerRun, lastControlTowerRun } from '../../policies/control-tower';
-import { acknowledgementFor, isObserved, observePack, PackRun, RuleEvaluation, RuleLevel, runObserved, runOf, unobservePack } from '../../policies/observe';
-import { DERIVED_ACKNOWLEDGEMENT_METADATA_KEY } from '../../policies/shared-acknowledgements';
+import { CONTROL_TOWER_PACK_NAME, CONTROL_TOWER_PACKAGE, ControlTowerRun, lastControlTowerRun } from '../../policies/compliance/control-tower';
+import { acknowledgementFor, isObserved, observePack, PackRun, RuleEvaluation, RuleLevel, runObserved, runOf, unobservePack } from '../../policies/compliance/observe';
+import { DERIVED_ACKNOWLEDGEMENT_METADATA_KEY } from '../../policies/compliance/shared-acknowledgements';
 import { toolVersions } from './versions';
-import { normalizeRuleId } from '../../policies/rule-ids';
-import { logicalIdOf } from '../../policies/rules/common/cfn';
-import { synthDate } from '../../policies/registered-apps';
+import { normalizeRuleId } from '../../policies/compliance/rule-ids';
+import { logicalIdOf } from '../../policies/compliance/rules/common/cfn';
+import { synthDate } from '../../policies/compliance/registered-apps';
 
 /** File name of the evidence in the cloud assembly directory. */
 export const COMPLIANCE_EVIDENCE_FILE = 'compliance-evidence.json';
@@ -39,7 +39,7 @@ export const COMPLIANCE_EVIDENCE_FILE = 'compliance-evidence.json';
 /** Version of the evidence file format. */
 export const COMPLIANCE_EVIDENCE_SCHEMA_VERSION = 1;
 
-export type { AppliedAcknowledgement, EvaluationResult, RuleEvaluation, RuleLevel } from '../../policies/observe';
+export type { AppliedAcknowledgement, EvaluationResult, RuleEvaluation, RuleLevel } from '../../policies/compliance/observe';
 
 /** One rule of a pack and everything it evaluated. */
 export interface RuleEvidence {
@@ -86,7 +86,7 @@ export interface AcknowledgementEvidence {
   readonly at: string;
   /** Resources whose finding it suppressed in the packs this plugin ran (empty: none, or another plugin's rule). */
   readonly suppressed: string[];
-  /** Recorded by the gate itself (`policies/shared-acknowledgements.ts`): passed on from a gate rule's acknowledgement, or a known limitation of an AWS rule. */
+  /** Recorded by the gate itself (`policies/compliance/shared-acknowledgements.ts`): passed on from a gate rule's acknowledgement, or a known limitation of an AWS rule. */
   readonly derived?: { readonly from?: { readonly rule: string; readonly at: string }; readonly limitation?: string };
 }
 
@@ -197,7 +197,7 @@ function ownAcknowledgements(construct: IConstruct): Array<{ key: string; id: st
 
 /**
  * `Annotation::HIPAA.Security-X` → `HIPAA.Security-X`; `CloudFormation-Validate::W3010` → `W3010`:
- * the one normaliser of `policies/rule-ids.ts`, which the gate's `acknowledge` uses too.
+ * the one normaliser of `policies/compliance/rule-ids.ts`, which the gate's `acknowledge` uses too.
  */
 export const acknowledgementId: (key: string) => string = normalizeRuleId;
 

@@ -3,7 +3,7 @@
  * group and its retention (including the implicit `/aws/lambda/…` groups of functions that have
  * none in the template), and every route reachable without an authorizer.
  */
-import { isAllowedPublicRoute, PUBLIC_ROUTE_METADATA_KEY } from '../../policies/public-routes';
+import { isAllowedPublicRoute, PUBLIC_ROUTE_METADATA_KEY } from '../../policies/compliance/public-routes';
 import { MIN_RETENTION_DAYS } from '../config';
 import { CloudAssemblyInput, metadataAt, ResourceInfo } from './cloud-assembly';
 import { asNumber, asString, cmp, describeValue, referencedLogicalIds, referencingProperties } from './cfn';

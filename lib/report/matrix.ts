@@ -7,8 +7,8 @@
  * of 164.308, 164.314 and 164.316 are policies, procedures, people and contracts (log-in
  * monitoring, business associate contracts), which no rule over templates can establish.
  */
-import { citationTitle, HIPAA_CITATION_IDS, isHipaaCitation } from '../../policies/citations';
-import { FHIR_HIPAA_RULES, fhirHipaaRuleId } from '../../policies/fhir-hipaa-checks';
+import { citationTitle, HIPAA_CITATION_IDS, isHipaaCitation } from '../../policies/compliance/citations';
+import { FHIR_HIPAA_RULES, fhirHipaaRuleId } from '../../policies/compliance/fhir-hipaa-checks';
 import { cmp } from './cfn';
 import { ControlStatus, Finding, MatrixRow, MatrixRule } from './model';
 import { OutcomeModel } from './outcomes';
@@ -66,7 +66,7 @@ export function buildMatrix(model: OutcomeModel, findings: readonly Finding[], w
     if (status === 'met' && isPartlyTechnical(citation)) status = 'technical-evidence';
     return {
       citation,
-      title: isHipaaCitation(citation) ? citationTitle(citation) : '(not in policies/citations.ts)',
+      title: isHipaaCitation(citation) ? citationTitle(citation) : '(not in policies/compliance/citations.ts)',
       inCatalogue: isHipaaCitation(citation),
       status,
       rules: rules.sort((a, b) => STATUS_RANK[a.status] - STATUS_RANK[b.status] || cmp(a.ruleId, b.ruleId)),

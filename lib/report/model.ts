@@ -141,7 +141,7 @@ export interface MatrixRow {
   /** 45 CFR citation, e.g. `164.312(b)`. */
   readonly citation: string;
   readonly title: string;
-  /** True when the citation is in `policies/citations.ts`. */
+  /** True when the citation is in `policies/compliance/citations.ts`. */
   readonly inCatalogue: boolean;
   readonly status: ControlStatus;
   readonly rules: MatrixRule[];

@@ -10,13 +10,13 @@
  * Each rule × resource becomes one {@link Outcome}: `compliant`, `acknowledged` or `violated`.
  * Where the sources disagree the worse result wins (a violation in either is a violation) and a
  * notice says so; an acknowledgement the gate refused (no reason, or non-waivable in production)
- * never acknowledges anything. Acknowledgement ids are read by `policies/rule-ids.ts` only, the
+ * never acknowledges anything. Acknowledgement ids are read by `policies/compliance/rule-ids.ts` only, the
  * same code the gate uses.
  */
 import { Validations } from 'aws-cdk-lib';
-import { extractControlIds } from '../../policies/citations';
-import { GUARD_REGISTRY_NAMESPACE, DERIVED_ACKNOWLEDGEMENT_METADATA_KEY } from '../../policies/shared-acknowledgements';
-import { acknowledgementMatches, baseRuleId, isAnnotationNamespace, normalizeRuleId, parseRuleId, pluginNamespace } from '../../policies/rule-ids';
+import { extractControlIds } from '../../policies/compliance/citations';
+import { GUARD_REGISTRY_NAMESPACE, DERIVED_ACKNOWLEDGEMENT_METADATA_KEY } from '../../policies/compliance/shared-acknowledgements';
+import { acknowledgementMatches, baseRuleId, isAnnotationNamespace, normalizeRuleId, parseRuleId, pluginNamespace } from '../../policies/compliance/rule-ids';
 import { CloudAssemblyInput, PluginReportJson, ViolationJson } from './cloud-assembly';
 import { cmp } from './cfn';
 import { ComplianceEvidence, RuleEvidence } from './evidence';

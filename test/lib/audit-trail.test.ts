@@ -6,8 +6,8 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as subs from 'aws-cdk-lib/aws-sns-subscriptions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { AuditTrail, FhirKeys } from '../../lib';
-import { setDeploymentEnvironment } from '../../policies/environment';
-import { FhirHipaaChecks } from '../../policies/fhir-hipaa-checks';
+import { setDeploymentEnvironment } from '../../policies/compliance/environment';
+import { FhirHipaaChecks } from '../../policies/compliance/fhir-hipaa-checks';
 import { createTestApp } from '../helpers/app';
 
 const app = createTestApp();

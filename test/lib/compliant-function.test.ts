@@ -6,7 +6,7 @@ import { Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { CompliantFunction, FhirDatastore, FhirKeys, SegmentedNetwork } from '../../lib';
-import { setDeploymentEnvironment } from '../../policies/environment';
+import { setDeploymentEnvironment } from '../../policies/compliance/environment';
 import { createCompliancePacks } from '../../policies';
 import { createTestApp } from '../helpers/app';
 

@@ -167,7 +167,7 @@ describe('loadZeroTrustFhirConfig: the object form and the colon form', () => {
 
   test('the flag keys are the ones the kit reads', () => {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const { TODAY_CONTEXT_KEY } = require('../../policies/registered-apps') as typeof import('../../policies/registered-apps');
+    const { TODAY_CONTEXT_KEY } = require('../../policies/compliance/registered-apps') as typeof import('../../policies/compliance/registered-apps');
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const { SKIP_ACKNOWLEDGEMENTS_CONTEXT } = require('../../lib/zero-trust-fhir-stack') as typeof import('../../lib/zero-trust-fhir-stack');
     expect(CONTEXT_FLAG_KEYS.map((k) => `zeroTrustFhir:${k}`)).toEqual([TODAY_CONTEXT_KEY, SKIP_ACKNOWLEDGEMENTS_CONTEXT]);
@@ -181,7 +181,7 @@ describe('the reference app reads the colon form', () => {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const { createTestApp } = require('../helpers/app') as typeof import('../helpers/app');
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const { deploymentEnvironmentSource } = require('../../policies/environment') as typeof import('../../policies/environment');
+    const { deploymentEnvironmentSource } = require('../../policies/compliance/environment') as typeof import('../../policies/compliance/environment');
     const { app, stack } = buildApp(createTestApp({ context: { 'zeroTrustFhir:environment': 'staging', 'zeroTrustFhir:accounts': '{"staging":{"account":"222222222222","region":"eu-west-1"}}' } }));
     expect(stack.deploymentEnvironment).toBe('staging');
     expect(stack.account).toBe('222222222222');

@@ -18,7 +18,7 @@ describe('what differs between environments', () => {
 
   test('every FHIR.HIPAA rule the table names exists', () => {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const { FHIR_HIPAA_RULE_IDS } = require('../../policies/fhir-hipaa-checks') as { FHIR_HIPAA_RULE_IDS: readonly string[] };
+    const { FHIR_HIPAA_RULE_IDS } = require('../../policies/compliance/fhir-hipaa-checks') as { FHIR_HIPAA_RULE_IDS: readonly string[] };
     const named = ENVIRONMENT_DIFFERENCES.flatMap((r) => [...r.enforcedBy.matchAll(/FHIR\.HIPAA-([A-Za-z]+)/g)].map((x) => `FHIR.HIPAA-${x[1]}`));
     expect(named.length).toBeGreaterThan(3);
     for (const id of named) expect(FHIR_HIPAA_RULE_IDS.map((r) => (r.startsWith('FHIR.HIPAA-') ? r : `FHIR.HIPAA-${r}`))).toContain(id);

@@ -1,6 +1,6 @@
 import { Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
-import { setDeploymentEnvironment } from '../../policies/environment';
+import { setDeploymentEnvironment } from '../../policies/compliance/environment';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { FhirDatastore, FhirKeys, HEALTHLAKE_READ_ACTIONS, HEALTHLAKE_WRITE_ACTIONS, SegmentedNetwork } from '../../lib';
 import { createTestApp } from '../helpers/app';

@@ -15,7 +15,7 @@ import { createAuditLogGroup } from '../../lib/private/log-group';
 import { DRIFT_KINDS, driftMetricName } from '../../lambdas/waf-guard/expectations';
 import { loggingDrift, ruleDrift } from '../../lambdas/waf-guard/guard';
 import { createCompliancePacks } from '../../policies';
-import { markPublicRoute } from '../../policies/public-routes';
+import { markPublicRoute } from '../../policies/compliance/public-routes';
 import { createTestApp } from '../helpers/app';
 
 const ACCESS_LOG_FORMAT = JSON.stringify({

@@ -10,7 +10,7 @@ import { ACCESS_LOG_FIELDS, AuditTrail, FhirDatastore, FhirGateway, FhirGatewayP
 import { AppRegistryDocument, BUNDLED_APP_REGISTRY_METADATA_KEY, loadAppRegistry } from '../../policies/app-registry';
 import { BUNDLED_LABEL_POLICY_METADATA_KEY, DEFAULT_LABEL_POLICY_FILE, LabelPolicyDocument } from '../../policies/label-policy';
 import { createCompliancePacks } from '../../policies';
-import { acknowledge } from '../../policies/acknowledge';
+import { acknowledge } from '../../policies/compliance/acknowledge';
 import { createTestApp } from '../helpers/app';
 import { testApp } from '../helpers/registry';
 

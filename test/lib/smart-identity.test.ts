@@ -201,7 +201,7 @@ describe('identity and registry pass the compliance packs', () => {
 
 describe('an app registered for some environments only', () => {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const { setDeploymentEnvironment } = require('../../policies/environment') as typeof import('../../policies/environment');
+  const { setDeploymentEnvironment } = require('../../policies/compliance/environment') as typeof import('../../policies/compliance/environment');
   const build = (environment: 'sandbox' | 'staging' | 'production', environments?: ('sandbox' | 'staging' | 'production')[]) => {
     const s = new Stack(createTestApp(), `Envs${environment}${(environments ?? ['any']).join('')}`);
     setDeploymentEnvironment(s, environment);

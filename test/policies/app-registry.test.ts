@@ -11,7 +11,7 @@ import {
   RegisteredApp,
   TIER_DEFAULTS,
 } from '../../policies/app-registry';
-import { patientOrUserScopes } from '../../policies/rules/common/scopes';
+import { patientOrUserScopes } from '../../policies/compliance/rules/common/scopes';
 
 const TODAY = new Date('2026-11-29T12:00:00Z');
 

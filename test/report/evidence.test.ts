@@ -8,9 +8,9 @@ import { collectComplianceEvidence, COMPLIANCE_EVIDENCE_FILE, ComplianceEvidence
 import { compliancePacksOf } from '../../policies';
 import { FIXTURE_NAMES } from './fixtures/apps';
 import { synthesizeFixture } from './fixtures/generate';
-import { extractControlIds } from '../../policies/citations';
-import { FhirHipaaChecks } from '../../policies/fhir-hipaa-checks';
-import { synthDate, TODAY_CONTEXT_KEY } from '../../policies/registered-apps';
+import { extractControlIds } from '../../policies/compliance/citations';
+import { FhirHipaaChecks } from '../../policies/compliance/fhir-hipaa-checks';
+import { synthDate, TODAY_CONTEXT_KEY } from '../../policies/compliance/registered-apps';
 
 describe('compliance evidence', () => {
   const app = new App();

@@ -1,7 +1,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import * as fc from 'fast-check';
-import { HIPAA_CITATION_IDS } from '../../policies/citations';
+import { HIPAA_CITATION_IDS } from '../../policies/compliance/citations';
 import { buildComplianceReport } from '../../lib/report/build';
 import { CloudAssemblyInput, hashFile, readCloudAssembly, ResourceInfo, ValidationReportJson } from '../../lib/report/cloud-assembly';
 import { ComplianceEvidence, PackEvidence, RuleEvidence } from '../../lib/report/evidence';

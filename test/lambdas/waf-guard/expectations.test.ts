@@ -1,5 +1,5 @@
-import * as nagRule from '../../../policies/rules/waf/WAFv2ManagedRuleGroups';
-import * as nagRedaction from '../../../policies/rules/waf/WAFv2LogRedaction';
+import * as nagRule from '../../../policies/compliance/rules/waf/WAFv2ManagedRuleGroups';
+import * as nagRedaction from '../../../policies/compliance/rules/waf/WAFv2LogRedaction';
 import {
   COUNT_EXCEPTION, DRIFT_KINDS, REDACTED_HEADERS, REQUIRED_MANAGED_RULE_GROUPS, driftMetricName, parseStageArn, parseWebAclArn,
 } from '../../../lambdas/waf-guard/expectations';
