@@ -33,10 +33,28 @@ export interface FhirFirewallProps {
   readonly keys: FhirKeys;
 
   /**
-   * The deployment stage the web ACL protects. The association is built from it (its ARN and a
-   * dependency on it), so it is created only once the stage exists.
+   * The one stage the web ACL protects: the one-stage form of `stages` (give one of the two).
+   * The association is built from it (its ARN and a dependency on it), so it is created only once
+   * the stage exists.
+   *
+   * @default - `stages` must be given
    */
-  readonly stage: apigateway.Stage;
+  readonly stage?: apigateway.Stage;
+
+  /**
+   * Every stage the web ACL protects: one per live API version, all of the same REST API, each
+   * once (give this or `stage`). Each gets its own association, is checked by the drift guard
+   * and has its own association-drift alarms. At most {@link MAX_FIREWALL_STAGES}.
+   *
+   * The first stage's association keeps the construct id `Association` (the one-stage form's);
+   * the others' are `Association<stage name>`. Keep the first stage first for as long as it
+   * lives: when another stage takes its place, its association moves to another id, and
+   * CloudFormation's clean-up of the replaced association disassociates that stage (the drift
+   * guard alarms, and with `autoRemediate` re-associates it).
+   *
+   * @default - `stage` must be given
+   */
+  readonly stages?: readonly apigateway.Stage[];
 
   /** Receives the drift and failed-check alarms (`AuditTrail.alarmTopic`). */
   readonly alarmTopic: sns.ITopic;
@@ -122,6 +140,12 @@ export interface FhirFirewallProps {
   readonly autoRemediate?: boolean;
 }
 
+/**
+ * The most stages one firewall protects: the guard's shared drift alarms take the maximum over
+ * every stage's metric, and a CloudWatch metric-math alarm reads at most 10 metrics.
+ */
+export const MAX_FIREWALL_STAGES = 10;
+
 /** Names of the web ACL's rules (the WAF metric names are `FhirFirewall-<rule>`). */
 export const FIREWALL_RULE_NAMES = {
   geoAllowList: 'GeoAllowList',
@@ -169,9 +193,45 @@ const DECODE_LOWER: wafv2.CfnWebACL.TextTransformationProperty[] = [
   { priority: 1, type: 'LOWERCASE' },
 ];
 
+/** A stage's literal name (its `CfnStage`'s), or its construct id when the name is a token. */
+function stageLabel(stage: apigateway.Stage): string {
+  const name = (stage.node.defaultChild as apigateway.CfnStage | undefined)?.stageName;
+  return name !== undefined && !Token.isUnresolved(name) ? name : stage.node.id;
+}
+
+/** The stages of `props`, checked: exactly one of `stage`/`stages`, non-empty, each once, one REST API. */
+function stagesOf(owner: string, props: FhirFirewallProps): readonly apigateway.Stage[] {
+  if (props.stage !== undefined && props.stages !== undefined) {
+    throw new Error(`${owner}: give either stage (one stage) or stages (every API version's stage), not both; put the stage into stages.`);
+  }
+  const stages = props.stages ?? (props.stage !== undefined ? [props.stage] : undefined);
+  if (stages === undefined) throw new Error(`${owner}: no stage to protect; give stages (every API version's stage) or stage.`);
+  if (stages.length === 0) throw new Error(`${owner}: stages is empty; list every API version's stage (at least one).`);
+  if (stages.length > MAX_FIREWALL_STAGES) {
+    throw new Error(`${owner}: stages lists ${stages.length} stages; one FhirFirewall protects at most ${MAX_FIREWALL_STAGES} (CloudWatch metric-math alarms read at most 10 metrics). Retire API versions first.`);
+  }
+  const ids = new Map<string, apigateway.Stage>();
+  stages.forEach((stage, i) => {
+    if (stages.indexOf(stage) !== i) throw new Error(`${owner}: stages lists ${stage.node.path} twice; list each stage once.`);
+    if (stage.restApi !== stages[0].restApi) {
+      throw new Error(`${owner}: stages ${stages[0].node.path} and ${stage.node.path} belong to different REST APIs; one FhirFirewall protects the stages of one API (use a firewall per API).`);
+    }
+    const suffix = stageIdSuffix(stage);
+    const other = ids.get(suffix);
+    if (other) throw new Error(`${owner}: stages ${other.node.path} and ${stage.node.path} have names that give the same construct id suffix "${suffix}"; give the stages names that differ in letters or digits.`);
+    ids.set(suffix, stage);
+  });
+  return stages;
+}
+
+/** The construct-id suffix of a stage's association and alarms (its name, letters and digits only). */
+function stageIdSuffix(stage: apigateway.Stage): string {
+  return stageLabel(stage).replace(/[^A-Za-z0-9]/g, '') || 'Stage';
+}
+
 /**
- * The WAF in front of the FHIR API: a REGIONAL web ACL associated with the API Gateway stage,
- * its logs, and a drift guard.
+ * The WAF in front of the FHIR API: a REGIONAL web ACL associated with every API Gateway stage
+ * of the API (one per live API version), its logs, and a drift guard.
  *
  * Rules, in evaluation order (default action: allow):
  * 1. optional `GeoAllowList`: block countries not listed;
@@ -191,13 +251,21 @@ const DECODE_LOWER: wafv2.CfnWebACL.TextTransformationProperty[] = [
  * of a FHIR search carries PHI such as names, birth dates and identifiers; the FHIR proxy's
  * AuditEvents record the request).
  *
- * Drift guard: a function (`lambdas/waf-guard`) run every 5 minutes checks the association, the
- * rule groups, the rate rule, logging and redaction; it publishes one metric per drift kind and
- * a failed-check metric, each with an alarm to `alarmTopic`. With `autoRemediate` it
- * re-associates the web ACL.
+ * Drift guard: a function (`lambdas/waf-guard`) run every 5 minutes checks every stage's
+ * association, the rule groups, the rate rule, logging and redaction; it publishes, per stage
+ * (dimension `StageArn`), one metric per drift kind and a failed-check metric. Alarms, to
+ * `alarmTopic`: `NotAssociated` and `DifferentWebAcl` per stage (the alarm names the stage to
+ * re-associate); the web ACL and logging kinds, which every stage shares, and the failed check
+ * once each, over the maximum of every stage's metric (one cause, one alarm). With
+ * `autoRemediate` it re-associates the web ACL with each drifted stage.
  */
 export class FhirFirewall extends Construct {
   public readonly webAcl: wafv2.CfnWebACL;
+  /** The stages protected, in the order given. */
+  public readonly stages: readonly apigateway.Stage[];
+  /** One association per stage, in the order of `stages`. */
+  public readonly associations: readonly wafv2.CfnWebACLAssociation[];
+  /** The first stage's association (construct id `Association`). */
   public readonly association: wafv2.CfnWebACLAssociation;
   public readonly logGroup: logs.LogGroup;
   public readonly loggingConfiguration: wafv2.CfnLoggingConfiguration;
@@ -207,7 +275,11 @@ export class FhirFirewall extends Construct {
   public readonly guard: KitFunction;
   /** Runs the guard every 5 minutes. */
   public readonly schedule: events.Rule;
-  /** One alarm per drift kind, to `alarmTopic`. */
+  /**
+   * The drift alarms, to `alarmTopic`: `NotAssociated` and `DifferentWebAcl` for each stage (ids
+   * `<kind>Alarm` for the first, `<kind>Alarm<stage name>` for the others), then one per shared
+   * drift kind.
+   */
   public readonly driftAlarms: cloudwatch.Alarm[] = [];
   /** Alarms when a guard check fails (WAF API errors) or the guard stops reporting for 15 minutes. */
   public readonly checkFailedAlarm: cloudwatch.Alarm;
@@ -218,6 +290,7 @@ export class FhirFirewall extends Construct {
     super(scope, id);
     const stack = Stack.of(this);
     const owner = `FhirFirewall ${this.node.path}`;
+    this.stages = stagesOf(owner, props);
     const environment = props.environment ?? 'sandbox';
     const retention = props.logRetention ?? logs.RetentionDays.SIX_YEARS;
     const anonymousIpAction = props.anonymousIpAction ?? 'block';
@@ -353,12 +426,16 @@ export class FhirFirewall extends Construct {
       rules,
     });
 
-    // --- Association, built from the deployment stage so that it waits for it.
-    this.association = new wafv2.CfnWebACLAssociation(this, 'Association', {
-      resourceArn: props.stage.stageArn,
-      webAclArn: this.webAcl.attrArn,
+    // --- Associations, one per stage, each built from its stage so that it waits for it.
+    this.associations = this.stages.map((stage, i) => {
+      const association = new wafv2.CfnWebACLAssociation(this, i === 0 ? 'Association' : `Association${stageIdSuffix(stage)}`, {
+        resourceArn: stage.stageArn,
+        webAclArn: this.webAcl.attrArn,
+      });
+      association.node.addDependency(stage);
+      return association;
     });
-    this.association.node.addDependency(props.stage);
+    this.association = this.associations[0];
 
     // --- Logging, with redaction.
     this.logGroup = createAuditLogGroup(this, 'LogGroup', {
@@ -376,7 +453,7 @@ export class FhirFirewall extends Construct {
 
     // --- Drift guard.
     const remediate = props.autoRemediate ?? false;
-    const stageArn = props.stage.stageArn;
+    const stageArns = this.stages.map((stage) => stage.stageArn);
     const requiredGroups = anonymousIpAction === 'block' ? [...REQUIRED_MANAGED_RULE_GROUPS, ANONYMOUS_IP_RULE_GROUP] : [...REQUIRED_MANAGED_RULE_GROUPS];
     this.guard = new KitFunction(this, 'Guard', {
       handlerDir: 'waf-guard',
@@ -390,7 +467,7 @@ export class FhirFirewall extends Construct {
       reservedConcurrentExecutions: 2,
       environment: wafGuardEnvironment(
         {
-          stageArn,
+          stageArns,
           webAclArn: this.webAcl.attrArn,
           webAclName: Fn.select(2, Fn.split('/', this.webAcl.attrArn)),
           webAclId: this.webAcl.attrId,
@@ -404,8 +481,11 @@ export class FhirFirewall extends Construct {
     });
     // WAF's service authorization reference writes API Gateway stage ARNs with the account
     // (`arn:…:apigateway:<region>:<account>:/restapis/…`) while the ARN passed to WAF has none;
-    // both spellings of this one stage are listed so the grant holds whichever WAF evaluates.
-    const stageArns = [stageArn, `arn:${Aws.PARTITION}:apigateway:${Aws.REGION}:${Aws.ACCOUNT_ID}:/restapis/${props.stage.restApi.restApiId}/stages/${props.stage.stageName}`];
+    // both spellings of each stage are listed so the grant holds whichever WAF evaluates.
+    const stageResources = this.stages.flatMap((stage) => [
+      stage.stageArn,
+      `arn:${Aws.PARTITION}:apigateway:${Aws.REGION}:${Aws.ACCOUNT_ID}:/restapis/${stage.restApi.restApiId}/stages/${stage.stageName}`,
+    ]);
     this.guard.role.addToPrincipalPolicy(new iam.PolicyStatement({
       sid: 'ReadExpectedWebAcl',
       actions: ['wafv2:GetWebACL', 'wafv2:GetLoggingConfiguration'],
@@ -414,7 +494,7 @@ export class FhirFirewall extends Construct {
     this.guard.role.addToPrincipalPolicy(new iam.PolicyStatement({
       sid: 'ReadStageAssociation',
       actions: ['wafv2:GetWebACLForResource'],
-      resources: [this.webAcl.attrArn, ...stageArns],
+      resources: [this.webAcl.attrArn, ...stageResources],
     }));
     this.guard.role.addToPrincipalPolicy(new iam.PolicyStatement({
       sid: 'PublishDriftMetrics',
@@ -426,12 +506,12 @@ export class FhirFirewall extends Construct {
       this.guard.role.addToPrincipalPolicy(new iam.PolicyStatement({
         sid: 'ReassociateExpectedWebAcl',
         actions: ['wafv2:AssociateWebACL'],
-        resources: [this.webAcl.attrArn, ...stageArns],
+        resources: [this.webAcl.attrArn, ...stageResources],
       }));
       this.guard.role.addToPrincipalPolicy(new iam.PolicyStatement({
         sid: 'SetWebAclOnStage',
         actions: ['apigateway:SetWebACL'],
-        resources: [stageArn],
+        resources: stageArns,
       }));
     }
     Validations.of(this.guard.role.policy).acknowledge({
@@ -451,13 +531,24 @@ export class FhirFirewall extends Construct {
       targets: [new targets.LambdaFunction(this.guard.fn, { retryAttempts: 2, maxEventAge: Duration.minutes(5) })],
     });
 
-    // --- Alarms: one per drift kind, and one for failed (or missing) checks.
-    const dimensionsMap = { [STAGE_ARN_DIMENSION]: stageArn };
+    // --- Alarms: association drift per stage (what to re-associate); the shared kinds and the
+    // failed check once each, over every stage's metric (the maximum), so one cause is one alarm.
     const alarmAction = new cwActions.SnsAction(props.alarmTopic);
-    const alarm = (alarmId: string, metricName: string, description: string, missing: cloudwatch.TreatMissingData, evaluationPeriods: number) => {
+    const stageMetric = (metricName: string, stage: apigateway.Stage) =>
+      new cloudwatch.Metric({ namespace: SECURITY_METRIC_NAMESPACE, metricName, dimensionsMap: { [STAGE_ARN_DIMENSION]: stage.stageArn }, statistic: cloudwatch.Stats.MAXIMUM, period: Duration.minutes(5) });
+    const everyStage = (metricName: string): cloudwatch.IMetric =>
+      this.stages.length === 1
+        ? stageMetric(metricName, this.stages[0])
+        : new cloudwatch.MathExpression({
+          expression: `MAX([${this.stages.map((_s, i) => `s${i}`).join(', ')}])`,
+          usingMetrics: Object.fromEntries(this.stages.map((stage, i) => [`s${i}`, stageMetric(metricName, stage)])),
+          label: `${metricName} (any stage)`,
+          period: Duration.minutes(5),
+        });
+    const alarm = (alarmId: string, metric: cloudwatch.IMetric, description: string, missing: cloudwatch.TreatMissingData, evaluationPeriods: number) => {
       const a = new cloudwatch.Alarm(this, alarmId, {
         alarmDescription: description,
-        metric: new cloudwatch.Metric({ namespace: SECURITY_METRIC_NAMESPACE, metricName, dimensionsMap, statistic: cloudwatch.Stats.MAXIMUM, period: Duration.minutes(5) }),
+        metric,
         threshold: 1,
         evaluationPeriods,
         comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
@@ -467,18 +558,27 @@ export class FhirFirewall extends Construct {
       a.addOkAction(alarmAction);
       return a;
     };
-    for (const kind of DRIFT_KINDS) {
-      this.driftAlarms.push(alarm(`${kind}Alarm`, driftMetricName(kind), DRIFT_DESCRIPTIONS[kind], cloudwatch.TreatMissingData.NOT_BREACHING, 1));
+    this.stages.forEach((stage, i) => {
+      for (const kind of STAGE_DRIFT_KINDS) {
+        const description = this.stages.length === 1 ? DRIFT_DESCRIPTIONS[kind] : `${DRIFT_DESCRIPTIONS[kind]} Stage: ${stageLabel(stage)}.`;
+        this.driftAlarms.push(alarm(`${kind}Alarm${i === 0 ? '' : stageIdSuffix(stage)}`, stageMetric(driftMetricName(kind), stage), description, cloudwatch.TreatMissingData.NOT_BREACHING, 1));
+      }
+    });
+    for (const kind of DRIFT_KINDS.filter((k) => !STAGE_DRIFT_KINDS.includes(k))) {
+      this.driftAlarms.push(alarm(`${kind}Alarm`, everyStage(driftMetricName(kind)), DRIFT_DESCRIPTIONS[kind], cloudwatch.TreatMissingData.NOT_BREACHING, 1));
     }
     this.checkFailedAlarm = alarm(
       'CheckFailedAlarm',
-      CHECK_FAILED_METRIC,
+      everyStage(CHECK_FAILED_METRIC),
       'WAF drift guard: a check could not run (WAF API throttling, access denied or error) for 15 minutes, or the guard stopped reporting. WAF protection of the FHIR API is unverified.',
       cloudwatch.TreatMissingData.BREACHING,
       3,
     );
   }
 }
+
+/** Drift kinds of one stage's association (alarmed per stage); the others are the web ACL's. */
+const STAGE_DRIFT_KINDS: readonly DriftKind[] = ['NotAssociated', 'DifferentWebAcl'];
 
 const DRIFT_DESCRIPTIONS: Record<DriftKind, string> = {
   NotAssociated: 'WAF drift: the FHIR API stage has no web ACL; requests reach the authorizer unfiltered.',

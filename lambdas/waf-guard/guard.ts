@@ -1,9 +1,11 @@
 /**
- * The WAF drift guard: checks that an API Gateway stage is still protected by the web ACL the
- * kit deployed, and that the web ACL still blocks what it must and logs with redaction.
+ * The WAF drift guard: checks that every API Gateway stage of the API (one per live API version)
+ * is still protected by the web ACL the kit deployed, and that the web ACL still blocks what it
+ * must and logs with redaction.
  *
- * Three independent checks, each one WAF API call:
- * - association (`GetWebACLForResource` on the stage): `NotAssociated`, `DifferentWebAcl`;
+ * Independent checks, each one WAF API call:
+ * - association, once per stage (`GetWebACLForResource` on the stage): `NotAssociated`,
+ *   `DifferentWebAcl`;
  * - the expected web ACL (`GetWebACL` by name, id and scope): `WebAclDeleted`,
  *   `RuleGroupMissing`, `RuleGroupNotBlocking`, `RateRuleMissing`;
  * - its logging (`GetLoggingConfiguration`): `LoggingRemoved`, `RedactionRemoved`.
@@ -14,8 +16,13 @@
  * `WAFNonexistentItemException` is an answer rather than a failure: "no association", "no such
  * web ACL", "no logging configuration".
  *
- * Optional remediation re-associates the expected web ACL (`AssociateWebACL`) when the stage
- * has none or another one; the drift is still reported (and alarmed) so a person looks at why.
+ * Optional remediation re-associates the expected web ACL (`AssociateWebACL`) with each stage
+ * that has none or another one; the drift is still reported (and alarmed) so a person looks at why.
+ *
+ * Metrics are published per stage (dimension `StageArn`): a stage's association drift kinds are
+ * its own; the web ACL and logging kinds, shared by every stage, are published under each; its
+ * `WafGuardCheckFailed` is 1 when its association check, its re-association, or a shared check
+ * failed. A stage's undetermined kinds are left out, never published as 0.
  */
 import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { PutMetricDataCommand } from '@aws-sdk/client-cloudwatch';
@@ -33,13 +40,18 @@ export interface WafGuardOptions {
   readonly client: WAFV2Client;
   /** Publishes the metrics; without it (the command line) nothing is published. */
   readonly cloudwatch?: CloudWatchClient;
-  /** `arn:aws:apigateway:<region>::/restapis/<api>/stages/<stage>` */
-  readonly stageArn: string;
+  /**
+   * The stages to check, `arn:aws:apigateway:<region>::/restapis/<api>/stages/<stage>`, one or
+   * more, no duplicates. Give this or `stageArn`.
+   */
+  readonly stageArns?: readonly string[];
+  /** The one-stage form of `stageArns` (the command line). */
+  readonly stageArn?: string;
   readonly expectedWebAclArn: string;
   readonly expectedWebAclName: string;
   readonly expectedWebAclId: string;
   readonly scope: 'REGIONAL';
-  /** Re-associate the expected web ACL when the stage has none or another one. */
+  /** Re-associate the expected web ACL with a stage that has none or another one. */
   readonly remediate: boolean;
   /** CloudWatch namespace of the metrics. */
   readonly namespace: string;
@@ -57,6 +69,8 @@ export interface WafGuardOptions {
 export interface DriftFinding {
   readonly kind: DriftKind;
   readonly detail: string;
+  /** The stage, for association drift (`NotAssociated`, `DifferentWebAcl`); absent for the web ACL's. */
+  readonly stageArn?: string;
 }
 
 /** The checks the guard runs (plus the two actions it may take). */
@@ -72,22 +86,48 @@ export interface FailedCheck {
   readonly message: string;
   /** Drift kinds this failure leaves undetermined. */
   readonly undetermined: readonly DriftKind[];
+  /** The stage, for a stage's association check or re-association; absent for a shared check. */
+  readonly stageArn?: string;
 }
 
 export type RemediationOutcome = 'disabled' | 'not-needed' | 'reassociated' | 'failed' | 'impossible';
 
+/** One stage's part of a run: what its metrics report. */
+export interface StageReport {
+  readonly stageArn: string;
+  /** The web ACL the stage was found associated with (absent when none, or the check failed). */
+  readonly associatedWebAclArn?: string;
+  /** The stage's association drift, and the web ACL's and logging's (shared by every stage). */
+  readonly drift: readonly DriftFinding[];
+  /** Drift kinds determined for this stage (published as 0/1 under its `StageArn`). */
+  readonly determined: readonly DriftKind[];
+  /** Its association check, its re-association or a shared check failed (`WafGuardCheckFailed`). */
+  readonly checkFailed: boolean;
+  readonly remediation: RemediationOutcome;
+}
+
 /** The result of one run. */
 export interface GuardReport {
   readonly checkedAt: string;
+  /** The first (or only) stage checked. */
   readonly stageArn: string;
+  /** Every stage checked, in order. */
+  readonly stageArns: readonly string[];
   readonly expectedWebAclArn: string;
-  /** The web ACL the stage was found associated with (absent when none, or the check failed). */
+  /** The web ACL the first stage was found associated with (absent when none, or the check failed); see `stages`. */
   readonly associatedWebAclArn?: string;
+  /** Every drift found: each stage's association drift (naming the stage), then the web ACL's. */
   readonly drift: readonly DriftFinding[];
   readonly failed: readonly FailedCheck[];
-  /** Drift kinds actually determined this run (published as 0/1). */
+  /** Drift kinds determined for every stage this run. */
   readonly determined: readonly DriftKind[];
+  /**
+   * Over all stages: `failed` if a re-association failed, else `impossible` if one was needed
+   * but the web ACL is gone, else `reassociated` if any stage was, else `not-needed`.
+   */
   readonly remediation: RemediationOutcome;
+  /** Per stage, in the order of `stageArns`. */
+  readonly stages: readonly StageReport[];
   /** True only when every check ran and found no drift. */
   readonly ok: boolean;
 }
@@ -198,27 +238,49 @@ export function loggingDrift(config: LoggingConfiguration | undefined): DriftFin
   return findings;
 }
 
+/** The stages of `options`; throws when there are none, both forms, or duplicates. */
+function stagesOf(options: WafGuardOptions): readonly string[] {
+  if (options.stageArns !== undefined && options.stageArn !== undefined) throw new Error('createWafGuard: give stageArns or stageArn, not both');
+  const stages = options.stageArns ?? (options.stageArn !== undefined ? [options.stageArn] : []);
+  if (stages.length === 0) throw new Error('createWafGuard: stageArns must list at least one stage');
+  if (new Set(stages).size !== stages.length) throw new Error('createWafGuard: stageArns lists a stage twice');
+  return stages;
+}
+
+const ASSOCIATION_DRIFT = new Set<DriftKind>(ASSOCIATION_KINDS);
+
+/** The most telling of the stages' outcomes (see `GuardReport.remediation`). */
+function overallRemediation(outcomes: readonly RemediationOutcome[]): RemediationOutcome {
+  for (const o of ['disabled', 'failed', 'impossible', 'reassociated'] as const) if (outcomes.includes(o)) return o;
+  return 'not-needed';
+}
+
+/** CloudWatch takes at most 1000 metrics per PutMetricData call. */
+const METRICS_PER_CALL = 1000;
+
 /** Builds the guard. Nothing is called until `check()`. */
 export function createWafGuard(options: WafGuardOptions): WafGuard {
-  const { client, stageArn, expectedWebAclArn } = options;
+  const { client, expectedWebAclArn } = options;
+  const stageArns = stagesOf(options);
   const requiredRuleGroups = options.requiredRuleGroups ?? REQUIRED_MANAGED_RULE_GROUPS;
   const now = options.now ?? (() => new Date());
 
-  async function checkAssociation(): Promise<CheckResult> {
+  async function checkAssociation(stageArn: string): Promise<CheckResult> {
+    const found = (kind: DriftKind, detail: string): DriftFinding => ({ kind, detail, stageArn });
     try {
       const out = await client.send(new GetWebACLForResourceCommand({ ResourceArn: stageArn }));
       const arn = out.WebACL?.ARN;
-      if (!arn) return { drift: [{ kind: 'NotAssociated', detail: 'the stage has no web ACL' }] };
+      if (!arn) return { drift: [found('NotAssociated', 'the stage has no web ACL')] };
       if (arn !== expectedWebAclArn) {
-        return { associatedWebAclArn: arn, drift: [{ kind: 'DifferentWebAcl', detail: `the stage is protected by ${out.WebACL?.Name ?? '?'} (${arn}), not the expected web ACL` }] };
+        return { associatedWebAclArn: arn, drift: [found('DifferentWebAcl', `the stage is protected by ${out.WebACL?.Name ?? '?'} (${arn}), not the expected web ACL`)] };
       }
       return { associatedWebAclArn: arn, drift: [] };
     } catch (err) {
-      if (isNonexistent(err)) return { drift: [{ kind: 'NotAssociated', detail: 'WAF reports no web ACL for the stage (or no such stage)' }] };
+      if (isNonexistent(err)) return { drift: [found('NotAssociated', 'WAF reports no web ACL for the stage (or no such stage)')] };
       const hint = errorName(err) === 'AccessDeniedException'
         ? 'the guard may read only the expected web ACL, so this can also mean the stage is associated with a different one'
         : undefined;
-      return { drift: [], failed: failure('Association', 'GetWebACLForResource', err, ASSOCIATION_KINDS, hint) };
+      return { drift: [], failed: { ...failure('Association', 'GetWebACLForResource', err, ASSOCIATION_KINDS, hint), stageArn } };
     }
   }
 
@@ -243,47 +305,75 @@ export function createWafGuard(options: WafGuardOptions): WafGuard {
     }
   }
 
-  async function remediate(drift: readonly DriftFinding[], failed: FailedCheck[]): Promise<RemediationOutcome> {
+  async function remediate(stageArn: string, drift: readonly DriftFinding[], failed: FailedCheck[]): Promise<RemediationOutcome> {
     if (!options.remediate) return 'disabled';
-    if (!drift.some((d) => d.kind === 'NotAssociated' || d.kind === 'DifferentWebAcl')) return 'not-needed';
+    if (!drift.some((d) => ASSOCIATION_DRIFT.has(d.kind))) return 'not-needed';
     if (drift.some((d) => d.kind === 'WebAclDeleted')) return 'impossible';
     try {
       await client.send(new AssociateWebACLCommand({ WebACLArn: expectedWebAclArn, ResourceArn: stageArn }));
       return 'reassociated';
     } catch (err) {
-      failed.push(failure('Remediation', 'AssociateWebACL', err, []));
+      failed.push({ ...failure('Remediation', 'AssociateWebACL', err, []), stageArn });
       return 'failed';
     }
   }
 
-  async function publish(report: Omit<GuardReport, 'ok'>, failed: FailedCheck[]): Promise<void> {
+  async function publish(checkedAt: string, stages: readonly StageReport[], failed: FailedCheck[]): Promise<void> {
     if (!options.cloudwatch) return;
-    const timestamp = new Date(report.checkedAt);
-    const dimensions = [{ Name: STAGE_ARN_DIMENSION, Value: stageArn }];
-    const found = new Set(report.drift.map((d) => d.kind));
-    const metricData = report.determined.map((kind) => ({
-      MetricName: driftMetricName(kind), Dimensions: dimensions, Timestamp: timestamp, Unit: 'Count' as const, Value: found.has(kind) ? 1 : 0,
-    }));
-    metricData.push({ MetricName: CHECK_FAILED_METRIC, Dimensions: dimensions, Timestamp: timestamp, Unit: 'Count' as const, Value: failed.length > 0 ? 1 : 0 });
-    try {
-      await options.cloudwatch.send(new PutMetricDataCommand({ Namespace: options.namespace, MetricData: metricData }));
-    } catch (err) {
-      failed.push(failure('Metrics', 'PutMetricData', err, []));
+    const timestamp = new Date(checkedAt);
+    const metricData = stages.flatMap((stage) => {
+      const dimensions = [{ Name: STAGE_ARN_DIMENSION, Value: stage.stageArn }];
+      const found = new Set(stage.drift.map((d) => d.kind));
+      const datum = (name: string, value: boolean) => ({ MetricName: name, Dimensions: dimensions, Timestamp: timestamp, Unit: 'Count' as const, Value: value ? 1 : 0 });
+      return [...stage.determined.map((kind) => datum(driftMetricName(kind), found.has(kind))), datum(CHECK_FAILED_METRIC, stage.checkFailed)];
+    });
+    for (let i = 0; i < metricData.length; i += METRICS_PER_CALL) {
+      try {
+        await options.cloudwatch.send(new PutMetricDataCommand({ Namespace: options.namespace, MetricData: metricData.slice(i, i + METRICS_PER_CALL) }));
+      } catch (err) {
+        failed.push(failure('Metrics', 'PutMetricData', err, []));
+        return;
+      }
     }
   }
 
   return {
     async check(): Promise<GuardReport> {
       const checkedAt = now().toISOString();
-      const results = await Promise.all([checkAssociation(), checkWebAcl(), checkLogging()]);
-      const drift = results.flatMap((r) => r.drift);
-      const failed: FailedCheck[] = results.flatMap((r) => (r.failed ? [r.failed] : []));
-      const undetermined = new Set(failed.flatMap((f) => f.undetermined));
-      const determined = DRIFT_KINDS.filter((k) => !undetermined.has(k));
-      const remediation = await remediate(drift, failed);
-      const partial = { checkedAt, stageArn, expectedWebAclArn, associatedWebAclArn: results[0].associatedWebAclArn, drift, failed, determined, remediation };
-      await publish(partial, failed);
-      return { ...partial, ok: drift.length === 0 && failed.length === 0 };
+      const [associations, shared] = await Promise.all([
+        Promise.all(stageArns.map(checkAssociation)),
+        Promise.all([checkWebAcl(), checkLogging()]),
+      ]);
+      const sharedDrift = shared.flatMap((r) => r.drift);
+      const failed: FailedCheck[] = [...associations, ...shared].flatMap((r) => (r.failed ? [r.failed] : []));
+      const remediations = await Promise.all(stageArns.map((arn, i) => remediate(arn, [...associations[i].drift, ...sharedDrift], failed)));
+      const stages: StageReport[] = stageArns.map((stageArn, i) => {
+        const own = failed.filter((f) => f.stageArn === undefined || f.stageArn === stageArn);
+        const undetermined = new Set(own.flatMap((f) => f.undetermined));
+        return {
+          stageArn,
+          ...(associations[i].associatedWebAclArn !== undefined ? { associatedWebAclArn: associations[i].associatedWebAclArn } : {}),
+          drift: [...associations[i].drift, ...sharedDrift],
+          determined: DRIFT_KINDS.filter((k) => !undetermined.has(k)),
+          checkFailed: own.length > 0,
+          remediation: remediations[i],
+        };
+      });
+      await publish(checkedAt, stages, failed);
+      const drift = [...associations.flatMap((r) => r.drift), ...sharedDrift];
+      return {
+        checkedAt,
+        stageArn: stageArns[0],
+        stageArns,
+        expectedWebAclArn,
+        associatedWebAclArn: associations[0].associatedWebAclArn,
+        drift,
+        failed,
+        determined: DRIFT_KINDS.filter((k) => stages.every((st) => st.determined.includes(k))),
+        remediation: overallRemediation(remediations),
+        stages,
+        ok: drift.length === 0 && failed.length === 0,
+      };
     },
   };
 }

@@ -24,7 +24,7 @@ export function guardFromEnvironment(env: NodeJS.ProcessEnv, clients?: { waf?: W
   return createWafGuard({
     client: clients?.waf ?? new WAFV2Client({}),
     cloudwatch: clients?.cloudwatch ?? new CloudWatchClient({}),
-    stageArn: s.stageArn,
+    stageArns: s.stageArns,
     expectedWebAclArn: s.webAclArn,
     expectedWebAclName: s.webAclName,
     expectedWebAclId: s.webAclId,
@@ -47,8 +47,9 @@ export async function handler(): Promise<GuardReport> {
     }
   }
   const report = await guard.check();
-  if (report.drift.length > 0) logger.error('WAF drift detected', { drift: report.drift, remediation: report.remediation, stageArn: report.stageArn });
-  if (report.failed.length > 0) logger.error('WAF guard checks failed', { failed: report.failed, stageArn: report.stageArn });
-  if (report.ok) logger.info('No WAF drift', { stageArn: report.stageArn, webAclArn: report.expectedWebAclArn });
+  // Association drift and failures name their stage; the per-stage outcomes are in `stages`.
+  if (report.drift.length > 0) logger.error('WAF drift detected', { drift: report.drift, remediation: report.remediation, stages: report.stages.map((s) => ({ stageArn: s.stageArn, remediation: s.remediation })) });
+  if (report.failed.length > 0) logger.error('WAF guard checks failed', { failed: report.failed, stageArns: report.stageArns });
+  if (report.ok) logger.info('No WAF drift', { stageArns: report.stageArns, webAclArn: report.expectedWebAclArn });
   return report;
 }

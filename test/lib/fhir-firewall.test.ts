@@ -8,7 +8,7 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as wafv2 from 'aws-cdk-lib/aws-wafv2';
 import { IConstruct } from 'constructs';
 import { FhirKeys } from '../../lib/fhir-keys';
-import { FhirFirewall, FhirFirewallProps, WAF_BODY_INSPECTION_LIMIT_BYTES } from '../../lib/fhir-firewall';
+import { FhirFirewall, FhirFirewallProps, MAX_FIREWALL_STAGES, WAF_BODY_INSPECTION_LIMIT_BYTES } from '../../lib/fhir-firewall';
 import { SECURITY_METRIC_NAMESPACE } from '../../lib/audit-trail';
 import { KitFunction } from '../../lib/private/kit-function';
 import { createAuditLogGroup } from '../../lib/private/log-group';
@@ -32,6 +32,8 @@ interface Fixture {
   readonly stack: Stack;
   readonly keys: FhirKeys;
   readonly stage: apigateway.Stage;
+  /** Every stage the firewall protects (`stage` first). */
+  readonly stages: apigateway.Stage[];
   readonly topic: sns.Topic;
   readonly firewall: FhirFirewall;
 }
@@ -39,9 +41,10 @@ interface Fixture {
 /**
  * A minimal REST API (one method behind a Lambda request authorizer, JSON access logs to a CMK
  * log group, throttling, X-Ray, HSTS gateway responses) with its own deployment stage, and a
- * FhirFirewall on that stage.
+ * FhirFirewall on that stage; with `moreStageNames`, more stages of the same deployment (other
+ * API versions) and a FhirFirewall on all of them (`stages`).
  */
-function firewallStack(id: string, props: Partial<FhirFirewallProps> = {}): Fixture {
+function firewallStack(id: string, props: Partial<FhirFirewallProps> = {}, moreStageNames: string[] = []): Fixture {
   const stack = new Stack(createTestApp(), id);
   const keys = new FhirKeys(stack, 'Keys');
   const topic = new sns.Topic(stack, 'Alarms', { masterKey: keys.audit, enforceSSL: true });
@@ -61,9 +64,9 @@ function firewallStack(id: string, props: Partial<FhirFirewallProps> = {}): Fixt
   api.addGatewayResponse('Default4xx', { type: apigateway.ResponseType.DEFAULT_4XX, responseHeaders: HSTS });
   api.addGatewayResponse('Default5xx', { type: apigateway.ResponseType.DEFAULT_5XX, responseHeaders: HSTS });
   const deployment = new apigateway.Deployment(stack, 'Deployment', { api });
-  const stage = new apigateway.Stage(stack, 'Stage', {
+  const stageOf = (stageId: string, stageName: string) => new apigateway.Stage(stack, stageId, {
     deployment,
-    stageName: 'r4',
+    stageName,
     accessLogDestination: new apigateway.LogGroupLogDestination(accessLogs),
     accessLogFormat: apigateway.AccessLogFormat.custom(ACCESS_LOG_FORMAT),
     loggingLevel: apigateway.MethodLoggingLevel.ERROR,
@@ -73,9 +76,12 @@ function firewallStack(id: string, props: Partial<FhirFirewallProps> = {}): Fixt
     throttlingRateLimit: 100,
     throttlingBurstLimit: 200,
   });
+  const stage = stageOf('Stage', 'r4');
   api.deploymentStage = stage;
-  const firewall = new FhirFirewall(stack, 'Firewall', { keys, stage, alarmTopic: topic, ...props });
-  return { stack, keys, stage, topic, firewall };
+  const stages = [stage, ...moreStageNames.map((name) => stageOf(`Stage-${name}`, name))];
+  const protect = moreStageNames.length > 0 ? { stages } : { stage };
+  const firewall = new FhirFirewall(stack, 'Firewall', { keys, ...protect, alarmTopic: topic, ...props });
+  return { stack, keys, stage, stages, topic, firewall };
 }
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -91,6 +97,9 @@ const variant = firewallStack('VariantStack', {
   maxBodyBytes: 32768,
 });
 const variantTemplate = Template.fromStack(variant.stack);
+/** Three API versions' stages (the deployment stage `r4`, `v2`, `v3-beta`), with auto-remediation. */
+const multi = firewallStack('MultiStageStack', { autoRemediate: true }, ['v2', 'v3-beta']);
+const multiTemplate = Template.fromStack(multi.stack);
 
 /** The template entry of a construct (an L1, or an L2's default child). */
 const resourceOf = (t: Template, construct: IConstruct, stack: Stack): Json =>
@@ -267,7 +276,7 @@ describe('FhirFirewall: the drift guard', () => {
   test('is told the stage, the expected web ACL and whether to remediate', () => {
     const env = fn(template, base).Properties.Environment.Variables;
     expect(env).toMatchObject({
-      STAGE_ARN: base.stack.resolve(base.stage.stageArn),
+      STAGE_ARNS: base.stack.resolve(base.stage.stageArn),
       WEB_ACL_ARN: base.stack.resolve(base.firewall.webAcl.attrArn),
       WEB_ACL_ID: base.stack.resolve(base.firewall.webAcl.attrId),
       WEB_ACL_SCOPE: 'REGIONAL',
@@ -358,11 +367,82 @@ describe('FhirFirewall: the drift guard', () => {
     const f = base.firewall;
     expect(f.webAcl).toBeInstanceOf(wafv2.CfnWebACL);
     expect(f.association).toBeInstanceOf(wafv2.CfnWebACLAssociation);
+    expect(f.stages).toEqual([base.stage]);
     expect(f.loggingConfiguration).toBeInstanceOf(wafv2.CfnLoggingConfiguration);
     expect(f.logGroup).toBeInstanceOf(logs.LogGroup);
     expect(f.guard.fn).toBeInstanceOf(lambda.Function);
     expect(f.schedule.node.path).toBe('FirewallStack/Firewall/Schedule');
     expect(variant.firewall.systemAllowListIpSets).toHaveLength(2);
+  });
+});
+
+describe('FhirFirewall: every stage (one per API version)', () => {
+  const r = (v: unknown) => multi.stack.resolve(v);
+  const stageArns = multi.stages.map((st) => r(st.stageArn));
+  /** The account-qualified spelling of a stage ARN that WAF's authorization reference uses. */
+  const accountSpelling = (st: apigateway.Stage) => r(`arn:${Stack.of(st).partition}:apigateway:${Stack.of(st).region}:${Stack.of(st).account}:/restapis/${st.restApi.restApiId}/stages/${st.stageName}`);
+  const alarms = (): Json[] => Object.values(multiTemplate.findResources('AWS::CloudWatch::Alarm')).map((a) => a.Properties);
+  const dimensionOf = (alarm: Json) => alarm.Dimensions?.[0]?.Value;
+
+  test('one association per stage, each naming its stage and waiting for it; the first keeps the id Association', () => {
+    multiTemplate.resourceCountIs('AWS::WAFv2::WebACLAssociation', 3);
+    expect(multi.firewall.associations.map((a) => a.node.id)).toEqual(['Association', 'Associationv2', 'Associationv3beta']);
+    expect(multi.firewall.association).toBe(multi.firewall.associations[0]);
+    multi.firewall.associations.forEach((association, i) => {
+      const resource = resourceOf(multiTemplate, association, multi.stack);
+      expect(resource.Properties).toEqual({ ResourceArn: stageArns[i], WebACLArn: r(multi.firewall.webAcl.attrArn) });
+      expect(resource.DependsOn).toContain(multi.stack.getLogicalId(multi.stages[i].node.defaultChild as apigateway.CfnStage));
+    });
+  });
+
+  test('the one-stage form keeps one association, with the id Association', () => {
+    template.resourceCountIs('AWS::WAFv2::WebACLAssociation', 1);
+    expect(base.firewall.associations).toEqual([base.firewall.association]);
+    expect(base.firewall.association.node.id).toBe('Association');
+  });
+
+  test('the guard\'s environment lists every stage (STAGE_ARNS, space-separated)', () => {
+    const env = resourceOf(multiTemplate, multi.firewall.guard.fn, multi.stack).Properties.Environment.Variables;
+    expect(env.STAGE_ARNS).toEqual(r(multi.stages.map((st) => st.stageArn).join(' ')));
+    for (const st of multi.stages) expect(JSON.stringify(env.STAGE_ARNS)).toContain(multi.stack.getLogicalId(st.node.defaultChild as apigateway.CfnStage));
+    expect(env).not.toHaveProperty('STAGE_ARN');
+  });
+
+  test('IAM names every stage, in both spellings, and nothing else', () => {
+    const statements = guardPolicy(multiTemplate, multi);
+    const acl = r(multi.firewall.webAcl.attrArn);
+    const bothSpellings = multi.stages.flatMap((st, i) => [stageArns[i], accountSpelling(st)]);
+    const sorted = (arns: unknown[]) => arns.map((a) => JSON.stringify(a)).sort();
+    expect(sorted(statement(statements, 'ReadStageAssociation').Resource)).toEqual(sorted([acl, ...bothSpellings]));
+    expect(sorted(statement(statements, 'ReassociateExpectedWebAcl').Resource)).toEqual(sorted([acl, ...bothSpellings]));
+    expect(sorted(statement(statements, 'SetWebAclOnStage').Resource)).toEqual(sorted(stageArns));
+    expect(statement(statements, 'ReadExpectedWebAcl').Resource).toEqual(acl);
+  });
+
+  test('association drift alarms per stage, on that stage\'s metric, naming the stage', () => {
+    for (const kind of ['NotAssociated', 'DifferentWebAcl'] as const) {
+      const own = alarms().filter((a) => a.MetricName === driftMetricName(kind));
+      expect(own.map(dimensionOf)).toEqual(stageArns);
+      own.forEach((a, i) => expect(a.AlarmDescription).toMatch(new RegExp(`Stage: ${['r4', 'v2', 'v3-beta'][i]}\\.$`)));
+    }
+    expect(multi.firewall.driftAlarms).toHaveLength(2 * 3 + DRIFT_KINDS.length - 2);
+    multiTemplate.resourceCountIs('AWS::CloudWatch::Alarm', 2 * 3 + DRIFT_KINDS.length - 2 + 1);
+  });
+
+  test.each([...DRIFT_KINDS.filter((k) => k !== 'NotAssociated' && k !== 'DifferentWebAcl').map(driftMetricName), 'WafGuardCheckFailed'])('one %s alarm over the maximum of every stage\'s metric', (metricName) => {
+    const found = alarms().filter((a) => (a.Metrics ?? []).some((m: Json) => m.MetricStat?.Metric.MetricName === metricName));
+    expect(found).toHaveLength(1);
+    const metrics: Json[] = found[0].Metrics;
+    expect(metrics.find((m) => m.ReturnData !== false)).toMatchObject({ Expression: 'MAX([s0, s1, s2])' });
+    expect(metrics.filter((m) => m.MetricStat).map((m) => [m.Id, m.MetricStat.Metric.Dimensions, m.MetricStat.Stat])).toEqual(
+      stageArns.map((arn, i) => [`s${i}`, [{ Name: 'StageArn', Value: arn }], 'Maximum']),
+    );
+    expect(found[0]).toMatchObject({ Threshold: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold', AlarmActions: [r(multi.topic.topicArn)] });
+    expect(found[0].TreatMissingData).toBe(metricName === 'WafGuardCheckFailed' ? 'breaching' : 'notBreaching');
+  });
+
+  test('every stage is associated with a web ACL for every pack, and the firewall has no findings', () => {
+    expect(packFindings(multi.stack).filter((x) => /WAF/i.test(x) || x.includes(`/${multi.firewall.node.id}/`))).toEqual([]);
   });
 });
 
@@ -417,6 +497,58 @@ describe('FhirFirewall: refused configurations', () => {
   test('an empty or malformed geo allow-list', () => {
     expect(build({ geoAllowList: [] })).toThrow(/would block every request/);
     expect(build({ geoAllowList: ['usa'] })).toThrow(/ISO 3166-1/);
+  });
+
+  describe('the stages', () => {
+    /** A stack with an API of `names.length` stages (the first is the deployment stage). */
+    const stagesOf = (names: string[], otherApiStage = false) => {
+      const stack = new Stack(createTestApp(), 'Stages');
+      const keys = new FhirKeys(stack, 'Keys');
+      const api = new apigateway.RestApi(stack, 'Api', { deployOptions: { stageName: names[0] } });
+      api.root.addMethod('GET', new apigateway.MockIntegration());
+      const deployment = new apigateway.Deployment(stack, 'Deployment', { api });
+      const stages = [api.deploymentStage, ...names.slice(1).map((name, i) => new apigateway.Stage(stack, `Stage${i}`, { deployment, stageName: name }))];
+      if (otherApiStage) {
+        const other = new apigateway.RestApi(stack, 'Other');
+        other.root.addMethod('GET', new apigateway.MockIntegration());
+        stages.push(other.deploymentStage);
+      }
+      return { stack, keys, stages, topic: new sns.Topic(stack, 'T') };
+    };
+    const firewall = (names: string[], pick: (stages: apigateway.Stage[]) => Partial<FhirFirewallProps>, otherApiStage = false) => () => {
+      const f = stagesOf(names, otherApiStage);
+      new FhirFirewall(f.stack, 'Firewall', { keys: f.keys, alarmTopic: f.topic, ...pick(f.stages) });
+    };
+
+    test('both stage and stages', () => {
+      expect(firewall(['v1', 'v2'], (st) => ({ stage: st[0], stages: st }))).toThrow(/give either stage \(one stage\) or stages .*not both; put the stage into stages/);
+    });
+
+    test('neither stage nor stages', () => {
+      expect(firewall(['v1'], () => ({}))).toThrow(/no stage to protect; give stages .* or stage/);
+    });
+
+    test('an empty list', () => {
+      expect(firewall(['v1'], () => ({ stages: [] }))).toThrow(/stages is empty; list every API version's stage/);
+    });
+
+    test('a stage listed twice', () => {
+      expect(firewall(['v1', 'v2'], (st) => ({ stages: [st[0], st[1], st[0]] }))).toThrow(/stages lists Stages\/Api\/DeploymentStage.v1 twice; list each stage once/);
+    });
+
+    test('stages of different REST APIs', () => {
+      expect(firewall(['v1'], (st) => ({ stages: st }), true)).toThrow(/belong to different REST APIs; one FhirFirewall protects the stages of one API/);
+    });
+
+    test('more stages than the alarms can read', () => {
+      const names = Array.from({ length: MAX_FIREWALL_STAGES + 1 }, (_v, i) => `v${i + 1}`);
+      expect(firewall(names, (st) => ({ stages: st }))).toThrow(/stages lists 11 stages; one FhirFirewall protects at most 10/);
+      expect(firewall(names.slice(0, MAX_FIREWALL_STAGES), (st) => ({ stages: st }))).not.toThrow();
+    });
+
+    test('stage names that give the same construct id', () => {
+      expect(firewall(['v1', 'v1-0', 'v10'], (st) => ({ stages: st }))).toThrow(/have names that give the same construct id suffix "v10"; give the stages names that differ in letters or digits/);
+    });
   });
 
   test('log retention under six years', () => {

@@ -7,6 +7,8 @@ export const ACL_ID = '0f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b';
 export const ACL_ARN = `arn:aws:wafv2:${REGION}:${ACCOUNT}:regional/webacl/${ACL_NAME}/${ACL_ID}`;
 export const OTHER_ACL_ARN = `arn:aws:wafv2:${REGION}:${ACCOUNT}:regional/webacl/Legacy/11111111-2222-3333-4444-555555555555`;
 export const STAGE_ARN = `arn:aws:apigateway:${REGION}::/restapis/a1b2c3d4e5/stages/r4`;
+/** A second stage of the same API (another API version). */
+export const STAGE_ARN_V2 = `arn:aws:apigateway:${REGION}::/restapis/a1b2c3d4e5/stages/v2`;
 export const NAMESPACE = 'ZeroTrustFhir/Security';
 
 const visibility = (name: string) => ({ CloudWatchMetricsEnabled: true, SampledRequestsEnabled: true, MetricName: `FhirFirewall-${name}` });

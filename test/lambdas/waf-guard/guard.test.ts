@@ -6,7 +6,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { DRIFT_KINDS, DriftKind } from '../../../lambdas/waf-guard/expectations';
 import { GuardReport, WafGuardOptions, createWafGuard } from '../../../lambdas/waf-guard/guard';
 import {
-  ACL_ARN, ACL_ID, ACL_NAME, NAMESPACE, OTHER_ACL_ARN, STAGE_ARN, awsError, compliantAcl, compliantLogging, compliantRules,
+  ACL_ARN, ACL_ID, ACL_NAME, NAMESPACE, OTHER_ACL_ARN, STAGE_ARN, STAGE_ARN_V2, awsError, compliantAcl, compliantLogging, compliantRules,
 } from './fixtures';
 
 const waf = mockClient(WAFV2Client);
@@ -218,7 +218,7 @@ describe('waf guard: WAF API errors are failed checks, never "no drift"', () => 
     expect(report.ok).toBe(false);
     expect(report.drift).toEqual([]);
     expect(report.failed).toEqual([{
-      check: 'Association', operation: 'GetWebACLForResource', error: 'ThrottlingException', message: 'Rate exceeded', undetermined: ['NotAssociated', 'DifferentWebAcl'],
+      check: 'Association', operation: 'GetWebACLForResource', error: 'ThrottlingException', message: 'Rate exceeded', undetermined: ['NotAssociated', 'DifferentWebAcl'], stageArn: STAGE_ARN,
     }]);
     expect(report.determined).not.toContain('NotAssociated');
   });
@@ -326,5 +326,104 @@ describe('waf guard: remediation', () => {
     const report = await guard({ remediate: true }).check();
     expect(report.remediation).toBe('not-needed');
     expect(waf.commandCalls(AssociateWebACLCommand)).toHaveLength(0);
+  });
+});
+
+describe('waf guard: every stage (one per API version)', () => {
+  const both = (options: Partial<WafGuardOptions> = {}) => guard({ stageArn: undefined, stageArns: [STAGE_ARN, STAGE_ARN_V2], ...options });
+  const secondStageOnly = () => waf.on(GetWebACLForResourceCommand, { ResourceArn: STAGE_ARN_V2 }).resolves({});
+
+  /** The metrics of the one PutMetricData call, `{ stageArn: { name: value } }`. */
+  function metricsByStage(): Record<string, Record<string, number>> {
+    const calls = cw.commandCalls(PutMetricDataCommand);
+    expect(calls).toHaveLength(1);
+    const out: Record<string, Record<string, number>> = {};
+    for (const m of (calls[0].args[0].input as PutMetricDataCommandInput).MetricData ?? []) {
+      expect(m.Dimensions).toHaveLength(1);
+      expect(m.Dimensions![0].Name).toBe('StageArn');
+      (out[m.Dimensions![0].Value!] ??= {})[m.MetricName!] = m.Value!;
+    }
+    return out;
+  }
+
+  test('checks each stage\'s association, and the web ACL and its logging once', async () => {
+    const report = await both().check();
+    expect(report).toMatchObject({ ok: true, stageArns: [STAGE_ARN, STAGE_ARN_V2], stages: [{ stageArn: STAGE_ARN, associatedWebAclArn: ACL_ARN }, { stageArn: STAGE_ARN_V2, associatedWebAclArn: ACL_ARN }] });
+    expect(waf.commandCalls(GetWebACLForResourceCommand).map((c) => c.args[0].input)).toEqual([{ ResourceArn: STAGE_ARN }, { ResourceArn: STAGE_ARN_V2 }]);
+    expect(waf.commandCalls(GetWebACLCommand)).toHaveLength(1);
+    expect(waf.commandCalls(GetLoggingConfigurationCommand)).toHaveLength(1);
+  });
+
+  test('no drift: every metric is published under each stage', async () => {
+    await both().check();
+    const zero = { ...Object.fromEntries(DRIFT_KINDS.map((k) => [`WafDrift${k}`, 0])), WafGuardCheckFailed: 0 };
+    expect(metricsByStage()).toEqual({ [STAGE_ARN]: zero, [STAGE_ARN_V2]: zero });
+  });
+
+  test('drift on the second stage only is detected, named and published under that stage', async () => {
+    secondStageOnly();
+    const report = await both().check();
+    expect(report.ok).toBe(false);
+    expect(report.drift).toEqual([{ kind: 'NotAssociated', detail: 'the stage has no web ACL', stageArn: STAGE_ARN_V2 }]);
+    expect(report.stages.map((st) => st.drift.map((d) => d.kind))).toEqual([[], ['NotAssociated']]);
+    const metrics = metricsByStage();
+    expect(metrics[STAGE_ARN]).toMatchObject({ WafDriftNotAssociated: 0, WafGuardCheckFailed: 0 });
+    expect(metrics[STAGE_ARN_V2]).toMatchObject({ WafDriftNotAssociated: 1, WafDriftDifferentWebAcl: 0, WafGuardCheckFailed: 0 });
+  });
+
+  test('drift on the second stage only is remediated on that stage only', async () => {
+    secondStageOnly();
+    const report = await both({ remediate: true }).check();
+    expect(report.remediation).toBe('reassociated');
+    expect(report.stages.map((st) => st.remediation)).toEqual(['not-needed', 'reassociated']);
+    expect(waf.commandCalls(AssociateWebACLCommand).map((c) => c.args[0].input)).toEqual([{ WebACLArn: ACL_ARN, ResourceArn: STAGE_ARN_V2 }]);
+  });
+
+  test('a failed re-association is that stage\'s failed check', async () => {
+    secondStageOnly();
+    waf.on(AssociateWebACLCommand).rejects(awsError('AccessDeniedException'));
+    const report = await both({ remediate: true }).check();
+    expect(report.remediation).toBe('failed');
+    expect(report.failed).toEqual([expect.objectContaining({ check: 'Remediation', stageArn: STAGE_ARN_V2 })]);
+    const metrics = metricsByStage();
+    expect(metrics[STAGE_ARN].WafGuardCheckFailed).toBe(0);
+    expect(metrics[STAGE_ARN_V2].WafGuardCheckFailed).toBe(1);
+  });
+
+  test('a failed association check of one stage leaves only that stage\'s association kinds undetermined', async () => {
+    waf.on(GetWebACLForResourceCommand, { ResourceArn: STAGE_ARN_V2 }).rejects(awsError('ThrottlingException'));
+    const report = await both().check();
+    expect(report.failed).toEqual([expect.objectContaining({ check: 'Association', stageArn: STAGE_ARN_V2 })]);
+    expect(report.determined).not.toContain('NotAssociated');
+    const metrics = metricsByStage();
+    expect(metrics[STAGE_ARN]).toMatchObject({ WafDriftNotAssociated: 0, WafGuardCheckFailed: 0 });
+    expect(metrics[STAGE_ARN_V2]).not.toHaveProperty('WafDriftNotAssociated');
+    expect(metrics[STAGE_ARN_V2]).toMatchObject({ WafDriftRuleGroupMissing: 0, WafGuardCheckFailed: 1 });
+  });
+
+  test('web ACL drift is one finding, published under every stage', async () => {
+    withRules((rules) => rules.filter((r) => r.Name !== 'RateLimitPerIp'));
+    const report = await both().check();
+    expect(report.drift).toEqual([{ kind: 'RateRuleMissing', detail: 'the web ACL has no rate-based rule' }]);
+    const metrics = metricsByStage();
+    expect([metrics[STAGE_ARN].WafDriftRateRuleMissing, metrics[STAGE_ARN_V2].WafDriftRateRuleMissing]).toEqual([1, 1]);
+  });
+
+  test('a failed shared check is every stage\'s failed check', async () => {
+    waf.on(GetLoggingConfigurationCommand).rejects(awsError('ThrottlingException'));
+    await both().check();
+    const metrics = metricsByStage();
+    for (const arn of [STAGE_ARN, STAGE_ARN_V2]) {
+      expect(metrics[arn].WafGuardCheckFailed).toBe(1);
+      expect(metrics[arn]).not.toHaveProperty('WafDriftLoggingRemoved');
+    }
+  });
+
+  test.each([
+    [{ stageArn: undefined, stageArns: [] }, /at least one stage/],
+    [{ stageArns: [STAGE_ARN_V2] }, /not both/],
+    [{ stageArn: undefined, stageArns: [STAGE_ARN, STAGE_ARN] }, /a stage twice/],
+  ])('refuses %j', (options, message) => {
+    expect(() => guard(options as Partial<WafGuardOptions>)).toThrow(message);
   });
 });

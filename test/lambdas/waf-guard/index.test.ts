@@ -2,8 +2,9 @@ import type { mockClient } from 'aws-sdk-client-mock';
 import type { GuardReport } from '../../../lambdas/waf-guard/guard';
 import { parseWafGuardEnvironment, wafGuardEnvironment, type WafGuardEnvironment } from '../../../lambdas/waf-guard/environment';
 import { guardFromEnvironment } from '../../../lambdas/waf-guard/index';
-import { ACL_ARN, ACL_ID, ACL_NAME, NAMESPACE, STAGE_ARN, compliantAcl, compliantLogging } from './fixtures';
+import { ACL_ARN, ACL_ID, ACL_NAME, NAMESPACE, STAGE_ARN, STAGE_ARN_V2, compliantAcl, compliantLogging } from './fixtures';
 
+/** The variables of a release before API versions (one stage, `STAGE_ARN`). */
 const ENV = {
   STAGE_ARN,
   WEB_ACL_ARN: ACL_ARN,
@@ -73,13 +74,36 @@ describe('waf-guard handler wiring', () => {
     expect(report.drift).toEqual([{ kind: 'RuleGroupMissing', detail: 'AWSManagedRulesAnonymousIpList is not in the web ACL' }]);
   });
 
+  test('no stage at all: STAGE_ARNS is not set', () => {
+    expect(() => guardFromEnvironment({ ...ENV, STAGE_ARN: undefined })).toThrow(/^STAGE_ARNS: is not set/);
+  });
+
   test('a configuration error fails the invocation (retried, then dead-lettered)', async () => {
     const { run, waf } = loadHandler({ ...ENV, WEB_ACL_ID: undefined });
     await expect(run()).rejects.toThrow('WEB_ACL_ID: is not set');
     expect(waf.calls()).toHaveLength(0);
   });
 
+  test('checks every stage of STAGE_ARNS: drift on the second only', async () => {
+    const { STAGE_ARN: _legacy, ...rest } = ENV;
+    const { run, waf } = loadHandler({ ...rest, STAGE_ARNS: `${STAGE_ARN} ${STAGE_ARN_V2}` }, ({ waf: w }, { wafv2 }) => {
+      w.on(wafv2.GetWebACLForResourceCommand, { ResourceArn: STAGE_ARN_V2 }).resolves({});
+    });
+    const report = await run();
+    expect(report.stageArns).toEqual([STAGE_ARN, STAGE_ARN_V2]);
+    expect(report.drift).toEqual([{ kind: 'NotAssociated', detail: 'the stage has no web ACL', stageArn: STAGE_ARN_V2 }]);
+    expect(waf.calls().map((c) => c.args[0].input)).toEqual(expect.arrayContaining([{ ResourceArn: STAGE_ARN }, { ResourceArn: STAGE_ARN_V2 }]));
+  });
+
+  test('STAGE_ARNS wins over the one-stage STAGE_ARN of earlier releases', () => {
+    expect(guardFromEnvironment({ ...ENV, STAGE_ARNS: STAGE_ARN_V2 })).toBeDefined();
+    expect(parseWafGuardEnvironment({ ...ENV, STAGE_ARNS: STAGE_ARN_V2 }).stageArns).toEqual([STAGE_ARN_V2]);
+    expect(parseWafGuardEnvironment(ENV).stageArns).toEqual([STAGE_ARN]);
+  });
+
   test.each([
+    ['STAGE_ARNS', `${STAGE_ARN} arn:aws:apigateway:eu-west-1::/apis/abc`, /^STAGE_ARNS: entry 2 is not an API Gateway stage ARN/],
+    ['STAGE_ARNS', `${STAGE_ARN} ${STAGE_ARN_V2} ${STAGE_ARN}`, /^STAGE_ARNS: entry 3 repeats an earlier stage/],
     ['STAGE_ARN', 'arn:aws:apigateway:eu-west-1::/apis/abc', /^STAGE_ARN: is not an API Gateway stage ARN/],
     ['WEB_ACL_ARN', 'arn:aws:wafv2:us-east-1:123456789012:global/webacl/x/y', /^WEB_ACL_ARN: is not a REGIONAL/],
     ['WEB_ACL_SCOPE', 'CLOUDFRONT', /^WEB_ACL_SCOPE: must be REGIONAL/],
@@ -91,7 +115,7 @@ describe('waf-guard handler wiring', () => {
 
 describe('the environment contract (lambdas/waf-guard/environment.ts)', () => {
   const FULL: WafGuardEnvironment = {
-    stageArn: STAGE_ARN,
+    stageArns: [STAGE_ARN, STAGE_ARN_V2],
     webAclArn: ACL_ARN,
     webAclName: ACL_NAME,
     webAclId: ACL_ID,
@@ -110,5 +134,15 @@ describe('the environment contract (lambdas/waf-guard/environment.ts)', () => {
   test('the writer names the setting', () => {
     expect(() => wafGuardEnvironment({ ...FULL, webAclArn: 'arn:aws:wafv2:us-east-1:123456789012:global/webacl/x/y' })).toThrow(/^webAclArn: is not a REGIONAL web ACL ARN/);
     expect(() => wafGuardEnvironment({ ...FULL, requiredRuleGroups: ['Common Rule Set'] })).toThrow(/^requiredRuleGroups: must be a list of managed rule group names/);
+    expect(() => wafGuardEnvironment({ ...FULL, stageArns: [] })).toThrow(/^stageArns: must list at least one API Gateway stage ARN/);
+    expect(() => wafGuardEnvironment({ ...FULL, stageArns: [STAGE_ARN, 'arn:aws:apigateway:eu-west-1::/apis/abc'] })).toThrow(/^stageArns: entry 2 is not an API Gateway stage ARN/);
+    expect(() => wafGuardEnvironment({ ...FULL, stageArns: [STAGE_ARN, STAGE_ARN] })).toThrow(/^stageArns: entry 2 repeats an earlier stage/);
+  });
+
+  test('the writer lists the stages space-separated in STAGE_ARNS, and checks only literal ones', () => {
+    expect(wafGuardEnvironment(FULL).STAGE_ARNS).toBe(`${STAGE_ARN} ${STAGE_ARN_V2}`);
+    expect(wafGuardEnvironment(FULL)).not.toHaveProperty('STAGE_ARN');
+    const token = '${Token[TOKEN.1]}';
+    expect(wafGuardEnvironment({ ...FULL, stageArns: [token, STAGE_ARN] }, { isUnresolved: (v) => v === token }).STAGE_ARNS).toBe(`${token} ${STAGE_ARN}`);
   });
 });
