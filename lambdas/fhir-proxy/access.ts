@@ -14,6 +14,7 @@ import { markRedacted } from './labels';
 import { isValidId, parseReference, type LocalReference } from '../shared/fhir/references';
 import { isFhirResourceType } from '../shared/fhir-resource-types';
 import type { IssueType } from '../shared/operation-outcome';
+import type { DenialReason } from '../shared/app-metrics';
 import { findGrants, parseScopes, type Permission, type ResourceGrant, type ScopeContext, type ScopeRestriction, type ScopeSet } from '../shared/smart-scopes';
 
 /** The SMART authorizer's context (`event.requestContext.authorizer`), parsed. */
@@ -31,22 +32,58 @@ export interface Caller {
   readonly labels: readonly string[];
 }
 
-/** A refusal: status, a constant message, and the patients the request named (for the audit). */
+/**
+ * Why a request is refused, stated where it is refused (the per-app metrics' `Reason`,
+ * `trace.ts`): a {@link DenialReason}, or `withheld`, an answer withheld whole after the proxy
+ * decided on what it had seen (`proxy.ts`), whose reason is the guard's first deny, else a
+ * patient outside the caller's compartment, else `other`.
+ */
+export type RefusalReason = DenialReason | 'withheld';
+
+/** The reasons the label and Consent guard refuses for (`guard.ts`). */
+export type GuardReason = Extract<DenialReason, 'label' | 'consent'>;
+
+/**
+ * A refusal: why, status, a constant message, and the patients the request named (for the
+ * audit). `reason` is required: every refusal states it where it is decided, never from its text.
+ */
 export interface Denial {
   readonly kind: 'deny';
+  readonly reason: RefusalReason;
   readonly status: 400 | 401 | 403 | 404 | 405 | 409 | 412 | 422;
   readonly code: IssueType;
   readonly message: string;
   readonly patientIds: readonly string[];
 }
 
-export function deny(
+/** A refusal for `reason`: status, constant message, the patients the request named, and its issue code. */
+export function refuse(
+  reason: RefusalReason,
   status: Denial['status'],
   message: string,
   patientIds: readonly string[] = [],
   code: IssueType = status === 401 ? 'login' : status === 404 ? 'not-found' : status === 412 ? 'conflict' : 'forbidden',
 ): Denial {
-  return { kind: 'deny', status, code, message, patientIds };
+  return { kind: 'deny', reason, status, code, message, patientIds };
+}
+
+/**
+ * The two refusals whose status is their reason: 401 (no verified caller: `invalid-token`) and
+ * the 404 of an answer withheld whole (`withheld`). Only `proxy.ts` builds these; every other
+ * refusal states its reason with {@link refuse}.
+ * @deprecated use {@link refuse} (`refuse('invalid-token', 401, …)`, `refuse('withheld', 404, …)`).
+ */
+export function deny(status: 401 | 404, message: string): Denial {
+  return refuse(status === 401 ? 'invalid-token' : 'withheld', status, message);
+}
+
+/**
+ * The reason of a refusal made because the caller is confined, to a patient's compartment or by
+ * granular scope restrictions (conditional writes, PATCH): `compartment` when a patient is in
+ * context, else `scope`.
+ */
+export function confinedReason(access: Access): DenialReason {
+  return access.patientId !== undefined ? 'compartment' : 'scope';
 }
 
 /** The settings the access decisions depend on. */
@@ -87,10 +124,13 @@ export interface Access {
 
 /** Security-label and Consent checks on one resource, after the scope and compartment checks. */
 export interface ResourceGuard {
-  /** Whether the caller may see the resource, and the copy to return when elements were removed. */
-  view(resource: Record<string, unknown>, patients: readonly string[]): { readonly visible: boolean; readonly resource?: Record<string, unknown> };
-  /** Whether the caller may write the resource (every label on it and in it visible to them). */
-  canWrite(resource: Record<string, unknown>, patients: readonly string[]): boolean;
+  /** Whether the caller may see the resource, and the copy to return when elements were removed (or why not). */
+  view(
+    resource: Record<string, unknown>,
+    patients: readonly string[],
+  ): { readonly visible: true; readonly resource?: Record<string, unknown> } | { readonly visible: false; readonly reason: GuardReason };
+  /** Why the caller may not write the resource (a label on it or in it, or Consent), or undefined when it may. */
+  writeRefusal(resource: Record<string, unknown>, patients: readonly string[]): GuardReason | undefined;
   /** True when patients' Consents are evaluated (their patient must then be known before a write). */
   readonly loadsConsents?: boolean;
 }
@@ -145,22 +185,22 @@ export function resolveAccess(caller: Caller, options: AccessOptions): Access | 
   const withUser = user ? { user } : {};
   const patientGrants = of('patient');
   if (patientGrants.length > 0) {
-    if (!isValidId(caller.patient)) return deny(403, 'Patient-context scopes need a patient in context');
+    if (!isValidId(caller.patient)) return refuse('scope', 403, 'Patient-context scopes need a patient in context');
     return { kind: 'access', caller, context: 'patient', grants: patientGrants, patientId: caller.patient, ...withUser, options };
   }
   const userGrants = of('user');
   if (userGrants.length > 0) {
-    if (!user) return deny(403, 'User-context scopes need a fhirUser on this server');
+    if (!user) return refuse('scope', 403, 'User-context scopes need a fhirUser on this server');
     if (user.resourceType === 'Patient') return { kind: 'access', caller, context: 'user', grants: userGrants, patientId: user.id, user, options };
-    if (!PROVIDER_USER_TYPES.has(user.resourceType)) return deny(403, 'User-context scopes are not supported for this fhirUser type');
+    if (!PROVIDER_USER_TYPES.has(user.resourceType)) return refuse('scope', 403, 'User-context scopes are not supported for this fhirUser type');
     return { kind: 'access', caller, context: 'user', grants: userGrants, user, options };
   }
   const systemGrants = of('system');
   if (systemGrants.length > 0) {
-    if (!options.confidentialClientIds.has(caller.clientId)) return deny(403, 'System scopes need a confidential client');
+    if (!options.confidentialClientIds.has(caller.clientId)) return refuse('scope', 403, 'System scopes need a confidential client');
     return { kind: 'access', caller, context: 'system', grants: systemGrants, ...withUser, options };
   }
-  return deny(403, 'No FHIR resource scope');
+  return refuse('scope', 403, 'No FHIR resource scope');
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -229,15 +269,21 @@ function onlyInCompartmentOf(patients: readonly string[], patientId: string): bo
   return patients.length > 0 && patients.every((id) => id === patientId);
 }
 
-/** Whether the caller may see a resource, and the patients the resource links to (computed once for both). */
-export interface Sight {
-  readonly visible: boolean;
-  readonly patients: readonly string[];
-  /** The copy to return instead of the resource (labelled elements removed), when there is one. */
-  readonly resource?: Record<string, unknown>;
-}
+/**
+ * Whether the caller may see a resource, and the patients the resource links to (computed once
+ * for both); when it may not, why.
+ */
+export type Sight =
+  | {
+      readonly visible: true;
+      readonly patients: readonly string[];
+      /** The copy to return instead of the resource (labelled elements removed), when there is one. */
+      readonly resource?: Record<string, unknown>;
+    }
+  | { readonly visible: false; readonly patients: readonly string[]; readonly reason: DenialReason; readonly resource?: undefined };
 
-const NOTHING: Sight = { visible: false, patients: [] };
+/** A resource nested too deeply to be decided. */
+const NOTHING: Sight = { visible: false, patients: [], reason: 'other' };
 
 /**
  * May the caller see (or act on) this resource, with any of `perms`? The type needs a grant of
@@ -290,7 +336,7 @@ function seeView(
   try {
     nested = view.nested;
   } catch (e) {
-    if (e instanceof TooDeep) return { visible: false, patients: own.patients };
+    if (e instanceof TooDeep) return { visible: false, patients: own.patients, reason: 'other' };
     throw e;
   }
   if (nested.length === 0) return own;
@@ -341,7 +387,7 @@ function seeOwn(
     grantCache.set(type, grants);
   }
   const compartment = view.inCompartmentType;
-  if (grants.length === 0) return { visible: false, patients };
+  if (grants.length === 0) return { visible: false, patients, reason: 'scope' };
   let covered = false;
   for (const g of grants) {
     if (g.restrictions.length === 0 || grantCovers(g, resource)) {
@@ -349,16 +395,17 @@ function seeOwn(
       break;
     }
   }
-  if (!covered) return { visible: false, patients };
+  if (!covered) return { visible: false, patients, reason: 'scope' };
   const patientId = access.patientId;
   let visible: boolean;
   if (patientId === undefined) visible = true;
   else if (!compartment) visible = allowNonCompartment && access.options.readableNonCompartmentTypes.has(type);
   else if (type === 'Patient') visible = resource.id === patientId;
   else visible = onlyInCompartmentOf(patients, patientId);
-  if (!visible || !access.guard) return { visible, patients };
+  if (!visible) return { visible: false, patients, reason: 'compartment' };
+  if (!access.guard) return { visible: true, patients };
   const guarded = access.guard.view(resource, patients);
-  if (!guarded.visible) return { visible: false, patients };
+  if (!guarded.visible) return { visible: false, patients, reason: guarded.reason };
   return guarded.resource !== undefined && guarded.resource !== resource ? { visible: true, patients, resource: guarded.resource } : { visible: true, patients };
 }
 
@@ -366,8 +413,8 @@ function seeOwn(
  * Why a written body's references may not be sent, if they may not: a reference written as a
  * search (`Patient?identifier=…`) is resolved by the server after every check here, so it could
  * file the data under any patient. Refused, in any element and any nested resource, for a
- * compartment-confined caller and whenever Consent is evaluated (the patient whose Consent
- * decides must be known before the write).
+ * compartment-confined caller (reason `compartment`) and whenever Consent is evaluated (the
+ * patient whose Consent decides must be known before the write; reason `consent`).
  */
 export function conditionalReferenceRefusal(access: Access, body: unknown): Denial | undefined {
   const view = viewOf(access, body);
@@ -384,7 +431,8 @@ function conditionalIn(access: Access, view: ResourceView): Denial | undefined {
     if (!(e instanceof TooDeep)) throw e;
     conditional = true;
   }
-  return conditional ? deny(403, 'Conditional references are not allowed for this token') : undefined;
+  if (!conditional) return undefined;
+  return refuse(access.patientId !== undefined ? 'compartment' : 'consent', 403, 'Conditional references are not allowed for this token');
 }
 
 /**
@@ -402,41 +450,53 @@ export function canWrite(access: Access, resource: unknown, perm: Permission, pa
 /**
  * Why `resource` may not be written, or undefined when it may ({@link canWrite}): one view of
  * the body for every check. A conditional reference is refused with its own text; everything else
- * with the compartment or scope-restriction text.
+ * with the compartment or scope-restriction text, and the reason of the first check that failed:
+ * `scope` (no grant covers it), `compartment` (another patient's, or a nested Patient),
+ * `label` or `consent` (the guard), `other` (nested too deeply to decide).
  */
 export function writeRefusal(access: Access, resource: unknown, perm: Permission, patients: readonly string[] = []): Denial | undefined {
   const view = viewOf(access, resource);
-  const refused = (): Denial =>
-    deny(403, access.patientId !== undefined ? 'Resource must be in the patient compartment' : 'Scope restrictions do not cover the resource', patients);
-  if (!view) return refused();
+  const refused = (reason: DenialReason): Denial =>
+    refuse(reason, 403, access.patientId !== undefined ? 'Resource must be in the patient compartment' : 'Scope restrictions do not cover the resource', patients);
+  if (!view) return refused('other');
   const conditional = conditionalIn(access, view);
   if (conditional) return { ...conditional, patientIds: patients };
-  return writable(access, view, perm, patients.length > 0 ? patients : undefined) ? undefined : refused();
+  const reason = unwritable(access, view, perm, patients.length > 0 ? patients : undefined);
+  return reason === undefined ? undefined : refused(reason);
 }
 
-function writable(access: Access, view: ResourceView, perm: Permission, patients: readonly string[] | undefined): boolean {
+/** Why the body may not be written ({@link writeRefusal}), or undefined. */
+function unwritable(access: Access, view: ResourceView, perm: Permission, patients: readonly string[] | undefined): DenialReason | undefined {
   const type = view.type;
-  if (!isFhirResourceType(type)) return false;
+  if (!isFhirResourceType(type)) return 'scope';
   const grants = findGrants(access.grants, { resourceType: type, permission: perm });
-  if (grants.length === 0 || !grants.some((g) => grantCovers(g, view.resource))) return false;
+  if (grants.length === 0 || !grants.some((g) => grantCovers(g, view.resource))) return 'scope';
   patients ??= view.patients;
   // A Patient's own id is among its patients: one linking to another patient is not writable.
-  if (access.patientId !== undefined && !(view.inCompartmentType && onlyInCompartmentOf(patients, access.patientId))) return false;
-  if (access.guard && !access.guard.canWrite(view.resource, patients)) return false;
+  if (access.patientId !== undefined && !(view.inCompartmentType && onlyInCompartmentOf(patients, access.patientId))) return 'compartment';
+  const guarded = access.guard?.writeRefusal(view.resource, patients);
+  if (guarded) return guarded;
   try {
-    return view.nested.every((n) => canWriteNested(access, n.view));
+    return nestedUnwritable(access, view);
   } catch (e) {
-    if (e instanceof TooDeep) return false;
+    if (e instanceof TooDeep) return 'other';
     throw e;
   }
 }
 
-function canWriteNested(access: Access, view: ResourceView): boolean {
-  if (!isFhirResourceType(view.type)) return false;
-  if (access.patientId !== undefined) {
-    if (view.type === 'Patient') return false;
-    if (view.inCompartmentType && view.patients.some((p) => p !== access.patientId)) return false;
+/** Why a resource nested in a written body may not be written, or undefined (first refused, in order). */
+function nestedUnwritable(access: Access, container: ResourceView): DenialReason | undefined {
+  for (const n of container.nested) {
+    const view = n.view;
+    if (!isFhirResourceType(view.type)) return 'other';
+    if (access.patientId !== undefined) {
+      if (view.type === 'Patient') return 'compartment';
+      if (view.inCompartmentType && view.patients.some((p) => p !== access.patientId)) return 'compartment';
+    }
+    const guarded = access.guard?.writeRefusal(view.resource, view.patients);
+    if (guarded) return guarded;
+    const inner = nestedUnwritable(access, view);
+    if (inner) return inner;
   }
-  if (access.guard && !access.guard.canWrite(view.resource, view.patients)) return false;
-  return view.nested.every((n) => canWriteNested(access, n.view));
+  return undefined;
 }

@@ -57,16 +57,22 @@
  * exactly, and every returned resource is checked (`total` is dropped when it may be wrong).
  * Writes need the body (and the stored version) covered; conditional writes and PATCH are
  * refused under restrictions.
+ *
+ * Every refusal states its reason where it is made (`refuse`, `access.ts`; the per-app metrics'
+ * `Reason`): `scope` (no grant, a grant's restriction, the token's context); `compartment`
+ * (another patient, a type or level outside the compartment, a confined caller's search
+ * parameters); a confined caller's conditional writes and PATCH: `compartment` with a patient
+ * in context, else `scope` (granular restrictions); malformed or unsupported requests: `other`.
  */
 import { isValidId, parseReference } from '../shared/fhir/references';
 import { isFhirResourceType } from '../shared/fhir-resource-types';
 import { findGrants, type Permission } from '../shared/smart-scopes';
-import { conditionalReferenceRefusal, deny, isUnrestricted, writeRefusal, type Access, type Denial } from './access';
+import { conditionalReferenceRefusal, confinedReason, isUnrestricted, refuse, writeRefusal, type Access, type Denial } from './access';
 import { projectionOf, withoutProjection, type Projection } from './projection';
 import { isReservedKey, parseParamName, type HttpMethod, type ParsedRequest, type SearchParam } from './request';
 import { compartmentPatientIds, isCompartmentType, patientCompartmentParams } from '../shared/fhir/patient-compartment';
 
-export type { Access, AccessOptions, Caller, Denial } from './access';
+export type { Access, AccessOptions, Caller, Denial, RefusalReason } from './access';
 
 /** A configured FHIR operation (other than `$everything` and `$export`, which are built in). */
 export interface OperationPolicy {
@@ -227,19 +233,19 @@ function checkConfinedParams(access: Access, type: string | undefined, params: r
   const links = linkParams(type);
   for (const p of params) {
     const { code, modifier, chain } = parseParamName(p.name);
-    if (REFUSED_CONFINED.has(code)) return deny(403, 'Search parameter not allowed for this token', named);
-    if (chain !== undefined) return deny(403, 'Chained search parameters are not allowed for this token', named);
+    if (REFUSED_CONFINED.has(code)) return refuse('compartment', 403, 'Search parameter not allowed for this token', named);
+    if (chain !== undefined) return refuse('compartment', 403, 'Chained search parameters are not allowed for this token', named);
     for (const alt of alternatives(p.value)) {
       const ref = parseReference(alt, { baseUrls: access.options.referenceBaseUrls });
-      if (ref?.resourceType === 'Patient' && ref.id !== patientId) return deny(403, 'Search names another patient', named);
+      if (ref?.resourceType === 'Patient' && ref.id !== patientId) return refuse('compartment', 403, 'Search names another patient', named);
       if (ref || !links.has(code) || code === '_include' || code === '_revinclude') continue;
       if (modifier !== undefined && NON_ID_MODIFIERS.has(modifier)) continue;
       if (modifier !== undefined && modifier !== 'Patient' && isFhirResourceType(modifier)) continue;
-      if (/^https?:\/\//i.test(alt) || alt.includes('/')) return deny(403, 'Search parameter value not allowed for this token', named);
-      if (alt !== patientId) return deny(403, 'Search names another patient', named);
+      if (/^https?:\/\//i.test(alt) || alt.includes('/')) return refuse('compartment', 403, 'Search parameter value not allowed for this token', named);
+      if (alt !== patientId) return refuse('compartment', 403, 'Search names another patient', named);
     }
     if (code === '_id' && type === 'Patient') {
-      for (const alt of alternatives(p.value)) if (alt !== patientId) return deny(403, 'Search names another patient', named);
+      for (const alt of alternatives(p.value)) if (alt !== patientId) return refuse('compartment', 403, 'Search names another patient', named);
     }
   }
   return undefined;
@@ -286,7 +292,7 @@ function forwardOf(request: ParsedRequest, extra: Partial<Forward> = {}): Forwar
 }
 
 function noPermission(named: readonly string[] = []): Denial {
-  return deny(403, 'Scope does not permit this interaction', named);
+  return refuse('scope', 403, 'Scope does not permit this interaction', named);
 }
 
 /** Headers a confined read evaluates itself (the proxy needs the body to check it). */
@@ -314,7 +320,7 @@ function opening(
   if (grants.length === 0) return noPermission(named);
   if (access.patientId !== undefined && !isCompartmentType(type)) {
     if (confinedTypes === 'compartment' || !access.options.readableNonCompartmentTypes.has(type)) {
-      return deny(403, 'Resource type is outside the patient compartment', named);
+      return refuse('compartment', 403, 'Resource type is outside the patient compartment', named);
     }
   }
   return { grants, named };
@@ -359,15 +365,15 @@ export function authorize(access: Access, request: ParsedRequest, options: Autho
     case 'delete':
       return authorizeDelete(access, request);
     case 'operation':
-      if (inBundle) return deny(403, 'Operations are not allowed inside a batch or transaction');
+      if (inBundle) return refuse('other', 403, 'Operations are not allowed inside a batch or transaction');
       return authorizeOperation(access, request, options);
     case 'batch':
     case 'transaction':
       // Decided entry by entry by `planBundle` (bundle.ts); here only as a nested bundle: refused.
-      return deny(403, 'Nested batch or transaction is not allowed');
+      return refuse('other', 403, 'Nested batch or transaction is not allowed');
     default:
       // Unreachable while ParsedRequest and this switch agree; an unknown interaction is denied.
-      return deny(403, 'Unknown interaction');
+      return refuse('other', 403, 'Unknown interaction');
   }
 }
 
@@ -379,7 +385,7 @@ function authorizeRead(access: Access, request: Req<'read' | 'vread' | 'history-
   if (isDenial(open)) return open;
   const named = open.named;
   if (access.patientId !== undefined) {
-    if (type === 'Patient' && request.id !== access.patientId) return deny(403, 'Access to another patient is not allowed', named);
+    if (type === 'Patient' && request.id !== access.patientId) return refuse('compartment', 403, 'Access to another patient is not allowed', named);
     const params = withoutProjection(request.params);
     if (params.length > 0) {
       const bad = checkConfinedParams(access, undefined, params, namedPatients(access, undefined, params));
@@ -439,7 +445,7 @@ function authorizeTypeSearch(access: Access, request: Req<'search-type' | 'histo
 }
 
 function authorizeSystemSearch(access: Access, request: Req<'search-system' | 'history-system'>): Decision {
-  if (access.patientId !== undefined) return deny(403, 'System-level search and history are not allowed for this token');
+  if (access.patientId !== undefined) return refuse('compartment', 403, 'System-level search and history are not allowed for this token');
   const grants = findGrants(access.grants, { resourceType: '*', permission: 's' });
   if (grants.length === 0) return noPermission();
   const named = namedPatients(access, undefined, request.params);
@@ -470,9 +476,9 @@ function authorizeCreate(access: Access, request: Req<'create'>): Decision {
   const named = compartmentPatientIds(body, { baseUrls: access.options.referenceBaseUrls });
   const open = opening(access, type, 'c', named, 'compartment');
   if (isDenial(open)) return open;
-  if (access.patientId !== undefined && type === 'Patient') return deny(403, 'Creating a Patient is not allowed for this token', named);
+  if (access.patientId !== undefined && type === 'Patient') return refuse('compartment', 403, 'Creating a Patient is not allowed for this token', named);
   const checks = needsChecks(access, open.grants);
-  if (checks && request.ifNoneExist) return deny(403, 'Conditional create is not allowed for this token', named);
+  if (checks && request.ifNoneExist) return refuse(confinedReason(access), 403, 'Conditional create is not allowed for this token', named);
   // The whole body, nested resources and references included (`writeRefusal`, one view of it).
   const refused = writeRefusal(access, body, 'c', named);
   if (refused) return refused;
@@ -491,7 +497,7 @@ function authorizeUpdate(access: Access, request: Req<'update'>): Decision {
   if (request.conditional || request.id === undefined) {
     const conditionalRefs = conditionalReferenceRefusal(access, body);
     if (conditionalRefs) return { ...conditionalRefs, patientIds: named };
-    if (checks) return deny(403, 'Conditional update is not allowed for this token', named);
+    if (checks) return refuse(confinedReason(access), 403, 'Conditional update is not allowed for this token', named);
     return allow({ ...plan, forward: forwardOf(request, { body }) });
   }
   const refused = writeRefusal(access, body, 'u', named);
@@ -506,7 +512,7 @@ function authorizeUpdate(access: Access, request: Req<'update'>): Decision {
 function authorizePatch(access: Access, request: Req<'patch'>): Decision {
   const grants = findGrants(access.grants, { resourceType: request.resourceType, permission: 'u' });
   if (grants.length === 0) return noPermission();
-  if (needsChecks(access, grants)) return deny(403, 'PATCH is not allowed for this token; use update');
+  if (needsChecks(access, grants)) return refuse(confinedReason(access), 403, 'PATCH is not allowed for this token; use update');
   const json = request.patch.format === 'json-patch';
   return allow({
     request,
@@ -527,11 +533,11 @@ function authorizeDelete(access: Access, request: Req<'delete'>): Decision {
   const open = opening(access, type, 'd', type === 'Patient' && request.id ? [request.id] : [], 'compartment');
   if (isDenial(open)) return open;
   const named = open.named;
-  if (access.patientId !== undefined && type === 'Patient' && request.id !== access.patientId) return deny(403, 'Access to another patient is not allowed', named);
+  if (access.patientId !== undefined && type === 'Patient' && request.id !== access.patientId) return refuse('compartment', 403, 'Access to another patient is not allowed', named);
   const checks = needsChecks(access, open.grants);
   const plan = { request, forward: forwardOf(request), check: { kind: 'passthrough' } as const, validate: [], patientIds: named };
   if (request.conditional || request.id === undefined) {
-    if (checks) return deny(403, 'Conditional delete is not allowed for this token', named);
+    if (checks) return refuse(confinedReason(access), 403, 'Conditional delete is not allowed for this token', named);
     return allow(plan);
   }
   // A delete of a known id forwards no query (only a conditional delete's query is its condition).
@@ -552,15 +558,15 @@ function authorizeOperation(
 
   if (request.operation === 'everything') {
     if (request.level !== 'instance' || type !== 'Patient' || !request.id) {
-      return deny(403, 'Only instance-level Patient $everything is allowed', named);
+      return refuse('compartment', 403, 'Only instance-level Patient $everything is allowed', named);
     }
     if (findGrants(access.grants, { resourceType: 'Patient', permission: 'r' }).length === 0) return noPermission(named);
     if (confined) {
-      if (request.id !== access.patientId) return deny(403, 'Access to another patient is not allowed', named);
+      if (request.id !== access.patientId) return refuse('compartment', 403, 'Access to another patient is not allowed', named);
       const bad = checkConfinedParams(access, undefined, withoutProjection(request.params), named);
       if (bad) return bad;
     }
-    if (request.body !== undefined) return deny(403, 'Operation input is not allowed for $everything', named);
+    if (request.body !== undefined) return refuse('other', 403, 'Operation input is not allowed for $everything', named);
     return allow(
       { request, forward: forwardOf(request), check: { kind: 'bundle', perms: ['r', 's'], exactTotal: false }, validate: [], patientIds: [...new Set(named)] },
       true,
@@ -568,13 +574,13 @@ function authorizeOperation(
   }
 
   if (request.operation === 'export') {
-    if (access.context !== 'system') return deny(403, '$export needs system scopes', named);
+    if (access.context !== 'system') return refuse('scope', 403, '$export needs system scopes', named);
     const typeParam = request.params.filter((p) => p.name === '_type').flatMap((p) => p.value.split(','));
     const needed = typeParam.length > 0 ? typeParam : ['*'];
     for (const t of needed) {
-      if (t !== '*' && !isFhirResourceType(t)) return deny(400, 'Invalid _type', named, 'invalid');
+      if (t !== '*' && !isFhirResourceType(t)) return refuse('other', 400, 'Invalid _type', named, 'invalid');
       const grants = findGrants(access.grants, { resourceType: t, permission: ['r', 's'], all: true });
-      if (!isUnrestricted(grants)) return deny(403, 'Scope does not permit exporting these types', named);
+      if (!isUnrestricted(grants)) return refuse('scope', 403, 'Scope does not permit exporting these types', named);
     }
     return { kind: 'allow', request, forward: forwardOf(request, { body: request.body }), check: { kind: 'passthrough' }, validate: [], patientIds: named };
   }
@@ -582,22 +588,22 @@ function authorizeOperation(
   const policy = Object.prototype.hasOwnProperty.call(options.operations ?? {}, request.operation)
     ? (options.operations as Record<string, OperationPolicy>)[request.operation]
     : undefined;
-  if (!policy || !policy.levels.includes(request.level)) return deny(403, 'Operation not allowed', named);
+  if (!policy || !policy.levels.includes(request.level)) return refuse('other', 403, 'Operation not allowed', named);
   const grants = findGrants(access.grants, { resourceType: type ?? '*', permission: policy.permission });
   if (grants.length === 0) return noPermission(named);
   if (confined) {
-    if (request.level === 'system') return deny(403, 'System-level operations are not allowed for this token', named);
+    if (request.level === 'system') return refuse('compartment', 403, 'System-level operations are not allowed for this token', named);
     if (type && !isCompartmentType(type) && !access.options.readableNonCompartmentTypes.has(type)) {
-      return deny(403, 'Resource type is outside the patient compartment', named);
+      return refuse('compartment', 403, 'Resource type is outside the patient compartment', named);
     }
     if (type === 'Patient' && request.id !== undefined && request.id !== access.patientId) {
-      return deny(403, 'Access to another patient is not allowed', named);
+      return refuse('compartment', 403, 'Access to another patient is not allowed', named);
     }
     const bad = checkConfinedParams(access, type, request.params, named);
     if (bad) return bad;
     if (request.body !== undefined) {
       const ids = compartmentPatientIds(request.body, { baseUrls: access.options.referenceBaseUrls });
-      if (ids.some((id) => id !== access.patientId)) return deny(403, 'Operation input names another patient', named);
+      if (ids.some((id) => id !== access.patientId)) return refuse('compartment', 403, 'Operation input names another patient', named);
     }
   }
   const checks = needsChecks(access, grants);

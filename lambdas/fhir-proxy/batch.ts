@@ -8,7 +8,7 @@
 import type { APIGatewayProxyResult } from 'aws-lambda';
 import { isObject, type JsonObject } from '../shared/json';
 import { errorResponse, operationOutcome, type IssueType, type OperationOutcomeIssueInput } from '../shared/operation-outcome';
-import { deny, type Access, type Denial } from './access';
+import { refuse, type Access, type Denial } from './access';
 import type { Plan } from './authorize';
 import { forwardedEntry, planBundle, type EntryPlan } from './bundle';
 import type { ProxyContext } from './context';
@@ -92,7 +92,7 @@ export async function executeBundle(
     ready.forEach((r, i) => answered.set(r.entry.index, releasedEntry(access, r.entry.decision, responses[i], trace)));
   }
   // A Consent outage releases nothing of the patients it hides: the whole Bundle is 503.
-  if (trace.guard?.consentUnknown === 'outage') return stopResponse(trace, { kind: 'refused', denial: deny(403, CONSENT_UNKNOWN.outage) }, access);
+  if (trace.guard?.consentUnknown === 'outage') return stopResponse(trace, { kind: 'refused', denial: refuse('consent', 403, CONSENT_UNKNOWN.outage) }, access);
   const entries = planned.entries.map((e) => answered.get(e.index) as JsonObject);
   return json(200, { resourceType: 'Bundle', type: `${planned.type}-response`, entry: entries }, rewriter);
 }

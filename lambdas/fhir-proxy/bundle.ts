@@ -9,7 +9,7 @@
  * `urn:oid:` full URLs kept.
  */
 import type { APIGatewayProxyEvent } from 'aws-lambda';
-import { deny, type Access, type Denial } from './access';
+import { refuse, type Access, type Denial } from './access';
 import { authorize, type AuthorizeOptions, type Plan } from './authorize';
 import { encodeParams, isRequestError, parseFhirRequest, type BundleRequest, type RequestLimits } from './request';
 import { isObject, type JsonObject } from '../shared/json';
@@ -126,16 +126,16 @@ export function planBundle(access: Access, request: BundleRequest, options: Bund
   const type = request.interaction;
   const entries = Array.isArray(request.body.entry) ? request.body.entry : [];
   const max = options.maxEntries ?? DEFAULT_MAX_BUNDLE_ENTRIES;
-  if (entries.length > max) return deny(400, 'Too many entries in the Bundle', [], 'too-costly');
+  if (entries.length > max) return refuse('other', 400, 'Too many entries in the Bundle', [], 'too-costly');
   const plans: EntryPlan[] = [];
   for (let index = 0; index < entries.length; index++) {
     const entry = entries[index];
     const event = entryEvent(entry, options.publicBaseUrl);
     let decision: Plan | Denial;
-    if (!event) decision = deny(400, 'Malformed Bundle entry', [], 'invalid');
+    if (!event) decision = refuse('other', 400, 'Malformed Bundle entry', [], 'invalid');
     else {
       const parsed = parseFhirRequest(event, options.limits);
-      if (isRequestError(parsed)) decision = deny(400, 'Malformed Bundle entry', [], 'invalid');
+      if (isRequestError(parsed)) decision = refuse('other', 400, 'Malformed Bundle entry', [], 'invalid');
       else {
         decision = authorize(access, parsed, options, true);
         if (decision.kind === 'allow' && decision.validate.length > 0) {

@@ -18,7 +18,7 @@
  * no inline label the caller would not see.
  */
 import { compartmentPatientIds } from '../shared/fhir/patient-compartment';
-import type { Access, ResourceGuard } from './access';
+import type { Access, GuardReason, ResourceGuard } from './access';
 import { evaluateConsents, resourceFacts, type ConsentCache, type ConsentRequest, type PatientConsents, type ResourceFacts } from './consent';
 import { clearanceGap, hasInlineLabels, redactInline, UNKNOWN_LABEL, type Clearance, type LabelIndex, type LabelSet } from './labels';
 import { isObject, type JsonObject } from '../shared/json';
@@ -55,12 +55,17 @@ export interface GuardDecision {
 
 type Json = JsonObject;
 
-interface Outcome {
-  readonly permit: boolean;
-  readonly rule: string;
-  /** The Consent that decided, when one did. */
-  readonly consentId?: string;
-}
+/** A decision on one resource or element; a deny states its reason (the rule's kind). */
+type Outcome =
+  | { readonly permit: true; readonly rule: string; readonly consentId?: string }
+  | {
+      readonly permit: false;
+      readonly rule: string;
+      /** The Consent that decided, when one did. */
+      readonly consentId?: string;
+      /** `label`: a label the caller is not cleared for (or an element too deep to redact); `consent`: Consent, its state or the opt-in defaults. */
+      readonly reason: GuardReason;
+    };
 
 export interface GuardContext {
   readonly index: LabelIndex;
@@ -74,7 +79,7 @@ export interface GuardContext {
 /** Shared, never mutated: the common outcomes and consent states (no allocation per resource). */
 const NO_CONSENTS: Extract<PatientConsents, { kind: 'consents' }> = { kind: 'consents', consents: [] };
 const UNAVAILABLE: PatientConsents = { kind: 'unavailable' };
-const GENERAL_OPT_IN: Outcome = { permit: false, rule: 'default:general:opt-in' };
+const GENERAL_OPT_IN: Outcome = { permit: false, rule: 'default:general:opt-in', reason: 'consent' };
 const GENERAL_OPT_OUT: Outcome = { permit: true, rule: 'default:general:opt-out' };
 const LABELS_OPT_OUT: Outcome = { permit: true, rule: 'default:labels:opt-out' };
 const NO_LABELS: ReadonlySet<string> = new Set();
@@ -170,11 +175,22 @@ export class RequestGuard implements ResourceGuard {
 
   private unknownConsent?: 'outage' | 'malformed';
 
+  /**
+   * The reason of the first deny this request (`label` or `consent`), undefined when none: why an
+   * answer the proxy withheld whole was withheld (`trace.ts`, a `withheld` refusal).
+   */
+  get firstDenial(): GuardReason | undefined {
+    return this.firstDeny;
+  }
+
+  private firstDeny?: GuardReason;
+
   decisions(): GuardDecision[] {
     return this.counts.map((d) => ({ ...d }));
   }
 
   private record(patients: readonly string[], outcome: Outcome): void {
+    if (!outcome.permit) this.firstDeny ??= outcome.reason;
     // Keyed by the rule string itself, then the decision, then the patient: no key is built per
     // resource (most outcomes are shared constants, and their strings hash once).
     let pair = this.byRule.get(outcome.rule);
@@ -205,9 +221,9 @@ export class RequestGuard implements ResourceGuard {
     const self = this.selfId !== undefined && patients.length > 0 && patients.every((p) => p === this.selfId);
     for (const rule of set.rules) {
       const gap = clearanceGap(rule, this.clearance, self);
-      if (gap) return { permit: false, rule: `label:${rule.code}:${gap}-not-cleared` };
+      if (gap) return { permit: false, rule: `label:${rule.code}:${gap}-not-cleared`, reason: 'label' };
     }
-    if (set.unknown && clearanceGap(UNKNOWN_LABEL, this.clearance, false)) return { permit: false, rule: 'label:unknown:not-cleared' };
+    if (set.unknown && clearanceGap(UNKNOWN_LABEL, this.clearance, false)) return { permit: false, rule: 'label:unknown:not-cleared', reason: 'label' };
     let permitBy: Outcome | undefined;
     // The same for every patient of the resource: computed at most once, when first needed.
     let facts: ResourceFacts | undefined;
@@ -219,14 +235,14 @@ export class RequestGuard implements ResourceGuard {
         // Unknown consent releases nothing of the patient, labelled or not (their Consent may deny all).
         const reason = (state as { reason?: unknown }).reason === 'malformed' ? 'malformed' : 'outage';
         if (this.unknownConsent !== 'outage') this.unknownConsent = reason;
-        return { permit: false, rule: 'consent:unavailable' };
+        return { permit: false, rule: 'consent:unavailable', reason: 'consent' };
       }
       const consents = state;
       if (consents.consents.length > 0) {
         facts ??= resourceFacts(resource, set.unknown ? [...set.rules, UNKNOWN_LABEL] : set.rules, this.baseUrls);
         const needed = (required ??= this.optIn(set, self));
         const d = evaluateConsents(consents.consents, write ? this.writeRequest : this.request, facts, needed);
-        if (d?.decision === 'deny') return { permit: false, rule: d.rule, consentId: d.consentId };
+        if (d?.decision === 'deny') return { permit: false, rule: d.rule, consentId: d.consentId, reason: 'consent' };
         // A permit unlocks an opt-in label only when it names that label (specific consent).
         if (d?.decision === 'permit' && needed.every((code) => d.labels.includes(code))) {
           permitBy ??= { permit: true, rule: d.rule, consentId: d.consentId };
@@ -250,7 +266,7 @@ export class RequestGuard implements ResourceGuard {
   private byDefault(set: LabelSet, self: boolean): Outcome {
     const rules = set.unknown ? [...set.rules, UNKNOWN_LABEL] : set.rules;
     for (const r of rules) {
-      if (r.noConsent === 'deny' && !(self && r.selfAccess !== 'none')) return { permit: false, rule: `default:${r === UNKNOWN_LABEL ? 'unknown' : r.code}:opt-in` };
+      if (r.noConsent === 'deny' && !(self && r.selfAccess !== 'none')) return { permit: false, rule: `default:${r === UNKNOWN_LABEL ? 'unknown' : r.code}:opt-in`, reason: 'consent' };
     }
     if (!set.labelled && this.ctx.index.policy.general.noConsent === 'deny' && !self) return GENERAL_OPT_IN;
     return set.labelled ? LABELS_OPT_OUT : GENERAL_OPT_OUT;
@@ -277,11 +293,11 @@ export class RequestGuard implements ResourceGuard {
 
   private inlineLabelsPossible = true;
 
-  view(resource: Json, patients: readonly string[]): { visible: boolean; resource?: Json } {
+  view(resource: Json, patients: readonly string[]): { visible: true; resource?: Json } | { visible: false; reason: GuardReason } {
     const set = this.ctx.index.read(this.security(resource));
     const outcome = this.decide(set, resource, patients, false);
     this.record(patients, outcome);
-    if (!outcome.permit) return { visible: false };
+    if (!outcome.permit) return { visible: false, reason: outcome.reason };
     if (!set.inline && (!this.inlineLabelsPossible || !hasInlineLabels(resource))) return { visible: true };
     const redacted = redactInline(resource, (codings) => {
       const own = this.ctx.index.read(codings, false);
@@ -291,25 +307,30 @@ export class RequestGuard implements ResourceGuard {
       return element.permit;
     });
     if (!redacted) {
-      this.record(patients, { permit: false, rule: 'element:too-deep' });
-      return { visible: false };
+      this.record(patients, { permit: false, rule: 'element:too-deep', reason: 'label' });
+      return { visible: false, reason: 'label' };
     }
     return { visible: true, resource: redacted.resource };
   }
 
-  canWrite(resource: Json, patients: readonly string[]): boolean {
+  writeRefusal(resource: Json, patients: readonly string[]): GuardReason | undefined {
     const set = this.ctx.index.read(this.security(resource));
     const outcome = this.decide(set, resource, patients, true);
     this.record(patients, { ...outcome, rule: `write:${outcome.rule}` });
-    if (!outcome.permit) return false;
-    if (!hasInlineLabels(resource)) return true;
+    if (!outcome.permit) return outcome.reason;
+    if (!hasInlineLabels(resource)) return undefined;
+    let refused: GuardReason | undefined;
     const redacted = redactInline(resource, (codings) => {
       const own = this.ctx.index.read(codings, false);
-      return this.decide({ rules: [...set.rules, ...own.rules], unknown: set.unknown || own.unknown, inline: true, labelled: true }, resource, patients, true).permit;
+      const element = this.decide({ rules: [...set.rules, ...own.rules], unknown: set.unknown || own.unknown, inline: true, labelled: true }, resource, patients, true);
+      if (!element.permit) refused ??= element.reason;
+      return element.permit;
     });
-    const ok = redacted !== undefined && redacted.removed === 0;
-    if (!ok) this.record(patients, { permit: false, rule: 'write:element:not-cleared' });
-    return ok;
+    if (redacted !== undefined && redacted.removed === 0) return undefined;
+    // Too deep to redact: as for a read, a label matter.
+    const reason = refused ?? 'label';
+    this.record(patients, { permit: false, rule: 'write:element:not-cleared', reason });
+    return reason;
   }
 }
 

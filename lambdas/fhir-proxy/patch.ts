@@ -20,7 +20,7 @@
  *   entry's `resource` is a FHIR resource, and a `Binary`-wrapped JSON Patch is not accepted).
  */
 import { applyPatch } from 'fast-json-patch';
-import { canWrite, deny, type Access, type Denial } from './access';
+import { refuse, writeRefusal, type Access, type Denial } from './access';
 import { hasReservedKey, isSafeJsonPointer, type JsonPatchOperation } from './request';
 import { isObject, type JsonObject } from '../shared/json';
 
@@ -58,8 +58,8 @@ export function applyJsonPatch(resource: Json, operations: readonly JsonPatchOpe
 
 /**
  * The resource a JSON Patch would leave, checked as a PUT body is: applies, keeps type and id,
- * and `canWrite` (grants, compartment, labels and Consent for `correct`). Returns the result or
- * a refusal.
+ * and may be written (`writeRefusal`: grants, compartment, labels and Consent for `correct`).
+ * Returns the result or a refusal (a write refusal keeps the reason `writeRefusal` found).
  */
 export function patchedResource(
   access: Access,
@@ -68,8 +68,9 @@ export function patchedResource(
   operations: readonly JsonPatchOperation[],
 ): { readonly resource: Json } | Denial {
   const result = applyJsonPatch(stored, operations);
-  if (result === undefined) return deny(422, PATCH_ERRORS.notApplicable, [], 'processing');
-  if (result.resourceType !== target.resourceType || result.id !== target.id) return deny(422, PATCH_ERRORS.identity, [], 'processing');
-  if (!canWrite(access, result, 'u')) return deny(403, PATCH_ERRORS.notWritable);
+  if (result === undefined) return refuse('other', 422, PATCH_ERRORS.notApplicable, [], 'processing');
+  if (result.resourceType !== target.resourceType || result.id !== target.id) return refuse('other', 422, PATCH_ERRORS.identity, [], 'processing');
+  const refused = writeRefusal(access, result, 'u');
+  if (refused) return refuse(refused.reason, 403, PATCH_ERRORS.notWritable);
   return { resource: result };
 }

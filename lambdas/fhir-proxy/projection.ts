@@ -20,7 +20,7 @@
  */
 import { isObject, type JsonObject } from '../shared/json';
 import { ELEMENT_TABLE } from '../shared/fhir/summary-elements';
-import { deny, type Denial } from './access';
+import { refuse, type Denial } from './access';
 import { OBSERVATION_VALUE_SYSTEM } from './labels';
 import type { SearchParam } from './request';
 
@@ -39,10 +39,10 @@ export type Projection =
 export function projectionOf(params: readonly SearchParam[]): Projection | Denial | undefined {
   const found = params.filter((p) => PROJECTION_PARAMS.has(p.name));
   if (found.length === 0) return undefined;
-  if (found.length > 1) return deny(400, 'Use one _summary or _elements parameter', [], 'invalid');
+  if (found.length > 1) return refuse('other', 400, 'Use one _summary or _elements parameter', [], 'invalid');
   const p = found[0];
   if (p.name === '_summary') {
-    if (!SUMMARY_MODES.has(p.value)) return deny(400, 'Invalid _summary value', [], 'invalid');
+    if (!SUMMARY_MODES.has(p.value)) return refuse('other', 400, 'Invalid _summary value', [], 'invalid');
     if (p.value === 'false') return undefined;
     if (p.value === 'count') return { kind: 'count' };
     return { kind: 'summary', mode: p.value as 'true' | 'text' | 'data' };
@@ -50,7 +50,7 @@ export function projectionOf(params: readonly SearchParam[]): Projection | Denia
   const names = new Map<string, Set<string>>();
   for (const raw of p.value.split(',')) {
     const m = ELEMENT_NAME.exec(raw.trim());
-    if (!m) return deny(400, 'Invalid _elements value', [], 'invalid');
+    if (!m) return refuse('other', 400, 'Invalid _elements value', [], 'invalid');
     const type = m[1] ?? '*';
     let set = names.get(type);
     if (!set) names.set(type, (set = new Set()));

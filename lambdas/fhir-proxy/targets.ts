@@ -9,7 +9,7 @@ import { isValidId } from '../shared/fhir/references';
 import { isObject, type JsonObject } from '../shared/json';
 import type { OperationOutcomeIssueInput } from '../shared/operation-outcome';
 import type { Permission } from '../shared/smart-scopes';
-import { deny, see, type Access, type Denial } from './access';
+import { refuse, see, type Access, type Denial } from './access';
 import type { Plan } from './authorize';
 import type { ProxyContext } from './context';
 import type { HealthLakeResponse } from './healthlake-client';
@@ -57,8 +57,8 @@ export function targetCheck(strictLabels: boolean, plan: Plan): TargetCheck | De
   if (!strictLabels) return undefined;
   const request = plan.request;
   if (request.interaction !== 'update' && request.interaction !== 'patch' && request.interaction !== 'delete') return undefined;
-  if (request.conditional || request.id === undefined) return deny(403, 'Conditional writes are not allowed while security labels are enforced');
-  if (request.interaction === 'patch' && request.patch.format !== 'json-patch') return deny(422, PATCH_ERRORS.fhirPathPatch, [], 'not-supported');
+  if (request.conditional || request.id === undefined) return refuse('label', 403, 'Conditional writes are not allowed while security labels are enforced');
+  if (request.interaction === 'patch' && request.patch.format !== 'json-patch') return refuse('label', 422, PATCH_ERRORS.fhirPathPatch, [], 'not-supported');
   return {
     resourceType: request.resourceType,
     id: request.id,
@@ -84,21 +84,22 @@ export async function checkTarget(
   clientIfMatch: string | undefined,
 ): Promise<CheckedTarget | Denial | HealthLakeResponse> {
   const stored = await ctx.client.request({ method: 'GET', path: `${check.resourceType}/${check.id}` });
-  if (stored.status === 404 || stored.status === 410) return check.missing !== undefined ? deny(404, check.missing) : {};
+  if (stored.status === 404 || stored.status === 410) return check.missing !== undefined ? refuse('other', 404, check.missing) : {};
   if (stored.status !== 200) return stored;
   const body = isObject(stored.body) && stored.body.resourceType === check.resourceType && stored.body.id === check.id ? stored.body : undefined;
   if (!body) {
     trace.patients.add(stored.body);
-    return deny(404, 'Resource not found');
+    return refuse('other', 404, 'Resource not found');
   }
   // Its patients, computed once: for the audit, its Consents and the checks.
   const patients = compartmentPatientIds(body, { baseUrls: access.options.referenceBaseUrls });
   trace.patients.addIds(patients);
   await trace.guard?.loadFor(body);
   const sight = see(access, body, check.perms, false, undefined, patients);
-  if (!sight.visible) return deny(404, 'Resource not found');
-  if (sight.resource !== undefined) return deny(403, 'The resource has elements the caller may not change');
-  if (ctx.strictLabels && access.guard && !access.guard.canWrite(body, sight.patients)) return deny(403, 'The resource has labels the caller may not change');
+  if (!sight.visible) return refuse(sight.reason, 404, 'Resource not found');
+  if (sight.resource !== undefined) return refuse('label', 403, 'The resource has elements the caller may not change');
+  const guarded = ctx.strictLabels ? access.guard?.writeRefusal(body, sight.patients) : undefined;
+  if (guarded) return refuse(guarded, 403, 'The resource has labels the caller may not change');
   if (!check.pin) return { stored: body };
   const ifMatch = pinnedVersion(body, stored, clientIfMatch);
   return isDenial(ifMatch) ? ifMatch : { ifMatch, stored: body };
@@ -111,9 +112,9 @@ export async function checkTarget(
 function pinnedVersion(body: JsonObject, stored: HealthLakeResponse, clientIfMatch: string | undefined): string | Denial {
   const meta = isObject(body.meta) ? body.meta : {};
   const versionId = typeof meta.versionId === 'string' ? meta.versionId : /^W\/"([^"]+)"$/.exec(stored.headers.etag ?? '')?.[1];
-  if (!isValidId(versionId)) return deny(409, 'Stored version could not be determined', [], 'conflict');
+  if (!isValidId(versionId)) return refuse('other', 409, 'Stored version could not be determined', [], 'conflict');
   const ifMatch = `W/"${versionId}"`;
-  if (clientIfMatch !== undefined && clientIfMatch !== ifMatch) return deny(412, 'Version conflict');
+  if (clientIfMatch !== undefined && clientIfMatch !== ifMatch) return refuse('other', 412, 'Version conflict');
   return ifMatch;
 }
 
@@ -133,7 +134,7 @@ export function gatedWrite(
 ): Denial | OperationOutcomeIssueInput[] | undefined {
   const request = plan.request;
   if (!ctx.strictLabels || request.interaction !== 'patch') return undefined;
-  if (!target?.stored || request.patch.format !== 'json-patch' || request.id === undefined) return deny(422, PATCH_ERRORS.fhirPathPatch, [], 'not-supported');
+  if (!target?.stored || request.patch.format !== 'json-patch' || request.id === undefined) return refuse('label', 422, PATCH_ERRORS.fhirPathPatch, [], 'not-supported');
   const result = patchedResource(access, target.stored, { resourceType: request.resourceType, id: request.id }, request.patch.operations);
   if (isDenial(result)) return result;
   trace.patients.add(result.resource);

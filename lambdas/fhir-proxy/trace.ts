@@ -8,19 +8,20 @@
  *
  * The same trace is the request's one record in the per-app metrics ({@link recordMetrics}): an
  * error (5xx), a denial (401, 403, or a 404 the proxy chose) with its reason, or neither, and the
- * patients touched (counted by the recorder, never emitted).
+ * patients touched (counted by the recorder, never emitted). The reason is the one the refusal
+ * carries (`Denial.reason`, stated where the refusal is decided), never read from its text.
  */
 import { randomUUID } from 'crypto';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
+import { lifecycleOfStage } from '../shared/api-lifecycle';
 import type { DenialReason, RequestRecord } from '../shared/app-metrics';
 import type { FhirInteraction } from '../shared/fhir-interactions';
-import type { Access, Caller, Denial } from './access';
+import type { Access, Caller, Denial, RefusalReason } from './access';
 import { buildAuditEvents, type AuditOutcome } from './audit';
 import type { ProxyContext } from './context';
 import { PatientCollector } from './filter';
 import type { RequestGuard } from './guard';
 import { encodeParams, type ParsedRequest } from './request';
-import { CONSENT_UNKNOWN } from './responses';
 
 export interface Trace {
   interaction: FhirInteraction;
@@ -34,8 +35,11 @@ export interface Trace {
   description?: string;
   /** The status of a write the FHIR server carried out (set once forwarded). */
   upstreamStatus?: number;
-  /** The proxy refused the request ({@link traceDenial}): its 404 is a decision, not the server's. */
-  refused?: boolean;
+  /**
+   * Set when the proxy refused the request ({@link traceDenial}), to the refusal's reason: its
+   * 404 is a decision, not the server's.
+   */
+  refusal?: RefusalReason;
   patients: PatientCollector;
 }
 
@@ -61,9 +65,9 @@ export function newTrace(method: string | undefined, baseUrls: readonly string[]
   return { interaction: guessInteraction(method), patients: new PatientCollector(baseUrls) };
 }
 
-/** Records a refusal's message and the patients it named. */
+/** Records a refusal: its reason, its message and the patients it named. */
 export function traceDenial(trace: Trace, denial: Denial): void {
-  trace.refused = true;
+  trace.refusal = denial.reason;
   trace.description = denial.message;
   trace.patients.addIds(denial.patientIds);
 }
@@ -88,6 +92,12 @@ export function describe(trace: Trace, parsed: ParsedRequest): void {
 function outcomeOf(trace: Trace, status: number): AuditOutcome {
   const judged = trace.upstreamStatus !== undefined && trace.upstreamStatus < 400 ? trace.upstreamStatus : status;
   return judged < 400 ? 'success' : judged < 500 ? 'refused' : 'error';
+}
+
+/** The API version the request was served as (its stage), when the proxy lists versions. */
+function versionOf(ctx: ProxyContext, event: APIGatewayProxyEvent): string | undefined {
+  const version = lifecycleOfStage(ctx.apiVersions, event?.requestContext?.stage);
+  return typeof version === 'object' ? version.version : undefined;
 }
 
 /** Writes the request's AuditEvents (one per patient touched) to the sink. */
@@ -118,7 +128,7 @@ export async function writeAudit(ctx: ProxyContext, event: APIGatewayProxyEvent,
         }
       : {}),
     ...(caller ? { jti: caller.jti } : {}),
-    serverBaseUrl: ctx.publicBaseOf(event),
+    serverBaseUrl: ctx.publicBaseOf(event, versionOf(ctx, event)),
     ...(trace.resourceType ? { resourceType: trace.resourceType } : {}),
     ...(trace.id ? { id: trace.id } : {}),
     ...(trace.versionId ? { versionId: trace.versionId } : {}),
@@ -130,56 +140,18 @@ export async function writeAudit(ctx: ProxyContext, event: APIGatewayProxyEvent,
 }
 
 /**
- * Refusal texts (constant: `access.ts`, `authorize.ts`, `targets.ts`, `responses.ts`) by reason;
- * `confined`: refused because the token is confined, to a compartment or by granular scopes.
- */
-const REFUSAL_REASONS: ReadonlyMap<string, DenialReason | 'confined'> = new Map<string, DenialReason | 'confined'>([
-  ['No FHIR resource scope', 'scope'],
-  ['System scopes need a confidential client', 'scope'],
-  ['$export needs system scopes', 'scope'],
-  ['Patient-context scopes need a patient in context', 'scope'],
-  ['User-context scopes need a fhirUser on this server', 'scope'],
-  ['User-context scopes are not supported for this fhirUser type', 'scope'],
-  ['Resource type is outside the patient compartment', 'compartment'],
-  ['Access to another patient is not allowed', 'compartment'],
-  ['Search names another patient', 'compartment'],
-  ['Operation input names another patient', 'compartment'],
-  ['Creating a Patient is not allowed for this token', 'compartment'],
-  ['System-level search and history are not allowed for this token', 'compartment'],
-  ['System-level operations are not allowed for this token', 'compartment'],
-  ['Only instance-level Patient $everything is allowed', 'compartment'],
-  ['Search parameter not allowed for this token', 'compartment'],
-  ['Search parameter value not allowed for this token', 'compartment'],
-  ['Chained search parameters are not allowed for this token', 'compartment'],
-  ['Conditional references are not allowed for this token', 'confined'],
-  ['Conditional create is not allowed for this token', 'confined'],
-  ['Conditional update is not allowed for this token', 'confined'],
-  ['Conditional delete is not allowed for this token', 'confined'],
-  ['PATCH is not allowed for this token; use update', 'confined'],
-  ['Conditional writes are not allowed while security labels are enforced', 'label'],
-  ['The resource has labels the caller may not change', 'label'],
-  ['The resource has elements the caller may not change', 'label'],
-  [CONSENT_UNKNOWN.outage, 'consent'],
-  [CONSENT_UNKNOWN.malformed, 'consent'],
-]);
-
-/**
- * Why the proxy refused: the refusal's text when it says (`Scope does not permit…`, a
- * compartment rule, a consent state, a label rule), else the guard's first deny (`label:*` rules
- * are labels; `consent:*`, `Consent/*` and `default:*` rules are consent), else a patient outside
- * the token's compartment, else `other`.
+ * Why the proxy refused: the reason the refusal carries; `consent` whenever the answer says the
+ * patient's consent state is unknown (`proxy.ts` answers so for any refusal once the guard saw an
+ * unavailable or malformed Consent, `guard.consentUnknown`); for an answer withheld whole
+ * (`withheld`, or a refusal not recorded), the guard's first deny (`label` or `consent`), else a
+ * patient outside the token's compartment, else `other`.
  */
 export function denialReason(trace: Trace): DenialReason {
-  const message = trace.description ?? '';
-  if (message.startsWith('Scope does not permit')) return 'scope';
-  const known = REFUSAL_REASONS.get(message);
-  if (known === 'confined') return trace.access?.patientId !== undefined ? 'compartment' : 'scope';
-  if (known) return known;
-  for (const d of trace.guard?.decisions() ?? []) {
-    if (d.decision !== 'deny') continue;
-    const rule = d.rule.replace(/^(?:write:)?(?:element:)?/, '');
-    return rule.startsWith('label:') ? 'label' : 'consent';
-  }
+  if (trace.guard?.consentUnknown !== undefined) return 'consent';
+  const reason = trace.refusal;
+  if (reason !== undefined && reason !== 'withheld') return reason;
+  const guarded = trace.guard?.firstDenial;
+  if (guarded !== undefined) return guarded;
   const own = trace.access?.patientId;
   if (own !== undefined) for (const id of trace.patients.ids) if (id !== own) return 'compartment';
   return 'other';
@@ -191,7 +163,7 @@ export function metricsRecord(trace: Trace, status: number): RequestRecord {
   const patientIds = trace.patients.ids;
   if (status >= 500) return { clientId, outcome: 'error', patientIds };
   if (status === 401) return { clientId, outcome: 'denied', reason: 'invalid-token', patientIds };
-  if (status === 403 || (status === 404 && trace.refused)) return { clientId, outcome: 'denied', reason: denialReason(trace), patientIds };
+  if (status === 403 || (status === 404 && trace.refusal !== undefined)) return { clientId, outcome: 'denied', reason: denialReason(trace), patientIds };
   return { clientId, outcome: 'ok', patientIds };
 }
 
