@@ -5,14 +5,16 @@
  * assessment (expired or not, on the report date: by default the synth date the gate used) and
  * throttle; and the label policy bundled with it (`zero-trust-fhir:bundled-label-policy`,
  * `parseLabelPolicy`). A registry or policy file given to the report explicitly is shown instead;
- * an app that bundles none shows none (never the kit's sample files).
+ * an app that bundles none shows none (never the kit's sample files). Each app's API versions
+ * (the registry's optional `apiVersions`) are shown as the gateways record them (`lifecycle.ts`).
  */
 import * as fs from 'fs';
 import { assessmentExpired, BUNDLED_APP_REGISTRY_METADATA_KEY, loadAppRegistry, parseAppRegistry, RegisteredApp, TIER_DEFAULTS } from '../../policies/app-registry';
 import { BUNDLED_LABEL_POLICY_METADATA_KEY, loadLabelPolicy, parseLabelPolicy } from '../../policies/label-policy';
 import { APP_MONITORS_METADATA_KEY } from '../app-monitoring';
 import { CloudAssemblyInput } from './cloud-assembly';
-import { AppRow, AppsSection } from './model';
+import { appApiVersions, registeredApiVersions } from './lifecycle';
+import { ApiVersionsSection, AppRow, AppsSection } from './model';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
@@ -39,6 +41,8 @@ export interface AppsOptions {
   readonly displayName: (file: string) => string;
   /** What watches each app, by app id ({@link recordedMonitors}); undefined when nothing is recorded. */
   readonly monitors?: ReadonlyMap<string, NonNullable<AppRow['watchedBy']>>;
+  /** The API versions the gateways recorded (`recordedApiVersions`, lifecycle.ts); an app's versions are judged against them. @default - none recorded */
+  readonly apiVersions?: ApiVersionsSection;
 }
 
 /**
@@ -105,6 +109,7 @@ function daysBetween(fromIso: string, toIso: string): number {
 
 function appRow(app: RegisteredApp, options: AppsOptions, asOf: string): AppRow {
   const tier = TIER_DEFAULTS[app.tier];
+  const versions = registeredApiVersions(app);
   return {
     id: app.id,
     name: app.name,
@@ -123,6 +128,7 @@ function appRow(app: RegisteredApp, options: AppsOptions, asOf: string): AppRow 
     },
     throttle: { ...app.throttle },
     tokenLifetimes: { accessTokenMinutes: tier.accessTokenMinutes, idTokenMinutes: tier.idTokenMinutes, refreshTokenDays: tier.refreshTokenDays },
+    ...(versions !== undefined ? { apiVersions: appApiVersions(versions, options.apiVersions ?? { gateways: [], problems: [] }) } : {}),
   };
 }
 

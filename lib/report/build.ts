@@ -15,8 +15,10 @@ import { CloudAssemblyInput, ResourceInfo } from './cloud-assembly';
 import { cmp } from './cfn';
 import { buildCoverage } from './coverage';
 import { buildDataFlow } from './data-flow';
+import { buildEnvironmentsSection } from './environments';
 import { COMPLIANCE_EVIDENCE_FILE, ComplianceEvidence } from './evidence';
 import { buildInventory, MarkOf, refOf, StackIndex } from './inventory';
+import { recordedApiVersions, withUsage } from './lifecycle';
 import { buildMatrix } from './matrix';
 import {
   AcknowledgementCounts,
@@ -36,6 +38,7 @@ import {
 } from './model';
 import { citationsOf, Outcome, OutcomeModel, reconcile } from './outcomes';
 import { SCOPE, SIGN_OFF } from './scope';
+import { sectionNumber } from './text';
 import { VALIDATION_REPORT_FILE } from './cloud-assembly';
 import { kitVersion, KIT_PACKAGE_NAME, toolVersions } from './versions';
 
@@ -324,12 +327,23 @@ export function buildComplianceReport(input: CloudAssemblyInput, options: BuildR
   const bundled = bundledPolicies(input);
   for (const [what, list] of [['app registries', bundled.registries], ['label policies', bundled.labelPolicies]] as const) {
     if (new Set(list.map((b) => JSON.stringify(b.document))).size > 1) {
-      notices.push(`The app bundles ${list.length} different ${what} (${list.map((b) => b.at).join(', ')}); section 5 shows the one in ${list[0].at}.`);
+      notices.push(`The app bundles ${list.length} different ${what} (${list.map((b) => b.at).join(', ')}); section ${sectionNumber('apps')} shows the one in ${list[0].at}.`);
     }
   }
   const registry: DocumentSource | undefined = options.registryFile !== undefined ? { file: options.registryFile } : bundled.registries[0] && { bundled: bundled.registries[0] };
   const labelPolicyFile = options.labelPolicyFile ?? (options.registryFile ? path.join(path.dirname(options.registryFile), 'labels.json') : undefined);
   const labelPolicy: DocumentSource | undefined = labelPolicyFile !== undefined ? { file: labelPolicyFile } : bundled.labelPolicies[0] && { bundled: bundled.labelPolicies[0] };
+  const recordedVersions = recordedApiVersions(input);
+  notices.push(...recordedVersions.problems);
+  const apps = buildAppsSection({
+    registry,
+    labelPolicy,
+    today,
+    appClientsInApp: index.ofType('AWS::Cognito::UserPoolClient').length,
+    displayName,
+    monitors: recordedMonitors(input),
+    apiVersions: recordedVersions,
+  });
   return {
     schemaVersion: COMPLIANCE_REPORT_SCHEMA_VERSION,
     title: 'Compliance report: zero-trust SMART on FHIR',
@@ -364,14 +378,9 @@ export function buildComplianceReport(input: CloudAssemblyInput, options: BuildR
     findings,
     acknowledgements,
     coverage,
-    apps: buildAppsSection({
-      registry,
-      labelPolicy,
-      today,
-      appClientsInApp: index.ofType('AWS::Cognito::UserPoolClient').length,
-      displayName,
-      monitors: recordedMonitors(input),
-    }),
+    apps,
+    apiVersions: withUsage(recordedVersions, apps.apps),
+    environments: buildEnvironmentsSection(input, stacks, environments),
     dataFlow: buildDataFlow(index),
     inventory: buildInventory(input, index, mark),
     signOff: SIGN_OFF,

@@ -15,6 +15,9 @@ import { escapeHtml } from './escape';
 import {
   AcknowledgementRow,
   AcknowledgementStatus,
+  ApiVersionRow,
+  AppApiVersion,
+  AppRow,
   CheckMark,
   ComplianceReport,
   Finding,
@@ -23,22 +26,12 @@ import {
   ResourceRef,
   SEVERITIES,
 } from './model';
+import { appsToChase, MIN_DEPRECATION_NOTICE_MONTHS } from './lifecycle';
 import { renderDataFlowSvg } from './svg';
-import { countsLine, plural, STATUS_LABEL } from './text';
+import { countsLine, plural, REPORT_SECTIONS, ReportSectionId, sectionNumber, STATUS_LABEL } from './text';
 
-/** Section ids, in order; the browser test checks each renders. */
-export const REPORT_SECTIONS = [
-  { id: 'summary', title: 'Summary and what was reviewed' },
-  { id: 'scope', title: 'What the packs can and cannot establish' },
-  { id: 'hipaa-matrix', title: 'HIPAA Security Rule matrix' },
-  { id: 'findings', title: 'Findings' },
-  { id: 'acknowledgements', title: 'Acknowledgements' },
-  { id: 'coverage', title: 'Every resource accounted for' },
-  { id: 'apps', title: 'Third-party apps' },
-  { id: 'data-flow', title: 'Data flow' },
-  { id: 'inventory', title: 'Inventory' },
-  { id: 'sign-off', title: 'Sign-off' },
-] as const;
+/** Section ids, in order (`text.ts`); the browser test checks each renders. */
+export { REPORT_SECTIONS };
 
 const e = escapeHtml;
 
@@ -301,6 +294,7 @@ function watchedBy(app: ComplianceReport['apps']['apps'][number]): string {
 function apps(r: ComplianceReport): string {
   const a = r.apps;
   const watched = a.apps.some((app) => app.watchedBy !== undefined);
+  const versioned = a.apps.some((app) => app.apiVersions !== undefined);
   const head = `<p class="lead">Registry <span class="path">${e(a.registryFile)}</span>, assessments judged on ${e(a.asOf)}. Cognito app clients in the synthesized app: ${a.appClientsInApp}.</p>`;
   const error = a.error ? `<div class="notice bad" role="alert"><strong>The registry is invalid</strong><pre>${e(a.error)}</pre></div>` : '';
   const rows = a.apps.map((app) => [
@@ -313,8 +307,9 @@ function apps(r: ComplianceReport): string {
     `${app.throttle.rateLimit} req/s, burst ${app.throttle.burstLimit}<br>${app.throttle.quotaPerDay.toLocaleString('en-US')} / day`,
     `access ${app.tokenLifetimes.accessTokenMinutes} min<br>refresh ${app.tokenLifetimes.refreshTokenDays} d`,
     ...(watched ? [watchedBy(app)] : []),
+    ...(versioned ? [appVersionsHtml(app)] : []),
   ]);
-  const appsTable = a.apps.length > 0 ? table(['App', 'Tier', 'Client', 'Scopes', 'BAA', 'Security assessment', 'Throttle', 'Tokens', ...(watched ? ['Watched by'] : [])], rows, 'apps') : a.error ? '' : '<p class="muted">No apps registered.</p>';
+  const appsTable = a.apps.length > 0 ? table(['App', 'Tier', 'Client', 'Scopes', 'BAA', 'Security assessment', 'Throttle', 'Tokens', ...(watched ? ['Watched by'] : []), ...(versioned ? ['API versions'] : [])], rows, 'apps') : a.error ? '' : '<p class="muted">No apps registered.</p>';
   const lp = a.labelPolicy;
   const labels = !lp.configured
     ? `<p><strong>Label policy:</strong> no label policy configured (<span class="path">${e(lp.file)}</span> is absent).</p>`
@@ -323,7 +318,89 @@ function apps(r: ComplianceReport): string {
       : lp.content
         ? labelPolicyHtml(lp.file, lp.content)
         : '';
-  return `${head}${error}${appsTable}${labels}`;
+  return `${head}${error}${chaseHtml(a.apps)}${appsTable}${labels}`;
+}
+
+const VERSION_BADGE: Record<AppApiVersion['status'], string> = { active: 'met', deprecated: 'acknowledged', retired: 'violated', unknown: 'unknown' };
+const VERSION_TEXT: Record<AppApiVersion['status'], string> = { active: 'active', deprecated: 'deprecated', retired: 'retired', unknown: 'not recorded by any gateway' };
+
+/** An app's API versions (the registry's `apiVersions`), each with how the gateways record it. */
+function appVersionsHtml(app: AppRow): string {
+  if (app.apiVersions === undefined) return '<span class="muted">not in the registry</span>';
+  if (app.apiVersions.length === 0) return '<span class="muted">none</span>';
+  return app.apiVersions.map((v) => `<code>${e(v.version)}</code> ${badge(VERSION_BADGE[v.status], VERSION_TEXT[v.status])}${v.sunsetAt !== undefined && v.status !== 'active' ? `<br><span class="small">sunset ${e(v.sunsetAt)}</span>` : ''}`).join('<br>');
+}
+
+/** Apps on a deprecated, retired or unrecorded API version: what the reviewer must chase. */
+function chaseHtml(apps: readonly AppRow[]): string {
+  const chase = appsToChase(apps);
+  if (chase.length === 0) return '';
+  const items = chase.map(({ app, versions }) => `<strong>${e(app.name)}</strong> (<span class="path">${e(app.id)}</span>) uses ${versions.map((v) => `<code>${e(v.version)}</code>, ${e(VERSION_TEXT[v.status])}${v.sunsetAt !== undefined ? `, sunset <strong>${e(v.sunsetAt)}</strong>` : ''}${v.successor !== undefined ? ` (successor <code>${e(v.successor)}</code>)` : ''}`).join('; ')}`);
+  return `<div class="notice bad" role="note"><strong>${plural(chase.length, 'app')} on an API version that is deprecated, retired or unknown to the gateways (section ${sectionNumber('api-versions')})</strong>${list(items)}</div>`;
+}
+
+// --- API versions, environments ----------------------------------------------------------------
+
+const STATUS_BADGE: Record<ApiVersionRow['status'], string> = { active: 'met', deprecated: 'acknowledged', retired: 'not-covered' };
+
+/** A migration-notes link: only an absolute https URL is a link; anything else is shown as text. */
+function linkHtml(url: string): string {
+  return /^https:\/\/[^\s<>"'`]+$/.test(url) ? `<a class="path" href="${e(url)}" rel="noreferrer">${nameHtml(url)}</a>` : `<span class="path">${e(url)}</span>`;
+}
+
+function versionRowHtml(v: ApiVersionRow, withUsage: boolean): string[] {
+  const notice = v.noticeMonths === undefined ? '<span class="muted">–</span>'
+    : `${plural(v.noticeMonths, 'month')}${v.shortNotice ? ` ${badge('violated', `under ${MIN_DEPRECATION_NOTICE_MONTHS} months`)}` : ''}`;
+  const served = v.served ? (v.status === 'retired' ? badge('violated', 'served, though retired') : badge('met', 'served')) : badge('none', 'not served');
+  return [
+    `<span class="nowrap"><code>${e(v.version)}</code>${v.current ? ` ${badge('current')}` : ''}</span>`,
+    badge(STATUS_BADGE[v.status], v.status),
+    served,
+    `<span class="path">${e(v.fhirBasePath)}</span>`,
+    `<span class="nowrap">${e(v.deprecatedAt ?? '–')}</span>`,
+    `<span class="nowrap">${e(v.sunsetAt ?? '–')}</span>`,
+    notice,
+    v.successor !== undefined ? `<code>${e(v.successor)}</code>` : '<span class="muted">–</span>',
+    v.migrationNotesUrl !== undefined ? linkHtml(v.migrationNotesUrl) : '<span class="muted">–</span>',
+    ...(withUsage ? [v.usedBy.length > 0 ? v.usedBy.map((id) => `<span class="path">${e(id)}</span>`).join('<br>') : '<span class="muted">no app</span>'] : []),
+  ];
+}
+
+function apiVersions(r: ComplianceReport): string {
+  const a = r.apiVersions;
+  if (a.gateways.length === 0) {
+    return '<p class="muted">No API versions recorded: no stack records <code>zero-trust-fhir:api-versions</code> (a <code>FhirGateway</code> records the versions it is configured with).</p>';
+  }
+  const withUsage = r.apps.apps.some((app) => app.apiVersions !== undefined);
+  const head = `<p class="lead">The versions each gateway was configured with. A deprecated version answers with <code>Deprecation</code> and <code>Sunset</code> headers until its sunset, then 410; a retired one has no stage. A notice under ${MIN_DEPRECATION_NOTICE_MONTHS} months is flagged, as FHIR.HIPAA-LambdaApiVersionLifecycle flags it.${withUsage ? ` Apps are those whose registry entry names the version (section ${sectionNumber('apps')}).` : ''}</p>`;
+  const headers = ['Version', 'Status', 'Stage', 'FHIR base path', 'Notice', 'Sunset', 'Notice period', 'Successor', 'Migration notes', ...(withUsage ? ['Used by'] : [])];
+  const gateways = a.gateways.map((g) => `<p>${pathHtml(g.gateway)} <span class="muted">(stack ${e(g.stack)})</span>: the current version, for new apps, is <code>${e(g.current)}</code>.</p>${table(headers, g.versions.map((v) => versionRowHtml(v, withUsage)), 'versions')}`);
+  return `${head}${gateways.join('')}`;
+}
+
+function environments(r: ComplianceReport): string {
+  const env = r.environments;
+  const marked = env.marked.length > 0
+    ? `The synthesized stacks were marked <strong>${e(env.marked.join(', '))}</strong>.`
+    : 'No stack was marked with an environment: the compliance gate judges an unmarked stack as production.';
+  const agnostic = env.stacks.filter((s) => s.envAgnostic);
+  const refused = agnostic.filter((s) => !s.accountAllowed);
+  const accounts = agnostic.length === 0 ? ' Every stack is bound to its AWS account.'
+    : ` ${plural(agnostic.length, 'stack')} ${agnostic.length === 1 ? 'is' : 'are'} env-agnostic (no account bound): allowed for sandbox only${refused.length > 0 ? `, and ${refused.map((s) => e(s.stack)).join(', ')} ${refused.length === 1 ? 'is' : 'are'} not sandbox` : ''}.`;
+  const stacks = table(['Stack', 'Deployment environment', 'AWS account', 'Binding'], env.stacks.map((s) => [
+    e(s.stack),
+    s.deploymentEnvironment !== undefined ? `${e(s.deploymentEnvironment)}${s.assumed ? ' <span class="muted small">(assumed by the gate: not stated)</span>' : ''}` : '<span class="muted">not marked (judged as production)</span>',
+    s.account !== undefined ? `<code>${e(s.account)}</code>${s.region !== undefined ? ` <span class="muted">${e(s.region)}</span>` : ''}` : '<span class="muted">none (env-agnostic)</span>',
+    !s.envAgnostic ? badge('met', 'bound') : s.accountAllowed ? badge('met', 'env-agnostic: sandbox') : badge('violated', 'env-agnostic: sandbox only'),
+  ]));
+  const inUse = new Set(env.marked);
+  const envs = ['sandbox', 'staging', 'production'] as const;
+  const differences = table(
+    ['Setting', ...envs.map((x) => (inUse.has(x) ? `${x} (this synth)` : x)), 'Enforced by'],
+    env.differences.map((d) => [`<strong>${rich(d.setting)}</strong>`, ...envs.map((x) => rich(d.values[x])), rich(d.enforcedBy)]),
+    'envs',
+  );
+  return `<p class="lead">${marked}${accounts}</p>${stacks}<h3>What a sandbox relaxes and production forbids</h3>${differences}`;
 }
 
 /** The label policy as the reviewer needs it: per label, who may see it and the no-Consent default. */
@@ -457,7 +534,7 @@ pre{background:var(--soft);padding:8px;overflow:auto;white-space:pre-wrap}
 .ok{color:var(--ok);font-weight:600}
 .badge{display:inline-block;padding:1px 7px;border-radius:10px;font-size:.8em;font-weight:600;border:1px solid transparent;white-space:nowrap}
 .b-pass,.b-met,.b-success{background:#e3f4e7;color:var(--ok);border-color:#a9d8b4}
-.b-technical-evidence{background:#e8f1fb;color:var(--info);border-color:#b4cdea}
+.b-technical-evidence,.b-current{background:#e8f1fb;color:var(--info);border-color:#b4cdea}
 .b-fail,.b-violated,.b-fatal,.b-error,.b-failure{background:#fbe5e3;color:var(--bad);border-color:#efb1ab}
 .b-acknowledged,.b-warning{background:#fff3d6;color:var(--warn);border-color:#f0d28c}
 .b-not-evaluated,.b-not-covered,.b-unchecked,.b-no-assembly,.b-none,.b-unknown,.b-info,.b-not-reported{background:#eceff2;color:#404952;border-color:#c9d0d6}
@@ -474,7 +551,8 @@ details.more>summary{font-size:.85em}
 details.inline,details.inline>summary{display:inline}details.inline[open]{display:block;margin-left:12px}details.inline>summary{font-size:.85em}
 .chips{line-height:1.9}.chip,.nowrap{white-space:nowrap;overflow-wrap:normal}
 .rule-id{overflow-wrap:break-word}
-table.findings,table.acks,table.matrix,table.logs,table.keys,table.routes,table.files,table.gaps{table-layout:fixed}
+table.findings,table.acks,table.matrix,table.logs,table.keys,table.routes,table.files,table.gaps,table.envs{table-layout:fixed}
+table.envs{font-size:.86rem}table.envs th:nth-child(1){width:14%}table.envs th:nth-child(2),table.envs th:nth-child(3),table.envs th:nth-child(4){width:15%}
 table.findings th:nth-child(1){width:8%}table.findings th:nth-child(2){width:19%}table.findings th:nth-child(3){width:21%}table.findings th:nth-child(4){width:28%}table.findings th:nth-child(5){width:24%}
 table.acks{font-size:.88rem}table.acks th:nth-child(1){width:19%}table.acks th:nth-child(2){width:22%}table.acks th:nth-child(3){width:51%}table.acks th:nth-child(4){width:8%}
 table.logs th:nth-child(1){width:28%}table.logs th:nth-child(2){width:17%}table.logs th:nth-child(3){width:18%}table.logs th:nth-child(4){width:19%}table.logs th:nth-child(5){width:18%}
@@ -534,8 +612,10 @@ const PRINT_SCRIPT = "window.addEventListener('beforeprint',function(){document.
 export function renderHtml(r: ComplianceReport): string {
   const scriptHash = createHash('sha256').update(PRINT_SCRIPT).digest('base64');
   const csp = `default-src 'none'; style-src 'unsafe-inline'; script-src 'sha256-${scriptHash}'; img-src data:; base-uri 'none'; form-action 'none'`;
-  const bodies = [summary(r), scope(r), matrix(r), findings(r), acknowledgements(r), coverage(r), apps(r), dataFlow(r), inventory(r), signOff(r)];
-  const sections = REPORT_SECTIONS.map((s, i) => section(i + 1, s.id, s.title, bodies[i])).join('\n');
+  const bodies: Record<ReportSectionId, (report: ComplianceReport) => string> = {
+    summary, scope, 'hipaa-matrix': matrix, findings, acknowledgements, coverage, apps, 'api-versions': apiVersions, environments, 'data-flow': dataFlow, inventory, 'sign-off': signOff,
+  };
+  const sections = REPORT_SECTIONS.map((s, i) => section(i + 1, s.id, s.title, bodies[s.id](r))).join('\n');
   const stacks = r.summary.stacks.map((s) => s.displayName).join(', ') || 'no stacks';
   return `<!DOCTYPE html>
 <html lang="en">

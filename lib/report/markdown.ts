@@ -1,13 +1,14 @@
 /**
- * The report as GitHub-flavoured Markdown for a pull-request comment: the same ten sections and
+ * The report as GitHub-flavoured Markdown for a pull-request comment: the same sections and
  * the same counts as the HTML (`text.ts` words them for both), tables instead of the picture, kept
  * under GitHub's comment size limit (the longest lists are shortened, with a pointer to the HTML
  * report). Every value is escaped for a table cell.
  */
 import { labelDefaults } from './label-defaults';
 import { escapeMarkdown as m, markdownCode as code } from './escape';
-import { AcknowledgementRow, CheckMark, ComplianceReport, ControlStatus, SEVERITIES } from './model';
-import { countsLine, plural } from './text';
+import { appsToChase, MIN_DEPRECATION_NOTICE_MONTHS } from './lifecycle';
+import { AcknowledgementRow, AppApiVersion, CheckMark, ComplianceReport, ControlStatus, SEVERITIES } from './model';
+import { countsLine, plural, REPORT_SECTIONS, ReportSectionId, sectionNumber } from './text';
 
 /** GitHub rejects comments over 65,536 characters. */
 export const MARKDOWN_LIMIT = 60_000;
@@ -34,6 +35,14 @@ const ACK: Record<AcknowledgementRow['status'], string> = {
 function rich(text: string): string {
   return text.split(/(`[^`]+`)/g).map((part) => (part.startsWith('`') && part.endsWith('`') && part.length > 1 ? code(part.slice(1, -1)) : m(part))).join('');
 }
+
+/** A section's heading, numbered as in the HTML. */
+function heading(id: ReportSectionId): string {
+  return `## ${sectionNumber(id)}. ${REPORT_SECTIONS.find((x) => x.id === id)!.title}`;
+}
+
+const VERSION_LABEL: Record<AppApiVersion['status'], string> = { active: 'active', deprecated: 'deprecated', retired: 'retired', unknown: 'not recorded by any gateway' };
+const VERSION_MARK: Record<AppApiVersion['status'], string> = { active: '', deprecated: '⚠️ ', retired: '❌ ', unknown: '❔ ' };
 
 function table(headers: string[], rows: string[][]): string {
   if (rows.length === 0) return '';
@@ -91,7 +100,7 @@ function render(r: ComplianceReport, maxRows: number, compact: boolean): string 
   ]), '');
   out.push(`Stacks: ${s.stacks.map((x) => m(x.displayName)).join(', ') || 'none'} · generated ${m(r.generatedAt)}`, '');
 
-  out.push('## 1. Summary and what was reviewed', '');
+  out.push(heading('summary'), '');
   if (r.notices.length > 0) out.push('**Notices**', '', ...r.notices.map((n) => `- ${m(n)}`), '');
   out.push(`Kit ${m(kit.name)} ${m(kit.version)}${kit.commit ? `, commit ${code(kit.commit)}${kit.dirty ? ' with uncommitted changes' : ''}` : ', not from a git checkout'}. Tools: ${Object.entries(r.review.tools).map(([k, v]) => `${m(k)} ${m(v)}`).join(', ')}. Synthesized ${m(r.review.synthesizedAt ?? 'unknown')}${r.review.synthDate ? ` (rules judged dates on ${m(r.review.synthDate)})` : ''}.`, '');
   out.push(table(['File', 'Stack', 'SHA-256'], r.review.files.map((f) => [code(f.file), m(f.stack ?? '–'), code(f.sha256)])), '');
@@ -101,18 +110,18 @@ function render(r: ComplianceReport, maxRows: number, compact: boolean): string 
   ), '');
   out.push(table(['Stack', 'AWS environment', 'Deployment', 'Resources'], s.stacks.map((x) => [m(x.displayName), code(x.environment), m(x.deploymentEnvironment ?? '–'), String(x.resourceCount)])), '');
 
-  out.push('## 2. What the packs can and cannot establish', '');
+  out.push(heading('scope'), '');
   out.push(...r.scope.establishes.map((x) => `- ${m(x)}`), '', '**What only the organisation can evidence:**', '');
   out.push(table(['Citation', 'Safeguard', 'What to evidence'], r.scope.organisationEvidences.map((o) => [`**${m(o.citation)}**`, m(o.title), m(o.why)])), '');
   out.push(...r.scope.limits.map((x) => `- ${m(x)}`), '');
 
-  out.push('## 3. HIPAA Security Rule matrix', '');
+  out.push(heading('hipaa-matrix'), '');
   out.push(table(
     ['Citation', 'Safeguard', 'Status', 'Rules → resources (met / acknowledged / violated)'],
     r.hipaaMatrix.map((row) => [`**${m(row.citation)}**`, m(row.title), STATUS[row.status], matrixCell(row, compact)]),
   ), '');
 
-  out.push('## 4. Findings', '');
+  out.push(heading('findings'), '');
   if (r.findings.length === 0) out.push(`No unacknowledged findings. ${plural(s.counts.acknowledged, 'finding')} acknowledged with a reason (section 5).`, '');
   else {
     const { shown, more } = capped(r.findings, maxRows);
@@ -120,7 +129,7 @@ function render(r: ComplianceReport, maxRows: number, compact: boolean): string 
     if (more > 0) out.push(`… and ${more} more findings (see compliance-report.html or .json).`, '');
   }
 
-  out.push('## 5. Acknowledgements', '');
+  out.push(heading('acknowledgements'), '');
   if (r.acknowledgements.length === 0) out.push('No acknowledgements.', '');
   else {
     out.push(`Recorded: ${m(l.acknowledgements)}; together they acknowledge ${plural(s.counts.acknowledged, 'finding')}.`, '');
@@ -134,7 +143,7 @@ function render(r: ComplianceReport, maxRows: number, compact: boolean): string 
     if (more > 0) out.push(`… and ${more} more acknowledgements (see compliance-report.html or .json).`, '');
   }
 
-  out.push('## 6. Every resource accounted for', '');
+  out.push(heading('coverage'), '');
   const c = r.coverage;
   if (!c.known) out.push('No compliance evidence: which rules evaluated which resource is unknown.', '');
   else {
@@ -147,7 +156,7 @@ function render(r: ComplianceReport, maxRows: number, compact: boolean): string 
     }
   }
 
-  out.push('## 7. Third-party apps', '');
+  out.push(heading('apps'), '');
   out.push(`Registry ${code(r.apps.registryFile)}; assessments judged on ${m(r.apps.asOf)}; Cognito app clients in the synthesized app: ${r.apps.appClientsInApp}.`, '');
   if (r.apps.error) out.push('**The registry is invalid:**', '', '```', r.apps.error.replace(/```/g, "'''"), '```', '');
   out.push(table(['App', 'Tier', 'Client', 'Scopes', 'BAA', 'Assessment', 'Throttle'], r.apps.apps.map((a) => [
@@ -167,6 +176,18 @@ function render(r: ComplianceReport, maxRows: number, compact: boolean): string 
       (a.watchedBy?.monitors ?? []).map(m).join('; '),
     ])), '');
   }
+  const chase = appsToChase(r.apps.apps);
+  if (chase.length > 0) {
+    out.push(`**${plural(chase.length, 'app')} on an API version that is deprecated, retired or unknown to the gateways (section ${sectionNumber('api-versions')}):**`, '');
+    out.push(...chase.map(({ app, versions }) => `- ❌ ${m(app.name)} (${code(app.id)}) uses ${versions.map((v) => `${code(v.version)}, ${m(VERSION_LABEL[v.status])}${v.sunsetAt !== undefined ? `, sunset **${m(v.sunsetAt)}**` : ''}${v.successor !== undefined ? ` (successor ${code(v.successor)})` : ''}`).join('; ')}`), '');
+  }
+  if (r.apps.apps.some((a) => a.apiVersions !== undefined)) {
+    out.push('API versions each app uses (registry `apiVersions`):', '');
+    out.push(table(['App', 'API versions'], r.apps.apps.map((a) => [
+      code(a.id),
+      a.apiVersions === undefined ? 'not in the registry' : a.apiVersions.length === 0 ? 'none' : a.apiVersions.map((v) => `${code(v.version)} ${VERSION_MARK[v.status]}${VERSION_LABEL[v.status]}${v.sunsetAt !== undefined && v.status !== 'active' ? `, sunset ${m(v.sunsetAt)}` : ''}`).join('<br>'),
+    ])), '');
+  }
   const lp = r.apps.labelPolicy;
   const defaults = lp.configured && !lp.error && lp.content ? labelDefaults(lp.content) : undefined;
   if (defaults) {
@@ -181,7 +202,48 @@ function render(r: ComplianceReport, maxRows: number, compact: boolean): string 
     out.push(!lp.configured ? `Label policy: no label policy configured (${code(lp.file)} is absent).` : lp.error ? `Label policy ${code(lp.file)}: ${m(lp.error)}` : `Label policy: ${code(lp.file)} (see the HTML report).`, '');
   }
 
-  out.push('## 8. Data flow', '');
+  out.push(heading('api-versions'), '');
+  if (r.apiVersions.gateways.length === 0) out.push('No API versions recorded: no stack records `zero-trust-fhir:api-versions` (a `FhirGateway` records the versions it is configured with).', '');
+  const withUsage = r.apps.apps.some((a) => a.apiVersions !== undefined);
+  for (const g of r.apiVersions.gateways) {
+    out.push(`${code(g.gateway)} (stack ${m(g.stack)}): the current version, for new apps, is ${code(g.current)}. A notice under ${MIN_DEPRECATION_NOTICE_MONTHS} months is flagged ❌, as FHIR.HIPAA-LambdaApiVersionLifecycle flags it.`, '');
+    out.push(table(['Version', 'Status', 'Stage', 'FHIR base path', 'Notice', 'Sunset', 'Notice period', 'Successor', 'Migration notes', ...(withUsage ? ['Used by'] : [])], g.versions.map((v) => [
+      `${code(v.version)}${v.current ? ' **current**' : ''}`,
+      m(v.status),
+      v.served ? (v.status === 'retired' ? '❌ served, though retired' : 'served') : 'not served',
+      code(v.fhirBasePath),
+      m(v.deprecatedAt ?? '–'),
+      m(v.sunsetAt ?? '–'),
+      v.noticeMonths === undefined ? '–' : `${plural(v.noticeMonths, 'month')}${v.shortNotice ? ` ❌ **under ${MIN_DEPRECATION_NOTICE_MONTHS} months**` : ''}`,
+      v.successor !== undefined ? code(v.successor) : '–',
+      v.migrationNotesUrl !== undefined ? m(v.migrationNotesUrl) : '–',
+      ...(withUsage ? [v.usedBy.map(code).join(' ') || 'no app'] : []),
+    ])), '');
+  }
+
+  out.push(heading('environments'), '');
+  const env = r.environments;
+  const agnostic = env.stacks.filter((x) => x.envAgnostic);
+  const refused = agnostic.filter((x) => !x.accountAllowed);
+  out.push(
+    (env.marked.length > 0 ? `The synthesized stacks were marked **${m(env.marked.join(', '))}**.` : 'No stack was marked with an environment: the compliance gate judges an unmarked stack as production.')
+      + (agnostic.length === 0 ? ' Every stack is bound to its AWS account.'
+        : ` ${plural(agnostic.length, 'stack')} ${agnostic.length === 1 ? 'is' : 'are'} env-agnostic (no account bound): allowed for sandbox only${refused.length > 0 ? `, and ❌ ${refused.map((x) => m(x.stack)).join(', ')} ${refused.length === 1 ? 'is' : 'are'} not sandbox` : ''}.`),
+    '',
+  );
+  out.push(table(['Stack', 'Deployment environment', 'AWS account'], env.stacks.map((x) => [
+    m(x.stack),
+    x.deploymentEnvironment !== undefined ? `${m(x.deploymentEnvironment)}${x.assumed ? ' (assumed by the gate: not stated)' : ''}` : 'not marked (judged as production)',
+    x.account !== undefined ? `${code(x.account)}${x.region !== undefined ? ` ${m(x.region)}` : ''}` : x.accountAllowed ? 'none (env-agnostic: sandbox)' : '❌ none (env-agnostic: sandbox only)',
+  ])), '');
+  const inUse = new Set(env.marked);
+  const envs = ['sandbox', 'staging', 'production'] as const;
+  out.push(table(
+    ['Setting', ...envs.map((x) => (inUse.has(x) ? `${x} (this synth)` : x)), 'Enforced by'],
+    env.differences.map((d) => [`**${rich(d.setting)}**`, ...envs.map((x) => rich(d.values[x])), rich(d.enforcedBy)]),
+  ), '');
+
+  out.push(heading('data-flow'), '');
   const label = new Map(r.dataFlow.nodes.map((n) => [n.id, n]));
   const chain = ['client', 'waf', 'api', 'authorizer', 'proxy', 'vpce', 'healthlake'] as const;
   out.push(`Request path: ${chain.map((id) => { const n = label.get(id)!; return n.present ? `**${m(n.label)}**` : `~~${m(n.label)}~~ (absent)`; }).join(' → ')}`, '');
@@ -191,7 +253,7 @@ function render(r: ComplianceReport, maxRows: number, compact: boolean): string 
     x.verified ? 'link found in the templates' : x.present ? 'both ends exist, link not proven' : 'an end is absent',
   ])), '', '_The diagram is in compliance-report.html._', '');
 
-  out.push('## 9. Inventory', '', '### KMS keys', '');
+  out.push(heading('inventory'), '', '### KMS keys', '');
   out.push(r.inventory.kmsKeys.length === 0 ? 'No KMS keys.' : table(['Key', 'Rotation', 'Retained', 'Grants', 'Protects'], r.inventory.kmsKeys.map((k) => [
     `${code(k.resource.path)}${k.aliases.length > 0 ? ` ${k.aliases.map(code).join(' ')}` : ''}`,
     mark(k.checks.rotation, 'on', 'off'),
@@ -211,7 +273,7 @@ function render(r: ComplianceReport, maxRows: number, compact: boolean): string 
     mark(p.check, p.corsPreflight ? 'preflight' : 'allowed', 'not allowed'),
   ])), '');
 
-  out.push('## 10. Sign-off', '', m(r.signOff.statement), '');
+  out.push(heading('sign-off'), '', m(r.signOff.statement), '');
   out.push(`Verdict ${s.verdict.toUpperCase()}; templates ${r.review.files.filter((f) => f.stack).map((f) => `${code(f.file)} ${code(f.sha256.slice(0, 12))}`).join(', ') || '–'}; report ${m(r.generatedAt)}.`, '');
   out.push(table(['', ''], r.signOff.fields.map((f) => [`**${m(f)}**`, f === 'Decision' ? r.signOff.decisions.map((d) => `☐ ${m(d)}`).join(' ') : ' '])), '');
   return `${out.join('\n').replace(/\n{3,}/g, '\n\n').trim()}\n`;

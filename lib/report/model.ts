@@ -7,7 +7,9 @@
  * coverage, the inventory's marks and every count are derived from those outcomes, never from a
  * source of their own, so they cannot disagree.
  */
+import type { ApiVersionStatus } from '../../lambdas/shared/api-lifecycle';
 import type { LabelPolicy } from '../../policies/label-policy';
+import type { EnvironmentDifference } from '../environment-profile';
 
 export const COMPLIANCE_REPORT_SCHEMA_VERSION = 2;
 
@@ -279,6 +281,20 @@ export interface AppRow {
     readonly alarms: ReadonlyArray<{ readonly kind: string; readonly condition: string; readonly path: string }>;
     readonly monitors: readonly string[];
   };
+  /**
+   * The API versions the registry says the app uses (its `apiVersions`), each as the gateways
+   * record it. Absent when the registry records none for the app.
+   */
+  readonly apiVersions?: AppApiVersion[];
+}
+
+/** An API version a registered app uses, as the gateways record it. */
+export interface AppApiVersion {
+  readonly version: string;
+  /** The worst status any gateway records for it; `unknown` when no gateway records the version. */
+  readonly status: ApiVersionStatus | 'unknown';
+  readonly sunsetAt?: string;
+  readonly successor?: string;
 }
 
 export interface AppsSection {
@@ -297,6 +313,69 @@ export interface AppsSection {
     /** The validated policy, when configured and valid (`error` is set otherwise). */
     readonly content?: LabelPolicy;
   };
+}
+
+/** One API version as a gateway recorded it (construct metadata `zero-trust-fhir:api-versions`). */
+export interface ApiVersionRow {
+  readonly version: string;
+  readonly status: ApiVersionStatus;
+  /** Whether the version has a stage (and routes): false for a retired version. */
+  readonly served: boolean;
+  /** The public FHIR base path, e.g. `/v2/r4`. */
+  readonly fhirBasePath: string;
+  /** The deprecation notice date, as configured (ISO 8601). */
+  readonly deprecatedAt?: string;
+  /** The date the version stops answering (ISO 8601). */
+  readonly sunsetAt?: string;
+  /** Whole calendar months from the notice to the sunset, when both dates are given. */
+  readonly noticeMonths?: number;
+  /** Less than six months' notice (the rule FHIR.HIPAA-LambdaApiVersionLifecycle flags it too). */
+  readonly shortNotice: boolean;
+  readonly successor?: string;
+  readonly migrationNotesUrl?: string;
+  /** The version new apps should use. */
+  readonly current: boolean;
+  /** Ids of the registered apps whose `apiVersions` name it. */
+  readonly usedBy: string[];
+}
+
+export interface ApiVersionsSection {
+  /** One entry per gateway that recorded its versions, in stack order; empty: no API versions recorded. */
+  readonly gateways: Array<{
+    /** The construct that recorded them (the `FhirGateway`). */
+    readonly gateway: string;
+    readonly stack: string;
+    /** The version new apps should use. */
+    readonly current: string;
+    /** In configuration order. */
+    readonly versions: ApiVersionRow[];
+  }>;
+  /** Recorded entries that could not be read (also in the report's notices). */
+  readonly problems: string[];
+}
+
+/** A stack's deployment environment and the AWS account it is bound to. */
+export interface StackEnvironmentRow {
+  readonly stack: string;
+  /** The environment the stack was marked; absent when unmarked (the gate judges it as production). */
+  readonly deploymentEnvironment?: string;
+  /** The compliance gate marked it from its default: nobody stated the stack's environment. */
+  readonly assumed: boolean;
+  /** The account it is bound to (the manifest's `environment`); absent when env-agnostic. */
+  readonly account?: string;
+  readonly region?: string;
+  /** No account bound (`aws://unknown-account/…`): allowed for sandbox only. */
+  readonly envAgnostic: boolean;
+  /** False for an env-agnostic stack outside sandbox (an unmarked one counts as production). */
+  readonly accountAllowed: boolean;
+}
+
+export interface EnvironmentsSection {
+  /** The deployment environments the stacks were marked (= `summary.environments`). */
+  readonly marked: string[];
+  readonly stacks: StackEnvironmentRow[];
+  /** What differs between the environments: `ENVIRONMENT_DIFFERENCES` (lib/environment-profile.ts). */
+  readonly differences: readonly EnvironmentDifference[];
 }
 
 export type FlowNodeId = 'client' | 'waf' | 'api' | 'authorizer' | 'proxy' | 'vpce' | 'healthlake'
@@ -410,6 +489,10 @@ export interface ComplianceReport {
   /** Every resource accounted for. */
   readonly coverage: Coverage;
   readonly apps: AppsSection;
+  /** The API versions the gateways serve or retired, and their lifecycle. */
+  readonly apiVersions: ApiVersionsSection;
+  /** What differs between environments, and where the stacks are bound. */
+  readonly environments: EnvironmentsSection;
   readonly dataFlow: DataFlow;
   readonly inventory: Inventory;
   readonly signOff: SignOff;

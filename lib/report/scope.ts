@@ -3,12 +3,13 @@
  * takes a configuration check for a safeguard it cannot show, and the sign-off block.
  */
 import { ScopeStatement, SignOff } from './model';
+import { sectionNumber } from './text';
 
 export const SCOPE: ScopeStatement = {
   establishes: [
     'The technical safeguards of 45 CFR 164.312 as the templates configure them: access control (who may call what, with which keys and through which network path), audit controls (what is logged, where, encrypted and for how long), integrity, person or entity authentication, and transmission security.',
     'The technical part of administrative safeguards of 164.308: that the configuration a safeguard relies on exists (access authorization, log-in monitoring through threat protection, activity records and alarms, backups and retention, protection from malicious requests). The matrix marks these "technical evidence", not "met".',
-    'That every resource of every stack was evaluated by the packs, or is listed as evaluated by none (section 5); a function, role, policy, bucket, table, log group, key or datastore that the rules for its type did not evaluate is itself a finding.',
+    `That every resource of every stack was evaluated by the packs, or is listed as evaluated by none (section ${sectionNumber('coverage')}); a function, role, policy, bucket, table, log group, key or datastore that the rules for its type did not evaluate is itself a finding.`,
   ],
   organisationEvidences: [
     { citation: '164.308(a)(1)(i)', title: 'Security management process', why: 'the risk analysis and risk management plan themselves, and the sanction policy' },

@@ -14,6 +14,27 @@ export const STATUS_LABEL: Record<ControlStatus, string> = {
   unknown: 'unknown',
 };
 
+/** Section ids and titles, in order: the HTML and the Markdown number them the same way. */
+export const REPORT_SECTIONS = [
+  { id: 'summary', title: 'Summary and what was reviewed' },
+  { id: 'scope', title: 'What the packs can and cannot establish' },
+  { id: 'hipaa-matrix', title: 'HIPAA Security Rule matrix' },
+  { id: 'findings', title: 'Findings' },
+  { id: 'acknowledgements', title: 'Acknowledgements' },
+  { id: 'coverage', title: 'Every resource accounted for' },
+  { id: 'apps', title: 'Third-party apps' },
+  { id: 'api-versions', title: 'API versions' },
+  { id: 'environments', title: 'What differs between environments' },
+  { id: 'data-flow', title: 'Data flow' },
+  { id: 'inventory', title: 'Inventory' },
+  { id: 'sign-off', title: 'Sign-off' },
+] as const;
+
+export type ReportSectionId = (typeof REPORT_SECTIONS)[number]['id'];
+
+/** The number of a section (1-based), for headings and cross-references. */
+export const sectionNumber = (id: ReportSectionId): number => REPORT_SECTIONS.findIndex((s) => s.id === id) + 1;
+
 export const plural = (n: number, one: string, many = `${one}s`): string => `${n} ${n === 1 ? one : many}`;
 
 /** The counts line every rendering shows the same way (the tests compare them). */

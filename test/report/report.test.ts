@@ -438,7 +438,7 @@ describe('npm run report', () => {
       expect(reportMain(['--cdk-out', path.join(FIXTURES, 'failing'), '--out-dir', out, '--fail-on', 'error'])).toBe(1);
       for (const f of ['compliance-report.html', 'compliance-report.md', 'compliance-report.json']) expect(fs.statSync(path.join(out, f)).size).toBeGreaterThan(1000);
       const json = JSON.parse(fs.readFileSync(path.join(out, 'compliance-report.json'), 'utf8')) as ComplianceReport;
-      expect(Object.keys(json)).toEqual(['schemaVersion', 'title', 'generatedAt', 'review', 'sources', 'notices', 'summary', 'scope', 'hipaaMatrix', 'findings', 'acknowledgements', 'coverage', 'apps', 'dataFlow', 'inventory', 'signOff']);
+      expect(Object.keys(json)).toEqual(['schemaVersion', 'title', 'generatedAt', 'review', 'sources', 'notices', 'summary', 'scope', 'hipaaMatrix', 'findings', 'acknowledgements', 'coverage', 'apps', 'apiVersions', 'environments', 'dataFlow', 'inventory', 'signOff']);
       expect(json.summary.verdict).toBe('fail');
       expect(reportMain(['--cdk-out', path.join(FIXTURES, 'acknowledged'), '--out-dir', out, '--fail-on', 'warning'])).toBe(0);
       expect(reportMain(['--cdk-out', path.join(FIXTURES, 'failing'), '--out-dir', out])).toBe(0);
