@@ -29,7 +29,7 @@ export function buildApp(app: App = new App(), options: BuildAppOptions = {}): {
     // a sandbox without one synthesizes env-agnostic. No lookup either way (AZs are Fn::GetAZs).
     ...(config.account ? { env: { account: config.account.account, region: config.account.region } } : {}),
     environment: config.environment,
-    ...(config.apiLifecycle ? { apiLifecycle: config.apiLifecycle } : {}),
+    ...(config.apiVersions ? { apiVersions: config.apiVersions } : {}),
     maxAzs: config.maxAzs,
     logRetention: config.logRetentionDays,
     auditBucketRetentionDays: config.auditBucketRetentionDays,

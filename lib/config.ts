@@ -1,7 +1,7 @@
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { IConstruct } from 'constructs';
 import { isCalendarDate } from '../policies/app-registry';
-import { parseApiLifecycle, type ApiLifecycle } from '../lambdas/shared/api-lifecycle';
+import { parseApiVersions, type ApiLifecycle } from '../lambdas/shared/api-lifecycle';
 import {
   CONFIG_CONTEXT_KEY, contextKey, DEPLOYMENT_ENVIRONMENTS, kitContextValue, MIN_RETENTION_DAYS, type DeploymentEnvironment,
 } from '../policies/compliance/kit-config';
@@ -48,10 +48,11 @@ export interface ZeroTrustFhirConfig {
   /** The account this synth is bound to (`accounts[environment]`); undefined: env-agnostic (sandbox only). */
   readonly account?: AccountBinding;
   /**
-   * The lifecycle of the API version the platform serves (its stage, `v1`): active, or deprecated
-   * with the notice and sunset dates, or retired (`shared/api-lifecycle.ts`). Undefined: active.
+   * The API versions the platform serves side by side, a stage each (`/<version>/r4`): each
+   * active, or deprecated with the notice and sunset dates, or retired (no stage)
+   * (`shared/api-lifecycle.ts`). Undefined: one version, `v1`, active.
    */
-  readonly apiLifecycle?: ApiLifecycle;
+  readonly apiVersions?: readonly ApiLifecycle[];
 }
 
 /** Where one environment deploys. */
@@ -101,7 +102,7 @@ const KNOWN_KEYS = [
   'corsAllowedOrigins',
   'authorizerCacheTtlSeconds',
   'accounts',
-  'apiLifecycle',
+  'apiVersions',
   'today',
 ];
 
@@ -230,17 +231,21 @@ export function parseZeroTrustFhirConfig(raw: unknown): ZeroTrustFhirConfig {
     );
   }
 
-  let apiLifecycle: ApiLifecycle | undefined;
-  if (input.apiLifecycle !== undefined && input.apiLifecycle !== null) {
+  let apiVersions: readonly ApiLifecycle[] | undefined;
+  if (input.apiVersions !== undefined && input.apiVersions !== null) {
     try {
-      apiLifecycle = parseApiLifecycle(input.apiLifecycle);
+      apiVersions = parseApiVersions(input.apiVersions);
     } catch (err) {
-      throw new ConfigError('apiLifecycle', (err as Error).message.replace(/^API lifecycle: /, ''), '{"version":"v1","status":"active"} or {"version":"v1","status":"deprecated","deprecatedAt":"YYYY-MM-DD","sunsetAt":"YYYY-MM-DD","successor":"v2","migrationNotesUrl":"https://…"}');
+      throw new ConfigError(
+        'apiVersions',
+        (err as Error).message.replace(/^API lifecycle: /, ''),
+        '[{"version":"v1","status":"deprecated","deprecatedAt":"YYYY-MM-DD","sunsetAt":"YYYY-MM-DD","successor":"v2","migrationNotesUrl":"https://…"},{"version":"v2","status":"active"}]',
+      );
     }
   }
 
   return {
-    ...(apiLifecycle ? { apiLifecycle } : {}),
+    ...(apiVersions ? { apiVersions } : {}),
     accounts,
     ...(account ? { account } : {}),
     stackName,
@@ -314,11 +319,13 @@ function colonFormKeys(context: Record<string, unknown>): Map<string, unknown> {
 
 /** A colon-form value: a list field is parsed from its JSON text; other values are taken as they are. */
 function colonValue(key: string, value: unknown): unknown {
-  if ((key === 'accounts' || key === 'apiLifecycle') && typeof value === 'string') {
+  if ((key === 'accounts' || key === 'apiVersions') && typeof value === 'string') {
     try {
       return JSON.parse(value) as unknown;
     } catch {
-      throw new ConfigError(key, `got ${describe(value)}, not a JSON object`, `a JSON object: -c '${contextKey(key)}={"production":{"account":"111122223333","region":"us-east-1"}}', or the JSON form ${CONFIG_CONTEXT_KEY}='{"accounts":{…}}'`, ':');
+      throw key === 'accounts'
+        ? new ConfigError(key, `got ${describe(value)}, not a JSON object`, `a JSON object: -c '${contextKey(key)}={"production":{"account":"111122223333","region":"us-east-1"}}', or the JSON form ${CONFIG_CONTEXT_KEY}='{"accounts":{…}}'`, ':')
+        : new ConfigError(key, `got ${describe(value)}, not a JSON list`, `a JSON list: -c '${contextKey(key)}=[{"version":"v1","status":"active"}]', or the JSON form ${CONFIG_CONTEXT_KEY}='{"apiVersions":[…]}'`, ':');
     }
   }
   if (key !== 'corsAllowedOrigins' || typeof value !== 'string') return value;

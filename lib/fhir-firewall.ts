@@ -46,11 +46,10 @@ export interface FhirFirewallProps {
    * once (give this or `stage`). Each gets its own association, is checked by the drift guard
    * and has its own association-drift alarms. At most {@link MAX_FIREWALL_STAGES}.
    *
-   * The first stage's association keeps the construct id `Association` (the one-stage form's);
-   * the others' are `Association<stage name>`. Keep the first stage first for as long as it
-   * lives: when another stage takes its place, its association moves to another id, and
-   * CloudFormation's clean-up of the replaced association disassociates that stage (the drift
-   * guard alarms, and with `autoRemediate` re-associates it).
+   * Each association (and association-drift alarm) is named after its stage
+   * (`Association<stage name>`), so adding, retiring or reordering versions never moves another
+   * stage's association (which CloudFormation's clean-up of a replaced association would
+   * disassociate). The one-stage form `stage` keeps the id `Association`.
    *
    * @default - `stage` must be given
    */
@@ -265,7 +264,7 @@ export class FhirFirewall extends Construct {
   public readonly stages: readonly apigateway.Stage[];
   /** One association per stage, in the order of `stages`. */
   public readonly associations: readonly wafv2.CfnWebACLAssociation[];
-  /** The first stage's association (construct id `Association`). */
+  /** The first stage's association. */
   public readonly association: wafv2.CfnWebACLAssociation;
   public readonly logGroup: logs.LogGroup;
   public readonly loggingConfiguration: wafv2.CfnLoggingConfiguration;
@@ -428,7 +427,9 @@ export class FhirFirewall extends Construct {
 
     // --- Associations, one per stage, each built from its stage so that it waits for it.
     this.associations = this.stages.map((stage, i) => {
-      const association = new wafv2.CfnWebACLAssociation(this, i === 0 ? 'Association' : `Association${stageIdSuffix(stage)}`, {
+      // The one-stage form keeps the id `Association`; with `stages`, every association is named
+      // after its stage, so retiring a version (or reordering) never moves another's association.
+      const association = new wafv2.CfnWebACLAssociation(this, i === 0 && props.stages === undefined ? 'Association' : `Association${stageIdSuffix(stage)}`, {
         resourceArn: stage.stageArn,
         webAclArn: this.webAcl.attrArn,
       });
@@ -561,7 +562,7 @@ export class FhirFirewall extends Construct {
     this.stages.forEach((stage, i) => {
       for (const kind of STAGE_DRIFT_KINDS) {
         const description = this.stages.length === 1 ? DRIFT_DESCRIPTIONS[kind] : `${DRIFT_DESCRIPTIONS[kind]} Stage: ${stageLabel(stage)}.`;
-        this.driftAlarms.push(alarm(`${kind}Alarm${i === 0 ? '' : stageIdSuffix(stage)}`, stageMetric(driftMetricName(kind), stage), description, cloudwatch.TreatMissingData.NOT_BREACHING, 1));
+        this.driftAlarms.push(alarm(`${kind}Alarm${i === 0 && props.stages === undefined ? '' : stageIdSuffix(stage)}`, stageMetric(driftMetricName(kind), stage), description, cloudwatch.TreatMissingData.NOT_BREACHING, 1));
       }
     });
     for (const kind of DRIFT_KINDS.filter((k) => !STAGE_DRIFT_KINDS.includes(k))) {

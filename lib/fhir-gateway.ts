@@ -1,6 +1,6 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { CfnResource, Duration, Stack, Token, Validations } from 'aws-cdk-lib';
+import { Aspects, CfnResource, Duration, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -9,7 +9,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct, IConstruct } from 'constructs';
 import { fhirProxyEnvironment, MAX_CONSENT_CACHE_TTL_SECONDS, MAX_HEALTHLAKE_TIMEOUT_MS, type FhirProxyEnvironment } from '../lambdas/fhir-proxy/environment';
-import type { ApiLifecycle } from '../lambdas/shared/api-lifecycle';
+import { currentVersion, parseApiVersions, VERSION_PLACEHOLDER, versionedUrl, type ApiLifecycle } from '../lambdas/shared/api-lifecycle';
 import { isFhirResourceType } from '../lambdas/shared/fhir-resource-types';
 import { IssueType, operationOutcome } from '../lambdas/shared/operation-outcome';
 import { smartAuthorizerEnvironment } from '../lambdas/smart-authorizer/environment';
@@ -18,6 +18,7 @@ import { AppRegistryDocument, BUNDLED_APP_REGISTRY_METADATA_KEY, DEFAULT_APP_REG
 import { BUNDLED_LABEL_POLICY_METADATA_KEY, LabelPolicyDocument } from '../policies/label-policy';
 import { markPublicRoute, PUBLIC_ROUTE_METADATA_KEY } from '../policies/compliance/public-routes';
 import { registeredAppOf } from '../policies/compliance/registered-apps';
+import { API_VERSIONS_METADATA_KEY, DEFAULT_API_VERSIONS, type ApiVersionsMetadata } from './api-versions';
 import { AuditTrail } from './audit-trail';
 import { DeploymentEnvironment } from './config';
 import { FhirDatastore } from './fhir-datastore';
@@ -25,6 +26,7 @@ import { FhirKeys } from './fhir-keys';
 import { FHIR_DEFINITIONS_ASSET_FILE } from './private/handler-assets';
 import { checkDocuments, KitFunction, settingsOf } from './private/kit-function';
 import { KitRole } from './private/kit-role';
+import { StagePermissions } from './private/stage-permissions';
 import { createAuditLogGroup } from './private/log-group';
 import { SegmentedNetwork } from './segmented-network';
 import { SmartAppRegistry } from './smart-app-registry';
@@ -150,13 +152,17 @@ export interface FhirProxyOptions {
    */
   readonly userIdentifierSystem?: string;
   /**
-   * The lifecycle of the API version the gateway serves (its `version` is the stage name,
-   * {@link FHIR_STAGE_NAME}): a deprecated version answers with `Deprecation`, `Sunset` and
-   * `Link rel="deprecation"` (proxy and SMART façade), a retired one 410.
+   * The API versions served side by side: each version that is not retired gets its own stage,
+   * named after it (`/<version>/r4`, `/<version>/auth`), with the same routes, throttling, logs
+   * and WAF. A deprecated version answers with `Deprecation`, `Sunset` and
+   * `Link rel="deprecation"` (proxy and SMART façade), and 410 naming its successor from the
+   * sunset on; a retired version has no stage. New apps are pointed at the last active version
+   * (`fhirBaseUrl`). FHIR.HIPAA-LambdaApiVersionLifecycle flags a notice under 6 months and a
+   * retired version that still has a stage.
    *
-   * @default - active
+   * @default - one version, `v1` ({@link FHIR_STAGE_NAME}), active
    */
-  readonly apiLifecycle?: ApiLifecycle;
+  readonly apiVersions?: readonly ApiLifecycle[];
 }
 
 /** Properties of {@link FhirGateway}. */
@@ -216,7 +222,7 @@ export interface PublicRouteOptions {
   readonly reason: string;
 }
 
-/** The stage name, part of every execute-api URL. */
+/** The default API version: the stage name when no `apiVersions` are given (part of every URL: `/v1/r4`). */
 export const FHIR_STAGE_NAME = 'v1';
 
 /** API Gateway access-log fields (JSON). */
@@ -306,10 +312,19 @@ const PUBLIC_ROUTES = {
  */
 export class FhirGateway extends Construct {
   public readonly api: apigateway.RestApi;
+  /** The stage of the current API version (the one `fhirBaseUrl` names; the API's deployment stage). */
   public readonly stage: apigateway.Stage;
+  /** Every served API version's stage, in configuration order (retired versions have none). */
+  public readonly stages: readonly apigateway.Stage[];
+  /** The API versions, validated, retired ones included. */
+  public readonly apiVersions: readonly ApiLifecycle[];
+  /** The version new apps should use: the last active one (else the last deprecated one). */
+  public readonly currentVersion: string;
   public readonly accessLogGroup: logs.LogGroup;
-  /** Execution logs (ERROR level), pre-created so they are CMK-encrypted and kept six years. */
+  /** Execution logs (ERROR level) of the current version's stage, pre-created so they are CMK-encrypted and kept six years. */
   public readonly executionLogGroup: logs.LogGroup;
+  /** Execution logs of every stage, by version. */
+  public readonly executionLogGroups: ReadonlyMap<string, logs.LogGroup>;
   /** API Gateway's account-level logging role (customer-managed policy). */
   public readonly cloudWatchRole: KitRole;
   public readonly account: apigateway.CfnAccount;
@@ -320,9 +335,9 @@ export class FhirGateway extends Construct {
   public readonly proxyFunction: KitFunction;
   public readonly domainName?: apigateway.DomainName;
   public readonly gatewayResponses: apigateway.GatewayResponse[] = [];
-  /** The public FHIR base URL (`https://<domain>/r4` or the stage URL + `r4`). */
+  /** The public FHIR base URL of the current version (`https://<domain>/<version>/r4` or the stage URL + `r4`). */
   public readonly fhirBaseUrl: string;
-  /** The public base URL of the OAuth routes. */
+  /** The public base URL of the current version's OAuth routes. */
   public readonly authBaseUrl: string;
   /** The app registry bundled into the proxy's asset (`/var/task/apps.json`). */
   public readonly appRegistry: AppRegistryDocument;
@@ -359,7 +374,20 @@ export class FhirGateway extends Construct {
       throw new Error(`FhirGateway: authorizerCacheTtl is ${cacheTtl.toSeconds()} s; at most 300 s (it is also the revocation delay).`);
     }
 
+    this.apiVersions = apiVersionsOf(props.apiVersions);
+    this.currentVersion = currentVersion(this.apiVersions).version;
+    const served = this.apiVersions.filter((v) => v.status !== 'retired').map((v) => v.version);
     this.accessLogGroup = createAuditLogGroup(this, 'AccessLogs', { encryptionKey: keys.logs, retention, owner: 'FhirGateway' });
+    const stageOptions: apigateway.StageOptions = {
+      accessLogDestination: new apigateway.LogGroupLogDestination(this.accessLogGroup),
+      accessLogFormat: apigateway.AccessLogFormat.custom(JSON.stringify(ACCESS_LOG_FIELDS)),
+      loggingLevel: apigateway.MethodLoggingLevel.ERROR,
+      dataTraceEnabled: false,
+      tracingEnabled: true,
+      metricsEnabled: true,
+      throttlingRateLimit: throttle.rateLimit,
+      throttlingBurstLimit: throttle.burstLimit,
+    };
 
     this.api = new apigateway.RestApi(this, 'Api', {
       restApiName: `${Stack.of(this).stackName}-fhir`,
@@ -369,45 +397,59 @@ export class FhirGateway extends Construct {
       apiKeySourceType: apigateway.ApiKeySourceType.AUTHORIZER,
       // The account-level logging role is set below with a customer-managed policy.
       cloudWatchRole: false,
-      deployOptions: {
-        stageName: FHIR_STAGE_NAME,
-        accessLogDestination: new apigateway.LogGroupLogDestination(this.accessLogGroup),
-        accessLogFormat: apigateway.AccessLogFormat.custom(JSON.stringify(ACCESS_LOG_FIELDS)),
-        loggingLevel: apigateway.MethodLoggingLevel.ERROR,
-        dataTraceEnabled: false,
-        tracingEnabled: true,
-        metricsEnabled: true,
-        throttlingRateLimit: throttle.rateLimit,
-        throttlingBurstLimit: throttle.burstLimit,
-      },
+      // The deployment and a stage per version are made below, each version's stage with its own
+      // construct id, so that a version keeps its stage when another one becomes current.
+      deploy: false,
       defaultCorsPreflightOptions:
         origins.length > 0
           ? { allowOrigins: origins, allowMethods: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'], allowHeaders: ['Authorization', 'Content-Type', 'Prefer', 'If-Match', 'If-None-Exist'], maxAge: Duration.minutes(10) }
           : undefined,
     });
-    this.stage = this.api.deploymentStage;
-    Validations.of(this.stage).acknowledge({
-      id: 'HIPAA.Security-APIGWCacheEnabledAndEncrypted',
-      reason:
-        "Response caching is off on purpose: API Gateway's cache is keyed by path and query, not by caller, so a cached FHIR response could be served to another patient. Nothing is cached, so there is no cache to encrypt; FHIR data stays encrypted in HealthLake with the data CMK.",
-    });
-    Validations.of(this.stage).acknowledge({
-      id: 'HIPAA.Security-APIGWSSLEnabled',
-      reason:
-        'This rule asks for a client certificate API Gateway presents to HTTP backends. Every integration here is a Lambda proxy integration, invoked through the Lambda API over TLS with SigV4; there is no HTTP backend to present a certificate to. Client-facing TLS is enforced by the domain security policy (FHIR.HIPAA-APIGWDomainTLSPolicy).',
-    });
+    // One deployment (it is replaced whenever a method changes, like RestApi's own), and a stage of
+    // it per served version with the same settings. The current version's stage is the API's
+    // deployment stage; the methods' Lambda permissions name that one only, and StagePermissions
+    // copies them for the others.
+    const deployment = new apigateway.Deployment(this, 'Deployment', { api: this.api, description: 'zero-trust-fhir: every API version' });
+    const stages = new Map<string, apigateway.Stage>();
+    for (const version of served) {
+      stages.set(version, new apigateway.Stage(this, `Stage${stageIdOf(version)}`, { ...stageOptions, stageName: version, deployment }));
+    }
+    this.stages = served.map((v) => stages.get(v)!);
+    this.stage = stages.get(this.currentVersion)!;
+    this.api.deploymentStage = this.stage;
+    Aspects.of(this.api).add(new StagePermissions(this.api, () => served.filter((v) => v !== this.currentVersion)));
+    for (const stage of this.stages) {
+      Validations.of(stage).acknowledge({
+        id: 'HIPAA.Security-APIGWCacheEnabledAndEncrypted',
+        reason:
+          "Response caching is off on purpose: API Gateway's cache is keyed by path and query, not by caller, so a cached FHIR response could be served to another patient. Nothing is cached, so there is no cache to encrypt; FHIR data stays encrypted in HealthLake with the data CMK.",
+      });
+      Validations.of(stage).acknowledge({
+        id: 'HIPAA.Security-APIGWSSLEnabled',
+        reason:
+          'This rule asks for a client certificate API Gateway presents to HTTP backends. Every integration here is a Lambda proxy integration, invoked through the Lambda API over TLS with SigV4; there is no HTTP backend to present a certificate to. Client-facing TLS is enforced by the domain security policy (FHIR.HIPAA-APIGWDomainTLSPolicy).',
+      });
+    }
 
     // Execution logs (ERROR level, no data trace): API Gateway writes them to
-    // `API-Gateway-Execution-Logs_<api id>/<stage>`; the kit creates that group itself so it is
-    // CMK-encrypted and kept six years like every other log group. API Gateway writes through
-    // the account-level CloudWatch role, set here with a customer-managed policy.
-    this.executionLogGroup = createAuditLogGroup(this, 'ExecutionLogs', {
-      encryptionKey: keys.logs,
-      retention,
-      owner: 'FhirGateway',
-      logGroupName: `API-Gateway-Execution-Logs_${this.api.restApiId}/${FHIR_STAGE_NAME}`,
-    });
-    this.stage.node.addDependency(this.executionLogGroup);
+    // `API-Gateway-Execution-Logs_<api id>/<stage>`; the kit creates each stage's group itself so
+    // it is CMK-encrypted and kept six years like every other log group. API Gateway writes
+    // through the account-level CloudWatch role, set here with a customer-managed policy.
+    const executionLogGroups = new Map<string, logs.LogGroup>();
+    for (const version of served) {
+      executionLogGroups.set(
+        version,
+        createAuditLogGroup(this, version === this.currentVersion ? 'ExecutionLogs' : `ExecutionLogs${stageIdOf(version)}`, {
+          encryptionKey: keys.logs,
+          retention,
+          owner: 'FhirGateway',
+          logGroupName: `API-Gateway-Execution-Logs_${this.api.restApiId}/${version}`,
+        }),
+      );
+      stages.get(version)!.node.addDependency(executionLogGroups.get(version)!);
+    }
+    this.executionLogGroups = executionLogGroups;
+    this.executionLogGroup = executionLogGroups.get(this.currentVersion)!;
     this.cloudWatchRole = new KitRole(this, 'CloudWatchRole', {
       assumedBy: new iam.ServicePrincipal('apigateway.amazonaws.com'),
       description: 'API Gateway logging to the kit log groups',
@@ -415,16 +457,17 @@ export class FhirGateway extends Construct {
     this.cloudWatchRole.addToPrincipalPolicy(
       new iam.PolicyStatement({
         actions: ['logs:CreateLogStream', 'logs:PutLogEvents', 'logs:DescribeLogGroups', 'logs:DescribeLogStreams'],
-        resources: [this.executionLogGroup.logGroupArn, this.accessLogGroup.logGroupArn],
+        resources: [...executionLogGroups.values()].map((g) => g.logGroupArn).concat(this.accessLogGroup.logGroupArn),
       }),
     );
     this.account = new apigateway.CfnAccount(this, 'Account', { cloudWatchRoleArn: this.cloudWatchRole.roleArn });
     this.account.node.addDependency(this.cloudWatchRole.policy);
-    this.stage.node.addDependency(this.account);
+    for (const stage of this.stages) stage.node.addDependency(this.account);
 
     if (props.customDomain) {
       const tls13 = (props.customDomain.securityPolicy ?? apigateway.SecurityPolicy.TLS_1_2).startsWith('SecurityPolicy_TLS13');
-      this.domainName = this.api.addDomainName('Domain', {
+      // No mapping at the root: each version's stage is mapped at its own base path (`/v2/r4`).
+      this.domainName = new apigateway.DomainName(this.api, 'Domain', {
         domainName: props.customDomain.domainName,
         certificate: props.customDomain.certificate,
         endpointType: apigateway.EndpointType.REGIONAL,
@@ -432,18 +475,24 @@ export class FhirGateway extends Construct {
         endpointAccessMode: tls13 ? (props.customDomain.endpointAccessMode ?? apigateway.EndpointAccessMode.STRICT) : undefined,
         mtls: props.customDomain.mutualTls,
       });
+      served.forEach((version, i) => this.domainName!.addBasePathMapping(this.api, { basePath: version, stage: this.stages[i] }));
     }
-    // Built from the API id and the stage name, not from the Stage resource: the functions that
-    // read it are integrations of the API, so a reference to the stage would be circular.
-    const base = props.customDomain
-      ? `https://${props.customDomain.domainName}/`
-      : `https://${this.api.restApiId}.execute-api.${Stack.of(this).region}.${Stack.of(this).urlSuffix}/${FHIR_STAGE_NAME}/`;
-    this.fhirBaseUrl = `${base}r4`;
-    this.authBaseUrl = `${base}auth`;
-    identity.setPublicBaseUrls(this.fhirBaseUrl, this.authBaseUrl, {
+    // Built from the API id and the version (the stage name), not from the Stage resource: the
+    // functions that read it are integrations of the API, so a reference to the stage would be
+    // circular. The functions get the `{version}` template and fill in each request's stage.
+    const host = props.customDomain ? props.customDomain.domainName : `${this.api.restApiId}.execute-api.${Stack.of(this).region}.${Stack.of(this).urlSuffix}`;
+    const fhirBaseTemplate = `https://${host}/${VERSION_PLACEHOLDER}/r4`;
+    const authBaseTemplate = `https://${host}/${VERSION_PLACEHOLDER}/auth`;
+    this.fhirBaseUrl = versionedUrl(fhirBaseTemplate, this.currentVersion);
+    this.authBaseUrl = versionedUrl(authBaseTemplate, this.currentVersion);
+    identity.setPublicBaseUrls(fhirBaseTemplate, authBaseTemplate, {
       ...(origins.length > 0 ? { allowedOrigins: origins } : {}),
-      ...(props.apiLifecycle !== undefined ? { apiLifecycle: props.apiLifecycle } : {}),
+      apiVersions: this.apiVersions,
     });
+    this.node.addMetadata(API_VERSIONS_METADATA_KEY, {
+      current: this.currentVersion,
+      versions: this.apiVersions.map((v) => ({ ...v, served: v.status !== 'retired', fhirBasePath: `/${v.version}/r4` })),
+    } satisfies ApiVersionsMetadata);
 
     // --- Per-app metrics (issue #17), recorded by the authorizer and the proxy alike: every
     // registered client with its app id, so each app has its own series.
@@ -494,7 +543,7 @@ export class FhirGateway extends Construct {
     checkRequiredProfiles(props.requiredProfiles, profiles);
     const proxySettings: FhirProxyEnvironment = {
       fhirBaseUrl: datastore.fhirBaseUrl,
-      publicBaseUrl: this.fhirBaseUrl,
+      publicBaseUrl: fhirBaseTemplate,
       readableNonCompartmentTypes: props.readableNonCompartmentTypes ?? DEFAULT_READABLE_NON_COMPARTMENT_TYPES,
       confidentialClientIds: registry.registrations.filter((r) => r.confidential).map((r) => r.clientId),
       ...(props.operations !== undefined ? { operations: props.operations } : {}),
@@ -515,7 +564,7 @@ export class FhirGateway extends Construct {
       labelPolicyFile: '/var/task/labels.json',
       appRegistryFile: '/var/task/apps.json',
       appClientIds: Object.fromEntries(registry.registrations.map((r) => [r.clientId, r.appId])),
-      ...(props.apiLifecycle !== undefined ? { apiLifecycle: props.apiLifecycle } : {}),
+      apiVersions: this.apiVersions,
       metrics,
     };
     this.proxyFunction = new KitFunction(this, 'Proxy', {
@@ -587,7 +636,7 @@ export class FhirGateway extends Construct {
       );
     }
 
-    registry.addUsagePlans(this.stage);
+    registry.addUsagePlans(...this.stages);
 
     // Every method, including those a team adds later, needs the authorizer unless it is
     // OPTIONS, one of the public SMART routes or a route added with addPublicRoute; every client
@@ -757,10 +806,24 @@ function checkProxyDurations(props: FhirProxyOptions): void {
       throw new Error(`FhirGateway: consentCacheTtl is ${ttl.toHumanString()}; give whole seconds from 0 to ${MAX_CONSENT_CACHE_TTL_SECONDS} (it is the delay before a Consent change takes effect).`);
     }
   }
-  const lifecycle = props.apiLifecycle;
-  if (lifecycle !== undefined && lifecycle !== null && typeof lifecycle === 'object' && typeof lifecycle.version === 'string' && lifecycle.version !== FHIR_STAGE_NAME) {
-    throw new Error(`FhirGateway: apiLifecycle.version is "${lifecycle.version.slice(0, 64)}", but this gateway serves API version ${FHIR_STAGE_NAME} (its stage).`);
+}
+
+/** The API versions, validated; a problem fails naming the prop and what to give. */
+function apiVersionsOf(value: readonly ApiLifecycle[] | undefined): readonly ApiLifecycle[] {
+  if (value === undefined) return DEFAULT_API_VERSIONS;
+  try {
+    return parseApiVersions(value);
+  } catch (err) {
+    throw new Error(
+      `FhirGateway: apiVersions: ${(err as Error).message.replace(/^API lifecycle: /, '')}. Give a list such as [{ version: 'v1', status: 'deprecated', deprecatedAt: '2027-01-01', sunsetAt: '2027-09-01', successor: 'v2' }, { version: 'v2', status: 'active' }].`,
+    );
   }
+}
+
+/** A construct id fragment for a version (`v2` → `V2`; other characters dropped). */
+function stageIdOf(version: string): string {
+  const id = version.replace(/[^A-Za-z0-9]/g, '');
+  return id.charAt(0).toUpperCase() + id.slice(1);
 }
 
 /** The profiles a FHIR proxy bundles: file name → text, and each profile's url → type. */

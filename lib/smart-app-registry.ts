@@ -187,7 +187,8 @@ export class SmartAppRegistry extends Construct {
    * Creates, per app, an API key (its value is the usage identifier the authorizer returns) and a
    * usage plan on `stage` with the app's throttle and daily quota.
    */
-  public addUsagePlans(stage: apigateway.Stage): void {
+  public addUsagePlans(...stages: apigateway.Stage[]): void {
+    if (stages.length === 0) throw new Error('SmartAppRegistry.addUsagePlans: give the API stage(s) the plans cover.');
     for (const app of this.apps) {
       const registration = this.registrations.find((r) => r.appId === app.id)!;
       const key = new apigateway.ApiKey(this, `${app.id}-key`, {
@@ -200,7 +201,7 @@ export class SmartAppRegistry extends Construct {
         description: `${app.name}: ${app.tier} risk tier`,
         throttle: { rateLimit: app.throttle.rateLimit, burstLimit: app.throttle.burstLimit },
         quota: { limit: app.throttle.quotaPerDay, period: apigateway.Period.DAY },
-        apiStages: [{ api: stage.restApi, stage }],
+        apiStages: stages.map((stage) => ({ api: stage.restApi, stage })),
       });
       plan.addApiKey(key);
       this.apiKeys.set(app.id, key);

@@ -66,10 +66,11 @@ export interface SmartFacadeApiOptions {
    */
   readonly allowedOrigins?: readonly string[];
   /**
-   * The lifecycle of the API version (deprecation headers in discovery, 410 once retired).
-   * @default - active
+   * The API versions served, a stage each, with their lifecycle (deprecation headers and
+   * notice in discovery, 410 once gone); the base URLs then name the version as `{version}`.
+   * @default - one unnamed version, active
    */
-  readonly apiLifecycle?: ApiLifecycle;
+  readonly apiVersions?: readonly ApiLifecycle[];
 }
 
 /** The SMART scope contexts that are Cognito resource servers, besides `launch`. */
@@ -308,7 +309,7 @@ export class SmartIdentity extends Construct {
   /** Writes the façade's environment (smart-facade/environment.ts) once everything it names is known. */
   private updateFacadeEnvironment(): void {
     if (!this.publicBaseUrls || !this.facadeClients) return;
-    const { fhirBaseUrl, authBaseUrl, allowedOrigins, apiLifecycle } = this.publicBaseUrls;
+    const { fhirBaseUrl, authBaseUrl, allowedOrigins, apiVersions } = this.publicBaseUrls;
     const environment = settingsOf('SmartIdentity', () =>
       smartFacadeEnvironment(
         {
@@ -321,7 +322,7 @@ export class SmartIdentity extends Construct {
           scopesSupported: this.scopesSupported,
           ...(allowedOrigins !== undefined ? { allowedOrigins } : {}),
           ...(this.facadeUpstreamTimeoutMs !== undefined ? { upstreamTimeoutMs: this.facadeUpstreamTimeoutMs } : {}),
-          ...(apiLifecycle !== undefined ? { apiLifecycle } : {}),
+          ...(apiVersions !== undefined ? { apiVersions } : {}),
         },
         { toJson: (v) => Stack.of(this).toJsonString(v), isUnresolved: (v) => Token.isUnresolved(v) },
       ),

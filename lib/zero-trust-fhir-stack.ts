@@ -124,7 +124,7 @@ export interface ZeroTrustFhirStackProps extends StackProps, FhirProxyOptions {
    *
    * @default - the FhirFirewall defaults
    */
-  readonly firewall?: Omit<FhirFirewallProps, 'keys' | 'stage' | 'alarmTopic' | 'environment' | 'logRetention'>;
+  readonly firewall?: Omit<FhirFirewallProps, 'keys' | 'stage' | 'stages' | 'alarmTopic' | 'environment' | 'logRetention'>;
 }
 
 /**
@@ -224,12 +224,12 @@ export class ZeroTrustFhirStack extends Stack {
       consentCacheTtl: props.consentCacheTtl,
       clientIdentifierSystem: props.clientIdentifierSystem,
       userIdentifierSystem: props.userIdentifierSystem,
-      apiLifecycle: props.apiLifecycle,
+      apiVersions: props.apiVersions,
     });
     this.firewall = new FhirFirewall(this, 'Firewall', {
       ...(props.firewall ?? {}),
       keys: this.keys,
-      stage: this.gateway.stage,
+      stages: this.gateway.stages,
       alarmTopic: this.audit.alarmTopic,
       environment,
       logRetention,

@@ -162,21 +162,20 @@ export function createContext(options: ProxyOptions): ProxyContext {
     maxRetries: options.maxRetries,
   });
   const labelIndex = new LabelIndex(options.labels?.policy ?? RESTRICTIVE_LABEL_POLICY);
+  const apiVersions = options.apiVersions === undefined ? undefined : parseApiVersions(options.apiVersions);
+  // Every configured public base: one per API version when the base names `{version}`. A
+  // reference under any of them is local, whichever version a request reached.
+  const configuredBases = configuredPublicBases(options.publicBaseUrl, apiVersions);
   // Bases under which a Consent's absolute references are local (`data`, `patient`).
-  const consentBaseUrls = [client.baseUrl, ...(options.publicBaseUrl !== undefined ? [options.publicBaseUrl] : [])];
+  const consentBaseUrls = [client.baseUrl, ...configuredBases];
   const consentTtl = options.labels?.consentCacheTtlMs ?? labelIndex.policy.consent.cacheTtlSeconds * 1000;
   const clock = options.clock ?? (() => new Date());
   const consents = labelIndex.policy.consent.enforce
     ? new ConsentCache({ ttlMs: consentTtl, fetch: (ids) => fetchConsents(client, ids, consentBaseUrls), clock: () => clock().getTime() })
     : undefined;
-  const forBase = publicBases(client.baseUrl, options);
-  const apiVersions = options.apiVersions === undefined ? undefined : parseApiVersions(options.apiVersions);
+  const forBase = publicBases(client.baseUrl, options, configuredBases);
   // A configured public base is checked now (a deployment error), not on the first request.
-  if (options.publicBaseUrl !== undefined) {
-    const templated = options.publicBaseUrl.includes(VERSION_PLACEHOLDER);
-    if (templated && apiVersions === undefined) throw new Error(`createProxy: publicBaseUrl names ${VERSION_PLACEHOLDER} but no apiVersions are given`);
-    for (const v of templated && apiVersions ? apiVersions : [undefined]) forBase(versionedUrl(options.publicBaseUrl, v?.version));
-  }
+  for (const base of configuredBases) forBase(base);
   return {
     options,
     client,
@@ -196,7 +195,15 @@ export function createContext(options: ProxyOptions): ProxyContext {
   };
 }
 
-function publicBases(datastoreBase: string, options: ProxyOptions): (publicBaseUrl: string) => PublicBase {
+/** The public bases `publicBaseUrl` names: one, or one per API version when it names `{version}`. */
+function configuredPublicBases(publicBaseUrl: string | undefined, apiVersions: readonly ApiLifecycle[] | undefined): string[] {
+  if (publicBaseUrl === undefined) return [];
+  if (!publicBaseUrl.includes(VERSION_PLACEHOLDER)) return [publicBaseUrl];
+  if (apiVersions === undefined) throw new Error(`createProxy: publicBaseUrl names ${VERSION_PLACEHOLDER} but no apiVersions are given`);
+  return apiVersions.map((v) => versionedUrl(publicBaseUrl, v.version));
+}
+
+function publicBases(datastoreBase: string, options: ProxyOptions, configuredBases: readonly string[]): (publicBaseUrl: string) => PublicBase {
   const readable = new Set(options.readableNonCompartmentTypes ?? []);
   const confidential = new Set(options.confidentialClientIds ?? []);
   const cache = new Map<string, PublicBase>();
@@ -209,7 +216,7 @@ function publicBases(datastoreBase: string, options: ProxyOptions): (publicBaseU
         access: {
           readableNonCompartmentTypes: readable,
           confidentialClientIds: confidential,
-          referenceBaseUrls: [rewriter.publicBaseUrl, rewriter.datastoreBaseUrl],
+          referenceBaseUrls: [...new Set([rewriter.publicBaseUrl, ...configuredBases.map((b) => b.replace(/\/+$/, '')), rewriter.datastoreBaseUrl])],
         },
       };
       if (cache.size >= 16) cache.clear();

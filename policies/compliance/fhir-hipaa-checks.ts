@@ -330,7 +330,7 @@ export const FHIR_HIPAA_RULES: readonly FhirHipaaRule[] = [
   {
     rule: lambda.LambdaApiVersionLifecycle,
     level: E,
-    cause: 'The API version this function serves breaks the lifecycle rules (its `API_LIFECYCLE`, from FhirGateway\'s `apiLifecycle`): ShortNotice, a sunset less than 6 months after the deprecation notice (move `sunsetAt`, or acknowledge with the reason the notice is short); RetiredVersionServed, a retired version whose routes still exist (remove its stage and routes); Malformed, not a valid lifecycle.',
+    cause: 'An API version this function serves breaks the lifecycle rules (its `API_VERSIONS`, from FhirGateway\'s `apiVersions`): ShortNotice, a sunset less than 6 months after the deprecation notice (move `sunsetAt`, or acknowledge with the reason the notice is short); RetiredVersionServed, a retired version that still has an API Gateway stage (remove the stage and its routes); Malformed, not a valid list of versions.',
     explanation: 'Third-party apps that hold PHI need announced deprecations (6 to 12 months) to migrate without breaking or falling back to unreviewed workarounds; a retired version left routable is an unmaintained path to PHI.',
     citations: ['164.308(a)(1)(ii)(B)', '164.308(a)(8)'],
   },

@@ -214,16 +214,18 @@ describe('one AWS account per environment', () => {
   });
 });
 
-describe('apiLifecycle', () => {
-  test('a deprecated version is read and validated; the reference app passes it to the proxy', () => {
-    const lifecycle = { version: 'v1', status: 'deprecated', deprecatedAt: '2026-06-01', sunsetAt: '2027-06-01', successor: 'v2' };
-    expect(parseZeroTrustFhirConfig({ apiLifecycle: lifecycle }).apiLifecycle).toEqual(lifecycle);
+describe('apiVersions', () => {
+  test('the versions are read and validated; the reference app passes them to the gateway', () => {
+    const versions = [{ version: 'v1', status: 'deprecated', deprecatedAt: '2026-06-01', sunsetAt: '2027-06-01', successor: 'v2' }, { version: 'v2', status: 'active' }];
+    expect(parseZeroTrustFhirConfig({ apiVersions: versions }).apiVersions).toEqual(versions);
   });
   test.each([
-    [{ version: 'v1', status: 'deprecated' }, 'a deprecated version (v1) needs deprecatedAt and sunsetAt'],
-    [{ version: 'v1', status: 'gone' }, 'status must be active, deprecated or retired'],
-    ['v1', 'must be an object'],
+    [[{ version: 'v1', status: 'deprecated' }], 'versions[0]: a deprecated version (v1) needs deprecatedAt and sunsetAt'],
+    [[{ version: 'v1', status: 'gone' }], 'versions[0]: status must be active, deprecated or retired'],
+    [{ version: 'v1', status: 'active' }, 'the versions must be a non-empty list'],
+    [[{ version: 'v1', status: 'active' }, { version: 'v1', status: 'active' }], 'version v1 is listed twice'],
+    [[{ version: 'v1', status: 'deprecated', deprecatedAt: '2026-06-01', sunsetAt: '2027-06-01', successor: 'v3' }], 'the successor of v1 (v3) is not a listed version'],
   ])('%j fails naming the key', (value, message) => {
-    expect(() => parseZeroTrustFhirConfig({ apiLifecycle: value })).toThrow(`"zeroTrustFhir.apiLifecycle": ${message}`);
+    expect(() => parseZeroTrustFhirConfig({ apiVersions: value })).toThrow(`"zeroTrustFhir.apiVersions": ${message}`);
   });
 });

@@ -169,7 +169,7 @@ describe('FhirGateway: domains and environments', () => {
   });
   test('a custom domain disables the execute-api endpoint', () => {
     t.hasResourceProperties('AWS::ApiGateway::RestApi', { DisableExecuteApiEndpoint: true });
-    expect(gw.fhirBaseUrl).toBe('https://fhir.example.org/r4');
+    expect(gw.fhirBaseUrl).toBe('https://fhir.example.org/v1/r4');
   });
   test('TLS 1.3 policies take the STRICT endpoint access mode', () => {
     const p = platform('Tls13', 'staging');
@@ -271,14 +271,16 @@ describe("FhirGateway: the proxy's settings are props", () => {
     const env = variablesOf(stack, gateway.proxyFunction.fn);
     expect(env.READABLE_NON_COMPARTMENT_TYPES).toBe('Medication Practitioner Organization Location');
     expect(env.USER_IDENTIFIER_SYSTEM).toEqual(stack.resolve(base.identity.issuer));
-    for (const absent of ['ALLOWED_OPERATIONS', 'REQUIRED_PROFILES', 'MAX_BODY_BYTES', 'HEALTHLAKE_TIMEOUT_MS', 'CONSENT_CACHE_TTL_SECONDS', 'CLIENT_IDENTIFIER_SYSTEM', 'API_LIFECYCLE']) {
+    for (const absent of ['ALLOWED_OPERATIONS', 'REQUIRED_PROFILES', 'MAX_BODY_BYTES', 'HEALTHLAKE_TIMEOUT_MS', 'CONSENT_CACHE_TTL_SECONDS', 'CLIENT_IDENTIFIER_SYSTEM']) {
       expect([absent, env[absent]]).toEqual([absent, undefined]);
     }
+    // One version, v1, active, unless apiVersions says otherwise.
+    expect(env.API_VERSIONS).toBe('[{"version":"v1","status":"active"}]');
   });
 
   test('the construct writes what the props say, for the proxy and the SMART façade', () => {
     const p = platform('ProxyProps');
-    const apiLifecycle = { version: 'v1', status: 'deprecated' as const, deprecatedAt: '2027-01-01', sunsetAt: '2027-07-01', successor: 'v2' };
+    const apiVersions = [{ version: 'v1', status: 'deprecated' as const, deprecatedAt: '2027-01-01', sunsetAt: '2027-07-01', successor: 'v2' }, { version: 'v2', status: 'active' as const }];
     const gw = new FhirGateway(p.stack, 'Gateway', {
       ...p.base,
       corsAllowedOrigins: ['https://portal.example.org'],
@@ -290,7 +292,7 @@ describe("FhirGateway: the proxy's settings are props", () => {
       consentCacheTtl: Duration.seconds(20),
       clientIdentifierSystem: 'https://fhir.example.org/sid/client',
       userIdentifierSystem: 'https://fhir.example.org/sid/user',
-      apiLifecycle,
+      apiVersions,
     });
     expect(variablesOf(p.stack, gw.proxyFunction.fn)).toMatchObject({
       READABLE_NON_COMPARTMENT_TYPES: 'Medication Substance',
@@ -301,9 +303,9 @@ describe("FhirGateway: the proxy's settings are props", () => {
       CONSENT_CACHE_TTL_SECONDS: '20',
       CLIENT_IDENTIFIER_SYSTEM: 'https://fhir.example.org/sid/client',
       USER_IDENTIFIER_SYSTEM: 'https://fhir.example.org/sid/user',
-      API_LIFECYCLE: JSON.stringify(apiLifecycle),
+      API_VERSIONS: JSON.stringify(apiVersions),
     });
-    expect(variablesOf(p.stack, p.base.identity.facade.fn)).toMatchObject({ ALLOWED_ORIGINS: 'https://portal.example.org', API_LIFECYCLE: JSON.stringify(apiLifecycle) });
+    expect(variablesOf(p.stack, p.base.identity.facade.fn)).toMatchObject({ ALLOWED_ORIGINS: 'https://portal.example.org', API_VERSIONS: JSON.stringify(apiVersions) });
   });
 
   const ZT = 'https://zero-trust-fhir.example.org/fhir/StructureDefinition/zt-observation';
@@ -319,8 +321,9 @@ describe("FhirGateway: the proxy's settings are props", () => {
     ['a required profile the proxy does not carry', { requiredProfiles: { Observation: ['https://example.org/StructureDefinition/none'] } }, /^FhirGateway: requiredProfiles\.Observation: https:\/\/example\.org\/StructureDefinition\/none is not the url of a profile in the kit's policies\/profiles/],
     ['a required profile of another type', { requiredProfiles: { Condition: [ZT] } }, /^FhirGateway: requiredProfiles\.Condition: .* constrains Observation, not Condition/],
     ['a profiles folder that does not exist', { profilesDir: '/nonexistent/profiles' }, /^FhirGateway: profilesDir: \/nonexistent\/profiles is not a folder/],
-    ['a lifecycle of another version', { apiLifecycle: { version: 'v2', status: 'active' } }, /^FhirGateway: apiLifecycle\.version is "v2", but this gateway serves API version v1/],
-    ['a deprecated version without a sunset', { apiLifecycle: { version: 'v1', status: 'deprecated', deprecatedAt: '2027-01-01' } }, /apiLifecycle: a deprecated version \(v1\) needs deprecatedAt and sunsetAt/],
+    ['a deprecated version without a sunset', { apiVersions: [{ version: 'v1', status: 'deprecated', deprecatedAt: '2027-01-01' }] }, /^FhirGateway: apiVersions: versions\[0\]: a deprecated version \(v1\) needs deprecatedAt and sunsetAt\. Give a list such as/],
+    ['a version listed twice', { apiVersions: [{ version: 'v2', status: 'active' }, { version: 'v2', status: 'active' }] }, /^FhirGateway: apiVersions: version v2 is listed twice/],
+    ['only retired versions', { apiVersions: [{ version: 'v1', status: 'retired' }] }, /^FhirGateway: apiVersions: at least one version must be active or deprecated/],
   ])('%s fails at synth, naming the prop', (_name, props, message) => {
     const q = platform('BadProps');
     expect(() => new FhirGateway(q.stack, 'Gateway', { ...q.base, ...props })).toThrow(message);

@@ -26,7 +26,7 @@ const stack = new ZeroTrustFhirStack(createTestApp(), 'Team', {
   healthLakeTimeout: Duration.seconds(5),
   consentCacheTtl: Duration.seconds(30),
   clientIdentifierSystem: 'https://team.example/sid/client',
-  apiLifecycle: { version: 'v1', status: 'active' },
+  apiVersions: [{ version: 'v1', status: 'active' }],
   groupLabels: { 'behavioral-health': ['PSY', 'R'] },
 });
 const template = Template.fromStack(stack);
@@ -54,7 +54,7 @@ describe("ZeroTrustFhirStack: the team's configuration", () => {
       HEALTHLAKE_TIMEOUT_MS: '5000',
       CONSENT_CACHE_TTL_SECONDS: '30',
       CLIENT_IDENTIFIER_SYSTEM: 'https://team.example/sid/client',
-      API_LIFECYCLE: '{"version":"v1","status":"active"}',
+      API_VERSIONS: '[{"version":"v1","status":"active"}]',
     });
     expect(variables(stack.identity.launchContextTrigger.fn)).toMatchObject({ GROUP_LABELS: '{"behavioral-health":["PSY","R"]}' });
   });

@@ -5,6 +5,7 @@
  * version, every request is 410 with an OperationOutcome naming the successor, audited.
  */
 import { currentVersion, deprecationHeaders, lifecycleOfStage, lifecycleState, parseApiLifecycle, parseApiVersions, versionedUrl, type ApiLifecycle } from '../../../lambdas/shared/api-lifecycle';
+import { createContext } from '../../../lambdas/fhir-proxy/context';
 import { PATIENT_A, SEED_IDS } from '../../e2e/fixtures/seed';
 import { startHarness, type Harness } from '../../e2e/proxy-harness';
 
@@ -69,6 +70,19 @@ describe('parseApiVersions (several versions side by side)', () => {
   test('versionedUrl replaces every {version}', () => {
     expect(versionedUrl('https://fhir.example.org/{version}/r4', 'v2')).toBe('https://fhir.example.org/v2/r4');
     expect(versionedUrl('https://fhir.example.org/r4', 'v2')).toBe('https://fhir.example.org/r4');
+  });
+});
+
+describe('the public bases of several versions', () => {
+  const options = { fhirBaseUrl: 'https://healthlake.us-east-1.amazonaws.com/datastore/abc/r4/', region: 'us-east-1', validator: false as const, publicBaseUrl: 'https://fhir.example.org/{version}/r4' };
+  test('a reference under any version\'s base is local, whichever version the request reached', () => {
+    const ctx = createContext({ ...options, apiVersions: [DEPRECATED, { version: 'v2', status: 'active' }] });
+    const bases = ctx.forBase(ctx.publicBaseOf({} as never, 'v2')).access.referenceBaseUrls;
+    expect(bases).toEqual(expect.arrayContaining(['https://fhir.example.org/v2/r4', 'https://fhir.example.org/v1/r4', 'https://healthlake.us-east-1.amazonaws.com/datastore/abc/r4']));
+    expect(ctx.publicBaseOf({} as never, 'v1')).toBe('https://fhir.example.org/v1/r4');
+  });
+  test('a {version} base without versions is refused at creation', () => {
+    expect(() => createContext(options)).toThrow(/publicBaseUrl names \{version\} but no apiVersions are given/);
   });
 });
 
