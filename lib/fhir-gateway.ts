@@ -539,6 +539,7 @@ export class FhirGateway extends Construct {
     // BALP AuditEvents (one JSON line each) to the AuditEvent log group, which is its log group.
     this.labelPolicy = props.labelPolicy ?? LabelPolicyDocument.sample();
     this.appRegistry = props.appRegistry ?? registry.appRegistry;
+    checkAppVersions(this.appRegistry, this.apiVersions);
     const profiles = readProfiles(props.profilesDir ?? DEFAULT_PROFILES_DIR, props.profilesDir === undefined ? 'the kit\'s policies/profiles' : 'profilesDir');
     checkRequiredProfiles(props.requiredProfiles, profiles);
     const proxySettings: FhirProxyEnvironment = {
@@ -817,6 +818,21 @@ function apiVersionsOf(value: readonly ApiLifecycle[] | undefined): readonly Api
     throw new Error(
       `FhirGateway: apiVersions: ${(err as Error).message.replace(/^API lifecycle: /, '')}. Give a list such as [{ version: 'v1', status: 'deprecated', deprecatedAt: '2027-01-01', sunsetAt: '2027-09-01', successor: 'v2' }, { version: 'v2', status: 'active' }].`,
     );
+  }
+}
+
+/** Every API version an app of the registry records must be served: listed here and not retired. */
+function checkAppVersions(registry: AppRegistryDocument, versions: readonly ApiLifecycle[]): void {
+  for (const app of registry.apps) {
+    for (const name of app.apiVersions ?? []) {
+      const version = versions.find((v) => v.version === name);
+      if (version === undefined) {
+        throw new Error(`FhirGateway: app "${app.id}" of ${registry.source} uses API version ${name}, which is not in apiVersions (${versions.map((v) => v.version).join(', ')}). Add the version to apiVersions, or record the version the app uses.`);
+      }
+      if (version.status === 'retired') {
+        throw new Error(`FhirGateway: app "${app.id}" of ${registry.source} uses API version ${name}, which is retired${version.successor !== undefined ? ` (its successor is ${version.successor})` : ''}. Migrate the app and record its new version in the registry, or remove the app.`);
+      }
+    }
   }
 }
 

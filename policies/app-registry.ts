@@ -65,6 +65,13 @@ export interface RegisteredApp {
    * @default - any environment
    */
   readonly environments?: readonly ('sandbox' | 'staging' | 'production')[];
+  /**
+   * The API versions the app uses (`v1`, `v2`, …), as recorded when it was registered or
+   * migrated. `FhirGateway` fails the synth when one is not a version it was given or is retired;
+   * the reviewer's report calls out an app on a deprecated version with its sunset date.
+   * @default - not recorded
+   */
+  readonly apiVersions?: readonly string[];
 }
 
 export interface TierSettings {
@@ -164,6 +171,7 @@ interface RawApp {
   throttle?: Partial<AppThrottle>;
   maxPatientsPerHour?: number;
   environments?: ('sandbox' | 'staging' | 'production')[];
+  apiVersions?: string[];
   labels?: string[];
 }
 
@@ -272,6 +280,7 @@ function toRegisteredApp(app: RawApp): RegisteredApp {
     labels: Object.freeze([...(app.labels ?? [])]),
     ...(app.maxPatientsPerHour !== undefined ? { maxPatientsPerHour: app.maxPatientsPerHour } : {}),
     ...(app.environments !== undefined ? { environments: Object.freeze([...app.environments]) } : {}),
+    ...(app.apiVersions !== undefined ? { apiVersions: Object.freeze([...app.apiVersions]) } : {}),
   });
 }
 

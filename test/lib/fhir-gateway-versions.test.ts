@@ -115,3 +115,28 @@ describe('FhirGateway: a stage per API version', () => {
     });
   });
 });
+
+describe("FhirGateway: the versions the registry's apps use", () => {
+  function gatewayFor(appVersions: string[], versions: ApiLifecycle[]): () => FhirGateway {
+    return () => {
+      const s = new Stack(createTestApp(), 'AppVersions');
+      const k = new FhirKeys(s, 'Keys');
+      const n = new SegmentedNetwork(s, 'Network', { keys: k });
+      const d = new FhirDatastore(s, 'Datastore', { keys: k, network: n });
+      const a = new AuditTrail(s, 'Audit', { keys: k, environment: 'staging' });
+      const apps = AppRegistryDocument.fromApps(loadAppRegistry().map((app) => ({ ...app, apiVersions: appVersions })));
+      const i = new SmartIdentity(s, 'Identity', { keys: k, network: n, environment: 'staging', apps: apps.apps });
+      const r = new SmartAppRegistry(s, 'Apps', { identity: i, registry: apps });
+      return new FhirGateway(s, 'Gateway', { keys: k, network: n, datastore: d, audit: a, identity: i, registry: r, environment: 'staging', apiVersions: versions });
+    };
+  }
+  test('an app on a version that is not listed fails the synth, naming the app and the versions', () => {
+    expect(gatewayFor(['v3'], VERSIONS)).toThrow(/^FhirGateway: app "harbor-patient-portal" of .* uses API version v3, which is not in apiVersions \(v0, v1, v2\)\. Add the version to apiVersions/);
+  });
+  test('an app on a retired version fails the synth, naming the successor', () => {
+    expect(gatewayFor(['v0'], VERSIONS)).toThrow(/uses API version v0, which is retired \(its successor is v2\)\. Migrate the app/);
+  });
+  test('apps on a deprecated and on the current version are fine', () => {
+    expect(gatewayFor(['v1', 'v2'], VERSIONS)).not.toThrow();
+  });
+});
