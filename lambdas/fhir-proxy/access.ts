@@ -68,16 +68,6 @@ export function refuse(
 }
 
 /**
- * The two refusals whose status is their reason: 401 (no verified caller: `invalid-token`) and
- * the 404 of an answer withheld whole (`withheld`). Only `proxy.ts` builds these; every other
- * refusal states its reason with {@link refuse}.
- * @deprecated use {@link refuse} (`refuse('invalid-token', 401, …)`, `refuse('withheld', 404, …)`).
- */
-export function deny(status: 401 | 404, message: string): Denial {
-  return refuse(status === 401 ? 'invalid-token' : 'withheld', status, message);
-}
-
-/**
  * The reason of a refusal made because the caller is confined, to a patient's compartment or by
  * granular scope restrictions (conditional writes, PATCH): `compartment` when a patient is in
  * context, else `scope`.

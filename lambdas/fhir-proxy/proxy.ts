@@ -31,7 +31,7 @@ import { API_DEPRECATION_EXTENSION, deprecationNotice, lifecycleOfStage, lifecyc
 import { isValidId } from '../shared/fhir/references';
 import { isObject } from '../shared/json';
 import { errorResponse, SECURITY_HEADERS } from '../shared/operation-outcome';
-import { callerFromAuthorizer, deny, resolveAccess, type Access } from './access';
+import { callerFromAuthorizer, refuse, resolveAccess, type Access } from './access';
 import { authorize, type Plan } from './authorize';
 import { executeBundle } from './batch';
 import { createContext, type ProxyContext, type PublicBase } from './context';
@@ -147,13 +147,13 @@ async function handle(ctx: ProxyContext, base: PublicBase, event: APIGatewayProx
   trace.caller = caller;
   const parsed = parseFhirRequest(event, ctx.limits);
   if (isRequestError(parsed)) {
-    if (!caller) return refused(trace, deny(401, 'Authentication required'));
+    if (!caller) return refused(trace, refuse('invalid-token', 401, 'Authentication required'));
     trace.description = parsed.message;
     return requestErrorResponse(parsed);
   }
   describe(trace, parsed);
   if (!caller) {
-    if (parsed.interaction !== 'capabilities') return refused(trace, deny(401, 'Authentication required'));
+    if (parsed.interaction !== 'capabilities') return refused(trace, refuse('invalid-token', 401, 'Authentication required'));
     const upstream = await ctx.client.request({ method: 'GET', path: 'metadata' });
     if (upstream.status >= 400) return failedUpstream(trace, upstream, false);
     return json(upstream.status, upstream.body, base.rewriter);
@@ -196,7 +196,7 @@ function stopResponse(trace: Trace, stop: Stop, access: Access): APIGatewayProxy
   if (stop.kind === 'upstream-error') return failedUpstream(trace, stop.response, access.patientId !== undefined);
   const unknown = trace.guard?.consentUnknown;
   if (unknown) {
-    traceDenial(trace, { ...stop.denial, message: CONSENT_UNKNOWN[unknown] });
+    traceDenial(trace, { ...stop.denial, reason: 'consent', message: CONSENT_UNKNOWN[unknown] });
     return consentUnknown(unknown);
   }
   return refused(trace, stop.denial);
@@ -224,7 +224,7 @@ async function executeSingle(ctx: ProxyContext, access: Access, plan: Plan, trac
   if (released.kind === 'withheld') {
     // A write the server carried out is answered with its status; only its result is withheld.
     if (isWrite(plan)) return empty(upstream.status, rewriter, headers);
-    return refused(trace, deny(404, 'Resource not found'));
+    return refused(trace, refuse('withheld', 404, 'Resource not found'));
   }
   if (plan.localIfNoneMatch !== undefined && headers.ETag === plan.localIfNoneMatch) {
     return { statusCode: 304, headers: { ...SECURITY_HEADERS, ETag: headers.ETag }, body: '' };
@@ -251,7 +251,7 @@ async function countMatches(ctx: ProxyContext, access: Access, plan: Plan, trace
       trace.description = CONSENT_UNKNOWN.outage;
       return consentUnknown('outage');
     }
-    if (released.kind === 'withheld') return refused(trace, deny(404, 'Resource not found'));
+    if (released.kind === 'withheld') return refused(trace, refuse('withheld', 404, 'Resource not found'));
     const entries = isObject(released.body) && Array.isArray(released.body.entry) ? released.body.entry : [];
     total += entries.filter((e) => !(isObject(e) && isObject(e.search) && e.search.mode === 'include')).length;
     const next = nextPage(ctx, upstream.body);

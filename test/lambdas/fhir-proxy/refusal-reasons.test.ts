@@ -8,7 +8,7 @@
  */
 import { randomUUID } from 'crypto';
 import type { DenialReason, RequestRecord } from '../../../lambdas/shared/app-metrics';
-import { deny, refuse, type Denial } from '../../../lambdas/fhir-proxy/access';
+import { refuse, type Denial } from '../../../lambdas/fhir-proxy/access';
 import { HealthLakeClient } from '../../../lambdas/fhir-proxy/healthlake-client';
 import { ACT_CODE_SYSTEM } from '../../../lambdas/fhir-proxy/labels';
 import { PATCH_ERRORS } from '../../../lambdas/fhir-proxy/patch';
@@ -178,10 +178,10 @@ describe('the trace records the reason the refusal carries, never one read from 
 
   test('401 is invalid-token; a withheld answer with nothing seen is other; a server 404 is no denial', () => {
     const unauthenticated = newTrace('GET');
-    traceDenial(unauthenticated, deny(401, 'Authentication required'));
+    traceDenial(unauthenticated, refuse('invalid-token', 401, 'Authentication required'));
     expect(metricsRecord(unauthenticated, 401)).toMatchObject({ outcome: 'denied', reason: 'invalid-token' });
     const withheld = newTrace('GET');
-    traceDenial(withheld, deny(404, 'Resource not found'));
+    traceDenial(withheld, refuse('withheld', 404, 'Resource not found'));
     expect(metricsRecord(withheld, 404)).toMatchObject({ outcome: 'denied', reason: 'other' });
     expect(metricsRecord(newTrace('GET'), 404)).toMatchObject({ outcome: 'ok' });
   });
@@ -189,8 +189,8 @@ describe('the trace records the reason the refusal carries, never one read from 
   test('the compiler makes every refusal state its reason', () => {
     // @ts-expect-error a Denial without a reason does not type-check
     const bare: Denial = { kind: 'deny', status: 403, code: 'forbidden', message: 'x', patientIds: [] };
-    // @ts-expect-error only 401 and 404 (whose status is their reason) may be built without one
-    const forbidden = deny(403, 'x');
+    // @ts-expect-error refuse() takes the reason first: a refusal cannot be built without one
+    const forbidden = refuse(403, 'x');
     expect([bare.kind, forbidden.kind]).toEqual(['deny', 'deny']);
   });
 });
