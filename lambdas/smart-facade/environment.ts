@@ -10,7 +10,7 @@
  * | `authBaseUrl` | `AUTH_BASE_URL` | public base of the OAuth routes, e.g. `https://fhir.example.org/auth` (`{version}` likewise) |
  * | `cognitoDomainUrl` | `COGNITO_DOMAIN_URL` | the managed-login domain |
  * | `userPoolId` | `USER_POOL_ID` | the Cognito user pool id |
- * | `clients` | `CLIENTS` | JSON of {@link FacadeClientEnvironment} by client id (other fields, such as the authorizer's `tier`, are ignored) |
+ * | `clients` | `CLIENTS` | JSON of {@link FacadeClientEnvironment} by client id: `confidential`, `introspection`, `offlineAccess` (booleans, absent: false), `refreshTokenValiditySeconds` (other fields, such as the authorizer's `tier`, are ignored) |
  * | `revocationTable` | `REVOCATION_TABLE` | the revocation table (the authorizer's) |
  * | `scopesSupported` | `SCOPES_SUPPORTED` | space-separated `scopes_supported` of discovery |
  * | `allowedOrigins` | `ALLOWED_ORIGINS` | space-separated browser origins allowed by CORS on the OAuth routes |
@@ -30,6 +30,13 @@ export interface FacadeClientEnvironment {
   readonly confidential: boolean;
   /** The client may introspect tokens of any registered client. */
   readonly introspection: boolean;
+  /**
+   * The app registered `offline_access` (`SmartAppRegistry` then gives its app client the
+   * tier's refresh-token validity instead of 60 minutes): the façade's authorization endpoint
+   * lets it ask for `offline_access`, and its token responses say so when it holds a refresh token.
+   * @default false: `offline_access` is refused at the authorization endpoint (`invalid_scope`)
+   */
+  readonly offlineAccess?: boolean;
   /**
    * The app client's refresh-token validity, in whole seconds (Cognito: 3600 to 315360000): how
    * long a revoked sign-in (`origin_jti`) of this client must stay revoked.
@@ -73,7 +80,7 @@ export const checkFacadeClients: Check<FacadeClientsEnvironment> = (clients) => 
   if (Object.keys(clients).length === 0) return 'lists no client: register at least one app';
   for (const [clientId, entry] of Object.entries(clients)) {
     if (!isObject(entry)) return `${clientId} must be an object`;
-    for (const flag of ['confidential', 'introspection'] as const) {
+    for (const flag of ['confidential', 'introspection', 'offlineAccess'] as const) {
       if (entry[flag] !== undefined && typeof entry[flag] !== 'boolean') return `${clientId}.${flag} must be a boolean`;
     }
     const validity = entry.refreshTokenValiditySeconds;
@@ -161,6 +168,7 @@ export function parseSmartFacadeEnvironment(env: NodeJS.ProcessEnv): SmartFacade
       Object.entries(parsed).map(([id, c]) => [id, {
         confidential: c.confidential === true,
         introspection: c.introspection === true,
+        ...(c.offlineAccess !== undefined ? { offlineAccess: c.offlineAccess === true } : {}),
         ...(c.refreshTokenValiditySeconds !== undefined ? { refreshTokenValiditySeconds: c.refreshTokenValiditySeconds } : {}),
       }]),
     ),

@@ -3,11 +3,18 @@
  *
  * - `discovery` (`GET /r4/.well-known/smart-configuration`): the SMART configuration, with only
  *   the capabilities the kit really has.
+ * - `authorize` (`GET /auth/authorize`, the discovery's `authorization_endpoint`): checks the
+ *   authorization request (registered client, `response_type=code`, `state`, PKCE S256, `aud`),
+ *   takes out `fhirUser` and `offline_access` (no Cognito scope can have those names; the kit
+ *   grants them by other means) and answers 302 to Cognito's `/oauth2/authorize` with the rest
+ *   (`authorize.ts`). Refusals are 400 JSON, never a redirect to the app.
  * - `token` (`POST /auth/token`): forwards to Cognito's `/oauth2/token`, after enforcing what
  *   Cognito does not: a `code_verifier` on every authorization-code exchange, only registered
  *   clients, `client_credentials` only for registered confidential clients. It verifies the
  *   issued access token and answers the SMART token response: `scope` (Cognito's response has
- *   none), and `patient`, `encounter`, `fhirUser`, `need_patient_banner` lifted from the token.
+ *   none: what the tokens carry, `fhirUser` and `offline_access` included when granted, see
+ *   `granted-scope.ts`), and `patient`, `encounter`, `fhirUser`, `need_patient_banner` lifted
+ *   from the token.
  * - `introspect` (`POST /auth/introspect`, RFC 7662): Cognito has no introspection endpoint.
  * - `revoke` (`POST /auth/revoke`, RFC 7009): refresh tokens go to Cognito's `/oauth2/revoke`
  *   (a confidential client's secret always as Basic, the only way that endpoint takes one);
@@ -35,9 +42,11 @@
  *
  * ## Limits (documented, not hidden)
  * - PKCE: Cognito verifies `code_verifier` only if the authorization request carried a
- *   `code_challenge`, and the authorization request goes straight to Cognito's managed login.
- *   Requiring the verifier here stops clients that skip PKCE at the token step, but a client
- *   that sends a verifier without ever sending a challenge is not caught.
+ *   `code_challenge`. The façade's authorization endpoint requires an S256 challenge, but
+ *   Cognito's own `/oauth2/authorize` stays reachable (it is the managed login), so a client can
+ *   go there directly and skip it (it then cannot ask for `fhirUser` or `offline_access`).
+ *   Requiring the verifier at the token step stops clients that skip PKCE altogether, but a
+ *   client that sends a verifier without ever sending a challenge is not caught.
  * - Revocation: a refresh token is opaque (encrypted), so its `origin_jti` is unknown here.
  *   Revoking it at Cognito stops new tokens from it, but access tokens already issued keep
  *   working at the authorizer until they expire unless the access token is revoked too
@@ -64,6 +73,8 @@ import type { RevocationStore } from '../shared/revocation';
 import { deprecationNotice, lifecycleOfStage, lifecycleState, parseApiVersions, VERSION_PLACEHOLDER, versionedUrl, type ApiLifecycle, type LifecycleState } from '../shared/api-lifecycle';
 import { errorResponse } from '../shared/operation-outcome';
 import { isObject } from '../shared/json';
+import { authorizeRequest, queryOf } from './authorize';
+import { grantedScope } from './granted-scope';
 
 // ---------------------------------------------------------------------------------------------
 // Types (contract)
@@ -73,6 +84,7 @@ export type FacadeHandler = (event: APIGatewayProxyEvent) => Promise<APIGatewayP
 
 export interface SmartFacade {
   readonly discovery: FacadeHandler;
+  readonly authorize: FacadeHandler;
   readonly token: FacadeHandler;
   readonly introspect: FacadeHandler;
   readonly revoke: FacadeHandler;
@@ -110,6 +122,13 @@ export interface SmartFacadeOptions {
   readonly confidentialClientIds?: readonly string[];
   /** Clients that may introspect tokens of any registered client. @default - none: callers see their own client's tokens only */
   readonly introspectionClientIds?: readonly string[];
+  /**
+   * Clients registered for `offline_access` (their app client's refresh tokens last as the
+   * registry says, not 60 minutes): the authorization endpoint lets them ask for it, and their
+   * token responses say `offline_access` when they hold a refresh token.
+   * @default - none: every client asking for `offline_access` is refused `invalid_scope`
+   */
+  readonly offlineAccessClientIds?: readonly string[];
   /** `scopes_supported` in the discovery document. @default - the SMART non-resource scopes the kit supports */
   readonly scopesSupported?: readonly string[];
   /** Browser origins allowed to call the token, introspection and revocation endpoints (CORS). @default - none */
@@ -215,6 +234,7 @@ const OAUTH_ERRORS = {
   invalid_grant: 'The authorization grant or refresh token is invalid, expired, revoked, or was issued to another client.',
   unauthorized_client: 'The client is not authorized to use this grant type.',
   unsupported_grant_type: 'The grant type is not supported.',
+  unsupported_response_type: 'The response type is not supported.',
   invalid_scope: 'The requested scope is invalid or exceeds the scope granted.',
   server_error: 'The authorization server encountered an unexpected condition.',
   temporarily_unavailable: 'The authorization server is temporarily unavailable. Try again later.',
@@ -395,7 +415,7 @@ function refreshValidities(map: Readonly<Record<string, number>> | undefined, re
 // ---------------------------------------------------------------------------------------------
 
 /**
- * Creates the four façade handlers. Create once per container.
+ * Creates the five façade handlers. Create once per container.
  * @throws Error at creation when the options are invalid (a deployment error)
  */
 export function createFacade(options: SmartFacadeOptions): SmartFacade {
@@ -415,6 +435,7 @@ export function createFacade(options: SmartFacadeOptions): SmartFacade {
   const registered: ReadonlySet<string> = new Set(options.clientIds);
   const confidential = clientList('confidentialClientIds', options.confidentialClientIds, registered);
   const introspectors = clientList('introspectionClientIds', options.introspectionClientIds, registered);
+  const offlineAccess = clientList('offlineAccessClientIds', options.offlineAccessClientIds, registered);
   const refreshValidity = refreshValidities(options.refreshTokenValiditySeconds, registered);
   const allowedOrigins = new Set(options.allowedOrigins ?? []);
   const revocation = options.revocation;
@@ -440,7 +461,7 @@ export function createFacade(options: SmartFacadeOptions): SmartFacade {
     const configuration = {
       issuer,
       jwks_uri: cognitoJwksUri(options.userPoolId),
-      authorization_endpoint: `${cognitoDomainUrl}/oauth2/authorize`,
+      authorization_endpoint: `${authBase}/authorize`,
       token_endpoint: `${authBase}/token`,
       introspection_endpoint: `${authBase}/introspect`,
       revocation_endpoint: `${authBase}/revoke`,
@@ -564,7 +585,7 @@ export function createFacade(options: SmartFacadeOptions): SmartFacade {
     return clientId;
   }
 
-  async function handle(event: APIGatewayProxyEvent, name: string, fn: () => Promise<APIGatewayProxyResult>): Promise<APIGatewayProxyResult> {
+  async function handle(event: APIGatewayProxyEvent, name: string, fn: (version: { readonly name: string | undefined }) => Promise<APIGatewayProxyResult>): Promise<APIGatewayProxyResult> {
     const cors = corsHeaders(event ?? ({} as APIGatewayProxyEvent));
     const version = versionOf(event);
     if (version === undefined) return jsonResponse(404, { error: 'invalid_request', error_description: 'This API version is not served' }, cors);
@@ -576,7 +597,7 @@ export function createFacade(options: SmartFacadeOptions): SmartFacade {
     }
     const lifecycleHeaders = state.kind === 'active' ? {} : state.headers;
     try {
-      const result = await fn();
+      const result = await fn(version);
       return { ...result, headers: { ...result.headers, ...lifecycleHeaders, ...cors } };
     } catch (err) {
       if (err instanceof OAuthFailure) {
@@ -621,6 +642,33 @@ export function createFacade(options: SmartFacadeOptions): SmartFacade {
       },
       body: state.kind === 'deprecated' ? bodies.deprecated : bodies.active,
     };
+  }
+
+  // ------------------------------------------------------------------------------- authorize
+
+  /** The FHIR base of each version, as `aud` must name it (no trailing `/`). */
+  const fhirBases = new Map(versionNames.map((v) => [v, baseUrl('fhirBaseUrl', versionedUrl(options.fhirBaseUrl, v))]));
+
+  async function authorize(event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> {
+    return handle(event, 'authorize', async (version) => {
+      const fhirBaseUrl = fhirBases.get(version.name);
+      if (fhirBaseUrl === undefined) throw new Error('no FHIR base for a listed version');
+      const outcome = authorizeRequest(event.httpMethod, queryOf(event), {
+        registered,
+        offlineAccess,
+        fhirBaseUrl,
+        cognitoAuthorizeUrl: `${cognitoDomainUrl}/oauth2/authorize`,
+      });
+      if (outcome.kind === 'refused') {
+        throw new OAuthFailure(outcome.status, outcome.error, outcome.reason, outcome.status === 405 ? { Allow: 'GET' } : {});
+      }
+      safeLog('info', 'authorization request sent on to Cognito', { clientId: outcome.clientId, keptByTheKit: outcome.keptByTheKit });
+      return {
+        statusCode: 302,
+        headers: { Location: outcome.location, ...SECURITY_HEADERS, ...NO_STORE, 'Referrer-Policy': 'no-referrer' },
+        body: '',
+      };
+    });
   }
 
   // ------------------------------------------------------------------------------- token
@@ -679,7 +727,14 @@ export function createFacade(options: SmartFacadeOptions): SmartFacade {
         access_token: accessToken,
         token_type: 'Bearer',
         ...(typeof body?.expires_in === 'number' ? { expires_in: body.expires_in } : {}),
-        scope: typeof claims.scope === 'string' ? claims.scope : '',
+        scope: grantedScope({
+          accessTokenScope: claims.scope,
+          idToken: body?.id_token,
+          clientId,
+          issuer,
+          holdsRefreshToken: grantType === 'refresh_token' || typeof body?.refresh_token === 'string',
+          offlineAccess: offlineAccess.has(clientId),
+        }),
         ...(typeof body?.id_token === 'string' ? { id_token: body.id_token } : {}),
         ...(typeof body?.refresh_token === 'string' ? { refresh_token: body.refresh_token } : {}),
       };
@@ -853,7 +908,7 @@ export function createFacade(options: SmartFacadeOptions): SmartFacade {
     });
   }
 
-  return { discovery, token, introspect, revoke };
+  return { discovery, authorize, token, introspect, revoke };
 }
 
 // ---------------------------------------------------------------------------------------------

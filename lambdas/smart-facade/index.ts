@@ -1,6 +1,6 @@
 /**
  * Lambda entry points of the SMART façade: wire the environment to {@link createFacade}, once per
- * container. One function may serve all four routes (each route names its handler).
+ * container. One function may serve all five routes (each route names its handler).
  *
  * The environment is the contract of `environment.ts` ({@link SmartFacadeEnvironment}, written
  * by `SmartIdentity` with what `SmartAppRegistry` and `FhirGateway` give it, parsed here by
@@ -29,6 +29,7 @@ export function fromEnvironment(env: NodeJS.ProcessEnv): SmartFacade {
     clientIds: clients.map(([id]) => id),
     confidentialClientIds: clients.filter(([, c]) => c.confidential).map(([id]) => id),
     introspectionClientIds: clients.filter(([, c]) => c.introspection).map(([id]) => id),
+    offlineAccessClientIds: clients.filter(([, c]) => c.offlineAccess === true).map(([id]) => id),
     refreshTokenValiditySeconds: Object.fromEntries(clients.flatMap(([id, c]) => (c.refreshTokenValiditySeconds !== undefined ? [[id, c.refreshTokenValiditySeconds]] : []))),
     revocation: new DynamoRevocationStore({ tableName: s.revocationTable }),
     ...(s.scopesSupported !== undefined ? { scopesSupported: s.scopesSupported } : {}),
@@ -58,6 +59,10 @@ export async function discovery(event: APIGatewayProxyEvent): Promise<APIGateway
   return facade ? facade.discovery(event) : misconfigured;
 }
 
+export async function authorize(event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> {
+  return facade ? facade.authorize(event) : misconfigured;
+}
+
 export async function token(event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> {
   return facade ? facade.token(event) : misconfigured;
 }
@@ -73,6 +78,7 @@ export async function revoke(event: APIGatewayProxyEvent): Promise<APIGatewayPro
 /** The API Gateway routes the façade serves, by `METHOD resource`. */
 const ROUTES: Record<string, (event: APIGatewayProxyEvent) => Promise<APIGatewayProxyResult>> = {
   'GET /r4/.well-known/smart-configuration': discovery,
+  'GET /auth/authorize': authorize,
   'POST /auth/token': token,
   'POST /auth/introspect': introspect,
   'POST /auth/revoke': revoke,
@@ -85,7 +91,7 @@ const notFound: APIGatewayProxyResult = {
 };
 
 /**
- * One function for the four routes: dispatches on the API Gateway resource template and method
+ * One function for the five routes: dispatches on the API Gateway resource template and method
  * (never on the raw path), so only the routes above reach the façade.
  */
 export async function router(event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> {

@@ -43,6 +43,9 @@ class FakeCognito {
   /** Refresh tokens revoked at /oauth2/revoke: Cognito refreshes with them no more. */
   public readonly revoked = new Set<string>();
   public url = '';
+  /** Overrides of the claims of the next tokens issued for users. */
+  public idTokenClaims: Record<string, unknown> | undefined;
+  public accessTokenClaims: Record<string, unknown> | undefined;
   private readonly server: http.Server;
 
   constructor(private readonly issuer: TestIssuer) {
@@ -98,8 +101,8 @@ class FakeCognito {
     if (form.grant_type === 'client_credentials') {
       return send(200, { access_token: this.issuer.sign({ client_id: clientId, scope: 'system/Patient.rs', username: undefined }), expires_in: 900, token_type: 'Bearer' });
     }
-    const accessToken = this.issuer.sign({ client_id: clientId, patient: '123', fhirUser: 'Patient/123' });
-    const idToken = this.issuer.sign({ token_use: 'id', aud: clientId, fhirUser: 'Patient/123' });
+    const accessToken = this.issuer.sign({ client_id: clientId, patient: '123', fhirUser: 'Patient/123', ...this.accessTokenClaims });
+    const idToken = this.issuer.sign({ token_use: 'id', aud: clientId, fhirUser: 'Patient/123', ...this.idTokenClaims });
     send(200, { access_token: accessToken, id_token: idToken, refresh_token: REFRESH_TOKEN, expires_in: 3600, token_type: 'Bearer' });
   }
 }
@@ -175,6 +178,8 @@ beforeEach(() => {
   cognito.mode = 'ok';
   cognito.requests.length = 0;
   cognito.revoked.clear();
+  cognito.idTokenClaims = undefined;
+  cognito.accessTokenClaims = undefined;
   store = new InMemoryRevocationStore();
   facade = makeFacade();
 });
@@ -199,7 +204,7 @@ describe('discovery', () => {
     expect(doc).toMatchObject({
       issuer: `https://cognito-idp.us-east-1.amazonaws.com/${POOL}`,
       jwks_uri: `https://cognito-idp.us-east-1.amazonaws.com/${POOL}/.well-known/jwks.json`,
-      authorization_endpoint: `${cognito.url}/oauth2/authorize`,
+      authorization_endpoint: 'https://fhir.example.org/auth/authorize',
       token_endpoint: 'https://fhir.example.org/auth/token',
       introspection_endpoint: 'https://fhir.example.org/auth/introspect',
       revocation_endpoint: 'https://fhir.example.org/auth/revoke',
@@ -234,7 +239,7 @@ describe('token', () => {
     expect(body).toMatchObject({
       token_type: 'Bearer',
       expires_in: 3600,
-      scope: 'launch/patient openid fhirUser patient/Observation.rs patient/Patient.r',
+      scope: 'launch/patient openid patient/Observation.rs patient/Patient.r fhirUser',
       patient: '123',
       fhirUser: 'Patient/123',
       need_patient_banner: true,
@@ -243,6 +248,42 @@ describe('token', () => {
     expect(typeof body.access_token).toBe('string');
     expect(typeof body.id_token).toBe('string');
     expect(cognito.requests[0]).toMatchObject({ path: '/oauth2/token', form: { code_verifier: VERIFIER, client_id: PORTAL } });
+  });
+
+  describe('the granted scope says what the tokens carry (granted-scope.ts)', () => {
+    const scopeOf = async (f: SmartFacade, body: Record<string, string>, headers: Record<string, string> = {}): Promise<string> => {
+      const res = await f.token(request(body, headers));
+      expect(res.statusCode).toBe(200);
+      return json(res).scope as string;
+    };
+
+    it('adds offline_access for a client registered for it that holds a refresh token, at the exchange and at a refresh', async () => {
+      const f = makeFacade({ offlineAccessClientIds: [PORTAL] });
+      expect(await scopeOf(f, codeExchange())).toBe('launch/patient openid patient/Observation.rs patient/Patient.r fhirUser offline_access');
+      expect(await scopeOf(f, { grant_type: 'refresh_token', refresh_token: REFRESH_TOKEN, client_id: PORTAL })).toBe(
+        'launch/patient openid patient/Observation.rs patient/Patient.r fhirUser offline_access',
+      );
+    });
+
+    it('never says offline_access for a client not registered for it (its refresh tokens last 60 minutes)', async () => {
+      expect(await scopeOf(facade, codeExchange())).not.toContain('offline_access');
+      expect(await scopeOf(facade, { grant_type: 'refresh_token', refresh_token: REFRESH_TOKEN, client_id: PORTAL })).not.toContain('offline_access');
+    });
+
+    it('never says offline_access or fhirUser for client credentials (no refresh token, no ID token)', async () => {
+      const f = makeFacade({ offlineAccessClientIds: [BULK] });
+      expect(await scopeOf(f, { grant_type: 'client_credentials', scope: 'system/Patient.rs' }, basic(BULK))).toBe('system/Patient.rs');
+    });
+
+    it('says fhirUser only when the ID token carries the claim, whatever the access token’s scope text says', async () => {
+      cognito.idTokenClaims = { fhirUser: undefined };
+      expect(await scopeOf(facade, codeExchange())).toBe('launch/patient openid patient/Observation.rs patient/Patient.r');
+      cognito.idTokenClaims = { aud: 'someoneelse' };
+      expect(await scopeOf(facade, codeExchange())).toBe('launch/patient openid patient/Observation.rs patient/Patient.r');
+      cognito.idTokenClaims = undefined;
+      cognito.accessTokenClaims = { scope: 'openid offline_access patient/Patient.rs' };
+      expect(await scopeOf(facade, codeExchange())).toBe('openid patient/Patient.rs fhirUser');
+    });
   });
 
   it('forwards a confidential client’s Basic credentials, and allows client_credentials only for it', async () => {

@@ -1,7 +1,7 @@
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 
 type Handler = (event: APIGatewayProxyEvent) => Promise<APIGatewayProxyResult>;
-type Module = Record<'discovery' | 'token' | 'introspect' | 'revoke', Handler>;
+type Module = Record<'discovery' | 'authorize' | 'token' | 'introspect' | 'revoke', Handler>;
 
 const ENV = {
   FHIR_BASE_URL: 'https://fhir.example.org/r4',
@@ -9,7 +9,7 @@ const ENV = {
   COGNITO_DOMAIN_URL: 'https://auth.example.org',
   USER_POOL_ID: 'us-east-1_Pool1234',
   CLIENTS: JSON.stringify({
-    client1: { confidential: false, tier: 'low', refreshTokenValiditySeconds: 2_592_000 },
+    client1: { confidential: false, tier: 'low', refreshTokenValiditySeconds: 2_592_000, offlineAccess: true },
     client2: { confidential: true, introspection: true }, // no validity: Cognito's longest is assumed
   }),
   REVOCATION_TABLE: 'revocations',
@@ -41,7 +41,7 @@ describe('smart-facade handler wiring', () => {
     const res = await load(ENV).discovery(GET);
     expect(res.statusCode).toBe(200);
     expect(JSON.parse(res.body)).toMatchObject({
-      authorization_endpoint: 'https://auth.example.org/oauth2/authorize',
+      authorization_endpoint: 'https://fhir.example.org/auth/authorize',
       token_endpoint: 'https://fhir.example.org/auth/token',
       scopes_supported: ['openid', 'fhirUser', 'patient/Observation.rs'],
     });
@@ -49,12 +49,48 @@ describe('smart-facade handler wiring', () => {
 
   it('answers a fixed server_error on every route when misconfigured', async () => {
     const mod = load({ ...ENV, REVOCATION_TABLE: undefined });
-    for (const route of ['discovery', 'token', 'introspect', 'revoke'] as const) {
+    for (const route of ['discovery', 'authorize', 'token', 'introspect', 'revoke'] as const) {
       const res = await mod[route](GET);
       expect(res.statusCode).toBe(500);
       expect(JSON.parse(res.body)).toEqual({ error: 'server_error', error_description: expect.any(String) });
       expect(res.body).not.toContain('REVOCATION_TABLE');
     }
+  });
+});
+
+describe('CLIENTS offlineAccess', () => {
+  const authorizeFor = (clientId: string): APIGatewayProxyEvent =>
+    ({
+      httpMethod: 'GET',
+      headers: {},
+      multiValueHeaders: {},
+      body: null,
+      queryStringParameters: null,
+      multiValueQueryStringParameters: {
+        response_type: ['code'],
+        client_id: [clientId],
+        redirect_uri: ['https://app.example/cb'],
+        scope: ['openid fhirUser offline_access patient/Patient.rs'],
+        state: ['s'],
+        code_challenge: ['E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM'],
+        code_challenge_method: ['S256'],
+      },
+    }) as unknown as APIGatewayProxyEvent;
+
+  it('reaches the authorization endpoint: a client with offlineAccess may ask for offline_access, one without may not', async () => {
+    const mod = load(ENV);
+    const allowed = await mod.authorize(authorizeFor('client1'));
+    expect(allowed.statusCode).toBe(302);
+    expect(new URL(String(allowed.headers?.Location)).searchParams.get('scope')).toBe('openid patient/Patient.rs');
+    const refused = await mod.authorize(authorizeFor('client2'));
+    expect(refused.statusCode).toBe(400);
+    expect(JSON.parse(refused.body).error).toBe('invalid_scope');
+  });
+
+  it('routes GET /auth/authorize', async () => {
+    const mod = load(ENV) as Module & { router: Handler };
+    const res = await mod.router({ ...authorizeFor('client1'), resource: '/auth/authorize' });
+    expect(res.statusCode).toBe(302);
   });
 });
 
@@ -90,7 +126,7 @@ describe('the environment contract (lambdas/smart-facade/environment.ts)', () =>
     authBaseUrl: 'https://fhir.example.org/auth',
     cognitoDomainUrl: 'https://auth.example.org',
     userPoolId: 'us-east-1_Pool1234',
-    clients: { client1: { confidential: false, introspection: false, refreshTokenValiditySeconds: 3600 }, client2: { confidential: true, introspection: true } },
+    clients: { client1: { confidential: false, introspection: false, offlineAccess: true, refreshTokenValiditySeconds: 3600 }, client2: { confidential: true, introspection: true } },
     revocationTable: 'revocations',
     scopesSupported: ['openid', 'fhirUser', 'patient/Observation.rs'],
     allowedOrigins: ['https://portal.example.org'],
@@ -107,6 +143,7 @@ describe('the environment contract (lambdas/smart-facade/environment.ts)', () =>
   test.each<[string, object, RegExp]>([
     ['a refresh validity in minutes', { clients: { c: { confidential: false, introspection: false, refreshTokenValiditySeconds: 60 } } }, /^clients: c\.refreshTokenValiditySeconds must be a whole number from 3600/],
     ['a wildcard origin', { allowedOrigins: ['*'] }, /^allowedOrigins: "\*" is not an exact https origin/],
+    ['an offlineAccess that is not a boolean', { clients: { c: { confidential: false, introspection: false, offlineAccess: 'yes' } } }, /^clients: c\.offlineAccess must be a boolean/],
     ['a timeout past API Gateway\'s', { upstreamTimeoutMs: 30000 }, /^upstreamTimeoutMs: must be a whole number from 1 to 20000/],
   ])('the writer refuses %s, naming the setting', (_name, settings, message) => {
     expect(() => smartFacadeEnvironment({ ...FULL, ...settings } as never)).toThrow(message);
@@ -115,5 +152,11 @@ describe('the environment contract (lambdas/smart-facade/environment.ts)', () =>
   test('the parser names the variable', () => {
     expect(() => parseSmartFacadeEnvironment({ ...smartFacadeEnvironment(FULL), REVOCATION_TABLE: '' })).toThrow(/^REVOCATION_TABLE: is not set/);
     expect(() => parseSmartFacadeEnvironment({ ...smartFacadeEnvironment(FULL), UPSTREAM_TIMEOUT_MS: '5s' })).toThrow(/^UPSTREAM_TIMEOUT_MS: must be a whole number/);
+    expect(() => parseSmartFacadeEnvironment({ ...smartFacadeEnvironment(FULL), CLIENTS: JSON.stringify({ c: { offlineAccess: 1 } }) })).toThrow(/^CLIENTS: c\.offlineAccess must be a boolean/);
+  });
+
+  test('offlineAccess is optional: absent stays absent (the façade then refuses offline_access for that client)', () => {
+    const parsed = parseSmartFacadeEnvironment(smartFacadeEnvironment({ ...FULL, clients: { c: { confidential: false, introspection: false } } }));
+    expect(parsed.clients.c).toEqual({ confidential: false, introspection: false });
   });
 });
