@@ -50,6 +50,7 @@ function banner(sandbox: Sandbox, config: SandboxConfiguration): string {
     `  Redirect URIs:           ${sandbox.redirectUris.join(' ')}`,
     `  Requestable scopes:      ${sandbox.requestableScopes.join(' ')}`,
     `  SMART configuration:     ${sandbox.fhirBaseUrl}/.well-known/smart-configuration`,
+    `  Authorize (façade):      ${sandbox.authBaseUrl}/authorize (PKCE S256 and state required; sends the browser on to the sign-in)`,
     `  Token endpoint (façade): ${sandbox.authBaseUrl}/token`,
     `  Sign-in (Cognito stand-in): ${sandbox.cognitoDomainUrl}/oauth2/authorize (pick a synthetic user, or pass login_hint=<username>)`,
     `  Synthetic users:`,

@@ -4,8 +4,10 @@
  * end-to-end tests only; it holds synthetic users and signs with a key made at start.
  *
  * Endpoints (Cognito's paths):
- * - `GET /oauth2/authorize`: the managed login. Checks what Cognito checks (a registered client,
- *   `response_type=code`, a redirect URI registered for the client, exactly; every requested
+ * - `GET /oauth2/authorize`: the managed login, where the façade's authorization endpoint
+ *   (`/auth/authorize`) sends the browser once it has taken out `fhirUser` and `offline_access`;
+ *   asked for those directly, it refuses them as Cognito does. Checks what Cognito checks (a
+ *   registered client, `response_type=code`, a redirect URI registered for the client, exactly; every requested
  *   scope allowed for the client, else `error=invalid_scope` back to the app; `S256` if a
  *   `code_challenge` is sent — like Cognito it does not require one: the façade requires the
  *   verifier). Then a sign-in page listing the synthetic users (one button each), or straight

@@ -6,9 +6,10 @@
  *
  * What it does as API Gateway does:
  * - Routes by resource, most specific first: `GET /r4/metadata` (public, FHIR proxy),
- *   `GET /r4/.well-known/smart-configuration` and `POST /auth/{token,introspect,revoke}` (public,
- *   SMART façade), `ANY /r4` and `ANY /r4/{proxy+}` (SMART authorizer, then FHIR proxy). A path no
- *   resource matches, or a method its resource lacks: 403 `MISSING_AUTHENTICATION_TOKEN`.
+ *   `GET /r4/.well-known/smart-configuration`, `GET /auth/authorize` and
+ *   `POST /auth/{token,introspect,revoke}` (public, SMART façade), `ANY /r4` and
+ *   `ANY /r4/{proxy+}` (SMART authorizer, then FHIR proxy). A path no resource matches, or a
+ *   method its resource lacks: 403 `MISSING_AUTHENTICATION_TOKEN`.
  * - FHIR routes: no `Authorization` header, or the authorizer throwing `Unauthorized`: 401
  *   `UNAUTHORIZED`, and the proxy is never invoked; any other authorizer error: 500
  *   `AUTHORIZER_FAILURE`; a policy that does not allow the method ARN: 403 `ACCESS_DENIED`.

@@ -71,7 +71,9 @@ export const SANDBOX_APP: AppClearance = Object.freeze({
 /**
  * SMART scopes with no Cognito scope (`SmartAppRegistry`'s `NOT_COGNITO_SCOPES`): the app client
  * is not allowed them, so Cognito's authorize endpoint refuses a request that names them
- * (`invalid_scope`), and so does the stand-in.
+ * (`invalid_scope`), and so does the stand-in. Apps ask for `fhirUser` and `offline_access` at
+ * the façade's authorization endpoint, which takes them out before sending the browser on to
+ * Cognito (`lambdas/smart-facade/authorize.ts`); `online_access` is not the kit's to grant.
  */
 export const NOT_COGNITO_SCOPES: readonly string[] = Object.freeze(['fhirUser', 'offline_access', 'online_access']);
 
@@ -116,7 +118,10 @@ export interface Sandbox {
   readonly clientId: string;
   /** The registration's scopes (SMART texts). */
   readonly clientScopes: readonly string[];
-  /** The scopes the app may request at the authorize endpoint (the app client's Cognito scopes). */
+  /**
+   * The scopes the app may request at the authorization endpoint (the façade's): its
+   * registration's. Cognito's own endpoint (the stand-in) takes only {@link cognitoScopes} of them.
+   */
   readonly requestableScopes: readonly string[];
   readonly redirectUris: readonly string[];
   readonly userPoolId: string;
@@ -206,6 +211,8 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
       cognitoDomainUrl: cognito.domainUrl,
       userPoolId: SANDBOX_USER_POOL_ID,
       clientIds: [SANDBOX_CLIENT_ID],
+      // Registered for offline_access (SANDBOX_CLIENT_SCOPES), so its refresh tokens last 30 days.
+      offlineAccessClientIds: SANDBOX_CLIENT_SCOPES.includes('offline_access') ? [SANDBOX_CLIENT_ID] : [],
       refreshTokenValiditySeconds: { [SANDBOX_CLIENT_ID]: REFRESH_TOKEN_VALIDITY_SECONDS },
       revocation,
       jwks: cognito.jwks,
@@ -245,6 +252,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
       { method: 'ANY', resource: '/r4/{proxy+}', handler: proxy, authorized: true },
       { method: 'GET', resource: '/r4/metadata', handler: proxy, authorized: false },
       { method: 'GET', resource: '/r4/.well-known/smart-configuration', handler: facade.discovery, authorized: false },
+      { method: 'GET', resource: '/auth/authorize', handler: facade.authorize, authorized: false },
       { method: 'POST', resource: '/auth/token', handler: facade.token, authorized: false },
       { method: 'POST', resource: '/auth/introspect', handler: facade.introspect, authorized: false },
       { method: 'POST', resource: '/auth/revoke', handler: facade.revoke, authorized: false },
@@ -258,7 +266,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
       cognitoDomainUrl: cognito.domainUrl,
       clientId: SANDBOX_CLIENT_ID,
       clientScopes: SANDBOX_CLIENT_SCOPES,
-      requestableScopes: cognitoScopes(SANDBOX_CLIENT_SCOPES),
+      requestableScopes: SANDBOX_CLIENT_SCOPES,
       redirectUris: [...options.redirectUris],
       userPoolId: SANDBOX_USER_POOL_ID,
       users: SYNTHETIC_USERS,

@@ -1,8 +1,9 @@
 /**
  * A standalone launch without a browser, for scripts against the sandbox (the bench, the sandbox
  * test, a developer's curl session): the authorization request with PKCE S256 and `login_hint`
- * (the Cognito stand-in then skips its sign-in page), then the code exchange at the façade's
- * token endpoint. Returns the SMART token response.
+ * at the discovery's authorization endpoint (the façade, which sends it on to the Cognito
+ * stand-in, which then skips its sign-in page), then the code exchange at the façade's token
+ * endpoint. Returns the SMART token response.
  */
 import { createHash, randomBytes } from 'node:crypto';
 
@@ -28,6 +29,23 @@ export interface SmartTokenResponse {
   readonly fhirUser?: string;
 }
 
+/**
+ * Follows the authorization redirects as a browser would (the façade's endpoint → the Cognito
+ * stand-in → the app's callback) until the one to `redirectUri`, which is not fetched.
+ */
+async function followToCallback(start: URL, redirectUri: string): Promise<URL> {
+  let url = start;
+  for (let hop = 0; hop < 3; hop++) {
+    const res = await fetch(url, { redirect: 'manual' });
+    const location = res.headers.get('location');
+    await res.body?.cancel();
+    if (res.status !== 302 || location === null) throw new Error(`${url.origin}${url.pathname} answered ${res.status}`);
+    url = new URL(location, url);
+    if (`${url.origin}${url.pathname}` === new URL(redirectUri).href.replace(/[?#].*$/, '')) return url;
+  }
+  throw new Error('too many redirects before the callback');
+}
+
 export async function signIn(request: SignInRequest): Promise<SmartTokenResponse> {
   const discovery = await fetch(`${request.fhirBaseUrl}/.well-known/smart-configuration`);
   if (discovery.status !== 200) throw new Error(`discovery answered ${discovery.status}`);
@@ -46,10 +64,7 @@ export async function signIn(request: SignInRequest): Promise<SmartTokenResponse
     code_challenge_method: 'S256',
     login_hint: request.username,
   }).toString();
-  const redirected = await fetch(authorize, { redirect: 'manual' });
-  const location = redirected.headers.get('location');
-  if (redirected.status !== 302 || location === null) throw new Error(`the authorize endpoint answered ${redirected.status}`);
-  const back = new URL(location);
+  const back = await followToCallback(authorize, request.redirectUri);
   const code = back.searchParams.get('code');
   if (code === null || back.searchParams.get('state') !== state) throw new Error(`sign-in refused: ${back.searchParams.get('error') ?? 'no code'}`);
   const token = await fetch(config.token_endpoint, {

@@ -120,7 +120,10 @@ describe('npm run sandbox (its entry point, as a child process on 127.0.0.1)', (
       code_challenge_method: 'S256',
       login_hint: 'aurelia',
     }).toString();
-    const signedIn = await fetch(authorize, { redirect: 'manual' });
+    // The façade's authorization endpoint sends the browser on to the Cognito stand-in.
+    const sentOn = await fetch(authorize, { redirect: 'manual' });
+    expect(sentOn.status).toBe(302);
+    const signedIn = await fetch(sentOn.headers.get('location')!, { redirect: 'manual' });
     expect(signedIn.status).toBe(302);
     const callback = new URL(signedIn.headers.get('location')!);
     expect(callback.searchParams.get('state')).toBe('st-1');

@@ -5,27 +5,33 @@
  * HTTP-to-API-Gateway adapter, the Cognito stand-in running the kit's pre-token trigger, and the
  * SigV4-checking FHIR server with synthetic patients. Everything on 127.0.0.1.
  *
- * The test is the browser: it follows the app's redirect to the stand-in's sign-in page, signs in
- * as a synthetic patient, and follows the redirect back to the app's callback, where
- * `ready()` exchanges the code with PKCE at the façade's token endpoint. The app then reads and
- * searches through the authorizer and the proxy, and is refused another patient's data, a write
- * outside its granted scopes, and everything once its token is revoked. Every request that
- * reached the proxy left exactly one AuditEvent; the revoked token never reached it.
+ * The test is the browser: it follows the app's redirect to the façade's authorization endpoint,
+ * and from there to the stand-in's sign-in page, signs in as a synthetic patient, and follows the
+ * redirect back to the app's callback, where `ready()` exchanges the code with PKCE at the
+ * façade's token endpoint. The app asks for `fhirUser` and `offline_access` as SMART apps do: the
+ * façade takes them out before Cognito (which has no such scopes and refuses them) and the token
+ * response says they were granted, so fhirclient can refresh. The app then reads and searches
+ * through the authorizer and the proxy, refreshes its token, and is refused another patient's
+ * data, a write outside its granted scopes, and everything once its token is revoked. Every
+ * request that reached the proxy left exactly one AuditEvent; the revoked token never reached it.
  */
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { AuditEvent, Bundle, Observation, Patient } from 'fhir/r4';
-import smart from 'fhirclient';
+import NodeAdapter from 'fhirclient/lib/adapters/NodeAdapter';
 import type Client from 'fhirclient/lib/Client';
 import { startSandbox, type Sandbox } from '../../bin/sandbox/sandbox';
 import type { AccessLogEntry } from '../../bin/sandbox/gateway';
 
 /**
  * What the app asks for: read and search only, although its registration allows creating
- * Observations. No `fhirUser` or `offline_access`: the kit's app clients have no Cognito scope for
- * them, and Cognito refuses a request naming them (the last test).
+ * Observations; `fhirUser` and `offline_access`, which the kit's app clients have no Cognito
+ * scope for: the façade's authorization endpoint takes them out (Cognito itself refuses a request
+ * naming them, the last test).
  */
-const REQUESTED_SCOPE = 'launch/patient openid patient/Patient.rs patient/Observation.rs patient/Condition.rs';
+const REQUESTED_SCOPE = 'launch/patient openid fhirUser offline_access patient/Patient.rs patient/Observation.rs patient/Condition.rs';
+/** What reaches Cognito. */
+const COGNITO_SCOPE = 'launch/patient openid patient/Patient.rs patient/Observation.rs patient/Condition.rs';
 const FHIR_ROUTES = new Set(['/r4', '/r4/{proxy+}']);
 
 interface AppServer {
@@ -51,17 +57,21 @@ async function startApp(iss: () => string, clientId: () => string): Promise<AppS
   };
   let waiting: { resolve: (c: Client) => void; reject: (e: unknown) => void } | undefined;
   let app: AppServer | undefined;
+  // fhirclient's Node adapter; `refreshTokenWithClientId`: a public client names itself when it
+  // refreshes (the façade requires a client identification). Not in NodeAdapterOptions' type.
+  const smart = (request: IncomingMessage, response: ServerResponse) =>
+    new NodeAdapter({ request, response, storage, refreshTokenWithClientId: true } as ConstructorParameters<typeof NodeAdapter>[0]).getSmartApi();
   const server: Server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     if (path === '/launch') {
-      smart(req, res, storage)
+      smart(req, res)
         .authorize({ iss: iss(), clientId: clientId(), scope: app!.scope, redirectUri: '/callback', pkceMode: 'required' })
         .catch((err: unknown) => {
           res.writeHead(500).end();
           waiting?.reject(err);
         });
     } else if (path === '/callback') {
-      smart(req, res, storage)
+      smart(req, res)
         .ready()
         .then(
           (client) => {
@@ -127,19 +137,27 @@ describe('fhirclient standalone launch against the kit (sandbox wiring, 127.0.0.
     await app?.close();
   });
 
-  /** Acts as the browser: launch → stand-in sign-in page → sign in → back to the app's callback. */
-  async function launchAs(username: string): Promise<{ client: Client; authorizeUrl: URL }> {
-    const clientReady = app.nextClient();
+  /** The app's launch: its redirect to the authorization endpoint, and the façade's on to Cognito. */
+  async function startLaunch(): Promise<{ authorizeUrl: URL; cognitoUrl: URL }> {
     const launch = await fetch(`${app.origin}/launch`, { redirect: 'manual' });
     expect(launch.status).toBe(302);
     const authorizeUrl = new URL(launch.headers.get('location')!);
-    const signInPage = await fetch(authorizeUrl, { redirect: 'manual' });
+    const sentOn = await fetch(authorizeUrl, { redirect: 'manual' });
+    expect(sentOn.status).toBe(302);
+    return { authorizeUrl, cognitoUrl: new URL(sentOn.headers.get('location')!) };
+  }
+
+  /** Acts as the browser: launch → façade → stand-in sign-in page → sign in → back to the app's callback. */
+  async function launchAs(username: string): Promise<{ client: Client; authorizeUrl: URL; cognitoUrl: URL }> {
+    const clientReady = app.nextClient();
+    const { authorizeUrl, cognitoUrl } = await startLaunch();
+    const signInPage = await fetch(cognitoUrl, { redirect: 'manual' });
     expect(signInPage.status).toBe(200);
     const html = await signInPage.text();
     expect(html).toContain('synthetic');
     const requestId = /name="request" value="([^"]+)"/.exec(html)?.[1];
     expect(requestId).toBeDefined();
-    const signedIn = await fetch(new URL(/action="([^"]+)"/.exec(html)![1], authorizeUrl), {
+    const signedIn = await fetch(new URL(/action="([^"]+)"/.exec(html)![1], cognitoUrl), {
       method: 'POST',
       headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
       body: new URLSearchParams({ request: requestId!, username }).toString(),
@@ -151,20 +169,29 @@ describe('fhirclient standalone launch against the kit (sandbox wiring, 127.0.0.
     expect(callback.searchParams.get('code')).toBeTruthy();
     const landed = await fetch(callback);
     expect(landed.status).toBe(200);
-    return { client: await clientReady, authorizeUrl };
+    return { client: await clientReady, authorizeUrl, cognitoUrl };
   }
 
-  test('launch, read, search; refused: another patient, a write outside the scopes, a revoked token; one AuditEvent per proxied request', async () => {
+  test('launch with fhirUser and offline_access, read, search, refresh; refused: another patient, a write outside the scopes, a revoked token; one AuditEvent per proxied request', async () => {
     const [me, other] = sandbox.patientIds;
-    const { client, authorizeUrl } = await launchAs('aurelia');
+    const { client, authorizeUrl, cognitoUrl } = await launchAs('aurelia');
 
-    // The launch went where the kit's discovery document said, with PKCE S256.
+    // The launch went where the kit's discovery document said: the façade's authorization
+    // endpoint, with PKCE S256 and aud; the façade sent it on to Cognito without the two scopes
+    // Cognito cannot have, and without aud.
     const discovery = access.find((e) => e.path === '/r4/.well-known/smart-configuration');
     expect(discovery).toMatchObject({ httpMethod: 'GET', status: 200 });
-    expect(authorizeUrl.origin).toBe(sandbox.cognitoDomainUrl);
-    expect(authorizeUrl.pathname).toBe('/oauth2/authorize');
+    expect(`${authorizeUrl.origin}${authorizeUrl.pathname}`).toBe(`${sandbox.authBaseUrl}/authorize`);
     expect(authorizeUrl.searchParams.get('code_challenge_method')).toBe('S256');
     expect(authorizeUrl.searchParams.get('aud')).toBe(sandbox.fhirBaseUrl);
+    expect(authorizeUrl.searchParams.get('scope')).toBe(REQUESTED_SCOPE);
+    expect(access.filter((e) => e.path === '/auth/authorize')).toEqual([expect.objectContaining({ httpMethod: 'GET', status: 302, resourcePath: '/auth/authorize' })]);
+    expect(`${cognitoUrl.origin}${cognitoUrl.pathname}`).toBe(`${sandbox.cognitoDomainUrl}/oauth2/authorize`);
+    expect(cognitoUrl.searchParams.get('scope')).toBe(COGNITO_SCOPE);
+    expect(cognitoUrl.searchParams.get('aud')).toBeNull();
+    for (const name of ['client_id', 'redirect_uri', 'state', 'code_challenge', 'code_challenge_method']) {
+      expect(cognitoUrl.searchParams.get(name)).toBe(authorizeUrl.searchParams.get(name));
+    }
     // The code was exchanged at the façade (not at the stand-in directly).
     expect(access.filter((e) => e.path === '/auth/token')).toEqual([expect.objectContaining({ httpMethod: 'POST', status: 200 })]);
 
@@ -172,9 +199,13 @@ describe('fhirclient standalone launch against the kit (sandbox wiring, 127.0.0.
     const tokenResponse = client.state.tokenResponse!;
     expect(tokenResponse.patient).toBe(me);
     expect(tokenResponse.need_patient_banner).toBe(true);
+    // Granted: what the tokens carry, the two the kit grants included (the fhirUser claim in the
+    // ID token; a refresh token of a client registered for offline_access).
     expect(tokenResponse.scope!.split(' ').sort()).toEqual(REQUESTED_SCOPE.split(' ').sort());
+    expect(tokenResponse.refresh_token).toBeTruthy();
     expect(client.patient.id).toBe(me);
     expect(client.getFhirUser()).toBe(`Patient/${me}`);
+    expect(client.getIdToken()?.fhirUser).toBe(`Patient/${me}`);
 
     // Read and search through the authorizer and the proxy.
     const patient = (await client.patient.read()) as Patient;
@@ -205,9 +236,20 @@ describe('fhirclient standalone launch against the kit (sandbox wiring, 127.0.0.
     expect(await statusOf(write)).toBe(403);
     expect(sandbox.fhirServer.requests.slice(forwardedBefore).filter((r) => r.method !== 'GET')).toEqual([]);
 
-    // Revocation at the façade (RFC 7009): refused at once, at the authorizer, before the proxy.
-    const accessToken = tokenResponse.access_token!;
+    // fhirclient refreshes (it would not without offline_access or online_access in the granted
+    // scope) at the façade's token endpoint; the new token works and says the same grant.
+    const firstAccessToken = tokenResponse.access_token!;
     const refreshToken = tokenResponse.refresh_token!;
+    await client.refresh();
+    const refreshedResponse = client.state.tokenResponse!;
+    expect(refreshedResponse.access_token).not.toBe(firstAccessToken);
+    expect(refreshedResponse.scope!.split(' ').sort()).toEqual(REQUESTED_SCOPE.split(' ').sort());
+    expect(refreshedResponse.refresh_token).toBe(refreshToken); // Cognito does not rotate it
+    expect(access.filter((e) => e.path === '/auth/token').map((e) => e.status)).toEqual([200, 200]);
+    expect(((await client.patient.read()) as Patient).id).toBe(me);
+
+    // Revocation at the façade (RFC 7009): refused at once, at the authorizer, before the proxy.
+    const accessToken = refreshedResponse.access_token!;
     const revoked = await fetch(`${sandbox.authBaseUrl}/revoke`, {
       method: 'POST',
       headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
@@ -235,7 +277,7 @@ describe('fhirclient standalone launch against the kit (sandbox wiring, 127.0.0.
     // outcome it answered; the requests the gateway refused never reached the proxy.
     const proxied = access.filter((e) => FHIR_ROUTES.has(e.resourcePath) && e.integrationLatency >= 0);
     const refusedAtGateway = access.filter((e) => FHIR_ROUTES.has(e.resourcePath) && e.integrationLatency < 0);
-    expect(proxied.map((e) => e.status)).toEqual([200, 200, 200, 403, 403, 403]);
+    expect(proxied.map((e) => e.status)).toEqual([200, 200, 200, 403, 403, 403, 200]);
     expect(refusedAtGateway.map((e) => [e.status, e.authorizerError])).toEqual([
       [401, 'Unauthorized'],
       [401, 'Unauthorized'],
@@ -256,24 +298,40 @@ describe('fhirclient standalone launch against the kit (sandbox wiring, 127.0.0.
     expect(((await client.patient.read()) as Patient).id).toBe(me);
   });
 
-  test("a launch asking for fhirUser and offline_access is refused at Cognito's authorize endpoint (invalid_scope), as deployed", async () => {
+  test("Cognito's own authorize endpoint (the stand-in) still refuses fhirUser and offline_access (invalid_scope), as deployed", async () => {
     // The kit's app clients have no Cognito scope for these SMART scopes (SmartAppRegistry), and
-    // Cognito refuses an authorization request naming a scope the client is not allowed.
-    app.scope = `${REQUESTED_SCOPE} fhirUser offline_access`;
-    try {
-      const outcome = app.nextClient().then(
-        () => 'launched',
-        (err: Error) => err.message,
-      );
-      const launch = await fetch(`${app.origin}/launch`, { redirect: 'manual' });
-      const authorize = await fetch(launch.headers.get('location')!, { redirect: 'manual' });
-      expect(authorize.status).toBe(302);
-      const back = new URL(authorize.headers.get('location')!);
-      expect(back.searchParams.get('error')).toBe('invalid_scope');
-      await fetch(back);
-      expect(await outcome).toBe('invalid_scope'); // fhirclient's ready() fails with the error the app was sent back
-    } finally {
-      app.scope = REQUESTED_SCOPE;
-    }
+    // Cognito refuses an authorization request naming a scope the client is not allowed: an app
+    // that skips the façade's endpoint is refused them, back at its callback.
+    const outcome = app.nextClient().then(
+      () => 'launched',
+      (err: Error) => err.message,
+    );
+    const { cognitoUrl } = await startLaunch();
+    const direct = new URL(cognitoUrl);
+    direct.searchParams.set('scope', REQUESTED_SCOPE);
+    const authorize = await fetch(direct, { redirect: 'manual' });
+    expect(authorize.status).toBe(302);
+    const back = new URL(authorize.headers.get('location')!);
+    expect(`${back.origin}${back.pathname}`).toBe(app.redirectUri);
+    expect(back.searchParams.get('error')).toBe('invalid_scope');
+    expect(back.searchParams.get('state')).toBe(cognitoUrl.searchParams.get('state'));
+    await fetch(back);
+    expect(await outcome).toBe('invalid_scope'); // fhirclient's ready() fails with the error the app was sent back
+  });
+
+  test("the façade's endpoint answers its refusals itself (400 JSON), never redirecting: no PKCE, an unregistered client with a foreign callback", async () => {
+    const { authorizeUrl } = await startLaunch();
+    const noPkce = new URL(authorizeUrl);
+    noPkce.searchParams.delete('code_challenge');
+    const refused = await fetch(noPkce, { redirect: 'manual' });
+    expect(refused.status).toBe(400);
+    expect(refused.headers.get('location')).toBeNull();
+    expect(((await refused.json()) as { error: string }).error).toBe('invalid_request');
+    const stranger = new URL(authorizeUrl);
+    stranger.searchParams.set('client_id', 'unregistered0client');
+    stranger.searchParams.set('redirect_uri', 'https://evil.example/cb');
+    const unknown = await fetch(stranger, { redirect: 'manual' });
+    expect(unknown.status).toBe(400);
+    expect(unknown.headers.get('location')).toBeNull();
   });
 });
