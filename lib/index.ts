@@ -1,4 +1,5 @@
 export * from './config';
+export * from './imported-resources';
 export * from './fhir-keys';
 export * from './segmented-network';
 export * from './fhir-datastore';

@@ -1,4 +1,4 @@
-import { Duration, Names, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
+import { Duration, Names, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
 import * as cognito from 'aws-cdk-lib/aws-cognito';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
@@ -11,17 +11,40 @@ import { parseScope } from '../lambdas/shared/smart-scopes';
 import { smartFacadeEnvironment, type FacadeClientsEnvironment, MAX_UPSTREAM_TIMEOUT_MS } from '../lambdas/smart-facade/environment';
 import { smartLaunchContextEnvironment } from '../lambdas/smart-launch-context/environment';
 import { RegisteredApp } from '../policies/app-registry';
+import { acknowledge } from '../policies/compliance/acknowledge';
 import { DeploymentEnvironment } from './config';
-import { FhirKeys } from './fhir-keys';
+import { IFhirKeys } from './fhir-keys';
+import { IMPORTED_RESOURCE_METADATA_KEY, recordImport } from './imported-resources';
 import { KitFunction, settingsOf } from './private/kit-function';
-import { SegmentedNetwork } from './segmented-network';
+import { ISegmentedNetwork } from './segmented-network';
 
 /** Properties of {@link SmartIdentity}. */
 export interface SmartIdentityProps {
-  readonly keys: FhirKeys;
+  readonly keys: IFhirKeys;
   /** The pre-token trigger runs in the network's isolated subnets (it needs no network at all). */
-  readonly network: SegmentedNetwork;
+  readonly network: ISegmentedNetwork;
   readonly environment: DeploymentEnvironment;
+  /**
+   * A user pool a platform team already has (`cognito.UserPool.fromUserPoolArn(...)`, or a pool
+   * of another stack), instead of the one the kit creates. The kit adds to it what it adds to its
+   * own: the SMART resource servers, the app clients (`SmartAppRegistry`), the managed-login
+   * domain (the pool must not have a Cognito domain already), and creates the pre-token trigger
+   * function with the permission for this pool to invoke it. It cannot change the pool's own
+   * settings, and the rules that check them (FHIR.HIPAA-CognitoMFARequired,
+   * -CognitoThreatProtection, -CognitoDeletionProtection, -CognitoNoSelfSignUp, AwsSolutions-COG1,
+   * -COG2, -COG3, -COG8) read only a pool in the template. So the pool must already have: MFA
+   * required (TOTP only), the Plus plan with threat protection enforced, deletion protection,
+   * administrator-created accounts only (no self sign-up), a password policy of at least 14
+   * characters of all four kinds, the custom attributes `fhirUser` and `patient` (mutable,
+   * writable by administrators only), and `launchContextTrigger` as its pre-token-generation
+   * trigger, event version V3_0 (without it tokens carry no launch context, labels or scope
+   * suppression). The kit does not vouch for these: the import raises the warning
+   * `ZeroTrustFhir-ImportedUserPool` on this construct, which stays until acknowledged with how
+   * they were checked: `acknowledge(identity, 'ZeroTrustFhir-ImportedUserPool', reason)`.
+   *
+   * @default - a new user pool with the kit's settings (listed on the class)
+   */
+  readonly userPool?: cognito.IUserPool;
   /**
    * The registered third-party apps (`loadAppRegistry()`): their scopes define the resource
    * servers' scopes. Their app clients are created by `SmartAppRegistry`.
@@ -96,7 +119,13 @@ const CONTEXT_SERVERS = ['patient', 'user', 'system'] as const;
  * - the managed-login domain.
  */
 export class SmartIdentity extends Construct {
-  public readonly userPool: cognito.UserPool;
+  /**
+   * The user pool: the kit's, or (with the `userPool` prop) the team's, imported into this
+   * construct so that the resource servers, domain and app clients added to it live here.
+   */
+  public readonly userPool: cognito.IUserPool;
+  /** Whether the user pool was brought by a platform team (`userPool`) rather than created here. */
+  public readonly importedUserPool: boolean;
   public readonly domain: cognito.UserPoolDomain;
   /** The managed-login base URL, e.g. `https://<prefix>.auth.<region>.amazoncognito.com`. */
   public readonly domainUrl: string;
@@ -122,6 +151,12 @@ export class SmartIdentity extends Construct {
     super(scope, id);
     if (props.allowSelfSignUpInSandbox && props.environment !== 'sandbox') {
       throw new Error(`SmartIdentity: allowSelfSignUpInSandbox is set in a ${props.environment} stack; self sign-up is allowed in sandbox only.`);
+    }
+    if (props.userPool !== undefined && (typeof props.userPool !== 'object' || typeof props.userPool.userPoolArn !== 'string')) {
+      throw new Error('SmartIdentity: userPool is not a user pool; give cognito.UserPool.fromUserPoolArn(scope, \'UserPool\', \'arn:aws:cognito-idp:<region>:<account>:userpool/<pool id>\') or a UserPool.');
+    }
+    if (props.userPool !== undefined && props.allowSelfSignUpInSandbox !== undefined) {
+      throw new Error('SmartIdentity: allowSelfSignUpInSandbox is a setting of the user pool the kit creates; an imported userPool keeps its own sign-up setting. Remove allowSelfSignUpInSandbox.');
     }
     const stack = Stack.of(this);
     const retention = props.logRetention ?? logs.RetentionDays.SIX_YEARS;
@@ -152,35 +187,8 @@ export class SmartIdentity extends Construct {
       securityGroups: [triggerSg],
     });
 
-    this.userPool = new cognito.UserPool(this, 'UserPool', {
-      featurePlan: cognito.FeaturePlan.PLUS,
-      standardThreatProtectionMode: cognito.StandardThreatProtectionMode.FULL_FUNCTION,
-      mfa: cognito.Mfa.REQUIRED,
-      mfaSecondFactor: { otp: true, sms: false },
-      selfSignUpEnabled: props.environment === 'sandbox' && props.allowSelfSignUpInSandbox === true,
-      signInAliases: { email: true },
-      autoVerify: { email: true },
-      accountRecovery: cognito.AccountRecovery.EMAIL_ONLY,
-      passwordPolicy: {
-        minLength: 14,
-        requireLowercase: true,
-        requireUppercase: true,
-        requireDigits: true,
-        requireSymbols: true,
-        tempPasswordValidity: Duration.days(3),
-        passwordHistorySize: 24,
-      },
-      deletionProtection: true,
-      removalPolicy: RemovalPolicy.RETAIN,
-      customAttributes: {
-        // Set by administrators (identity proofing / enrollment); no app client may write them.
-        fhirUser: new cognito.StringAttribute({ minLen: 3, maxLen: 128, mutable: true }),
-        patient: new cognito.StringAttribute({ minLen: 1, maxLen: 64, mutable: true }),
-      },
-    });
-    this.userPool.addTrigger(cognito.UserPoolOperation.PRE_TOKEN_GENERATION_CONFIG, this.launchContextTrigger.fn, cognito.LambdaVersion.V3_0);
-    // Cognito sends SMS only for MFA by SMS, which the kit turns off; without an SMS role the
-    // pool cannot send SMS at all.
+    this.importedUserPool = props.userPool !== undefined;
+    this.userPool = props.userPool !== undefined ? importUserPool(this, props.userPool) : this.createUserPool(props);
 
     const domainPrefix = props.domainPrefix ?? defaultDomainPrefix(this);
     if (!Token.isUnresolved(domainPrefix) && (!/^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/.test(domainPrefix) || /aws|amazon|cognito/.test(domainPrefix))) {
@@ -240,11 +248,11 @@ export class SmartIdentity extends Construct {
       deletionProtection: true,
       removalPolicy: RemovalPolicy.RETAIN,
     });
-    Validations.of(this.revocationTable).acknowledge({
-      id: 'HIPAA.Security-DynamoDBInBackupPlan',
-      reason:
-        'The revocation table holds only revoked token and sign-in ids, each expiring when no token it names can be valid (a token id with its token, at most 60 minutes; a sign-in id after its app client\'s refresh-token validity plus a day); point-in-time recovery is on and deletion protection too. A backup plan would restore entries that have already expired.',
-    });
+    acknowledge(
+      this.revocationTable,
+      'HIPAA.Security-DynamoDBInBackupPlan',
+      'The revocation table holds only revoked token and sign-in ids, each expiring when no token it names can be valid (a token id with its token, at most 60 minutes; a sign-in id after its app client\'s refresh-token validity plus a day); point-in-time recovery is on and deletion protection too. A backup plan would restore entries that have already expired.',
+    );
 
     // --- SMART façade: one function, four routes. It calls Cognito's public OAuth endpoints,
     // which PrivateLink does not serve, so it runs outside the VPC; it handles tokens, no PHI.
@@ -267,11 +275,73 @@ export class SmartIdentity extends Construct {
         ...(this.facadeClients ? [] : ['SmartIdentity: no app client was registered with the SMART façade; create a SmartAppRegistry with this identity (it calls setFacadeClients()).']),
       ],
     });
-    Validations.of(this.facade.fn).acknowledge({
-      id: 'HIPAA.Security-LambdaInsideVPC',
-      reason:
-        "The SMART façade forwards OAuth requests to Cognito's managed-login token and revocation endpoints, which are public endpoints not served through PrivateLink; it handles tokens and client credentials, never PHI, and has no route to HealthLake (its role grants only the revocation table).",
+    acknowledge(
+      this.facade.fn,
+      'HIPAA.Security-LambdaInsideVPC',
+      "The SMART façade forwards OAuth requests to Cognito's managed-login token and revocation endpoints, which are public endpoints not served through PrivateLink; it handles tokens and client credentials, never PHI, and has no route to HealthLake (its role grants only the revocation table).",
+    );
+    if (this.importedUserPool) this.recordImportedPool(props);
+  }
+
+  /**
+   * The import's record and warning (`ZeroTrustFhir-ImportedUserPool`), also on the domain's
+   * L1 so that a compliance rule can find it; and the pool's permission to invoke the trigger,
+   * which the team sets on its pool.
+   */
+  private recordImportedPool(props: SmartIdentityProps): void {
+    this.launchContextTrigger.fn.addPermission('UserPoolInvoke', {
+      principal: new iam.ServicePrincipal('cognito-idp.amazonaws.com'),
+      sourceArn: this.userPool.userPoolArn,
     });
+    const record = recordImport(this, 'user-pool', {
+      resources: [this.userPool.userPoolArn],
+      requirements: [
+        'the pool requires MFA (TOTP only);',
+        'it is on the Plus plan with threat protection enforced (full function);',
+        'it has deletion protection;',
+        `only administrators create accounts (no self sign-up${props.environment === 'production' ? ', required in production' : ''});`,
+        'its password policy asks for at least 14 characters of all four kinds;',
+        'it has the custom attributes fhirUser and patient, writable by administrators only;',
+        `its pre-token-generation trigger (event version V3_0) is this construct's launch-context function (${this.launchContextTrigger.fn.node.path});`,
+        'it had no Cognito domain before the kit added its managed-login domain.',
+      ],
+      rulesThatCannotSee: ['FHIR.HIPAA-CognitoMFARequired', 'FHIR.HIPAA-CognitoThreatProtection', 'FHIR.HIPAA-CognitoDeletionProtection', 'FHIR.HIPAA-CognitoNoSelfSignUp', 'AwsSolutions-COG1', 'AwsSolutions-COG2', 'AwsSolutions-COG3', 'AwsSolutions-COG8'],
+    });
+    this.domain.node.defaultChild?.node.addMetadata(IMPORTED_RESOURCE_METADATA_KEY, record);
+  }
+
+  /** The kit's user pool, with the pre-token trigger. */
+  private createUserPool(props: SmartIdentityProps): cognito.UserPool {
+    const pool = new cognito.UserPool(this, 'UserPool', {
+      featurePlan: cognito.FeaturePlan.PLUS,
+      standardThreatProtectionMode: cognito.StandardThreatProtectionMode.FULL_FUNCTION,
+      mfa: cognito.Mfa.REQUIRED,
+      mfaSecondFactor: { otp: true, sms: false },
+      selfSignUpEnabled: props.environment === 'sandbox' && props.allowSelfSignUpInSandbox === true,
+      signInAliases: { email: true },
+      autoVerify: { email: true },
+      accountRecovery: cognito.AccountRecovery.EMAIL_ONLY,
+      passwordPolicy: {
+        minLength: 14,
+        requireLowercase: true,
+        requireUppercase: true,
+        requireDigits: true,
+        requireSymbols: true,
+        tempPasswordValidity: Duration.days(3),
+        passwordHistorySize: 24,
+      },
+      deletionProtection: true,
+      removalPolicy: RemovalPolicy.RETAIN,
+      customAttributes: {
+        // Set by administrators (identity proofing / enrollment); no app client may write them.
+        fhirUser: new cognito.StringAttribute({ minLen: 3, maxLen: 128, mutable: true }),
+        patient: new cognito.StringAttribute({ minLen: 1, maxLen: 64, mutable: true }),
+      },
+    });
+    pool.addTrigger(cognito.UserPoolOperation.PRE_TOKEN_GENERATION_CONFIG, this.launchContextTrigger.fn, cognito.LambdaVersion.V3_0);
+    // Cognito sends SMS only for MFA by SMS, which the kit turns off; without an SMS role the
+    // pool cannot send SMS at all.
+    return pool;
   }
 
   /**
@@ -329,6 +399,15 @@ export class SmartIdentity extends Construct {
     );
     for (const [name, value] of Object.entries(environment)) this.facade.fn.addEnvironment(name, value);
   }
+}
+
+/**
+ * The team's pool, imported again under `identity` (by ARN) so that what the kit adds to it
+ * (resource servers, domain, app clients) is created in the identity's stack, wherever the team
+ * made its reference.
+ */
+function importUserPool(identity: SmartIdentity, pool: cognito.IUserPool): cognito.IUserPool {
+  return cognito.UserPool.fromUserPoolArn(identity, 'UserPool', pool.userPoolArn);
 }
 
 function capitalize(s: string): string {

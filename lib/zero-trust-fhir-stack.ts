@@ -1,5 +1,6 @@
 import { Aws, Duration, Fn, Stack, StackProps } from 'aws-cdk-lib';
 import * as acm from 'aws-cdk-lib/aws-certificatemanager';
+import * as cognito from 'aws-cdk-lib/aws-cognito';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { setDeploymentEnvironment } from '../policies/compliance/environment';
@@ -11,7 +12,7 @@ import { LabelPolicyDocument } from '../policies/label-policy';
 import { FhirDatastore } from './fhir-datastore';
 import { FhirFirewall, FhirFirewallProps } from './fhir-firewall';
 import { FhirGateway, FhirProxyOptions } from './fhir-gateway';
-import { FhirKeys } from './fhir-keys';
+import { FhirKeys, IFhirKeys } from './fhir-keys';
 import { applyAcknowledgements, referenceStackAcknowledgements } from './private/acknowledgements';
 import { checkDocuments } from './private/kit-function';
 import { SegmentedNetwork } from './segmented-network';
@@ -33,11 +34,68 @@ export interface ZeroTrustFhirStackProps extends StackProps, FhirProxyOptions {
   readonly environment: DeploymentEnvironment;
 
   /**
-   * Availability zones of the isolated subnets (2 or 3).
+   * Availability zones of the isolated subnets (2 or 3) of the network the stack creates; not
+   * with `network`.
    *
    * @default 2
    */
   readonly maxAzs?: number;
+
+  /**
+   * Customer-managed keys a platform team already has: `FhirKeys.fromKeys(scope, 'Keys', { data,
+   * logs, audit })`. What the keys' policies must allow, and the warning to acknowledge, are on
+   * `FhirKeys.fromKeys`.
+   *
+   * @default - three new keys (`FhirKeys`: rotation on, retained, scoped key policies)
+   */
+  readonly keys?: IFhirKeys;
+
+  /**
+   * The data tier's network, built by the kit elsewhere: `SegmentedNetwork.fromVpc(scope,
+   * 'Network', { keys, vpc })` around a platform team's VPC (the kit adds its endpoints, security
+   * groups and flow logs; what it cannot check is on `fromVpc`), or a `SegmentedNetwork` of a
+   * platform stack. A network class rather than `ISegmentedNetwork` because FhirDatastore and
+   * FhirGateway take the class today.
+   *
+   * @default - a new VPC with isolated subnets only (`SegmentedNetwork`)
+   */
+  readonly network?: SegmentedNetwork;
+
+  /**
+   * A Cognito user pool a platform team already has (`cognito.UserPool.fromUserPoolArn(...)`):
+   * the kit adds its resource servers, app clients and domain to it, and creates the pre-token
+   * trigger for the team to attach. Its settings are the team's to vouch for: see
+   * `SmartIdentityProps.userPool` and acknowledge `ZeroTrustFhir-ImportedUserPool` on
+   * `stack.identity`.
+   *
+   * @default - a new user pool with the kit's settings (`SmartIdentity`)
+   */
+  readonly userPool?: cognito.IUserPool;
+
+  /**
+   * A HealthLake datastore built by the kit in another stack (a platform stack that keeps the
+   * data while API stacks come and go). A `FhirDatastore` rather than `IFhirDatastore` because
+   * FhirGateway takes the class today.
+   *
+   * @default - a new datastore encrypted with `keys.data` (`FhirDatastore`)
+   */
+  readonly datastore?: FhirDatastore;
+
+  /**
+   * CloudWatch namespace of the per-app metrics (`FhirGateway`'s `appMetricsNamespace`), which
+   * the per-app alarms and dashboard read.
+   *
+   * @default 'ZeroTrustFhir'
+   */
+  readonly appMetricsNamespace?: string;
+
+  /**
+   * Scope denials per 5 minutes that, sustained for 3 periods in a row, raise an app's
+   * scope-probing alarm (`AppMonitoring`).
+   *
+   * @default 20
+   */
+  readonly scopeDenialsPerFiveMinutes?: number;
 
   /**
    * Retention of every log group; at least six years.
@@ -136,7 +194,7 @@ export interface ZeroTrustFhirStackProps extends StackProps, FhirProxyOptions {
 export class ZeroTrustFhirStack extends Stack {
   /** The deployment stage (`props.environment`). */
   public readonly deploymentEnvironment: DeploymentEnvironment;
-  public readonly keys: FhirKeys;
+  public readonly keys: IFhirKeys;
   public readonly network: SegmentedNetwork;
   public readonly datastore: FhirDatastore;
   public readonly audit: AuditTrail;
@@ -168,9 +226,12 @@ export class ZeroTrustFhirStack extends Stack {
     setDeploymentEnvironment(this, environment);
     const logRetention = props.logRetention ?? logs.RetentionDays.SIX_YEARS;
 
-    this.keys = new FhirKeys(this, 'Keys');
-    this.network = new SegmentedNetwork(this, 'Network', { keys: this.keys, maxAzs: props.maxAzs, flowLogRetention: logRetention });
-    this.datastore = new FhirDatastore(this, 'Datastore', { keys: this.keys, network: this.network });
+    if (props.network !== undefined && props.maxAzs !== undefined) {
+      throw new Error('ZeroTrustFhirStack: maxAzs is a setting of the network the stack creates; with network, the network\'s subnets decide. Remove maxAzs.');
+    }
+    this.keys = props.keys ?? new FhirKeys(this, 'Keys');
+    this.network = props.network ?? new SegmentedNetwork(this, 'Network', { keys: this.keys, maxAzs: props.maxAzs, flowLogRetention: logRetention });
+    this.datastore = props.datastore ?? new FhirDatastore(this, 'Datastore', { keys: this.keys, network: this.network });
     this.audit = new AuditTrail(this, 'Audit', {
       keys: this.keys,
       environment,
@@ -189,6 +250,7 @@ export class ZeroTrustFhirStack extends Stack {
       keys: this.keys,
       network: this.network,
       environment,
+      userPool: props.userPool,
       apps: appRegistry.apps,
       groupLabels: props.groupLabels,
       logRetention,
@@ -225,6 +287,7 @@ export class ZeroTrustFhirStack extends Stack {
       clientIdentifierSystem: props.clientIdentifierSystem,
       userIdentifierSystem: props.userIdentifierSystem,
       apiVersions: props.apiVersions,
+      appMetricsNamespace: props.appMetricsNamespace,
     });
     this.firewall = new FhirFirewall(this, 'Firewall', {
       ...(props.firewall ?? {}),
@@ -240,6 +303,7 @@ export class ZeroTrustFhirStack extends Stack {
       alarmTopic: this.audit.alarmTopic,
       keys: this.keys,
       namespace: this.gateway.appMetricsNamespace,
+      scopeDenialsPerFiveMinutes: props.scopeDenialsPerFiveMinutes,
       logRetention,
     });
 

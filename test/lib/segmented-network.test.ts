@@ -125,19 +125,19 @@ describe('SegmentedNetwork: CDK\'s default security group lock-down provider', (
   const handlerId = Object.keys(template.findResources('AWS::Lambda::Function')).find((id) => id.startsWith('CustomVpcRestrictDefaultSG'))!;
 
   test('is the plain CfnResource function and role aws-cdk-lib adds, exposed on the construct', () => {
-    expect(network.defaultSecurityGroupLockDown.handler.node.path).toBe('NetStack/Custom::VpcRestrictDefaultSGCustomResourceProvider/Handler');
-    expect(network.defaultSecurityGroupLockDown.role.node.path).toBe('NetStack/Custom::VpcRestrictDefaultSGCustomResourceProvider/Role');
+    expect(network.defaultSecurityGroupLockDown!.handler.node.path).toBe('NetStack/Custom::VpcRestrictDefaultSGCustomResourceProvider/Handler');
+    expect(network.defaultSecurityGroupLockDown!.role.node.path).toBe('NetStack/Custom::VpcRestrictDefaultSGCustomResourceProvider/Role');
     expect(handlerId).toBeDefined();
   });
 
   test('its function logs to a CMK-encrypted log group kept six years, not to an implicit /aws/lambda group', () => {
-    const group = network.defaultSecurityGroupLockDown.logGroup;
+    const group = network.defaultSecurityGroupLockDown!.logGroup;
     expect(template.findResources('AWS::Lambda::Function')[handlerId].Properties.LoggingConfig).toEqual({ LogGroup: stack.resolve(group.logGroupName) });
     template.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 2192, KmsKeyId: stack.resolve(keys.logs.keyArn) });
   });
 
   test('its function and role are acknowledged for FHIR.HIPAA-ResourceEvaluated with what was reviewed', () => {
-    for (const resource of [network.defaultSecurityGroupLockDown.handler, network.defaultSecurityGroupLockDown.role]) {
+    for (const resource of [network.defaultSecurityGroupLockDown!.handler, network.defaultSecurityGroupLockDown!.role]) {
       const acks = resource.node.metadata.filter((m) => m.type === 'aws:cdk:acknowledged-rules').map((m) => m.data as Record<string, string>);
       expect(acks).toEqual([{ 'Annotation::FHIR.HIPAA-ResourceEvaluated': expect.stringMatching(/^CDK's own (provider|role) for .{200,}/) }]);
     }
