@@ -1,6 +1,6 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { Aspects, CfnResource, Duration, Stack, Token, Validations } from 'aws-cdk-lib';
+import { Aspects, CfnResource, Duration, Stack, Token } from 'aws-cdk-lib';
 import * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -16,6 +16,7 @@ import { smartAuthorizerEnvironment } from '../lambdas/smart-authorizer/environm
 import { DEFAULT_NAMESPACE as DEFAULT_APP_METRICS_NAMESPACE, type AppMetricsEnvironment } from '../lambdas/shared/app-metrics-environment';
 import { AppRegistryDocument, BUNDLED_APP_REGISTRY_METADATA_KEY, DEFAULT_APP_REGISTRY_FILE } from '../policies/app-registry';
 import { BUNDLED_LABEL_POLICY_METADATA_KEY, LabelPolicyDocument } from '../policies/label-policy';
+import { acknowledge } from '../policies/compliance/acknowledge';
 import { markPublicRoute, PUBLIC_ROUTE_METADATA_KEY } from '../policies/compliance/public-routes';
 import { registeredAppOf } from '../policies/compliance/registered-apps';
 import { API_VERSIONS_METADATA_KEY, DEFAULT_API_VERSIONS, type ApiVersionsMetadata } from './api-versions';
@@ -419,16 +420,16 @@ export class FhirGateway extends Construct {
     this.api.deploymentStage = this.stage;
     Aspects.of(this.api).add(new StagePermissions(this.api, () => served.filter((v) => v !== this.currentVersion)));
     for (const stage of this.stages) {
-      Validations.of(stage).acknowledge({
-        id: 'HIPAA.Security-APIGWCacheEnabledAndEncrypted',
-        reason:
-          "Response caching is off on purpose: API Gateway's cache is keyed by path and query, not by caller, so a cached FHIR response could be served to another patient. Nothing is cached, so there is no cache to encrypt; FHIR data stays encrypted in HealthLake with the data CMK.",
-      });
-      Validations.of(stage).acknowledge({
-        id: 'HIPAA.Security-APIGWSSLEnabled',
-        reason:
-          'This rule asks for a client certificate API Gateway presents to HTTP backends. Every integration here is a Lambda proxy integration, invoked through the Lambda API over TLS with SigV4; there is no HTTP backend to present a certificate to. Client-facing TLS is enforced by the domain security policy (FHIR.HIPAA-APIGWDomainTLSPolicy).',
-      });
+      acknowledge(
+        stage,
+        'HIPAA.Security-APIGWCacheEnabledAndEncrypted',
+        "Response caching is off on purpose: API Gateway's cache is keyed by path and query, not by caller, so a cached FHIR response could be served to another patient. Nothing is cached, so there is no cache to encrypt; FHIR data stays encrypted in HealthLake with the data CMK.",
+      );
+      acknowledge(
+        stage,
+        'HIPAA.Security-APIGWSSLEnabled',
+        'This rule asks for a client certificate API Gateway presents to HTTP backends. Every integration here is a Lambda proxy integration, invoked through the Lambda API over TLS with SigV4; there is no HTTP backend to present a certificate to. Client-facing TLS is enforced by the domain security policy (FHIR.HIPAA-APIGWDomainTLSPolicy).',
+      );
     }
 
     // Execution logs (ERROR level, no data trace): API Gateway writes them to
@@ -524,11 +525,11 @@ export class FhirGateway extends Construct {
       ),
     });
     identity.grantRevocationTable(this.authorizerFunction, false);
-    Validations.of(this.authorizerFunction.fn).acknowledge({
-      id: 'HIPAA.Security-LambdaInsideVPC',
-      reason:
-        "The SMART authorizer fetches the user pool's signing keys from Cognito's public JWKS endpoint, which PrivateLink does not serve; it handles tokens only, never PHI, and its role grants nothing but reads of the revocation table.",
-    });
+    acknowledge(
+      this.authorizerFunction.fn,
+      'HIPAA.Security-LambdaInsideVPC',
+      "The SMART authorizer fetches the user pool's signing keys from Cognito's public JWKS endpoint, which PrivateLink does not serve; it handles tokens only, never PHI, and its role grants nothing but reads of the revocation table.",
+    );
     this.authorizer = new apigateway.RequestAuthorizer(this, 'SmartAuthorizer', {
       handler: this.authorizerFunction.fn,
       identitySources: [apigateway.IdentitySource.header('Authorization')],
@@ -597,11 +598,11 @@ export class FhirGateway extends Construct {
     // validated by the proxy against the FHIR R4 definitions and the deployer's profiles, which
     // an API Gateway JSON-schema model cannot express.
     this.requestValidator = this.api.addRequestValidator('RequestValidator', { validateRequestParameters: true, validateRequestBody: false });
-    Validations.of(this.api).acknowledge({
-      id: 'AwsSolutions-APIG2',
-      reason:
-        'Request parameters are validated at the gateway (the Authorization header is required on every FHIR route). Request bodies are validated by the FHIR proxy against the FHIR R4 base definitions and the profiles in policies/profiles/ with a maintained validator, which API Gateway models (JSON Schema draft 4) cannot express; a model-less body validator would check nothing.',
-    });
+    acknowledge(
+      this.api,
+      'AwsSolutions-APIG2',
+      'Request parameters are validated at the gateway (the Authorization header is required on every FHIR route). Request bodies are validated by the FHIR proxy against the FHIR R4 base definitions and the profiles in policies/profiles/ with a maintained validator, which API Gateway models (JSON Schema draft 4) cannot express; a model-less body validator would check nothing.',
+    );
     this.authorized = {
       authorizer: this.authorizer,
       authorizationType: apigateway.AuthorizationType.CUSTOM,
@@ -612,11 +613,11 @@ export class FhirGateway extends Construct {
 
     const r4 = this.api.root.addResource('r4');
     for (const method of [r4.addMethod('ANY', proxyIntegration, authorized), r4.addResource('{proxy+}').addMethod('ANY', proxyIntegration, authorized)]) {
-      Validations.of(method).acknowledge({
-        id: 'AwsSolutions-COG4',
-        reason:
-          "The FHIR routes use the kit's SMART Lambda authorizer, which verifies the Cognito access token (aws-jwt-verify: signature, issuer, token_use, expiry) and adds what a Cognito authorizer cannot: the registered client allow-list, token revocation (jti and origin_jti) and the SMART launch context for the proxy.",
-      });
+      acknowledge(
+        method,
+        'AwsSolutions-COG4',
+        "The FHIR routes use the kit's SMART Lambda authorizer, which verifies the Cognito access token (aws-jwt-verify: signature, issuer, token_use, expiry) and adds what a Cognito authorizer cannot: the registered client allow-list, token revocation (jti and origin_jti) and the SMART launch context for the proxy.",
+      );
     }
     this.addPublicMethod(r4.addResource('metadata'), PUBLIC_ROUTES.metadata, proxyIntegration);
     this.addPublicMethod(r4.addResource('.well-known').addResource('smart-configuration'), PUBLIC_ROUTES.discovery, facadeIntegration);
@@ -679,10 +680,11 @@ export class FhirGateway extends Construct {
     const added = route.resource.addMethod(route.method, integration, { authorizationType: apigateway.AuthorizationType.NONE });
     added.node.addMetadata(PUBLIC_ROUTE_METADATA_KEY, { method: route.method, path: route.path, reason: reason.trim() });
     for (const id of ['AwsSolutions-APIG4', 'AwsSolutions-COG4']) {
-      Validations.of(added).acknowledge({
+      acknowledge(
+        added,
         id,
-        reason: `Declared public with FhirGateway.addPublicRoute (${reason.trim()}); reported as FHIR.HIPAA-APIGWPublicRoute, which must be acknowledged on this method.`,
-      });
+        `Declared public with FhirGateway.addPublicRoute (${reason.trim()}); reported as FHIR.HIPAA-APIGWPublicRoute, which must be acknowledged on this method.`,
+      );
     }
     this.publicMethods.add(added);
     return added;
@@ -692,7 +694,7 @@ export class FhirGateway extends Construct {
     const method = resource.addMethod(route.method, integration, { authorizationType: apigateway.AuthorizationType.NONE });
     markPublicRoute(method, route);
     for (const id of ['AwsSolutions-APIG4', 'AwsSolutions-COG4']) {
-      Validations.of(method).acknowledge({ id, reason: `Public by design: ${route.reason}. Marked with markPublicRoute and checked by FHIR.HIPAA-APIGWMethodAuthorization.` });
+      acknowledge(method, id, `Public by design: ${route.reason}. Marked with markPublicRoute and checked by FHIR.HIPAA-APIGWMethodAuthorization.`);
     }
     this.publicMethods.add(method);
     return method;
