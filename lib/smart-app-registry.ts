@@ -54,6 +54,8 @@ export interface ClientRegistration {
    * revoked for at least this long.
    */
   readonly refreshTokenValiditySeconds: number;
+  /** Whether the app is registered for `offline_access` (the façade's authorize endpoint refuses it otherwise). */
+  readonly offlineAccess: boolean;
 }
 
 /**
@@ -168,6 +170,7 @@ export class SmartAppRegistry extends Construct {
         confidential: app.clientType === 'confidential',
         usageIdentifierKey: `ztf-usage-${app.id}-${suffix}`,
         refreshTokenValiditySeconds: refreshTokenValidity.toSeconds(),
+        offlineAccess: app.scopes.includes('offline_access'),
       });
     }
     this.clients = clients;
@@ -178,7 +181,7 @@ export class SmartAppRegistry extends Construct {
     // and introspection) and how long each one's sign-ins can be refreshed (a revoked sign-in
     // stays revoked that long).
     const facadeClients: FacadeClientsEnvironment = Object.fromEntries(
-      registrations.map((r) => [r.clientId, { confidential: r.confidential, introspection: r.confidential, refreshTokenValiditySeconds: r.refreshTokenValiditySeconds }]),
+      registrations.map((r) => [r.clientId, { confidential: r.confidential, introspection: r.confidential, refreshTokenValiditySeconds: r.refreshTokenValiditySeconds, offlineAccess: r.offlineAccess }]),
     );
     identity.setFacadeClients(facadeClients);
   }

@@ -154,7 +154,7 @@ describe('SmartAppRegistry: one app client per registered app', () => {
       const c = clientOf(app.id);
       const seconds = c.RefreshTokenValidity * (c.TokenValidityUnits.RefreshToken === 'days' ? 86_400 : 60);
       const logicalId = stack.getLogicalId(registry.clients.get(app.id)!.node.defaultChild as never);
-      expect(facadeClients[logicalId]).toEqual({ confidential: app.clientType === 'confidential', introspection: app.clientType === 'confidential', refreshTokenValiditySeconds: seconds });
+      expect(facadeClients[logicalId]).toEqual({ confidential: app.clientType === 'confidential', introspection: app.clientType === 'confidential', refreshTokenValiditySeconds: seconds, offlineAccess: app.scopes.includes('offline_access') });
       expect(registry.registrations.find((r) => r.appId === app.id)!.refreshTokenValiditySeconds).toBe(seconds);
     }
   });
