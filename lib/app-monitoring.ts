@@ -1,4 +1,4 @@
-import { Duration, Stack, Token, Validations, type CfnElement } from 'aws-cdk-lib';
+import { Duration, Stack, Token, type CfnElement } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as cognito from 'aws-cdk-lib/aws-cognito';
@@ -16,6 +16,7 @@ import {
 } from '../lambdas/cognito-guard/expectations';
 import { DEFAULT_NAMESPACE as DEFAULT_APP_METRICS_NAMESPACE } from '../lambdas/shared/app-metrics-environment';
 import { AppRegistryDocument, maxPatientsPerHour, type RegisteredApp } from '../policies/app-registry';
+import { acknowledge } from '../policies/compliance/acknowledge';
 import { SECURITY_METRIC_NAMESPACE } from './audit-trail';
 import { KitFunction } from './private/kit-function';
 
@@ -262,16 +263,16 @@ export class AppMonitoring extends Construct {
       resources: ['*'],
       conditions: { StringEquals: { 'cloudwatch:namespace': SECURITY_METRIC_NAMESPACE } },
     }));
-    Validations.of(guard.role.policy).acknowledge({
-      id: 'AwsSolutions-IAM5[Resource::*]',
-      reason:
-        'Only cloudwatch:PutMetricData is granted on "*": it supports no resource-level permissions, and the statement is limited by a cloudwatch:namespace condition to the security metric namespace. The Cognito actions name the user pool ARN.',
-    });
-    Validations.of(guard.fn).acknowledge({
-      id: 'HIPAA.Security-LambdaInsideVPC',
-      reason:
-        "The Cognito drift guard calls only the Cognito user-pool and CloudWatch control-plane APIs, for which the kit's isolated subnets have no interface endpoints; it reads app-client configuration (never a client secret, never PHI), and its role grants nothing on HealthLake or any data store.",
-    });
+    acknowledge(
+      guard.role.policy,
+      'AwsSolutions-IAM5[Resource::*]',
+      'Only cloudwatch:PutMetricData is granted on "*": it supports no resource-level permissions, and the statement is limited by a cloudwatch:namespace condition to the security metric namespace. The Cognito actions name the user pool ARN.',
+    );
+    acknowledge(
+      guard.fn,
+      'HIPAA.Security-LambdaInsideVPC',
+      "The Cognito drift guard calls only the Cognito user-pool and CloudWatch control-plane APIs, for which the kit's isolated subnets have no interface endpoints; it reads app-client configuration (never a client secret, never PHI), and its role grants nothing on HealthLake or any data store.",
+    );
     return guard;
   }
 

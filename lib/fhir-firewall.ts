@@ -1,5 +1,5 @@
 import { isIPv4, isIPv6 } from 'net';
-import { ArnFormat, Aws, Duration, Fn, Stack, Token, Validations } from 'aws-cdk-lib';
+import { ArnFormat, Aws, Duration, Fn, Stack, Token } from 'aws-cdk-lib';
 import * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
@@ -15,6 +15,7 @@ import {
   REQUIRED_MANAGED_RULE_GROUPS, STAGE_ARN_DIMENSION, driftMetricName,
 } from '../lambdas/waf-guard/expectations';
 import { wafGuardEnvironment } from '../lambdas/waf-guard/environment';
+import { acknowledge } from '../policies/compliance/acknowledge';
 import { SECURITY_METRIC_NAMESPACE } from './audit-trail';
 import { DeploymentEnvironment } from './config';
 import { FhirKeys } from './fhir-keys';
@@ -515,16 +516,16 @@ export class FhirFirewall extends Construct {
         resources: stageArns,
       }));
     }
-    Validations.of(this.guard.role.policy).acknowledge({
-      id: 'AwsSolutions-IAM5[Resource::*]',
-      reason:
-        'Only cloudwatch:PutMetricData is granted on "*": it supports no resource-level permissions, and the statement is limited by a cloudwatch:namespace condition to the security metric namespace. Every WAF and API Gateway action in this policy names the web ACL and stage ARNs.',
-    });
-    Validations.of(this.guard.fn).acknowledge({
-      id: 'HIPAA.Security-LambdaInsideVPC',
-      reason:
-        'The WAF drift guard calls only the regional WAF and CloudWatch control-plane APIs, for which the kit\'s isolated subnets have no interface endpoints; it reads web ACL configuration, never PHI, and its role grants nothing on HealthLake or any data store.',
-    });
+    acknowledge(
+      this.guard.role.policy,
+      'AwsSolutions-IAM5[Resource::*]',
+      'Only cloudwatch:PutMetricData is granted on "*": it supports no resource-level permissions, and the statement is limited by a cloudwatch:namespace condition to the security metric namespace. Every WAF and API Gateway action in this policy names the web ACL and stage ARNs.',
+    );
+    acknowledge(
+      this.guard.fn,
+      'HIPAA.Security-LambdaInsideVPC',
+      'The WAF drift guard calls only the regional WAF and CloudWatch control-plane APIs, for which the kit\'s isolated subnets have no interface endpoints; it reads web ACL configuration, never PHI, and its role grants nothing on HealthLake or any data store.',
+    );
 
     this.schedule = new events.Rule(this, 'Schedule', {
       description: 'Runs the WAF drift guard every 5 minutes',

@@ -1,5 +1,5 @@
-import { Validations } from 'aws-cdk-lib';
 import { IConstruct } from 'constructs';
+import { acknowledge } from '../../policies/compliance/acknowledge';
 import type { ZeroTrustFhirStack } from '../zero-trust-fhir-stack';
 
 /** One acknowledged finding of the reference stack. */
@@ -42,9 +42,9 @@ export function referenceStackAcknowledgements(stack: ZeroTrustFhirStack): Stack
   ];
 }
 
-/** Records each acknowledgement on its construct with `Validations.of(...).acknowledge`. */
+/** Records each acknowledgement on its construct with the kit's `acknowledge`. */
 export function applyAcknowledgements(acks: readonly StackAcknowledgement[]): void {
   for (const ack of acks) {
-    Validations.of(ack.construct).acknowledge({ id: ack.id, reason: ack.reason });
+    acknowledge(ack.construct, ack.id, ack.reason);
   }
 }
