@@ -1,13 +1,15 @@
-import { Duration, Validations } from 'aws-cdk-lib';
+import { Duration } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { acknowledge } from '../policies/compliance/acknowledge';
 import { FhirKeys } from './fhir-keys';
 import { KIT_LAMBDA_RUNTIME } from './private/kit-function';
 import { KitRole } from './private/kit-role';
+import { environmentSizeErrors } from './private/lambda-environment-size';
 import { createAuditLogGroup } from './private/log-group';
 import { SegmentedNetwork } from './segmented-network';
 
@@ -32,7 +34,13 @@ export interface CompliantFunctionProps {
    * with `keys.data`.
    */
   readonly invocation: 'synchronous' | 'asynchronous';
-  /** @default - none */
+  /**
+   * Environment variables. Lambda allows 4 KB for all of them together (keys and values, measured
+   * as JSON); a larger environment fails the synth naming the largest variables, where Lambda
+   * would refuse it at deployment. Values known only at deployment count at an upper bound.
+   *
+   * @default - none
+   */
   readonly environment?: Record<string, string>;
   /** @default Duration.seconds(10) */
   readonly timeout?: Duration;
@@ -89,11 +97,11 @@ export class CompliantFunction extends Construct implements iam.IGrantable, ec2.
         }),
       ],
     });
-    Validations.of(vpcAccess).acknowledge({
-      id: 'AwsSolutions-IAM5[Resource::*]',
-      reason:
-        "This policy holds only the Lambda VPC networking actions: ec2:Describe* support no resource-level permissions, and Lambda creates and deletes the interfaces only in the subnets and security groups configured on this function. The function's other permissions are in its main policy, which names every resource.",
-    });
+    acknowledge(
+      vpcAccess,
+      'AwsSolutions-IAM5[Resource::*]',
+      "This policy holds only the Lambda VPC networking actions: ec2:Describe* support no resource-level permissions, and Lambda creates and deletes the interfaces only in the subnets and security groups configured on this function. The function's other permissions are in its main policy, which names every resource.",
+    );
 
     this.securityGroup = new ec2.SecurityGroup(this, 'SecurityGroup', { vpc: network.vpc, allowAllOutbound: false, description: `${props.description}: HTTPS to the AWS service endpoints only` });
     this.securityGroup.addEgressRule(network.endpointSecurityGroup, ec2.Port.tcp(443), 'HTTPS to the AWS service endpoints only');
@@ -129,12 +137,14 @@ export class CompliantFunction extends Construct implements iam.IGrantable, ec2.
     });
     this.grantPrincipal = role;
     this.connections = this.fn.connections;
+    // Lambda refuses an environment over 4 KB at deployment: fail the synth instead.
+    this.node.addValidation({ validate: () => environmentSizeErrors(`CompliantFunction ${this.node.path}`, this.fn) });
     if (props.invocation === 'synchronous') {
-      Validations.of(this.fn).acknowledge({
-        id: 'HIPAA.Security-LambdaDLQ',
-        reason:
-          'Invoked synchronously only (the caller receives every failure as an error response); a dead-letter queue, which Lambda uses for asynchronous invocations only, would never receive a message.',
-      });
+      acknowledge(
+        this.fn,
+        'HIPAA.Security-LambdaDLQ',
+        'Invoked synchronously only (the caller receives every failure as an error response); a dead-letter queue, which Lambda uses for asynchronous invocations only, would never receive a message.',
+      );
     }
   }
 }

@@ -1,7 +1,7 @@
 import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
-import { DockerImage, Duration, FileSystem, Validations } from 'aws-cdk-lib';
+import { DockerImage, Duration, FileSystem } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
@@ -11,9 +11,11 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { EnvironmentSettingError } from '../../lambdas/shared/environment';
 import { AppRegistryDocument } from '../../policies/app-registry';
+import { acknowledge } from '../../policies/compliance/acknowledge';
 import { LabelPolicyDocument } from '../../policies/label-policy';
 import { handlerAssetDir, LAMBDA_NODE_MAJOR } from './handler-assets';
 import { KitRole } from './kit-role';
+import { environmentSizeErrors } from './lambda-environment-size';
 import { createAuditLogGroup } from './log-group';
 
 /** The Lambda runtime of every kit function: Node.js {@link LAMBDA_NODE_MAJOR}, which the handlers are built for. */
@@ -41,7 +43,12 @@ export interface KitFunctionProps {
    * @default - a new log group
    */
   readonly logGroup?: logs.LogGroup;
-  /** @default - none */
+  /**
+   * Environment variables. Over Lambda's 4 KB (all keys and values, measured as JSON; values
+   * known only at deployment at an upper bound) the synth fails naming the largest variables.
+   *
+   * @default - none
+   */
   readonly environment?: Record<string, string>;
   /** @default Duration.seconds(10) */
   readonly timeout?: Duration;
@@ -139,11 +146,11 @@ export class KitFunction extends Construct implements iam.IGrantable {
           }),
         ],
       });
-      Validations.of(this.vpcAccessPolicy).acknowledge({
-        id: 'AwsSolutions-IAM5[Resource::*]',
-        reason:
-          'This policy holds only the Lambda VPC networking actions: ec2:Describe* support no resource-level permissions, and Lambda creates and deletes the interfaces only in the subnets and security groups configured on this function. The function\'s other permissions are in its main policy, which names every resource.',
-      });
+      acknowledge(
+        this.vpcAccessPolicy,
+        'AwsSolutions-IAM5[Resource::*]',
+        'This policy holds only the Lambda VPC networking actions: ec2:Describe* support no resource-level permissions, and Lambda creates and deletes the interfaces only in the subnets and security groups configured on this function. The function\'s other permissions are in its main policy, which names every resource.',
+      );
     }
     if (props.invocation === 'asynchronous') {
       if (!props.deadLetterKey) throw new Error(`KitFunction ${id}: an asynchronous function needs deadLetterKey to encrypt its dead-letter queue.`);
@@ -177,12 +184,14 @@ export class KitFunction extends Construct implements iam.IGrantable {
       allowPublicSubnet: false,
     });
     this.grantPrincipal = this.role;
+    // Lambda refuses an environment over 4 KB at deployment; registries and version lists grow it.
+    this.node.addValidation({ validate: () => environmentSizeErrors(`KitFunction ${this.node.path}`, this.fn) });
     if (props.invocation === 'synchronous') {
-      Validations.of(this.fn).acknowledge({
-        id: 'HIPAA.Security-LambdaDLQ',
-        reason:
-          'Invoked synchronously only (API Gateway or a Cognito trigger): the caller receives every failure as an error response, and a dead-letter queue, which Lambda uses for asynchronous invocations only, would never receive a message.',
-      });
+      acknowledge(
+        this.fn,
+        'HIPAA.Security-LambdaDLQ',
+        'Invoked synchronously only (API Gateway or a Cognito trigger): the caller receives every failure as an error response, and a dead-letter queue, which Lambda uses for asynchronous invocations only, would never receive a message.',
+      );
     }
   }
 }
