@@ -282,6 +282,11 @@ const GATEWAY_RESPONSES: ReadonlyArray<[apigateway.ResponseType, IssueType, stri
 const PUBLIC_ROUTES = {
   metadata: { method: 'GET', path: '/r4/metadata', reason: 'FHIR capability statement: public by the FHIR specification, no PHI' },
   discovery: { method: 'GET', path: '/r4/.well-known/smart-configuration', reason: 'SMART discovery document: public by SMART App Launch, no PHI' },
+  authorize: {
+    method: 'GET',
+    path: '/auth/authorize',
+    reason: 'OAuth authorization endpoint: a browser navigation before any token exists; it checks the request and redirects to Cognito managed login only, never returns data',
+  },
   token: { method: 'POST', path: '/auth/token', reason: 'OAuth token endpoint: authenticates the client itself (PKCE or client secret)' },
   introspect: { method: 'POST', path: '/auth/introspect', reason: 'RFC 7662 introspection: authenticates the calling client itself' },
   revoke: { method: 'POST', path: '/auth/revoke', reason: 'RFC 7009 revocation: needs the token being revoked' },
@@ -290,8 +295,8 @@ const PUBLIC_ROUTES = {
 /**
  * The FHIR API: a regional REST API whose FHIR routes (`/r4`, `/r4/{proxy+}`) go to the FHIR
  * proxy (in the isolated subnets, the only caller of HealthLake) behind the SMART authorizer,
- * and whose five public routes (`GET /r4/metadata`, `GET /r4/.well-known/smart-configuration`,
- * `POST /auth/token|introspect|revoke`) are marked public and served by the proxy or the
+ * and whose six public routes (`GET /r4/metadata`, `GET /r4/.well-known/smart-configuration`,
+ * `GET /auth/authorize`, `POST /auth/token|introspect|revoke`) are marked public and served by the proxy or the
  * SMART façade.
  *
  * Extension points: {@link addRoute} adds a route of the team's behind the SMART authorizer;
@@ -622,6 +627,7 @@ export class FhirGateway extends Construct {
     this.addPublicMethod(r4.addResource('metadata'), PUBLIC_ROUTES.metadata, proxyIntegration);
     this.addPublicMethod(r4.addResource('.well-known').addResource('smart-configuration'), PUBLIC_ROUTES.discovery, facadeIntegration);
     const auth = this.api.root.addResource('auth');
+    this.addPublicMethod(auth.addResource('authorize'), PUBLIC_ROUTES.authorize, facadeIntegration);
     this.addPublicMethod(auth.addResource('token'), PUBLIC_ROUTES.token, facadeIntegration);
     this.addPublicMethod(auth.addResource('introspect'), PUBLIC_ROUTES.introspect, facadeIntegration);
     this.addPublicMethod(auth.addResource('revoke'), PUBLIC_ROUTES.revoke, facadeIntegration);

@@ -26,6 +26,7 @@ export interface RouteKey {
 export const ALLOWED_PUBLIC_ROUTES: readonly RouteKey[] = [
   { method: 'GET', path: '/r4/metadata' },
   { method: 'GET', path: '/r4/.well-known/smart-configuration' },
+  { method: 'GET', path: '/auth/authorize' },
   { method: 'POST', path: '/auth/token' },
   { method: 'POST', path: '/auth/introspect' },
   { method: 'POST', path: '/auth/revoke' },

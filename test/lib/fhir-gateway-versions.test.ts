@@ -73,7 +73,7 @@ describe('FhirGateway: a stage per API version', () => {
     const deploymentStage = stack.getLogicalId(gateway.stage.node.defaultChild as never);
     const fromStage = (p: string, stage: string, route: string): boolean =>
       stage === 'v2' ? p.includes(`{"Ref":"${deploymentStage}"}`) && p.endsWith(`"${route}"]]}`) : p.endsWith(`"/${stage}${route}"]]}`);    for (const stage of ['v1', 'v2']) {
-      for (const route of ['/*/r4', '/*/r4/*', '/GET/r4/metadata', '/GET/r4/.well-known/smart-configuration', '/POST/auth/token', '/POST/auth/introspect', '/POST/auth/revoke', '/GET/reports/*']) {
+      for (const route of ['/*/r4', '/*/r4/*', '/GET/r4/metadata', '/GET/r4/.well-known/smart-configuration', '/GET/auth/authorize', '/POST/auth/token', '/POST/auth/introspect', '/POST/auth/revoke', '/GET/reports/*']) {
         expect([stage, route, permissions.filter((p) => fromStage(p, stage, route)).length]).toEqual([stage, route, 1]);
       }
     }

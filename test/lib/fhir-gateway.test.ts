@@ -75,9 +75,9 @@ describe('FhirGateway: routes', () => {
       expect(JSON.stringify(m.m.Integration.Uri)).toContain(stack.getLogicalId(gateway.proxyFunction.fn.node.defaultChild as never));
     }
   });
-  test('exactly the five SMART routes are public', () => {
+  test('exactly the six SMART routes are public', () => {
     const anonymous = routes.filter((r) => r.auth === 'NONE' && !r.route.startsWith('OPTIONS')).map((r) => r.route).sort();
-    expect(anonymous).toEqual(['GET /r4/.well-known/smart-configuration', 'GET /r4/metadata', 'POST /auth/introspect', 'POST /auth/revoke', 'POST /auth/token']);
+    expect(anonymous).toEqual(['GET /auth/authorize', 'GET /r4/.well-known/smart-configuration', 'GET /r4/metadata', 'POST /auth/introspect', 'POST /auth/revoke', 'POST /auth/token']);
   });
   test('a method added without the authorizer fails the synth, naming it', () => {
     const { stack: s, base: b } = platform('Extended');

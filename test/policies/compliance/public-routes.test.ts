@@ -9,7 +9,7 @@ function api(): apigw.RestApi {
 describe('markPublicRoute', () => {
   test('the allowed public routes are the SMART discovery and OAuth endpoints', () => {
     expect(ALLOWED_PUBLIC_ROUTES.map((r) => `${r.method} ${r.path}`)).toEqual([
-      'GET /r4/metadata', 'GET /r4/.well-known/smart-configuration', 'POST /auth/token', 'POST /auth/introspect', 'POST /auth/revoke',
+      'GET /r4/metadata', 'GET /r4/.well-known/smart-configuration', 'GET /auth/authorize', 'POST /auth/token', 'POST /auth/introspect', 'POST /auth/revoke',
     ]);
     expect(isAllowedPublicRoute({ method: 'get', path: '/r4/metadata/' })).toBe(true);
     expect(isAllowedPublicRoute({ method: 'GET', path: '/r4/Patient' })).toBe(false);

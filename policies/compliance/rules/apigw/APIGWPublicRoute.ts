@@ -37,7 +37,7 @@ export function declaredPublicRoute(node: CfnResource): PublicRoute | undefined 
  * An API Gateway method that a team declared public (`FhirGateway.addPublicRoute(path, method,
  * integration, { reason })`, see {@link declaredPublicRoute}) is a finding until it is
  * acknowledged on the method: `acknowledge(method, 'FHIR.HIPAA-APIGWPublicRoute', reason)`. The
- * kit's five public SMART routes are compliant; every other method is not applicable (an
+ * kit's six public SMART routes are compliant; every other method is not applicable (an
  * unauthorized method that was not declared this way, or one under `/r4` or `/auth`, is
  * `FHIR.HIPAA-APIGWMethodAuthorization`'s, which cannot be acknowledged in production).
  * @param node the CfnResource to check
