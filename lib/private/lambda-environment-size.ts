@@ -354,10 +354,11 @@ export function environmentSizeErrors(construct: string, fn: lambda.Function): s
   if (size.bytes <= LAMBDA_ENVIRONMENT_LIMIT_BYTES) return [];
   const largest = size.variables.slice(0, 3);
   const listed = largest.map((v) => `${v.name} ${n(v.bytes)} bytes${v.bounded ? ' (upper bound)' : ''}`).join(', ');
-  // One piece of advice per cause, naming its variables; a small variable of no known cause
-  // (NODE_OPTIONS) gets none: moving it would not help.
+  // One piece of advice per cause, naming its variables. A small variable of no known cause
+  // (NODE_OPTIONS) or one holding a single deploy-time value (a table name counted at its bound)
+  // gets none: moving it would not help.
   const byAdvice = new Map<string, string[]>();
-  const causes = largest.filter((v) => ADVICE[v.name] !== undefined || v.bytes >= ADVICE_MIN_BYTES);
+  const causes = largest.filter((v) => ADVICE[v.name] !== undefined || (!v.bounded && v.bytes >= ADVICE_MIN_BYTES));
   for (const v of causes.length > 0 ? causes : largest) byAdvice.set(ADVICE[v.name] ?? GENERIC_ADVICE, [...(byAdvice.get(ADVICE[v.name] ?? GENERIC_ADVICE) ?? []), v.name]);
   const advice = [...byAdvice].map(([text, names]) => `${names.join(', ')}: ${text}`).join('; ');
   const estimate = size.boundBytes > 0
