@@ -11,8 +11,8 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as wafv2 from 'aws-cdk-lib/aws-wafv2';
 import { Construct } from 'constructs';
 import {
-  ANONYMOUS_IP_RULE_GROUP, CHECK_FAILED_METRIC, COUNT_EXCEPTION, DRIFT_KINDS, DriftKind, REDACTED_HEADERS,
-  REQUIRED_MANAGED_RULE_GROUPS, STAGE_ARN_DIMENSION, driftMetricName,
+  ANONYMOUS_IP_RULE_GROUP, AUTHORIZE_EXEMPTION, AUTHORIZE_MAX_QUERY_STRING_BYTES, CHECK_FAILED_METRIC, COUNT_EXCEPTION, DRIFT_KINDS, DriftKind,
+  LABEL_EXCEPTIONS, LabelException, REDACTED_HEADERS, REQUIRED_MANAGED_RULE_GROUPS, STAGE_ARN_DIMENSION, driftMetricName,
 } from '../lambdas/waf-guard/expectations';
 import { wafGuardEnvironment } from '../lambdas/waf-guard/environment';
 import { acknowledge } from '../policies/compliance/acknowledge';
@@ -156,6 +156,9 @@ export const FIREWALL_RULE_NAMES = {
   rateLimit: 'RateLimitPerIp',
   bodySize: 'BodySizeLimit',
   common: 'AWSManagedRulesCommonRuleSet',
+  genericRfiQueryArguments: 'GenericRFIQueryArgumentsExceptAuthorize',
+  queryStringSize: 'QueryStringSizeExceptAuthorize',
+  queryStringSizeLimit: 'QueryStringSizeLimit',
   knownBadInputs: 'AWSManagedRulesKnownBadInputsRuleSet',
   sqli: 'AWSManagedRulesSQLiRuleSet',
 } as const;
@@ -192,6 +195,40 @@ const DECODE_LOWER: wafv2.CfnWebACL.TextTransformationProperty[] = [
   { priority: 0, type: 'URL_DECODE' },
   { priority: 1, type: 'LOWERCASE' },
 ];
+
+const UNTRANSFORMED: wafv2.CfnWebACL.TextTransformationProperty[] = [{ priority: 0, type: 'NONE' }];
+
+/**
+ * `GET /<version>/auth/authorize` ({@link AUTHORIZE_EXEMPTION}): the method exactly, and the raw
+ * path (untransformed, so no encoded or re-cased spelling) with one segment before `/auth/authorize`.
+ */
+const AUTHORIZE_ROUTE: wafv2.CfnWebACL.StatementProperty = {
+  andStatement: {
+    statements: [
+      { byteMatchStatement: { fieldToMatch: { method: {} }, positionalConstraint: 'EXACTLY', searchString: AUTHORIZE_EXEMPTION.method, textTransformations: UNTRANSFORMED } },
+      { regexMatchStatement: { fieldToMatch: { uriPath: {} }, regexString: AUTHORIZE_EXEMPTION.uriPathRegex, textTransformations: UNTRANSFORMED } },
+    ],
+  },
+};
+
+/** Blocks a request carrying `exception`'s label unless it is {@link AUTHORIZE_ROUTE}. */
+function reblockUnlessAuthorize(exception: LabelException): wafv2.CfnWebACL.StatementProperty {
+  return {
+    andStatement: {
+      statements: [
+        { labelMatchStatement: { scope: 'LABEL', key: exception.label } },
+        { notStatement: { statement: AUTHORIZE_ROUTE } },
+      ],
+    },
+  };
+}
+
+/** The label exception of the common rule set's rule `rule`. */
+function labelException(rule: string): LabelException {
+  const found = LABEL_EXCEPTIONS.find((e) => e.rule === rule);
+  if (!found) throw new Error(`FhirFirewall: no label exception for ${rule}`);
+  return found;
+}
 
 /** A stage's literal name (its `CfnStage`'s), or its construct id when the name is a token. */
 function stageLabel(stage: apigateway.Stage): string {
@@ -241,8 +278,14 @@ function stageIdSuffix(stage: apigateway.Stage): string {
  *    allow-listed system clients exempt);
  * 4. `RateLimitPerIp`: block a source IP above `rateLimitPerIp` requests per 5 minutes;
  * 5. `BodySizeLimit`: block a body larger than `maxBodyBytes` or than WAF can inspect;
- * 6. AWS `CommonRuleSet` (its `SizeRestrictions_BODY` counted, replaced by rule 5),
- *    `KnownBadInputsRuleSet`, `SQLiRuleSet`, all blocking.
+ * 6. AWS `CommonRuleSet` (its `SizeRestrictions_BODY` counted, replaced by rule 5; its
+ *    `GenericRFI_QUERYARGUMENTS` and `SizeRestrictions_QUERYSTRING` counted, replaced by rule 7);
+ * 7. `GenericRFIQueryArgumentsExceptAuthorize` / `QueryStringSizeExceptAuthorize`: block a request
+ *    carrying the label of one of those two rules unless it is `GET /<version>/auth/authorize`
+ *    (the SMART authorization endpoint: a native app's loopback `redirect_uri=http://127.0.0.1:…`
+ *    is an IPv4 URL, and a launch's query can exceed 2 KB); `QueryStringSizeLimit`: block a query
+ *    string over 8,192 bytes (the endpoint's own cap) anywhere;
+ * 8. AWS `KnownBadInputsRuleSet`, `SQLiRuleSet`; every managed group blocking.
  * Every rule has CloudWatch metrics and sampled requests. API Gateway forwards the first 64 KiB
  * of a body (`AssociationConfig.RequestBody.API_GATEWAY = KB_64`, the largest it allows).
  *
@@ -407,12 +450,32 @@ export class FhirFirewall extends Construct {
           fieldToMatch: { body: { oversizeHandling: 'MATCH' } },
           comparisonOperator: 'GT',
           size: this.maxBodyBytes,
-          textTransformations: [{ priority: 0, type: 'NONE' }],
+          textTransformations: UNTRANSFORMED,
         },
       },
     });
+    // The label-match pattern AWS documents for managed rule groups: the two rules that would
+    // block legitimate SMART launches only count, and the rules right after the group block their
+    // labels on every other request, so everything else is protected exactly as before.
+    const rfi = labelException('GenericRFI_QUERYARGUMENTS');
+    const querySize = labelException('SizeRestrictions_QUERYSTRING');
     managed(FIREWALL_RULE_NAMES.common, {
-      ruleActionOverrides: [{ name: COUNT_EXCEPTION.rule, actionToUse: { count: {} } }],
+      ruleActionOverrides: [COUNT_EXCEPTION.rule, rfi.rule, querySize.rule].map((name) => ({ name, actionToUse: { count: {} } })),
+    });
+    add({ name: FIREWALL_RULE_NAMES.genericRfiQueryArguments, action: { block: {} }, statement: reblockUnlessAuthorize(rfi) });
+    add({ name: FIREWALL_RULE_NAMES.queryStringSize, action: { block: {} }, statement: reblockUnlessAuthorize(querySize) });
+    add({
+      name: FIREWALL_RULE_NAMES.queryStringSizeLimit,
+      action: { block: {} },
+      statement: {
+        sizeConstraintStatement: {
+          // Raw (percent-encoded) bytes: never fewer than the façade counts, so nothing over its cap passes.
+          fieldToMatch: { queryString: {} },
+          comparisonOperator: 'GT',
+          size: AUTHORIZE_MAX_QUERY_STRING_BYTES,
+          textTransformations: UNTRANSFORMED,
+        },
+      },
     });
     managed(FIREWALL_RULE_NAMES.knownBadInputs);
     managed(FIREWALL_RULE_NAMES.sqli);
@@ -425,6 +488,19 @@ export class FhirFirewall extends Construct {
       associationConfig: { requestBody: { API_GATEWAY: { defaultSizeInspectionLimit: 'KB_64' } } },
       rules,
     });
+
+    // The pack's managed-rule-group rule sees only the Count overrides, not the rules that
+    // re-block their labels: the overrides are acknowledged here, with what still protects.
+    for (const [exception, reblock] of [[rfi, FIREWALL_RULE_NAMES.genericRfiQueryArguments], [querySize, FIREWALL_RULE_NAMES.queryStringSize]] as const) {
+      acknowledge(
+        this.webAcl,
+        `FHIR.HIPAA-WAFv2ManagedRuleGroups[CountOverride::${exception.group}::${exception.rule}]`,
+        `${exception.rule} is counted only so that SMART launches reach GET /<version>/auth/authorize (a native app's loopback redirect_uri=http://127.0.0.1:<port>/… is an IPv4 URL; a launch's query can exceed 2 KB). `
+        + `The rule ${reblock}, right after the group, blocks every other request carrying its label ${exception.label}, so every other route is protected as before. `
+        + `The authorization endpoint checks its query itself (at most 32 parameters and 8192 characters, visible ASCII, each value bounded), returns no data (a redirect to Cognito managed login or an OAuth error), `
+        + `and stays behind ${FIREWALL_RULE_NAMES.queryStringSizeLimit} (${AUTHORIZE_MAX_QUERY_STRING_BYTES} bytes), the rate-based rule and the other managed rules. The drift guard alarms (RuleGroupNotBlocking) if the re-blocking rules are removed or changed.`,
+      );
+    }
 
     // --- Associations, one per stage, each built from its stage so that it waits for it.
     this.associations = this.stages.map((stage, i) => {

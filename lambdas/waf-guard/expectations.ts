@@ -27,6 +27,64 @@ export const ANONYMOUS_IP_RULE_GROUP = 'AWSManagedRulesAnonymousIpList';
  */
 export const COUNT_EXCEPTION = { group: 'AWSManagedRulesCommonRuleSet', rule: 'SizeRestrictions_BODY' } as const;
 
+/**
+ * The one route exempt from the re-blocking rules of {@link LABEL_EXCEPTIONS}: `GET` to
+ * `/<version>/auth/authorize`, the SMART façade's authorization endpoint (a browser navigation
+ * with OAuth query parameters; it validates them, redirects to Cognito and returns no data).
+ * `uriPathRegex` is matched against the raw path (no text transformation: an encoded or
+ * differently cased spelling is not exempt) and allows exactly one segment, the API version
+ * (stage or base path), before `/auth/authorize`: `/v1/r4/auth/authorize`, a FHIR proxy path,
+ * is not exempt.
+ */
+export const AUTHORIZE_EXEMPTION = { method: 'GET', uriPathRegex: '^/[^/]+/auth/authorize$' } as const;
+
+/**
+ * The largest query string, in bytes as sent (percent-encoded), that the web ACL lets through
+ * once the common rule set's 2 KB `SizeRestrictions_QUERYSTRING` is replaced: the authorization
+ * endpoint's own cap (`MAX_QUERY_CHARS` of `lambdas/smart-facade/authorize.ts`, 8192 decoded
+ * characters; an encoded query is never shorter than its decoded names and values, so nothing
+ * WAF passes is over the façade's cap).
+ */
+export const AUTHORIZE_MAX_QUERY_STRING_BYTES = 8192;
+
+/** A rule of a required group set to Count and re-blocked by its label (see {@link LABEL_EXCEPTIONS}). */
+export interface LabelException {
+  readonly group: string;
+  /** The rule's name in the group, as `RuleActionOverrides` names it. */
+  readonly rule: string;
+  /** The label the rule adds to a request it matches (AWS managed rule groups documentation). */
+  readonly label: string;
+  /** Also needs a blocking query-string size rule of at most {@link AUTHORIZE_MAX_QUERY_STRING_BYTES}. */
+  readonly needsQueryStringSizeRule: boolean;
+}
+
+/**
+ * Rules of the common rule set that would block legitimate SMART launches at the authorization
+ * endpoint, set to Count and re-blocked everywhere else, following the label-match pattern AWS
+ * documents for managed rule groups: a blocking rule after the group matches the rule's label
+ * and not {@link AUTHORIZE_EXEMPTION}.
+ * - `GenericRFI_QUERYARGUMENTS` blocks a query value holding a URL with an IPv4 host, such as the
+ *   loopback `redirect_uri=http://127.0.0.1:8765/callback` RFC 8252 recommends for native apps.
+ * - `SizeRestrictions_QUERYSTRING` blocks query strings over 2,048 bytes, which a launch with
+ *   many scopes, a long `state` and a PKCE challenge can exceed; a blocking size rule of at most
+ *   {@link AUTHORIZE_MAX_QUERY_STRING_BYTES} keeps the endpoint bounded.
+ * Either override is drift unless the web ACL has the rule(s) that replace it.
+ */
+export const LABEL_EXCEPTIONS: readonly LabelException[] = [
+  {
+    group: 'AWSManagedRulesCommonRuleSet',
+    rule: 'GenericRFI_QUERYARGUMENTS',
+    label: 'awswaf:managed:aws:core-rule-set:GenericRFI_QueryArguments',
+    needsQueryStringSizeRule: false,
+  },
+  {
+    group: 'AWSManagedRulesCommonRuleSet',
+    rule: 'SizeRestrictions_QUERYSTRING',
+    label: 'awswaf:managed:aws:core-rule-set:SizeRestrictions_QueryString',
+    needsQueryStringSizeRule: true,
+  },
+];
+
 /** Request headers the WAF logs must redact (bearer tokens, session cookies). */
 export const REDACTED_HEADERS: readonly string[] = ['authorization', 'cookie'];
 
@@ -37,8 +95,10 @@ export const REDACTED_HEADERS: readonly string[] = ['authorization', 'cookie'];
  * - `WebAclDeleted`: the expected web ACL no longer exists.
  * - `RuleGroupMissing`: a required AWS managed rule group is not in the expected web ACL.
  * - `RuleGroupNotBlocking`: a required group's override action is Count, or one of its rules is
- *   overridden to Count/Allow or excluded (except {@link COUNT_EXCEPTION} while the web ACL has
- *   its own blocking body-size rule).
+ *   overridden to Count/Allow or excluded (except, overridden to Count, {@link COUNT_EXCEPTION}
+ *   while the web ACL has its own blocking body-size rule, and each of {@link LABEL_EXCEPTIONS}
+ *   while the web ACL re-blocks its label after the group, sparing only
+ *   {@link AUTHORIZE_EXEMPTION}, and, where needed, has its own query-string size rule).
  * - `RateRuleMissing`: no blocking rate-based rule.
  * - `LoggingRemoved`: no logging configuration, no destination, or a filter that drops requests.
  * - `RedactionRemoved`: logging no longer redacts one of {@link REDACTED_HEADERS}.

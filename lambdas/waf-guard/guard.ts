@@ -31,8 +31,8 @@ import {
   AssociateWebACLCommand, GetLoggingConfigurationCommand, GetWebACLCommand, GetWebACLForResourceCommand,
 } from '@aws-sdk/client-wafv2';
 import {
-  CHECK_FAILED_METRIC, COUNT_EXCEPTION, DRIFT_KINDS, DriftKind, REDACTED_HEADERS, REQUIRED_MANAGED_RULE_GROUPS,
-  STAGE_ARN_DIMENSION, driftMetricName,
+  AUTHORIZE_EXEMPTION, AUTHORIZE_MAX_QUERY_STRING_BYTES, CHECK_FAILED_METRIC, COUNT_EXCEPTION, DRIFT_KINDS, DriftKind, LABEL_EXCEPTIONS,
+  REDACTED_HEADERS, REQUIRED_MANAGED_RULE_GROUPS, STAGE_ARN_DIMENSION, driftMetricName,
 } from './expectations';
 
 /** Options of {@link createWafGuard}. */
@@ -183,11 +183,93 @@ function hasBlockingBodySizeRule(rules: readonly Rule[]): boolean {
   return rules.some((r) => blocks(r.Action) && r.Statement?.SizeConstraintStatement?.FieldToMatch?.Body !== undefined);
 }
 
+type Statement = NonNullable<Rule['Statement']>;
+type FieldToMatch = NonNullable<NonNullable<Statement['ByteMatchStatement']>['FieldToMatch']>;
+
+/** The one part of the request a field-to-match names (`undefined` for none or several). */
+function onlyField(field: FieldToMatch | undefined): string | undefined {
+  const keys = field ? Object.entries(field).filter(([, v]) => v !== undefined).map(([k]) => k) : [];
+  return keys.length === 1 ? keys[0] : undefined;
+}
+
+/** No text transformation at all (absent, or only `NONE`). */
+function untransformed(transformations: readonly { Type?: string }[] | undefined): boolean {
+  return (transformations ?? []).every((t) => t.Type === 'NONE');
+}
+
+/** A byte-match search string as the API returns it (a blob) or CloudFormation spells it (a string). */
+function searchString(value: Uint8Array | string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  return typeof value === 'string' ? value : new TextDecoder().decode(value);
+}
+
+/** `GET` (exactly, untransformed) AND the raw path matching `AUTHORIZE_EXEMPTION.uriPathRegex`. */
+function isAuthorizeRoute(statement: Statement | undefined): boolean {
+  const parts = statement?.AndStatement?.Statements ?? [];
+  if (parts.length !== 2) return false;
+  const method = parts.find((p) => p.ByteMatchStatement !== undefined)?.ByteMatchStatement;
+  const path = parts.find((p) => p.RegexMatchStatement !== undefined)?.RegexMatchStatement;
+  return method !== undefined && path !== undefined
+    && onlyField(method.FieldToMatch) === 'Method' && method.PositionalConstraint === 'EXACTLY'
+    && searchString(method.SearchString as Uint8Array | string | undefined) === AUTHORIZE_EXEMPTION.method && untransformed(method.TextTransformations)
+    && onlyField(path.FieldToMatch) === 'UriPath' && path.RegexString === AUTHORIZE_EXEMPTION.uriPathRegex && untransformed(path.TextTransformations);
+}
+
+function matchesLabel(statement: Statement | undefined, label: string): boolean {
+  const match = statement?.LabelMatchStatement;
+  return match !== undefined && match.Scope === 'LABEL' && match.Key === label;
+}
+
+/**
+ * A blocking rule that re-blocks `label`: the label alone, or the label AND NOT the authorization
+ * route ({@link AUTHORIZE_EXEMPTION}, exactly), evaluated after the group that adds the label
+ * (a label match sees only labels of rules evaluated before it).
+ */
+function reblocksLabel(rule: Rule, label: string, groupPriority: number | undefined): boolean {
+  if (!blocks(rule.Action) || groupPriority === undefined || rule.Priority === undefined || rule.Priority <= groupPriority) return false;
+  if (matchesLabel(rule.Statement, label)) return true;
+  const parts = rule.Statement?.AndStatement?.Statements ?? [];
+  return parts.length === 2
+    && parts.some((p) => matchesLabel(p, label))
+    && parts.some((p) => isAuthorizeRoute(p.NotStatement?.Statement));
+}
+
+/** A blocking size rule on the whole query string, untransformed, of at most `AUTHORIZE_MAX_QUERY_STRING_BYTES`. */
+function hasBlockingQueryStringSizeRule(rules: readonly Rule[]): boolean {
+  return rules.some((r) => {
+    const size = r.Statement?.SizeConstraintStatement;
+    return blocks(r.Action) && size !== undefined && onlyField(size.FieldToMatch) === 'QueryString'
+      && size.ComparisonOperator === 'GT' && size.Size !== undefined && size.Size <= AUTHORIZE_MAX_QUERY_STRING_BYTES
+      && untransformed(size.TextTransformations);
+  });
+}
+
+/**
+ * Whether a required group's rule overridden to Count is excepted: `undefined` if it is, else
+ * what the web ACL lacks for it to be ('' for a rule that is never excepted).
+ * {@link COUNT_EXCEPTION} needs the web ACL's own body-size rule; each of
+ * {@link LABEL_EXCEPTIONS} a rule re-blocking its label (and perhaps a query-string size rule).
+ */
+function countLacks(group: string, name: string | undefined, groupRule: Rule, rules: readonly Rule[]): string | undefined {
+  if (group === COUNT_EXCEPTION.group && name === COUNT_EXCEPTION.rule) {
+    return hasBlockingBodySizeRule(rules) ? undefined : 'no blocking body-size rule of its own';
+  }
+  const exception = LABEL_EXCEPTIONS.find((e) => e.group === group && e.rule === name);
+  if (!exception) return '';
+  const lacks: string[] = [];
+  if (!rules.some((r) => reblocksLabel(r, exception.label, groupRule.Priority))) {
+    lacks.push(`no blocking rule after the group on its label ${exception.label} (sparing at most ${AUTHORIZE_EXEMPTION.method} ${AUTHORIZE_EXEMPTION.uriPathRegex})`);
+  }
+  if (exception.needsQueryStringSizeRule && !hasBlockingQueryStringSizeRule(rules)) {
+    lacks.push(`no blocking query-string size rule of at most ${AUTHORIZE_MAX_QUERY_STRING_BYTES} bytes`);
+  }
+  return lacks.length === 0 ? undefined : lacks.join(', and ');
+}
+
 /** The drift in a web ACL's rules (top-level rules, as WAF evaluates managed groups only there). */
 export function ruleDrift(acl: WebACL, requiredRuleGroups: readonly string[] = REQUIRED_MANAGED_RULE_GROUPS): DriftFinding[] {
   const rules = acl.Rules ?? [];
   const findings: DriftFinding[] = [];
-  const ownBodySizeRule = hasBlockingBodySizeRule(rules);
   for (const group of requiredRuleGroups) {
     const rule = rules.find((r) => managedGroupName(r) === group);
     if (!rule) {
@@ -201,11 +283,15 @@ export function ruleDrift(acl: WebACL, requiredRuleGroups: readonly string[] = R
     const statement = rule.Statement!.ManagedRuleGroupStatement!;
     for (const o of statement.RuleActionOverrides ?? []) {
       const use = o.ActionToUse;
-      const weakened = !use || use.Count !== undefined || use.Allow !== undefined;
-      if (!weakened) continue;
-      const excepted = group === COUNT_EXCEPTION.group && o.Name === COUNT_EXCEPTION.rule && ownBodySizeRule;
-      if (!excepted) {
-        findings.push({ kind: 'RuleGroupNotBlocking', detail: `${group} rule ${o.Name ?? '?'} is overridden to ${use?.Allow !== undefined ? 'Allow' : 'Count'}${o.Name === COUNT_EXCEPTION.rule ? ' and the web ACL has no blocking body-size rule of its own' : ''}` });
+      if (use && use.Count === undefined && use.Allow === undefined) continue;
+      // Only Count can be excepted: an Allow override ends the evaluation, so no later rule re-blocks.
+      if (use?.Allow !== undefined) {
+        findings.push({ kind: 'RuleGroupNotBlocking', detail: `${group} rule ${o.Name ?? '?'} is overridden to Allow` });
+        continue;
+      }
+      const lacks = countLacks(group, o.Name, rule, rules);
+      if (lacks !== undefined) {
+        findings.push({ kind: 'RuleGroupNotBlocking', detail: `${group} rule ${o.Name ?? '?'} is overridden to Count${lacks === '' ? '' : ` and the web ACL has ${lacks}`}` });
       }
     }
     for (const excluded of statement.ExcludedRules ?? []) {

@@ -12,7 +12,8 @@ import { FhirFirewall, FhirFirewallProps, MAX_FIREWALL_STAGES, WAF_BODY_INSPECTI
 import { SECURITY_METRIC_NAMESPACE } from '../../lib/audit-trail';
 import { KitFunction } from '../../lib/private/kit-function';
 import { createAuditLogGroup } from '../../lib/private/log-group';
-import { DRIFT_KINDS, driftMetricName } from '../../lambdas/waf-guard/expectations';
+import { AUTHORIZE_MAX_QUERY_STRING_BYTES, DRIFT_KINDS, LABEL_EXCEPTIONS, driftMetricName } from '../../lambdas/waf-guard/expectations';
+import { WAFv2ManagedRuleGroups } from '../../policies/compliance/rules/waf/WAFv2ManagedRuleGroups';
 import { loggingDrift, ruleDrift } from '../../lambdas/waf-guard/guard';
 import { createCompliancePacks } from '../../policies';
 import { markPublicRoute } from '../../policies/compliance/public-routes';
@@ -148,8 +149,25 @@ describe('FhirFirewall: the web ACL', () => {
     expect(baseRules.map((r) => r.Priority)).toEqual(baseRules.map((_r, i) => i));
     expect(baseRules.map((r) => r.Name)).toEqual([
       'AWSManagedRulesAmazonIpReputationList', 'AWSManagedRulesAnonymousIpList', 'RateLimitPerIp', 'BodySizeLimit',
-      'AWSManagedRulesCommonRuleSet', 'AWSManagedRulesKnownBadInputsRuleSet', 'AWSManagedRulesSQLiRuleSet',
+      'AWSManagedRulesCommonRuleSet', 'GenericRFIQueryArgumentsExceptAuthorize', 'QueryStringSizeExceptAuthorize', 'QueryStringSizeLimit',
+      'AWSManagedRulesKnownBadInputsRuleSet', 'AWSManagedRulesSQLiRuleSet',
     ]);
+  });
+
+  test('with the optional rules too, priorities stay unique and the label rules follow the common rule set at once', () => {
+    const rules = rulesOf(variantTemplate, variant);
+    expect(rules.map((r) => r.Priority)).toEqual(rules.map((_r, i) => i));
+    const names = rules.map((r) => r.Name);
+    expect(names.slice(0, 3)).toEqual(['GeoAllowList', 'SystemAllowListExport', 'SystemAllowListClientCredentials']);
+    const common = names.indexOf('AWSManagedRulesCommonRuleSet');
+    expect(names.slice(common, common + 4)).toEqual(['AWSManagedRulesCommonRuleSet', 'GenericRFIQueryArgumentsExceptAuthorize', 'QueryStringSizeExceptAuthorize', 'QueryStringSizeLimit']);
+    expect(new Set(rules.map((r) => r.VisibilityConfig.MetricName)).size).toBe(rules.length);
+  });
+
+  test('the new rules have CloudWatch metrics and sampled requests named after them', () => {
+    for (const name of ['GenericRFIQueryArgumentsExceptAuthorize', 'QueryStringSizeExceptAuthorize', 'QueryStringSizeLimit']) {
+      expect(ruleNamed(template, base, name).VisibilityConfig).toEqual({ CloudWatchMetricsEnabled: true, SampledRequestsEnabled: true, MetricName: `FhirFirewall-${name}` });
+    }
   });
 
   test.each(['AWSManagedRulesAmazonIpReputationList', 'AWSManagedRulesKnownBadInputsRuleSet', 'AWSManagedRulesSQLiRuleSet'])('runs %s, blocking, with no rule overridden', (group) => {
@@ -158,11 +176,58 @@ describe('FhirFirewall: the web ACL', () => {
     expect(rule.Statement).toEqual({ ManagedRuleGroupStatement: { VendorName: 'AWS', Name: group } });
   });
 
-  test('runs the common rule set blocking, with only SizeRestrictions_BODY counted', () => {
-    const rule = ruleNamed(template, base, 'AWSManagedRulesCommonRuleSet');
-    expect(rule.OverrideAction).toEqual({ None: {} });
-    expect(rule.Statement.ManagedRuleGroupStatement.RuleActionOverrides).toEqual([{ Name: 'SizeRestrictions_BODY', ActionToUse: { Count: {} } }]);
-    expect(rule.Statement.ManagedRuleGroupStatement.ExcludedRules).toBeUndefined();
+  test('runs the common rule set blocking, with only SizeRestrictions_BODY, GenericRFI_QUERYARGUMENTS and SizeRestrictions_QUERYSTRING counted', () => {
+    for (const [t, f] of [[template, base], [variantTemplate, variant]] as const) {
+      const rule = ruleNamed(t, f, 'AWSManagedRulesCommonRuleSet');
+      expect(rule.OverrideAction).toEqual({ None: {} });
+      expect(rule.Statement.ManagedRuleGroupStatement.RuleActionOverrides).toEqual([
+        { Name: 'SizeRestrictions_BODY', ActionToUse: { Count: {} } },
+        { Name: 'GenericRFI_QUERYARGUMENTS', ActionToUse: { Count: {} } },
+        { Name: 'SizeRestrictions_QUERYSTRING', ActionToUse: { Count: {} } },
+      ]);
+      expect(rule.Statement.ManagedRuleGroupStatement.ExcludedRules).toBeUndefined();
+    }
+  });
+
+  test.each([
+    ['GenericRFIQueryArgumentsExceptAuthorize', 'awswaf:managed:aws:core-rule-set:GenericRFI_QueryArguments'],
+    ['QueryStringSizeExceptAuthorize', 'awswaf:managed:aws:core-rule-set:SizeRestrictions_QueryString'],
+  ])('%s blocks the label %s unless GET /<version>/auth/authorize, right after the common rule set', (name, label) => {
+    const rule = ruleNamed(template, base, name);
+    expect(rule).toEqual({
+      Name: name,
+      Priority: ruleNamed(template, base, 'AWSManagedRulesCommonRuleSet').Priority + (name.startsWith('Generic') ? 1 : 2),
+      Action: { Block: {} },
+      VisibilityConfig: { CloudWatchMetricsEnabled: true, SampledRequestsEnabled: true, MetricName: `FhirFirewall-${name}` },
+      Statement: {
+        AndStatement: {
+          Statements: [
+            { LabelMatchStatement: { Scope: 'LABEL', Key: label } },
+            {
+              NotStatement: {
+                Statement: {
+                  AndStatement: {
+                    Statements: [
+                      { ByteMatchStatement: { FieldToMatch: { Method: {} }, PositionalConstraint: 'EXACTLY', SearchString: 'GET', TextTransformations: [{ Priority: 0, Type: 'NONE' }] } },
+                      { RegexMatchStatement: { FieldToMatch: { UriPath: {} }, RegexString: '^/[^/]+/auth/authorize$', TextTransformations: [{ Priority: 0, Type: 'NONE' }] } },
+                    ],
+                  },
+                },
+              },
+            },
+          ],
+        },
+      },
+    });
+    expect(LABEL_EXCEPTIONS.map((e) => e.label)).toContain(label);
+  });
+
+  test('QueryStringSizeLimit blocks a query string over 8,192 bytes (the authorization endpoint\'s cap), untransformed', () => {
+    expect(ruleNamed(template, base, 'QueryStringSizeLimit')).toMatchObject({
+      Action: { Block: {} },
+      Statement: { SizeConstraintStatement: { FieldToMatch: { QueryString: {} }, ComparisonOperator: 'GT', Size: 8192, TextTransformations: [{ Priority: 0, Type: 'NONE' }] } },
+    });
+    expect(AUTHORIZE_MAX_QUERY_STRING_BYTES).toBe(8192);
   });
 
   test('replaces SizeRestrictions_BODY with its own blocking body-size rule: 64 KiB by default, oversize bodies blocked', () => {
@@ -197,6 +262,101 @@ describe('FhirFirewall: the web ACL', () => {
 
   test('the rate limit is configurable', () => {
     expect(ruleNamed(variantTemplate, variant, 'RateLimitPerIp').Statement.RateBasedStatement.Limit).toBe(500);
+  });
+});
+
+/** A request as the rules after the managed groups see it: the labels earlier rules added. */
+interface EvalRequest {
+  readonly method: string;
+  /** The raw URI path, as the client sent it. */
+  readonly path: string;
+  readonly labels: readonly string[];
+  readonly queryBytes: number;
+}
+
+/** Evaluates the statements the label and size rules use, as WAF does; anything else throws. */
+function matches(statement: Json, request: EvalRequest): boolean {
+  const [kind, s] = Object.entries(statement)[0] as [string, Json];
+  const untransformed = (t: Json[]) => t.every((x) => x.Type === 'NONE');
+  switch (kind) {
+    case 'AndStatement': return s.Statements.every((x: Json) => matches(x, request));
+    case 'NotStatement': return !matches(s.Statement, request);
+    case 'LabelMatchStatement':
+      if (s.Scope !== 'LABEL') throw new Error('namespace scope');
+      return request.labels.includes(s.Key);
+    case 'ByteMatchStatement':
+      if (!s.FieldToMatch.Method || s.PositionalConstraint !== 'EXACTLY' || !untransformed(s.TextTransformations)) throw new Error('unexpected byte match');
+      return request.method === s.SearchString;
+    case 'RegexMatchStatement':
+      if (!s.FieldToMatch.UriPath || !untransformed(s.TextTransformations)) throw new Error('unexpected regex match');
+      return new RegExp(s.RegexString).test(request.path);
+    case 'SizeConstraintStatement':
+      if (!s.FieldToMatch.QueryString || s.ComparisonOperator !== 'GT' || !untransformed(s.TextTransformations)) throw new Error('unexpected size constraint');
+      return request.queryBytes > s.Size;
+    default: throw new Error(`unsupported ${kind}`);
+  }
+}
+
+/** The name of the first of the web ACL's custom rules after the common rule set that blocks `request`. */
+function blockedBy(request: EvalRequest, t: Template = template, f: Fixture = base): string | undefined {
+  const rules = rulesOf(t, f);
+  const after = rules.slice(rules.findIndex((r) => r.Name === 'AWSManagedRulesCommonRuleSet') + 1).filter((r) => !r.Statement.ManagedRuleGroupStatement);
+  return after.find((r) => r.Action?.Block && matches(r.Statement, request))?.Name;
+}
+
+describe('FhirFirewall: the authorization endpoint exception (label match)', () => {
+  const RFI = 'awswaf:managed:aws:core-rule-set:GenericRFI_QueryArguments';
+  const QUERY_SIZE = 'awswaf:managed:aws:core-rule-set:SizeRestrictions_QueryString';
+  const request = (method: string, path: string, labels: string[], queryBytes = 300): EvalRequest => ({ method, path, labels, queryBytes });
+
+  test.each(['/v1/auth/authorize', '/v2/auth/authorize', '/r4/auth/authorize', '/v3-beta/auth/authorize'])('GET %s with a loopback redirect_uri (RFI label) or a 4 KB query (size label) passes', (path) => {
+    expect(blockedBy(request('GET', path, [RFI]))).toBeUndefined();
+    expect(blockedBy(request('GET', path, [QUERY_SIZE], 4096))).toBeUndefined();
+    expect(blockedBy(request('GET', path, [RFI, QUERY_SIZE], AUTHORIZE_MAX_QUERY_STRING_BYTES))).toBeUndefined();
+  });
+
+  test('a query over 8,192 bytes is blocked on the authorization endpoint too', () => {
+    expect(blockedBy(request('GET', '/v1/auth/authorize', [QUERY_SIZE], AUTHORIZE_MAX_QUERY_STRING_BYTES + 1))).toBe('QueryStringSizeLimit');
+  });
+
+  test.each([
+    ['GET', '/v1/r4/Patient'],
+    ['GET', '/v1/r4/metadata'],
+    ['POST', '/v1/auth/token'],
+    ['GET', '/v1/auth/token'],
+    ['POST', '/v1/auth/authorize'],
+    ['HEAD', '/v1/auth/authorize'],
+    ['get', '/v1/auth/authorize'],
+    ['GET', '/v1/r4/auth/authorize'],
+    ['GET', '/v1/r4/Patient/auth/authorize'],
+    ['GET', '/auth/authorize'],
+    ['GET', '/v1/auth/authorize/'],
+    ['GET', '/v1/auth/Authorize'],
+    ['GET', '/v1/auth/%61uthorize'],
+    ['GET', '/v1/auth/authorize/x'],
+    ['GET', '/v1/auth/authorizex'],
+  ])('%s %s: either label is blocked, as before', (method, path) => {
+    expect(blockedBy(request(method, path, [RFI]))).toBe('GenericRFIQueryArgumentsExceptAuthorize');
+    expect(blockedBy(request(method, path, [QUERY_SIZE], 2049))).toBe('QueryStringSizeExceptAuthorize');
+  });
+
+  test('requests without either label are not touched by the new rules', () => {
+    expect(blockedBy(request('GET', '/v1/r4/Patient', []))).toBeUndefined();
+    expect(blockedBy(request('GET', '/v1/r4/Patient', ['awswaf:managed:aws:core-rule-set:SizeRestrictions_Body']))).toBeUndefined();
+  });
+
+  test('the same with the optional rules (allow-lists, geo)', () => {
+    expect(blockedBy(request('GET', '/v1/auth/authorize', [RFI, QUERY_SIZE], 4096), variantTemplate, variant)).toBeUndefined();
+    expect(blockedBy(request('GET', '/v1/r4/Patient', [RFI]), variantTemplate, variant)).toBe('GenericRFIQueryArgumentsExceptAuthorize');
+  });
+
+  test('the pack\'s managed-rule-group rule sees exactly the two new overrides, and the firewall acknowledges them', () => {
+    expect(WAFv2ManagedRuleGroups(base.firewall.webAcl)).toEqual([
+      'CountOverride::AWSManagedRulesCommonRuleSet::GenericRFI_QUERYARGUMENTS',
+      'CountOverride::AWSManagedRulesCommonRuleSet::SizeRestrictions_QUERYSTRING',
+    ]);
+    // Acknowledged: the firewall's own findings are empty (see "compliance packs").
+    expect(packFindings(base.stack).filter((x) => x.startsWith('FHIR.HIPAA-WAFv2ManagedRuleGroups'))).toEqual([]);
   });
 });
 

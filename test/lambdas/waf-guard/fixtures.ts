@@ -1,4 +1,4 @@
-import type { LoggingConfiguration, Rule, WebACL } from '@aws-sdk/client-wafv2';
+import type { LoggingConfiguration, Rule, Statement, WebACL } from '@aws-sdk/client-wafv2';
 
 export const REGION = 'eu-west-1';
 export const ACCOUNT = '123456789012';
@@ -36,10 +36,40 @@ export function compliantRules(): Rule[] {
       Statement: { SizeConstraintStatement: { FieldToMatch: { Body: { OversizeHandling: 'MATCH' } }, ComparisonOperator: 'GT', Size: 65536, TextTransformations: [{ Priority: 0, Type: 'NONE' }] } },
       VisibilityConfig: visibility('BodySizeLimit'),
     },
-    managed('AWSManagedRulesCommonRuleSet', 4, { RuleActionOverrides: [{ Name: 'SizeRestrictions_BODY', ActionToUse: { Count: {} } }] }),
-    managed('AWSManagedRulesKnownBadInputsRuleSet', 5),
-    managed('AWSManagedRulesSQLiRuleSet', 6),
+    managed('AWSManagedRulesCommonRuleSet', 4, {
+      RuleActionOverrides: ['SizeRestrictions_BODY', 'GenericRFI_QUERYARGUMENTS', 'SizeRestrictions_QUERYSTRING'].map((Name) => ({ Name, ActionToUse: { Count: {} } })),
+    }),
+    reblock('GenericRFIQueryArgumentsExceptAuthorize', 5, 'awswaf:managed:aws:core-rule-set:GenericRFI_QueryArguments'),
+    reblock('QueryStringSizeExceptAuthorize', 6, 'awswaf:managed:aws:core-rule-set:SizeRestrictions_QueryString'),
+    {
+      Name: 'QueryStringSizeLimit', Priority: 7, Action: { Block: {} },
+      Statement: { SizeConstraintStatement: { FieldToMatch: { QueryString: {} }, ComparisonOperator: 'GT', Size: 8192, TextTransformations: [{ Priority: 0, Type: 'NONE' }] } },
+      VisibilityConfig: visibility('QueryStringSizeLimit'),
+    },
+    managed('AWSManagedRulesKnownBadInputsRuleSet', 8),
+    managed('AWSManagedRulesSQLiRuleSet', 9),
   ];
+}
+
+/** `GET /<version>/auth/authorize`, as WAF returns it (a byte match's search string is a blob). */
+export function authorizeRoute(): Statement {
+  return {
+    AndStatement: {
+      Statements: [
+        { ByteMatchStatement: { FieldToMatch: { Method: {} }, PositionalConstraint: 'EXACTLY', SearchString: new TextEncoder().encode('GET'), TextTransformations: [{ Priority: 0, Type: 'NONE' }] } },
+        { RegexMatchStatement: { FieldToMatch: { UriPath: {} }, RegexString: '^/[^/]+/auth/authorize$', TextTransformations: [{ Priority: 0, Type: 'NONE' }] } },
+      ],
+    },
+  };
+}
+
+/** A rule blocking a request with `label` unless it is `GET /<version>/auth/authorize`. */
+function reblock(name: string, priority: number, label: string): Rule {
+  return {
+    Name: name, Priority: priority, Action: { Block: {} },
+    Statement: { AndStatement: { Statements: [{ LabelMatchStatement: { Scope: 'LABEL', Key: label } }, { NotStatement: { Statement: authorizeRoute() } }] } },
+    VisibilityConfig: visibility(name),
+  };
 }
 
 export function compliantAcl(rules: Rule[] = compliantRules()): WebACL {

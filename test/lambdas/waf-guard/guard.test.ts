@@ -6,7 +6,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { DRIFT_KINDS, DriftKind } from '../../../lambdas/waf-guard/expectations';
 import { GuardReport, WafGuardOptions, createWafGuard } from '../../../lambdas/waf-guard/guard';
 import {
-  ACL_ARN, ACL_ID, ACL_NAME, NAMESPACE, OTHER_ACL_ARN, STAGE_ARN, STAGE_ARN_V2, awsError, compliantAcl, compliantLogging, compliantRules,
+  ACL_ARN, ACL_ID, ACL_NAME, NAMESPACE, OTHER_ACL_ARN, STAGE_ARN, STAGE_ARN_V2, authorizeRoute, awsError, compliantAcl, compliantLogging, compliantRules,
 } from './fixtures';
 
 const waf = mockClient(WAFV2Client);
@@ -161,6 +161,15 @@ describe('waf guard: each drift kind', () => {
     expect(report.drift[0].detail).toContain('SizeRestrictions_BODY');
   });
 
+  test('RuleGroupNotBlocking: SizeRestrictions_BODY overridden to Allow, even with the kit\'s own size rule (Allow ends the evaluation)', async () => {
+    withRules((rules) => {
+      ruleOf(rules, 'AWSManagedRulesCommonRuleSet').Statement!.ManagedRuleGroupStatement!.RuleActionOverrides![0].ActionToUse = { Allow: {} };
+      return rules;
+    });
+    const report = await guard().check();
+    expect(report.drift).toEqual([{ kind: 'RuleGroupNotBlocking', detail: 'AWSManagedRulesCommonRuleSet rule SizeRestrictions_BODY is overridden to Allow' }]);
+  });
+
   test('the anonymous-IP group is checked when required (configured to block)', async () => {
     withRules((rules) => rules.map((r) => (r.Name === 'AWSManagedRulesAnonymousIpList' ? { ...r, OverrideAction: { Count: {} } } : r)));
     expect(kinds(await guard().check())).toEqual([]);
@@ -208,6 +217,131 @@ describe('waf guard: each drift kind', () => {
   test('header names are compared case-insensitively', async () => {
     waf.on(GetLoggingConfigurationCommand).resolves({ LoggingConfiguration: { ...compliantLogging(), RedactedFields: [{ SingleHeader: { Name: 'Authorization' } }, { SingleHeader: { Name: 'COOKIE' } }] } });
     expect((await guard().check()).ok).toBe(true);
+  });
+});
+
+describe('waf guard: the authorization endpoint exception (label match)', () => {
+  const RFI = 'GenericRFI_QUERYARGUMENTS';
+  const QUERY_SIZE = 'SizeRestrictions_QUERYSTRING';
+  const RFI_LABEL = 'awswaf:managed:aws:core-rule-set:GenericRFI_QueryArguments';
+  const QUERY_SIZE_LABEL = 'awswaf:managed:aws:core-rule-set:SizeRestrictions_QueryString';
+  const details = (report: GuardReport) => report.drift.map((d) => `${d.kind}: ${d.detail}`);
+  const noRfiRule = `RuleGroupNotBlocking: AWSManagedRulesCommonRuleSet rule ${RFI} is overridden to Count and the web ACL has no blocking rule after the group on its label ${RFI_LABEL} (sparing at most GET ^/[^/]+/auth/authorize$)`;
+  const noQuerySizeRule = `RuleGroupNotBlocking: AWSManagedRulesCommonRuleSet rule ${QUERY_SIZE} is overridden to Count and the web ACL has no blocking rule after the group on its label ${QUERY_SIZE_LABEL} (sparing at most GET ^/[^/]+/auth/authorize$)`;
+  const noSizeLimit = `RuleGroupNotBlocking: AWSManagedRulesCommonRuleSet rule ${QUERY_SIZE} is overridden to Count and the web ACL has no blocking query-string size rule of at most 8192 bytes`;
+  /** The `i`th statement of a re-blocking rule's AND (0: the label match, 1: NOT the route). */
+  const part = (rule: Rule, i: number) => rule.Statement!.AndStatement!.Statements![i];
+  const route = (rule: Rule) => part(rule, 1).NotStatement!.Statement!.AndStatement!.Statements!;
+
+  test('the expected web ACL (the two overrides, their re-blocking rules and the size limit) is not drift', async () => {
+    expect((await guard().check()).drift).toEqual([]);
+  });
+
+  test('without the rule re-blocking GenericRFI_QueryArguments: drift', async () => {
+    withRules((rules) => rules.filter((r) => r.Name !== 'GenericRFIQueryArgumentsExceptAuthorize'));
+    const report = await guard().check();
+    expect(details(report)).toEqual([noRfiRule]);
+    expect(publishedMetrics()).toMatchObject({ WafDriftRuleGroupNotBlocking: 1 });
+  });
+
+  test('without the rule re-blocking SizeRestrictions_QueryString: drift', async () => {
+    withRules((rules) => rules.filter((r) => r.Name !== 'QueryStringSizeExceptAuthorize'));
+    expect(details(await guard().check())).toEqual([noQuerySizeRule]);
+  });
+
+  test('without the query-string size limit: drift', async () => {
+    withRules((rules) => rules.filter((r) => r.Name !== 'QueryStringSizeLimit'));
+    expect(details(await guard().check())).toEqual([noSizeLimit]);
+  });
+
+  test.each<[string, (rule: Rule) => void]>([
+    ['raised above 8192 bytes', (r) => { r.Statement!.SizeConstraintStatement!.Size = 8193; }],
+    ['URL-decoded first (a smaller size)', (r) => { r.Statement!.SizeConstraintStatement!.TextTransformations = [{ Priority: 0, Type: 'URL_DECODE' }]; }],
+    ['switched to Count', (r) => { r.Action = { Count: {} }; }],
+    ['on the URI path instead', (r) => { r.Statement!.SizeConstraintStatement!.FieldToMatch = { UriPath: {} }; }],
+  ])('a query-string size limit %s: drift', async (_what, mutate) => {
+    withRules((rules) => {
+      mutate(ruleOf(rules, 'QueryStringSizeLimit'));
+      return rules;
+    });
+    expect(details(await guard().check())).toEqual([noSizeLimit]);
+  });
+
+  test.each<[string, (rule: Rule) => void]>([
+    ['counting instead of blocking', (r) => { r.Action = { Count: {} }; }],
+    ['evaluated before the group (a label match sees only earlier rules\' labels)', (r) => { r.Priority = 3; }],
+    ['matching another label', (r) => { part(r, 0).LabelMatchStatement!.Key = 'awswaf:managed:aws:core-rule-set:GenericRFI_Body'; }],
+    ['matching a namespace', (r) => { part(r, 0).LabelMatchStatement!.Scope = 'NAMESPACE'; }],
+    ['sparing any path ending in /auth/authorize', (r) => { route(r)[1].RegexMatchStatement!.RegexString = '/auth/authorize$'; }],
+    ['sparing a lower-cased, URL-decoded path', (r) => { route(r)[1].RegexMatchStatement!.TextTransformations = [{ Priority: 0, Type: 'URL_DECODE' }, { Priority: 1, Type: 'LOWERCASE' }]; }],
+    ['sparing every method', (r) => { part(r, 1).NotStatement!.Statement = { AndStatement: { Statements: [route(r)[1]] } }; }],
+    ['sparing POST', (r) => { route(r)[0].ByteMatchStatement!.SearchString = new TextEncoder().encode('POST'); }],
+    ['sparing everything but the route (the NOT dropped)', (r) => { r.Statement!.AndStatement!.Statements![1] = authorizeRoute(); }],
+    ['with a third condition that narrows it', (r) => { r.Statement!.AndStatement!.Statements!.push({ GeoMatchStatement: { CountryCodes: ['US'] } }); }],
+  ])('the rule re-blocking GenericRFI_QueryArguments %s: drift', async (_what, mutate) => {
+    withRules((rules) => {
+      mutate(ruleOf(rules, 'GenericRFIQueryArgumentsExceptAuthorize'));
+      return rules;
+    });
+    expect(details(await guard().check())).toEqual([noRfiRule]);
+  });
+
+  test('a re-blocking rule that spares nothing (the label alone) is stricter, not drift', async () => {
+    withRules((rules) => {
+      ruleOf(rules, 'GenericRFIQueryArgumentsExceptAuthorize').Statement = { LabelMatchStatement: { Scope: 'LABEL', Key: RFI_LABEL } };
+      return rules;
+    });
+    expect((await guard().check()).drift).toEqual([]);
+  });
+
+  test('the route\'s conditions in either order, and the search string as CloudFormation spells it, are not drift', async () => {
+    withRules((rules) => {
+      const r = ruleOf(rules, 'QueryStringSizeExceptAuthorize');
+      const [method, path] = route(r);
+      method.ByteMatchStatement!.SearchString = 'GET' as unknown as Uint8Array;
+      part(r, 1).NotStatement!.Statement!.AndStatement!.Statements = [path, method];
+      r.Statement!.AndStatement!.Statements!.reverse();
+      return rules;
+    });
+    expect((await guard().check()).drift).toEqual([]);
+  });
+
+  test('another rule of the common rule set overridden to Count is drift, re-blocking rules or not', async () => {
+    withRules((rules) => {
+      ruleOf(rules, 'AWSManagedRulesCommonRuleSet').Statement!.ManagedRuleGroupStatement!.RuleActionOverrides!.push({ Name: 'CrossSiteScripting_QUERYARGUMENTS', ActionToUse: { Count: {} } });
+      return rules;
+    });
+    expect(details(await guard().check())).toEqual(['RuleGroupNotBlocking: AWSManagedRulesCommonRuleSet rule CrossSiteScripting_QUERYARGUMENTS is overridden to Count']);
+  });
+
+  test('the same override in another group is drift (the exception is the common rule set\'s)', async () => {
+    withRules((rules) => {
+      ruleOf(rules, 'AWSManagedRulesKnownBadInputsRuleSet').Statement!.ManagedRuleGroupStatement!.RuleActionOverrides = [{ Name: RFI, ActionToUse: { Count: {} } }];
+      return rules;
+    });
+    expect(details(await guard().check())).toEqual([`RuleGroupNotBlocking: AWSManagedRulesKnownBadInputsRuleSet rule ${RFI} is overridden to Count`]);
+  });
+
+  test('an excepted rule overridden to Allow, or excluded, is drift even with its re-blocking rule', async () => {
+    withRules((rules) => {
+      const statement = ruleOf(rules, 'AWSManagedRulesCommonRuleSet').Statement!.ManagedRuleGroupStatement!;
+      statement.RuleActionOverrides = statement.RuleActionOverrides!.map((o) => (o.Name === RFI ? { ...o, ActionToUse: { Allow: {} } } : o)).filter((o) => o.Name !== QUERY_SIZE);
+      statement.ExcludedRules = [{ Name: QUERY_SIZE }];
+      return rules;
+    });
+    expect(details(await guard().check())).toEqual([
+      `RuleGroupNotBlocking: AWSManagedRulesCommonRuleSet rule ${RFI} is overridden to Allow`,
+      `RuleGroupNotBlocking: AWSManagedRulesCommonRuleSet rule ${QUERY_SIZE} is excluded (counted, not blocked)`,
+    ]);
+  });
+
+  test('re-blocking rules without the overrides are harmless (the group blocks by itself)', async () => {
+    withRules((rules) => {
+      const statement = ruleOf(rules, 'AWSManagedRulesCommonRuleSet').Statement!.ManagedRuleGroupStatement!;
+      statement.RuleActionOverrides = statement.RuleActionOverrides!.filter((o) => o.Name === 'SizeRestrictions_BODY');
+      return rules;
+    });
+    expect((await guard().check()).drift).toEqual([]);
   });
 });
 
