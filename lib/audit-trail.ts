@@ -9,14 +9,14 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subs from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct, IConstruct } from 'constructs';
 import { DeploymentEnvironment, MIN_RETENTION_DAYS } from './config';
-import { FhirKeys } from './fhir-keys';
+import { IFhirKeys } from './fhir-keys';
 import { createAuditLogGroup } from './private/log-group';
 import { acknowledge } from '../policies/compliance/acknowledge';
 
 /** Properties of {@link AuditTrail}. */
 export interface AuditTrailProps {
   /** `audit` encrypts the trail, its bucket and the alarm topic; `logs` the log groups. */
-  readonly keys: FhirKeys;
+  readonly keys: IFhirKeys;
 
   /**
    * Decides the object-lock mode of the trail bucket: COMPLIANCE in `production` (nobody, root

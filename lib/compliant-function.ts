@@ -6,12 +6,12 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { acknowledge } from '../policies/compliance/acknowledge';
-import { FhirKeys } from './fhir-keys';
+import { IFhirKeys } from './fhir-keys';
 import { KIT_LAMBDA_RUNTIME } from './private/kit-function';
 import { KitRole } from './private/kit-role';
 import { environmentSizeErrors } from './private/lambda-environment-size';
 import { createAuditLogGroup } from './private/log-group';
-import { SegmentedNetwork } from './segmented-network';
+import { ISegmentedNetwork } from './segmented-network';
 
 /** Properties of {@link CompliantFunction}. */
 export interface CompliantFunctionProps {
@@ -21,12 +21,12 @@ export interface CompliantFunctionProps {
   readonly handler?: string;
   readonly description: string;
   /** `keys.logs` encrypts the log group; `keys.data` the dead-letter queue of an asynchronous function. */
-  readonly keys: FhirKeys;
+  readonly keys: IFhirKeys;
   /**
    * The function runs in this network's isolated subnets, in a security group of its own whose
    * only egress is HTTPS to the network's AWS service endpoints (HealthLake, KMS, Logs, STS).
    */
-  readonly network: SegmentedNetwork;
+  readonly network: ISegmentedNetwork;
   /**
    * How the function is invoked. `synchronous` (API Gateway, a direct invoke whose caller sees
    * the error): no dead-letter queue, and HIPAA.Security-LambdaDLQ is acknowledged saying so.

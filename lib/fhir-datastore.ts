@@ -2,12 +2,12 @@ import { CfnDeletionPolicy, Stack, Token } from 'aws-cdk-lib';
 import * as healthlake from 'aws-cdk-lib/aws-healthlake';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
-import { Construct } from 'constructs';
+import { Construct, type IConstruct } from 'constructs';
 import { deploymentEnvironmentOf } from '../policies/compliance/environment';
-import { FhirKeys } from './fhir-keys';
+import { IFhirKeys } from './fhir-keys';
 import { HEALTHLAKE_READ_ACTIONS, HEALTHLAKE_WRITE_ACTIONS } from '../policies/compliance/healthlake-actions';
 import { KitRole } from './private/kit-role';
-import { SegmentedNetwork } from './segmented-network';
+import { ISegmentedNetwork } from './segmented-network';
 
 /** Options of {@link IFhirDatastore.grantFhirAccess}. */
 export interface FhirAccessOptions {
@@ -20,7 +20,7 @@ export interface FhirAccessOptions {
 }
 
 /** A HealthLake FHIR datastore the kit can grant access to: one it created, or one a platform team already has. */
-export interface IFhirDatastore {
+export interface IFhirDatastore extends IConstruct {
   readonly datastoreArn: string;
   readonly datastoreId: string;
   /** The FHIR base URL (`DatastoreEndpoint`), e.g. `https://healthlake.<region>.amazonaws.com/datastore/<id>/r4/`. */
@@ -37,9 +37,9 @@ export interface IFhirDatastore {
 /** Properties of {@link FhirDatastore}. */
 export interface FhirDatastoreProps {
   /** The datastore is encrypted with `keys.data`. */
-  readonly keys: FhirKeys;
+  readonly keys: IFhirKeys;
   /** Grants are bound to this network's HealthLake interface endpoint (`aws:SourceVpce`). */
-  readonly network: SegmentedNetwork;
+  readonly network: ISegmentedNetwork;
   /**
    * Datastore name (letters, digits and `_.:/=+-@%`, at most 256 characters).
    *
@@ -64,7 +64,7 @@ export interface FhirDatastoreAttributes {
   /** The customer-managed key the datastore is encrypted with. */
   readonly dataKey: kms.IKey;
   /** Grants are bound to this network's HealthLake interface endpoint (`aws:SourceVpce`). */
-  readonly network: SegmentedNetwork;
+  readonly network: ISegmentedNetwork;
 }
 
 /**
@@ -177,7 +177,7 @@ class DatastoreGrants {
     private readonly scope: Construct,
     private readonly datastoreArn: string,
     private readonly dataKey: kms.IKey,
-    private readonly network: SegmentedNetwork,
+    private readonly network: ISegmentedNetwork,
   ) {}
 
   grant(grantee: iam.IGrantable, options: FhirAccessOptions): iam.Grant {

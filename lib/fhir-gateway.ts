@@ -22,14 +22,14 @@ import { registeredAppOf } from '../policies/compliance/registered-apps';
 import { API_VERSIONS_METADATA_KEY, DEFAULT_API_VERSIONS, type ApiVersionsMetadata } from './api-versions';
 import { AuditTrail } from './audit-trail';
 import { DeploymentEnvironment } from './config';
-import { FhirDatastore } from './fhir-datastore';
-import { FhirKeys } from './fhir-keys';
+import type { IFhirDatastore } from './fhir-datastore';
+import { IFhirKeys } from './fhir-keys';
 import { FHIR_DEFINITIONS_ASSET_FILE } from './private/handler-assets';
 import { checkDocuments, KitFunction, settingsOf } from './private/kit-function';
 import { KitRole } from './private/kit-role';
 import { StagePermissions } from './private/stage-permissions';
 import { createAuditLogGroup } from './private/log-group';
-import { SegmentedNetwork } from './segmented-network';
+import { ISegmentedNetwork } from './segmented-network';
 import { SmartAppRegistry } from './smart-app-registry';
 import { SmartIdentity } from './smart-identity';
 
@@ -168,9 +168,9 @@ export interface FhirProxyOptions {
 
 /** Properties of {@link FhirGateway}. */
 export interface FhirGatewayProps extends FhirProxyOptions {
-  readonly keys: FhirKeys;
-  readonly network: SegmentedNetwork;
-  readonly datastore: FhirDatastore;
+  readonly keys: IFhirKeys;
+  readonly network: ISegmentedNetwork;
+  readonly datastore: IFhirDatastore;
   readonly audit: AuditTrail;
   readonly identity: SmartIdentity;
   readonly registry: SmartAppRegistry;

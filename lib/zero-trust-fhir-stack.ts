@@ -9,13 +9,13 @@ import { AuditTrail } from './audit-trail';
 import { DEPLOYMENT_ENVIRONMENTS, DeploymentEnvironment, MIN_RETENTION_DAYS } from './config';
 import { AppRegistryDocument, RegisteredApp } from '../policies/app-registry';
 import { LabelPolicyDocument } from '../policies/label-policy';
-import { FhirDatastore } from './fhir-datastore';
+import { FhirDatastore, type IFhirDatastore } from './fhir-datastore';
 import { FhirFirewall, FhirFirewallProps } from './fhir-firewall';
 import { FhirGateway, FhirProxyOptions } from './fhir-gateway';
 import { FhirKeys, IFhirKeys } from './fhir-keys';
 import { applyAcknowledgements, referenceStackAcknowledgements } from './private/acknowledgements';
 import { checkDocuments } from './private/kit-function';
-import { SegmentedNetwork } from './segmented-network';
+import { SegmentedNetwork, type ISegmentedNetwork } from './segmented-network';
 import { SmartAppRegistry } from './smart-app-registry';
 import { SmartIdentity } from './smart-identity';
 
@@ -53,13 +53,12 @@ export interface ZeroTrustFhirStackProps extends StackProps, FhirProxyOptions {
   /**
    * The data tier's network, built by the kit elsewhere: `SegmentedNetwork.fromVpc(scope,
    * 'Network', { keys, vpc })` around a platform team's VPC (the kit adds its endpoints, security
-   * groups and flow logs; what it cannot check is on `fromVpc`), or a `SegmentedNetwork` of a
-   * platform stack. A network class rather than `ISegmentedNetwork` because FhirDatastore and
-   * FhirGateway take the class today.
+   * groups and flow logs; what it cannot check is on `fromVpc`), or the network of a platform
+   * stack.
    *
    * @default - a new VPC with isolated subnets only (`SegmentedNetwork`)
    */
-  readonly network?: SegmentedNetwork;
+  readonly network?: ISegmentedNetwork;
 
   /**
    * A Cognito user pool a platform team already has (`cognito.UserPool.fromUserPoolArn(...)`):
@@ -74,12 +73,11 @@ export interface ZeroTrustFhirStackProps extends StackProps, FhirProxyOptions {
 
   /**
    * A HealthLake datastore built by the kit in another stack (a platform stack that keeps the
-   * data while API stacks come and go). A `FhirDatastore` rather than `IFhirDatastore` because
-   * FhirGateway takes the class today.
+   * data while API stacks come and go), or `FhirDatastore.fromDatastoreAttributes(...)`.
    *
    * @default - a new datastore encrypted with `keys.data` (`FhirDatastore`)
    */
-  readonly datastore?: FhirDatastore;
+  readonly datastore?: IFhirDatastore;
 
   /**
    * CloudWatch namespace of the per-app metrics (`FhirGateway`'s `appMetricsNamespace`), which
@@ -195,8 +193,8 @@ export class ZeroTrustFhirStack extends Stack {
   /** The deployment stage (`props.environment`). */
   public readonly deploymentEnvironment: DeploymentEnvironment;
   public readonly keys: IFhirKeys;
-  public readonly network: SegmentedNetwork;
-  public readonly datastore: FhirDatastore;
+  public readonly network: ISegmentedNetwork;
+  public readonly datastore: IFhirDatastore;
   public readonly audit: AuditTrail;
   public readonly identity: SmartIdentity;
   public readonly registry: SmartAppRegistry;
