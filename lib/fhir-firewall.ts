@@ -18,7 +18,7 @@ import { wafGuardEnvironment } from '../lambdas/waf-guard/environment';
 import { acknowledge } from '../policies/compliance/acknowledge';
 import { SECURITY_METRIC_NAMESPACE } from './audit-trail';
 import { DeploymentEnvironment } from './config';
-import { FhirKeys } from './fhir-keys';
+import { IFhirKeys } from './fhir-keys';
 import { KitFunction } from './private/kit-function';
 import { createAuditLogGroup } from './private/log-group';
 
@@ -31,7 +31,7 @@ export const WAF_BODY_INSPECTION_LIMIT_BYTES = 64 * 1024;
 /** Properties of {@link FhirFirewall}. */
 export interface FhirFirewallProps {
   /** `logs` encrypts the WAF log group; `audit` the guard's dead-letter queue. */
-  readonly keys: FhirKeys;
+  readonly keys: IFhirKeys;
 
   /**
    * The one stage the web ACL protects: the one-stage form of `stages` (give one of the two).
