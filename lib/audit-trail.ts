@@ -12,10 +12,15 @@ import { DeploymentEnvironment, MIN_RETENTION_DAYS } from './config';
 import { IFhirKeys } from './fhir-keys';
 import { createAuditLogGroup } from './private/log-group';
 import { acknowledge } from '../policies/compliance/acknowledge';
+import { markImportedUse } from '../policies/compliance/imported-resources';
 
 /** Properties of {@link AuditTrail}. */
 export interface AuditTrailProps {
-  /** `audit` encrypts the trail, its bucket and the alarm topic; `logs` the log groups. */
+  /**
+   * `audit` encrypts the trail, its bucket and the alarm topic; `logs` the log groups. Imported
+   * keys (`FhirKeys.fromKeys`): the trail carries their record, reported as
+   * `FHIR.HIPAA-ImportedResourceAttested[keys]` until acknowledged.
+   */
   readonly keys: IFhirKeys;
 
   /**
@@ -224,6 +229,8 @@ export class AuditTrail extends Construct {
       advancedEventSelectors: Lazy.any({ produce: () => this.eventSelectors() }, { omitEmptyArray: true }),
     });
     if (this.trailBucket.policy) this.trail.node.addDependency(this.trailBucket.policy);
+    // Imported keys (FhirKeys.fromKeys) create no resource: their record goes on the trail `audit` encrypts.
+    markImportedUse(this.trail, keys, 'keys');
     this.trail.node.addDependency(this.trailLogsPolicy);
 
     // Alarms: the topic is encrypted with the audit key; CloudWatch may use the key only for

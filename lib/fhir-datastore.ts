@@ -6,6 +6,7 @@ import { Construct, type IConstruct } from 'constructs';
 import { deploymentEnvironmentOf } from '../policies/compliance/environment';
 import { IFhirKeys } from './fhir-keys';
 import { HEALTHLAKE_READ_ACTIONS, HEALTHLAKE_WRITE_ACTIONS } from '../policies/compliance/healthlake-actions';
+import { markImportedUse } from '../policies/compliance/imported-resources';
 import { KitRole } from './private/kit-role';
 import { ISegmentedNetwork } from './segmented-network';
 
@@ -36,7 +37,11 @@ export interface IFhirDatastore extends IConstruct {
 
 /** Properties of {@link FhirDatastore}. */
 export interface FhirDatastoreProps {
-  /** The datastore is encrypted with `keys.data`. */
+  /**
+   * The datastore is encrypted with `keys.data`. Imported keys (`FhirKeys.fromKeys`): the
+   * datastore carries their record, reported as `FHIR.HIPAA-ImportedResourceAttested[keys]`
+   * until acknowledged.
+   */
   readonly keys: IFhirKeys;
   /** Grants are bound to this network's HealthLake interface endpoint (`aws:SourceVpce`). */
   readonly network: ISegmentedNetwork;
@@ -124,6 +129,8 @@ export class FhirDatastore extends Construct implements IFhirDatastore {
     });
     this.resource.cfnOptions.deletionPolicy = CfnDeletionPolicy.RETAIN;
     this.resource.cfnOptions.updateReplacePolicy = CfnDeletionPolicy.RETAIN;
+    // Imported keys (FhirKeys.fromKeys) create no resource: their record goes on the datastore `data` encrypts.
+    markImportedUse(this.resource, props.keys, 'keys');
 
     this.datastoreArn = this.resource.attrDatastoreArn;
     this.datastoreId = this.resource.attrDatastoreId;

@@ -2,7 +2,7 @@ import { ArnFormat, Aws, Duration, RemovalPolicy, Stack, Token } from 'aws-cdk-l
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct, IConstruct } from 'constructs';
-import { recordImport } from './imported-resources';
+import { recordImport } from '../policies/compliance/imported-resources';
 
 /**
  * The platform's three customer-managed keys, as the other constructs use them: ones
@@ -108,11 +108,15 @@ export class FhirKeys extends Construct implements IFhirKeys {
    *   statements `AuditTrail` adds to a key it created are dropped for an imported key;
    * - has no wildcard principal without conditions.
    *
-   * The kit does not vouch for these: the import raises the warning `ZeroTrustFhir-ImportedKeys`
-   * on the returned construct, which stays until acknowledged with how they were checked
-   * (`acknowledge(keys, 'ZeroTrustFhir-ImportedKeys', reason)`), because the rules that hold the
-   * kit's own keys to them (FHIR.HIPAA-KMSKeyRotation, -KMSKeyRetained,
-   * -KMSKeyPolicyNoWildcardPrincipal, -KMSKeyCreateGrantRestricted) read only keys in the template.
+   * The kit does not vouch for these, because the rules that hold the kit's own keys to them
+   * (FHIR.HIPAA-KMSKeyRotation, -KMSKeyRetained, -KMSKeyPolicyNoWildcardPrincipal,
+   * -KMSKeyCreateGrantRestricted) read only keys in the template. The import is recorded on the
+   * returned construct; the constructs that encrypt with the keys copy the record onto their
+   * resource (FhirDatastore's datastore for `data`, AuditTrail's trail for `audit`,
+   * SegmentedNetwork's flow-log group for `logs`), where the compliance gate reports
+   * `FHIR.HIPAA-ImportedResourceAttested[keys]` listing them; the synth fails until it is
+   * acknowledged with how, when and by whom they were checked, in every stack that uses the keys:
+   * `acknowledge(stack, 'FHIR.HIPAA-ImportedResourceAttested[keys]', reason)`.
    * @throws Error naming the key and what to change when a check fails
    */
   public static fromKeys(scope: Construct, id: string, keys: FhirKeysImport): IFhirKeys {
@@ -200,7 +204,7 @@ export class FhirKeys extends Construct implements IFhirKeys {
   }
 }
 
-/** What an imported key must satisfy that the kit cannot check (the record's and the warning's text). */
+/** What an imported key must satisfy that the kit cannot check (the record's text, which the finding shows). */
 const IMPORTED_KEY_REQUIREMENTS: readonly string[] = [
   'each key is a symmetric customer-managed key of this account and region with yearly rotation on and not pending deletion;',
   'each key policy lets the account\'s IAM policies grant its use, has no unconditioned wildcard principal and denies kms:CreateGrant unless kms:GrantIsForAWSResource (CT.KMS.PR.3);',

@@ -1,10 +1,14 @@
 export * from './config';
-export * from './imported-resources';
 export * from './fhir-keys';
 export * from './segmented-network';
 export * from './fhir-datastore';
 export * from './compliant-function';
 export * from '../policies/compliance/healthlake-actions';
+// The import records the compliance gate reads (FHIR.HIPAA-ImportedResourceAttested).
+export {
+  IMPORT_ACKNOWLEDGEMENT_IDS, IMPORTED_RESOURCE_KINDS, IMPORTED_RESOURCE_METADATA_KEY, IMPORTED_RESOURCE_RULE_ID, importRecordsFor, importRecordsOf, markImportedUse, recordImport,
+} from '../policies/compliance/imported-resources';
+export type { ImportedResourceKind, ImportedResourceRecord } from '../policies/compliance/imported-resources';
 export * from './audit-trail';
 export * from './smart-identity';
 export * from './smart-app-registry';

@@ -4,7 +4,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct, IConstruct } from 'constructs';
 import { IFhirKeys } from './fhir-keys';
-import { recordImport } from './imported-resources';
+import { markImportedUse, recordImport } from '../policies/compliance/imported-resources';
 import { HEALTHLAKE_DATA_ACTIONS } from '../policies/compliance/healthlake-actions';
 import { createAuditLogGroup } from './private/log-group';
 import { acknowledge } from '../policies/compliance/acknowledge';
@@ -28,7 +28,11 @@ export interface ISegmentedNetwork extends IConstruct {
 
 /** Properties of {@link SegmentedNetwork}. */
 export interface SegmentedNetworkProps {
-  /** The kit's keys; flow logs are encrypted with `keys.logs`. */
+  /**
+   * The kit's keys; flow logs are encrypted with `keys.logs`. Imported keys (`FhirKeys.fromKeys`):
+   * the flow-log group carries their record, reported as `FHIR.HIPAA-ImportedResourceAttested[keys]`
+   * until acknowledged.
+   */
   readonly keys: IFhirKeys;
 
   /**
@@ -64,7 +68,7 @@ export interface SegmentedNetworkProps {
 
 /** Properties of {@link SegmentedNetwork.fromVpc}: a VPC a platform team already has. */
 export interface SegmentedNetworkFromVpcProps {
-  /** Flow logs are encrypted with `keys.logs`. */
+  /** Flow logs are encrypted with `keys.logs` (imported keys: as {@link SegmentedNetworkProps.keys}). */
   readonly keys: IFhirKeys;
   /**
    * The VPC, imported without a context lookup: `ec2.Vpc.fromVpcAttributes(scope, 'Vpc', {
@@ -128,10 +132,13 @@ export class SegmentedNetwork extends Construct implements ISegmentedNetwork {
    * NAT, egress-only, transit or virtual private gateway, no peering), that the VPC's default
    * security group has no rules (the kit closes it only on a VPC it creates), and that no other
    * interface endpoint of the VPC has private DNS for these services (the deployment would fail).
-   * The kit does not vouch for them: the import raises the warning `ZeroTrustFhir-ImportedVpc`
-   * on the network until acknowledged with how they were checked, and FHIR.HIPAA-LambdaHealthLakeIsolated
-   * reports `Subnet::<id>::Unverifiable` on every function that can call HealthLake in these
-   * subnets, to be acknowledged the same way.
+   * The kit does not vouch for them: the import is recorded on the network and on its HealthLake
+   * interface endpoint, where the compliance gate reports
+   * `FHIR.HIPAA-ImportedResourceAttested[vpc]` listing them; the synth fails until it is
+   * acknowledged with how, when and by whom they were checked
+   * (`acknowledge(stack, 'FHIR.HIPAA-ImportedResourceAttested[vpc]', reason)`). And
+   * FHIR.HIPAA-LambdaHealthLakeIsolated reports `Subnet::<id>::Unverifiable` on every function
+   * that can call HealthLake in these subnets, to be acknowledged the same way.
    * @throws Error naming what to change when a check fails
    */
   public static fromVpc(scope: Construct, id: string, props: SegmentedNetworkFromVpcProps): SegmentedNetwork {
@@ -187,6 +194,8 @@ export class SegmentedNetwork extends Construct implements ISegmentedNetwork {
       retention: props.flowLogRetention ?? logs.RetentionDays.SIX_YEARS,
       owner: 'SegmentedNetwork',
     });
+    // Imported keys (FhirKeys.fromKeys) create no resource: their record goes on what `logs` encrypts.
+    markImportedUse(this.flowLogGroup.node.defaultChild ?? this.flowLogGroup, props.keys, 'keys');
     if (!imported) this.defaultSecurityGroupLockDown = lockDownProvider(this, props.keys, props.flowLogRetention ?? logs.RetentionDays.SIX_YEARS);
     // The delivery role's permissions live in a customer-managed policy (no inline policy), and
     // only VPC Flow Logs of this account may assume it.
@@ -258,7 +267,7 @@ export class SegmentedNetwork extends Construct implements ISegmentedNetwork {
     }
     if (imported) {
       const subnetIds = this.vpc.selectSubnets(this.isolatedSubnets).subnetIds;
-      recordImport(this, 'vpc', {
+      const record = recordImport(this, 'vpc', {
         resources: [this.vpc.vpcId, ...subnetIds],
         requirements: [
           `the route tables of the isolated subnets (${subnetIds.map((s) => (Token.isUnresolved(s) ? '?' : s)).join(', ')}) send nothing out of the VPC (no internet, NAT, egress-only, transit or virtual private gateway, no peering connection);`,
@@ -268,6 +277,8 @@ export class SegmentedNetwork extends Construct implements ISegmentedNetwork {
         // FHIR.HIPAA-LambdaHealthLakeIsolated sees the subnets and reports them Unverifiable.
         rulesThatCannotSee: ['HIPAA.Security-VPCNoUnrestrictedRouteToIGW', 'HIPAA.Security-VPCDefaultSecurityGroupClosed'],
       });
+      // The endpoint every FHIR grant is bound to is the kit's resource in the imported VPC.
+      markImportedUse(this.healthLakeEndpoint.node.defaultChild ?? this.healthLakeEndpoint, this, record.kind);
     }
   }
 }

@@ -14,7 +14,7 @@ import { RegisteredApp } from '../policies/app-registry';
 import { acknowledge } from '../policies/compliance/acknowledge';
 import { DeploymentEnvironment } from './config';
 import { IFhirKeys } from './fhir-keys';
-import { IMPORTED_RESOURCE_METADATA_KEY, recordImport } from './imported-resources';
+import { markImportedUse, recordImport } from '../policies/compliance/imported-resources';
 import { KitFunction, settingsOf } from './private/kit-function';
 import { ISegmentedNetwork } from './segmented-network';
 
@@ -38,9 +38,11 @@ export interface SmartIdentityProps {
    * characters of all four kinds, the custom attributes `fhirUser` and `patient` (mutable,
    * writable by administrators only), and `launchContextTrigger` as its pre-token-generation
    * trigger, event version V3_0 (without it tokens carry no launch context, labels or scope
-   * suppression). The kit does not vouch for these: the import raises the warning
-   * `ZeroTrustFhir-ImportedUserPool` on this construct, which stays until acknowledged with how
-   * they were checked: `acknowledge(identity, 'ZeroTrustFhir-ImportedUserPool', reason)`.
+   * suppression). The kit does not vouch for these: the compliance gate reports
+   * `FHIR.HIPAA-ImportedResourceAttested[user-pool]` on the managed-login domain, listing them,
+   * and the synth fails until it is acknowledged with how, when and by whom they were checked:
+   * `acknowledge(identity, 'FHIR.HIPAA-ImportedResourceAttested[user-pool]', reason)` (or on
+   * the stack).
    *
    * @default - a new user pool with the kit's settings (listed on the class)
    */
@@ -284,9 +286,9 @@ export class SmartIdentity extends Construct {
   }
 
   /**
-   * The import's record and warning (`ZeroTrustFhir-ImportedUserPool`), also on the domain's
-   * L1 so that a compliance rule can find it; and the pool's permission to invoke the trigger,
-   * which the team sets on its pool.
+   * The import's record, on this construct and on the domain's L1, where
+   * FHIR.HIPAA-ImportedResourceAttested reports it (`[user-pool]`, with the requirements below);
+   * and the pool's permission to invoke the trigger, which the team sets on its pool.
    */
   private recordImportedPool(props: SmartIdentityProps): void {
     this.launchContextTrigger.fn.addPermission('UserPoolInvoke', {
@@ -307,7 +309,7 @@ export class SmartIdentity extends Construct {
       ],
       rulesThatCannotSee: ['FHIR.HIPAA-CognitoMFARequired', 'FHIR.HIPAA-CognitoThreatProtection', 'FHIR.HIPAA-CognitoDeletionProtection', 'FHIR.HIPAA-CognitoNoSelfSignUp', 'AwsSolutions-COG1', 'AwsSolutions-COG2', 'AwsSolutions-COG3', 'AwsSolutions-COG8'],
     });
-    this.domain.node.defaultChild?.node.addMetadata(IMPORTED_RESOURCE_METADATA_KEY, record);
+    markImportedUse(this.domain.node.defaultChild ?? this.domain, this, record.kind);
   }
 
   /** The kit's user pool, with the pre-token trigger. */

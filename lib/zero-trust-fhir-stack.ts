@@ -43,8 +43,8 @@ export interface ZeroTrustFhirStackProps extends StackProps, FhirProxyOptions {
 
   /**
    * Customer-managed keys a platform team already has: `FhirKeys.fromKeys(scope, 'Keys', { data,
-   * logs, audit })`. What the keys' policies must allow, and the warning to acknowledge, are on
-   * `FhirKeys.fromKeys`.
+   * logs, audit })`. What the keys' policies must allow, and the finding to acknowledge
+   * (`FHIR.HIPAA-ImportedResourceAttested[keys]`), are on `FhirKeys.fromKeys`.
    *
    * @default - three new keys (`FhirKeys`: rotation on, retained, scoped key policies)
    */
@@ -64,8 +64,8 @@ export interface ZeroTrustFhirStackProps extends StackProps, FhirProxyOptions {
    * A Cognito user pool a platform team already has (`cognito.UserPool.fromUserPoolArn(...)`):
    * the kit adds its resource servers, app clients and domain to it, and creates the pre-token
    * trigger for the team to attach. Its settings are the team's to vouch for: see
-   * `SmartIdentityProps.userPool` and acknowledge `ZeroTrustFhir-ImportedUserPool` on
-   * `stack.identity`.
+   * `SmartIdentityProps.userPool` and acknowledge `FHIR.HIPAA-ImportedResourceAttested[user-pool]`
+   * on the stack.
    *
    * @default - a new user pool with the kit's settings (`SmartIdentity`)
    */

@@ -372,6 +372,15 @@ export const FHIR_HIPAA_RULES: readonly FhirHipaaRule[] = [
     explanation: 'A sandbox that can reach a production resource, or a production stack that trusts a sandbox account, is the promotion of sandbox settings to production that separate environments exist to prevent: unreviewed apps and synthetic-data practices would touch PHI.',
     citations: ['164.308(a)(3)(i)', '164.308(a)(4)(ii)(B)', '164.312(a)(1)'],
   },
+  // Imported resources
+  {
+    rule: gate.ImportedResourceAttested,
+    level: E,
+    cause: 'The resource is built on something a platform team brought (`FhirKeys.fromKeys`, `SegmentedNetwork.fromVpc`, `SmartIdentity`\'s `userPool`), whose settings the rules that hold the kit\'s own keys, VPC and user pool to them cannot see (they read only the template): check the requirements the finding lists on the imported keys (`[keys]`), VPC (`[vpc]`) or user pool (`[user-pool]`), then acknowledge with how, when and by whom (`acknowledge(stack, \'FHIR.HIPAA-ImportedResourceAttested[user-pool]\', reason)`), or let the kit create the resource.',
+    explanation: 'An imported key without rotation, a VPC with a route out or a user pool without MFA would otherwise pass the gate in silence: the kit cannot vouch for what it did not create, so the team must evaluate it and attest, and the reviewer sees who did.',
+    citations: ['164.308(a)(1)(ii)(A)', '164.308(a)(8)'],
+    detail: gate.describeImportedResourceAttested,
+  },
   // Coverage (last: it reads what every other rule evaluated)
   {
     rule: gate.ResourceEvaluated,

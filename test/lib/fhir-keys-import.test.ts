@@ -1,7 +1,8 @@
 import { Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as kms from 'aws-cdk-lib/aws-kms';
-import { AuditTrail, FhirDatastore, FhirKeys, FhirKeysImport, IMPORTED_RESOURCE_METADATA_KEY, importRecordsOf, SegmentedNetwork } from '../../lib';
+import { AuditTrail, FhirDatastore, FhirKeys, FhirKeysImport, importRecordsFor, importRecordsOf, SegmentedNetwork } from '../../lib';
+import { validate } from '../policies/compliance/helpers';
 import { createTestApp } from '../helpers/app';
 
 const keyArn = (n: number, region = 'us-east-1') => `arn:aws:kms:${region}:111122223333:key/0000000${n}-1111-2222-3333-444455556666`;
@@ -16,8 +17,8 @@ const keys = FhirKeys.fromKeys(stack, 'Keys', {
   auditTrailName: 'platform-trail',
 });
 const network = new SegmentedNetwork(stack, 'Network', { keys });
-new FhirDatastore(stack, 'Datastore', { keys, network });
-new AuditTrail(stack, 'Audit', { keys });
+const datastore = new FhirDatastore(stack, 'Datastore', { keys, network });
+const audit = new AuditTrail(stack, 'Audit', { keys });
 const assembly = app.synth();
 const template = Template.fromJSON(assembly.getStackByName('KeysImport').template);
 
@@ -43,14 +44,22 @@ describe('FhirKeys.fromKeys', () => {
     expect(keys.auditTrailArn).toContain(':trail/platform-trail');
   });
 
-  test('records the import and warns until acknowledged, naming what to check', () => {
+  test('records the import on the keys and on the resources they encrypt: the datastore (data), the trail (audit), the flow-log group (logs)', () => {
     const [record] = importRecordsOf(keys);
-    expect(record).toMatchObject({ kind: 'keys', resources: [MRK, keyArn(2), keyArn(3)], acknowledgementId: 'ZeroTrustFhir-ImportedKeys' });
+    expect(record).toMatchObject({ kind: 'keys', resources: [MRK, keyArn(2), keyArn(3)], acknowledgementId: 'FHIR.HIPAA-ImportedResourceAttested[keys]' });
     expect(record.rulesThatCannotSee).toEqual(expect.arrayContaining(['FHIR.HIPAA-KMSKeyRotation', 'FHIR.HIPAA-KMSKeyRetained']));
-    expect(keys.node.metadata.some((m) => m.type === IMPORTED_RESOURCE_METADATA_KEY)).toBe(true);
-    const warnings = assembly.getStackByName('KeysImport').messages.filter((m) => m.level === 'warning').map((m) => String(m.entry.data));
-    expect(warnings).toHaveLength(1);
-    expect(warnings[0]).toMatch(/^KeysImport\/Keys: imported KMS keys; the kit cannot check at synth that .*rotation on.*logs\.<region>\.amazonaws\.com.*cloudtrail\.amazonaws\.com.*'ZeroTrustFhir-ImportedKeys'/);
+    for (const cfn of [datastore.resource, audit.trail, network.flowLogGroup.node.defaultChild]) expect(importRecordsFor(cfn as never)).toEqual([record]);
+  });
+
+  test('the gate reports [keys] on each of them, naming what to check, and no warning is raised', () => {
+    const violations = validate(stack).violations.filter((v) => v.ruleName.startsWith('FHIR.HIPAA-ImportedResourceAttested'));
+    expect(violations.map((v) => `${v.ruleName} @ ${v.violatingResources[0].constructPath}`).sort()).toEqual([
+      'FHIR.HIPAA-ImportedResourceAttested[keys] @ KeysImport/Audit/Trail',
+      'FHIR.HIPAA-ImportedResourceAttested[keys] @ KeysImport/Datastore/Resource',
+      'FHIR.HIPAA-ImportedResourceAttested[keys] @ KeysImport/Network/FlowLogGroup/Resource',
+    ]);
+    expect(violations[0].description).toMatch(/^Imported KMS keys \(arn:aws:kms:.*\): the kit cannot check at synth that .*rotation on.*logs\.<region>\.amazonaws\.com.*cloudtrail\.amazonaws\.com.*'FHIR\.HIPAA-ImportedResourceAttested\[keys\]'/);
+    expect(assembly.getStackByName('KeysImport').messages.filter((m) => m.level === 'warning')).toEqual([]);
   });
 });
 

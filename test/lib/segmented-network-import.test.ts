@@ -1,8 +1,9 @@
 import { Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
-import { FhirKeys, importRecordsOf, SegmentedNetwork, SegmentedNetworkFromVpcProps } from '../../lib';
+import { FhirKeys, importRecordsFor, importRecordsOf, SegmentedNetwork, SegmentedNetworkFromVpcProps } from '../../lib';
 import { createTestApp } from '../helpers/app';
+import { validate } from '../policies/compliance/helpers';
 
 const ISOLATED = ['subnet-0aaa1111', 'subnet-0bbb2222'];
 const attributes: ec2.VpcAttributes = {
@@ -58,11 +59,14 @@ describe('SegmentedNetwork.fromVpc', () => {
     expect(vpc.selectSubnets(network.isolatedSubnets).subnetIds).toEqual(ISOLATED);
   });
 
-  test('records the import and warns until acknowledged, naming the subnets to check', () => {
-    expect(importRecordsOf(network)[0]).toMatchObject({ kind: 'vpc', resources: [attributes.vpcId, ...ISOLATED], acknowledgementId: 'ZeroTrustFhir-ImportedVpc' });
-    const warnings = assembly.getStackByName('NetImport').messages.filter((m) => m.level === 'warning').map((m) => String(m.entry.data));
-    expect(warnings).toHaveLength(1);
-    expect(warnings[0]).toMatch(/^NetImport\/Network: imported VPC; .*subnet-0aaa1111, subnet-0bbb2222.*default security group has no rules.*'ZeroTrustFhir-ImportedVpc'/);
+  test('records the import on the network and on its HealthLake endpoint, where the gate reports [vpc] naming the subnets to check; no warning', () => {
+    const [record] = importRecordsOf(network);
+    expect(record).toMatchObject({ kind: 'vpc', resources: [attributes.vpcId, ...ISOLATED], acknowledgementId: 'FHIR.HIPAA-ImportedResourceAttested[vpc]' });
+    expect(importRecordsFor(network.healthLakeEndpoint.node.defaultChild as never)).toEqual([record]);
+    const violations = validate(stack).violations.filter((v) => v.ruleName.startsWith('FHIR.HIPAA-ImportedResourceAttested'));
+    expect(violations.map((v) => `${v.ruleName} @ ${v.violatingResources[0].constructPath}`)).toEqual(['FHIR.HIPAA-ImportedResourceAttested[vpc] @ NetImport/Network/HealthLakeEndpoint/Resource']);
+    expect(violations[0].description).toMatch(/^Imported VPC \(vpc-.*\): .*subnet-0aaa1111, subnet-0bbb2222.*default security group has no rules.*'FHIR\.HIPAA-ImportedResourceAttested\[vpc\]'/);
+    expect(assembly.getStackByName('NetImport').messages.filter((m) => m.level === 'warning')).toEqual([]);
   });
 });
 

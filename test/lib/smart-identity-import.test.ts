@@ -1,9 +1,10 @@
 import { CfnWaitConditionHandle, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as cognito from 'aws-cdk-lib/aws-cognito';
-import { FhirKeys, IMPORTED_RESOURCE_METADATA_KEY, importRecordsOf, SegmentedNetwork, SmartAppRegistry, SmartIdentity, SmartIdentityProps } from '../../lib';
+import { FhirKeys, importRecordsFor, importRecordsOf, SegmentedNetwork, SmartAppRegistry, SmartIdentity, SmartIdentityProps } from '../../lib';
 import { loadAppRegistry } from '../../policies/app-registry';
 import { createTestApp } from '../helpers/app';
+import { validate } from '../policies/compliance/helpers';
 
 const apps = loadAppRegistry();
 const POOL_ID = 'us-east-1_AbCdEf123';
@@ -53,14 +54,15 @@ describe('SmartIdentity with an imported user pool', () => {
     });
   });
 
-  test('records the import on the construct and on the domain, and warns until acknowledged, naming the settings', () => {
+  test('records the import on the construct and on the domain, where the gate reports [user-pool] naming the settings; no warning', () => {
     const [record] = importRecordsOf(identity);
-    expect(record).toMatchObject({ kind: 'user-pool', resources: [POOL_ARN], acknowledgementId: 'ZeroTrustFhir-ImportedUserPool' });
+    expect(record).toMatchObject({ kind: 'user-pool', resources: [POOL_ARN], acknowledgementId: 'FHIR.HIPAA-ImportedResourceAttested[user-pool]' });
     expect(record.rulesThatCannotSee).toEqual(expect.arrayContaining(['FHIR.HIPAA-CognitoMFARequired', 'FHIR.HIPAA-CognitoThreatProtection', 'FHIR.HIPAA-CognitoDeletionProtection', 'FHIR.HIPAA-CognitoNoSelfSignUp']));
-    expect(identity.domain.node.defaultChild!.node.metadata.find((m) => m.type === IMPORTED_RESOURCE_METADATA_KEY)?.data).toEqual(record);
-    const warnings = assembly.getStackByName('IdImport').messages.filter((m) => m.level === 'warning').map((m) => String(m.entry.data));
-    expect(warnings).toHaveLength(1);
-    expect(warnings[0]).toMatch(/^IdImport\/Identity: imported user pool; the kit cannot check at synth that the pool requires MFA .*threat protection.*deletion protection.*no self sign-up, required in production.*pre-token-generation trigger \(event version V3_0\) is this construct's launch-context function \(IdImport\/Identity\/LaunchContext\/Resource\).*'ZeroTrustFhir-ImportedUserPool'/);
+    expect(importRecordsFor(identity.domain.node.defaultChild as never)).toEqual([record]);
+    const violations = validate(stack).violations.filter((v) => v.ruleName.startsWith('FHIR.HIPAA-ImportedResourceAttested'));
+    expect(violations.map((v) => `${v.ruleName} @ ${v.violatingResources[0].constructPath}`)).toEqual(['FHIR.HIPAA-ImportedResourceAttested[user-pool] @ IdImport/Identity/UserPool/Domain/Resource']);
+    expect(violations[0].description).toMatch(/^Imported user pool \(arn:aws:cognito-idp:us-east-1:111122223333:userpool\/us-east-1_AbCdEf123\): the kit cannot check at synth that the pool requires MFA .*threat protection.*deletion protection.*no self sign-up, required in production.*pre-token-generation trigger \(event version V3_0\) is this construct's launch-context function \(IdImport\/Identity\/LaunchContext\/Resource\).*'FHIR\.HIPAA-ImportedResourceAttested\[user-pool\]'/);
+    expect(assembly.getStackByName('IdImport').messages.filter((m) => m.level === 'warning')).toEqual([]);
   });
 });
 

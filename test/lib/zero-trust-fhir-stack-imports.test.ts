@@ -12,7 +12,7 @@ const KEYS = { data: 1, logs: 2, audit: 3 };
 const keyArn = (n: number) => `arn:aws:kms:us-east-1:${ACCOUNT}:key/0000000${n}-1111-2222-3333-444455556666`;
 const POOL_ID = 'us-east-1_AbCdEf123';
 const SUBNETS = ['subnet-0aaa1111', 'subnet-0bbb2222'];
-const REASON = 'Checked by the platform team against its baseline (runbook section 4): settings as the kit requires.';
+const REASON = 'Checked on 2026-12-01 by the platform team (J. Doe) against its baseline (runbook section 4): settings as the kit requires.';
 
 /** A platform stack holding references to what the team has, and the FHIR stack built on them. */
 function build(app: App, name: string) {
@@ -40,9 +40,11 @@ function build(app: App, name: string) {
 const app = createTestApp();
 const plain = build(app, 'Fhir');
 const acked = build(app, 'Acked');
-acknowledge(acked.platform, IMPORT_ACKNOWLEDGEMENT_IDS.keys, REASON);
+// By rule id, on each stack where the kit built on an import.
+acknowledge(acked.platform, 'FHIR.HIPAA-ImportedResourceAttested[keys]', REASON);
 acknowledge(acked.platform, IMPORT_ACKNOWLEDGEMENT_IDS.vpc, REASON);
-acknowledge(acked.fhir.identity, IMPORT_ACKNOWLEDGEMENT_IDS['user-pool'], REASON);
+acknowledge(acked.fhir, IMPORT_ACKNOWLEDGEMENT_IDS.keys, REASON);
+acknowledge(acked.fhir, 'FHIR.HIPAA-ImportedResourceAttested[user-pool]', REASON);
 for (const subnet of SUBNETS) acknowledge(acked.fhir, `FHIR.HIPAA-LambdaHealthLakeIsolated[Subnet::${subnet}::Unverifiable]`, REASON);
 const assembly = app.synth();
 const template = Template.fromJSON(assembly.getStackByName(plain.fhir.stackName).template);
@@ -87,14 +89,22 @@ describe('ZeroTrustFhirStack with the platform team\'s keys, VPC and user pool',
     for (const alarm of scopeDenials) expect(alarm.Properties.Threshold).toBe(7);
   });
 
-  test('the packs find only the imported subnets, unverifiable on the proxy; each import is a warning to acknowledge', () => {
-    expect(findings(plain.fhir).sort()).toEqual(SUBNETS.map((s) => `FHIR.HIPAA-LambdaHealthLakeIsolated[Subnet::${s}::Unverifiable] @ Fhir/Gateway/Proxy/Resource/Resource`));
-    expect(findings(plain.platform)).toEqual([]);
-    expect(warnings(plain.platform).sort()).toEqual(['/FhirPlatform/Keys: FhirPlatform/Keys', '/FhirPlatform/Network: FhirPlatform/Network']);
-    expect(warnings(plain.fhir)).toEqual(['/Fhir/Identity: Fhir/Identity']);
+  test('the packs find each import where the kit built on it, and the imported subnets, unverifiable on the proxy; no warning', () => {
+    expect(findings(plain.fhir).sort()).toEqual([
+      'FHIR.HIPAA-ImportedResourceAttested[keys] @ Fhir/Audit/Trail',
+      'FHIR.HIPAA-ImportedResourceAttested[keys] @ Fhir/Datastore/Resource',
+      'FHIR.HIPAA-ImportedResourceAttested[user-pool] @ Fhir/Identity/UserPool/Domain/Resource',
+      ...SUBNETS.map((s) => `FHIR.HIPAA-LambdaHealthLakeIsolated[Subnet::${s}::Unverifiable] @ Fhir/Gateway/Proxy/Resource/Resource`),
+    ]);
+    expect(findings(plain.platform).sort()).toEqual([
+      'FHIR.HIPAA-ImportedResourceAttested[keys] @ FhirPlatform/Network/FlowLogGroup/Resource',
+      'FHIR.HIPAA-ImportedResourceAttested[vpc] @ FhirPlatform/Network/HealthLakeEndpoint/Resource',
+    ]);
+    expect(warnings(plain.platform)).toEqual([]);
+    expect(warnings(plain.fhir)).toEqual([]);
   });
 
-  test('acknowledging them by name, with a reason, clears every finding and warning', () => {
+  test('acknowledging them by rule id, with a reason, clears every finding', () => {
     expect(findings(acked.fhir)).toEqual([]);
     expect(findings(acked.platform)).toEqual([]);
     expect(warnings(acked.fhir)).toEqual([]);

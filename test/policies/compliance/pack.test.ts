@@ -59,6 +59,7 @@ describe('FhirHipaaChecks', () => {
       'FHIR.HIPAA-CloudTrailDataEvents',
       'FHIR.HIPAA-SNSAlarmTopicSubscribed',
       'FHIR.HIPAA-NoCrossEnvironmentReference',
+      'FHIR.HIPAA-ImportedResourceAttested',
       'FHIR.HIPAA-ResourceEvaluated',
     ]);
     expect(new FhirHipaaChecks().ruleIds).toEqual(FHIR_HIPAA_RULE_IDS);

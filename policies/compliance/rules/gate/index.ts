@@ -1,2 +1,3 @@
 export * from './ResourceEvaluated';
 export * from './NoCrossEnvironmentReference';
+export * from './ImportedResourceAttested';
