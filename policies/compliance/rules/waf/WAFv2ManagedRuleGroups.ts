@@ -23,8 +23,8 @@ export const COUNT_EXCEPTION = { group: 'AWSManagedRulesCommonRuleSet', rule: 'S
  * `AWSManagedRulesSQLiRuleSet` and `AWSManagedRulesAmazonIpReputationList` and a rate-based
  * rule, all blocking: each group's `OverrideAction` is `None`, no `RuleActionOverrides` /
  * `ExcludedRules` entry turns one of its rules to Count or Allow — except the common set's
- * `SizeRestrictions_BODY` when the ACL has its own blocking `SizeConstraintStatement` on the
- * body — and the rate-based rule's `Action` is `Block`. Top-level rules only. Not applicable to
+ * `SizeRestrictions_BODY` set to Count (never Allow) when the ACL has its own blocking
+ * `SizeConstraintStatement` on the body — and the rate-based rule's `Action` is `Block`. Top-level rules only. Not applicable to
  * an ACL no association ties to an API. Findings: `Missing::<group>`, `NotBlocking::<group>`,
  * `CountOverride::<group>::<rule>`, `Missing::RateBasedRule`, `NotBlocking::RateBasedRule`,
  * `RulesUnresolved`.
@@ -47,8 +47,9 @@ export function WAFv2ManagedRuleGroups(node: CfnResource): NagRuleResult {
     }
     if (!overrideIsNone(rule.OverrideAction)) findings.push(`NotBlocking::${group}`);
     const statement = (rule.Statement as Json).ManagedRuleGroupStatement as Json;
-    for (const name of countedRules(statement)) {
-      const excepted = group === COUNT_EXCEPTION.group && name === COUNT_EXCEPTION.rule && ownBodySizeLimit;
+    for (const { name, action } of countedRules(statement)) {
+      // The exception is a Count only: Allow would skip every later rule, the body-size one included.
+      const excepted = group === COUNT_EXCEPTION.group && name === COUNT_EXCEPTION.rule && action === 'count' && ownBodySizeLimit;
       if (!excepted) findings.push(`CountOverride::${group}::${name}`);
     }
   }
@@ -73,19 +74,23 @@ function blocks(action: unknown): boolean {
   return isObject(action) && definedKeys(action).length === 1 && action.Block !== undefined;
 }
 
-/** Rules of a managed group set to Count/Allow (or excluded, which counts); unresolved entries count as `?`. */
-function countedRules(statement: Json): string[] {
-  const out: string[] = [];
+/**
+ * Rules of a managed group set to Count or Allow (or excluded, which counts), with how; an
+ * unresolved entry is `?`, never an exception.
+ */
+function countedRules(statement: Json): Array<{ name: string; action: 'count' | 'other' }> {
+  const out: Array<{ name: string; action: 'count' | 'other' }> = [];
   for (const o of asList(statement.RuleActionOverrides) ?? ['?']) {
     if (!isObject(o)) {
-      out.push('?');
+      out.push({ name: '?', action: 'other' });
       continue;
     }
     const use = o.ActionToUse;
-    if (!isObject(use) || use.Count !== undefined || use.Allow !== undefined) out.push(asString(o.Name) ?? '?');
+    const onlyCount = isObject(use) && definedKeys(use).length === 1 && use.Count !== undefined;
+    if (!isObject(use) || use.Count !== undefined || use.Allow !== undefined) out.push({ name: asString(o.Name) ?? '?', action: onlyCount ? 'count' : 'other' });
   }
   for (const e of asList(statement.ExcludedRules) ?? ['?']) {
-    out.push(isObject(e) ? asString(e.Name) ?? '?' : '?');
+    out.push({ name: isObject(e) ? asString(e.Name) ?? '?' : '?', action: 'other' });
   }
   return out;
 }

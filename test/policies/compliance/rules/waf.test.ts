@@ -75,6 +75,11 @@ describe('FHIR.HIPAA-WAFv2ManagedRuleGroups', () => {
     expect(granularFindings(aclWith(rules), rule)).toEqual(['CountOverride::AWSManagedRulesCommonRuleSet::SizeRestrictions_BODY']);
   });
 
+  test('Noncompliance 4b: SizeRestrictions_BODY set to Allow (which skips every later rule), even with the ACL\'s own body size rule', () => {
+    const rules = [bodySizeRule, ...requiredRules({ ruleActionOverrides: [{ name: 'SizeRestrictions_BODY', actionToUse: { allow: {} } }] })];
+    expect(granularFindings(aclWith(rules), rule)).toEqual(['CountOverride::AWSManagedRulesCommonRuleSet::SizeRestrictions_BODY']);
+  });
+
   test('Noncompliance 5: a rate-based rule that only counts', () => {
     const rules = requiredRules();
     rules[4] = rateRule({ count: {} });
