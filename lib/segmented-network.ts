@@ -24,6 +24,13 @@ export interface ISegmentedNetwork extends IConstruct {
   readonly endpointSecurityGroup: ec2.ISecurityGroup;
   /** The HealthLake interface endpoint; FHIR grants name it in `aws:SourceVpce`. */
   readonly healthLakeEndpoint: ec2.IInterfaceVpcEndpoint;
+  /**
+   * Lets `peer` (a team's function, say: anything with `connections`) reach the interface
+   * endpoints (HealthLake, KMS, Logs, STS) on HTTPS and nothing else: egress 443 from its
+   * security groups to the endpoints' group, and ingress 443 on the endpoints' group from them.
+   * Its FHIR permissions still come from `FhirDatastore.grantFhirAccess`.
+   */
+  allowEndpointAccessFrom(peer: ec2.IConnectable): void;
 }
 
 /** Properties of {@link SegmentedNetwork}. */
@@ -281,6 +288,16 @@ export class SegmentedNetwork extends Construct implements ISegmentedNetwork {
       markImportedUse(this.healthLakeEndpoint.node.defaultChild ?? this.healthLakeEndpoint, this, record.kind);
     }
   }
+
+  /**
+   * Lets `peer` (a team's function, say: anything with `connections`) reach the interface
+   * endpoints on HTTPS and nothing else: egress 443 from its security groups to the endpoints'
+   * group, and ingress 443 on the endpoints' group from them. `CompliantFunction` does this itself.
+   */
+  public allowEndpointAccessFrom(peer: ec2.IConnectable): void {
+    peer.connections.allowTo(this.endpointSecurityGroup, ec2.Port.tcp(443), 'HTTPS to the FHIR platform\'s interface endpoints only');
+  }
+
 }
 
 /** The kit's own VPC: isolated subnets only, no gateway out, the default security group closed. */
