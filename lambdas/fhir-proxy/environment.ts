@@ -10,7 +10,7 @@
  * | `fhirBaseUrl` | `FHIR_BASE_URL` | the HealthLake endpoint `https://healthlake.<region>.amazonaws.com/datastore/<id>/r4/` |
  * | `publicBaseUrl` | `PUBLIC_BASE_URL` | the public FHIR base (`https://fhir.example.org/r4`); absent: `https://<requestContext.domainName>/r4` |
  * | `readableNonCompartmentTypes` | `READABLE_NON_COMPARTMENT_TYPES` | R4 types outside the Patient compartment, space-separated |
- * | `confidentialClientIds` | `CONFIDENTIAL_CLIENT_IDS` | client ids, space-separated |
+ * | `confidentialClientIds` | `CONFIDENTIAL_CLIENT_IDS` | client ids, space-separated; absent when `APP_CLIENT_IDS` marks them (`,c`), which it does when it lists every one of them, in the same order |
  * | `operations` | `ALLOWED_OPERATIONS` | JSON `{ "<name>": { "permission": "r", "levels": ["type"] } }` |
  * | `requiredProfiles` | `REQUIRED_PROFILES` | JSON `{ "<Type>": ["<profile url>", …] }` |
  * | `maxBodyBytes` | `MAX_BODY_BYTES` | bytes; absent: 5 MiB |
@@ -22,17 +22,22 @@
  * | `prewarmValidator` | `PREWARM_VALIDATOR` | `true`: load the validator at cold start |
  * | `labelPolicyFile` | `LABEL_POLICY_FILE` | the label policy in the asset; absent: the built-in restrictive policy |
  * | `appRegistryFile` | `APP_REGISTRY_FILE` | the app registry in the asset |
- * | `appClientIds` | `APP_CLIENT_IDS` | JSON `{ "<Cognito client id>": "<app id>" }` |
+ * | `appClientIds` | `APP_CLIENT_IDS` | a compact client list (`shared/environment.ts`): `<Cognito client id>=<app id>` or `<Cognito client id>=<app id>,c` (a confidential client) … |
  * | `apiVersions` | `API_VERSIONS` | JSON list of `ApiLifecycle` (`shared/api-lifecycle.ts`), one per stage |
- * | `metrics` | `APP_METRICS_*` | the per-app metrics (`shared/app-metrics-environment.ts`); absent: none recorded |
+ * | `metrics` | `APP_METRICS_*` | the per-app metrics (`shared/app-metrics-environment.ts`), `APP_METRICS_APPS=@APP_CLIENT_IDS` when their map is `appClientIds`; absent: none recorded |
+ *
+ * `APP_CLIENT_IDS` grows by one entry per registered app, and Lambda allows 4 KB of environment:
+ * an entry takes about 40 bytes (a 26-character client id, a 12-character app id), and the
+ * metrics and the confidential clients add nothing per app. JSON (the format of earlier kit
+ * versions) is refused, naming the variable.
  *
  * Types and checks only, no I/O: the handler reads the files the variables name.
  */
 import { apiVersionsProblem, parseApiVersions, type ApiLifecycle } from '../shared/api-lifecycle';
 import { appMetricsEnvironment, parseAppMetricsEnvironment, type AppMetricsEnvironment } from '../shared/app-metrics-environment';
 import {
-  checked, type Check, httpsOrLoopbackUrl, httpsUrl, optionalJson, optionalText, optionalWholeNumber, put, readBoolean, readList, requiredText, wholeNumber, writeList, writer,
-  EnvironmentSettingError, EnvironmentVariableError, type EnvironmentWriterOptions,
+  checked, type Check, CLIENT_ID as LISTED_CLIENT_ID, httpsOrLoopbackUrl, httpsUrl, optionalJson, optionalText, optionalWholeNumber, parseClientList, put, readBoolean, readList,
+  requiredText, wholeNumber, writeClientList, writeList, writer, EnvironmentSettingError, EnvironmentVariableError, type EnvironmentWriterOptions,
 } from '../shared/environment';
 import { PATIENT_COMPARTMENT } from '../shared/fhir/patient-compartment';
 import { isFhirResourceType, type FhirResourceType } from '../shared/fhir-resource-types';
@@ -145,10 +150,11 @@ export const checkRequiredProfiles: Check<Readonly<Record<string, readonly strin
 export const checkIdentifierSystem: Check<string> = (value) =>
   typeof value === 'string' && IDENTIFIER_SYSTEM.test(value) && value.length <= 256 ? undefined : 'must be an absolute URI (https://…, urn:oid:…)';
 
-export const checkAppClientIds: Check<Readonly<Record<string, string>>> = (map) => {
+/** `isToken`: client ids known only at deployment, not checked. */
+export const checkAppClientIds = (isToken: (clientId: string) => boolean = () => false): Check<Readonly<Record<string, string>>> => (map) => {
   if (!isObject(map)) return 'must be an object of client id → app id';
   for (const [clientId, appId] of Object.entries(map)) {
-    if (!CLIENT_ID.test(clientId)) return 'has a key that is not a client id';
+    if (!isToken(clientId) && !LISTED_CLIENT_ID.test(clientId)) return `has a key that is not a client id: ${JSON.stringify(clientId).slice(0, 80)}`;
     if (typeof appId !== 'string' || !APP_ID.test(appId)) return `${clientId} must name an app id`;
   }
   return undefined;
@@ -164,6 +170,18 @@ function checkLabelDependencies(s: FhirProxyEnvironment, name: (setting: 'appReg
   for (const setting of ['appRegistryFile', 'appClientIds', 'consentCacheTtlSeconds'] as const) {
     if (s[setting] !== undefined) throw error(name(setting), `needs ${name('labelPolicyFile')}`);
   }
+}
+
+/**
+ * Whether `APP_CLIENT_IDS` marks the confidential clients (`,c`) instead of `CONFIDENTIAL_CLIENT_IDS`
+ * listing them: when it lists every one of them, in the same order (what the parser gives back).
+ */
+function confidentialMarked(s: FhirProxyEnvironment): boolean {
+  const confidential = s.confidentialClientIds;
+  if (s.appClientIds === undefined || confidential === undefined || confidential.length === 0) return false;
+  const set = new Set(confidential);
+  const inOrder = Object.keys(s.appClientIds).filter((clientId) => set.has(clientId));
+  return set.size === confidential.length && inOrder.length === confidential.length && inOrder.every((clientId, i) => clientId === confidential[i]);
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -194,16 +212,15 @@ export function fhirProxyEnvironment(settings: FhirProxyEnvironment, options: En
   for (const setting of ['profilesDir', 'fhirDefinitionsFile', 'labelPolicyFile', 'appRegistryFile'] as const) {
     if (s[setting] !== undefined) w.check(setting, s[setting], checkAssetPath);
   }
-  if (s.appClientIds !== undefined && !w.isUnresolved(s.appClientIds)) {
-    w.check('appClientIds', Object.fromEntries(Object.entries(s.appClientIds).filter(([k]) => !w.isUnresolved(k))), checkAppClientIds);
-  }
+  if (s.appClientIds !== undefined) w.check('appClientIds', s.appClientIds, checkAppClientIds(w.isUnresolved));
   if (s.apiVersions !== undefined) w.check('apiVersions', s.apiVersions, checkVersions);
   checkLabelDependencies(s, (setting) => setting, (name, problem) => new EnvironmentSettingError(name, problem));
 
   const out: Record<string, string> = { FHIR_BASE_URL: s.fhirBaseUrl };
   put(out, 'PUBLIC_BASE_URL', s.publicBaseUrl);
   if (s.readableNonCompartmentTypes?.length) out.READABLE_NON_COMPARTMENT_TYPES = writeList(s.readableNonCompartmentTypes);
-  if (s.confidentialClientIds?.length) out.CONFIDENTIAL_CLIENT_IDS = writeList(s.confidentialClientIds);
+  const marked = confidentialMarked(s);
+  if (s.confidentialClientIds?.length && !marked) out.CONFIDENTIAL_CLIENT_IDS = writeList(s.confidentialClientIds);
   if (s.operations !== undefined && Object.keys(s.operations).length > 0) out.ALLOWED_OPERATIONS = JSON.stringify(s.operations);
   if (s.requiredProfiles !== undefined && Object.keys(s.requiredProfiles).length > 0) out.REQUIRED_PROFILES = JSON.stringify(s.requiredProfiles);
   put(out, 'MAX_BODY_BYTES', s.maxBodyBytes?.toString());
@@ -216,9 +233,12 @@ export function fhirProxyEnvironment(settings: FhirProxyEnvironment, options: En
   if (s.prewarmValidator) out.PREWARM_VALIDATOR = 'true';
   put(out, 'LABEL_POLICY_FILE', s.labelPolicyFile);
   put(out, 'APP_REGISTRY_FILE', s.appRegistryFile);
-  if (s.appClientIds !== undefined) out.APP_CLIENT_IDS = w.toJson(s.appClientIds);
+  if (s.appClientIds !== undefined) {
+    const confidential = new Set(marked ? s.confidentialClientIds : []);
+    out.APP_CLIENT_IDS = writeClientList(Object.entries(s.appClientIds).map(([clientId, appId]) => [clientId, [appId, confidential.has(clientId) ? 'c' : undefined]]));
+  }
   if (s.apiVersions !== undefined) out.API_VERSIONS = JSON.stringify(parseApiVersions(s.apiVersions));
-  if (s.metrics !== undefined) Object.assign(out, appMetricsEnvironment(s.metrics, options));
+  if (s.metrics !== undefined) Object.assign(out, appMetricsEnvironment(s.metrics, options, { variable: 'APP_CLIENT_IDS', clientApps: s.appClientIds }));
   out.POWERTOOLS_SERVICE_NAME = 'fhir-proxy';
   return out;
 }
@@ -277,11 +297,16 @@ export function parseFhirProxyEnvironment(env: NodeJS.ProcessEnv): FhirProxyEnvi
   };
   const fhirBaseUrl = checked('FHIR_BASE_URL', requiredText(env, 'FHIR_BASE_URL'), httpsOrLoopbackUrl);
   const versions = optionalJson(env, 'API_VERSIONS');
+  const apps = parseAppClientIds(env);
+  const listed = list('confidentialClientIds', checkClientIds);
+  if (listed !== undefined && apps.confidential.length > 0) {
+    throw new EnvironmentVariableError('CONFIDENTIAL_CLIENT_IDS', 'is set, and APP_CLIENT_IDS marks confidential clients (,c): one or the other');
+  }
   const settings: FhirProxyEnvironment = strip({
     fhirBaseUrl,
     publicBaseUrl: text('publicBaseUrl', httpsUrl),
     readableNonCompartmentTypes: list('readableNonCompartmentTypes', checkReadableTypes),
-    confidentialClientIds: list('confidentialClientIds', checkClientIds),
+    confidentialClientIds: listed ?? (apps.confidential.length > 0 ? apps.confidential : undefined),
     operations: json('operations', checkOperations),
     requiredProfiles: json('requiredProfiles', checkRequiredProfiles),
     maxBodyBytes: optionalWholeNumber(env, 'MAX_BODY_BYTES', 1, MAX_BODY_BYTES_LIMIT),
@@ -294,12 +319,36 @@ export function parseFhirProxyEnvironment(env: NodeJS.ProcessEnv): FhirProxyEnvi
     prewarmValidator: readBoolean(env, 'PREWARM_VALIDATOR', false) || undefined,
     labelPolicyFile: text('labelPolicyFile'),
     appRegistryFile: text('appRegistryFile'),
-    appClientIds: json('appClientIds', checkAppClientIds),
+    appClientIds: apps.appClientIds,
     apiVersions: versions === undefined ? undefined : parseApiVersions(checked('API_VERSIONS', versions as readonly ApiLifecycle[], checkVersions)),
-    metrics: parseAppMetricsEnvironment(env),
+    metrics: parseAppMetricsEnvironment(env, { variable: 'APP_CLIENT_IDS', clientApps: apps.appClientIds }),
   });
   checkLabelDependencies(settings, (setting) => VARIABLES[setting], (name, problem) => new EnvironmentVariableError(name, problem));
   return settings;
+}
+
+/**
+ * The client → app map of an `APP_CLIENT_IDS` value as written (`<client id>=<app id>[,c] …`), the
+ * app ids as they are, unchecked: for the construct's synth-time checks of what it wrote (the client
+ * ids are then the clients' logical ids).
+ * @throws EnvironmentVariableError naming `APP_CLIENT_IDS` when the text is not such a list
+ */
+export function appClientIdsOf(text: string): Record<string, string> {
+  return Object.fromEntries([...parseClientList('APP_CLIENT_IDS', text, ['app id', 'c'])].map(([clientId, [appId]]) => [clientId, appId]));
+}
+
+/** `APP_CLIENT_IDS`: which app each client is, and the clients it marks confidential (`,c`), in order. */
+function parseAppClientIds(env: NodeJS.ProcessEnv): { appClientIds?: Record<string, string>; confidential: string[] } {
+  const text = optionalText(env, 'APP_CLIENT_IDS');
+  if (text === undefined) return { confidential: [] };
+  const appClientIds: Record<string, string> = {};
+  const confidential: string[] = [];
+  for (const [clientId, [appId, flags]] of parseClientList('APP_CLIENT_IDS', text, ['app id', 'c'])) {
+    if (flags !== '' && flags !== 'c') throw new EnvironmentVariableError('APP_CLIENT_IDS', `${clientId} has flags ${JSON.stringify(flags).slice(0, 40)}: only c (a confidential client)`);
+    appClientIds[clientId] = appId;
+    if (flags === 'c') confidential.push(clientId);
+  }
+  return { appClientIds: checked('APP_CLIENT_IDS', appClientIds, checkAppClientIds()), confidential };
 }
 
 /** The object without its `undefined` fields. */

@@ -157,6 +157,81 @@ export function put(out: Record<string, string>, name: string, text: string | un
   if (text !== undefined) out[name] = text;
 }
 
+// ------------------------------------------------------------------------------------------------
+// Compact client lists: one entry per registered app, so they set how many apps a stack holds
+// ------------------------------------------------------------------------------------------------
+
+/**
+ * A Cognito app client id in a compact client list: Cognito's alphabet (`[\w+]+`) and `.`/`-` (the
+ * sandbox's and the tests' stand-in ids), at most 128 characters; never `=`, `,` or a space.
+ */
+export const CLIENT_ID = /^[\w+.-]{1,128}$/;
+
+/** A text field of a compact client list (a tier, a usage key): printable ASCII without `,` or `=`, at most 128 characters. */
+export const FIELD_TEXT = /^[\x21-\x2b\x2d-\x3c\x3e-\x7e]{1,128}$/;
+
+/** One entry of a compact client list: the client id (a CDK token when written by a construct) and its positional fields. */
+export type ClientListEntry = readonly [clientId: string, fields: ReadonlyArray<string | undefined>];
+
+/**
+ * A client list as it is written into a variable. Lambda counts every byte of its 4 KB of
+ * environment (a JSON quote twice, escaped), and these lists grow by one entry per registered app,
+ * so they are written compactly rather than as JSON: `<client id>=<field>,<field>`, the entries
+ * separated by one space, a field that is not given left empty and trailing empty fields left out
+ * (`c1=low,app-a c2=,app-b c3=`). A client id may be a CDK token: the construct's text is then
+ * joined around it at deployment.
+ */
+export function writeClientList(entries: Iterable<ClientListEntry>): string {
+  const written: string[] = [];
+  for (const [clientId, fields] of entries) {
+    const values = fields.map((f) => f ?? '');
+    while (values.length > 0 && values[values.length - 1] === '') values.pop();
+    written.push(`${clientId}=${values.join(',')}`);
+  }
+  return written.join(' ');
+}
+
+/**
+ * A compact client list ({@link writeClientList}): each client id → its fields, `''` for a field not
+ * given, always `fieldNames.length` of them. Throws naming the variable when the text is JSON (the
+ * format of kit versions before the compact lists: the function and its environment come from
+ * different kit versions), when an entry is not `<client id>=<fields>`, has too many fields, or
+ * names a client already listed. The fields' values are the contract's to check.
+ */
+export function parseClientList(variable: string, text: string, fieldNames: readonly string[]): Map<string, string[]> {
+  const format = `<client id>=${fieldNames.join(',')}`;
+  if (/^\s*[[{]/.test(text)) {
+    throw new EnvironmentVariableError(variable, `is JSON, the format of earlier kit versions: deploy the function with the construct of its own kit version, which writes "${format} …"`);
+  }
+  const clients = new Map<string, string[]>();
+  for (const entry of text.split(/\s+/).filter((e) => e !== '')) {
+    const eq = entry.indexOf('=');
+    const clientId = eq < 0 ? entry : entry.slice(0, eq);
+    if (eq < 0 || !CLIENT_ID.test(clientId)) throw new EnvironmentVariableError(variable, `${JSON.stringify(entry).slice(0, 80)} is not ${format}`);
+    const fields = eq === entry.length - 1 ? [] : entry.slice(eq + 1).split(',');
+    if (fields.length > fieldNames.length) throw new EnvironmentVariableError(variable, `${clientId} has ${fields.length} fields, at most ${fieldNames.length}: ${format}`);
+    if (clients.has(clientId)) throw new EnvironmentVariableError(variable, `lists ${clientId} twice`);
+    clients.set(clientId, [...fields, ...new Array<string>(fieldNames.length - fields.length).fill('')]);
+  }
+  return clients;
+}
+
+/** A client → app map (the proxy's `APP_CLIENT_IDS`, the metrics' `APP_METRICS_APPS`) as a compact client list: `<client id>=<app id> …`. */
+export function writeClientApps(map: Readonly<Record<string, string>>): string {
+  return writeClientList(Object.entries(map).map(([clientId, appId]) => [clientId, [appId]]));
+}
+
+/** The client → app map of a compact client list whose field `field` is the app id (`''`: the entry is left out). */
+export function clientAppsOf(clients: ReadonlyMap<string, readonly string[]>, field: number): Record<string, string> {
+  return Object.fromEntries([...clients].filter(([, fields]) => fields[field] !== '').map(([clientId, fields]) => [clientId, fields[field]]));
+}
+
+/** Whether two string maps hold the same entries (in any order). */
+export function sameEntries(a: Readonly<Record<string, string>>, b: Readonly<Record<string, string>>): boolean {
+  const keys = Object.keys(a);
+  return keys.length === Object.keys(b).length && keys.every((k) => Object.prototype.hasOwnProperty.call(b, k) && b[k] === a[k]);
+}
+
 /** A Cognito user pool id (`<region>_<id>`). */
 export const userPoolId: Check<string> = (value) =>
   typeof value === 'string' && /^[a-z]{2}-(?:gov-)?[a-z]+-\d_[A-Za-z0-9]+$/.test(value) ? undefined : 'must be a Cognito user pool id (<region>_<id>)';

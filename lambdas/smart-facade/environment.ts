@@ -10,17 +10,22 @@
  * | `authBaseUrl` | `AUTH_BASE_URL` | public base of the OAuth routes, e.g. `https://fhir.example.org/auth` (`{version}` likewise) |
  * | `cognitoDomainUrl` | `COGNITO_DOMAIN_URL` | the managed-login domain |
  * | `userPoolId` | `USER_POOL_ID` | the Cognito user pool id |
- * | `clients` | `CLIENTS` | JSON of {@link FacadeClientEnvironment} by client id: `confidential`, `introspection`, `offlineAccess` (booleans, absent: false), `refreshTokenValiditySeconds` (other fields, such as the authorizer's `tier`, are ignored) |
+ * | `clients` | `CLIENTS` | {@link FacadeClientEnvironment} by client id, a compact client list (`shared/environment.ts`): `<client id>=<flags>,<refreshTokenValiditySeconds> …`, the flags `c` (confidential), `i` (introspection), `o` (offlineAccess) in that order, a false flag left out, no validity when none is set: `1a2b…=,3600 3c4d…=ci,2592000` |
  * | `revocationTable` | `REVOCATION_TABLE` | the revocation table (the authorizer's) |
  * | `scopesSupported` | `SCOPES_SUPPORTED` | space-separated `scopes_supported` of discovery |
  * | `allowedOrigins` | `ALLOWED_ORIGINS` | space-separated browser origins allowed by CORS on the OAuth routes |
  * | `upstreamTimeoutMs` | `UPSTREAM_TIMEOUT_MS` | time allowed for one Cognito call; absent: 5000 |
  * | `apiVersions` | `API_VERSIONS` | JSON list of `ApiLifecycle` (`shared/api-lifecycle.ts`), one per stage |
+ *
+ * `CLIENTS` grows by one entry per registered app, and Lambda allows 4 KB of environment: an entry
+ * takes about 33 bytes (a 26-character client id, no flag, `3600`). `offlineAccess: false` and an
+ * absent `offlineAccess` are one value there (absent, its default); JSON (the format of earlier kit
+ * versions) is refused, naming the variable.
  */
 import { apiVersionsProblem, parseApiVersions, type ApiLifecycle } from '../shared/api-lifecycle';
 import {
-  checked, type Check, httpsUrl, objectOfObjects, optionalJson, optionalWholeNumber, put, readList, requiredText, tableName, userPoolId, wholeNumber, writeList, writer,
-  EnvironmentSettingError, EnvironmentVariableError, type EnvironmentWriterOptions,
+  checked, type Check, CLIENT_ID, httpsUrl, objectOfObjects, optionalJson, optionalWholeNumber, parseClientList, put, readList, requiredText, tableName, userPoolId, wholeNumber,
+  writeClientList, writeList, writer, EnvironmentSettingError, EnvironmentVariableError, type EnvironmentWriterOptions,
 } from '../shared/environment';
 import { isObject } from '../shared/json';
 
@@ -45,7 +50,7 @@ export interface FacadeClientEnvironment {
   readonly refreshTokenValiditySeconds?: number;
 }
 
-/** The façade's `CLIENTS` variable: JSON of this object. */
+/** The façade's clients, by client id (the `CLIENTS` variable). */
 export type FacadeClientsEnvironment = Readonly<Record<string, FacadeClientEnvironment>>;
 
 /** Everything the SMART façade reads from its environment. */
@@ -74,12 +79,12 @@ export const MAX_UPSTREAM_TIMEOUT_MS = 20_000;
 const SCOPE = /^[\x21-\x7e]{1,256}$/;
 const ORIGIN = /^https:\/\/[a-z0-9.-]+(:\d{1,5})?$/;
 
-export const checkFacadeClients: Check<FacadeClientsEnvironment> = (clients) => {
+/** The clients' entries (any number of them); `isToken`: client ids known only at deployment, not checked. */
+const checkClientEntries = (isToken: (clientId: string) => boolean = () => false): Check<FacadeClientsEnvironment> => (clients) => {
   const shape = objectOfObjects(clients);
   if (shape !== undefined) return shape;
-  if (Object.keys(clients).length === 0) return 'lists no client: register at least one app';
   for (const [clientId, entry] of Object.entries(clients)) {
-    if (!isObject(entry)) return `${clientId} must be an object`;
+    if (!isToken(clientId) && !CLIENT_ID.test(clientId)) return `has a key that is not a client id: ${JSON.stringify(clientId).slice(0, 80)}`;
     for (const flag of ['confidential', 'introspection', 'offlineAccess'] as const) {
       if (entry[flag] !== undefined && typeof entry[flag] !== 'boolean') return `${clientId}.${flag} must be a boolean`;
     }
@@ -91,6 +96,36 @@ export const checkFacadeClients: Check<FacadeClientsEnvironment> = (clients) => 
   }
   return undefined;
 };
+
+export const checkFacadeClients: Check<FacadeClientsEnvironment> = (clients) =>
+  isObject(clients) && Object.keys(clients).length === 0 ? 'lists no client: register at least one app' : checkClientEntries()(clients);
+
+/** A client's flags in `CLIENTS`: `c`, `i`, `o` for the true ones, in that order. */
+function flagsOf(client: FacadeClientEnvironment): string {
+  return `${client.confidential ? 'c' : ''}${client.introspection ? 'i' : ''}${client.offlineAccess ? 'o' : ''}`;
+}
+
+/**
+ * The clients of a `CLIENTS` value as written (`<client id>=<flags>,<seconds> …`); the parser then
+ * checks them ({@link checkFacadeClients}). Exported for the construct's tests, which read back
+ * what it wrote.
+ * @throws EnvironmentVariableError naming `CLIENTS` when the text is not such a list
+ */
+export function facadeClientsOf(text: string): Record<string, FacadeClientEnvironment> {
+  const clients: Record<string, FacadeClientEnvironment> = {};
+  for (const [clientId, [flags, seconds]] of parseClientList('CLIENTS', text, ['flags', 'refreshTokenValiditySeconds'])) {
+    if (!/^c?i?o?$/.test(flags)) {
+      throw new EnvironmentVariableError('CLIENTS', `${clientId} has flags ${JSON.stringify(flags).slice(0, 40)}: c (confidential), i (introspection), o (offlineAccess), in that order`);
+    }
+    clients[clientId] = {
+      confidential: flags.includes('c'),
+      introspection: flags.includes('i'),
+      ...(flags.includes('o') ? { offlineAccess: true } : {}),
+      ...(seconds !== '' ? { refreshTokenValiditySeconds: /^\d{1,10}$/.test(seconds) ? Number(seconds) : Number.NaN } : {}),
+    };
+  }
+  return clients;
+}
 
 export const checkScopes: Check<readonly string[]> = (scopes) =>
   Array.isArray(scopes) && scopes.every((s) => typeof s === 'string' && SCOPE.test(s)) ? undefined : 'must be a list of scopes (no spaces)';
@@ -117,7 +152,9 @@ export function smartFacadeEnvironment(settings: SmartFacadeEnvironment, options
   if (s.userPoolId === undefined) throw new EnvironmentSettingError('userPoolId', 'is required');
   w.check('userPoolId', s.userPoolId, userPoolId);
   if (!isObject(s.clients)) throw new EnvironmentSettingError('clients', 'is required');
-  w.check('clients', s.clients, checkFacadeClients);
+  if (Object.keys(s.clients).length === 0) throw new EnvironmentSettingError('clients', checkFacadeClients(s.clients)!);
+  // Client ids are tokens until deployment; their entries are not.
+  w.check('clients', s.clients, checkClientEntries(w.isUnresolved));
   if (s.revocationTable === undefined) throw new EnvironmentSettingError('revocationTable', 'is required');
   w.check('revocationTable', s.revocationTable, tableName);
   if (s.scopesSupported !== undefined) w.check('scopesSupported', s.scopesSupported, checkScopes);
@@ -129,7 +166,7 @@ export function smartFacadeEnvironment(settings: SmartFacadeEnvironment, options
     AUTH_BASE_URL: s.authBaseUrl,
     COGNITO_DOMAIN_URL: s.cognitoDomainUrl,
     USER_POOL_ID: s.userPoolId,
-    CLIENTS: w.toJson(s.clients),
+    CLIENTS: writeClientList(Object.entries(s.clients).map(([id, c]) => [id, [flagsOf(c), c.refreshTokenValiditySeconds?.toString()]])),
     REVOCATION_TABLE: s.revocationTable,
   };
   if (s.scopesSupported?.length) out.SCOPES_SUPPORTED = writeList(s.scopesSupported);
@@ -152,9 +189,7 @@ export const SMART_FACADE_VARIABLES: readonly string[] = [
  */
 export function parseSmartFacadeEnvironment(env: NodeJS.ProcessEnv): SmartFacadeEnvironment {
   const url = (name: string): string => checked(name, requiredText(env, name), httpsUrl);
-  const clients = optionalJson(env, 'CLIENTS');
-  if (clients === undefined) throw new EnvironmentVariableError('CLIENTS', 'is not set');
-  const parsed = checked('CLIENTS', clients as Record<string, Partial<FacadeClientEnvironment>>, checkFacadeClients as Check<Record<string, Partial<FacadeClientEnvironment>>>);
+  const clients = checked('CLIENTS', facadeClientsOf(requiredText(env, 'CLIENTS')), checkFacadeClients);
   const scopes = readList(env, 'SCOPES_SUPPORTED');
   const origins = readList(env, 'ALLOWED_ORIGINS');
   const timeout = optionalWholeNumber(env, 'UPSTREAM_TIMEOUT_MS', 1, MAX_UPSTREAM_TIMEOUT_MS);
@@ -164,14 +199,7 @@ export function parseSmartFacadeEnvironment(env: NodeJS.ProcessEnv): SmartFacade
     authBaseUrl: url('AUTH_BASE_URL'),
     cognitoDomainUrl: url('COGNITO_DOMAIN_URL'),
     userPoolId: checked('USER_POOL_ID', requiredText(env, 'USER_POOL_ID'), userPoolId),
-    clients: Object.fromEntries(
-      Object.entries(parsed).map(([id, c]) => [id, {
-        confidential: c.confidential === true,
-        introspection: c.introspection === true,
-        ...(c.offlineAccess !== undefined ? { offlineAccess: c.offlineAccess === true } : {}),
-        ...(c.refreshTokenValiditySeconds !== undefined ? { refreshTokenValiditySeconds: c.refreshTokenValiditySeconds } : {}),
-      }]),
-    ),
+    clients,
     revocationTable: checked('REVOCATION_TABLE', requiredText(env, 'REVOCATION_TABLE'), tableName),
     ...(scopes.length > 0 ? { scopesSupported: checked('SCOPES_SUPPORTED', scopes, checkScopes) } : {}),
     ...(origins.length > 0 ? { allowedOrigins: checked('ALLOWED_ORIGINS', origins, checkOrigins) } : {}),

@@ -3,7 +3,7 @@
  * SigV4 credentials taken from the environment as the Lambda runtime provides them.
  */
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
-import { FHIR_PROXY_VARIABLES, fhirProxyEnvironment, parseFhirProxyEnvironment, type FhirProxyEnvironment } from '../../../lambdas/fhir-proxy/environment';
+import { appClientIdsOf, FHIR_PROXY_VARIABLES, fhirProxyEnvironment, parseFhirProxyEnvironment, type FhirProxyEnvironment } from '../../../lambdas/fhir-proxy/environment';
 import { PATIENT_A, SEED_IDS } from '../../e2e/fixtures/seed';
 import { CREDENTIALS, patientClaims, PROFILES_DIR, PUBLIC_BASE, PUBLIC_CLIENT, REGION, startHarness, ZT_OBSERVATION, type Harness } from '../../e2e/proxy-harness';
 
@@ -179,24 +179,56 @@ const FULL: FhirProxyEnvironment = {
     { version: 'v1', status: 'deprecated', deprecatedAt: '2027-01-01', sunsetAt: '2027-07-01', successor: 'v2', migrationNotesUrl: 'https://fhir.example.org/v2' },
     { version: 'v2', status: 'active' },
   ],
-  metrics: { namespace: 'ZeroTrustFhir', clientApps: { '2example23456789public': 'harbor-patient-portal' }, flushIntervalSeconds: 30, maxBufferedRequests: 1000 },
+  metrics: { namespace: 'ZeroTrustFhir', clientApps: { '1example23456789confidential': 'cardio-insight', '2example23456789public': 'harbor-patient-portal' }, flushIntervalSeconds: 30, maxBufferedRequests: 1000 },
 };
 
 describe('the environment contract (lambdas/fhir-proxy/environment.ts)', () => {
+  /** Settings the compact form cannot fold: a confidential client without an app id, metrics of a subset of the clients. */
+  const UNFOLDED: FhirProxyEnvironment = {
+    ...FULL,
+    confidentialClientIds: ['1example23456789confidential', '3example23456789other'],
+    metrics: { namespace: 'ZeroTrustFhir', clientApps: { '2example23456789public': 'harbor-patient-portal' } },
+  };
+
   test('round-trips: what the construct writes is what the handler reads', () => {
     expect(parseFhirProxyEnvironment(fhirProxyEnvironment(FULL))).toEqual(FULL);
+    expect(parseFhirProxyEnvironment(fhirProxyEnvironment(UNFOLDED))).toEqual(UNFOLDED);
     const minimal: FhirProxyEnvironment = { fhirBaseUrl: FULL.fhirBaseUrl };
     expect(parseFhirProxyEnvironment(fhirProxyEnvironment(minimal))).toEqual(minimal);
   });
 
+  test('compact: APP_CLIENT_IDS marks the confidential clients, and the metrics name it instead of repeating its map', () => {
+    const written = fhirProxyEnvironment(FULL);
+    expect(written).toMatchObject({ APP_CLIENT_IDS: '1example23456789confidential=cardio-insight,c 2example23456789public=harbor-patient-portal', APP_METRICS_APPS: '@APP_CLIENT_IDS' });
+    expect(written.CONFIDENTIAL_CLIENT_IDS).toBeUndefined();
+    // What APP_CLIENT_IDS cannot carry is written in full.
+    expect(fhirProxyEnvironment(UNFOLDED)).toMatchObject({
+      APP_CLIENT_IDS: '1example23456789confidential=cardio-insight 2example23456789public=harbor-patient-portal',
+      CONFIDENTIAL_CLIENT_IDS: '1example23456789confidential 3example23456789other',
+      APP_METRICS_APPS: '2example23456789public=harbor-patient-portal',
+    });
+    // The confidential clients in another order than APP_CLIENT_IDS: listed, so that they read back in their order.
+    const reordered = { ...FULL, appClientIds: { '2example23456789public': 'harbor-patient-portal', '1example23456789confidential': 'cardio-insight', '4example': 'team-app' }, confidentialClientIds: ['4example', '1example23456789confidential'] };
+    expect(fhirProxyEnvironment(reordered).CONFIDENTIAL_CLIENT_IDS).toBe('4example 1example23456789confidential');
+    expect(parseFhirProxyEnvironment(fhirProxyEnvironment(reordered))).toEqual(reordered);
+  });
+
+  test('appClientIdsOf reads the map as written, app ids unchecked (the construct\'s synth-time checks name any app id)', () => {
+    expect(appClientIdsOf('ClientA1=team-portal,c ClientB2=Not_An_App')).toEqual({ ClientA1: 'team-portal', ClientB2: 'Not_An_App' });
+    expect(appClientIdsOf('ClientA1=team-portal ClientB2=unknown-app')).toEqual({ ClientA1: 'team-portal', ClientB2: 'unknown-app' });
+    expect(() => appClientIdsOf('{"ClientA1":"team-portal"}')).toThrow(/^APP_CLIENT_IDS: is JSON/);
+  });
+
   test('every variable the handler reads is written from a setting, and nothing else', () => {
-    expect(Object.keys(fhirProxyEnvironment(FULL)).sort()).toEqual([...FHIR_PROXY_VARIABLES, 'POWERTOOLS_SERVICE_NAME'].sort());
+    const written = new Set([...Object.keys(fhirProxyEnvironment(FULL)), ...Object.keys(fhirProxyEnvironment(UNFOLDED))]);
+    expect([...written].sort()).toEqual([...FHIR_PROXY_VARIABLES, 'POWERTOOLS_SERVICE_NAME'].sort());
   });
 
   test('a token-valued setting (a CDK token) is written as it is, not checked', () => {
     const token = '${Token[TOKEN.123]}';
     const env = fhirProxyEnvironment({ fhirBaseUrl: token, confidentialClientIds: [token], labelPolicyFile: '/var/task/labels.json', appClientIds: { [token]: 'cardio-insight' } }, { isUnresolved: (v) => typeof v === 'string' && v.includes('${Token[') });
-    expect(env).toMatchObject({ FHIR_BASE_URL: token, CONFIDENTIAL_CLIENT_IDS: token, APP_CLIENT_IDS: `{"${token}":"cardio-insight"}` });
+    expect(env).toMatchObject({ FHIR_BASE_URL: token, APP_CLIENT_IDS: `${token}=cardio-insight,c` });
+    expect(() => fhirProxyEnvironment({ fhirBaseUrl: token, labelPolicyFile: '/x/y', appClientIds: { [token]: 'Cardio Insight' } }, { isUnresolved: (v) => typeof v === 'string' && v.includes('${Token[') })).toThrow(/^appClientIds: .* must name an app id/);
   });
 
   test.each<[string, Partial<FhirProxyEnvironment>, RegExp]>([
@@ -215,6 +247,8 @@ describe('the environment contract (lambdas/fhir-proxy/environment.ts)', () => {
     ['a version listed twice', { apiVersions: [{ version: 'v1', status: 'active' }, { version: 'v1', status: 'active' }] }, /^apiVersions: version v1 is listed twice/],
     ['a successor that is not listed', { apiVersions: [{ version: 'v1', status: 'deprecated', deprecatedAt: '2027-01-01', sunsetAt: '2027-07-01', successor: 'v3' }] }, /^apiVersions: the successor of v1 \(v3\) is not a listed version/],
     ['a metrics namespace with a colon', { metrics: { namespace: 'a:b', clientApps: {} } }, /^namespace: must be a CloudWatch namespace/],
+    ['metrics of no client', { metrics: { clientApps: {} } }, /^clientApps: lists no client/],
+    ['an app client id with a comma', { labelPolicyFile: '/x/y', appClientIds: { 'c,1': 'cardio-insight' } }, /^appClientIds: has a key that is not a client id: "c,1"/],
   ])('the writer refuses %s, naming the setting', (_name, settings, message) => {
     expect(() => fhirProxyEnvironment({ fhirBaseUrl: FULL.fhirBaseUrl, ...settings })).toThrow(message);
   });
@@ -223,10 +257,18 @@ describe('the environment contract (lambdas/fhir-proxy/environment.ts)', () => {
     ['FHIR_BASE_URL over http to another host', { FHIR_BASE_URL: 'http://healthlake.example' }, /^FHIR_BASE_URL: must be an absolute https URL/],
     ['CONSENT_CACHE_TTL_SECONDS out of range', { CONSENT_CACHE_TTL_SECONDS: '90', LABEL_POLICY_FILE: '/x' }, /^CONSENT_CACHE_TTL_SECONDS: must be a whole number from 0 to 60/],
     ['HEALTHLAKE_TIMEOUT_MS not a number', { HEALTHLAKE_TIMEOUT_MS: '10s' }, /^HEALTHLAKE_TIMEOUT_MS: must be a whole number/],
-    ['APP_METRICS_APPS without APP_METRICS_NAMESPACE', { APP_METRICS_APPS: '{}' }, /^APP_METRICS_APPS: needs APP_METRICS_NAMESPACE/],
+    ['APP_METRICS_APPS without APP_METRICS_NAMESPACE', { APP_METRICS_APPS: '@APP_CLIENT_IDS' }, /^APP_METRICS_APPS: needs APP_METRICS_NAMESPACE/],
     ['APP_METRICS_NAMESPACE without APP_METRICS_APPS', { APP_METRICS_NAMESPACE: 'ZeroTrustFhir' }, /^APP_METRICS_APPS: is not set/],
-    ['APP_CLIENT_IDS not JSON', { APP_CLIENT_IDS: '{', LABEL_POLICY_FILE: '/x' }, /^APP_CLIENT_IDS: is not valid JSON/],
-    ['APP_CLIENT_IDS without a label policy', { APP_CLIENT_IDS: '{}' }, /^APP_CLIENT_IDS: needs LABEL_POLICY_FILE/],
+    ['APP_METRICS_APPS naming another variable', { APP_METRICS_NAMESPACE: 'N', APP_METRICS_APPS: '@CLIENTS' }, /^APP_METRICS_APPS: names @CLIENTS; this function's map can only be @APP_CLIENT_IDS/],
+    ['APP_METRICS_APPS naming an APP_CLIENT_IDS that is not set', { APP_METRICS_NAMESPACE: 'N', APP_METRICS_APPS: '@APP_CLIENT_IDS' }, /^APP_METRICS_APPS: names @APP_CLIENT_IDS, which maps no client to an app/],
+    ['APP_CLIENT_IDS as JSON (an earlier kit version)', { APP_CLIENT_IDS: '{"c1":"cardio-insight"}', LABEL_POLICY_FILE: '/x' }, /^APP_CLIENT_IDS: is JSON, the format of earlier kit versions: deploy the function with the construct of its own kit version, which writes "<client id>=app id,c …"/],
+    ['an APP_CLIENT_IDS entry without =', { APP_CLIENT_IDS: 'c1:cardio-insight', LABEL_POLICY_FILE: '/x' }, /^APP_CLIENT_IDS: "c1:cardio-insight" is not <client id>=app id,c/],
+    ['an APP_CLIENT_IDS entry of three fields', { APP_CLIENT_IDS: 'c1=cardio-insight,c,c', LABEL_POLICY_FILE: '/x' }, /^APP_CLIENT_IDS: c1 has 3 fields, at most 2/],
+    ['a client listed twice in APP_CLIENT_IDS', { APP_CLIENT_IDS: 'c1=cardio-insight c1=team-app', LABEL_POLICY_FILE: '/x' }, /^APP_CLIENT_IDS: lists c1 twice/],
+    ['an APP_CLIENT_IDS entry without an app id', { APP_CLIENT_IDS: 'c1=', LABEL_POLICY_FILE: '/x' }, /^APP_CLIENT_IDS: c1 must name an app id/],
+    ['an APP_CLIENT_IDS flag other than c', { APP_CLIENT_IDS: 'c1=cardio-insight,x', LABEL_POLICY_FILE: '/x' }, /^APP_CLIENT_IDS: c1 has flags "x": only c \(a confidential client\)/],
+    ['CONFIDENTIAL_CLIENT_IDS next to marked clients', { APP_CLIENT_IDS: 'c1=cardio-insight,c', CONFIDENTIAL_CLIENT_IDS: 'c1', LABEL_POLICY_FILE: '/x' }, /^CONFIDENTIAL_CLIENT_IDS: is set, and APP_CLIENT_IDS marks confidential clients \(,c\): one or the other/],
+    ['APP_CLIENT_IDS without a label policy', { APP_CLIENT_IDS: 'c1=cardio-insight' }, /^APP_CLIENT_IDS: needs LABEL_POLICY_FILE/],
     ['PREWARM_VALIDATOR not a boolean', { PREWARM_VALIDATOR: 'yes' }, /^PREWARM_VALIDATOR: must be true or false/],
     ['API_VERSIONS invalid', { API_VERSIONS: '[{"version":"v1","status":"gone"}]' }, /^API_VERSIONS: versions\[0\]: status must be active, deprecated or retired/],
     ['API_VERSIONS not a list', { API_VERSIONS: '{"version":"v1","status":"active"}' }, /^API_VERSIONS: the versions must be a non-empty list/],

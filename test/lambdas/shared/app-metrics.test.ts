@@ -238,7 +238,7 @@ describe('app metrics environment contract', () => {
     const env = appMetricsEnvironment(settings);
     expect(env).toEqual({
       APP_METRICS_NAMESPACE: 'ZeroTrustFhir',
-      APP_METRICS_APPS: JSON.stringify(CLIENT_APPS),
+      APP_METRICS_APPS: 'client-portal=harbor-patient-portal client-cardio=cardio-insight',
       APP_METRICS_FLUSH_SECONDS: '30',
       APP_METRICS_MAX_BUFFERED: '1000',
     });
@@ -246,19 +246,57 @@ describe('app metrics environment contract', () => {
     expect(parseAppMetricsEnvironment(appMetricsEnvironment({ clientApps: CLIENT_APPS }))).toEqual({ namespace: 'ZeroTrustFhir', clientApps: CLIENT_APPS });
   });
 
-  test('no namespace: metrics off; a stray variable or a bad value names the variable', () => {
-    expect(parseAppMetricsEnvironment({})).toBeUndefined();
-    expect(appMetricsFromEnvironment({}, 'fhir-proxy')).toBeUndefined();
-    expect(() => parseAppMetricsEnvironment({ APP_METRICS_APPS: '{}' })).toThrow(/^APP_METRICS_APPS: needs APP_METRICS_NAMESPACE/);
-    expect(() => parseAppMetricsEnvironment({ APP_METRICS_NAMESPACE: 'N' })).toThrow(/^APP_METRICS_APPS: is not set/);
-    expect(() => parseAppMetricsEnvironment({ APP_METRICS_NAMESPACE: 'N', APP_METRICS_APPS: '{"c":"bad app"}' })).toThrow(/^APP_METRICS_APPS: c must name an app id/);
-    expect(() => parseAppMetricsEnvironment({ APP_METRICS_NAMESPACE: 'N', APP_METRICS_APPS: '{}', APP_METRICS_FLUSH_SECONDS: '0' })).toThrow(/^APP_METRICS_FLUSH_SECONDS/);
-    expect(() => appMetricsEnvironment({ ...settings, flushIntervalSeconds: 901 })).toThrow(/^flushIntervalSeconds: /);
+  test('a map the function holds already is named, not repeated; any other map is written whole', () => {
+    const shared = { variable: 'APP_CLIENT_IDS', clientApps: { 'client-cardio': 'cardio-insight', 'client-portal': 'harbor-patient-portal' } };
+    const env = appMetricsEnvironment(settings, {}, shared);
+    expect(env.APP_METRICS_APPS).toBe('@APP_CLIENT_IDS');
+    expect(parseAppMetricsEnvironment(env, shared)).toEqual(settings);
+    const other = { variable: 'APP_CLIENT_IDS', clientApps: { 'client-portal': 'harbor-patient-portal' } };
+    expect(appMetricsEnvironment(settings, {}, other).APP_METRICS_APPS).toBe('client-portal=harbor-patient-portal client-cardio=cardio-insight');
+    expect(appMetricsEnvironment(settings, {}, { variable: 'APP_CLIENT_IDS', clientApps: undefined }).APP_METRICS_APPS).toContain('client-portal=');
   });
 
-  test('client ids that are tokens are not checked by the writer', () => {
-    const env = appMetricsEnvironment({ clientApps: { '${Token[TOKEN.1]}': 'harbor-patient-portal' } }, { isUnresolved: (v) => typeof v === 'string' && v.startsWith('${Token') });
-    expect(env.APP_METRICS_APPS).toContain('harbor-patient-portal');
+  test('no namespace: metrics off', () => {
+    expect(parseAppMetricsEnvironment({})).toBeUndefined();
+    expect(appMetricsFromEnvironment({}, 'fhir-proxy')).toBeUndefined();
+  });
+
+  const N = { APP_METRICS_NAMESPACE: 'N' };
+  const SHARED = { variable: 'APP_CLIENT_IDS', clientApps: {} };
+  // Every row gives `shared` (a row shorter than the callback's parameters would make jest pass `done`).
+  test.each<[string, Record<string, string>, RegExp, typeof SHARED | undefined]>([
+    ['a variable without the namespace', { APP_METRICS_APPS: 'c=app' }, /^APP_METRICS_APPS: needs APP_METRICS_NAMESPACE/, undefined],
+    ['the namespace without the apps', N, /^APP_METRICS_APPS: is not set/, undefined],
+    ['a namespace with a colon', { APP_METRICS_NAMESPACE: 'a:b', APP_METRICS_APPS: 'c=app' }, /^APP_METRICS_NAMESPACE: must be a CloudWatch namespace/, undefined],
+    ['the JSON of earlier kit versions', { ...N, APP_METRICS_APPS: '{"c":"app"}' }, /^APP_METRICS_APPS: is JSON, the format of earlier kit versions: deploy the function with the construct of its own kit version, which writes "<client id>=app id …"/, undefined],
+    ['an entry without =', { ...N, APP_METRICS_APPS: 'c' }, /^APP_METRICS_APPS: "c" is not <client id>=app id/, undefined],
+    ['an entry of two fields', { ...N, APP_METRICS_APPS: 'c=app,x' }, /^APP_METRICS_APPS: c has 2 fields, at most 1/, undefined],
+    ['a client listed twice', { ...N, APP_METRICS_APPS: 'c=app c=app' }, /^APP_METRICS_APPS: lists c twice/, undefined],
+    ['no client', { ...N, APP_METRICS_APPS: ' ' }, /^APP_METRICS_APPS: lists no client/, undefined],
+    ['an app id that is not one', { ...N, APP_METRICS_APPS: 'c=-app' }, /^APP_METRICS_APPS: c must name an app id/, undefined],
+    ['a variable named where the function holds no other map', { ...N, APP_METRICS_APPS: '@APP_CLIENT_IDS' }, /^APP_METRICS_APPS: names @APP_CLIENT_IDS, but this function holds the map in no other variable/, undefined],
+    ['another variable than the function\'s', { ...N, APP_METRICS_APPS: '@CLIENTS' }, /^APP_METRICS_APPS: names @CLIENTS; this function's map can only be @APP_CLIENT_IDS/, SHARED],
+    ['a variable that maps no client', { ...N, APP_METRICS_APPS: '@APP_CLIENT_IDS' }, /^APP_METRICS_APPS: names @APP_CLIENT_IDS, which maps no client to an app/, SHARED],
+    ['a flush interval of 0', { ...N, APP_METRICS_APPS: 'c=app', APP_METRICS_FLUSH_SECONDS: '0' }, /^APP_METRICS_FLUSH_SECONDS: must be a whole number from 1 to 900/, undefined],
+    ['a buffer of none', { ...N, APP_METRICS_APPS: 'c=app', APP_METRICS_MAX_BUFFERED: '0' }, /^APP_METRICS_MAX_BUFFERED: must be a whole number from 1 to 100000/, undefined],
+  ])('the parser refuses %s, naming the variable', (_name, env, message, shared) => {
+    expect(() => parseAppMetricsEnvironment(env, shared)).toThrow(message);
+  });
+
+  test.each<[string, object, RegExp]>([
+    ['a flush interval past 900 s', { flushIntervalSeconds: 901 }, /^flushIntervalSeconds: must be a whole number from 1 to 900/],
+    ['no client', { clientApps: {} }, /^clientApps: lists no client/],
+    ['a client id with a space', { clientApps: { 'c 1': 'app' } }, /^clientApps: has a key that is not a client id: "c 1"/],
+    ['an app id that is not one', { clientApps: { c: 'bad app' } }, /^clientApps: c must name an app id/],
+  ])('the writer refuses %s, naming the setting', (_name, changed, message) => {
+    expect(() => appMetricsEnvironment({ ...settings, ...changed })).toThrow(message);
+  });
+
+  test('client ids that are tokens are not checked by the writer; their app ids are', () => {
+    const isUnresolved = (v: unknown): boolean => typeof v === 'string' && v.startsWith('${Token');
+    const env = appMetricsEnvironment({ clientApps: { '${Token[TOKEN.1]}': 'harbor-patient-portal' } }, { isUnresolved });
+    expect(env.APP_METRICS_APPS).toBe('${Token[TOKEN.1]}=harbor-patient-portal');
+    expect(() => appMetricsEnvironment({ clientApps: { '${Token[TOKEN.1]}': 'bad app' } }, { isUnresolved })).toThrow(/^clientApps: \$\{Token\[TOKEN\.1\]\} must name an app id/);
   });
 
   test('the recorder from the environment writes under its service and namespace', () => {

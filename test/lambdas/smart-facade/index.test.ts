@@ -8,10 +8,8 @@ const ENV = {
   AUTH_BASE_URL: 'https://fhir.example.org/auth',
   COGNITO_DOMAIN_URL: 'https://auth.example.org',
   USER_POOL_ID: 'us-east-1_Pool1234',
-  CLIENTS: JSON.stringify({
-    client1: { confidential: false, tier: 'low', refreshTokenValiditySeconds: 2_592_000, offlineAccess: true },
-    client2: { confidential: true, introspection: true }, // no validity: Cognito's longest is assumed
-  }),
+  // client1: public, offline_access, 30 days; client2: confidential, may introspect, no validity (Cognito's longest is assumed).
+  CLIENTS: 'client1=o,2592000 client2=ci',
   REVOCATION_TABLE: 'revocations',
   SCOPES_SUPPORTED: 'openid fhirUser patient/Observation.rs',
 };
@@ -98,11 +96,11 @@ describe('CLIENTS refreshTokenValiditySeconds', () => {
   // Passed to createFacade, which refuses values outside Cognito's range: a refusal here shows the
   // value got there.
   it.each([
-    ['minutes instead of seconds', 60],
-    ['a string', '30d'],
-    ['a fraction', 3600.5],
+    ['minutes instead of seconds', '60'],
+    ['a unit', '30d'],
+    ['a fraction', '3600.5'],
   ])('%s makes every route a fixed server_error', async (_name, value) => {
-    const mod = load({ ...ENV, CLIENTS: JSON.stringify({ client1: { confidential: false, refreshTokenValiditySeconds: value } }) });
+    const mod = load({ ...ENV, CLIENTS: `client1=,${value}` });
     const res = await mod.discovery(GET);
     expect(res.statusCode).toBe(500);
     expect(res.body).not.toContain('refreshTokenValiditySeconds');
@@ -144,19 +142,46 @@ describe('the environment contract (lambdas/smart-facade/environment.ts)', () =>
     ['a refresh validity in minutes', { clients: { c: { confidential: false, introspection: false, refreshTokenValiditySeconds: 60 } } }, /^clients: c\.refreshTokenValiditySeconds must be a whole number from 3600/],
     ['a wildcard origin', { allowedOrigins: ['*'] }, /^allowedOrigins: "\*" is not an exact https origin/],
     ['an offlineAccess that is not a boolean', { clients: { c: { confidential: false, introspection: false, offlineAccess: 'yes' } } }, /^clients: c\.offlineAccess must be a boolean/],
+    ['no client', { clients: {} }, /^clients: lists no client: register at least one app/],
+    ['a client id with a comma', { clients: { 'c,1': { confidential: false, introspection: false } } }, /^clients: has a key that is not a client id: "c,1"/],
     ['a timeout past API Gateway\'s', { upstreamTimeoutMs: 30000 }, /^upstreamTimeoutMs: must be a whole number from 1 to 20000/],
   ])('the writer refuses %s, naming the setting', (_name, settings, message) => {
     expect(() => smartFacadeEnvironment({ ...FULL, ...settings } as never)).toThrow(message);
   });
 
-  test('the parser names the variable', () => {
-    expect(() => parseSmartFacadeEnvironment({ ...smartFacadeEnvironment(FULL), REVOCATION_TABLE: '' })).toThrow(/^REVOCATION_TABLE: is not set/);
-    expect(() => parseSmartFacadeEnvironment({ ...smartFacadeEnvironment(FULL), UPSTREAM_TIMEOUT_MS: '5s' })).toThrow(/^UPSTREAM_TIMEOUT_MS: must be a whole number/);
-    expect(() => parseSmartFacadeEnvironment({ ...smartFacadeEnvironment(FULL), CLIENTS: JSON.stringify({ c: { offlineAccess: 1 } }) })).toThrow(/^CLIENTS: c\.offlineAccess must be a boolean/);
+  test('compact: one entry per client, its true flags and its validity; the rest left out', () => {
+    expect(smartFacadeEnvironment(FULL).CLIENTS).toBe('client1=o,3600 client2=ci');
+    const all = { c: { confidential: true, introspection: true, offlineAccess: true, refreshTokenValiditySeconds: 315_360_000 }, p: { confidential: false, introspection: false, offlineAccess: false } };
+    expect(smartFacadeEnvironment({ ...FULL, clients: all }).CLIENTS).toBe('c=cio,315360000 p=');
   });
 
-  test('offlineAccess is optional: absent stays absent (the façade then refuses offline_access for that client)', () => {
-    const parsed = parseSmartFacadeEnvironment(smartFacadeEnvironment({ ...FULL, clients: { c: { confidential: false, introspection: false } } }));
-    expect(parsed.clients.c).toEqual({ confidential: false, introspection: false });
+  test('client ids that are tokens are written as they are; their entries are still checked', () => {
+    const token = '${Token[TOKEN.1]}';
+    const isUnresolved = (v: unknown): boolean => typeof v === 'string' && v.includes('${Token[');
+    expect(smartFacadeEnvironment({ ...FULL, clients: { [token]: { confidential: false, introspection: false, refreshTokenValiditySeconds: 3600 } } }, { isUnresolved }).CLIENTS).toBe(`${token}=,3600`);
+    expect(() => smartFacadeEnvironment({ ...FULL, clients: { [token]: { confidential: false, introspection: false, refreshTokenValiditySeconds: 60 } } }, { isUnresolved })).toThrow(/^clients: .*\.refreshTokenValiditySeconds must be a whole number from 3600/);
+  });
+
+  test.each<[string, Record<string, string>, RegExp]>([
+    ['REVOCATION_TABLE empty', { REVOCATION_TABLE: '' }, /^REVOCATION_TABLE: is not set/],
+    ['UPSTREAM_TIMEOUT_MS with a unit', { UPSTREAM_TIMEOUT_MS: '5s' }, /^UPSTREAM_TIMEOUT_MS: must be a whole number/],
+    ['CLIENTS empty', { CLIENTS: '' }, /^CLIENTS: is not set/],
+    ['CLIENTS as JSON (an earlier kit version)', { CLIENTS: JSON.stringify({ c: { confidential: false, introspection: false } }) }, /^CLIENTS: is JSON, the format of earlier kit versions: deploy the function with the construct of its own kit version, which writes "<client id>=flags,refreshTokenValiditySeconds …"/],
+    ['CLIENTS without a client', { CLIENTS: ' ' }, /^CLIENTS: lists no client/],
+    ['a CLIENTS entry without =', { CLIENTS: 'client1,3600' }, /^CLIENTS: "client1,3600" is not <client id>=flags,refreshTokenValiditySeconds/],
+    ['a client id with a quote', { CLIENTS: 'client"1=' }, /^CLIENTS: "client\\"1=" is not <client id>=/],
+    ['a CLIENTS entry of three fields', { CLIENTS: 'client1=c,3600,x' }, /^CLIENTS: client1 has 3 fields, at most 2/],
+    ['a client listed twice', { CLIENTS: 'client1= client1=c' }, /^CLIENTS: lists client1 twice/],
+    ['an unknown flag', { CLIENTS: 'client1=x' }, /^CLIENTS: client1 has flags "x": c \(confidential\), i \(introspection\), o \(offlineAccess\), in that order/],
+    ['flags out of order', { CLIENTS: 'client1=ic' }, /^CLIENTS: client1 has flags "ic"/],
+    ['a validity in minutes', { CLIENTS: 'client1=,60' }, /^CLIENTS: client1\.refreshTokenValiditySeconds must be a whole number from 3600 to 315360000 \(seconds\)/],
+    ['a validity with a unit', { CLIENTS: 'client1=,30d' }, /^CLIENTS: client1\.refreshTokenValiditySeconds must be a whole number/],
+  ])('the parser refuses %s, naming the variable', (_name, env, message) => {
+    expect(() => parseSmartFacadeEnvironment({ ...smartFacadeEnvironment(FULL), ...env })).toThrow(message);
+  });
+
+  test('offlineAccess is optional: absent stays absent, and false is written as absent (its default: the façade refuses offline_access for that client)', () => {
+    const parsed = parseSmartFacadeEnvironment(smartFacadeEnvironment({ ...FULL, clients: { c: { confidential: false, introspection: false }, f: { confidential: false, introspection: false, offlineAccess: false } } }));
+    expect(parsed.clients).toEqual({ c: { confidential: false, introspection: false }, f: { confidential: false, introspection: false } });
   });
 });
