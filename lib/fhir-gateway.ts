@@ -8,7 +8,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct, IConstruct } from 'constructs';
-import { fhirProxyEnvironment, MAX_CONSENT_CACHE_TTL_SECONDS, MAX_HEALTHLAKE_TIMEOUT_MS, type FhirProxyEnvironment } from '../lambdas/fhir-proxy/environment';
+import { appClientIdsOf, fhirProxyEnvironment, MAX_CONSENT_CACHE_TTL_SECONDS, MAX_HEALTHLAKE_TIMEOUT_MS, type FhirProxyEnvironment } from '../lambdas/fhir-proxy/environment';
 import { currentVersion, parseApiVersions, VERSION_PLACEHOLDER, versionedUrl, type ApiLifecycle } from '../lambdas/shared/api-lifecycle';
 import { isFhirResourceType } from '../lambdas/shared/fhir-resource-types';
 import { IssueType, operationOutcome } from '../lambdas/shared/operation-outcome';
@@ -947,7 +947,10 @@ function jsonWithReferences(value: unknown): Record<string, unknown> {
     }
   }
   try {
-    const parsed: unknown = text === undefined ? undefined : JSON.parse(text);
+    if (text === undefined) return {};
+    // The FHIR proxy writes a compact client list (`<client id>=<app id>[,c] …`); the Cognito guard JSON.
+    if (!text.trimStart().startsWith('{')) return appClientIdsOf(text);
+    const parsed: unknown = JSON.parse(text);
     return parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed) ? (parsed as Record<string, unknown>) : {};
   } catch {
     return {};

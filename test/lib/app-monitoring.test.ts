@@ -8,6 +8,9 @@ import { SECURITY_METRIC_NAMESPACE } from '../../lib/audit-trail';
 import { FhirKeys } from '../../lib/fhir-keys';
 import { clientChangeEventPattern } from '../../lambdas/cognito-guard/expectations';
 import { parseCognitoGuardEnvironment } from '../../lambdas/cognito-guard/environment';
+import { appClientIdsOf } from '../../lambdas/fhir-proxy/environment';
+import { parseAppMetricsEnvironment } from '../../lambdas/shared/app-metrics-environment';
+import { parseSmartAuthorizerEnvironment } from '../../lambdas/smart-authorizer/environment';
 import { createCompliancePacks } from '../../policies';
 import { AppRegistryDocument, DEFAULT_APP_REGISTRY_FILE } from '../../policies/app-registry';
 import { createTestApp } from '../helpers/app';
@@ -272,12 +275,20 @@ describe('AppMonitoring in ZeroTrustFhirStack', () => {
   test('the authorizer and the proxy record the per-app metrics the monitoring alarms on, for every registered client', () => {
     expect(ref.monitoring).toBeInstanceOf(AppMonitoring);
     expect(ref.monitoring.namespace).toBe(ref.gateway.appMetricsNamespace);
-    const clientApps = Object.fromEntries(ref.registry.registrations.map((r) => [r.clientId, r.appId]));
-    for (const fn of [ref.gateway.authorizerFunction.fn, ref.gateway.proxyFunction.fn]) {
-      const env = variables(fn);
-      expect(env.APP_METRICS_NAMESPACE).toBe('ZeroTrustFhir');
-      expect(ref.resolve(env.APP_METRICS_APPS)).toEqual(ref.resolve(ref.toJsonString(clientApps)));
-    }
+    // Read back as the handlers read them, each client id (a { Ref }) replaced by its logical id.
+    const text = (value: unknown): string =>
+      typeof value === 'string' ? value : (value as { 'Fn::Join': [string, Array<string | { Ref: string }>] })['Fn::Join'][1].map((p) => (typeof p === 'string' ? p : p.Ref)).join('');
+    const clientApps = Object.fromEntries(ref.registry.registrations.map((r) => [ref.getLogicalId(ref.registry.clients.get(r.appId)!.node.defaultChild as never), r.appId]));
+    const authorizer = variables(ref.gateway.authorizerFunction.fn);
+    const proxy = variables(ref.gateway.proxyFunction.fn);
+    expect(authorizer).toMatchObject({ APP_METRICS_NAMESPACE: 'ZeroTrustFhir', APP_METRICS_APPS: '@CLIENTS' });
+    expect(proxy).toMatchObject({ APP_METRICS_NAMESPACE: 'ZeroTrustFhir', APP_METRICS_APPS: '@APP_CLIENT_IDS' });
+    const authorizerSettings = parseSmartAuthorizerEnvironment({
+      USER_POOL_ID: 'us-east-1_Pool1234', CLIENTS: text(authorizer.CLIENTS), USAGE_KEY_TEMPLATE: text(authorizer.USAGE_KEY_TEMPLATE),
+      APP_METRICS_NAMESPACE: 'ZeroTrustFhir', APP_METRICS_APPS: '@CLIENTS',
+    });
+    expect(authorizerSettings.metrics?.clientApps).toEqual(clientApps);
+    expect(parseAppMetricsEnvironment({ APP_METRICS_NAMESPACE: 'ZeroTrustFhir', APP_METRICS_APPS: '@APP_CLIENT_IDS' }, { variable: 'APP_CLIENT_IDS', clientApps: appClientIdsOf(text(proxy.APP_CLIENT_IDS)) })?.clientApps).toEqual(clientApps);
     expect(ref.monitoring.appAlarms.size).toBe(ref.registry.registrations.length);
   });
 

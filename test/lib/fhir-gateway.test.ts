@@ -95,7 +95,11 @@ describe('FhirGateway: the authorizer', () => {
   });
   test('knows every registered client, its tier and usage key', () => {
     const fn = template.toJSON().Resources[stack.getLogicalId(gateway.authorizerFunction.fn.node.defaultChild as never)];
-    expect(JSON.stringify(fn.Properties.Environment.Variables.CLIENTS)).toContain('usageIdentifierKey');
+    const variables = fn.Properties.Environment.Variables;
+    // CLIENTS: `<client id>=<tier>,<app id> …`; every usage key is the template with the app id in it.
+    for (const r of base.registry.registrations) expect(JSON.stringify(variables.CLIENTS)).toContain(`=${r.tier},${r.appId}`);
+    expect(variables.USAGE_KEY_TEMPLATE).toMatch(/^ztf-usage-\{app\}-[a-z0-9]+$/);
+    for (const r of base.registry.registrations) expect(r.usageIdentifierKey).toBe(variables.USAGE_KEY_TEMPLATE.replace('{app}', r.appId));
   });
 });
 

@@ -3,6 +3,7 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import { FhirKeys, SegmentedNetwork, SmartAppRegistry, SmartIdentity } from '../../lib';
 import { loadAppRegistry, TIER_DEFAULTS } from '../../policies/app-registry';
 import { createCompliancePacks } from '../../policies';
+import { facadeClientsOf } from '../../lambdas/smart-facade/environment';
 import { createTestApp } from '../helpers/app';
 
 const apps = loadAppRegistry();
@@ -147,14 +148,15 @@ describe('SmartAppRegistry: one app client per registered app', () => {
   });
   test('the façade knows each client’s refresh-token validity, in seconds (how long a revoked sign-in stays revoked)', () => {
     const fn = template.toJSON().Resources[stack.getLogicalId(identity.facade.fn.node.defaultChild as never)];
-    // CLIENTS is JSON joined around the client ids ({ Ref }); read it back with the logical ids in their place.
+    // CLIENTS is a client list joined around the client ids ({ Ref }); read it back with the logical ids in their place.
     const joined = fn.Properties.Environment.Variables.CLIENTS['Fn::Join'][1] as Array<string | { Ref: string }>;
-    const facadeClients = JSON.parse(joined.map((part) => (typeof part === 'string' ? part : part.Ref)).join(''));
+    const facadeClients = facadeClientsOf(joined.map((part) => (typeof part === 'string' ? part : part.Ref)).join(''));
     for (const app of apps) {
       const c = clientOf(app.id);
       const seconds = c.RefreshTokenValidity * (c.TokenValidityUnits.RefreshToken === 'days' ? 86_400 : 60);
       const logicalId = stack.getLogicalId(registry.clients.get(app.id)!.node.defaultChild as never);
-      expect(facadeClients[logicalId]).toEqual({ confidential: app.clientType === 'confidential', introspection: app.clientType === 'confidential', refreshTokenValiditySeconds: seconds, offlineAccess: app.scopes.includes('offline_access') });
+      // offlineAccess false is written as absent (its default).
+      expect(facadeClients[logicalId]).toEqual({ confidential: app.clientType === 'confidential', introspection: app.clientType === 'confidential', refreshTokenValiditySeconds: seconds, ...(app.scopes.includes('offline_access') ? { offlineAccess: true } : {}) });
       expect(registry.registrations.find((r) => r.appId === app.id)!.refreshTokenValiditySeconds).toBe(seconds);
     }
   });
