@@ -196,6 +196,10 @@ function verdictOf(input: CloudAssemblyInput, findings: readonly Finding[], byPa
   const n = findings.length;
   if (n > 0 || failed.length > 0) {
     const where = [...new Set([...failed, ...findings.map((f) => f.pack)])];
+    const crashed = byPack.filter((p) => p.conclusion === 'failure' && p.notRun !== undefined);
+    if (n === 0 && crashed.length > 0) {
+      return { verdict: 'fail', reason: `${crashed.map((p) => `${p.pack} failed to run (${p.notRun})`).join('; ')}: the gate fails until every pack runs.` };
+    }
     return { verdict: 'fail', reason: `${n} unacknowledged finding${n === 1 ? '' : 's'} (${where.join(', ')}): the gate fails until each is fixed or acknowledged with a reason.` };
   }
   const ran = byPack.filter((p) => !p.notRun).map((p) => p.pack);
@@ -220,8 +224,11 @@ function packSummaries(ctx: Context, findings: readonly Finding[]): PackSummary[
       compliant += rule.evaluations.filter((e) => e.result === 'compliant').length;
     }
     // CDK leaves a plugin that passed with nothing suppressed out of the validation report.
-    const notRun = cross && !cross.ran ? cross.reason ?? 'not run' : undefined;
-    const conclusion: PackSummary['conclusion'] = notRun ? 'not-reported' : report?.conclusion === 'failure' ? 'failure' : report || ctx.input.validationReport ? 'success' : 'not-reported';
+    // A plugin that crashed is a failure of the gate (CDK fails the synth), whatever else was
+    // recorded: its error replaces "not run".
+    const crashed = report?.conclusion === 'failure' && (report.violations ?? []).length === 0 ? report.metadata?.error ?? 'the plugin failed without a finding' : undefined;
+    const notRun = crashed ?? (cross && !cross.ran ? cross.reason ?? 'not run' : undefined);
+    const conclusion: PackSummary['conclusion'] = report?.conclusion === 'failure' ? 'failure' : notRun ? 'not-reported' : report || ctx.input.validationReport ? 'success' : 'not-reported';
     const version = report?.pluginVersion ?? cross?.version;
     return {
       pack: name, conclusion, violations: counts, acknowledged,

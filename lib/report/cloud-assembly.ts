@@ -90,6 +90,8 @@ export interface PluginReportJson {
   readonly conclusion?: string;
   readonly violations?: ViolationJson[];
   readonly suppressedViolations?: SuppressedViolationJson[];
+  /** `error`: why the plugin failed without a finding (it threw; CDK fails the synth). */
+  readonly metadata?: { readonly error?: string };
 }
 
 export interface ValidationReportJson {
