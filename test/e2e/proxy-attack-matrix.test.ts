@@ -6,7 +6,7 @@
  */
 import type { AuditEvent } from 'fhir/r4';
 import { HealthLakeClient } from '../../lambdas/fhir-proxy/healthlake-client';
-import { PATIENT_A, PATIENT_B, SEED_IDS } from './fixtures/seed';
+import { PATIENT_A, PATIENT_B, SEED_IDS, observationFor } from './fixtures/seed';
 import {
   CREDENTIALS,
   leaksOfB,
@@ -21,16 +21,7 @@ import {
 } from './proxy-harness';
 
 const FORM = { 'Content-Type': 'application/x-www-form-urlencoded' };
-const obsFor = (patient: string, extra: Record<string, unknown> = {}) => ({
-  resourceType: 'Observation',
-  status: 'final',
-  category: [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/observation-category', code: 'vital-signs' }] }],
-  code: { coding: [{ system: 'http://loinc.org', code: '8867-4' }] },
-  subject: { reference: `Patient/${patient}` },
-  effectiveDateTime: '2024-02-01T10:00:00Z',
-  valueQuantity: { value: 70, unit: '/min', system: 'http://unitsofmeasure.org', code: '/min' },
-  ...extra,
-});
+const obsFor = observationFor;
 const bundle = (type: 'batch' | 'transaction', entry: unknown[]) => ({ resourceType: 'Bundle', type, entry });
 
 interface Attack {

@@ -15,7 +15,7 @@ import { PATCH_ERRORS } from '../../../lambdas/fhir-proxy/patch';
 import { CONSENT_UNKNOWN } from '../../../lambdas/fhir-proxy/responses';
 import { metricsRecord, newTrace, traceDenial } from '../../../lambdas/fhir-proxy/trace';
 import { APPS, CLIENTS, consent, CONSENT_SEED, IDS, POLICY } from '../../e2e/fixtures/consent-seed';
-import { PATIENT_A, PATIENT_B, SEED_IDS } from '../../e2e/fixtures/seed';
+import { PATIENT_A, PATIENT_B, SEED_IDS, observationFor } from '../../e2e/fixtures/seed';
 import {
   CONFIDENTIAL_CLIENT, CREDENTIALS, PUBLIC_CLIENT, REGION, authorizerContext, patientClaims, startHarness, type CallSpec, type Harness,
 } from '../../e2e/proxy-harness';
@@ -34,16 +34,7 @@ const CORRECT = { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/cons
 /** An ETH-labelled Observation of A that prac-1 may read but not change. */
 const ETH_OBS = 'obs-a-eth-reasons';
 
-const obsFor = (patient: string, extra: Record<string, unknown> = {}): Record<string, unknown> => ({
-  resourceType: 'Observation',
-  status: 'final',
-  category: [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/observation-category', code: 'vital-signs' }] }],
-  code: { coding: [{ system: 'http://loinc.org', code: '8867-4' }] },
-  subject: { reference: `Patient/${patient}` },
-  effectiveDateTime: '2024-02-01T10:00:00Z',
-  valueQuantity: { value: 70, unit: '/min', system: 'http://unitsofmeasure.org', code: '/min' },
-  ...extra,
-});
+const obsFor = observationFor;
 const transaction = (entry: unknown[]) => ({ resourceType: 'Bundle', type: 'transaction', entry });
 const jsonPatch = (ops: unknown[]) => ({ body: JSON.stringify(ops), headers: { 'Content-Type': 'application/json-patch+json' } });
 
