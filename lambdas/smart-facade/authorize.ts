@@ -15,6 +15,8 @@
  *   refresh-token validity is the registry's (60 minutes unless the app registered
  *   `offline_access`). A client that did not register it asking for it is refused here
  *   (`invalid_scope`), as Cognito refuses any scope the client is not allowed.
+ * - `online_access`: any client may ask for it; a client not registered for `offline_access` holds
+ *   refresh tokens of 60 minutes, which is what `online_access` asks for.
  * The token endpoint says what was granted in the token response's `scope` (`granted-scope.ts`).
  *
  * ## What is checked (SMART App Launch 2.2 §Obtain authorization code; RFC 6749 §4.1.1; RFC 7636)
@@ -69,7 +71,7 @@ export const FORWARDED_PARAMETERS: readonly string[] = Object.freeze([
 ]);
 
 /** SMART scopes the façade takes out of the request: granted by the kit, not by a Cognito scope. */
-export const SCOPES_GRANTED_BY_THE_KIT: readonly string[] = Object.freeze(['fhirUser', 'offline_access']);
+export const SCOPES_GRANTED_BY_THE_KIT: readonly string[] = Object.freeze(['fhirUser', 'offline_access', 'online_access']);
 
 export const MAX_PARAMETERS = 32;
 export const MAX_QUERY_CHARS = 8192;

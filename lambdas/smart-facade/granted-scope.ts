@@ -18,7 +18,8 @@
  * - `offline_access` when the client is registered for it (its refresh tokens last as the
  *   registry says, not 60 minutes) and the app holds a refresh token: one was returned, or
  *   this is a refresh (Cognito does not rotate it, the app keeps using the one it has).
- *   A client not registered for it gets refresh tokens of 60 minutes and no `offline_access`.
+ *   A client not registered for it gets refresh tokens of 60 minutes: `online_access` (SMART's
+ *   "refresh while the user is online"), so a SMART client library refreshes within that hour.
  * `openid` and every other scope pass unchanged, in Cognito's order; the two follow at the end.
  *
  * The ID token is read, not verified: it arrived in the same TLS response from Cognito as the
@@ -29,7 +30,7 @@
 import { isObject } from '../shared/json';
 
 /** SMART scopes that no Cognito token holds: stated by the façade from what the tokens carry. */
-const STATED_BY_THE_FACADE = new Set(['fhirUser', 'offline_access']);
+const STATED_BY_THE_FACADE = new Set(['fhirUser', 'offline_access', 'online_access']);
 /** A relative reference such as `Patient/123` or an absolute one (the trigger checks the attribute). */
 const REFERENCE = /^[\x21-\x7e]{1,1024}$/;
 const MAX_ID_TOKEN_CHARS = 16 * 1024;
@@ -54,7 +55,7 @@ export function grantedScope(input: GrantedScopeInput): string {
   const cognito = typeof input.accessTokenScope === 'string' ? input.accessTokenScope.split(' ').filter((s) => s !== '' && !STATED_BY_THE_FACADE.has(s)) : [];
   const granted = [...new Set(cognito)];
   if (idTokenCarriesFhirUser(input.idToken, input.clientId, input.issuer)) granted.push('fhirUser');
-  if (input.holdsRefreshToken && input.offlineAccess) granted.push('offline_access');
+  if (input.holdsRefreshToken) granted.push(input.offlineAccess ? 'offline_access' : 'online_access');
   return granted.join(' ');
 }
 

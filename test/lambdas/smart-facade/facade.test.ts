@@ -239,7 +239,7 @@ describe('token', () => {
     expect(body).toMatchObject({
       token_type: 'Bearer',
       expires_in: 3600,
-      scope: 'launch/patient openid patient/Observation.rs patient/Patient.r fhirUser',
+      scope: 'launch/patient openid patient/Observation.rs patient/Patient.r fhirUser online_access',
       patient: '123',
       fhirUser: 'Patient/123',
       need_patient_banner: true,
@@ -265,9 +265,11 @@ describe('token', () => {
       );
     });
 
-    it('never says offline_access for a client not registered for it (its refresh tokens last 60 minutes)', async () => {
+    it('never says offline_access for a client not registered for it: its refresh tokens last 60 minutes, which is online_access', async () => {
       expect(await scopeOf(facade, codeExchange())).not.toContain('offline_access');
+      expect(await scopeOf(facade, codeExchange())).toMatch(/ online_access$/);
       expect(await scopeOf(facade, { grant_type: 'refresh_token', refresh_token: REFRESH_TOKEN, client_id: PORTAL })).not.toContain('offline_access');
+      expect(await scopeOf(facade, { grant_type: 'refresh_token', refresh_token: REFRESH_TOKEN, client_id: PORTAL })).toMatch(/ online_access$/);
     });
 
     it('never says offline_access or fhirUser for client credentials (no refresh token, no ID token)', async () => {
@@ -277,12 +279,12 @@ describe('token', () => {
 
     it('says fhirUser only when the ID token carries the claim, whatever the access token’s scope text says', async () => {
       cognito.idTokenClaims = { fhirUser: undefined };
-      expect(await scopeOf(facade, codeExchange())).toBe('launch/patient openid patient/Observation.rs patient/Patient.r');
+      expect(await scopeOf(facade, codeExchange())).toBe('launch/patient openid patient/Observation.rs patient/Patient.r online_access');
       cognito.idTokenClaims = { aud: 'someoneelse' };
-      expect(await scopeOf(facade, codeExchange())).toBe('launch/patient openid patient/Observation.rs patient/Patient.r');
+      expect(await scopeOf(facade, codeExchange())).toBe('launch/patient openid patient/Observation.rs patient/Patient.r online_access');
       cognito.idTokenClaims = undefined;
-      cognito.accessTokenClaims = { scope: 'openid offline_access patient/Patient.rs' };
-      expect(await scopeOf(facade, codeExchange())).toBe('openid patient/Patient.rs fhirUser');
+      cognito.accessTokenClaims = { scope: 'openid offline_access online_access patient/Patient.rs' };
+      expect(await scopeOf(facade, codeExchange())).toBe('openid patient/Patient.rs fhirUser online_access');
     });
   });
 

@@ -12,9 +12,10 @@ describe('grantedScope', () => {
     expect(grantedScope(base)).toBe('launch/patient openid patient/Patient.rs fhirUser offline_access');
   });
 
-  test('offline_access needs both a refresh token and the registration', () => {
+  test('offline_access needs both a refresh token and the registration; a refresh token without it is online_access', () => {
     expect(grantedScope({ ...base, holdsRefreshToken: false })).toBe('launch/patient openid patient/Patient.rs fhirUser');
-    expect(grantedScope({ ...base, offlineAccess: false })).toBe('launch/patient openid patient/Patient.rs fhirUser');
+    expect(grantedScope({ ...base, offlineAccess: false })).toBe('launch/patient openid patient/Patient.rs fhirUser online_access');
+    expect(grantedScope({ ...base, offlineAccess: false, holdsRefreshToken: false })).toBe('launch/patient openid patient/Patient.rs fhirUser');
   });
 
   test('fhirUser/offline_access texts in the access token are not taken at their word; duplicates go', () => {
