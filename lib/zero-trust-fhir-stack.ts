@@ -1,4 +1,4 @@
-import { Aws, Duration, Fn, Stack, StackProps } from 'aws-cdk-lib';
+import { Aws, Duration, Fn, NestedStack, Stack, StackProps } from 'aws-cdk-lib';
 import * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import * as cognito from 'aws-cdk-lib/aws-cognito';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -200,8 +200,17 @@ export class ZeroTrustFhirStack extends Stack {
   public readonly registry: SmartAppRegistry;
   public readonly gateway: FhirGateway;
   public readonly firewall: FhirFirewall;
-  /** Per-app alarms, the Cognito app-client drift guard and the per-app dashboard (issue #17). */
+  /**
+   * Per-app alarms, the Cognito app-client drift guard and the per-app dashboard (issue #17), in
+   * the nested stack {@link monitoringStack}: six alarms per app would otherwise cap the stack at
+   * 29 apps (CloudFormation's 500 resources per stack).
+   */
   public readonly monitoring: AppMonitoring;
+  /**
+   * The nested stack (`AppMonitors`) that holds {@link monitoring}. The values it needs (the
+   * alarm topic, the keys, the user pool, the client ids) reach it as nested-stack parameters.
+   */
+  public readonly monitoringStack: NestedStack;
 
   /**
    * The region's availability zones as `Fn::GetAZs` tokens, bound or not: a stack bound to its
@@ -295,7 +304,15 @@ export class ZeroTrustFhirStack extends Stack {
       environment,
       logRetention,
     });
-    this.monitoring = new AppMonitoring(this, 'Monitoring', {
+    // Its own (nested) stack: six alarms per app count against its 500 resources, not the
+    // parent's. Written without indentation: the dashboard body and the alarms take ~13 KB per
+    // app, so an indented template passes CloudFormation's 1 MB at ~58 apps (README,
+    // `ZeroTrustFhirStack`).
+    this.monitoringStack = new NestedStack(this, 'AppMonitors', {
+      description: 'zero-trust-fhir per-app monitoring: alarms, Cognito app-client drift guard, dashboard',
+      suppressTemplateIndentation: true,
+    });
+    this.monitoring = new AppMonitoring(this.monitoringStack, 'Monitoring', {
       registry: this.registry,
       userPool: this.identity.userPool,
       alarmTopic: this.audit.alarmTopic,

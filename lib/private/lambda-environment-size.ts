@@ -19,13 +19,15 @@
  *   length of the ids Cognito generates), a DynamoDB table name at 255, …;
  * - `Fn::Join`, `Fn::Sub`, `Fn::Select` of `Fn::Split`, `Fn::If`, `Fn::Base64` are sized from
  *   their parts; `Fn::ImportValue` from the export's value in the producing stack; a template
- *   parameter from its `MaxLength` or longest `AllowedValues`;
+ *   parameter from its `MaxLength` or longest `AllowedValues`, a nested stack's parameter
+ *   without them from the value its parent stack passes (how CDK hands a nested stack the
+ *   parent's references);
  * - anything else known only at deployment counts {@link UNKNOWN_VALUE_BYTES} (2,048: the longest
  *   ARN IAM accepts), and the message says the total is an estimate.
  *
  * Identifiers, ARNs and URLs hold no character JSON escapes, so a bound is counted once.
  */
-import { CfnOutput, CfnParameter, CfnResource, Stack } from 'aws-cdk-lib';
+import { CfnOutput, CfnParameter, CfnResource, CfnStack, Stack } from 'aws-cdk-lib';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { IConstruct } from 'constructs';
 
@@ -157,6 +159,7 @@ export function jsonTextBytes(text: string): number {
 /** Sizes the resolved values of one stack. */
 class Sizer {
   private elements?: Map<string, IConstruct>;
+  private parentSizer?: Sizer;
   constructor(private readonly stack: Stack) {}
 
   public size(value: unknown, depth = 0): Size {
@@ -171,7 +174,7 @@ class Sizer {
     const arg = (value as Record<string, unknown>)[fn];
     switch (fn) {
       case 'Ref':
-        return typeof arg === 'string' ? this.ref(arg) : UNKNOWN;
+        return typeof arg === 'string' ? this.ref(arg, depth) : UNKNOWN;
       case 'Fn::GetAtt': {
         const [id, attr] = Array.isArray(arg) ? arg : typeof arg === 'string' ? splitOnce(arg, '.') : [];
         return typeof id === 'string' && typeof attr === 'string' ? this.getAtt(id, attr) : UNKNOWN;
@@ -209,10 +212,10 @@ class Sizer {
     }
   }
 
-  private ref(id: string): Size {
+  private ref(id: string, depth: number): Size {
     if (id in PSEUDO_BYTES) return bound(PSEUDO_BYTES[id]);
     const element = this.element(id);
-    if (element instanceof CfnParameter) return parameterBound(element);
+    if (element instanceof CfnParameter) return this.parameter(element, id, depth);
     if (element instanceof CfnResource && REF_BYTES[element.cfnResourceType] !== undefined) return bound(REF_BYTES[element.cfnResourceType]);
     return UNKNOWN;
   }
@@ -234,11 +237,21 @@ class Sizer {
       if (name.startsWith('!')) parts.push(literal(jsonTextBytes(`\${${name.slice(1)}}`)));
       else if (name in (vars as Record<string, unknown>)) parts.push(this.size((vars as Record<string, unknown>)[name], depth + 1));
       else if (name.includes('.') && !(name in PSEUDO_BYTES)) parts.push(this.getAtt(...splitOnce(name, '.')));
-      else parts.push(this.ref(name));
+      else parts.push(this.ref(name, depth + 1));
       rest = rest.slice(m.index + m[0].length);
     }
     parts.push(literal(jsonTextBytes(rest)));
     return sum(parts);
+  }
+
+  /** A parameter: its own bound, else, in a nested stack, the value the parent stack passes it. */
+  private parameter(parameter: CfnParameter, logicalId: string, depth: number): Size {
+    const own = parameterBound(parameter);
+    const parent = this.stack.nestedStackParent;
+    const resource = this.stack.nestedStackResource;
+    if (own !== UNKNOWN || !parent || !(resource instanceof CfnStack)) return own;
+    const passed = (parent.resolve(resource.parameters) as Record<string, unknown> | undefined)?.[logicalId];
+    return passed === undefined ? UNKNOWN : new Sizer(parent).size(passed, depth + 1);
   }
 
   /** An export of a stack of the same app: the exported value, sized in its own stack. */
@@ -261,7 +274,12 @@ class Sizer {
         if ((c instanceof CfnResource || c instanceof CfnParameter) && Stack.of(c) === this.stack) this.elements.set(this.stack.resolve(c.logicalId), c);
       }
     }
-    return this.elements.get(logicalId);
+    const own = this.elements.get(logicalId);
+    if (own || !this.stack.nestedStackParent) return own;
+    // Before the app is prepared a nested stack's reference to a resource of its parent names it
+    // directly (CDK turns it into a parameter when it prepares the app).
+    this.parentSizer ??= new Sizer(this.stack.nestedStackParent);
+    return this.parentSizer.element(logicalId);
   }
 }
 

@@ -43,6 +43,8 @@ export interface ResourceInfo {
   readonly path?: string;
   readonly properties: Record<string, unknown>;
   readonly deletionPolicy?: string;
+  /** An `AWS::CloudFormation::Stack` of a CDK nested stack: the nested stack's artifact id. */
+  readonly nestedStack?: string;
 }
 
 export interface StackArtifact {
@@ -59,6 +61,8 @@ export interface StackArtifact {
   readonly template: CfnTemplate;
   /** Construct metadata by construct path (no leading slash). */
   readonly metadata: ReadonlyMap<string, readonly MetadataEntry[]>;
+  /** A nested stack's: the parent stack's id and the logical id of its `AWS::CloudFormation::Stack` there. */
+  readonly nestedIn?: { readonly stack: string; readonly logicalId: string };
 }
 
 // --- validation-report.json -------------------------------------------------------------------
@@ -170,7 +174,7 @@ function readStacks(dir: string, root: string, problems: string[], depth = 0): S
       if (artifact.additionalMetadataFile) {
         add(readJson<Record<string, MetadataEntry[]>>(path.join(dir, artifact.additionalMetadataFile), problems, `the construct metadata of stack ${id}`));
       }
-      stacks.push({
+      const stack: StackArtifact = {
         id,
         displayName: artifact.displayName ?? id,
         environment: artifact.environment ?? 'aws://unknown-account/unknown-region',
@@ -178,13 +182,81 @@ function readStacks(dir: string, root: string, problems: string[], depth = 0): S
         ...(hash ? { templateSha256: hash.sha256, templateBytes: hash.bytes } : {}),
         template,
         metadata,
-      });
+      };
+      stacks.push(stack, ...nestedStacks(stack, metadata, dir, root, problems));
     } else if (artifact.type === 'cdk:cloud-assembly' && depth < 8) {
       const sub = String(artifact.properties?.directoryName ?? '');
       if (sub) stacks.push(...readStacks(path.join(dir, sub), root, problems, depth + 1));
     }
   }
   return stacks;
+}
+
+/**
+ * The nested stacks of `parent` (`AWS::CloudFormation::Stack` resources whose template CDK wrote
+ * into the assembly, {@link nestedTemplateFile}), recursively, each as a stack of its own: its
+ * template, and the construct metadata under its construct path, which CDK writes into the
+ * parent's metadata and which moves from the parent to it. Its id is the template's name without
+ * `.nested.template.json` (what `Stack.of(construct).artifactId` says for a construct in it).
+ */
+function nestedStacks(parent: StackArtifact, parentMetadata: Map<string, MetadataEntry[]>, dir: string, root: string, problems: string[], depth = 0): StackArtifact[] {
+  const out: StackArtifact[] = [];
+  for (const [logicalId, r] of Object.entries(parent.template.Resources ?? {})) {
+    const file = r.Type === 'AWS::CloudFormation::Stack' ? nestedTemplateFile(r, dir) : undefined;
+    // Its construct path from the template, else (path metadata off) from the construct metadata.
+    const resourcePath = r.Metadata?.['aws:cdk:path']
+      ?? [...parentMetadata].find(([, entries]) => entries.some((e) => e.type === 'aws:cdk:logicalId' && e.data === logicalId))?.[0];
+    if (r.Type !== 'AWS::CloudFormation::Stack' || typeof file !== 'string' || !file.endsWith('.nested.template.json') || depth >= 8) continue;
+    const template = readJson<CfnTemplate>(path.join(dir, file), problems, `the template of nested stack ${file}`) ?? {};
+    const hash = hashFile(path.join(dir, file));
+    // `<parent>/<id>.NestedStack/<id>.NestedStackResource` is the resource of the nested stack `<parent>/<id>`.
+    const stackPath = typeof resourcePath === 'string' ? /^(.*)\.NestedStack\/[^/]*\.NestedStackResource$/.exec(resourcePath)?.[1] : undefined;
+    const metadata = new Map<string, MetadataEntry[]>();
+    if (stackPath) {
+      for (const [p, entries] of [...parentMetadata]) {
+        if (p !== stackPath && !p.startsWith(`${stackPath}/`)) continue;
+        metadata.set(p, entries);
+        parentMetadata.delete(p);
+      }
+    }
+    const nested: StackArtifact = {
+      id: file.slice(0, -'.nested.template.json'.length),
+      displayName: stackPath ?? `${parent.displayName} (nested ${file})`,
+      environment: parent.environment,
+      templateFile: path.relative(root, path.join(dir, file)).split(path.sep).join('/'),
+      ...(hash ? { templateSha256: hash.sha256, templateBytes: hash.bytes } : {}),
+      template,
+      metadata,
+      nestedIn: { stack: parent.id, logicalId },
+    };
+    out.push(nested, ...nestedStacks(nested, metadata, dir, root, problems, depth + 1));
+  }
+  return out;
+}
+
+/**
+ * The template file (in `dir`) of a nested stack's `AWS::CloudFormation::Stack`: its
+ * `Metadata['aws:asset:path']` (written when asset metadata is on, as under the CDK CLI), else
+ * the file asset of the assembly's asset manifests whose object key ends its `TemplateURL`.
+ */
+function nestedTemplateFile(r: { Metadata?: Record<string, unknown>; Properties?: unknown }, dir: string): string | undefined {
+  const file = r.Metadata?.['aws:asset:path'];
+  if (typeof file === 'string') return file;
+  const url = JSON.stringify((r.Properties as Record<string, unknown> | undefined)?.TemplateURL ?? '');
+  for (const manifest of fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => f.endsWith('.assets.json')) : []) {
+    let files: Record<string, { source?: { path?: unknown }; destinations?: Record<string, { objectKey?: unknown }> }> = {};
+    try {
+      files = (JSON.parse(fs.readFileSync(path.join(dir, manifest), 'utf8')) as { files?: typeof files }).files ?? {};
+    } catch {
+      continue;
+    }
+    for (const asset of Object.values(files)) {
+      const source = asset.source?.path;
+      if (typeof source !== 'string' || !source.endsWith('.nested.template.json')) continue;
+      if (Object.values(asset.destinations ?? {}).some((d) => typeof d.objectKey === 'string' && url.includes(`/${d.objectKey}"`))) return source;
+    }
+  }
+  return undefined;
 }
 
 /** SHA-256 (hex) and size of a file; `undefined` when it cannot be read. */
@@ -197,7 +269,7 @@ export function hashFile(file: string): { sha256: string; bytes: number } | unde
   }
 }
 
-function resourcesOf(stack: StackArtifact): ResourceInfo[] {
+function resourcesOf(stack: StackArtifact, nestedBy: ReadonlyMap<string, string>): ResourceInfo[] {
   const pathByLogicalId = new Map<string, string>();
   for (const [p, entries] of stack.metadata) {
     for (const e of entries) if (e.type === 'aws:cdk:logicalId' && typeof e.data === 'string') pathByLogicalId.set(e.data, p);
@@ -205,6 +277,7 @@ function resourcesOf(stack: StackArtifact): ResourceInfo[] {
   return Object.entries(stack.template.Resources ?? {}).map(([logicalId, r]) => {
     const fromTemplate = r.Metadata?.['aws:cdk:path'];
     const p = typeof fromTemplate === 'string' ? fromTemplate : pathByLogicalId.get(logicalId);
+    const nested = nestedBy.get(`${stack.id}\u0000${logicalId}`);
     return {
       stack: stack.id,
       logicalId,
@@ -212,6 +285,7 @@ function resourcesOf(stack: StackArtifact): ResourceInfo[] {
       path: p,
       properties: (r.Properties ?? {}) as Record<string, unknown>,
       deletionPolicy: r.DeletionPolicy,
+      ...(nested ? { nestedStack: nested } : {}),
     };
   });
 }
@@ -234,6 +308,8 @@ export function readCloudAssembly(directory: string): CloudAssemblyInput {
   const problems: string[] = [];
   const manifestFound = fs.existsSync(path.join(dir, 'manifest.json'));
   const stacks = manifestFound ? readStacks(dir, dir, problems) : [];
+  // The nested stack each `AWS::CloudFormation::Stack` deploys, by `<parent id>\u0000<logical id>`.
+  const nestedBy = new Map(stacks.flatMap((s) => (s.nestedIn ? [[`${s.nestedIn.stack}\u0000${s.nestedIn.logicalId}`, s.id] as const] : [])));
   const validationReport = readJson<ValidationReportJson>(path.join(dir, VALIDATION_REPORT_FILE), problems, 'the validation report');
   const evidence = readJson<ComplianceEvidence>(path.join(dir, COMPLIANCE_EVIDENCE_FILE), problems, 'the compliance evidence');
   if (evidence?.error) problems.push(`the compliance evidence could not be collected at synth: ${evidence.error}`);
@@ -247,7 +323,7 @@ export function readCloudAssembly(directory: string): CloudAssemblyInput {
     directory: dir,
     manifestFound,
     stacks,
-    resources: stacks.flatMap(resourcesOf),
+    resources: stacks.flatMap((s) => resourcesOf(s, nestedBy)),
     validationReport,
     evidence,
     constructTypes: manifestFound ? readTree(dir, problems) : new Map(),

@@ -28,13 +28,20 @@ export function refOf(r: ResourceInfo): ResourceRef {
   return { path: r.path ?? `${r.stack}/${r.logicalId}`, stack: r.stack, logicalId: r.logicalId, type: r.type };
 }
 
-/** Resources of one stack, by logical id. */
+/**
+ * Resources of one stack, by logical id. A nested stack's parameter is followed to what its parent
+ * passes (how CDK hands a nested stack the parent's references): a log group of a nested stack
+ * whose `KmsKeyId` is `{ Ref: <parameter> }` references the parent's key, and the key protects it.
+ */
 export class StackIndex {
   private readonly byStack = new Map<string, Map<string, ResourceInfo>>();
+  /** Nested stack id → its `AWS::CloudFormation::Stack` in the parent stack. */
+  private readonly nestedResource = new Map<string, ResourceInfo>();
   constructor(public readonly resources: readonly ResourceInfo[]) {
     for (const r of resources) {
       if (!this.byStack.has(r.stack)) this.byStack.set(r.stack, new Map());
       this.byStack.get(r.stack)!.set(r.logicalId, r);
+      if (r.nestedStack) this.nestedResource.set(r.nestedStack, r);
     }
   }
   get(stack: string, logicalId: string): ResourceInfo | undefined {
@@ -43,13 +50,46 @@ export class StackIndex {
   ofType(type: string): ResourceInfo[] {
     return this.resources.filter((r) => r.type === type);
   }
-  /** Resources of the same stack whose properties reference `target`. */
+  /** Resources of the same stack whose properties reference `target`, and those of its nested stacks that reference it through a parameter. */
   referencing(target: ResourceInfo): ResourceInfo[] {
-    return this.resources.filter((r) => r.stack === target.stack && r !== target && referencedLogicalIds(r.properties).has(target.logicalId));
+    const out: ResourceInfo[] = [];
+    const visit = (stack: string, ids: ReadonlySet<string>, depth: number): void => {
+      for (const r of this.resources) {
+        if (r.stack !== stack || r === target) continue;
+        const refs = referencedLogicalIds(r.properties);
+        if (![...ids].some((id) => refs.has(id))) continue;
+        if (!r.nestedStack || depth >= 8) {
+          out.push(r);
+          continue;
+        }
+        // Passed on to a nested stack: the resources there that use the parameters it is passed in.
+        const passed = (r.properties.Parameters ?? {}) as Record<string, unknown>;
+        const parameters = new Set(Object.keys(passed).filter((p) => [...ids].some((id) => referencedLogicalIds(passed[p]).has(id))));
+        const others = Object.entries(r.properties).filter(([k]) => k !== 'Parameters').some(([, v]) => [...ids].some((id) => referencedLogicalIds(v).has(id)));
+        if (others || parameters.size === 0) out.push(r);
+        if (parameters.size > 0) visit(r.nestedStack, parameters, depth + 1);
+      }
+    };
+    visit(target.stack, new Set([target.logicalId]), 0);
+    return out;
   }
-  /** Resources `source`'s properties reference. */
+  /** Resources `source`'s properties reference (through a nested stack's parameters, in its parent). */
   referencedBy(source: ResourceInfo, value: unknown = source.properties): ResourceInfo[] {
-    return [...referencedLogicalIds(value)].map((id) => this.get(source.stack, id)).filter((r): r is ResourceInfo => r !== undefined);
+    const out: ResourceInfo[] = [];
+    const visit = (stack: string, v: unknown, depth: number): void => {
+      for (const id of referencedLogicalIds(v)) {
+        const r = this.get(stack, id);
+        if (r) {
+          if (!out.includes(r)) out.push(r);
+          continue;
+        }
+        const parent = this.nestedResource.get(stack);
+        const passed = (parent?.properties.Parameters as Record<string, unknown> | undefined)?.[id];
+        if (parent && passed !== undefined && depth < 8) visit(parent.stack, passed, depth + 1);
+      }
+    };
+    visit(source.stack, value, 0);
+    return out;
   }
 }
 

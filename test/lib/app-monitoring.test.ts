@@ -269,8 +269,26 @@ describe('AppMonitoring in ZeroTrustFhirStack', () => {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { ZeroTrustFhirStack } = require('../../lib') as typeof import('../../lib');
   const ref = new ZeroTrustFhirStack(createTestApp(), 'Reference', { environment: 'sandbox' });
-  const resources = Template.fromStack(ref).toJSON().Resources as Record<string, { Properties: { Environment?: { Variables: Record<string, unknown> } } }>;
-  const variables = (fn: { node: { defaultChild?: unknown } }) => resources[ref.getLogicalId(fn.node.defaultChild as never)].Properties.Environment!.Variables;
+  type Resources = Record<string, { Properties: { Environment?: { Variables: Record<string, unknown> }; Parameters?: Record<string, unknown> } }>;
+  const resources = Template.fromStack(ref).toJSON().Resources as Resources;
+  // The guard is in the nested stack AppMonitors: its own template, the parent's values as parameters.
+  const monitors = Template.fromStack(ref.monitoringStack).toJSON().Resources as Resources;
+  const variables = (fn: { node: { defaultChild?: unknown } }) => {
+    const stack = Stack.of(fn as never);
+    return (stack === ref ? resources : monitors)[stack.getLogicalId(fn.node.defaultChild as never)].Properties.Environment!.Variables;
+  };
+  /** A value of the nested stack with each parameter replaced by what the parent passes it. */
+  const inParent = (value: unknown): unknown => {
+    const passed = resources[ref.getLogicalId(ref.monitoringStack.nestedStackResource as never)].Properties.Parameters ?? {};
+    const walk = (v: unknown): unknown => {
+      if (Array.isArray(v)) return v.map(walk);
+      if (v === null || typeof v !== 'object') return v;
+      const ref0 = (v as { Ref?: unknown }).Ref;
+      if (typeof ref0 === 'string' && ref0 in passed) return passed[ref0];
+      return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, walk(x)]));
+    };
+    return walk(value);
+  };
 
   test('the authorizer and the proxy record the per-app metrics the monitoring alarms on, for every registered client', () => {
     expect(ref.monitoring).toBeInstanceOf(AppMonitoring);
@@ -294,7 +312,8 @@ describe('AppMonitoring in ZeroTrustFhirStack', () => {
 
   test('the guard checks the stack\'s user pool and clients', () => {
     const env = variables(ref.monitoring.guard.fn);
-    expect(env.USER_POOL_ID).toEqual(ref.resolve(ref.identity.userPool.userPoolId));
-    expect(env.APP_CLIENT_IDS).toEqual(ref.resolve(ref.toJsonString(Object.fromEntries(ref.registry.registrations.map((r) => [r.clientId, r.appId])))));
+    expect(Stack.of(ref.monitoring.guard)).toBe(ref.monitoringStack);
+    expect(inParent(env.USER_POOL_ID)).toEqual(ref.resolve(ref.identity.userPool.userPoolId));
+    expect(inParent(env.APP_CLIENT_IDS)).toEqual(ref.resolve(ref.toJsonString(Object.fromEntries(ref.registry.registrations.map((r) => [r.clientId, r.appId])))));
   });
 });

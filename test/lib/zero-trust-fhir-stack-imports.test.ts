@@ -1,3 +1,5 @@
+import * as fs from 'fs';
+import * as path from 'path';
 import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as cognito from 'aws-cdk-lib/aws-cognito';
@@ -83,8 +85,10 @@ describe('ZeroTrustFhirStack with the platform team\'s keys, VPC and user pool',
 
   test('passes the per-app monitoring settings: the metrics namespace and the scope-denial threshold', () => {
     expect(json).toContain('"TeamFhir"');
-    template.hasResourceProperties('AWS::CloudWatch::Alarm', { Namespace: 'TeamFhir', MetricName: 'DistinctPatients' });
-    const scopeDenials = Object.values(template.findResources('AWS::CloudWatch::Alarm')).filter((a) => /scope denials/.test(a.Properties.AlarmDescription));
+    // The per-app alarms are in the nested stack AppMonitors.
+    const monitors = Template.fromJSON(JSON.parse(fs.readFileSync(path.join(assembly.directory, plain.fhir.monitoringStack.templateFile), 'utf8')));
+    monitors.hasResourceProperties('AWS::CloudWatch::Alarm', { Namespace: 'TeamFhir', MetricName: 'DistinctPatients' });
+    const scopeDenials = Object.values(monitors.findResources('AWS::CloudWatch::Alarm')).filter((a) => /scope denials/.test(a.Properties.AlarmDescription));
     expect(scopeDenials.length).toBeGreaterThan(0);
     for (const alarm of scopeDenials) expect(alarm.Properties.Threshold).toBe(7);
   });

@@ -140,8 +140,10 @@ describe('a new CDK project that installed the tarball', () => {
   });
 
   test('synthesizes the whole platform through the compliance gate, every function running the handler shipped in the package', () => {
-    const template = JSON.parse(fs.readFileSync(path.join(platformOut, 'Fhir.template.json'), 'utf8')) as { Resources: Record<string, { Type: string; Properties: Record<string, unknown> }> };
-    const functions = Object.values(template.Resources).filter((r) => r.Type === 'AWS::Lambda::Function' && String(r.Properties.Runtime).startsWith('nodejs24'));
+    // The stack's template and its nested stacks' (the per-app monitoring, with the drift guard, is in AppMonitors).
+    const templates = fs.readdirSync(platformOut).filter((f) => f === 'Fhir.template.json' || (f.startsWith('Fhir') && f.endsWith('.nested.template.json')))
+      .map((f) => JSON.parse(fs.readFileSync(path.join(platformOut, f), 'utf8')) as { Resources: Record<string, { Type: string; Properties: Record<string, unknown> }> });
+    const functions = templates.flatMap((t) => Object.values(t.Resources)).filter((r) => r.Type === 'AWS::Lambda::Function' && String(r.Properties.Runtime).startsWith('nodejs24'));
     const shipped = Object.fromEntries(handlerNames().map((n) => [fs.readFileSync(path.join(installed(), 'assets', 'handlers', n, 'index.js'), 'utf8'), n]));
     const deployed = functions.flatMap((f) => {
       const dir = path.join(platformOut, `asset.${String((f.Properties.Code as { S3Key?: string }).S3Key).replace(/\.zip$/, '')}`);

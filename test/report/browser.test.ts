@@ -188,8 +188,10 @@ describeInChromium('the HTML report of the reference app in Chromium', () => {
     expect(midWord.filter((t) => t.length > 40)).toEqual([]);
     const height = await opened.page.evaluate(() => document.documentElement.scrollHeight);
     console.log(`compliance report of the reference app: ${height} px tall at 1280 px`);
-    // 17,000 px before #15; 12,800 to 13,200 px since, as the reference app grows.
-    expect(height).toBeLessThan(15_000);
+    // 17,000 px before #15; 12,800 to 13,200 px since, as the reference app grows; 15,007 px
+    // with the per-app monitoring in the nested stack AppMonitors (its template, stack and
+    // environment rows).
+    expect(height).toBeLessThan(15_500);
   });
 
   test('screenshots saved under test-artifacts/: the first screen, the data flow, the whole page', async () => {

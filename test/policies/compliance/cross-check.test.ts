@@ -2,14 +2,14 @@ import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { App, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { App, CfnParameter, NestedStack, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { FhirKeys } from '../../../lib/fhir-keys';
 import { acknowledge, applyCompliancePacks, gateSetupOf } from '../../../policies';
-import { CONTROL_TOWER_PACK_NAME, controlTowerRules, controlTowerUnavailable } from '../../../policies/compliance/control-tower';
+import { CONTROL_TOWER_PACK_NAME, controlTowerRules, controlTowerUnavailable, lastControlTowerRun } from '../../../policies/compliance/control-tower';
 import { RULE_EQUIVALENCES } from '../../../policies/compliance/equivalent-rules';
 import { DERIVED_ACKNOWLEDGEMENT_METADATA_KEY } from '../../../policies/compliance/shared-acknowledgements';
 
@@ -95,6 +95,41 @@ describe('AWS.ControlTower at synth', () => {
     expect(violated(report)).toEqual([]);
   });
 
+  test('a nested stack\'s template is checked too: a finding there lands on its construct, parameters resolved to what the parent passes', () => {
+    const { ok, report } = synth((stack) => {
+      const keys = new FhirKeys(stack, 'Keys');
+      const nested = new NestedStack(stack, 'Nested');
+      // A key that lets anyone create grants, inside the nested stack: CT.KMS.PR.3 flags it.
+      new kms.Key(nested, 'Key', { enableKeyRotation: true, removalPolicy: RemovalPolicy.RETAIN });
+      // Encrypted with the parent's key, which reaches the nested template as a parameter:
+      // CT.SQS.PR.2 accepts it (a reference to a key of the parent), CT.SQS.PR.1 asks for a DLQ.
+      const queue = new sqs.Queue(nested, 'Queue', { enforceSSL: true, encryptionMasterKey: keys.data });
+      acknowledge(queue, 'AWS.ControlTower::sqs_dlq_check', 'A queue of the test; nothing consumes it.');
+    });
+    expect(ok).toBe(false);
+    expect(violated(report)).toContain('kms_create_grant_aws_service_check @ Cross/Nested/Key/Resource');
+    expect(violated(report).filter((v) => v.includes('/Nested/') && !v.startsWith('kms_create_grant'))).toEqual([]);
+    expect(suppressed(report)).toContainEqual({ rule: 'sqs_dlq_check', at: 'Cross/Nested/Queue/Resource', reason: 'A queue of the test; nothing consumes it.' });
+    // What the controls evaluated there: the nested stack's own resources (not the parent's key the copy names).
+    const nestedRun = [...(lastControlTowerRun()?.resources ?? [])].find(([file]) => /^CrossNested[0-9A-F]{8}\.nested\.template\.json$/.test(file));
+    expect([...nestedRun![1].values()].sort()).toEqual(['AWS::KMS::Key', 'AWS::SQS::Queue', 'AWS::SQS::QueuePolicy']);
+  });
+
+  test('a nested template that cannot be checked fails the synth, naming it', () => {
+    const app = new App({ context: { 'aws:cdk:bundling-stacks': [], '@aws-cdk/core:validateAgainstDefaultRules': false } });
+    const stack = new Stack(app, 'Unchecked');
+    const nested = new NestedStack(stack, 'Nested');
+    // A parameter of the nested stack's own that the parent does not pass: the reference to a key
+    // cannot be resolved, and cfn-guard's result for it cannot be read.
+    const keyId = new CfnParameter(nested, 'KeyId', { type: 'String' });
+    new sqs.CfnQueue(nested, 'Queue', { kmsMasterKeyId: keyId.valueAsString });
+    applyCompliancePacks(app, { environment: 'sandbox' });
+    expect(() => app.synth()).toThrow();
+    expect(lastControlTowerRun(app)).toBeUndefined();
+    const validation = JSON.parse(fs.readFileSync(path.join(app.outdir, 'validation-report.json'), 'utf8')) as { pluginReports: Array<{ pluginName: string; summary?: { status?: string; metadata?: Record<string, unknown> } }> };
+    expect(JSON.stringify(validation.pluginReports.find((p) => p.pluginName === CONTROL_TOWER_PACK_NAME))).toMatch(/nested stack Nested\w+ \(UncheckedNested[0-9A-F]{8}\.nested\.template\.json\) cannot be checked/);
+  });
+
   test('can be turned off, and the gate says why it did not run', () => {
     const app = new App();
     new Stack(app, 'Off');
@@ -145,8 +180,9 @@ describe('Metadata.guard.SuppressedRules: outside checkers see the gate\'s decis
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const { readCloudAssembly } = require('../../../lib/report/cloud-assembly') as typeof import('../../../lib/report/cloud-assembly');
     const input = readCloudAssembly(dir);
-    const guardOf = (logicalId: string): string[] => ((input.stacks[0].template.Resources?.[logicalId]?.Metadata?.guard as { SuppressedRules?: string[] } | undefined)?.SuppressedRules ?? []);
-    const byPath = new Map(input.resources.map((r) => [r.path, guardOf(r.logicalId)]));
+    // Each resource in its own template (the per-app monitoring is in a nested stack).
+    const guardOf = (stack: string, logicalId: string): string[] => ((input.stacks.find((s) => s.id === stack)?.template.Resources?.[logicalId]?.Metadata?.guard as { SuppressedRules?: string[] } | undefined)?.SuppressedRules ?? []);
+    const byPath = new Map(input.resources.map((r) => [r.path, guardOf(r.stack, r.logicalId)]));
     const missing: string[] = [];
     let checked = 0;
     for (const ack of evidence.acknowledgements) {
