@@ -4,7 +4,9 @@
  * construct uses, as in an installed package), then `cdk synth --quiet` (arguments passed
  * through), then the compliance report,
  * written whether or not the synth passed (a failing synth is when a reviewer needs it most).
- * Exits with the synth's status, or 1 if the report could not be written.
+ * Exits with the synth's status; 1 if the report could not be written, or if the synth exited 0
+ * while the report's verdict is not PASS (the gate's result is the report's, so a pack that
+ * failed without CDK noticing cannot pass).
  *
  * The previous run's report, evidence, validation report and manifest are removed first, so a
  * synth that fails before writing an assembly cannot leave a stale report behind.
@@ -23,6 +25,12 @@ export function outputDir(args: readonly string[]): string {
     if (args[i].startsWith('--output=')) return args[i].slice('--output='.length);
   }
   return 'cdk.out';
+}
+
+/** The exit status of `npm run synth`: the synth's, else 1 when the report's verdict is not PASS. */
+export function synthExitStatus(cdkStatus: number, verdict: string): number {
+  if (cdkStatus !== 0) return cdkStatus;
+  return verdict === 'pass' ? 0 : 1;
 }
 
 function main(args: readonly string[]): number {
@@ -44,11 +52,13 @@ function main(args: readonly string[]): number {
     const written = writeComplianceReport({ cdkOut: outdir });
     console.log(reportSummaryLine(written));
     for (const notice of written.report.notices) console.log(`  notice: ${notice}`);
+    const exit = synthExitStatus(status, written.report.summary.verdict);
+    if (exit !== status) console.error(`compliance gate: the synth passed but the report's verdict is ${written.report.summary.verdict.toUpperCase()}: ${written.report.summary.verdictReason}`);
+    return exit;
   } catch (err) {
     console.error(`compliance report: not written: ${(err as Error).message}`);
     return status !== 0 ? status : 1;
   }
-  return status;
 }
 
 if (require.main === module) {
