@@ -8,7 +8,7 @@
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import type { AwsCredentialIdentity, Provider } from '@smithy/types';
 import { isObject, type JsonObject } from '../shared/json';
-import { parseApiVersions, VERSION_PLACEHOLDER, versionedUrl, type ApiLifecycle } from '../shared/api-lifecycle';
+import { parseApiLifecycle, parseApiVersions, VERSION_PLACEHOLDER, versionedUrl, type ApiLifecycle } from '../shared/api-lifecycle';
 import type { AppMetricsRecorder } from '../shared/app-metrics';
 import type { AccessOptions } from './access';
 import { StdoutAuditSink, type AuditSink } from './audit';
@@ -88,6 +88,12 @@ export interface ProxyOptions {
    */
   readonly apiVersions?: readonly ApiLifecycle[];
   /**
+   * The single-version form: one lifecycle for every request, whatever its stage.
+   * @deprecated give `apiVersions` (a stage per version); not both
+   * @default - active
+   */
+  readonly lifecycle?: ApiLifecycle;
+  /**
    * Browser origins allowed to read the answers (exact `https://host[:port]`): a request whose
    * `Origin` is one of them gets `Access-Control-Allow-Origin` with that origin, `Vary: Origin`
    * and the FHIR headers exposed. The same list as the gateway's CORS preflight. @default - none
@@ -144,6 +150,8 @@ export interface ProxyContext {
   readonly consents?: ConsentCache;
   /** The API versions, validated (`ProxyOptions.apiVersions`). */
   readonly apiVersions?: readonly ApiLifecycle[];
+  /** The single-version lifecycle, validated (`ProxyOptions.lifecycle`). */
+  readonly singleLifecycle?: ApiLifecycle;
   /** The rewriter and access options of a public base (cached, at most 16). */
   forBase(publicBaseUrl: string): PublicBase;
   /** The public base of a request of an API version (`publicBaseUrl`, else `https://<domainName>/r4`). */
@@ -163,6 +171,8 @@ export function createContext(options: ProxyOptions): ProxyContext {
   });
   const labelIndex = new LabelIndex(options.labels?.policy ?? RESTRICTIVE_LABEL_POLICY);
   const apiVersions = options.apiVersions === undefined ? undefined : parseApiVersions(options.apiVersions);
+  if (apiVersions !== undefined && options.lifecycle !== undefined) throw new Error('createProxy: give apiVersions or lifecycle, not both');
+  const singleLifecycle = options.lifecycle === undefined ? undefined : parseApiLifecycle(options.lifecycle);
   // Every configured public base: one per API version when the base names `{version}`. A
   // reference under any of them is local, whichever version a request reached.
   const configuredBases = configuredPublicBases(options.publicBaseUrl, apiVersions);
@@ -191,6 +201,7 @@ export function createContext(options: ProxyOptions): ProxyContext {
     ...(consents ? { consents } : {}),
     forBase,
     ...(apiVersions ? { apiVersions } : {}),
+    ...(singleLifecycle ? { singleLifecycle } : {}),
     publicBaseOf: (event, version) => publicBaseOf(options, event, version),
   };
 }

@@ -57,7 +57,7 @@ export function createProxy(options: import('./context').ProxyOptions): FhirProx
     const trace = newTrace(event?.httpMethod);
     let result: APIGatewayProxyResult;
     try {
-      const version = lifecycleOfStage(ctx.apiVersions, event?.requestContext?.stage);
+      const version = lifecycleOfStage(ctx.apiVersions, event?.requestContext?.stage, ctx.singleLifecycle);
       if (version === 'unlisted') {
         trace.caller = callerFromAuthorizer(event?.requestContext?.authorizer);
         trace.description = 'This API version is not served';

@@ -157,11 +157,12 @@ export function apiVersionsProblem(value: unknown): string | undefined {
 }
 
 /**
- * The lifecycle of the version a request reached (its API Gateway stage). No list: the single
- * unnamed version, active. A stage that is not listed: `undefined` (the caller answers 404).
+ * The lifecycle of the version a request reached (its API Gateway stage). No list: `single`, the
+ * one version's lifecycle whatever the stage (`undefined`: active). A stage that is not listed:
+ * `'unlisted'` (the caller answers 404).
  */
-export function lifecycleOfStage(versions: readonly ApiLifecycle[] | undefined, stage: unknown): ApiLifecycle | 'unlisted' | undefined {
-  if (versions === undefined || versions.length === 0) return undefined;
+export function lifecycleOfStage(versions: readonly ApiLifecycle[] | undefined, stage: unknown, single?: ApiLifecycle): ApiLifecycle | 'unlisted' | undefined {
+  if (versions === undefined || versions.length === 0) return single;
   const found = typeof stage === 'string' ? versions.find((v) => v.version === stage) : undefined;
   return found ?? 'unlisted';
 }

@@ -70,7 +70,7 @@ import {
   TokenRejected,
 } from '../shared/cognito-verifier';
 import type { RevocationStore } from '../shared/revocation';
-import { deprecationNotice, lifecycleOfStage, lifecycleState, parseApiVersions, VERSION_PLACEHOLDER, versionedUrl, type ApiLifecycle, type LifecycleState } from '../shared/api-lifecycle';
+import { deprecationNotice, lifecycleOfStage, lifecycleState, parseApiLifecycle, parseApiVersions, VERSION_PLACEHOLDER, versionedUrl, type ApiLifecycle, type LifecycleState } from '../shared/api-lifecycle';
 import { errorResponse } from '../shared/operation-outcome';
 import { isObject } from '../shared/json';
 import { authorizeRequest, queryOf } from './authorize';
@@ -118,6 +118,12 @@ export interface SmartFacadeOptions {
    * revoked); a stage that is not listed answers 404. @default - one unnamed version, active
    */
   readonly apiVersions?: readonly ApiLifecycle[];
+  /**
+   * The single-version form: one lifecycle for every request, whatever its stage.
+   * @deprecated give `apiVersions` (a stage per version); not both
+   * @default - active
+   */
+  readonly lifecycle?: ApiLifecycle;
   /** Registered clients with a secret (may use `client_credentials`). @default - none */
   readonly confidentialClientIds?: readonly string[];
   /** Clients that may introspect tokens of any registered client. @default - none: callers see their own client's tokens only */
@@ -420,6 +426,8 @@ function refreshValidities(map: Readonly<Record<string, number>> | undefined, re
  */
 export function createFacade(options: SmartFacadeOptions): SmartFacade {
   const apiVersions = options.apiVersions === undefined ? undefined : parseApiVersions(options.apiVersions);
+  if (apiVersions !== undefined && options.lifecycle !== undefined) throw new Error('give apiVersions or lifecycle, not both');
+  const singleLifecycle = options.lifecycle === undefined ? undefined : parseApiLifecycle(options.lifecycle);
   for (const name of ['fhirBaseUrl', 'authBaseUrl'] as const) {
     if (options[name]?.includes(VERSION_PLACEHOLDER) && apiVersions === undefined) throw new Error(`${name} names ${VERSION_PLACEHOLDER} but no apiVersions are given`);
   }
@@ -456,7 +464,7 @@ export function createFacade(options: SmartFacadeOptions): SmartFacade {
 
   /** The discovery document of each version (active, and as a deprecated version says it). */
   const discoveryBodies = new Map<string | undefined, { readonly active: string; readonly deprecated: string }>();
-  for (const lifecycle of apiVersions ?? [undefined]) {
+  for (const lifecycle of apiVersions ?? [singleLifecycle]) {
     const authBase = versionedUrl(options.authBaseUrl, lifecycle?.version).replace(/\/+$/, '');
     const configuration = {
       issuer,
@@ -491,7 +499,7 @@ export function createFacade(options: SmartFacadeOptions): SmartFacade {
 
   /** The version a request reached and its state now; `undefined` for a stage that is not listed. */
   function versionOf(event: APIGatewayProxyEvent): { readonly name: string | undefined; readonly state: LifecycleState } | undefined {
-    const found = lifecycleOfStage(apiVersions, event?.requestContext?.stage);
+    const found = lifecycleOfStage(apiVersions, event?.requestContext?.stage, singleLifecycle);
     if (found === 'unlisted') return undefined;
     return { name: found?.version, state: lifecycleState(found, new Date(now() * 1000)) };
   }

@@ -184,3 +184,30 @@ describe('through the proxy', () => {
     expect(r.text).not.toContain(PATIENT_A);
   });
 });
+
+describe('the single-version form (lifecycle, deprecated in favour of apiVersions)', () => {
+  let now = new Date('2026-12-07T12:00:00Z');
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness({ lifecycle: DEPRECATED, clock: () => now });
+  });
+  afterAll(() => h.close());
+
+  test('every request gets the lifecycle, whatever its stage: headers while deprecated, 410 from the sunset', async () => {
+    now = new Date('2026-12-07T12:00:00Z');
+    for (const stage of ['v1', 'prod']) {
+      const r = await h.call({ method: 'GET', path: `Observation/${SEED_IDS.obsALab}`, stage });
+      expect([stage, r.status, r.headers.Sunset]).toEqual([stage, 200, 'Fri, 01 Jan 2027 00:00:00 GMT']);
+    }
+    now = new Date('2027-01-01T00:00:00Z');
+    const gone = await h.call({ method: 'GET', path: `Observation/${SEED_IDS.obsALab}` });
+    expect(gone.status).toBe(410);
+    expect(gone.forwarded).toEqual([]);
+  });
+
+  test('lifecycle and apiVersions together are refused', () => {
+    expect(() => createContext({ fhirBaseUrl: 'https://healthlake.us-east-1.amazonaws.com/datastore/abc/r4/', region: 'us-east-1', validator: false, lifecycle: DEPRECATED, apiVersions: [{ version: 'v2', status: 'active' }] })).toThrow(
+      /give apiVersions or lifecycle, not both/,
+    );
+  });
+});

@@ -673,6 +673,17 @@ describe('discovery of a deprecated API version', () => {
     expect(() => makeFacade({ apiVersions: [lifecycle] })).toThrow(/the successor of v1 \(v2\) is not a listed version/);
   });
 
+  test('the single-version form (lifecycle) applies to every request, whatever its stage', async () => {
+    const facade = makeFacade({ lifecycle, now: () => Date.parse('2026-12-07T00:00:00Z') / 1000 });
+    for (const stage of [undefined, 'prod']) {
+      const res = await facade.discovery(request('', {}, 'GET', stage));
+      expect(JSON.parse(res.body)).toMatchObject({ api_version: 'v1', api_version_status: 'deprecated' });
+    }
+    const gone = makeFacade({ lifecycle, now: () => Date.parse('2027-01-01T00:00:00Z') / 1000 });
+    expect((await gone.discovery(request('', {}, 'GET'))).statusCode).toBe(410);
+    expect(() => makeFacade({ lifecycle, apiVersions })).toThrow(/give apiVersions or lifecycle, not both/);
+  });
+
   test('an active version has no lifecycle fields or headers', async () => {
     const res = await makeFacade({ apiVersions: [{ version: 'v2', status: 'active' }] }).discovery(request('', {}, 'GET', 'v2'));
     expect(JSON.parse(res.body).api_version_status).toBeUndefined();
