@@ -20,11 +20,10 @@
  * - `maxPatientsPerHour` (optional, 1–1,000,000): the distinct patients per hour the app should
  *   need; absent, the tier's default ({@link maxPatientsPerHour}). `AppMonitoring` alarms above it.
  */
-import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { parseScope, toCognitoScope } from '../lambdas/shared/smart-scopes';
 import schema from './apps.schema.json';
-import { compileSchema, describeSchemaError, fieldPath, readJsonFile, repoFileLabel, throwIfProblems } from './schema-errors';
+import { compileSchema, describeSchemaError, fieldPath, plainJsonCopy, readJsonFile, readSuppliedJsonFile, repoFileLabel, throwIfProblems } from './schema-errors';
 
 export type RiskTier = 'low' | 'medium' | 'high';
 
@@ -360,55 +359,6 @@ export interface BundledAppRegistry {
   readonly source: string;
   /** The registry document exactly as bundled (parsed `apps.json`). */
   readonly document: unknown;
-}
-
-/** How a team's file is named in messages: relative to the kit, else to the working directory, else absolute. */
-function teamFileLabel(file: string): string {
-  const kit = repoFileLabel(file);
-  if (!path.isAbsolute(kit)) return kit;
-  const relative = path.relative(process.cwd(), path.resolve(file));
-  return relative !== '' && !relative.startsWith('..') && !path.isAbsolute(relative) ? relative.split(path.sep).join('/') : kit;
-}
-
-/** A JSON file a team supplies, read: how messages name it, its text (bundled as it is) and its content. */
-export interface SuppliedJsonFile {
-  readonly label: string;
-  readonly text: string;
-  readonly document: unknown;
-}
-
-/**
- * Reads a JSON file a team supplies (absolute, or relative to the directory `cdk synth` runs in).
- * @throws the error `toError` makes of `<file>: cannot be read (<code>)` or `<file>: is not valid JSON (…)`
- */
-export function readSuppliedJsonFile(file: string, toError: (message: string) => Error): SuppliedJsonFile {
-  const label = teamFileLabel(file);
-  let text: string;
-  try {
-    text = readFileSync(path.resolve(file), 'utf8');
-  } catch (err) {
-    throw toError(`${label}: cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
-  }
-  try {
-    return { label, text, document: JSON.parse(text) as unknown };
-  } catch (err) {
-    throw toError(`${label}: is not valid JSON (${err instanceof Error ? err.message : 'parse error'})`);
-  }
-}
-
-/**
- * A deep copy of a JSON document given as an object (fields holding `undefined` dropped).
- * @throws the error `toError` makes of `<source>: is not a JSON document` (a function, a cycle, a BigInt)
- */
-export function plainJsonCopy(value: unknown, source: string, toError: (message: string) => Error): unknown {
-  let text: string | undefined;
-  try {
-    text = JSON.stringify(value);
-  } catch {
-    text = undefined;
-  }
-  if (text === undefined) throw toError(`${source}: is not a JSON document`);
-  return JSON.parse(text) as unknown;
 }
 
 const APP_REGISTRY_DOCUMENT = Symbol.for('zero-trust-fhir.AppRegistryDocument');

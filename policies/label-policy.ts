@@ -15,11 +15,10 @@
 import * as path from 'node:path';
 import type { ErrorObject } from 'ajv';
 import { CONFIDENTIALITY_RANK, CONFIDENTIALITY_SYSTEM, defaultSystem, type LabelKind, type LabelPolicy, type LabelRule } from '../lambdas/fhir-proxy/labels';
-import { plainJsonCopy, readSuppliedJsonFile } from './app-registry';
 import schema from './labels.schema.json';
 
 export type { LabelPolicy };
-import { compileSchema, describeSchemaError, fieldPath, readJsonFile, repoFileLabel, throwIfProblems } from './schema-errors';
+import { compileSchema, describeSchemaError, fieldPath, plainJsonCopy, readJsonFile, readSuppliedJsonFile, repoFileLabel, throwIfProblems } from './schema-errors';
 
 export class LabelPolicyError extends Error {
   constructor(message: string) {

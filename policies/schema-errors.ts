@@ -33,22 +33,68 @@ export function repoFileLabel(file: string, baseDir: string = REPO_ROOT): string
   return relative !== '' && !relative.startsWith('..') && !path.isAbsolute(relative) ? relative.split(path.sep).join('/') : absolute;
 }
 
-/**
- * Reads and parses a JSON file.
- * @throws the error `toError` makes of `<label>: cannot be read (<code>)` or `<label>: is not valid JSON (…)`
- */
-export function readJsonFile(file: string, label: string, toError: (message: string) => Error): unknown {
-  let text: string;
+/** The text of a file; throws the error `toError` makes of `<label>: cannot be read (<code>)`. */
+function readText(file: string, label: string, toError: (message: string) => Error): string {
   try {
-    text = readFileSync(path.resolve(file), 'utf8');
+    return readFileSync(path.resolve(file), 'utf8');
   } catch (err) {
     throw toError(`${label}: cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
   }
+}
+
+/** `text` parsed; throws the error `toError` makes of `<label>: is not valid JSON (…)`. */
+function parseJson(text: string, label: string, toError: (message: string) => Error): unknown {
   try {
     return JSON.parse(text) as unknown;
   } catch (err) {
     throw toError(`${label}: is not valid JSON (${err instanceof Error ? err.message : 'parse error'})`);
   }
+}
+
+/**
+ * Reads and parses a JSON file.
+ * @throws the error `toError` makes of `<label>: cannot be read (<code>)` or `<label>: is not valid JSON (…)`
+ */
+export function readJsonFile(file: string, label: string, toError: (message: string) => Error): unknown {
+  return parseJson(readText(file, label, toError), label, toError);
+}
+
+/** How a team's file is named in messages: relative to the kit, else to the working directory, else absolute. */
+function teamFileLabel(file: string): string {
+  const kit = repoFileLabel(file);
+  return path.isAbsolute(kit) ? repoFileLabel(file, process.cwd()) : kit;
+}
+
+/** A JSON file a team supplies, read: how messages name it, its text (bundled as it is) and its content. */
+export interface SuppliedJsonFile {
+  readonly label: string;
+  readonly text: string;
+  readonly document: unknown;
+}
+
+/**
+ * Reads a JSON file a team supplies (absolute, or relative to the directory `cdk synth` runs in).
+ * @throws the error `toError` makes of `<file>: cannot be read (<code>)` or `<file>: is not valid JSON (…)`
+ */
+export function readSuppliedJsonFile(file: string, toError: (message: string) => Error): SuppliedJsonFile {
+  const label = teamFileLabel(file);
+  const text = readText(file, label, toError);
+  return { label, text, document: parseJson(text, label, toError) };
+}
+
+/**
+ * A deep copy of a JSON document given as an object (fields holding `undefined` dropped).
+ * @throws the error `toError` makes of `<source>: is not a JSON document` (a function, a cycle, a BigInt)
+ */
+export function plainJsonCopy(value: unknown, source: string, toError: (message: string) => Error): unknown {
+  let text: string | undefined;
+  try {
+    text = JSON.stringify(value);
+  } catch {
+    text = undefined;
+  }
+  if (text === undefined) throw toError(`${source}: is not a JSON document`);
+  return JSON.parse(text) as unknown;
 }
 
 /**
