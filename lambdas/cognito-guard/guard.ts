@@ -23,6 +23,7 @@ import type { CloudWatchClient, MetricDatum } from '@aws-sdk/client-cloudwatch';
 import { PutMetricDataCommand } from '@aws-sdk/client-cloudwatch';
 import type { CognitoIdentityProviderClient, UserPoolClientDescription } from '@aws-sdk/client-cognito-identity-provider';
 import { DescribeUserPoolClientCommand, ListUserPoolClientsCommand } from '@aws-sdk/client-cognito-identity-provider';
+import { awsErrorName } from '../shared/aws-error';
 import {
   APP_ID_DIMENSION, CHECK_FAILED_METRIC, CLIENT_DRIFT_METRIC, EXPIRY_WARNING_DAYS, REGISTRY_EXPIRING_METRIC, UNKNOWN_CLIENTS_APP_ID,
   USER_POOL_DIMENSION, clientDrift, expectedClient, registryExpiries,
@@ -103,14 +104,6 @@ const DESCRIBE_CONCURRENCY = 4;
 /** Metric data per `PutMetricData` call. */
 const METRICS_PER_CALL = 500;
 
-function errorName(err: unknown): string {
-  if (err && typeof err === 'object') {
-    const e = err as { name?: unknown; Code?: unknown; code?: unknown };
-    for (const v of [e.name, e.Code, e.code]) if (typeof v === 'string' && v !== 'Error' && v !== '') return v;
-  }
-  return 'Error';
-}
-
 function errorMessage(err: unknown): string {
   const message = err instanceof Error ? err.message : String(err);
   return message.slice(0, 300);
@@ -166,7 +159,7 @@ export function createCognitoGuard(options: CognitoGuardOptions): CognitoGuard {
       } while (token);
       return all;
     } catch (err) {
-      return { operation: 'ListUserPoolClients', error: errorName(err), message: errorMessage(err) };
+      return { operation: 'ListUserPoolClients', error: awsErrorName(err), message: errorMessage(err) };
     }
   }
 
@@ -179,8 +172,8 @@ export function createCognitoGuard(options: CognitoGuardOptions): CognitoGuard {
       if (!out.UserPoolClient) return { kind: 'found', drift: [missing] };
       return { kind: 'found', drift: clientDrift(r.expected, out.UserPoolClient, r.clientId) };
     } catch (err) {
-      if (errorName(err) === 'ResourceNotFoundException') return { kind: 'found', drift: [missing] };
-      return { kind: 'failed', failed: { operation: 'DescribeUserPoolClient', ...who, error: errorName(err), message: errorMessage(err) } };
+      if (awsErrorName(err) === 'ResourceNotFoundException') return { kind: 'found', drift: [missing] };
+      return { kind: 'failed', failed: { operation: 'DescribeUserPoolClient', ...who, error: awsErrorName(err), message: errorMessage(err) } };
     }
   }
 
@@ -192,7 +185,7 @@ export function createCognitoGuard(options: CognitoGuardOptions): CognitoGuard {
       }
       return undefined;
     } catch (err) {
-      return { operation: 'PutMetricData', error: errorName(err), message: errorMessage(err) };
+      return { operation: 'PutMetricData', error: awsErrorName(err), message: errorMessage(err) };
     }
   }
 

@@ -30,6 +30,7 @@ import type { LoggingConfiguration, Rule, WAFV2Client, WebACL } from '@aws-sdk/c
 import {
   AssociateWebACLCommand, GetLoggingConfigurationCommand, GetWebACLCommand, GetWebACLForResourceCommand,
 } from '@aws-sdk/client-wafv2';
+import { awsErrorName } from '../shared/aws-error';
 import {
   AUTHORIZE_EXEMPTION, AUTHORIZE_MAX_QUERY_STRING_BYTES, CHECK_FAILED_METRIC, COUNT_EXCEPTION, DRIFT_KINDS, DriftKind, LABEL_EXCEPTIONS,
   REDACTED_HEADERS, REQUIRED_MANAGED_RULE_GROUPS, STAGE_ARN_DIMENSION, driftMetricName,
@@ -146,26 +147,18 @@ interface CheckResult {
   readonly associatedWebAclArn?: string;
 }
 
-function errorName(err: unknown): string {
-  if (err && typeof err === 'object') {
-    const e = err as { name?: unknown; Code?: unknown; code?: unknown };
-    for (const v of [e.name, e.Code, e.code]) if (typeof v === 'string' && v !== 'Error' && v !== '') return v;
-  }
-  return 'Error';
-}
-
 function errorMessage(err: unknown): string {
   const message = err instanceof Error ? err.message : typeof err === 'object' && err && 'message' in err ? String((err as { message: unknown }).message) : String(err);
   return message.slice(0, 500);
 }
 
 function isNonexistent(err: unknown): boolean {
-  return errorName(err) === 'WAFNonexistentItemException';
+  return awsErrorName(err) === 'WAFNonexistentItemException';
 }
 
 function failure(check: GuardCheckName, operation: string, err: unknown, undetermined: readonly DriftKind[], hint?: string): FailedCheck {
   const message = errorMessage(err);
-  return { check, operation, error: errorName(err), message: hint ? `${message} (${hint})` : message, undetermined };
+  return { check, operation, error: awsErrorName(err), message: hint ? `${message} (${hint})` : message, undetermined };
 }
 
 /** True for `{ Block: {} }` and nothing else. */
@@ -363,7 +356,7 @@ export function createWafGuard(options: WafGuardOptions): WafGuard {
       return { associatedWebAclArn: arn, drift: [] };
     } catch (err) {
       if (isNonexistent(err)) return { drift: [found('NotAssociated', 'WAF reports no web ACL for the stage (or no such stage)')] };
-      const hint = errorName(err) === 'AccessDeniedException'
+      const hint = awsErrorName(err) === 'AccessDeniedException'
         ? 'the guard may read only the expected web ACL, so this can also mean the stage is associated with a different one'
         : undefined;
       return { drift: [], failed: { ...failure('Association', 'GetWebACLForResource', err, ASSOCIATION_KINDS, hint), stageArn } };
