@@ -426,23 +426,16 @@ function conditionalIn(access: Access, view: ResourceView): Denial | undefined {
 }
 
 /**
- * May a confined caller write this resource (create or update body)? `patients`: its compartment
- * patients (`compartmentPatientIds`), when the caller has already computed them. The whole body
- * is decided: it may hold no conditional reference ({@link conditionalReferenceRefusal}), and
- * every resource nested in it must be in no other patient's compartment (a confined caller
- * writes no nested Patient) and carry no label the caller may not write. A nested resource needs
- * no grant of its own type: it is written as part of the container the caller holds a grant for.
- */
-export function canWrite(access: Access, resource: unknown, perm: Permission, patients?: readonly string[]): boolean {
-  return writeRefusal(access, resource, perm, patients) === undefined;
-}
-
-/**
- * Why `resource` may not be written, or undefined when it may ({@link canWrite}): one view of
- * the body for every check. A conditional reference is refused with its own text; everything else
- * with the compartment or scope-restriction text, and the reason of the first check that failed:
- * `scope` (no grant covers it), `compartment` (another patient's, or a nested Patient),
- * `label` or `consent` (the guard), `other` (nested too deeply to decide).
+ * Why `resource` may not be written (a create or update body, a PATCH result), or undefined when
+ * it may. `patients`: its compartment patients (`compartmentPatientIds`), when the caller has
+ * already computed them. The whole body is decided, on one view of it: it may hold no conditional
+ * reference ({@link conditionalReferenceRefusal}, refused with its own text), and every resource
+ * nested in it must be in no other patient's compartment (a confined caller writes no nested
+ * Patient) and carry no label the caller may not write. A nested resource needs no grant of its
+ * own type: it is written as part of the container the caller holds a grant for. Everything but a
+ * conditional reference is refused with the compartment or scope-restriction text, and the reason
+ * of the first check that failed: `scope` (no grant covers it), `compartment` (another patient's,
+ * or a nested Patient), `label` or `consent` (the guard), `other` (nested too deeply to decide).
  */
 export function writeRefusal(access: Access, resource: unknown, perm: Permission, patients: readonly string[] = []): Denial | undefined {
   const view = viewOf(access, resource);

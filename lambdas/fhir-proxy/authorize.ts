@@ -620,4 +620,4 @@ function authorizeOperation(
   };
 }
 
-export { canWrite, callerFromAuthorizer, resolveAccess } from './access';
+export { callerFromAuthorizer, resolveAccess } from './access';

@@ -48,11 +48,6 @@ export function labelEnforcement(settings: FhirProxyEnvironment): LabelEnforceme
   return { policy, apps, ...(ttl !== undefined ? { consentCacheTtlMs: ttl * 1000 } : {}) };
 }
 
-/** The label enforcement of an environment ({@link parseFhirProxyEnvironment}, then {@link labelEnforcement}). */
-export function labelsFromEnvironment(env: NodeJS.ProcessEnv): LabelEnforcement | undefined {
-  return labelEnforcement(parseFhirProxyEnvironment(env));
-}
-
 /** The proxy of an environment; throws naming the variable at fault. */
 export function fromEnvironment(env: NodeJS.ProcessEnv): FhirProxy {
   const region = env.AWS_REGION;

@@ -9,7 +9,7 @@
  *   checked. A patch that does not apply (a failed `test`, a path that does not resolve, an index
  *   out of bounds, a malformed operation) is 422 with a constant text: nothing of the resource or
  *   the patch is echoed. The result must keep the resource type and id, and passes the same write
- *   guard as a PUT body (`canWrite` of `access.ts`: the grants cover it, a confined caller's
+ *   guard as a PUT body (`writeRefusal` of `access.ts`: the grants cover it, a confined caller's
  *   patient compartment, and the label/Consent guard: no label the caller may not write, no inline
  *   label it may not see). The proxy then forwards the PATCH pinned with `If-Match` to the version
  *   it was applied to, so what HealthLake stores is the result that was checked (or HealthLake

@@ -75,16 +75,6 @@ export function parseApiLifecycle(value: unknown): ApiLifecycle {
   };
 }
 
-/** What is wrong with a lifecycle configuration (for an environment check), or undefined when it is valid. */
-export function lifecycleProblem(value: unknown): string | undefined {
-  try {
-    parseApiLifecycle(value);
-    return undefined;
-  } catch (err) {
-    return (err as Error).message.replace(/^API lifecycle: /, '');
-  }
-}
-
 /** The deprecation headers of a version (none when it has no notice). */
 export function deprecationHeaders(l: ApiLifecycle): Record<string, string> {
   const out: Record<string, string> = {};
