@@ -21,7 +21,7 @@
  * Derived acknowledgements carry the metadata {@link DERIVED_ACKNOWLEDGEMENT_METADATA_KEY}, so
  * the evidence and the report show them with the decision they come from.
  */
-import { CfnResource, IAspect, Stack, Validations } from 'aws-cdk-lib';
+import { CfnResource, IAspect, Validations } from 'aws-cdk-lib';
 import { IConstruct } from 'constructs';
 import { COVERAGE_BASELINE } from './coverage';
 import { CONTROL_TOWER_PACK_NAME, GUARD_REGISTRY_NAMESPACE } from './pack-names';
@@ -29,7 +29,7 @@ import { equivalencesOf, RULE_EQUIVALENCES } from './equivalent-rules';
 import { reachesProduction } from './environment';
 import { NON_WAIVABLE_IN_PRODUCTION } from './fhir-hipaa-checks';
 import { isAnnotationNamespace, parseRuleId } from './rule-ids';
-import { isObject } from './rules/common/cfn';
+import { cfnProperties, isObject, logicalIdOf, stackResources } from './rules/common/cfn';
 
 
 /** Construct metadata marking an acknowledgement the gate derived: `{ id, from: { rule, at } }` or `{ id, limitation }`. */
@@ -134,30 +134,19 @@ export const RULE_LIMITATIONS: readonly RuleLimitation[] = [
 
 /** Resources of `queue`'s stack that send their failures to it (a function's DeadLetterConfig, a queue's RedrivePolicy). */
 function deadLetterUsers(queue: CfnResource): string[] {
-  const stack = Stack.of(queue);
-  const id = stack.resolve(queue.logicalId) as string;
+  const id = logicalIdOf(queue);
   const refersToQueue = (value: unknown): boolean => isObject(value) && Array.isArray(value['Fn::GetAtt']) && value['Fn::GetAtt'][0] === id;
   const users: string[] = [];
-  for (const c of stack.node.findAll()) {
-    if (!CfnResource.isCfnResource(c) || c === queue || Stack.of(c) !== stack) continue;
+  for (const c of stackResources(queue)) {
+    if (c === queue) continue;
     if (c.cfnResourceType !== 'AWS::Lambda::Function' && c.cfnResourceType !== 'AWS::SQS::Queue') continue;
-    const p = resolvedProperties(c);
+    const p = cfnProperties(c);
     const target = c.cfnResourceType === 'AWS::Lambda::Function'
       ? (isObject(p.DeadLetterConfig) ? p.DeadLetterConfig.TargetArn : undefined)
       : (isObject(p.RedrivePolicy) ? p.RedrivePolicy.deadLetterTargetArn : undefined);
     if (refersToQueue(target)) users.push(c.node.path);
   }
   return users;
-}
-
-function resolvedProperties(node: CfnResource): Record<string, unknown> {
-  try {
-    const rendered = Stack.of(node).resolve((node as unknown as { _toCloudFormation(): unknown })._toCloudFormation()) as { Resources?: Record<string, { Properties?: Record<string, unknown> }> };
-    const entry = Object.values(rendered.Resources ?? {})[0];
-    return entry?.Properties ?? {};
-  } catch {
-    return {};
-  }
 }
 
 /** An acknowledgement covering a resource: recorded on it or an ancestor. */
@@ -200,7 +189,7 @@ function acknowledgeRegistryLimitations(node: CfnResource): void {
   const limitations = RULE_LIMITATIONS.filter((l) => l.type === node.cfnResourceType && l.namespace === GUARD_REGISTRY_NAMESPACE);
   if (limitations.length === 0) return;
   const covered = new Set(coveringAcknowledgements(node).map((a) => a.key));
-  const properties = resolvedProperties(node);
+  const properties = cfnProperties(node);
   for (const limitation of limitations) {
     const key = `${limitation.namespace}::${limitation.rule}`;
     if (covered.has(key)) continue;
@@ -282,7 +271,7 @@ function writeGuardMetadata(node: CfnResource): void {
   // it reports it (at validation, after the template is written), so the name is written now.
   const limitations = RULE_LIMITATIONS.filter((l) => l.namespace === CONTROL_TOWER_PACK_NAME && l.type === node.cfnResourceType);
   if (limitations.length > 0) {
-    const properties = resolvedProperties(node);
+    const properties = cfnProperties(node);
     for (const l of limitations) if (!names.includes(l.rule) && l.applies(node, properties)) names.push(l.rule);
     names.sort();
   }
