@@ -23,6 +23,7 @@ import type { AppClearance } from '../../lambdas/fhir-proxy/guard';
 import { createValidator, loadProfilesDir } from '../../lambdas/fhir-proxy/validate';
 import { InMemoryRevocationStore, type RevocationStore } from '../../lambdas/shared/revocation';
 import { createAuthorizer, type AuthorizerLogger, type SmartAuthorizer } from '../../lambdas/smart-authorizer/authorizer';
+import { SCOPES_GRANTED_BY_THE_KIT } from '../../lambdas/smart-facade/authorize';
 import { createFacade, type FacadeLogger, type SmartFacade } from '../../lambdas/smart-facade/facade';
 import { loadLabelPolicy } from '../../policies/label-policy';
 import { startFhirServer, type FhirServer } from '../../test/e2e/fhir-server';
@@ -75,7 +76,7 @@ export const SANDBOX_APP: AppClearance = Object.freeze({
  * the façade's authorization endpoint, which takes them out before sending the browser on to
  * Cognito (`lambdas/smart-facade/authorize.ts`); `online_access` is not the kit's to grant.
  */
-export const NOT_COGNITO_SCOPES: readonly string[] = Object.freeze(['fhirUser', 'offline_access', 'online_access']);
+export const NOT_COGNITO_SCOPES: readonly string[] = SCOPES_GRANTED_BY_THE_KIT;
 
 /** The app client's allowed OAuth scopes for a registration: every registered scope Cognito has. */
 export function cognitoScopes(registered: readonly string[]): string[] {

@@ -28,9 +28,10 @@
  * decision. Its `iss`, `aud` and `token_use` must still be this pool's ID token for this client.
  */
 import { isObject } from '../shared/json';
+import { SCOPES_GRANTED_BY_THE_KIT } from './authorize';
 
 /** SMART scopes that no Cognito token holds: stated by the façade from what the tokens carry. */
-const STATED_BY_THE_FACADE = new Set(['fhirUser', 'offline_access', 'online_access']);
+const STATED_BY_THE_FACADE: ReadonlySet<string> = new Set(SCOPES_GRANTED_BY_THE_KIT);
 /** A relative reference such as `Patient/123` or an absolute one (the trigger checks the attribute). */
 const REFERENCE = /^[\x21-\x7e]{1,1024}$/;
 const MAX_ID_TOKEN_CHARS = 16 * 1024;
