@@ -29,6 +29,7 @@ import { createHash, generateKeyPairSync, randomBytes, randomUUID, sign as crypt
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { PreTokenGenerationV2TriggerEvent, PreTokenGenerationV3TriggerEvent } from 'aws-lambda';
+import { cognitoIssuer, userPoolRegion } from '../../lambdas/shared/cognito-verifier';
 import { createLaunchContextHandler, FHIR_USER_ATTRIBUTE, PATIENT_ATTRIBUTE } from '../../lambdas/smart-launch-context/launch-context';
 
 /** A user of the pool: a synthetic person the sign-in page lists. */
@@ -152,8 +153,9 @@ function isRedirectUri(uri: string): boolean {
 
 /** Starts the stand-in on 127.0.0.1. */
 export async function startCognitoStandin(options: CognitoStandinOptions): Promise<CognitoStandin> {
-  const region = options.userPoolId.split('_')[0];
-  const issuer = `https://cognito-idp.${region}.amazonaws.com/${options.userPoolId}`;
+  // The issuer and region the authorizer and the façade verify against: one derivation, theirs.
+  const region = userPoolRegion(options.userPoolId);
+  const issuer = cognitoIssuer(options.userPoolId);
   const now = options.now ?? ((): number => Math.floor(Date.now() / 1000));
   const clients = new Map(options.clients.map((c) => [c.clientId, c]));
   for (const c of options.clients) {
