@@ -1,7 +1,7 @@
-import { CfnResource, Stack } from 'aws-cdk-lib';
+import { CfnResource } from 'aws-cdk-lib';
 import { NagRuleCompliance, NagRuleResult } from 'cdk-nag';
 import { parseApiVersions, type ApiLifecycle } from '../../../../lambdas/shared/api-lifecycle';
-import { cfnProperties, isCfnType, isObject } from '../common/cfn';
+import { cfnProperties, isCfnType, isObject, stackResources } from '../common/cfn';
 
 /** Months between a deprecation notice and the sunset, at the least (the guidance: 6 to 12). */
 export const MIN_DEPRECATION_NOTICE_MONTHS = 6;
@@ -45,11 +45,9 @@ export function LambdaApiVersionLifecycle(node: CfnResource): NagRuleResult {
 
 /** The names of the API Gateway stages in the stack of `node` (resolved names only). */
 function stageNames(node: CfnResource): Set<string> {
-  const stack = Stack.of(node);
   const names = new Set<string>();
-  for (const c of stack.node.findAll()) {
-    if (!CfnResource.isCfnResource(c) || c.cfnResourceType !== 'AWS::ApiGateway::Stage') continue;
-    const name: unknown = stack.resolve(cfnProperties(c).StageName);
+  for (const stage of stackResources(node, 'AWS::ApiGateway::Stage')) {
+    const name = cfnProperties(stage).StageName;
     if (typeof name === 'string') names.add(name);
   }
   return names;
