@@ -48,25 +48,21 @@ export function restApiKey(node: CfnResource, restApiId: unknown): string | unde
 /** Matches the `…/restapis/<api>/stages/<stage>` tail of a rendered stage ARN. */
 const STAGE_ARN = /\/restapis\/(«[^»]*»|[^/«]+)\/stages\/(«[^»]*»|[^/«]+)$/;
 
-/** Ways an `AWS::WAFv2::WebACLAssociation`'s `ResourceArn` can be written, rendered (see cfn.ts). */
-function renderedResourceArns(association: CfnResource): string[] {
+/**
+ * Ways a reference property of `node` can be written, rendered (see cfn.ts): from the template's
+ * `property`, and from the tokens of the L1 field `field`.
+ */
+function renderedProperty(node: CfnResource, property: string, field: string): string[] {
   const out: string[] = [];
-  const fromTemplate = renderReferences(association, cfnProperties(association).ResourceArn);
+  const fromTemplate = renderReferences(node, cfnProperties(node)[property]);
   if (fromTemplate !== undefined) out.push(fromTemplate);
-  const fromToken = renderTokenReferences(association, (association as unknown as { resourceArn?: unknown }).resourceArn);
+  const fromToken = renderTokenReferences(node, (node as unknown as Record<string, unknown>)[field]);
   if (fromToken !== undefined) out.push(fromToken);
   return out;
 }
 
-/** Ways an association's `WebACLArn` can be written, rendered. */
-function renderedWebAclArns(association: CfnResource): string[] {
-  const out: string[] = [];
-  const fromTemplate = renderReferences(association, cfnProperties(association).WebACLArn);
-  if (fromTemplate !== undefined) out.push(fromTemplate);
-  const fromToken = renderTokenReferences(association, (association as unknown as { webAclArn?: unknown }).webAclArn);
-  if (fromToken !== undefined) out.push(fromToken);
-  return out;
-}
+/** Ways an `AWS::WAFv2::WebACLAssociation`'s `ResourceArn` can be written, rendered. */
+const renderedResourceArns = (association: CfnResource): string[] => renderedProperty(association, 'ResourceArn', 'resourceArn');
 
 /**
  * The `AWS::WAFv2::WebACLAssociation`s anywhere in the app whose `ResourceArn` is this
@@ -76,14 +72,9 @@ function renderedWebAclArns(association: CfnResource): string[] {
  * References are compared by construct, so an association in another stack is found too.
  */
 export function webAclAssociationsOfStage(stage: CfnResource): CfnResource[] {
-  const props = cfnProperties(stage);
-  const apiKeys = new Set<string>();
-  const apiFromTemplate = renderReferences(stage, props.RestApiId);
-  if (apiFromTemplate !== undefined) apiKeys.add(apiFromTemplate);
-  const apiFromToken = renderTokenReferences(stage, (stage as unknown as { restApiId?: unknown }).restApiId);
-  if (apiFromToken !== undefined) apiKeys.add(apiFromToken);
+  const apiKeys = new Set(renderedProperty(stage, 'RestApiId', 'restApiId'));
   const stageKeys = new Set<string>([`«${stage.node.path}»`]);
-  const stageName = asString(props.StageName);
+  const stageName = asString(cfnProperties(stage).StageName);
   if (stageName !== undefined) stageKeys.add(stageName);
 
   return appResources(stage, 'AWS::WAFv2::WebACLAssociation').filter((association) =>
@@ -100,7 +91,7 @@ export function webAclAssociationsOfStage(stage: CfnResource): CfnResource[] {
 export function apiAssociationsOfWebAcl(acl: CfnResource): CfnResource[] {
   const aclKey = `«${acl.node.path}.Arn»`;
   return appResources(acl, 'AWS::WAFv2::WebACLAssociation').filter((association) =>
-    renderedWebAclArns(association).includes(aclKey)
+    renderedProperty(association, 'WebACLArn', 'webAclArn').includes(aclKey)
     && renderedResourceArns(association).some((arn) => arn.includes('/restapis/') || arn.includes(':apigateway:')));
 }
 
