@@ -34,9 +34,9 @@
  * Types and checks only, no I/O: the handler reads the files the variables name.
  */
 import { apiVersionsProblem, parseApiVersions, type ApiLifecycle } from '../shared/api-lifecycle';
-import { appMetricsEnvironment, parseAppMetricsEnvironment, type AppMetricsEnvironment } from '../shared/app-metrics-environment';
+import { appMetricsEnvironment, checkClientAppEntries, parseAppMetricsEnvironment, type AppMetricsEnvironment } from '../shared/app-metrics-environment';
 import {
-  checked, type Check, CLIENT_ID as LISTED_CLIENT_ID, httpsOrLoopbackUrl, httpsUrl, optionalJson, optionalText, optionalWholeNumber, parseClientList, put, readBoolean, readList,
+  checked, type Check, httpsOrLoopbackUrl, httpsUrl, optionalJson, optionalText, optionalWholeNumber, parseClientList, put, readBoolean, readList,
   requiredText, wholeNumber, writeClientList, writeList, writer, EnvironmentSettingError, EnvironmentVariableError, type EnvironmentWriterOptions,
 } from '../shared/environment';
 import { PATIENT_COMPARTMENT } from '../shared/fhir/patient-compartment';
@@ -150,15 +150,8 @@ export const checkRequiredProfiles: Check<Readonly<Record<string, readonly strin
 export const checkIdentifierSystem: Check<string> = (value) =>
   typeof value === 'string' && IDENTIFIER_SYSTEM.test(value) && value.length <= 256 ? undefined : 'must be an absolute URI (https://…, urn:oid:…)';
 
-/** `isToken`: client ids known only at deployment, not checked. */
-export const checkAppClientIds = (isToken: (clientId: string) => boolean = () => false): Check<Readonly<Record<string, string>>> => (map) => {
-  if (!isObject(map)) return 'must be an object of client id → app id';
-  for (const [clientId, appId] of Object.entries(map)) {
-    if (!isToken(clientId) && !LISTED_CLIENT_ID.test(clientId)) return `has a key that is not a client id: ${JSON.stringify(clientId).slice(0, 80)}`;
-    if (typeof appId !== 'string' || !APP_ID.test(appId)) return `${clientId} must name an app id`;
-  }
-  return undefined;
-};
+/** Client id → registry app id (the shared client → app check, with the registry's app ids); `isToken`: client ids known only at deployment, not checked. */
+export const checkAppClientIds = (isToken?: (clientId: string) => boolean): Check<Readonly<Record<string, string>>> => checkClientAppEntries(isToken, APP_ID);
 
 const checkAssetPath: Check<string> = (value) => (typeof value === 'string' && ASSET_PATH.test(value) ? undefined : 'must be an absolute path');
 

@@ -58,12 +58,16 @@ export interface SharedClientApps {
   readonly clientApps: Readonly<Record<string, string>> | undefined;
 }
 
-/** The entries of a client → app map (any number of them); `isToken`: client ids known only at deployment, not checked. */
-export const checkClientAppEntries = (isToken: (clientId: string) => boolean = () => false): Check<Readonly<Record<string, string>>> => (map) => {
+/**
+ * The entries of a client → app map (any number of them); `isToken`: client ids known only at
+ * deployment, not checked; `appIdPattern`: the app ids a contract accepts (the proxy's
+ * `APP_CLIENT_IDS` names registry app ids).
+ */
+export const checkClientAppEntries = (isToken: (clientId: string) => boolean = () => false, appIdPattern: RegExp = APP_ID): Check<Readonly<Record<string, string>>> => (map) => {
   if (!isObject(map)) return 'must be an object of client id → app id';
   for (const [clientId, appId] of Object.entries(map)) {
     if (!isToken(clientId) && !CLIENT_ID.test(clientId)) return `has a key that is not a client id: ${JSON.stringify(clientId).slice(0, 80)}`;
-    if (typeof appId !== 'string' || !APP_ID.test(appId)) return `${clientId} must name an app id`;
+    if (typeof appId !== 'string' || !appIdPattern.test(appId)) return `${clientId} must name an app id`;
   }
   return undefined;
 };
