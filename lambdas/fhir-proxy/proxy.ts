@@ -35,6 +35,7 @@ import { callerFromAuthorizer, refuse, resolveAccess, type Access } from './acce
 import { authorize, type Plan } from './authorize';
 import { executeBundle } from './batch';
 import { createContext, type ProxyContext, type PublicBase } from './context';
+import { PatientCollector } from './filter';
 import { guarded as guardedAccess, RequestGuard } from './guard';
 import { HealthLakeError, type HealthLakeResponse } from './healthlake-client';
 import type { LinkRewriter } from './links';
@@ -64,8 +65,9 @@ export function createProxy(options: import('./context').ProxyOptions): FhirProx
         result = errorResponse(404, 'not-found', trace.description);
       } else {
         const lifecycle = lifecycleState(version, ctx.clock());
-        const base = ctx.forBase(ctx.publicBaseOf(event, version?.version));
-        trace.patients = newTrace(event?.httpMethod, base.access.referenceBaseUrls).patients;
+        trace.serverBaseUrl = ctx.publicBaseOf(event, version?.version);
+        const base = ctx.forBase(trace.serverBaseUrl);
+        trace.patients = new PatientCollector(base.access.referenceBaseUrls);
         if (lifecycle.kind === 'gone') {
           trace.caller = callerFromAuthorizer(event?.requestContext?.authorizer);
           trace.description = lifecycle.message;

@@ -13,7 +13,6 @@
  */
 import { randomUUID } from 'crypto';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
-import { lifecycleOfStage } from '../shared/api-lifecycle';
 import type { DenialReason, RequestRecord } from '../shared/app-metrics';
 import type { FhirInteraction } from '../shared/fhir-interactions';
 import type { Access, Caller, Denial, RefusalReason } from './access';
@@ -40,6 +39,8 @@ export interface Trace {
    * 404 is a decision, not the server's.
    */
   refusal?: RefusalReason;
+  /** The public base the request was served under (set once its API version is known). */
+  serverBaseUrl?: string;
   patients: PatientCollector;
 }
 
@@ -94,12 +95,6 @@ function outcomeOf(trace: Trace, status: number): AuditOutcome {
   return judged < 400 ? 'success' : judged < 500 ? 'refused' : 'error';
 }
 
-/** The API version the request was served as (its stage), when the proxy lists versions. */
-function versionOf(ctx: ProxyContext, event: APIGatewayProxyEvent): string | undefined {
-  const version = lifecycleOfStage(ctx.apiVersions, event?.requestContext?.stage);
-  return typeof version === 'object' ? version.version : undefined;
-}
-
 /** Writes the request's AuditEvents (one per patient touched) to the sink. */
 export async function writeAudit(ctx: ProxyContext, event: APIGatewayProxyEvent, trace: Trace, status: number): Promise<void> {
   const outcome = outcomeOf(trace, status);
@@ -128,7 +123,8 @@ export async function writeAudit(ctx: ProxyContext, event: APIGatewayProxyEvent,
         }
       : {}),
     ...(caller ? { jti: caller.jti } : {}),
-    serverBaseUrl: ctx.publicBaseOf(event, versionOf(ctx, event)),
+    // A request whose version is not served (or that failed before) has no version's base.
+    serverBaseUrl: trace.serverBaseUrl ?? ctx.publicBaseOf(event, undefined),
     ...(trace.resourceType ? { resourceType: trace.resourceType } : {}),
     ...(trace.id ? { id: trace.id } : {}),
     ...(trace.versionId ? { versionId: trace.versionId } : {}),
