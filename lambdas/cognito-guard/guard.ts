@@ -20,10 +20,10 @@
  * values (scopes, flows, URLs, validities, whether a secret exists), never a secret.
  */
 import type { CloudWatchClient, MetricDatum } from '@aws-sdk/client-cloudwatch';
-import { PutMetricDataCommand } from '@aws-sdk/client-cloudwatch';
 import type { CognitoIdentityProviderClient, UserPoolClientDescription } from '@aws-sdk/client-cognito-identity-provider';
 import { DescribeUserPoolClientCommand, ListUserPoolClientsCommand } from '@aws-sdk/client-cognito-identity-provider';
 import { awsErrorName } from '../shared/aws-error';
+import { putMetricDataInBatches } from '../shared/put-metric-data';
 import {
   APP_ID_DIMENSION, CHECK_FAILED_METRIC, CLIENT_DRIFT_METRIC, EXPIRY_WARNING_DAYS, REGISTRY_EXPIRING_METRIC, UNKNOWN_CLIENTS_APP_ID,
   USER_POOL_DIMENSION, clientDrift, expectedClient, registryExpiries,
@@ -179,14 +179,8 @@ export function createCognitoGuard(options: CognitoGuardOptions): CognitoGuard {
 
   async function publish(data: MetricDatum[]): Promise<FailedCheck | undefined> {
     if (!options.cloudwatch) return undefined;
-    try {
-      for (let i = 0; i < data.length; i += METRICS_PER_CALL) {
-        await options.cloudwatch.send(new PutMetricDataCommand({ Namespace: namespace, MetricData: data.slice(i, i + METRICS_PER_CALL) }));
-      }
-      return undefined;
-    } catch (err) {
-      return { operation: 'PutMetricData', error: awsErrorName(err), message: errorMessage(err) };
-    }
+    const refused = await putMetricDataInBatches(options.cloudwatch, namespace, data, METRICS_PER_CALL);
+    return refused === undefined ? undefined : { operation: 'PutMetricData', error: awsErrorName(refused.error), message: errorMessage(refused.error) };
   }
 
   async function check(trigger: GuardTrigger = { source: 'manual' }): Promise<CognitoGuardReport> {

@@ -25,12 +25,12 @@
  * failed. A stage's undetermined kinds are left out, never published as 0.
  */
 import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
-import { PutMetricDataCommand } from '@aws-sdk/client-cloudwatch';
 import type { LoggingConfiguration, Rule, WAFV2Client, WebACL } from '@aws-sdk/client-wafv2';
 import {
   AssociateWebACLCommand, GetLoggingConfigurationCommand, GetWebACLCommand, GetWebACLForResourceCommand,
 } from '@aws-sdk/client-wafv2';
 import { awsErrorName } from '../shared/aws-error';
+import { putMetricDataInBatches } from '../shared/put-metric-data';
 import {
   AUTHORIZE_EXEMPTION, AUTHORIZE_MAX_QUERY_STRING_BYTES, CHECK_FAILED_METRIC, COUNT_EXCEPTION, DRIFT_KINDS, DriftKind, LABEL_EXCEPTIONS,
   REDACTED_HEADERS, REQUIRED_MANAGED_RULE_GROUPS, STAGE_ARN_DIMENSION, driftMetricName,
@@ -406,14 +406,8 @@ export function createWafGuard(options: WafGuardOptions): WafGuard {
       const datum = (name: string, value: boolean) => ({ MetricName: name, Dimensions: dimensions, Timestamp: timestamp, Unit: 'Count' as const, Value: value ? 1 : 0 });
       return [...stage.determined.map((kind) => datum(driftMetricName(kind), found.has(kind))), datum(CHECK_FAILED_METRIC, stage.checkFailed)];
     });
-    for (let i = 0; i < metricData.length; i += METRICS_PER_CALL) {
-      try {
-        await options.cloudwatch.send(new PutMetricDataCommand({ Namespace: options.namespace, MetricData: metricData.slice(i, i + METRICS_PER_CALL) }));
-      } catch (err) {
-        failed.push(failure('Metrics', 'PutMetricData', err, []));
-        return;
-      }
-    }
+    const refused = await putMetricDataInBatches(options.cloudwatch, options.namespace, metricData, METRICS_PER_CALL);
+    if (refused) failed.push(failure('Metrics', 'PutMetricData', refused.error, []));
   }
 
   return {
