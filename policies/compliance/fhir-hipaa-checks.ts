@@ -1,11 +1,11 @@
-import { CfnResource, IPolicyValidationContext, PolicyValidationPluginReport, PolicyViolation, Validations } from 'aws-cdk-lib';
+import { CfnResource, IPolicyValidationContext, PolicyValidationPluginReport, PolicyViolation } from 'aws-cdk-lib';
 import { NagMessageLevel, NagPack, NagPackProps, NagRuleCompliance, NagRuleResult } from 'cdk-nag';
 import { IConstruct } from 'constructs';
 import { HipaaCitationId, withCitations } from './citations';
 import { CoverageContext, withCoverage } from './coverage';
 import { deploymentEnvironmentSource, reachesProduction } from './environment';
 import { evaluatedRules, lastRun, PackRun } from './observe';
-import { baseRuleId, normalizeRuleId } from './rule-ids';
+import { acknowledgementsRecordedOn, baseRuleId, normalizeRuleId } from './rule-ids';
 import { apigw, cloudtrail, cognito, gate, healthlake, iam, kms, lambda, logs, sns, waf } from './rules';
 import { withCfnCache, withSynthesizedTemplates } from './rules/common/cfn';
 
@@ -581,14 +581,9 @@ interface Acknowledgement {
 export const acknowledgedRuleId: (key: string) => string = baseRuleId;
 
 function acknowledgementsOn(construct: IConstruct): Acknowledgement[] {
-  const out: Acknowledgement[] = [];
-  for (const entry of construct.node.metadata) {
-    if (entry.type !== Validations.ACKNOWLEDGED_RULES_METADATA_KEY || !entry.data || typeof entry.data !== 'object') continue;
-    for (const [key, reason] of Object.entries(entry.data as Record<string, unknown>)) {
-      out.push({ construct, ruleId: baseRuleId(key), acknowledgedId: normalizeRuleId(key), reason: typeof reason === 'string' ? reason : '' });
-    }
-  }
-  return out;
+  return acknowledgementsRecordedOn(construct).map(({ key, reason }) => ({
+    construct, ruleId: baseRuleId(key), acknowledgedId: normalizeRuleId(key), reason: typeof reason === 'string' ? reason : '',
+  }));
 }
 
 /**

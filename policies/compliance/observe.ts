@@ -9,11 +9,11 @@
  * are unchanged: each rule is called once, by the pack's own `applyRule`, and what it returns or
  * throws is passed on.
  */
-import { CfnResource, PolicyValidationPluginReport, Validations } from 'aws-cdk-lib';
+import { CfnResource, PolicyValidationPluginReport } from 'aws-cdk-lib';
 import { IApplyRule, NagMessageLevel, NagPack, NagRuleCompliance, NagRuleResult } from 'cdk-nag';
 import { IConstruct } from 'constructs';
 import { extractControlIds } from './citations';
-import { acknowledgementMatches } from './rule-ids';
+import { acknowledgementMatches, acknowledgementsRecordedOn } from './rule-ids';
 
 export type EvaluationResult = 'compliant' | 'non-compliant' | 'error';
 export type RuleLevel = 'error' | 'warning' | 'info';
@@ -196,11 +196,8 @@ function levelOf(level: NagMessageLevel): RuleLevel {
  */
 export function acknowledgementFor(resource: IConstruct, ruleId: string, pack: string): { key: string; id: string; reason: string; at: string } | undefined {
   for (let c: IConstruct | undefined = resource; c; c = c.node.scope) {
-    for (const entry of c.node.metadata) {
-      if (entry.type !== Validations.ACKNOWLEDGED_RULES_METADATA_KEY || !entry.data || typeof entry.data !== 'object') continue;
-      for (const [key, reason] of Object.entries(entry.data as Record<string, unknown>)) {
-        if (acknowledgementMatches(key, ruleId, pack)) return { key, id: ruleId, reason: typeof reason === 'string' ? reason : '', at: c.node.path };
-      }
+    for (const { key, reason } of acknowledgementsRecordedOn(c)) {
+      if (acknowledgementMatches(key, ruleId, pack)) return { key, id: ruleId, reason: typeof reason === 'string' ? reason : '', at: c.node.path };
     }
   }
   return undefined;

@@ -14,7 +14,11 @@
  *
  * {@link normalizeRuleId} turns any of them into the `ruleName` form. `::` inside the finding
  * brackets (`[Action::s3:*]`) is part of the finding, never a namespace separator.
+ *
+ * {@link acknowledgementsRecordedOn} is the one reading of that metadata on a construct.
  */
+import { Validations } from 'aws-cdk-lib';
+import { IConstruct } from 'constructs';
 
 /** An id split into its parts. */
 export interface ParsedRuleId {
@@ -100,4 +104,20 @@ export function acknowledgementMatches(key: string, ruleName: string, pluginName
   const parsed = parseRuleId(key);
   if (parsed.ruleName !== normalizeRuleId(ruleName)) return false;
   return parsed.namespace === undefined || isAnnotationNamespace(parsed.namespace) || parsed.namespace === pluginNamespace(pluginName);
+}
+
+/** An acknowledgement as CDK records it on a construct: the key, and the reason as given (not checked). */
+export interface RecordedAcknowledgement {
+  readonly key: string;
+  readonly reason: unknown;
+}
+
+/** The acknowledgements recorded on `construct` itself (its `aws:cdk:acknowledged-rules` metadata), not its ancestors'. */
+export function acknowledgementsRecordedOn(construct: IConstruct): RecordedAcknowledgement[] {
+  const out: RecordedAcknowledgement[] = [];
+  for (const entry of construct.node.metadata) {
+    if (entry.type !== Validations.ACKNOWLEDGED_RULES_METADATA_KEY || !entry.data || typeof entry.data !== 'object') continue;
+    for (const [key, reason] of Object.entries(entry.data as Record<string, unknown>)) out.push({ key, reason });
+  }
+  return out;
 }

@@ -28,7 +28,7 @@ import { CONTROL_TOWER_PACK_NAME, GUARD_REGISTRY_NAMESPACE } from './pack-names'
 import { equivalencesOf, RULE_EQUIVALENCES } from './equivalent-rules';
 import { reachesProduction } from './environment';
 import { NON_WAIVABLE_IN_PRODUCTION } from './fhir-hipaa-checks';
-import { isAnnotationNamespace, parseRuleId } from './rule-ids';
+import { acknowledgementsRecordedOn, isAnnotationNamespace, parseRuleId } from './rule-ids';
 import { cfnProperties, isObject, logicalIdOf, stackResources } from './rules/common/cfn';
 
 
@@ -159,11 +159,8 @@ interface Covering {
 function coveringAcknowledgements(node: IConstruct): Covering[] {
   const out: Covering[] = [];
   for (let c: IConstruct | undefined = node; c; c = c.node.scope) {
-    for (const entry of c.node.metadata) {
-      if (entry.type !== Validations.ACKNOWLEDGED_RULES_METADATA_KEY || !isObject(entry.data)) continue;
-      for (const [key, reason] of Object.entries(entry.data)) {
-        if (typeof reason === 'string' && reason.trim() !== '') out.push({ key, reason, at: c.node.path });
-      }
+    for (const { key, reason } of acknowledgementsRecordedOn(c)) {
+      if (typeof reason === 'string' && reason.trim() !== '') out.push({ key, reason, at: c.node.path });
     }
   }
   return out;

@@ -1,5 +1,7 @@
 import { acknowledgedRuleId } from '../../../policies/compliance/fhir-hipaa-checks';
-import { acknowledgementMatches, baseRuleId, normalizeRuleId, packOfRuleId, parseRuleId } from '../../../policies/compliance/rule-ids';
+import { Stack, Validations } from 'aws-cdk-lib';
+import { Construct } from 'constructs';
+import { acknowledgementMatches, acknowledgementsRecordedOn, baseRuleId, normalizeRuleId, packOfRuleId, parseRuleId } from '../../../policies/compliance/rule-ids';
 import { acknowledgementId } from '../../../lib/report/evidence';
 
 describe('the one rule id normaliser (policies/compliance/rule-ids.ts)', () => {
@@ -41,5 +43,17 @@ describe('the one rule id normaliser (policies/compliance/rule-ids.ts)', () => {
     expect(acknowledgementMatches('AwsSolutions::FHIR.HIPAA-X', 'FHIR.HIPAA-X', 'FHIR.HIPAA')).toBe(false);
     expect(acknowledgementMatches('Annotation::FHIR.HIPAA-X', 'FHIR.HIPAA-X[f]', 'FHIR.HIPAA')).toBe(false);
     expect(acknowledgementMatches('Annotation::FHIR.HIPAA-X[f]', 'FHIR.HIPAA-X[f]', 'FHIR.HIPAA')).toBe(true);
+  });
+});
+
+describe('acknowledgementsRecordedOn: the one reading of the acknowledged-rules metadata', () => {
+  test('the construct\'s own acknowledgements, keys as CDK records them, not its ancestors\'', () => {
+    const stack = new Stack();
+    const child = new Construct(stack, 'Child');
+    Validations.of(stack).acknowledge({ id: 'FHIR.HIPAA-Up', reason: 'up' });
+    Validations.of(child).acknowledge({ id: 'FHIR.HIPAA-X', reason: 'because' });
+    child.node.addMetadata('something-else', { 'FHIR.HIPAA-Y': 'not an acknowledgement' });
+    expect(acknowledgementsRecordedOn(child)).toEqual([{ key: 'Annotation::FHIR.HIPAA-X', reason: 'because' }]);
+    expect(acknowledgementsRecordedOn(new Construct(stack, 'Bare'))).toEqual([]);
   });
 });
