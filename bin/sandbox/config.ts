@@ -19,6 +19,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { CONFIG_CONTEXT_KEY } from '../../policies/compliance/kit-config';
 
 export const DEFAULT_PORT = 8787;
 export const DEFAULT_COGNITO_PORT = 8788;
@@ -31,7 +32,8 @@ export const DEFAULT_REDIRECT_URIS: readonly string[] = Object.freeze([
 /** The reference app's default (`authorizerCacheTtlSeconds`). */
 export const DEFAULT_AUTHORIZER_CACHE_TTL_SECONDS = 60;
 export const ENVIRONMENT_VARIABLE = 'ZERO_TRUST_FHIR_ENVIRONMENT';
-const CONTEXT_KEY = 'zeroTrustFhir';
+/** The kit's context key (`zeroTrustFhir`): the sandbox must read the environment where the synth does. */
+const CONTEXT_KEY = CONFIG_CONTEXT_KEY;
 const DEFAULT_CDK_JSON = path.join(__dirname, '..', '..', 'cdk.json');
 
 export interface SandboxConfiguration {
