@@ -34,7 +34,8 @@ export interface CognitoGuardEnvironment {
 
 export const MAX_EXPIRY_WARNING_DAYS = 365;
 
-const CLIENT_ID = /^[\w+]{1,128}$/;
+/** A Cognito app client id (`[\w+]+`, at most 128). */
+export const CLIENT_ID = /^[\w+]{1,128}$/;
 const APP_ID = /^[a-z][a-z0-9-]{1,47}$/;
 const ASSET_PATH = /^\/[A-Za-z0-9_.\-/]+$/;
 

@@ -24,6 +24,7 @@ import type { CognitoIdentityProviderClient, UserPoolClientDescription } from '@
 import { DescribeUserPoolClientCommand, ListUserPoolClientsCommand } from '@aws-sdk/client-cognito-identity-provider';
 import { awsErrorName } from '../shared/aws-error';
 import { putMetricDataInBatches } from '../shared/put-metric-data';
+import { CLIENT_ID } from './environment';
 import {
   APP_ID_DIMENSION, CHECK_FAILED_METRIC, CLIENT_DRIFT_METRIC, EXPIRY_WARNING_DAYS, REGISTRY_EXPIRING_METRIC, UNKNOWN_CLIENTS_APP_ID,
   USER_POOL_DIMENSION, clientDrift, expectedClient, registryExpiries,
@@ -108,8 +109,6 @@ function errorMessage(err: unknown): string {
   const message = err instanceof Error ? err.message : String(err);
   return message.slice(0, 300);
 }
-
-const CLIENT_ID = /^[\w+]{1,128}$/;
 
 /** What started a run, from the Lambda event (an EventBridge schedule, a CloudTrail event, or anything else). */
 export function triggerOf(event: unknown): GuardTrigger {

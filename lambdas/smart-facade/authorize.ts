@@ -77,6 +77,9 @@ export const MAX_PARAMETERS = 32;
 export const MAX_QUERY_CHARS = 8192;
 export const MAX_SCOPES = 100;
 
+/** A Cognito app client id (`[\w+]+`, at most 128): the façade's endpoints accept no other. */
+export const CLIENT_ID = /^[\w+]{1,128}$/;
+
 /** Visible ASCII without space (RFC 6749 appendix A NQCHAR-like), within `max`. */
 const token = (max: number): RegExp => new RegExp(`^[\\x21-\\x7e]{1,${max}}$`);
 /** Visible ASCII with space (RFC 6749 appendix A VSCHAR), within `max`. */
@@ -85,7 +88,7 @@ const text = (max: number): RegExp => new RegExp(`^[\\x20-\\x7e]{1,${max}}$`);
 /** The limit and alphabet of every parameter the façade reads or forwards. */
 const VALUE: ReadonlyMap<string, RegExp> = new Map(Object.entries({
   response_type: token(64),
-  client_id: /^[\w+]{1,128}$/,
+  client_id: CLIENT_ID,
   redirect_uri: token(1024),
   scope: text(4096),
   state: text(1024),

@@ -73,7 +73,7 @@ import type { RevocationStore } from '../shared/revocation';
 import { deprecationNotice, lifecycleOfStage, lifecycleState, parseApiLifecycle, parseApiVersions, VERSION_PLACEHOLDER, versionedUrl, type ApiLifecycle, type LifecycleState } from '../shared/api-lifecycle';
 import { errorResponse } from '../shared/operation-outcome';
 import { isObject } from '../shared/json';
-import { authorizeRequest, queryOf } from './authorize';
+import { authorizeRequest, CLIENT_ID, queryOf } from './authorize';
 import { grantedScope } from './granted-scope';
 
 // ---------------------------------------------------------------------------------------------
@@ -251,7 +251,6 @@ type OAuthErrorCode = keyof typeof OAUTH_ERRORS;
 const CODE_VERIFIER = /^[A-Za-z0-9\-._~]{43,128}$/;
 const FHIR_ID = /^[A-Za-z0-9\-.]{1,64}$/;
 const REFERENCE = /^[\x21-\x7e]{1,1024}$/;
-const CLIENT_ID = /^[\w+]{1,128}$/;
 /** A client secret to forward as Basic: visible ASCII, bounded (Cognito's are `[\w+]{1,64}`; Cognito judges the rest). */
 const CLIENT_SECRET = /^[\x21-\x7e]{1,128}$/;
 const FORM_PARAMS = new Set(['grant_type', 'code', 'redirect_uri', 'code_verifier', 'refresh_token', 'scope', 'client_id', 'client_secret']);
