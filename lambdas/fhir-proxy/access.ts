@@ -9,7 +9,7 @@
 import { valuesAt } from '../shared/fhir/patient-compartment';
 import { isObject, type JsonObject } from '../shared/json';
 import { ResourceView, type NestedView } from '../shared/fhir/resource-view';
-import { replaceNested, TooDeep } from '../shared/fhir/walk';
+import { mayHoldNested, replaceNested, TooDeep } from '../shared/fhir/walk';
 import { markRedacted } from './labels';
 import { isValidId, parseReference, type LocalReference } from '../shared/fhir/references';
 import { isFhirResourceType } from '../shared/fhir-resource-types';
@@ -321,7 +321,7 @@ function seeView(
   patients?: readonly string[],
 ): Sight {
   const own = seeOwn(access, view, perms, allowNonCompartment, grantCache, patients ?? view.patients);
-  if (!own.visible || !mayNest(view.resource)) return own;
+  if (!own.visible || !mayHoldNested(view.resource)) return own;
   let nested: readonly NestedView[];
   try {
     nested = view.nested;
@@ -353,11 +353,6 @@ function seeView(
   );
   const anyRemoved = [...decided.values()].some((r) => r === undefined);
   return { visible: true, patients: [...released], resource: anyRemoved ? markRedacted(copy) : copy };
-}
-
-/** Cheap test before the walk: only these hold nested resources (`shared/fhir/walk.ts`). */
-function mayNest(resource: JsonObject): boolean {
-  return resource.contained !== undefined || resource.resourceType === 'Bundle' || resource.resourceType === 'Parameters';
 }
 
 /** The checks on the resource's own elements (grants, compartment, guard), nested resources aside. */

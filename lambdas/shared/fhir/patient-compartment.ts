@@ -140,13 +140,11 @@ export function compartmentPatientIds(resource: unknown, options: ReferenceOptio
   if (resource.resourceType === 'Patient' && isValidId(resource.id)) add(resource.id);
   let paths = LINK_PATHS.get(resource.resourceType);
   if (paths === undefined) LINK_PATHS.set(resource.resourceType, (paths = [...new Set(Object.values(params).flat())]));
-  {
-    for (const path of paths) {
-      for (const value of valuesAt(resource, path)) {
-        if (!isObject(value)) continue;
-        const ref = parseReference(value.reference, options);
-        if (ref?.resourceType === 'Patient') add(ref.id);
-      }
+  for (const path of paths) {
+    for (const value of valuesAt(resource, path)) {
+      if (!isObject(value)) continue;
+      const ref = parseReference(value.reference, options);
+      if (ref?.resourceType === 'Patient') add(ref.id);
     }
   }
   return ids;

@@ -86,8 +86,7 @@ const PARSED = new WeakMap<readonly string[], Map<string, LocalReference>>();
 const PARSED_LIMIT = 4096;
 
 function parseUncached(reference: string, baseUrls: readonly string[]): LocalReference | undefined {
-  const options = { baseUrls };
-  const match = RELATIVE.exec(reference) ?? RELATIVE.exec(relativeToBase(reference, options.baseUrls ?? []) ?? '');
+  const match = RELATIVE.exec(reference) ?? RELATIVE.exec(relativeToBase(reference, baseUrls) ?? '');
   if (!match) return undefined;
   const [, type, id, versionId] = match;
   if (!isFhirResourceType(type) || !isValidId(id)) return undefined;
