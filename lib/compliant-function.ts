@@ -5,12 +5,8 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { acknowledge } from '../policies/compliance/acknowledge';
 import { IFhirKeys } from './fhir-keys';
-import { KIT_LAMBDA_RUNTIME } from './private/kit-function';
-import { KitRole } from './private/kit-role';
-import { environmentSizeErrors } from './private/lambda-environment-size';
-import { createAuditLogGroup } from './private/log-group';
+import { buildKitLambda } from './private/kit-function';
 import { ISegmentedNetwork } from './segmented-network';
 
 /** Properties of {@link CompliantFunction}. */
@@ -77,74 +73,32 @@ export class CompliantFunction extends Construct implements iam.IGrantable, ec2.
     super(scope, id);
     if (!props.description.trim()) throw new Error(`CompliantFunction ${this.node.path}: description must say what the function does (it names its role and policy).`);
     const network = props.network;
-    this.logGroup = createAuditLogGroup(this, 'LogGroup', {
-      encryptionKey: props.keys.logs,
-      retention: props.logRetention ?? logs.RetentionDays.SIX_YEARS,
-      owner: `CompliantFunction ${id}`,
-    });
-    const role = new KitRole(this, 'Role', { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'), description: props.description });
-    this.role = role;
-    this.policy = role.policy;
-    role.addToPrincipalPolicy(new iam.PolicyStatement({ sid: 'WriteOwnLogGroup', actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], resources: [this.logGroup.logGroupArn] }));
-    const vpcAccess = new iam.ManagedPolicy(this, 'VpcAccessPolicy', {
-      description: 'Lambda network interfaces in the configured subnets',
-      roles: [role],
-      statements: [
-        new iam.PolicyStatement({
-          sid: 'LambdaVpcNetworkInterfaces',
-          actions: ['ec2:CreateNetworkInterface', 'ec2:DescribeNetworkInterfaces', 'ec2:DescribeSubnets', 'ec2:DeleteNetworkInterface', 'ec2:AssignPrivateIpAddresses', 'ec2:UnassignPrivateIpAddresses'],
-          resources: ['*'],
-        }),
-      ],
-    });
-    acknowledge(
-      vpcAccess,
-      'AwsSolutions-IAM5[Resource::*]',
-      "This policy holds only the Lambda VPC networking actions: ec2:Describe* support no resource-level permissions, and Lambda creates and deletes the interfaces only in the subnets and security groups configured on this function. The function's other permissions are in its main policy, which names every resource.",
-    );
-
     this.securityGroup = new ec2.SecurityGroup(this, 'SecurityGroup', { vpc: network.vpc, allowAllOutbound: false, description: `${props.description}: HTTPS to the AWS service endpoints only` });
-    this.securityGroup.addEgressRule(network.endpointSecurityGroup, ec2.Port.tcp(443), 'HTTPS to the AWS service endpoints only');
-    network.endpointSecurityGroup.addIngressRule(this.securityGroup, ec2.Port.tcp(443), `HTTPS from ${this.node.path}`);
-
-    if (props.invocation === 'asynchronous') {
-      this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
-        encryption: sqs.QueueEncryption.KMS,
-        encryptionMasterKey: props.keys.data,
-        enforceSSL: true,
-        retentionPeriod: Duration.days(14),
-      });
-      props.keys.data.grant(role, 'kms:GenerateDataKey', 'kms:Decrypt');
-    }
-    this.fn = new lambda.Function(this, 'Resource', {
+    network.allowEndpointAccessFrom(this.securityGroup);
+    const parts = buildKitLambda(this, {
+      kind: 'CompliantFunction',
       code: props.code,
       handler: props.handler ?? 'index.handler',
       description: props.description,
-      runtime: KIT_LAMBDA_RUNTIME,
-      architecture: lambda.Architecture.ARM_64,
-      memorySize: props.memorySize ?? 512,
-      timeout: props.timeout ?? Duration.seconds(10),
-      role,
-      logGroup: this.logGroup,
-      loggingFormat: lambda.LoggingFormat.JSON,
-      reservedConcurrentExecutions: props.reservedConcurrentExecutions ?? 10,
+      logsKey: props.keys.logs,
+      logRetention: props.logRetention,
       environment: props.environment,
+      timeout: props.timeout,
+      memorySize: props.memorySize,
+      invocation: props.invocation,
+      deadLetterKey: props.keys.data,
       vpc: network.vpc,
       vpcSubnets: network.isolatedSubnets,
       securityGroups: [this.securityGroup],
-      allowPublicSubnet: false,
-      deadLetterQueue: this.deadLetterQueue,
+      reservedConcurrentExecutions: props.reservedConcurrentExecutions ?? 10,
+      synchronousReason: 'Invoked synchronously only (the caller receives every failure as an error response); a dead-letter queue, which Lambda uses for asynchronous invocations only, would never receive a message.',
     });
-    this.grantPrincipal = role;
+    this.fn = parts.fn;
+    this.role = parts.role;
+    this.policy = parts.role.policy;
+    this.logGroup = parts.logGroup;
+    this.deadLetterQueue = parts.deadLetterQueue;
+    this.grantPrincipal = parts.role;
     this.connections = this.fn.connections;
-    // Lambda refuses an environment over 4 KB at deployment: fail the synth instead.
-    this.node.addValidation({ validate: () => environmentSizeErrors(`CompliantFunction ${this.node.path}`, this.fn) });
-    if (props.invocation === 'synchronous') {
-      acknowledge(
-        this.fn,
-        'HIPAA.Security-LambdaDLQ',
-        'Invoked synchronously only (the caller receives every failure as an error response); a dead-letter queue, which Lambda uses for asynchronous invocations only, would never receive a message.',
-      );
-    }
   }
 }

@@ -292,7 +292,7 @@ export class SegmentedNetwork extends Construct implements ISegmentedNetwork {
   /**
    * Lets `peer` (a team's function, say: anything with `connections`) reach the interface
    * endpoints on HTTPS and nothing else: egress 443 from its security groups to the endpoints'
-   * group, and ingress 443 on the endpoints' group from them. `CompliantFunction` does this itself.
+   * group, and ingress 443 on the endpoints' group from them. `CompliantFunction` calls it for its own group.
    */
   public allowEndpointAccessFrom(peer: ec2.IConnectable): void {
     peer.connections.allowTo(this.endpointSecurityGroup, ec2.Port.tcp(443), 'HTTPS to the FHIR platform\'s interface endpoints only');

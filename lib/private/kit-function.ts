@@ -107,93 +107,151 @@ export class KitFunction extends Construct implements iam.IGrantable {
 
   constructor(scope: Construct, id: string, props: KitFunctionProps) {
     super(scope, id);
-    this.logGroup =
-      props.logGroup ??
-      createAuditLogGroup(this, 'LogGroup', {
-        encryptionKey: props.logsKey,
-        retention: props.logRetention ?? logs.RetentionDays.SIX_YEARS,
-        owner: `KitFunction ${id}`,
-      });
-    this.role = new KitRole(this, 'Role', { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'), description: props.description });
-    this.role.addToPrincipalPolicy(
-      new iam.PolicyStatement({
-        sid: 'WriteOwnLogGroup',
-        actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
-        resources: [this.logGroup.logGroupArn],
-      }),
-    );
-    if (props.vpc) {
-      // Lambda creates the function's network interfaces with the execution role. These EC2
-      // actions do not support resource-level permissions for Describe*; the Lambda service
-      // creates the interfaces only in the subnets and security groups given to the function.
-      // Kept in a policy of its own so that its acknowledged wildcard cannot hide a wildcard
-      // added to the function's main policy later.
-      this.vpcAccessPolicy = new iam.ManagedPolicy(this, 'VpcAccessPolicy', {
-        description: 'Lambda network interfaces in the configured subnets',
-        roles: [this.role],
-        statements: [
-          new iam.PolicyStatement({
-            sid: 'LambdaVpcNetworkInterfaces',
-            actions: [
-              'ec2:CreateNetworkInterface',
-              'ec2:DescribeNetworkInterfaces',
-              'ec2:DescribeSubnets',
-              'ec2:DeleteNetworkInterface',
-              'ec2:AssignPrivateIpAddresses',
-              'ec2:UnassignPrivateIpAddresses',
-            ],
-            resources: ['*'],
-          }),
-        ],
-      });
-      acknowledge(
-        this.vpcAccessPolicy,
-        'AwsSolutions-IAM5[Resource::*]',
-        'This policy holds only the Lambda VPC networking actions: ec2:Describe* support no resource-level permissions, and Lambda creates and deletes the interfaces only in the subnets and security groups configured on this function. The function\'s other permissions are in its main policy, which names every resource.',
-      );
-    }
-    if (props.invocation === 'asynchronous') {
-      if (!props.deadLetterKey) throw new Error(`KitFunction ${id}: an asynchronous function needs deadLetterKey to encrypt its dead-letter queue.`);
-      this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
-        encryption: sqs.QueueEncryption.KMS,
-        encryptionMasterKey: props.deadLetterKey,
-        enforceSSL: true,
-        retentionPeriod: Duration.days(14),
-      });
-      // Lambda delivers to the queue with the execution role: SendMessage (granted by the
-      // Lambda L2) and the queue key's data-key and decrypt actions (granted here).
-      props.deadLetterKey.grant(this.role, 'kms:GenerateDataKey', 'kms:Decrypt');
-    }
-    this.fn = new lambda.Function(this, 'Resource', {
-      deadLetterQueue: this.deadLetterQueue,
+    const parts = buildKitLambda(this, {
+      ...props,
+      kind: 'KitFunction',
       code: handlerCode(props.handlerDir, props.assetFiles ?? {}),
       handler: `index.${props.handler ?? 'handler'}`,
-      description: props.description,
-      runtime: KIT_LAMBDA_RUNTIME,
-      architecture: lambda.Architecture.ARM_64,
-      memorySize: props.memorySize ?? 512,
-      timeout: props.timeout ?? Duration.seconds(10),
-      role: this.role,
-      logGroup: this.logGroup,
-      loggingFormat: lambda.LoggingFormat.JSON,
-      reservedConcurrentExecutions: props.reservedConcurrentExecutions ?? 50,
       environment: { NODE_OPTIONS: '--enable-source-maps', ...(props.environment ?? {}) },
-      vpc: props.vpc,
-      vpcSubnets: props.vpcSubnets,
-      securityGroups: props.securityGroups,
-      allowPublicSubnet: false,
-    });
-    this.grantPrincipal = this.role;
-    // Lambda refuses an environment over 4 KB at deployment; registries and version lists grow it.
-    this.node.addValidation({ validate: () => environmentSizeErrors(`KitFunction ${this.node.path}`, this.fn) });
-    if (props.invocation === 'synchronous') {
-      acknowledge(
-        this.fn,
-        'HIPAA.Security-LambdaDLQ',
+      reservedConcurrentExecutions: props.reservedConcurrentExecutions ?? 50,
+      synchronousReason:
         'Invoked synchronously only (API Gateway or a Cognito trigger): the caller receives every failure as an error response, and a dead-letter queue, which Lambda uses for asynchronous invocations only, would never receive a message.',
-      );
-    }
+    });
+    this.fn = parts.fn;
+    this.role = parts.role;
+    this.logGroup = parts.logGroup;
+    this.vpcAccessPolicy = parts.vpcAccessPolicy;
+    this.deadLetterQueue = parts.deadLetterQueue;
+    this.grantPrincipal = this.role;
   }
+}
+
+/** What {@link buildKitLambda} builds a function from: the props both kinds of function share, settled. */
+export interface KitLambdaOptions {
+  /** Names the function, with its id or path, in errors and in its log group's description. */
+  readonly kind: 'KitFunction' | 'CompliantFunction';
+  readonly code: lambda.Code;
+  /** The full handler, e.g. `index.handler`. */
+  readonly handler: string;
+  readonly description: string;
+  readonly logsKey: kms.IKey;
+  /** @default logs.RetentionDays.SIX_YEARS */
+  readonly logRetention?: logs.RetentionDays;
+  /** @default - a new log group */
+  readonly logGroup?: logs.LogGroup;
+  readonly environment?: Record<string, string>;
+  /** @default Duration.seconds(10) */
+  readonly timeout?: Duration;
+  /** @default 512 */
+  readonly memorySize?: number;
+  readonly invocation: 'synchronous' | 'asynchronous';
+  /** Required when `invocation` is `asynchronous`. */
+  readonly deadLetterKey?: kms.IKey;
+  readonly vpc?: ec2.IVpc;
+  readonly vpcSubnets?: ec2.SubnetSelection;
+  readonly securityGroups?: ec2.ISecurityGroup[];
+  readonly reservedConcurrentExecutions: number;
+  /** Why HIPAA.Security-LambdaDLQ does not apply to a synchronous function. */
+  readonly synchronousReason: string;
+}
+
+/** The resources {@link buildKitLambda} creates. */
+export interface KitLambdaParts {
+  readonly fn: lambda.Function;
+  readonly role: KitRole;
+  readonly logGroup: logs.LogGroup;
+  readonly vpcAccessPolicy?: iam.ManagedPolicy;
+  readonly deadLetterQueue?: sqs.Queue;
+}
+
+/**
+ * Builds a function the way the kit runs one, as children of `scope` (ids `LogGroup`, `Role`,
+ * `VpcAccessPolicy`, `DeadLetterQueue`, `Resource`): {@link KitFunction} and the public
+ * `CompliantFunction` are both this, one with the kit's built handlers, one with a team's code.
+ */
+export function buildKitLambda(scope: Construct, props: KitLambdaOptions): KitLambdaParts {
+  const logGroup =
+    props.logGroup ??
+    createAuditLogGroup(scope, 'LogGroup', {
+      encryptionKey: props.logsKey,
+      retention: props.logRetention ?? logs.RetentionDays.SIX_YEARS,
+      owner: `${props.kind} ${scope.node.id}`,
+    });
+  const role = new KitRole(scope, 'Role', { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'), description: props.description });
+  role.addToPrincipalPolicy(
+    new iam.PolicyStatement({
+      sid: 'WriteOwnLogGroup',
+      actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+      resources: [logGroup.logGroupArn],
+    }),
+  );
+  let vpcAccessPolicy: iam.ManagedPolicy | undefined;
+  if (props.vpc) {
+    // Lambda creates the function's network interfaces with the execution role. These EC2
+    // actions do not support resource-level permissions for Describe*; the Lambda service
+    // creates the interfaces only in the subnets and security groups given to the function.
+    // Kept in a policy of its own so that its acknowledged wildcard cannot hide a wildcard
+    // added to the function's main policy later.
+    vpcAccessPolicy = new iam.ManagedPolicy(scope, 'VpcAccessPolicy', {
+      description: 'Lambda network interfaces in the configured subnets',
+      roles: [role],
+      statements: [
+        new iam.PolicyStatement({
+          sid: 'LambdaVpcNetworkInterfaces',
+          actions: [
+            'ec2:CreateNetworkInterface',
+            'ec2:DescribeNetworkInterfaces',
+            'ec2:DescribeSubnets',
+            'ec2:DeleteNetworkInterface',
+            'ec2:AssignPrivateIpAddresses',
+            'ec2:UnassignPrivateIpAddresses',
+          ],
+          resources: ['*'],
+        }),
+      ],
+    });
+    acknowledge(
+      vpcAccessPolicy,
+      'AwsSolutions-IAM5[Resource::*]',
+      'This policy holds only the Lambda VPC networking actions: ec2:Describe* support no resource-level permissions, and Lambda creates and deletes the interfaces only in the subnets and security groups configured on this function. The function\'s other permissions are in its main policy, which names every resource.',
+    );
+  }
+  let deadLetterQueue: sqs.Queue | undefined;
+  if (props.invocation === 'asynchronous') {
+    if (!props.deadLetterKey) throw new Error(`${props.kind} ${scope.node.id}: an asynchronous function needs deadLetterKey to encrypt its dead-letter queue.`);
+    deadLetterQueue = new sqs.Queue(scope, 'DeadLetterQueue', {
+      encryption: sqs.QueueEncryption.KMS,
+      encryptionMasterKey: props.deadLetterKey,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
+    // Lambda delivers to the queue with the execution role: SendMessage (granted by the
+    // Lambda L2) and the queue key's data-key and decrypt actions (granted here).
+    props.deadLetterKey.grant(role, 'kms:GenerateDataKey', 'kms:Decrypt');
+  }
+  const fn = new lambda.Function(scope, 'Resource', {
+    deadLetterQueue,
+    code: props.code,
+    handler: props.handler,
+    description: props.description,
+    runtime: KIT_LAMBDA_RUNTIME,
+    architecture: lambda.Architecture.ARM_64,
+    memorySize: props.memorySize ?? 512,
+    timeout: props.timeout ?? Duration.seconds(10),
+    role,
+    logGroup,
+    loggingFormat: lambda.LoggingFormat.JSON,
+    reservedConcurrentExecutions: props.reservedConcurrentExecutions,
+    environment: props.environment,
+    vpc: props.vpc,
+    vpcSubnets: props.vpcSubnets,
+    securityGroups: props.securityGroups,
+    allowPublicSubnet: false,
+  });
+  // Lambda refuses an environment over 4 KB at deployment; registries and version lists grow it.
+  scope.node.addValidation({ validate: () => environmentSizeErrors(`${props.kind} ${scope.node.path}`, fn) });
+  if (props.invocation === 'synchronous') acknowledge(fn, 'HIPAA.Security-LambdaDLQ', props.synchronousReason);
+  return { fn, role, logGroup, vpcAccessPolicy, deadLetterQueue };
 }
 
 /**
