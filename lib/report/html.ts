@@ -8,6 +8,7 @@
  * reviewed; construct paths break only at `/`; long lists collapse (and open for printing); the
  * report ends with a sign-off block.
  */
+import { DEPLOYMENT_ENVIRONMENTS } from '../../policies/compliance/kit-config';
 import type { LabelPolicy } from '../../policies/label-policy';
 import { labelDefaults } from './label-defaults';
 import { createHash } from 'crypto';
@@ -394,7 +395,7 @@ function environments(r: ComplianceReport): string {
     !s.envAgnostic ? badge('met', 'bound') : s.accountAllowed ? badge('met', 'env-agnostic: sandbox') : badge('violated', 'env-agnostic: sandbox only'),
   ]));
   const inUse = new Set(env.marked);
-  const envs = ['sandbox', 'staging', 'production'] as const;
+  const envs = DEPLOYMENT_ENVIRONMENTS;
   const differences = table(
     ['Setting', ...envs.map((x) => (inUse.has(x) ? `${x} (this synth)` : x)), 'Enforced by'],
     env.differences.map((d) => [`<strong>${rich(d.setting)}</strong>`, ...envs.map((x) => rich(d.values[x])), rich(d.enforcedBy)]),

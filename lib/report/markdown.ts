@@ -4,6 +4,7 @@
  * under GitHub's comment size limit (the longest lists are shortened, with a pointer to the HTML
  * report). Every value is escaped for a table cell.
  */
+import { DEPLOYMENT_ENVIRONMENTS } from '../../policies/compliance/kit-config';
 import { labelDefaults } from './label-defaults';
 import { escapeMarkdown as m, markdownCode as code } from './escape';
 import { appsToChase, MIN_DEPRECATION_NOTICE_MONTHS } from './lifecycle';
@@ -237,7 +238,7 @@ function render(r: ComplianceReport, maxRows: number, compact: boolean): string 
     x.account !== undefined ? `${code(x.account)}${x.region !== undefined ? ` ${m(x.region)}` : ''}` : x.accountAllowed ? 'none (env-agnostic: sandbox)' : '❌ none (env-agnostic: sandbox only)',
   ])), '');
   const inUse = new Set(env.marked);
-  const envs = ['sandbox', 'staging', 'production'] as const;
+  const envs = DEPLOYMENT_ENVIRONMENTS;
   out.push(table(
     ['Setting', ...envs.map((x) => (inUse.has(x) ? `${x} (this synth)` : x)), 'Enforced by'],
     env.differences.map((d) => [`**${rich(d.setting)}**`, ...envs.map((x) => rich(d.values[x])), rich(d.enforcedBy)]),
