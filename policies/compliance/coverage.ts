@@ -52,11 +52,6 @@ export function withCoverage<T>(context: CoverageContext | undefined, fn: () => 
   }
 }
 
-/** The coverage of the pack run in progress; `undefined` outside one, or when the pack runs without the gate's other packs. */
-export function currentCoverage(): CoverageContext | undefined {
-  return current;
-}
-
 /**
  * The baseline rules of `node`'s type that did not evaluate it (only rules of the gate's packs
  * count); `undefined` when its type has no baseline or there is no coverage context.
