@@ -84,16 +84,36 @@ export function deprecationHeaders(l: ApiLifecycle): Record<string, string> {
   return out;
 }
 
+const ACTIVE: LifecycleState = Object.freeze({ kind: 'active' });
+
+/** A lifecycle's two non-active states and its sunset instant, built once per lifecycle (the handlers parse theirs once per container). */
+interface Derived {
+  readonly sunset: number | undefined;
+  readonly deprecated: LifecycleState;
+  readonly gone: LifecycleState;
+}
+const DERIVED = new WeakMap<ApiLifecycle, Derived>();
+
+function derived(l: ApiLifecycle): Derived {
+  let d = DERIVED.get(l);
+  if (d === undefined) {
+    const headers = Object.freeze(deprecationHeaders(l));
+    const successor = l.successor !== undefined ? `; use API version ${l.successor}` : '';
+    d = {
+      sunset: l.sunsetAt !== undefined ? Date.parse(l.sunsetAt) : undefined,
+      deprecated: Object.freeze({ kind: 'deprecated', headers }),
+      gone: Object.freeze({ kind: 'gone', message: `API version ${l.version} has been retired${successor}`, headers }),
+    };
+    DERIVED.set(l, d);
+  }
+  return d;
+}
+
 /** The version's state at `now`: active, deprecated (with its headers), or gone (410). */
 export function lifecycleState(l: ApiLifecycle | undefined, now: Date): LifecycleState {
-  if (l === undefined || l.status === 'active') return { kind: 'active' };
-  const headers = deprecationHeaders(l);
-  const sunset = l.sunsetAt !== undefined ? Date.parse(l.sunsetAt) : undefined;
-  if (l.status === 'retired' || (sunset !== undefined && now.getTime() >= sunset)) {
-    const successor = l.successor !== undefined ? `; use API version ${l.successor}` : '';
-    return { kind: 'gone', message: `API version ${l.version} has been retired${successor}`, headers };
-  }
-  return { kind: 'deprecated', headers };
+  if (l === undefined || l.status === 'active') return ACTIVE;
+  const d = derived(l);
+  return l.status === 'retired' || (d.sunset !== undefined && now.getTime() >= d.sunset) ? d.gone : d.deprecated;
 }
 
 /** A deprecation notice for documents that describe the API (CapabilityStatement, discovery). */
