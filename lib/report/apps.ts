@@ -12,7 +12,7 @@ import * as fs from 'fs';
 import { assessmentExpired, BUNDLED_APP_REGISTRY_METADATA_KEY, loadAppRegistry, parseAppRegistry, RegisteredApp, TIER_DEFAULTS } from '../../policies/app-registry';
 import { BUNDLED_LABEL_POLICY_METADATA_KEY, loadLabelPolicy, parseLabelPolicy } from '../../policies/label-policy';
 import { APP_MONITORS_METADATA_KEY } from '../app-monitoring';
-import { CloudAssemblyInput } from './cloud-assembly';
+import { CloudAssemblyInput, metadataOfType } from './cloud-assembly';
 import { appApiVersions, registeredApiVersions } from './lifecycle';
 import { ApiVersionsSection, AppRow, AppsSection } from './model';
 
@@ -51,22 +51,17 @@ export interface AppsOptions {
  */
 export function recordedMonitors(input: CloudAssemblyInput): Map<string, NonNullable<AppRow['watchedBy']>> | undefined {
   let out: Map<string, NonNullable<AppRow['watchedBy']>> | undefined;
-  for (const stack of input.stacks) {
-    for (const entries of stack.metadata.values()) {
-      for (const entry of entries) {
-        if (entry.type !== APP_MONITORS_METADATA_KEY) continue;
-        out ??= new Map();
-        const apps = (entry.data as { apps?: unknown } | undefined)?.apps;
-        for (const app of Array.isArray(apps) ? apps : []) {
-          if (typeof app?.appId !== 'string') continue;
-          const alarms = (Array.isArray(app.alarms) ? app.alarms : [])
-            .filter((a: unknown): a is { kind: string; condition: string; path: string } => typeof (a as { kind?: unknown })?.kind === 'string')
-            .map((a: { kind: string; condition: string; path: string }) => ({ kind: a.kind, condition: String(a.condition ?? ''), path: String(a.path ?? '') }));
-          const monitors = (Array.isArray(app.monitors) ? app.monitors : []).filter((m: unknown): m is string => typeof m === 'string');
-          const known = out.get(app.appId);
-          out.set(app.appId, { alarms: [...(known?.alarms ?? []), ...alarms], monitors: [...(known?.monitors ?? []), ...monitors] });
-        }
-      }
+  for (const entry of metadataOfType(input, APP_MONITORS_METADATA_KEY)) {
+    out ??= new Map();
+    const apps = (entry.data as { apps?: unknown } | undefined)?.apps;
+    for (const app of Array.isArray(apps) ? apps : []) {
+      if (typeof app?.appId !== 'string') continue;
+      const alarms = (Array.isArray(app.alarms) ? app.alarms : [])
+        .filter((a: unknown): a is { kind: string; condition: string; path: string } => typeof (a as { kind?: unknown })?.kind === 'string')
+        .map((a: { kind: string; condition: string; path: string }) => ({ kind: a.kind, condition: String(a.condition ?? ''), path: String(a.path ?? '') }));
+      const monitors = (Array.isArray(app.monitors) ? app.monitors : []).filter((m: unknown): m is string => typeof m === 'string');
+      const known = out.get(app.appId);
+      out.set(app.appId, { alarms: [...(known?.alarms ?? []), ...alarms], monitors: [...(known?.monitors ?? []), ...monitors] });
     }
   }
   return out;
@@ -78,15 +73,10 @@ export function recordedMonitors(input: CloudAssemblyInput): Map<string, NonNull
  */
 export function bundledDocuments(input: CloudAssemblyInput, type: string): BundledDocument[] {
   const out: BundledDocument[] = [];
-  for (const stack of input.stacks) {
-    for (const [at, entries] of stack.metadata) {
-      for (const entry of entries) {
-        if (entry.type !== type) continue;
-        const data = entry.data as { source?: unknown; document?: unknown } | undefined;
-        if (data && typeof data === 'object' && typeof data.source === 'string' && data.document !== undefined) {
-          out.push({ source: data.source, document: data.document, at: at.replace(/^\//, '') });
-        }
-      }
+  for (const { at, data: recorded } of metadataOfType(input, type)) {
+    const data = recorded as { source?: unknown; document?: unknown } | undefined;
+    if (data && typeof data === 'object' && typeof data.source === 'string' && data.document !== undefined) {
+      out.push({ source: data.source, document: data.document, at: at.replace(/^\//, '') });
     }
   }
   return out;

@@ -332,6 +332,18 @@ export function readCloudAssembly(directory: string): CloudAssemblyInput {
   };
 }
 
+/**
+ * Every metadata entry of `type` in the assembly, with the construct path it is recorded on
+ * (`/Stack/…`) and its stack's display name, in stack order then construct order.
+ */
+export function metadataOfType(input: CloudAssemblyInput, type: string): Array<{ stack: string; at: string; data: unknown }> {
+  const out: Array<{ stack: string; at: string; data: unknown }> = [];
+  for (const stack of input.stacks) {
+    for (const [at, entries] of stack.metadata) for (const e of entries) if (e.type === type) out.push({ stack: stack.displayName, at, data: e.data });
+  }
+  return out;
+}
+
 /** Metadata entries of `type` at exactly `constructPath`, in any stack. */
 export function metadataAt(input: CloudAssemblyInput, constructPath: string, type: string): MetadataEntry[] {
   const out: MetadataEntry[] = [];

@@ -15,7 +15,7 @@ import { isObject } from '../../lambdas/shared/json';
 import type { ApiVersionStatus } from '../../lambdas/shared/api-lifecycle';
 import { MIN_DEPRECATION_NOTICE_MONTHS } from '../../policies/compliance/rules/lambda/LambdaApiVersionLifecycle';
 import { API_VERSIONS_METADATA_KEY } from '../api-versions';
-import { CloudAssemblyInput } from './cloud-assembly';
+import { CloudAssemblyInput, metadataOfType } from './cloud-assembly';
 import { ApiVersionRow, ApiVersionsSection, AppApiVersion, AppRow } from './model';
 
 export { MIN_DEPRECATION_NOTICE_MONTHS };
@@ -73,21 +73,15 @@ function versionRow(v: unknown, current: string): ApiVersionRow | undefined {
 export function recordedApiVersions(input: CloudAssemblyInput): ApiVersionsSection {
   const gateways: ApiVersionsSection['gateways'] = [];
   const problems: string[] = [];
-  for (const stack of input.stacks) {
-    for (const [at, entries] of stack.metadata) {
-      for (const entry of entries) {
-        if (entry.type !== API_VERSIONS_METADATA_KEY) continue;
-        const data = entry.data;
-        const current = isObject(data) && typeof data.current === 'string' ? data.current : undefined;
-        const list = isObject(data) && Array.isArray(data.versions) ? data.versions : undefined;
-        const versions = current !== undefined && list !== undefined ? list.map((v) => versionRow(v, current)) : [];
-        if (current === undefined || list === undefined || versions.some((v) => v === undefined)) {
-          problems.push(`The API versions recorded on ${at} (${API_VERSIONS_METADATA_KEY}) are not in the form FhirGateway writes; ${versions.length > 0 ? 'the malformed versions are left out' : 'they are left out'}.`);
-        }
-        const rows = versions.filter((v): v is ApiVersionRow => v !== undefined);
-        if (rows.length > 0 && current !== undefined) gateways.push({ gateway: at, stack: stack.displayName, current, versions: rows });
-      }
+  for (const { stack, at, data } of metadataOfType(input, API_VERSIONS_METADATA_KEY)) {
+    const current = isObject(data) && typeof data.current === 'string' ? data.current : undefined;
+    const list = isObject(data) && Array.isArray(data.versions) ? data.versions : undefined;
+    const versions = current !== undefined && list !== undefined ? list.map((v) => versionRow(v, current)) : [];
+    if (current === undefined || list === undefined || versions.some((v) => v === undefined)) {
+      problems.push(`The API versions recorded on ${at} (${API_VERSIONS_METADATA_KEY}) are not in the form FhirGateway writes; ${versions.length > 0 ? 'the malformed versions are left out' : 'they are left out'}.`);
     }
+    const rows = versions.filter((v): v is ApiVersionRow => v !== undefined);
+    if (rows.length > 0 && current !== undefined) gateways.push({ gateway: at, stack, current, versions: rows });
   }
   return { gateways, problems };
 }

@@ -17,7 +17,7 @@ import { Validations } from 'aws-cdk-lib';
 import { extractControlIds } from '../../policies/compliance/citations';
 import { GUARD_REGISTRY_NAMESPACE, DERIVED_ACKNOWLEDGEMENT_METADATA_KEY } from '../../policies/compliance/shared-acknowledgements';
 import { acknowledgementMatches, baseRuleId, isAnnotationNamespace, normalizeRuleId, parseRuleId, pluginNamespace } from '../../policies/compliance/rule-ids';
-import { CloudAssemblyInput, PluginReportJson, ViolationJson } from './cloud-assembly';
+import { CloudAssemblyInput, metadataOfType, PluginReportJson, ViolationJson } from './cloud-assembly';
 import { cmp } from './cfn';
 import { ComplianceEvidence, RuleEvidence } from './evidence';
 import { AcknowledgementRow, AcknowledgementStatus, normalizeSeverity, Severity } from './model';
@@ -83,14 +83,10 @@ function levelSeverity(level: string | undefined): Severity {
 /** Every acknowledgement in the construct metadata (per stack) and in the evidence (the whole tree). */
 export function recordedAcknowledgements(input: CloudAssemblyInput, evidence: ComplianceEvidence | undefined): RecordedAcknowledgement[] {
   const seen = new Map<string, RecordedAcknowledgement>();
-  for (const s of input.stacks) {
-    for (const [p, entries] of s.metadata) {
-      for (const e of entries) {
-        if (e.type !== Validations.ACKNOWLEDGED_RULES_METADATA_KEY || !e.data || typeof e.data !== 'object') continue;
-        for (const [key, reason] of Object.entries(e.data as Record<string, unknown>)) {
-          seen.set(`${p}\u0000${key}`, { key, reason: typeof reason === 'string' ? reason : '', at: p });
-        }
-      }
+  for (const { at: p, data } of metadataOfType(input, Validations.ACKNOWLEDGED_RULES_METADATA_KEY)) {
+    if (!data || typeof data !== 'object') continue;
+    for (const [key, reason] of Object.entries(data as Record<string, unknown>)) {
+      seen.set(`${p}\u0000${key}`, { key, reason: typeof reason === 'string' ? reason : '', at: p });
     }
   }
   for (const a of evidence?.acknowledgements ?? []) {
@@ -103,18 +99,14 @@ export function recordedAcknowledgements(input: CloudAssemblyInput, evidence: Co
 function derivedMarks(input: CloudAssemblyInput, evidence: ComplianceEvidence | undefined): Map<string, AcknowledgementRow['derived']> {
   const out = new Map<string, AcknowledgementRow['derived']>();
   for (const a of evidence?.acknowledgements ?? []) if (a.derived) out.set(`${a.at}\u0000${a.key}`, a.derived);
-  for (const s of input.stacks) {
-    for (const [p, entries] of s.metadata) {
-      for (const e of entries) {
-        if (e.type !== DERIVED_ACKNOWLEDGEMENT_METADATA_KEY || !e.data || typeof e.data !== 'object') continue;
-        const d = e.data as { id?: unknown; from?: { rule?: unknown; at?: unknown }; limitation?: unknown };
-        if (typeof d.id !== 'string') continue;
-        out.set(`${p}\u0000${d.id}`, {
-          ...(d.from && typeof d.from.rule === 'string' && typeof d.from.at === 'string' ? { from: { rule: d.from.rule, at: d.from.at } } : {}),
-          ...(typeof d.limitation === 'string' ? { limitation: d.limitation } : {}),
-        });
-      }
-    }
+  for (const { at: p, data } of metadataOfType(input, DERIVED_ACKNOWLEDGEMENT_METADATA_KEY)) {
+    if (!data || typeof data !== 'object') continue;
+    const d = data as { id?: unknown; from?: { rule?: unknown; at?: unknown }; limitation?: unknown };
+    if (typeof d.id !== 'string') continue;
+    out.set(`${p}\u0000${d.id}`, {
+      ...(d.from && typeof d.from.rule === 'string' && typeof d.from.at === 'string' ? { from: { rule: d.from.rule, at: d.from.at } } : {}),
+      ...(typeof d.limitation === 'string' ? { limitation: d.limitation } : {}),
+    });
   }
   return out;
 }
