@@ -37,8 +37,6 @@ export interface BundlePlanOptions extends AuthorizeOptions {
   readonly maxEntries?: number;
 }
 
-type Json = JsonObject;
-
 const ENTRY_METHODS = new Set(['GET', 'POST', 'PUT', 'PATCH', 'DELETE']);
 
 /** The relative FHIR path and query of an entry URL, or undefined when it is not on this server. */
@@ -165,13 +163,13 @@ export function planBundle(access: Access, request: BundleRequest, options: Bund
  * The `request` element of a forwarded entry, from its plan (and the version an update was
  * checked against).
  */
-export function forwardedEntry(plan: EntryPlan & { decision: Plan }, ifMatch?: string): Json {
+export function forwardedEntry(plan: EntryPlan & { decision: Plan }, ifMatch?: string): JsonObject {
   const f = plan.decision.forward;
   // A POST `_search` entry is sent as a GET search (a Bundle entry has no form body).
   const method = f.form ? 'GET' : f.method;
   const path = f.form ? f.path.replace(/\/?_search$/, '') : f.path;
   const query = f.params.length > 0 ? `?${encodeParams(f.params)}` : '';
-  const request: Json = { method, url: `${path}${query}` };
+  const request: JsonObject = { method, url: `${path}${query}` };
   const h = f.headers;
   const pinned = ifMatch ?? h['If-Match'];
   if (pinned) request.ifMatch = pinned;

@@ -104,7 +104,7 @@ import { FHIR_RESOURCE_TYPES_SYSTEM, isFhirResourceType } from '../shared/fhir-r
 import { isValidId, parseReference } from '../shared/fhir/references';
 import { ACT_CODE_SYSTEM, CONFIDENTIALITY_RANK, CONFIDENTIALITY_SYSTEM, inlineLabels, UNKNOWN_LABEL, type LabelRule } from './labels';
 import { PROVIDER_USER_TYPES } from './access';
-import { isObject } from '../shared/json';
+import { isObject, type JsonObject } from '../shared/json';
 
 export const CONSENT_SCOPE_SYSTEM = 'http://terminology.hl7.org/CodeSystem/consentscope';
 export const ROLE_CLASS_SYSTEM = 'http://terminology.hl7.org/CodeSystem/v3-RoleClass';
@@ -115,8 +115,6 @@ export const CONSENT_ACTION_SYSTEM = 'http://terminology.hl7.org/CodeSystem/cons
 export const ACT_REASON_SYSTEM = 'http://terminology.hl7.org/CodeSystem/v3-ActReason';
 /** `provision.class` system for profiles (canonical URLs), as in R4 consent-content-class. */
 export const URI_SYSTEM = 'urn:ietf:rfc:3986';
-
-type Json = Record<string, unknown>;
 
 export interface Code {
   readonly system?: string;
@@ -259,7 +257,7 @@ function provision(value: unknown, field: string, depth: number, baseUrls: reado
   const actors = list(value.actor, `${field}.actor`).map((a, i): Actor => {
     const ref = isObject(a) ? a.reference : undefined;
     if (!isObject(ref)) fail(`${field}.actor[${i}].reference`);
-    const roles = (a as Json).role === undefined ? [] : concepts([(a as Json).role], `${field}.actor[${i}].role`);
+    const roles = (a as JsonObject).role === undefined ? [] : concepts([(a as JsonObject).role], `${field}.actor[${i}].role`);
     const out: { reference?: string; key?: string; identifier?: Code; roles: Code[] } = { roles };
     if (typeof ref.reference === 'string') {
       out.reference = ref.reference;
@@ -468,7 +466,7 @@ function dateInterval(value: unknown, kind: 'date' | 'period'): { start: number;
 }
 
 /** The resource's clinical date interval (see the module comment); undefined when undetermined. */
-function clinicalInterval(resource: Json): { start: number; end: number } | undefined {
+function clinicalInterval(resource: JsonObject): { start: number; end: number } | undefined {
   for (const [name, kind] of DATE_ELEMENTS) {
     if (kind !== 'choice') {
       if (resource[name] !== undefined) return dateInterval(resource[name], kind);
@@ -493,7 +491,7 @@ function asCoding(node: unknown): Code | null | undefined {
 }
 
 /** Codings of `code` and `category` and whether they are complete (see {@link ResourceFacts.codesComplete}). */
-function primaryCodes(resource: Json): { codes: Code[]; complete: boolean } {
+function primaryCodes(resource: JsonObject): { codes: Code[]; complete: boolean } {
   const codes: Code[] = [];
   let complete = true;
   for (const field of ['code', 'category']) {
@@ -516,7 +514,7 @@ function primaryCodes(resource: Json): { codes: Code[]; complete: boolean } {
 }
 
 /** Every Coding in a resource outside `code` and `category` (bounded; too deep a resource adds a wildcard). */
-function otherCodings(resource: Json): Code[] {
+function otherCodings(resource: JsonObject): Code[] {
   const out: Code[] = [];
   const visit = (node: unknown, depth: number): void => {
     if (depth > 64) {
@@ -541,7 +539,7 @@ function otherCodings(resource: Json): Code[] {
 }
 
 /** Label Codings of a resource that cannot be read as labels: without a system, or malformed. */
-function unreadLabelCodings(resource: Json): { system?: string; code?: string }[] {
+function unreadLabelCodings(resource: JsonObject): { system?: string; code?: string }[] {
   const out: { system?: string; code?: string }[] = [];
   const add = (c: unknown): void => {
     if (!isObject(c) || typeof c.code !== 'string' || (c.system !== undefined && typeof c.system !== 'string')) out.push({});
@@ -576,7 +574,7 @@ function unreadLabelCodings(resource: Json): { system?: string; code?: string }[
  * The facts of a resource for Consent matching. `baseUrls`: bases under which its absolute
  * references are local (the references themselves are only read when a provision needs them).
  */
-export function resourceFacts(resource: Json, labels: readonly LabelRule[], baseUrls: readonly string[] = []): ResourceFacts {
+export function resourceFacts(resource: JsonObject, labels: readonly LabelRule[], baseUrls: readonly string[] = []): ResourceFacts {
   const { codes, complete } = primaryCodes(resource);
   const interval = clinicalInterval(resource);
   const meta = isObject(resource.meta) ? resource.meta : undefined;
@@ -606,7 +604,7 @@ function canonical(url: string): string {
 }
 
 /** What a Reference-like node refers to: a local `Type/id`, or opaque; undefined when it is not one. */
-function referenceOf(node: Json, baseUrls: readonly string[]): { key?: string; opaque: boolean } | undefined {
+function referenceOf(node: JsonObject, baseUrls: readonly string[]): { key?: string; opaque: boolean } | undefined {
   if (typeof node.reference === 'string') {
     if (node.reference.startsWith('#')) return { opaque: false }; // contained: inside this resource
     const key = localKey(node.reference, baseUrls);
@@ -619,7 +617,7 @@ function referenceOf(node: Json, baseUrls: readonly string[]): { key?: string; o
 }
 
 /** The references of a resource (see {@link ResourceLinks}); too deep a resource is all opaque. */
-export function resourceLinks(resource: Json, baseUrls: readonly string[] = []): ResourceLinks {
+export function resourceLinks(resource: JsonObject, baseUrls: readonly string[] = []): ResourceLinks {
   const references = new Set<string>();
   let opaque = false;
   const visit = (node: unknown, depth: number): void => {

@@ -15,8 +15,6 @@ import { compartmentPatientIds } from '../shared/fhir/patient-compartment';
 import { isObject, type JsonObject } from '../shared/json';
 import { MAX_DEPTH } from '../shared/fhir/walk';
 
-type Json = JsonObject;
-
 /** Collects the patient ids of disclosed resources. */
 export class PatientCollector {
   readonly ids = new Set<string>();
@@ -65,7 +63,7 @@ export interface BundleFilterOptions {
  * A Bundle with every entry the caller may not see removed. Returns the new Bundle, or
  * undefined when `body` is not a Bundle.
  */
-export function filterBundle(access: Access, body: unknown, options: BundleFilterOptions, patients: PatientCollector): Json | undefined {
+export function filterBundle(access: Access, body: unknown, options: BundleFilterOptions, patients: PatientCollector): JsonObject | undefined {
   if (!isObject(body) || body.resourceType !== 'Bundle') return undefined;
   const entries = Array.isArray(body.entry) ? body.entry : [];
   const kept: unknown[] = [];
@@ -91,7 +89,7 @@ export function filterBundle(access: Access, body: unknown, options: BundleFilte
       removedMatches++;
     }
   }
-  const out: Json = { ...body, entry: kept };
+  const out: JsonObject = { ...body, entry: kept };
   if (kept.length === 0) delete out.entry;
   // With security labels and Consent, a total larger than what the caller was shown may count
   // withheld resources (a page, or `_summary=count`): it is kept only when it is exactly that.
@@ -118,12 +116,12 @@ export function filterOperationResult(access: Access, body: unknown, perms: read
   return sight.resource ?? body;
 }
 
-function filterParameters(access: Access, params: Json, perms: readonly Permission[], patients: PatientCollector, depth: number): Json {
+function filterParameters(access: Access, params: JsonObject, perms: readonly Permission[], patients: PatientCollector, depth: number): JsonObject {
   const list = Array.isArray(params.parameter) ? params.parameter : [];
   const kept: unknown[] = [];
   for (const p of list) {
     if (!isObject(p) || depth > MAX_DEPTH) continue;
-    let next: Json = p;
+    let next: JsonObject = p;
     if (p.resource !== undefined) {
       const r = filterOperationResult(access, p.resource, perms, patients);
       if (r === undefined) continue;

@@ -53,8 +53,6 @@ export interface GuardDecision {
   readonly count: number;
 }
 
-type Json = JsonObject;
-
 /** A decision on one resource or element; a deny states its reason (the rule's kind). */
 type Outcome =
   | { readonly permit: true; readonly rule: string; readonly consentId?: string }
@@ -217,7 +215,7 @@ export class RequestGuard implements ResourceGuard {
     else for (const p of patients) record(p);
   }
 
-  private decide(set: LabelSet, resource: Json, patients: readonly string[], write: boolean): Outcome {
+  private decide(set: LabelSet, resource: JsonObject, patients: readonly string[], write: boolean): Outcome {
     const self = this.selfId !== undefined && patients.length > 0 && patients.every((p) => p === this.selfId);
     for (const rule of set.rules) {
       const gap = clearanceGap(rule, this.clearance, self);
@@ -272,7 +270,7 @@ export class RequestGuard implements ResourceGuard {
     return set.labelled ? LABELS_OPT_OUT : GENERAL_OPT_OUT;
   }
 
-  private security(resource: Json): unknown {
+  private security(resource: JsonObject): unknown {
     return isObject(resource.meta) ? resource.meta.security : undefined;
   }
 
@@ -293,7 +291,7 @@ export class RequestGuard implements ResourceGuard {
 
   private inlineLabelsPossible = true;
 
-  view(resource: Json, patients: readonly string[]): { visible: true; resource?: Json } | { visible: false; reason: GuardReason } {
+  view(resource: JsonObject, patients: readonly string[]): { visible: true; resource?: JsonObject } | { visible: false; reason: GuardReason } {
     const set = this.ctx.index.read(this.security(resource));
     const outcome = this.decide(set, resource, patients, false);
     this.record(patients, outcome);
@@ -313,7 +311,7 @@ export class RequestGuard implements ResourceGuard {
     return { visible: true, resource: redacted.resource };
   }
 
-  writeRefusal(resource: Json, patients: readonly string[]): GuardReason | undefined {
+  writeRefusal(resource: JsonObject, patients: readonly string[]): GuardReason | undefined {
     const set = this.ctx.index.read(this.security(resource));
     const outcome = this.decide(set, resource, patients, true);
     this.record(patients, { ...outcome, rule: `write:${outcome.rule}` });

@@ -245,8 +245,6 @@ export function clearanceGap(rule: LabelRule, clearance: Clearance, self: boolea
 // ---------------------------------------------------------------------------------------------
 // Inline (element-level) labels
 
-type Json = JsonObject;
-
 /**
  * The inline security labels of an element (DS4P `extension-inline-sec-label`, `valueCoding`),
  * or undefined when it has none. A malformed inline label yields a Coding that is never known.
@@ -266,7 +264,7 @@ export function inlineLabels(element: unknown): unknown[] | undefined {
  * not looked at: each is decided on its own, `shared/fhir/walk.ts`). Too deep a resource counts
  * as labelled, so the redaction that follows refuses it whole.
  */
-export function hasInlineLabels(resource: Json): boolean {
+export function hasInlineLabels(resource: JsonObject): boolean {
   try {
     return someElement(resource, (key, value) => key === 'extension' && Array.isArray(value) && value.some((e) => isObject(e) && e.url === INLINE_LABEL_EXTENSION));
   } catch (e) {
@@ -286,7 +284,7 @@ export function hasInlineLabels(resource: Json): boolean {
  * with item `i` of `_name`, so the two lists stay aligned (an `_name` left with only nulls is
  * dropped, and so is a list left empty). A labelled item of a list of complex values goes alone.
  */
-export function redactInline(resource: Json, allowed: (labels: unknown[]) => boolean): { resource: Json; removed: number } | undefined {
+export function redactInline(resource: JsonObject, allowed: (labels: unknown[]) => boolean): { resource: JsonObject; removed: number } | undefined {
   let removed = 0;
   const refused = (v: unknown): boolean => {
     const labels = inlineLabels(v);
@@ -313,7 +311,7 @@ export function redactInline(resource: Json, allowed: (labels: unknown[]) => boo
     if (depth > MAX_DEPTH) throw new TooDeep();
     if (Array.isArray(node)) return visitArray(node, depth);
     if (!isObject(node)) return node;
-    let out: Json | undefined;
+    let out: JsonObject | undefined;
     const set = (key: string, value: unknown): void => {
       out ??= { ...node };
       if (value === undefined) delete out[key];
@@ -340,9 +338,9 @@ export function redactInline(resource: Json, allowed: (labels: unknown[]) => boo
     }
     return out ?? node;
   };
-  let result: Json;
+  let result: JsonObject;
   try {
-    result = visit(resource, 0) as Json;
+    result = visit(resource, 0) as JsonObject;
   } catch (e) {
     if (e instanceof TooDeep) return undefined;
     throw e;
@@ -383,7 +381,7 @@ function alignedRedaction(
 }
 
 /** `resource` with the `REDACTED` security marker (v3-ObservationValue) in `meta.security`, added once. */
-export function markRedacted(resource: Json): Json {
+export function markRedacted(resource: JsonObject): JsonObject {
   const meta = isObject(resource.meta) ? resource.meta : {};
   const security = Array.isArray(meta.security) ? meta.security : [];
   if (security.some((c) => isObject(c) && c.system === OBSERVATION_VALUE_SYSTEM && c.code === REDACTED)) return resource;

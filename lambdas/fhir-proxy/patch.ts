@@ -24,8 +24,6 @@ import { refuse, writeRefusal, type Access, type Denial } from './access';
 import { hasReservedKey, isSafeJsonPointer, type JsonPatchOperation } from './request';
 import { isObject, type JsonObject } from '../shared/json';
 
-type Json = JsonObject;
-
 /** The constant texts of PATCH refusals. */
 export const PATCH_ERRORS = {
   fhirPathPatch: 'FHIRPath Patch cannot be checked while security labels are enforced; use JSON Patch (application/json-patch+json)',
@@ -39,7 +37,7 @@ export const PATCH_ERRORS = {
  * Applies a JSON Patch to a copy of `resource`; undefined when any operation fails (the
  * reason is not returned: it may quote the resource).
  */
-export function applyJsonPatch(resource: Json, operations: readonly JsonPatchOperation[]): Json | undefined {
+export function applyJsonPatch(resource: JsonObject, operations: readonly JsonPatchOperation[]): JsonObject | undefined {
   // `fast-json-patch` walks a path with `obj[token]`: a token naming a member of Object.prototype
   // (`/constructor`, `/code/toString`) reaches `Object` or a built-in function, not the resource
   // (`copy` from `/constructor` puts a function in the result; `__proto__` alone is banned by the
@@ -63,10 +61,10 @@ export function applyJsonPatch(resource: Json, operations: readonly JsonPatchOpe
  */
 export function patchedResource(
   access: Access,
-  stored: Json,
+  stored: JsonObject,
   target: { readonly resourceType: string; readonly id: string },
   operations: readonly JsonPatchOperation[],
-): { readonly resource: Json } | Denial {
+): { readonly resource: JsonObject } | Denial {
   const result = applyJsonPatch(stored, operations);
   if (result === undefined) return refuse('other', 422, PATCH_ERRORS.notApplicable, [], 'processing');
   if (result.resourceType !== target.resourceType || result.id !== target.id) return refuse('other', 422, PATCH_ERRORS.identity, [], 'processing');
