@@ -23,6 +23,7 @@
  * | `labelPolicyFile` | `LABEL_POLICY_FILE` | the label policy in the asset; absent: the built-in restrictive policy |
  * | `appRegistryFile` | `APP_REGISTRY_FILE` | the app registry in the asset |
  * | `appClientIds` | `APP_CLIENT_IDS` | a compact client list (`shared/environment.ts`): `<Cognito client id>=<app id>` or `<Cognito client id>=<app id>,c` (a confidential client) … |
+ * | `allowedOrigins` | `ALLOWED_ORIGINS` | space-separated browser origins whose answers carry CORS headers (the gateway's `corsAllowedOrigins`) |
  * | `apiVersions` | `API_VERSIONS` | JSON list of `ApiLifecycle` (`shared/api-lifecycle.ts`), one per stage |
  * | `metrics` | `APP_METRICS_*` | the per-app metrics (`shared/app-metrics-environment.ts`), `APP_METRICS_APPS=@APP_CLIENT_IDS` when their map is `appClientIds`; absent: none recorded |
  *
@@ -36,7 +37,7 @@
 import { apiVersionsProblem, parseApiVersions, type ApiLifecycle } from '../shared/api-lifecycle';
 import { appMetricsEnvironment, checkClientAppEntries, parseAppMetricsEnvironment, type AppMetricsEnvironment } from '../shared/app-metrics-environment';
 import {
-  checked, type Check, httpsOrLoopbackUrl, httpsUrl, optionalJson, optionalText, optionalWholeNumber, parseClientList, put, readBoolean, readList,
+  checked, type Check, checkOrigins, httpsOrLoopbackUrl, httpsUrl, optionalJson, optionalText, optionalWholeNumber, parseClientList, put, readBoolean, readList,
   requiredText, wholeNumber, writeClientList, writeList, writer, EnvironmentSettingError, EnvironmentVariableError, type EnvironmentWriterOptions,
 } from '../shared/environment';
 import { PATIENT_COMPARTMENT } from '../shared/fhir/patient-compartment';
@@ -99,6 +100,8 @@ export interface FhirProxyEnvironment {
   readonly appClientIds?: Readonly<Record<string, string>>;
   /** The API versions served (a stage each) and their lifecycle. @default - one unnamed version, active */
   readonly apiVersions?: readonly ApiLifecycle[];
+  /** Browser origins whose answers carry CORS headers (the gateway's CORS allow-list). @default - none */
+  readonly allowedOrigins?: readonly string[];
   /** Per-app metrics (CloudWatch EMF), service `fhir-proxy`. @default - none recorded */
   readonly metrics?: AppMetricsEnvironment;
 }
@@ -207,6 +210,7 @@ export function fhirProxyEnvironment(settings: FhirProxyEnvironment, options: En
   }
   if (s.appClientIds !== undefined) w.check('appClientIds', s.appClientIds, checkAppClientIds(w.isUnresolved));
   if (s.apiVersions !== undefined) w.check('apiVersions', s.apiVersions, checkVersions);
+  if (s.allowedOrigins !== undefined) w.check('allowedOrigins', s.allowedOrigins, checkOrigins);
   checkLabelDependencies(s, (setting) => setting, (name, problem) => new EnvironmentSettingError(name, problem));
 
   const out: Record<string, string> = { FHIR_BASE_URL: s.fhirBaseUrl };
@@ -231,6 +235,7 @@ export function fhirProxyEnvironment(settings: FhirProxyEnvironment, options: En
     out.APP_CLIENT_IDS = writeClientList(Object.entries(s.appClientIds).map(([clientId, appId]) => [clientId, [appId, confidential.has(clientId) ? 'c' : undefined]]));
   }
   if (s.apiVersions !== undefined) out.API_VERSIONS = JSON.stringify(parseApiVersions(s.apiVersions));
+  if (s.allowedOrigins?.length) out.ALLOWED_ORIGINS = writeList(s.allowedOrigins);
   if (s.metrics !== undefined) Object.assign(out, appMetricsEnvironment(s.metrics, options, { variable: 'APP_CLIENT_IDS', clientApps: s.appClientIds }));
   out.POWERTOOLS_SERVICE_NAME = 'fhir-proxy';
   return out;
@@ -262,6 +267,7 @@ const VARIABLES: Readonly<Record<VariableSetting, string>> = {
   appRegistryFile: 'APP_REGISTRY_FILE',
   appClientIds: 'APP_CLIENT_IDS',
   apiVersions: 'API_VERSIONS',
+  allowedOrigins: 'ALLOWED_ORIGINS',
 };
 
 /** The variables the proxy reads (besides `AWS_REGION`, set by Lambda). */
@@ -314,6 +320,7 @@ export function parseFhirProxyEnvironment(env: NodeJS.ProcessEnv): FhirProxyEnvi
     appRegistryFile: text('appRegistryFile'),
     appClientIds: apps.appClientIds,
     apiVersions: versions === undefined ? undefined : parseApiVersions(checked('API_VERSIONS', versions as readonly ApiLifecycle[], checkVersions)),
+    allowedOrigins: list('allowedOrigins', checkOrigins),
     metrics: parseAppMetricsEnvironment(env, { variable: 'APP_CLIENT_IDS', clientApps: apps.appClientIds }),
   });
   checkLabelDependencies(settings, (setting) => VARIABLES[setting], (name, problem) => new EnvironmentVariableError(name, problem));

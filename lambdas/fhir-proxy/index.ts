@@ -74,6 +74,7 @@ export function fromEnvironment(env: NodeJS.ProcessEnv): FhirProxy {
     ...(s.userIdentifierSystem !== undefined ? { userIdentifierSystem: s.userIdentifierSystem } : {}),
     ...(labels ? { labels } : {}),
     ...(s.apiVersions !== undefined ? { apiVersions: s.apiVersions } : {}),
+    ...(s.allowedOrigins !== undefined ? { allowedOrigins: s.allowedOrigins } : {}),
     ...(s.metrics !== undefined ? { metrics: new AppMetrics({ ...s.metrics, service: 'fhir-proxy', onError: (message, detail) => logger.error(message, detail) }) } : {}),
     onError: (message, detail) => logger.error(message, detail),
   });

@@ -30,6 +30,7 @@ import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { API_DEPRECATION_EXTENSION, deprecationNotice, lifecycleOfStage, lifecycleState, type ApiLifecycle } from '../shared/api-lifecycle';
 import { isValidId } from '../shared/fhir/references';
 import { isObject } from '../shared/json';
+import { BROWSER_ORIGIN } from '../shared/environment';
 import { errorResponse, SECURITY_HEADERS } from '../shared/operation-outcome';
 import { callerFromAuthorizer, refuse, resolveAccess, type Access } from './access';
 import { authorize, type Plan } from './authorize';
@@ -92,13 +93,12 @@ export function createProxy(options: import('./context').ProxyOptions): FhirProx
   };
 }
 
-const ORIGIN = /^https:\/\/[a-z0-9.-]+(:\d{1,5})?$/;
 const EXPOSED_HEADERS = 'ETag, Location, Content-Location, Last-Modified, Deprecation, Sunset, Link, Retry-After';
 
 /** The allowed browser origins, checked once: exact https origins, never `*`. */
 function corsOrigins(origins: readonly string[] | undefined): ReadonlySet<string> {
   for (const o of origins ?? []) {
-    if (!ORIGIN.test(o)) throw new Error(`createProxy: allowedOrigins entry "${o}" is not an exact https origin (https://host[:port]); "*" is never allowed`);
+    if (!BROWSER_ORIGIN.test(o)) throw new Error(`createProxy: allowedOrigins entry "${o}" is not an exact https origin (https://host[:port]); "*" is never allowed`);
   }
   return new Set(origins ?? []);
 }

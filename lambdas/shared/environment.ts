@@ -137,6 +137,16 @@ export function readBoolean(env: NodeJS.ProcessEnv, name: string, fallback: bool
 }
 
 /** An absolute https URL (no space, quote or angle bracket). */
+/** An exact browser origin: `https://host[:port]`, lower-case host, never `*`. */
+export const BROWSER_ORIGIN = /^https:\/\/[a-z0-9.-]+(:\d{1,5})?$/;
+
+/** A list of exact browser origins ({@link BROWSER_ORIGIN}): the CORS allow-list of the gateway, the proxy and the façade. */
+export const checkOrigins: Check<readonly string[]> = (origins) => {
+  if (!Array.isArray(origins)) return 'must be a list of origins';
+  const bad = origins.find((o) => typeof o !== 'string' || !BROWSER_ORIGIN.test(o));
+  return bad === undefined ? undefined : `${JSON.stringify(String(bad)).slice(0, 80)} is not an exact https origin (https://host[:port]); "*" is never allowed`;
+};
+
 export const httpsUrl: Check<string> = (value) => (typeof value === 'string' && /^https:\/\/[^\s<>"]+$/.test(value) ? undefined : 'must be an absolute https URL');
 
 /** An absolute https URL, or http on the loopback host (a local FHIR server in tests). */

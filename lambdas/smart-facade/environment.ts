@@ -24,7 +24,7 @@
  */
 import { apiVersionsProblem, parseApiVersions, type ApiLifecycle } from '../shared/api-lifecycle';
 import {
-  checked, type Check, CLIENT_ID, httpsUrl, objectOfObjects, optionalJson, optionalWholeNumber, parseClientList, put, readList, requiredText, tableName, userPoolId, wholeNumber,
+  checked, type Check, checkOrigins, CLIENT_ID, httpsUrl, objectOfObjects, optionalJson, optionalWholeNumber, parseClientList, put, readList, requiredText, tableName, userPoolId, wholeNumber,
   writeClientList, writeList, writer, EnvironmentSettingError, EnvironmentVariableError, type EnvironmentWriterOptions,
 } from '../shared/environment';
 import { isObject } from '../shared/json';
@@ -77,7 +77,6 @@ const REFRESH_VALIDITY = wholeNumber(3600, 315_360_000);
 /** The façade answers within API Gateway's 29 s; one Cognito call gets at most 20. */
 export const MAX_UPSTREAM_TIMEOUT_MS = 20_000;
 const SCOPE = /^[\x21-\x7e]{1,256}$/;
-const ORIGIN = /^https:\/\/[a-z0-9.-]+(:\d{1,5})?$/;
 
 /** The clients' entries (any number of them); `isToken`: client ids known only at deployment, not checked. */
 const checkClientEntries = (isToken: (clientId: string) => boolean = () => false): Check<FacadeClientsEnvironment> => (clients) => {
@@ -130,11 +129,7 @@ export function facadeClientsOf(text: string): Record<string, FacadeClientEnviro
 export const checkScopes: Check<readonly string[]> = (scopes) =>
   Array.isArray(scopes) && scopes.every((s) => typeof s === 'string' && SCOPE.test(s)) ? undefined : 'must be a list of scopes (no spaces)';
 
-export const checkOrigins: Check<readonly string[]> = (origins) => {
-  if (!Array.isArray(origins)) return 'must be a list of origins';
-  const bad = origins.find((o) => typeof o !== 'string' || !ORIGIN.test(o));
-  return bad === undefined ? undefined : `${JSON.stringify(String(bad)).slice(0, 80)} is not an exact https origin (https://host[:port]); "*" is never allowed`;
-};
+export { checkOrigins };
 
 const checkVersions: Check<readonly ApiLifecycle[]> = apiVersionsProblem;
 

@@ -179,6 +179,7 @@ const FULL: FhirProxyEnvironment = {
     { version: 'v1', status: 'deprecated', deprecatedAt: '2027-01-01', sunsetAt: '2027-07-01', successor: 'v2', migrationNotesUrl: 'https://fhir.example.org/v2' },
     { version: 'v2', status: 'active' },
   ],
+  allowedOrigins: ['https://portal.example.org', 'https://app.example.org:8443'],
   metrics: { namespace: 'ZeroTrustFhir', clientApps: { '1example23456789confidential': 'cardio-insight', '2example23456789public': 'harbor-patient-portal' }, flushIntervalSeconds: 30, maxBufferedRequests: 1000 },
 };
 
@@ -246,6 +247,8 @@ describe('the environment contract (lambdas/fhir-proxy/environment.ts)', () => {
     ['a deprecated version without dates', { apiVersions: [{ version: 'v1', status: 'deprecated' }] }, /^apiVersions: versions\[0\]: a deprecated version \(v1\) needs deprecatedAt and sunsetAt/],
     ['a version listed twice', { apiVersions: [{ version: 'v1', status: 'active' }, { version: 'v1', status: 'active' }] }, /^apiVersions: version v1 is listed twice/],
     ['a successor that is not listed', { apiVersions: [{ version: 'v1', status: 'deprecated', deprecatedAt: '2027-01-01', sunsetAt: '2027-07-01', successor: 'v3' }] }, /^apiVersions: the successor of v1 \(v3\) is not a listed version/],
+    ['a wildcard browser origin', { allowedOrigins: ['*'] }, /^allowedOrigins: "\*" is not an exact https origin/],
+    ['an http browser origin', { allowedOrigins: ['http://portal.example.org'] }, /^allowedOrigins: "http:\/\/portal\.example\.org" is not an exact https origin/],
     ['a metrics namespace with a colon', { metrics: { namespace: 'a:b', clientApps: {} } }, /^namespace: must be a CloudWatch namespace/],
     ['metrics of no client', { metrics: { clientApps: {} } }, /^clientApps: lists no client/],
     ['an app client id with a comma', { labelPolicyFile: '/x/y', appClientIds: { 'c,1': 'cardio-insight' } }, /^appClientIds: has a key that is not a client id: "c,1"/],
