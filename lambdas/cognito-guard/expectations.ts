@@ -23,7 +23,7 @@
  */
 import type { RiskTier } from '../../policies/app-registry';
 import { TIER_DEFAULTS } from '../../policies/app-registry';
-import { toCognitoScope } from '../shared/smart-scopes';
+import { SCOPES_WITHOUT_COGNITO_SCOPE, toCognitoScope } from '../shared/smart-scopes';
 
 /** The registry fields the expectations read (a `RegisteredApp` has them all). */
 export interface RegistryEntry {
@@ -59,7 +59,7 @@ export interface ExpectedClient {
 }
 
 /** SMART scopes with no Cognito counterpart (the trigger sets the claim; refresh lifetime stands in). */
-export const NOT_COGNITO_SCOPES: readonly string[] = ['fhirUser', 'offline_access', 'online_access'];
+export const NOT_COGNITO_SCOPES: readonly string[] = SCOPES_WITHOUT_COGNITO_SCOPE;
 /** OpenID scopes Cognito knows by name. */
 const OPENID_SCOPES: ReadonlySet<string> = new Set(['openid', 'profile']);
 

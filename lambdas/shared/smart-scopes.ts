@@ -127,6 +127,15 @@ export const MAX_SCOPES = 200;
 /** Longest scope accepted, in characters (also Cognito's limit for a custom scope name). */
 export const MAX_SCOPE_LENGTH = 256;
 
+/**
+ * The SMART scopes Cognito cannot hold (no resource server, not an OIDC scope it knows) and the
+ * kit grants by other means: `fhirUser` (the pre-token trigger's claim), `offline_access` and
+ * `online_access` (the app client's refresh-token lifetime). The façade's authorization endpoint
+ * takes them out of a request, the token response states them back, the app clients and the
+ * drift guard leave them out of Cognito's allowed scopes.
+ */
+export const SCOPES_WITHOUT_COGNITO_SCOPE: readonly SpecialScope[] = Object.freeze(['fhirUser', 'offline_access', 'online_access'] as const);
+
 /** Longest rejected-scope text echoed back in {@link RejectedScope.scope}. */
 const MAX_ECHO_LENGTH = 256;
 

@@ -52,6 +52,7 @@
  * API Gateway (REST) percent-decodes query values but keeps `+`: in `scope` a `+` is read as the
  * space it encodes (SMART scopes never contain `+`); in other values it is kept as sent.
  */
+import { SCOPES_WITHOUT_COGNITO_SCOPE } from '../shared/smart-scopes';
 
 /** Cognito's authorize parameters the façade forwards, in this order. */
 export const FORWARDED_PARAMETERS: readonly string[] = Object.freeze([
@@ -71,7 +72,7 @@ export const FORWARDED_PARAMETERS: readonly string[] = Object.freeze([
 ]);
 
 /** SMART scopes the façade takes out of the request: granted by the kit, not by a Cognito scope. */
-export const SCOPES_GRANTED_BY_THE_KIT: readonly string[] = Object.freeze(['fhirUser', 'offline_access', 'online_access']);
+export const SCOPES_GRANTED_BY_THE_KIT: readonly string[] = SCOPES_WITHOUT_COGNITO_SCOPE;
 
 export const MAX_PARAMETERS = 32;
 export const MAX_QUERY_CHARS = 8192;
