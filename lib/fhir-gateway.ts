@@ -29,6 +29,7 @@ import { checkDocuments, KitFunction, settingsOf } from './private/kit-function'
 import { KitRole } from './private/kit-role';
 import { StagePermissions } from './private/stage-permissions';
 import { createAuditLogGroup } from './private/log-group';
+import { referencedLogicalIds } from './report/cfn';
 import { ISegmentedNetwork } from './segmented-network';
 import { SmartAppRegistry } from './smart-app-registry';
 import { SmartIdentity } from './smart-identity';
@@ -917,22 +918,6 @@ function l2Path(resource: CfnResource): string {
   return c.node.path;
 }
 
-/** The logical ids a resolved CloudFormation value refers to (`Ref`, `Fn::GetAtt`). */
-function referencedLogicalIds(value: unknown): string[] {
-  const out: string[] = [];
-  const walk = (v: unknown): void => {
-    if (Array.isArray(v)) v.forEach(walk);
-    else if (v !== null && typeof v === 'object') {
-      const o = v as Record<string, unknown>;
-      if (typeof o.Ref === 'string') out.push(o.Ref);
-      else if (Array.isArray(o['Fn::GetAtt']) && typeof o['Fn::GetAtt'][0] === 'string') out.push(o['Fn::GetAtt'][0]);
-      else Object.values(o).forEach(walk);
-    }
-  };
-  walk(value);
-  return out;
-}
-
 /**
  * A resolved JSON variable (a string, or an `Fn::Join` of strings and references) read back with
  * each reference replaced by its logical id; `{}` when it cannot be read.
@@ -943,7 +928,7 @@ function jsonWithReferences(value: unknown): Record<string, unknown> {
   else {
     const join = (value as { 'Fn::Join'?: [string, unknown[]] } | undefined)?.['Fn::Join'];
     if (Array.isArray(join) && Array.isArray(join[1])) {
-      text = join[1].map((part) => (typeof part === 'string' ? part : (referencedLogicalIds(part)[0] ?? ''))).join(join[0]);
+      text = join[1].map((part) => (typeof part === 'string' ? part : ([...referencedLogicalIds(part)][0] ?? ''))).join(join[0]);
     }
   }
   try {
