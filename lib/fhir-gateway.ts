@@ -573,6 +573,8 @@ export class FhirGateway extends Construct {
       appRegistryFile: '/var/task/apps.json',
       appClientIds: Object.fromEntries(registry.registrations.map((r) => [r.clientId, r.appId])),
       apiVersions: this.apiVersions,
+      // The same allow-list as the preflight and the façade: the proxy's answers carry CORS headers.
+      ...(origins.length > 0 ? { allowedOrigins: origins } : {}),
       metrics,
     };
     this.proxyFunction = new KitFunction(this, 'Proxy', {

@@ -2,7 +2,7 @@ import { Duration, Names, Stack } from 'aws-cdk-lib';
 import * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import * as cognito from 'aws-cdk-lib/aws-cognito';
 import { Construct } from 'constructs';
-import { parseScope } from '../lambdas/shared/smart-scopes';
+import { parseScope, SCOPES_WITHOUT_COGNITO_SCOPE } from '../lambdas/shared/smart-scopes';
 import type { FacadeClientsEnvironment } from '../lambdas/smart-facade/environment';
 import { AppRegistryDocument, RegisteredApp, TIER_DEFAULTS } from '../policies/app-registry';
 import { markRegisteredApp } from '../policies/compliance/registered-apps';
@@ -31,15 +31,6 @@ export interface SmartAppRegistryProps {
   readonly apps?: readonly RegisteredApp[];
 }
 
-/** SMART scopes that have no Cognito counterpart, and what stands in for each. */
-const NOT_COGNITO_SCOPES: Record<string, string> = {
-  // The pre-token trigger adds the fhirUser claim whenever the user has the attribute.
-  fhirUser: 'claim set by the pre-token trigger',
-  // Cognito issues refresh tokens on every code exchange; without offline_access the kit gives
-  // them the shortest lifetime Cognito allows (60 minutes).
-  offline_access: 'refresh token lifetime',
-  online_access: 'refresh token lifetime',
-};
 
 /** What the authorizer and the façade need to know of one registered client. */
 export interface ClientRegistration {
@@ -118,7 +109,9 @@ export class SmartAppRegistry extends Construct {
       for (const scopeText of app.scopes) {
         if (scopeText === 'openid') cognitoScopes.push(cognito.OAuthScope.OPENID);
         else if (scopeText === 'profile') cognitoScopes.push(cognito.OAuthScope.PROFILE);
-        else if (scopeText in NOT_COGNITO_SCOPES) continue;
+        // No Cognito counterpart: the pre-token trigger sets the fhirUser claim; the refresh-token
+        // lifetime stands in for offline_access/online_access (60 minutes without offline_access).
+        else if ((SCOPES_WITHOUT_COGNITO_SCOPE as readonly string[]).includes(scopeText)) continue;
         else {
           const mapped = identity.scopes.get(scopeText);
           const parsed = parseScope(scopeText);

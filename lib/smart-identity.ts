@@ -269,7 +269,7 @@ export class SmartIdentity extends Construct {
       // Written once the public URLs (FhirGateway) and the clients (SmartAppRegistry) are known:
       // smart-facade/environment.ts, updateFacadeEnvironment().
     });
-    this.scopesSupported = ['openid', 'fhirUser', 'offline_access', 'launch/patient', ...[...scopes.keys()].filter((s) => !s.startsWith('launch/'))];
+    this.scopesSupported = ['openid', 'fhirUser', 'offline_access', 'online_access', 'launch/patient', ...[...scopes.keys()].filter((s) => !s.startsWith('launch/'))];
     this.grantRevocationTable(this.facade, true);
     this.node.addValidation({
       validate: () => [

@@ -153,6 +153,8 @@ describe('FhirGateway: responses and CORS', () => {
   });
   test('CORS only for the listed origins, never *', () => {
     expect(JSON.stringify(template.toJSON())).not.toContain("'*'");
+    // The proxy's answers, not only the preflight and the façade, name the same origins.
+    expect(variablesOf(stack, gateway.proxyFunction.fn).ALLOWED_ORIGINS).toBe('https://portal.example.org');
     const options = methods.filter((m) => m.HttpMethod === 'OPTIONS');
     expect(options.length).toBeGreaterThan(0);
     expect(JSON.stringify(options)).toContain("'https://portal.example.org'");
@@ -308,6 +310,7 @@ describe("FhirGateway: the proxy's settings are props", () => {
       CLIENT_IDENTIFIER_SYSTEM: 'https://fhir.example.org/sid/client',
       USER_IDENTIFIER_SYSTEM: 'https://fhir.example.org/sid/user',
       API_VERSIONS: JSON.stringify(apiVersions),
+      ALLOWED_ORIGINS: 'https://portal.example.org',
     });
     expect(variablesOf(p.stack, p.base.identity.facade.fn)).toMatchObject({ ALLOWED_ORIGINS: 'https://portal.example.org', API_VERSIONS: JSON.stringify(apiVersions) });
   });
